@@ -1,0 +1,2 @@
+/* authdata: not written yet. */
+extern int skp_authdata_placeholder_;

@@ -1,0 +1,493 @@
+/* P-256, AES-256-GCM, SHA-256 and HKDF on OpenSSL 3, with raw key bytes. */
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
+#include <openssl/rand.h>
+
+#include "sk-phone/crypto.h"
+#include "sk-phone/err.h"
+
+void
+skp_wipe(void *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		OPENSSL_cleanse(p, n);
+}
+
+int
+skp_ct_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+int
+skp_random(void *p, size_t n)
+{
+	if (n > INT_MAX)
+		return SKP_ERR_INVALID;
+	if (n == 0)
+		return SKP_OK;
+	return RAND_bytes(p, (int)n) == 1 ? SKP_OK : SKP_ERR_INTERNAL;
+}
+
+int
+skp_sha256(const void *p, size_t n, uint8_t out[SKP_SHA256_LEN])
+{
+	return EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL) == 1 ?
+	    SKP_OK : SKP_ERR_INTERNAL;
+}
+
+int
+skp_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
+    uint8_t out[SKP_SHA256_LEN])
+{
+	unsigned int outlen = 0;
+
+	if (keylen > INT_MAX)
+		return SKP_ERR_INVALID;
+	if (HMAC(EVP_sha256(), key, (int)keylen, p, n, out, &outlen) == NULL ||
+	    outlen != SKP_SHA256_LEN)
+		return SKP_ERR_INTERNAL;
+	return SKP_OK;
+}
+
+int
+skp_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm,
+    size_t ikmlen, const void *info, size_t infolen, uint8_t *out,
+    size_t outlen)
+{
+	EVP_KDF *kdf = NULL;
+	EVP_KDF_CTX *kctx = NULL;
+	OSSL_PARAM params[5], *p = params;
+	uint8_t zero = 0;
+	int rc = SKP_ERR_INTERNAL;
+
+	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
+	    (kctx = EVP_KDF_CTX_new(kdf)) == NULL)
+		goto out;
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)(uintptr_t)"SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    ikm != NULL ? (void *)(uintptr_t)ikm : &zero, ikmlen);
+	if (saltlen > 0)
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+		    (void *)(uintptr_t)salt, saltlen);
+	if (infolen > 0)
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+		    (void *)(uintptr_t)info, infolen);
+	*p = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kctx, out, outlen, params) != 1)
+		goto out;
+	rc = SKP_OK;
+out:
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return rc;
+}
+
+/* The point for a scalar, and a check that the scalar is in [1, n-1]. */
+static int
+p256_public_of(const uint8_t priv[SKP_P256_PRIV_LEN],
+    uint8_t pub[SKP_P256_PUB_LEN])
+{
+	EC_GROUP *g = NULL;
+	EC_POINT *pt = NULL;
+	BIGNUM *d = NULL;
+	BN_CTX *bnctx = NULL;
+	int rc = SKP_ERR_INTERNAL;
+
+	if ((g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)) == NULL ||
+	    (pt = EC_POINT_new(g)) == NULL ||
+	    (bnctx = BN_CTX_secure_new()) == NULL ||
+	    (d = BN_secure_new()) == NULL ||
+	    BN_bin2bn(priv, SKP_P256_PRIV_LEN, d) == NULL)
+		goto out;
+	if (BN_is_zero(d) || BN_cmp(d, EC_GROUP_get0_order(g)) >= 0) {
+		rc = SKP_ERR_CRYPTO;
+		goto out;
+	}
+	if (EC_POINT_mul(g, pt, d, NULL, NULL, bnctx) != 1 ||
+	    EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, pub,
+	    SKP_P256_PUB_LEN, bnctx) != SKP_P256_PUB_LEN)
+		goto out;
+	rc = SKP_OK;
+out:
+	BN_clear_free(d);
+	BN_CTX_free(bnctx);
+	EC_POINT_free(pt);
+	EC_GROUP_free(g);
+	return rc;
+}
+
+int
+skp_p256_from_private(const uint8_t priv[SKP_P256_PRIV_LEN],
+    struct skp_p256_key *k)
+{
+	struct skp_p256_key t;
+	int rc;
+
+	memcpy(t.priv, priv, sizeof(t.priv));
+	if ((rc = p256_public_of(t.priv, t.pub)) == SKP_OK)
+		memcpy(k, &t, sizeof(t));
+	skp_wipe(&t, sizeof(t));
+	return rc;
+}
+
+int
+skp_p256_generate(struct skp_p256_key *k)
+{
+	uint8_t d[SKP_P256_PRIV_LEN];
+	int rc, tries;
+
+	/* Rejection sampling: a scalar >= n happens with odds ~2^-32. */
+	for (tries = 0; tries < 16; tries++) {
+		if ((rc = skp_random(d, sizeof(d))) != SKP_OK)
+			break;
+		if ((rc = skp_p256_from_private(d, k)) != SKP_ERR_CRYPTO)
+			break;
+	}
+	skp_wipe(d, sizeof(d));
+	return rc;
+}
+
+int
+skp_p256_check_public(const uint8_t pub[SKP_P256_PUB_LEN])
+{
+	EC_GROUP *g = NULL;
+	EC_POINT *pt = NULL;
+	int rc = SKP_ERR_CRYPTO;
+
+	if (pub[0] != 0x04)
+		return SKP_ERR_CRYPTO;
+	if ((g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)) == NULL ||
+	    (pt = EC_POINT_new(g)) == NULL) {
+		rc = SKP_ERR_INTERNAL;
+		goto out;
+	}
+	if (EC_POINT_oct2point(g, pt, pub, SKP_P256_PUB_LEN, NULL) != 1 ||
+	    EC_POINT_is_at_infinity(g, pt) ||
+	    EC_POINT_is_on_curve(g, pt, NULL) != 1)
+		goto out;
+	rc = SKP_OK;
+out:
+	EC_POINT_free(pt);
+	EC_GROUP_free(g);
+	return rc;
+}
+
+/* An EVP_PKEY for a public point, and the private scalar when given. */
+static int
+p256_pkey(const uint8_t pub[SKP_P256_PUB_LEN],
+    const uint8_t *priv, EVP_PKEY **out)
+{
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *d = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = skp_p256_check_public(pub)) != SKP_OK)
+		return rc;
+	rc = SKP_ERR_INTERNAL;
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+	    "prime256v1", 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+	    pub, SKP_P256_PUB_LEN) != 1)
+		goto out;
+	if (priv != NULL) {
+		if ((d = BN_secure_new()) == NULL ||
+		    BN_bin2bn(priv, SKP_P256_PRIV_LEN, d) == NULL ||
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY,
+		    d) != 1)
+			goto out;
+	}
+	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    (pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(pctx) != 1 ||
+	    EVP_PKEY_fromdata(pctx, &pkey, priv != NULL ? EVP_PKEY_KEYPAIR :
+	    EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	*out = pkey;
+	pkey = NULL;
+	rc = SKP_OK;
+out:
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(pctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_clear_free(d);
+	return rc;
+}
+
+int
+skp_p256_ecdh(const struct skp_p256_key *k,
+    const uint8_t peer[SKP_P256_PUB_LEN], uint8_t out[SKP_P256_DH_LEN])
+{
+	EVP_PKEY *mine = NULL, *theirs = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	size_t len = SKP_P256_DH_LEN;
+	int rc;
+
+	if ((rc = p256_pkey(k->pub, k->priv, &mine)) != SKP_OK ||
+	    (rc = p256_pkey(peer, NULL, &theirs)) != SKP_OK)
+		goto out;
+	rc = SKP_ERR_INTERNAL;
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL)) == NULL ||
+	    EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer(ctx, theirs) != 1 ||
+	    EVP_PKEY_derive(ctx, out, &len) != 1 || len != SKP_P256_DH_LEN)
+		goto out;
+	rc = SKP_OK;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(mine);
+	EVP_PKEY_free(theirs);
+	return rc;
+}
+
+int
+skp_p256_sign(const struct skp_p256_key *k, const void *msg, size_t msglen,
+    uint8_t sig[SKP_P256_SIG_MAX], size_t *siglen)
+{
+	EVP_PKEY *pkey = NULL;
+	EVP_MD_CTX *md = NULL;
+	size_t len = SKP_P256_SIG_MAX;
+	int rc;
+
+	if ((rc = p256_pkey(k->pub, k->priv, &pkey)) != SKP_OK)
+		goto out;
+	rc = SKP_ERR_INTERNAL;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pkey) != 1 ||
+	    EVP_DigestSign(md, sig, &len, msg, msglen) != 1)
+		goto out;
+	*siglen = len;
+	rc = SKP_OK;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+int
+skp_p256_verify(const uint8_t pub[SKP_P256_PUB_LEN], const void *msg,
+    size_t msglen, const uint8_t *sig, size_t siglen)
+{
+	EVP_PKEY *pkey = NULL;
+	EVP_MD_CTX *md = NULL;
+	int rc;
+
+	if ((rc = p256_pkey(pub, NULL, &pkey)) != SKP_OK)
+		goto out;
+	rc = SKP_ERR_INTERNAL;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) != 1)
+		goto out;
+	rc = EVP_DigestVerify(md, sig, siglen, msg, msglen) == 1 ?
+	    SKP_OK : SKP_ERR_CRYPTO;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+static int
+aesgcm(int enc, const uint8_t key[SKP_AESGCM_KEY_LEN],
+    const uint8_t nonce[SKP_AESGCM_NONCE_LEN], const void *ad, size_t adlen,
+    const uint8_t *in, size_t inlen, uint8_t *out, uint8_t *tag)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	int n, rc = SKP_ERR_INTERNAL;
+
+	if (adlen > INT_MAX || inlen > INT_MAX)
+		return SKP_ERR_TOO_LARGE;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce,
+	    enc) != 1)
+		goto out;
+	if (adlen > 0 && EVP_CipherUpdate(ctx, NULL, &n, ad,
+	    (int)adlen) != 1)
+		goto out;
+	if (inlen > 0 && EVP_CipherUpdate(ctx, out, &n, in,
+	    (int)inlen) != 1)
+		goto out;
+	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
+	    SKP_AESGCM_TAG_LEN, tag) != 1)
+		goto out;
+	if (EVP_CipherFinal_ex(ctx, out + inlen, &n) != 1) {
+		rc = enc ? SKP_ERR_INTERNAL : SKP_ERR_DECRYPT;
+		goto out;
+	}
+	if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG,
+	    SKP_AESGCM_TAG_LEN, tag) != 1)
+		goto out;
+	rc = SKP_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (rc != SKP_OK && !enc)
+		skp_wipe(out, inlen);
+	return rc;
+}
+
+int
+skp_aesgcm_seal(const uint8_t key[SKP_AESGCM_KEY_LEN],
+    const uint8_t nonce[SKP_AESGCM_NONCE_LEN], const void *ad, size_t adlen,
+    const void *pt, size_t ptlen, uint8_t *out)
+{
+	if (ptlen > SIZE_MAX - SKP_AESGCM_TAG_LEN)
+		return SKP_ERR_TOO_LARGE;
+	return aesgcm(1, key, nonce, ad, adlen, pt, ptlen, out, out + ptlen);
+}
+
+int
+skp_aesgcm_open(const uint8_t key[SKP_AESGCM_KEY_LEN],
+    const uint8_t nonce[SKP_AESGCM_NONCE_LEN], const void *ad, size_t adlen,
+    const void *ct, size_t ctlen, uint8_t *out)
+{
+	uint8_t tag[SKP_AESGCM_TAG_LEN];
+	const uint8_t *c = ct;
+
+	if (ctlen < SKP_AESGCM_TAG_LEN)
+		return SKP_ERR_DECRYPT;
+	memcpy(tag, c + ctlen - SKP_AESGCM_TAG_LEN, sizeof(tag));
+	return aesgcm(0, key, nonce, ad, adlen, c, ctlen - SKP_AESGCM_TAG_LEN,
+	    out, tag);
+}
+
+void
+skp_hex(const void *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+skp_unhex(const char *s, void *out, size_t outlen)
+{
+	uint8_t *o = out;
+	size_t i;
+	int hi, lo;
+
+	if (strlen(s) != 2 * outlen)
+		return SKP_ERR_FORMAT;
+	for (i = 0; i < outlen; i++) {
+		if ((hi = hexval(s[2 * i])) < 0 ||
+		    (lo = hexval(s[2 * i + 1])) < 0)
+			return SKP_ERR_FORMAT;
+		o[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return SKP_OK;
+}
+
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int
+skp_b64url_encode(const void *p, size_t n, char **out)
+{
+	const uint8_t *b = p;
+	size_t i, o = 0, outlen;
+	uint32_t v;
+	char *s;
+
+	if (n > (SIZE_MAX - 8) / 4 * 3)
+		return SKP_ERR_TOO_LARGE;
+	outlen = (n / 3) * 4 + ((n % 3) == 0 ? 0 : (n % 3) + 1);
+	if ((s = malloc(outlen + 1)) == NULL)
+		return SKP_ERR_NOMEM;
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
+		s[o++] = b64url[(v >> 18) & 63];
+		s[o++] = b64url[(v >> 12) & 63];
+		s[o++] = b64url[(v >> 6) & 63];
+		s[o++] = b64url[v & 63];
+	}
+	if (n - i == 1) {
+		v = (uint32_t)b[i] << 16;
+		s[o++] = b64url[(v >> 18) & 63];
+		s[o++] = b64url[(v >> 12) & 63];
+	} else if (n - i == 2) {
+		v = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8;
+		s[o++] = b64url[(v >> 18) & 63];
+		s[o++] = b64url[(v >> 12) & 63];
+		s[o++] = b64url[(v >> 6) & 63];
+	}
+	s[o] = '\0';
+	*out = s;
+	return SKP_OK;
+}
+
+static int
+b64val(char c)
+{
+	const char *p;
+
+	if (c == '\0' || (p = strchr(b64url, c)) == NULL)
+		return -1;
+	return (int)(p - b64url);
+}
+
+int
+skp_b64url_decode(const char *s, size_t n, uint8_t *out, size_t outmax,
+    size_t *outlen)
+{
+	size_t i, o = 0, need;
+	uint32_t v = 0;
+	int bits = 0, c;
+
+	if (n % 4 == 1)
+		return SKP_ERR_FORMAT;
+	need = n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
+	if (need > outmax)
+		return SKP_ERR_TOO_LARGE;
+	for (i = 0; i < n; i++) {
+		if ((c = b64val(s[i])) < 0)
+			return SKP_ERR_FORMAT;
+		v = v << 6 | (uint32_t)c;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(v >> bits);
+		}
+	}
+	/* Leftover bits must be zero, so that each value has one spelling. */
+	if ((v & ((1u << bits) - 1)) != 0) {
+		skp_wipe(out, o);
+		return SKP_ERR_FORMAT;
+	}
+	*outlen = o;
+	return SKP_OK;
+}

@@ -1,0 +1,2 @@
+/* ctap: not written yet. */
+extern int skp_ctap_placeholder_;

@@ -1,0 +1,2 @@
+/* keyhandle: not written yet. */
+extern int skp_keyhandle_placeholder_;

@@ -1,0 +1,2 @@
+/* noise: not written yet. */
+extern int skp_noise_placeholder_;

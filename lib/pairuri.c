@@ -1,0 +1,2 @@
+/* pairuri: not written yet. */
+extern int skp_pairuri_placeholder_;

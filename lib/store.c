@@ -1,0 +1,2 @@
+/* store: not written yet. */
+extern int skp_store_placeholder_;

@@ -1,0 +1,2 @@
+/* verify: not written yet. */
+extern int skp_verify_placeholder_;
