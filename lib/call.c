@@ -1,0 +1,2 @@
+/* call: not written yet. */
+extern int skp_call_placeholder_;

@@ -1,0 +1,2 @@
+/* cbor: not written yet. */
+extern int skp_cbor_placeholder_;

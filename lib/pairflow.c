@@ -1,0 +1,2 @@
+/* pairflow: not written yet. */
+extern int skp_pairflow_placeholder_;
