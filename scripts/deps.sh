@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs the Debian packages sk-phone needs to build, test and demo,
+# only those that are missing. Uses sudo when not root.
+set -eu
+
+PKGS="meson ninja-build pkg-config gcc libc6-dev libssl-dev libfido2-dev
+libcbor-dev libqrencode-dev libwebsockets-dev openssh-client openssh-server
+zbar-tools mandoc python3 python3-cryptography procps"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "sk-phone: missing packages:$missing" >&2
+	echo "sk-phone: this script installs them on Debian 12 with apt-get;" \
+	    "install them by hand on other systems" >&2
+	exit 1
+fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	if ! command -v sudo >/dev/null 2>&1; then
+		echo "sk-phone: missing packages:$missing; run as root or" \
+		    "install sudo" >&2
+		exit 1
+	fi
+	SUDO=sudo
+fi
+echo "sk-phone: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
