@@ -1,0 +1,78 @@
+/* One request from the computer to its paired phone, through the relay. */
+#ifndef SKP_CALL_H
+#define SKP_CALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sk-phone/crypto.h"
+
+/*
+ * skp_call() opens a call to the phone's mailbox on its relay, sends Noise
+ * KKpsk0 message 1 carrying the request envelope (the caller encodes it,
+ * with a fresh random id and the current time), waits for message 2 and
+ * decodes the response envelope {1: status, 2: CTAP response, 3: reason}.
+ * Everything, from connecting to the answer, is bounded by timeout_ms.
+ *
+ * Results:
+ *   0			status 0; resp->ctap holds the CTAP response
+ *   SKP_ERR_NETWORK	relay unreachable or the connection failed
+ *   SKP_ERR_TIMEOUT	the phone was online but no answer came in time
+ *   SKP_ERR_OFFLINE	the phone never came online before the deadline
+ *   SKP_ERR_LIMIT	the relay refused the call (too many calls)
+ *   SKP_ERR_VERIFY	message 2 did not authenticate (not our phone)
+ *   SKP_ERR_FORMAT	a malformed response envelope
+ *   a status error	the phone answered status != 0; resp->status and
+ *			resp->reason say why; see skp_call_status_err()
+ *
+ * The status callback, when given, is called from inside skp_call() each
+ * time the relay reports the phone's presence changed:
+ * SKP_CALL_ONLINE ("waiting for approval on phone NAME") or
+ * SKP_CALL_OFFLINE ("phone offline, still waiting"). It must not call
+ * skp_call() itself.
+ */
+
+#define SKP_CALL_ONLINE		1
+#define SKP_CALL_OFFLINE	2
+
+#define SKP_CALL_REASON_MAX	200	/* bytes kept of the phone's reason */
+#define SKP_CALL_REQUEST_MAX	60000	/* bytes of a request envelope */
+
+/* What the computer keeps about the phone (its pairing record). */
+struct skp_call_phone {
+	const char	*name;		/* for messages only */
+	const char	*relay_url;
+	const uint8_t	*static_pub;	/* SKP_P256_PUB_LEN */
+	const uint8_t	*mailbox_id;	/* 32 bytes */
+	const uint8_t	*request_psk;	/* 32 bytes */
+};
+
+struct skp_call_response {
+	unsigned int	 status;	/* CTAP2 status; 0 = OK */
+	uint8_t		*ctap;		/* CTAP response, CBOR; NULL if absent */
+	size_t		 ctap_len;
+	char		 reason[SKP_CALL_REASON_MAX + 1];	/* may be "" */
+};
+
+typedef void skp_call_status_fn(int state, void *arg);
+
+int	skp_call(const struct skp_call_phone *,
+	    const struct skp_p256_key *identity, const uint8_t *request,
+	    size_t request_len, int timeout_ms, skp_call_status_fn *,
+	    void *arg, struct skp_call_response *);
+
+/* Frees resp->ctap and zeroes the response. Accepts NULL. */
+void	skp_call_response_clear(struct skp_call_response *);
+
+/*
+ * The SKP_ERR_* for a phone status (docs/protocol/70-phone.md):
+ * 0x27 denied and 0x2F no answer -> SKP_ERR_REJECTED, 0x36 ->
+ * SKP_ERR_PIN_REQUIRED, 0x31 -> SKP_ERR_PIN_INVALID, 0x2B ->
+ * SKP_ERR_UV_UNAVAILABLE, 0x19 -> SKP_ERR_EXISTS, 0x2E and 0x22 ->
+ * SKP_ERR_NOT_FOUND, 0x05 stale -> SKP_ERR_EXPIRED, 0x30 replayed ->
+ * SKP_ERR_REPLAY, 0x06 busy -> SKP_ERR_LIMIT, 0x01 and 0x26 ->
+ * SKP_ERR_UNSUPPORTED, anything else -> SKP_ERR_INVALID.
+ */
+int	skp_call_status_err(unsigned int status);
+
+#endif
