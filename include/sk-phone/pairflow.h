@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "sk-phone/crypto.h"
+#include "sk-phone/pairuri.h"
 
 /*
  * One pairing, either side, in three steps the caller drives:
@@ -33,17 +34,15 @@
  * SKP_ERR_TIMEOUT (no peer in time), SKP_ERR_DECRYPT (the peer does not
  * know the QR secret or the computer key: a wrong or forged QR),
  * SKP_ERR_FORMAT (a malformed pairing payload), SKP_ERR_EXPIRED (phone
- * side: the URI is older than SKP_PAIRFLOW_URI_MAX_AGE seconds, or from
- * more than SKP_PAIRFLOW_URI_MAX_SKEW seconds in the future).
+ * side: the URI is older than SKP_PAIRURI_MAX_AGE seconds, or more than
+ * SKP_PAIRURI_MAX_AHEAD seconds in the future), and what
+ * skp_pairuri_parse() answers for a malformed URI.
  */
 
-#define SKP_PAIRFLOW_NAME_MAX		64	/* bytes of a device name */
-#define SKP_PAIRFLOW_URL_MAX		255	/* bytes of a relay URL */
-#define SKP_PAIRFLOW_MAILBOX_LEN	32
-#define SKP_PAIRFLOW_PSK_LEN		32
-#define SKP_PAIRFLOW_CODE_LEN		6	/* decimal digits */
-#define SKP_PAIRFLOW_URI_MAX_AGE	300	/* seconds a QR stays valid */
-#define SKP_PAIRFLOW_URI_MAX_SKEW	120	/* seconds ahead of the phone */
+#define SKP_PAIRFLOW_NAME_MAX		SKP_NAME_MAX
+#define SKP_PAIRFLOW_URL_MAX		SKP_RELAY_URL_MAX
+#define SKP_PAIRFLOW_MAILBOX_LEN	SKP_MAILBOX_ID_LEN
+#define SKP_PAIRFLOW_PSK_LEN		SKP_PSK_LEN
 
 /*
  * What one side keeps about the other after a pairing. On the computer
@@ -99,8 +98,8 @@ void	skp_pairflow_free(skp_pairflow_t **);
 /*
  * The pairing payloads (docs/protocol/00-decisions.md), strict CBOR:
  * msg 1 {1: phone name, 2: mailbox id (32 bytes), 3: relay URL},
- * msg 2 {1: computer name}, confirmation {1: true}. Names are 1..64 bytes
- * of UTF-8 without control characters; a URL 1..255 printable ASCII.
+ * msg 2 {1: computer name}, confirmation {1: true}. Names and the URL
+ * follow skp_pairuri_check_name() and skp_pairuri_check_relay().
  * Decoders write NUL-terminated strings into the fixed-size fields.
  * Exposed for the fuzz harness and the tests.
  */
@@ -120,8 +119,5 @@ int	skp_pairflow_decode_reply(const uint8_t *, size_t,
 	    char name[SKP_PAIRFLOW_NAME_MAX + 1]);
 int	skp_pairflow_encode_confirm(uint8_t **, size_t *);
 int	skp_pairflow_decode_confirm(const uint8_t *, size_t);
-
-/* A device name as accepted in payloads (1..64 bytes, UTF-8, no controls). */
-int	skp_pairflow_check_name(const char *);
 
 #endif
