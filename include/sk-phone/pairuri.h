@@ -1,0 +1,75 @@
+/* The pairing URI shown as a QR code, and the ids and keys derived in pairing. */
+#ifndef SKP_PAIRURI_H
+#define SKP_PAIRURI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sk-phone/crypto.h"
+
+#define SKP_PAIRURI_VERSION	1
+#define SKP_PAIRURI_MAX		1024	/* whole URI, bytes, without NUL */
+#define SKP_PAIRURI_MAX_AGE	300	/* seconds a QR code is good for */
+#define SKP_PAIRURI_MAX_AHEAD	60	/* seconds of clock skew forgiven */
+#define SKP_QR_SECRET_LEN	16
+#define SKP_RELAY_URL_MAX	255	/* bytes, decoded */
+#define SKP_NAME_MAX		64	/* bytes of UTF-8, phone or computer */
+#define SKP_RENDEZVOUS_ID_LEN	32
+#define SKP_PSK_LEN		32
+#define SKP_HANDSHAKE_HASH_LEN	32
+#define SKP_PHONE_ID_LEN	16
+#define SKP_MAILBOX_SECRET_LEN	32
+#define SKP_MAILBOX_ID_LEN	32
+#define SKP_CONFIRM_CODE_LEN	6	/* decimal digits */
+
+/*
+ * What the QR code carries. The secret is what lets a phone pair:
+ * skp_pairuri_clear() wipes it.
+ */
+struct skp_pairuri {
+	uint8_t		computer_pub[SKP_P256_PUB_LEN];
+	uint8_t		secret[SKP_QR_SECRET_LEN];
+	char		relay[SKP_RELAY_URL_MAX + 1];
+	char		name[SKP_NAME_MAX + 1];
+	uint64_t	created;	/* unix seconds */
+};
+
+/*
+ * Write the URI into out (outlen includes the NUL). Every field is
+ * checked as the parser would; SKP_ERR_TOO_LARGE when the URI would pass
+ * SKP_PAIRURI_MAX or not fit in out.
+ */
+int	skp_pairuri_encode(const struct skp_pairuri *, char *out,
+	    size_t outlen);
+/*
+ * Strict parse of len bytes (no NUL needed). SKP_ERR_VERSION for a v
+ * newer than ours, SKP_ERR_CRYPTO for a key not on the curve, otherwise
+ * SKP_ERR_FORMAT / SKP_ERR_TOO_LARGE. Does not check freshness.
+ */
+int	skp_pairuri_parse(const char *, size_t len, struct skp_pairuri *);
+/* SKP_ERR_EXPIRED when older than MAX_AGE or more than MAX_AHEAD ahead. */
+int	skp_pairuri_check_fresh(const struct skp_pairuri *, uint64_t now);
+void	skp_pairuri_clear(struct skp_pairuri *);
+
+/* Field rules shared with the pairing payloads and the state files. */
+/* ws:// or wss://, a host, printable ASCII, at most SKP_RELAY_URL_MAX. */
+int	skp_pairuri_check_relay(const char *, size_t len);
+/* 1..SKP_NAME_MAX bytes of valid UTF-8 without control characters. */
+int	skp_pairuri_check_name(const char *, size_t len);
+
+/* Derivations (docs/protocol/10-pairing.md). */
+int	skp_pairuri_rendezvous_id(const uint8_t [SKP_QR_SECRET_LEN],
+	    uint8_t [SKP_RENDEZVOUS_ID_LEN]);
+int	skp_pairuri_pairing_psk(const uint8_t [SKP_QR_SECRET_LEN],
+	    uint8_t [SKP_PSK_LEN]);
+/* code is 0..999999; text (optional) gets 6 digits and a NUL. */
+int	skp_pairuri_confirm_code(const uint8_t [SKP_HANDSHAKE_HASH_LEN],
+	    uint32_t *code, char text[SKP_CONFIRM_CODE_LEN + 1]);
+int	skp_pairuri_request_psk(const uint8_t [SKP_HANDSHAKE_HASH_LEN],
+	    uint8_t [SKP_PSK_LEN]);
+int	skp_pairuri_phone_id(const uint8_t [SKP_P256_PUB_LEN],
+	    uint8_t [SKP_PHONE_ID_LEN]);
+int	skp_pairuri_mailbox_id(const uint8_t [SKP_MAILBOX_SECRET_LEN],
+	    uint8_t [SKP_MAILBOX_ID_LEN]);
+
+#endif
