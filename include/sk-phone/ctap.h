@@ -1,0 +1,280 @@
+/* CTAP2 messages between computer and phone: envelopes, parameters, answers. */
+#ifndef SKP_CTAP_H
+#define SKP_CTAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sk-phone/crypto.h"
+
+/*
+ * Byte for byte in docs/protocol/30-ctap.md. Encoders write canonical
+ * CBOR; decoders take strict CBOR (see cbor.h) and refuse wrong types
+ * (SKP_ERR_CBOR_TYPE), missing required fields and values out of range
+ * (SKP_ERR_FORMAT), items over the caps below (SKP_ERR_TOO_LARGE), an
+ * unknown envelope version (SKP_ERR_VERSION) and commands, algorithms or
+ * formats sk-phone does not speak (SKP_ERR_UNSUPPORTED). Keys sk-phone
+ * did not define are refused in its own maps (envelopes, context, host
+ * info) and ignored in the maps CTAP defines, as CTAP asks.
+ *
+ * Every struct is plain with fixed caps; decoders zero it first, and
+ * *_clear() wipes it (the context carries the user's PIN).
+ */
+
+#define SKP_CTAP_VERSION		1	/* envelope version */
+
+#define SKP_CTAP_MAKE_CREDENTIAL	0x01
+#define SKP_CTAP_GET_ASSERTION		0x02
+#define SKP_CTAP_GET_INFO		0x04
+#define SKP_CTAP_CRED_MGMT		0x0a
+
+#define SKP_CTAP_CM_ENUM_RPS		0x02	/* enumerateRPsBegin */
+#define SKP_CTAP_CM_ENUM_CREDS		0x04	/* enumerateCredentialsBegin */
+
+/* CTAP2 status codes sk-phone uses. */
+#define SKP_CTAP_OK			0x00
+#define SKP_CTAP_INVALID_COMMAND	0x01
+#define SKP_CTAP_INVALID_PARAMETER	0x02
+#define SKP_CTAP_INVALID_LENGTH		0x03
+#define SKP_CTAP_TIMEOUT		0x05
+#define SKP_CTAP_CHANNEL_BUSY		0x06
+#define SKP_CTAP_CBOR_UNEXPECTED_TYPE	0x11
+#define SKP_CTAP_INVALID_CBOR		0x12
+#define SKP_CTAP_MISSING_PARAMETER	0x14
+#define SKP_CTAP_CREDENTIAL_EXCLUDED	0x19
+#define SKP_CTAP_INVALID_CREDENTIAL	0x22
+#define SKP_CTAP_UNSUPPORTED_ALGORITHM	0x26
+#define SKP_CTAP_OPERATION_DENIED	0x27
+#define SKP_CTAP_KEY_STORE_FULL		0x28
+#define SKP_CTAP_UNSUPPORTED_OPTION	0x2b
+#define SKP_CTAP_INVALID_OPTION		0x2c
+#define SKP_CTAP_NO_CREDENTIALS		0x2e
+#define SKP_CTAP_USER_ACTION_TIMEOUT	0x2f
+#define SKP_CTAP_NOT_ALLOWED		0x30
+#define SKP_CTAP_PIN_INVALID		0x31
+#define SKP_CTAP_PIN_BLOCKED		0x32
+#define SKP_CTAP_PIN_REQUIRED		0x36
+#define SKP_CTAP_INVALID_SUBCOMMAND	0x3e
+#define SKP_CTAP_OTHER			0x7f
+/* sk-phone's own, in the vendor range. */
+#define SKP_CTAP_STALE			0xf0	/* time outside the window */
+#define SKP_CTAP_REPLAYED		0xf1	/* request id seen before */
+#define SKP_CTAP_RAW_MISMATCH		0xf2	/* SHA-256(raw) != cdh */
+#define SKP_CTAP_HOSTKEY_CHANGED	0xf3	/* pinned host key differs */
+#define SKP_CTAP_NOT_PAIRED		0xf4
+#define SKP_CTAP_UV_UNAVAILABLE		0xf5	/* cannot verify the user */
+#define SKP_CTAP_BAD_VERSION		0xf6	/* unknown envelope version */
+
+/* Caps, in bytes unless said otherwise. */
+#define SKP_CTAP_ENVELOPE_MAX		65000	/* fits a Noise message */
+#define SKP_CTAP_REQUEST_ID_LEN		16
+#define SKP_CTAP_CDH_LEN		32	/* clientDataHash */
+#define SKP_CTAP_RP_ID_MAX		255
+#define SKP_CTAP_RP_NAME_MAX		64
+#define SKP_CTAP_USER_ID_MAX		64
+#define SKP_CTAP_USER_NAME_MAX		64	/* name and displayName */
+#define SKP_CTAP_CRED_ID_MIN		16
+#define SKP_CTAP_CRED_ID_MAX		128
+#define SKP_CTAP_RAW_MAX		8192
+#define SKP_CTAP_REASON_MAX		256
+#define SKP_CTAP_COMPUTER_NAME_MAX	64
+#define SKP_CTAP_PIN_MAX		63
+#define SKP_CTAP_HOST_NAME_MAX		255
+#define SKP_CTAP_HOST_BLOB_MAX		2048	/* host key, signature */
+#define SKP_CTAP_KEX_NAME_MAX		64
+#define SKP_CTAP_ALG_PARAMS_MAX		8	/* pubKeyCredParams entries */
+#define SKP_CTAP_ALLOW_MAX		4	/* allowList entries */
+#define SKP_CTAP_AUTHDATA_MAX		512
+#define SKP_CTAP_INFO_LIST_MAX		8	/* versions, extensions */
+#define SKP_CTAP_INFO_NAME_MAX		32	/* each of those, options */
+#define SKP_CTAP_INFO_OPTIONS_MAX	16
+#define SKP_CTAP_CREDS_MAX		128	/* credential management */
+
+#define SKP_CTAP_COSE_ES256		(-7)
+
+/* Options are tri-state: absent, false, true. */
+#define SKP_CTAP_OPT_ABSENT		(-1)
+
+/* Host authentication from `sk-phone proxy` (context key 3). */
+struct skp_ctap_host {
+	char		name[SKP_CTAP_HOST_NAME_MAX + 1];
+	uint16_t	port;
+	uint8_t		host_key[SKP_CTAP_HOST_BLOB_MAX];  /* SSH wire blob */
+	size_t		host_key_len;
+	uint8_t		signature[SKP_CTAP_HOST_BLOB_MAX]; /* SSH wire sig */
+	size_t		signature_len;
+	char		kex[SKP_CTAP_KEX_NAME_MAX + 1];
+};
+
+struct skp_ctap_context {
+	int		has_raw;
+	uint8_t		raw[SKP_CTAP_RAW_MAX];	/* what OpenSSH passed */
+	size_t		raw_len;
+	char		computer_name[SKP_CTAP_COMPUTER_NAME_MAX + 1];
+	int		has_host;
+	struct skp_ctap_host host;
+	int		has_pin;
+	char		pin[SKP_CTAP_PIN_MAX + 1];	/* secret */
+	int		overwrite;	/* 0 when absent */
+};
+
+struct skp_ctap_make_credential {
+	uint8_t		cdh[SKP_CTAP_CDH_LEN];
+	char		rp_id[SKP_CTAP_RP_ID_MAX + 1];
+	char		rp_name[SKP_CTAP_RP_NAME_MAX + 1];	/* may be "" */
+	uint8_t		user_id[SKP_CTAP_USER_ID_MAX];
+	size_t		user_id_len;				/* 1.. */
+	char		user_name[SKP_CTAP_USER_NAME_MAX + 1];
+	char		user_display_name[SKP_CTAP_USER_NAME_MAX + 1];
+	unsigned int	cred_protect;		/* 0 absent, else 1..3 */
+	int		rk, up, uv;		/* SKP_CTAP_OPT_ABSENT, 0, 1 */
+};
+
+struct skp_ctap_cred_ref {
+	uint8_t		id[SKP_CTAP_CRED_ID_MAX];
+	size_t		id_len;
+};
+
+struct skp_ctap_get_assertion {
+	char		rp_id[SKP_CTAP_RP_ID_MAX + 1];
+	uint8_t		cdh[SKP_CTAP_CDH_LEN];
+	struct skp_ctap_cred_ref allow[SKP_CTAP_ALLOW_MAX];
+	size_t		nallow;			/* 0 when absent */
+	int		up, uv;			/* SKP_CTAP_OPT_ABSENT, 0, 1 */
+};
+
+struct skp_ctap_cred_mgmt {
+	uint8_t		subcommand;
+	int		has_rp_id_hash;		/* ENUM_CREDS: absent = all */
+	uint8_t		rp_id_hash[SKP_SHA256_LEN];
+};
+
+/* A request envelope; the member for `command` is the one filled. */
+struct skp_ctap_request {
+	uint8_t		id[SKP_CTAP_REQUEST_ID_LEN];
+	uint64_t	time_ms;
+	uint8_t		command;
+	struct skp_ctap_make_credential	mc;
+	struct skp_ctap_get_assertion	ga;
+	struct skp_ctap_cred_mgmt	cm;
+	struct skp_ctap_context		ctx;
+};
+
+/*
+ * status is what the phone answers when the decoder refuses the request
+ * (may be NULL): INVALID_CBOR, CBOR_UNEXPECTED_TYPE, MISSING_PARAMETER,
+ * INVALID_LENGTH, INVALID_PARAMETER, INVALID_COMMAND,
+ * UNSUPPORTED_ALGORITHM or BAD_VERSION.
+ */
+int	skp_ctap_request_encode(const struct skp_ctap_request *, uint8_t **out,
+	    size_t *outlen);
+int	skp_ctap_request_decode(const uint8_t *, size_t,
+	    struct skp_ctap_request *, uint8_t *status);
+void	skp_ctap_request_clear(struct skp_ctap_request *);
+/* 0 when SHA-256(ctx.raw) is the request's clientDataHash. */
+int	skp_ctap_request_check_raw(const struct skp_ctap_request *);
+
+/* A response envelope; ctap is the CTAP response as CBOR (malloc'd). */
+struct skp_ctap_response {
+	uint8_t		 status;
+	uint8_t		*ctap;		/* present iff status == 0 */
+	size_t		 ctap_len;
+	char		 reason[SKP_CTAP_REASON_MAX + 1];	/* may be "" */
+};
+
+/* ctap must be a strict CBOR map or array when status is 0, else NULL. */
+int	skp_ctap_response_encode(uint8_t status, const uint8_t *ctap,
+	    size_t ctap_len, const char *reason, uint8_t **out,
+	    size_t *outlen);
+int	skp_ctap_response_decode(const uint8_t *, size_t,
+	    struct skp_ctap_response *);
+void	skp_ctap_response_clear(struct skp_ctap_response *);
+
+/* makeCredential answer: fmt "packed", self attestation. */
+struct skp_ctap_mc_resp {
+	uint8_t		authdata[SKP_CTAP_AUTHDATA_MAX];
+	size_t		authdata_len;
+	int64_t		alg;			/* always -7 */
+	uint8_t		sig[SKP_P256_SIG_MAX];	/* DER */
+	size_t		sig_len;
+};
+
+int	skp_ctap_mc_resp_encode(const struct skp_ctap_mc_resp *, uint8_t **out,
+	    size_t *outlen);
+int	skp_ctap_mc_resp_decode(const uint8_t *, size_t,
+	    struct skp_ctap_mc_resp *);
+
+/* getAssertion answer. */
+struct skp_ctap_ga_resp {
+	struct skp_ctap_cred_ref cred;
+	uint8_t		authdata[SKP_CTAP_AUTHDATA_MAX];
+	size_t		authdata_len;
+	uint8_t		sig[SKP_P256_SIG_MAX];
+	size_t		sig_len;
+	int		has_user;		/* resident credentials */
+	uint8_t		user_id[SKP_CTAP_USER_ID_MAX];
+	size_t		user_id_len;
+};
+
+int	skp_ctap_ga_resp_encode(const struct skp_ctap_ga_resp *, uint8_t **out,
+	    size_t *outlen);
+int	skp_ctap_ga_resp_decode(const uint8_t *, size_t,
+	    struct skp_ctap_ga_resp *);
+
+/* getInfo answer. */
+struct skp_ctap_info_option {
+	char		name[SKP_CTAP_INFO_NAME_MAX + 1];
+	int		value;
+};
+
+struct skp_ctap_info {
+	char		versions[SKP_CTAP_INFO_LIST_MAX]
+			    [SKP_CTAP_INFO_NAME_MAX + 1];
+	size_t		nversions;			/* 1.. */
+	char		extensions[SKP_CTAP_INFO_LIST_MAX]
+			    [SKP_CTAP_INFO_NAME_MAX + 1];
+	size_t		nextensions;
+	uint8_t		aaguid[16];
+	struct skp_ctap_info_option options[SKP_CTAP_INFO_OPTIONS_MAX];
+	size_t		noptions;
+	uint64_t	max_msg_size;			/* 0 when absent */
+};
+
+int	skp_ctap_info_encode(const struct skp_ctap_info *, uint8_t **out,
+	    size_t *outlen);
+int	skp_ctap_info_decode(const uint8_t *, size_t, struct skp_ctap_info *);
+/* SKP_CTAP_OPT_ABSENT, 0 or 1. */
+int	skp_ctap_info_option(const struct skp_ctap_info *, const char *);
+
+/*
+ * One element of a credential management answer (sk-phone sends the
+ * whole enumeration at once, an array of these maps). ENUM_RPS elements
+ * carry rp and rp_id_hash; ENUM_CREDS elements carry user, credential id,
+ * public key, credProtect, and rp as well when all RPs were asked for.
+ */
+struct skp_ctap_cred {
+	int		has_rp;
+	char		rp_id[SKP_CTAP_RP_ID_MAX + 1];
+	uint8_t		rp_id_hash[SKP_SHA256_LEN];
+	uint8_t		user_id[SKP_CTAP_USER_ID_MAX];
+	size_t		user_id_len;
+	char		user_name[SKP_CTAP_USER_NAME_MAX + 1];	/* may be "" */
+	struct skp_ctap_cred_ref cred;
+	uint8_t		pub[SKP_P256_PUB_LEN];
+	unsigned int	cred_protect;		/* 0 absent, else 1..3 */
+};
+
+/* all_rps: ENUM_CREDS asked without rpIDHash, so each carries its rp. */
+int	skp_ctap_creds_encode(const struct skp_ctap_cred *, size_t n,
+	    uint8_t subcommand, int all_rps, uint8_t **out, size_t *outlen);
+/* *out is calloc'd (n may be 0); free with skp_ctap_creds_free. */
+int	skp_ctap_creds_decode(const uint8_t *, size_t, uint8_t subcommand,
+	    int all_rps, struct skp_ctap_cred **out, size_t *n);
+void	skp_ctap_creds_free(struct skp_ctap_cred **, size_t n);
+
+/* The SKP_ERR_* for a status the phone answered (0 for SKP_CTAP_OK). */
+int		 skp_ctap_status_err(uint8_t status);
+/* A short English name of a status, for logs and messages. */
+const char	*skp_ctap_status_str(uint8_t status);
+
+#endif
