@@ -3,58 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cbor.h>
-
 #include "sk-phone/buf.h"
 #include "sk-phone/call.h"
-#include "sk-phone/cbor.h"
 #include "sk-phone/crypto.h"
+#include "sk-phone/ctap.h"
 #include "sk-phone/err.h"
 #include "sk-phone/noise.h"
 #include "sk-phone/relay.h"
-
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
-
-/* CTAP2 status codes the phone answers (docs/protocol/70-phone.md). */
-struct status_err {
-	unsigned int	status;
-	int		err;
-};
-
-static const struct status_err status_errs[] = {
-	{ 0x01, SKP_ERR_UNSUPPORTED },		/* invalid command */
-	{ 0x05, SKP_ERR_EXPIRED },		/* stale request */
-	{ 0x06, SKP_ERR_LIMIT },		/* busy with another */
-	{ 0x19, SKP_ERR_EXISTS },		/* credential excluded */
-	{ 0x22, SKP_ERR_NOT_FOUND },		/* invalid credential */
-	{ 0x26, SKP_ERR_UNSUPPORTED },		/* unsupported algorithm */
-	{ 0x27, SKP_ERR_REJECTED },		/* operation denied */
-	{ 0x2B, SKP_ERR_UV_UNAVAILABLE },	/* unsupported option */
-	{ 0x2E, SKP_ERR_NOT_FOUND },		/* no credentials */
-	{ 0x2F, SKP_ERR_REJECTED },		/* no answer in time */
-	{ 0x30, SKP_ERR_REPLAY },		/* not allowed: replayed */
-	{ 0x31, SKP_ERR_PIN_INVALID },
-	{ 0x36, SKP_ERR_PIN_REQUIRED },		/* PUAT required */
-};
 
 struct call_ctx {
 	skp_call_status_fn	*fn;
 	void			*arg;
 	int			 online;
 };
-
-int
-skp_call_status_err(unsigned int status)
-{
-	size_t i;
-
-	if (status == 0)
-		return SKP_OK;
-	for (i = 0; i < nitems(status_errs); i++)
-		if (status_errs[i].status == status)
-			return status_errs[i].err;
-	return SKP_ERR_INVALID;
-}
 
 void
 skp_call_response_clear(struct skp_call_response *resp)
@@ -93,58 +54,23 @@ tame(char *s)
 			*s = '?';
 }
 
-/* {1: status, 2: CTAP response (map, or array of maps), 3: reason}. */
 static int
 decode_response(const uint8_t *p, size_t n, struct skp_call_response *out)
 {
-	static const int64_t keys[] = { 1, 2, 3 };
-	struct skp_call_response tmp;
-	cbor_item_t *m = NULL, *it;
-	uint64_t status;
+	struct skp_ctap_response r;
 	int rc;
 
-	memset(&tmp, 0, sizeof(tmp));
-	if ((rc = skp_cbor_load(p, n, SKP_NOISE_MAX_PLAINTEXT, &m)) != SKP_OK)
+	memset(&r, 0, sizeof(r));
+	if ((rc = skp_ctap_response_decode(p, n, &r)) != SKP_OK)
 		goto out;
-	if (!cbor_isa_map(m)) {
-		rc = SKP_ERR_CBOR_TYPE;
-		goto out;
-	}
-	if ((rc = skp_cbor_map_only(m, keys, nitems(keys))) != SKP_OK ||
-	    (rc = skp_cbor_map_get(m, 1, CBOR_TYPE_UINT, &it)) != SKP_OK ||
-	    (rc = skp_cbor_get_uint(it, &status)) != SKP_OK)
-		goto out;
-	if (status > 0xff) {
-		rc = SKP_ERR_FORMAT;
-		goto out;
-	}
-	tmp.status = (unsigned int)status;
-	rc = skp_cbor_map_get(m, 2, CBOR_TYPE_MAP, &it);
-	if (rc == SKP_ERR_CBOR_TYPE)
-		rc = skp_cbor_map_get(m, 2, CBOR_TYPE_ARRAY, &it);
-	if (rc == SKP_OK)
-		rc = skp_cbor_encode(it, SKP_NOISE_MAX_PLAINTEXT, &tmp.ctap,
-		    &tmp.ctap_len);
-	else if (rc == SKP_ERR_NOT_FOUND && tmp.status != 0)
-		rc = SKP_OK;
-	if (rc != SKP_OK)
-		goto out;
-	rc = skp_cbor_map_get(m, 3, CBOR_TYPE_STRING, &it);
-	if (rc == SKP_OK)
-		rc = skp_cbor_get_text(it, SKP_CALL_REASON_MAX, tmp.reason,
-		    sizeof(tmp.reason));
-	else if (rc == SKP_ERR_NOT_FOUND)
-		rc = SKP_OK;
-	if (rc != SKP_OK)
-		goto out;
-	tame(tmp.reason);
-	*out = tmp;
-	memset(&tmp, 0, sizeof(tmp));
+	out->status = r.status;
+	out->ctap = r.ctap;
+	out->ctap_len = r.ctap_len;
+	r.ctap = NULL;
+	memcpy(out->reason, r.reason, sizeof(out->reason));
+	tame(out->reason);
  out:
-	if (rc == SKP_ERR_NOT_FOUND)
-		rc = SKP_ERR_FORMAT;
-	skp_call_response_clear(&tmp);
-	skp_cbor_free(&m);
+	skp_ctap_response_clear(&r);
 	return rc;
 }
 
@@ -224,7 +150,7 @@ skp_call(const struct skp_call_phone *phone,
 	if ((rc = decode_response(skp_buf_ptr(b), skp_buf_len(b), resp)) !=
 	    SKP_OK)
 		goto out;
-	rc = skp_call_status_err(resp->status);
+	rc = skp_ctap_status_err((uint8_t)resp->status);
  out:
 	if (reply != NULL) {
 		skp_wipe(reply, replylen);

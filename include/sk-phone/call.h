@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "sk-phone/crypto.h"
+#include "sk-phone/ctap.h"
 
 /*
  * skp_call() opens a call to the phone's mailbox on its relay, sends Noise
@@ -21,9 +22,11 @@
  *   SKP_ERR_OFFLINE	the phone never came online before the deadline
  *   SKP_ERR_LIMIT	the relay refused the call (too many calls)
  *   SKP_ERR_VERIFY	message 2 did not authenticate (not our phone)
- *   SKP_ERR_FORMAT	a malformed response envelope
- *   a status error	the phone answered status != 0; resp->status and
- *			resp->reason say why; see skp_call_status_err()
+ *   SKP_ERR_FORMAT	a malformed response envelope (and the other
+ *			errors of skp_ctap_response_decode)
+ *   a status error	the phone answered status != 0: the error is
+ *			skp_ctap_status_err(status); resp->status and
+ *			resp->reason say why
  *
  * The status callback, when given, is called from inside skp_call() each
  * time the relay reports the phone's presence changed:
@@ -35,8 +38,8 @@
 #define SKP_CALL_ONLINE		1
 #define SKP_CALL_OFFLINE	2
 
-#define SKP_CALL_REASON_MAX	200	/* bytes kept of the phone's reason */
-#define SKP_CALL_REQUEST_MAX	60000	/* bytes of a request envelope */
+#define SKP_CALL_REASON_MAX	SKP_CTAP_REASON_MAX
+#define SKP_CALL_REQUEST_MAX	SKP_CTAP_ENVELOPE_MAX
 
 /* What the computer keeps about the phone (its pairing record). */
 struct skp_call_phone {
@@ -51,7 +54,8 @@ struct skp_call_response {
 	unsigned int	 status;	/* CTAP2 status; 0 = OK */
 	uint8_t		*ctap;		/* CTAP response, CBOR; NULL if absent */
 	size_t		 ctap_len;
-	char		 reason[SKP_CALL_REASON_MAX + 1];	/* may be "" */
+	/* may be ""; control characters replaced by '?' */
+	char		 reason[SKP_CALL_REASON_MAX + 1];
 };
 
 typedef void skp_call_status_fn(int state, void *arg);
@@ -63,16 +67,5 @@ int	skp_call(const struct skp_call_phone *,
 
 /* Frees resp->ctap and zeroes the response. Accepts NULL. */
 void	skp_call_response_clear(struct skp_call_response *);
-
-/*
- * The SKP_ERR_* for a phone status (docs/protocol/70-phone.md):
- * 0x27 denied and 0x2F no answer -> SKP_ERR_REJECTED, 0x36 ->
- * SKP_ERR_PIN_REQUIRED, 0x31 -> SKP_ERR_PIN_INVALID, 0x2B ->
- * SKP_ERR_UV_UNAVAILABLE, 0x19 -> SKP_ERR_EXISTS, 0x2E and 0x22 ->
- * SKP_ERR_NOT_FOUND, 0x05 stale -> SKP_ERR_EXPIRED, 0x30 replayed ->
- * SKP_ERR_REPLAY, 0x06 busy -> SKP_ERR_LIMIT, 0x01 and 0x26 ->
- * SKP_ERR_UNSUPPORTED, anything else -> SKP_ERR_INVALID.
- */
-int	skp_call_status_err(unsigned int status);
 
 #endif
