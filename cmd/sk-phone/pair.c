@@ -1,0 +1,387 @@
+/* sk-phone pair: show the QR code, meet the phone, confirm, save. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sk-phone/crypto.h"
+#include "sk-phone/err.h"
+#include "sk-phone/pairflow.h"
+#include "sk-phone/pairuri.h"
+#include "sk-phone/store.h"
+
+#include "cli.h"
+#include "qr.h"
+
+#define PAIR_TIMEOUT_DEFAULT	SKP_PAIRURI_MAX_AGE	/* seconds */
+
+/* A countdown on the terminal while the handshake blocks. */
+struct ticker {
+	pthread_t	 thread;
+	atomic_int	 stop;
+	time_t		 end;
+	int		 running;
+};
+
+static void *
+tick(void *arg)
+{
+	struct ticker *t = arg;
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	long left;
+
+	while (!atomic_load(&t->stop)) {
+		left = (long)(t->end - time(NULL));
+		if (left < 0)
+			left = 0;
+		fprintf(stderr, "\r\033[Kwaiting for the phone to scan the "
+		    "code... %ld:%02ld left", left / 60, left % 60);
+		fflush(stderr);
+		nanosleep(&ts, NULL);
+	}
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	return NULL;
+}
+
+static void
+ticker_start(struct ticker *t, int seconds)
+{
+	atomic_init(&t->stop, 0);
+	t->end = time(NULL) + seconds;
+	t->running = 0;
+	if (isatty(STDERR_FILENO) &&
+	    pthread_create(&t->thread, NULL, tick, t) == 0) {
+		t->running = 1;
+		return;
+	}
+	fprintf(stderr, "waiting for the phone to scan the code (up to %d "
+	    "s)...\n", seconds);
+}
+
+static void
+ticker_stop(struct ticker *t)
+{
+	if (!t->running)
+		return;
+	atomic_store(&t->stop, 1);
+	pthread_join(t->thread, NULL);
+	t->running = 0;
+}
+
+/* The URI for scripts: written whole (temp file, rename), mode 0600. */
+static int
+write_uri_file(const char *path, const char *uri)
+{
+	char *tmp = NULL;
+	size_t n = strlen(uri);
+	int fd = -1, rc = SKP_ERR_IO;
+
+	if (asprintf(&tmp, "%s.tmp", path) == -1) {
+		tmp = NULL;
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1)
+		goto out;
+	if (write(fd, uri, n) != (ssize_t)n || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) == -1)
+		goto out;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1)
+		goto out;
+	rc = SKP_OK;
+ out:
+	if (fd != -1)
+		close(fd);
+	if (rc != SKP_OK && tmp != NULL)
+		(void)unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+static void
+default_name(char *out, size_t outlen)
+{
+	char host[HOST_NAME_MAX + 1];
+
+	if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		host[SKP_NAME_MAX] = '\0';
+		if (skp_pairuri_check_name(host, strlen(host)) == SKP_OK) {
+			snprintf(out, outlen, "%s", host);
+			return;
+		}
+	}
+	snprintf(out, outlen, "computer");
+}
+
+/* Save the pairing; the same phone or name paired again replaces it. */
+static int
+save_pairing(const char *dir, const struct skp_pair_peer *peer,
+    const char *computer_name)
+{
+	char why[SKP_STORE_WHY_MAX];
+	skp_store_phones_t *phones = NULL;
+	struct skp_store_pairing sp;
+	uint8_t id[SKP_PHONE_ID_LEN];
+	int rc, replaced = 0;
+
+	memset(&sp, 0, sizeof(sp));
+	if ((rc = skp_store_phones_load(dir, &phones, why, sizeof(why))) !=
+	    SKP_OK) {
+		skp_cli_err("%s", why);
+		goto out;
+	}
+	if (skp_pairuri_phone_id(peer->static_pub, id) == SKP_OK &&
+	    skp_store_phones_remove_id(phones, id) == SKP_OK)
+		replaced = 1;
+	if (skp_store_phones_remove(phones, peer->name) == SKP_OK)
+		replaced = 1;
+	snprintf(sp.phone_name, sizeof(sp.phone_name), "%s", peer->name);
+	memcpy(sp.phone_pub, peer->static_pub, sizeof(sp.phone_pub));
+	memcpy(sp.mailbox_id, peer->mailbox_id, sizeof(sp.mailbox_id));
+	snprintf(sp.relay, sizeof(sp.relay), "%s", peer->relay_url);
+	memcpy(sp.request_psk, peer->request_psk, sizeof(sp.request_psk));
+	sp.paired_at = peer->paired_at;
+	snprintf(sp.computer_name, sizeof(sp.computer_name), "%s",
+	    computer_name);
+	if ((rc = skp_store_phones_add(phones, &sp, why, sizeof(why))) !=
+	    SKP_OK) {
+		skp_cli_err("cannot add the pairing: %s", why[0] != '\0' ?
+		    why : skp_strerror(rc));
+		goto out;
+	}
+	if ((rc = skp_store_phones_save(dir, phones, why, sizeof(why))) !=
+	    SKP_OK) {
+		skp_cli_err("%s", why);
+		goto out;
+	}
+	if (replaced)
+		fprintf(stderr, "replaced the earlier pairing with phone "
+		    "'%s'\n", peer->name);
+ out:
+	skp_wipe(&sp, sizeof(sp));
+	skp_store_phones_free(&phones);
+	return rc;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: sk-phone pair [--relay URL] [--name NAME] "
+	    "[--yes] [--uri-file FILE] [--timeout SECONDS]\n");
+}
+
+int
+skp_cli_pair(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "relay",	required_argument,	NULL, 'r' },
+		{ "name",	required_argument,	NULL, 'n' },
+		{ "yes",	no_argument,		NULL, 'y' },
+		{ "uri-file",	required_argument,	NULL, 'u' },
+		{ "timeout",	required_argument,	NULL, 't' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	char dir[SKP_STORE_PATH_MAX], why[SKP_STORE_WHY_MAX];
+	char name[SKP_NAME_MAX + 1], relay[SKP_RELAY_URL_MAX + 1];
+	struct skp_p256_key identity;
+	struct skp_pair_peer peer;
+	struct ticker ticker;
+	skp_store_phones_t *phones = NULL;
+	skp_pairflow_t *pf = NULL;
+	const char *uri_file = NULL, *env, *uri, *code;
+	char *end;
+	long t;
+	int c, yes = 0, timeout_s = PAIR_TIMEOUT_DEFAULT, ret = 1, rc;
+	int confirmed, color;
+
+	memset(&identity, 0, sizeof(identity));
+	memset(&peer, 0, sizeof(peer));
+	name[0] = relay[0] = '\0';
+	while ((c = getopt_long(argc, argv, "r:n:yu:t:h", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			snprintf(relay, sizeof(relay), "%s", optarg);
+			if (strlen(optarg) >= sizeof(relay) ||
+			    skp_pairuri_check_relay(optarg,
+			    strlen(optarg)) != SKP_OK) {
+				skp_cli_err("--relay wants ws://HOST:PORT or "
+				    "wss://HOST:PORT, at most %d bytes",
+				    SKP_RELAY_URL_MAX);
+				ret = 2;
+				goto out;
+			}
+			break;
+		case 'n':
+			if (strlen(optarg) >= sizeof(name) ||
+			    skp_pairuri_check_name(optarg,
+			    strlen(optarg)) != SKP_OK) {
+				skp_cli_err("--name wants 1 to %d bytes of "
+				    "text without control characters",
+				    SKP_NAME_MAX);
+				ret = 2;
+				goto out;
+			}
+			snprintf(name, sizeof(name), "%s", optarg);
+			break;
+		case 'y':
+			yes = 1;
+			break;
+		case 'u':
+			uri_file = optarg;
+			break;
+		case 't':
+			errno = 0;
+			t = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || t < 1 ||
+			    t > PAIR_TIMEOUT_DEFAULT) {
+				skp_cli_err("--timeout wants 1 to %d seconds",
+				    PAIR_TIMEOUT_DEFAULT);
+				ret = 2;
+				goto out;
+			}
+			timeout_s = (int)t;
+			break;
+		case 'h':
+			usage();
+			ret = 0;
+			goto out;
+		default:
+			usage();
+			ret = 2;
+			goto out;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		ret = 2;
+		goto out;
+	}
+	if (name[0] == '\0')
+		default_name(name, sizeof(name));
+	if (skp_store_computer_dir(dir, sizeof(dir), why, sizeof(why)) !=
+	    SKP_OK || skp_store_dir_check(dir, 1, why, sizeof(why)) !=
+	    SKP_OK) {
+		skp_cli_err("%s", why);
+		goto out;
+	}
+	/* The relay: given, else from the environment, else the one the
+	 * phones already paired use. */
+	if (relay[0] == '\0' && (env = getenv("SK_PHONE_RELAY")) != NULL &&
+	    skp_pairuri_check_relay(env, strlen(env)) == SKP_OK)
+		snprintf(relay, sizeof(relay), "%s", env);
+	if (relay[0] == '\0' && skp_store_phones_load(dir, &phones, why,
+	    sizeof(why)) == SKP_OK && skp_store_phones_count(phones) > 0)
+		snprintf(relay, sizeof(relay), "%s",
+		    skp_store_phones_at(phones, 0)->relay);
+	if (relay[0] == '\0') {
+		skp_cli_err("which relay? pass --relay ws://HOST:PORT (the "
+		    "address of sk-phone-relay, reachable by this computer "
+		    "and the phone)");
+		ret = 2;
+		goto out;
+	}
+	rc = skp_store_identity_load(dir, &identity, why, sizeof(why));
+	if (rc == SKP_ERR_NOT_FOUND)
+		rc = skp_store_identity_create(dir, &identity, why,
+		    sizeof(why));
+	if (rc != SKP_OK) {
+		skp_cli_err("%s", why);
+		goto out;
+	}
+	if ((rc = skp_pairflow_computer_new(&identity, name, relay, &pf)) !=
+	    SKP_OK) {
+		skp_cli_err("cannot start pairing: %s", skp_strerror(rc));
+		goto out;
+	}
+	uri = skp_pairflow_uri(pf);
+	color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	printf("Scan this code with the sk-phone app on your phone "
+	    "(valid %d minutes, once):\n\n", SKP_PAIRURI_MAX_AGE / 60);
+	if ((rc = skp_qr_draw(stdout, uri, color)) != SKP_OK) {
+		skp_cli_err("cannot draw the QR code: %s", skp_strerror(rc));
+		goto out;
+	}
+	printf("\nOr give the phone this text:\n%s\n\n", uri);
+	fflush(stdout);
+	if (uri_file != NULL && write_uri_file(uri_file, uri) != SKP_OK) {
+		skp_cli_err("cannot write %s: %s", uri_file,
+		    strerror(errno));
+		goto out;
+	}
+	ticker_start(&ticker, timeout_s);
+	rc = skp_pairflow_handshake(pf, timeout_s * 1000);
+	ticker_stop(&ticker);
+	if (rc != SKP_OK) {
+		if (rc == SKP_ERR_TIMEOUT)
+			skp_cli_err("no phone scanned the code within %d s; "
+			    "run `sk-phone pair` again", timeout_s);
+		else if (rc == SKP_ERR_NETWORK || rc == SKP_ERR_TLS)
+			skp_cli_err("cannot reach the relay %s: is "
+			    "sk-phone-relay running there?", relay);
+		else if (rc == SKP_ERR_DECRYPT)
+			skp_cli_err("the phone does not hold this code's "
+			    "secret (an old or forged QR code?)");
+		else
+			skp_cli_err("pairing failed: %s", skp_strerror(rc));
+		goto out;
+	}
+	code = skp_pairflow_code(pf);
+	printf("Phone '%s' wants to pair.\nCode: %.3s %.3s\n",
+	    skp_pairflow_peer_name(pf), code, code + 3);
+	fflush(stdout);
+	if (yes)
+		confirmed = 1;
+	else if (!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0) {
+		skp_cli_err("no terminal to confirm the code on: pass --yes "
+		    "to accept it");
+		confirmed = 0;
+	} else
+		confirmed = skp_cli_confirm("Does the phone show the same "
+		    "code?");
+	if (confirmed)
+		fprintf(stderr, "waiting for the phone to confirm...\n");
+	rc = skp_pairflow_finish(pf, confirmed, timeout_s * 1000, &peer);
+	if (rc != SKP_OK) {
+		if (!confirmed)
+			skp_cli_err("pairing cancelled; nothing saved");
+		else if (rc == SKP_ERR_REJECTED || rc == SKP_ERR_CLOSED)
+			skp_cli_err("the phone declined the pairing; nothing "
+			    "saved");
+		else if (rc == SKP_ERR_TIMEOUT)
+			skp_cli_err("the phone did not confirm within %d s; "
+			    "nothing saved", timeout_s);
+		else
+			skp_cli_err("pairing failed: %s", skp_strerror(rc));
+		goto out;
+	}
+	if (save_pairing(dir, &peer, name) != SKP_OK)
+		goto out;
+	printf("Paired with phone '%s' (relay %s).\n", peer.name,
+	    peer.relay_url);
+	printf("Next: sk-phone setup, then ssh-keygen -t ecdsa-sk -w "
+	    "<provider path it prints>.\n");
+	ret = 0;
+ out:
+	skp_pairflow_free(&pf);
+	skp_store_phones_free(&phones);
+	skp_wipe(&identity, sizeof(identity));
+	skp_wipe(&peer, sizeof(peer));
+	return ret;
+}

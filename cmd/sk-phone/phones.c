@@ -1,0 +1,357 @@
+/* sk-phone status, unpair and keys: the paired phones and their keys. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "sk-api.h"
+#include "sk-phone/call.h"
+#include "sk-phone/crypto.h"
+#include "sk-phone/ctap.h"
+#include "sk-phone/err.h"
+#include "sk-phone/keyhandle.h"
+#include "sk-phone/relay.h"
+#include "sk-phone/store.h"
+
+#include "cli.h"
+
+#define STATUS_TIMEOUT_DEFAULT	5	/* seconds per phone */
+#define STATUS_TIMEOUT_MAX	120
+
+/* The identity and the pairings, or a message and NULL. */
+static int
+load(char *dir, size_t dirlen, struct skp_p256_key *id,
+    skp_store_phones_t **phones, int need_identity)
+{
+	char why[SKP_STORE_WHY_MAX];
+	int rc;
+
+	if (skp_store_computer_dir(dir, dirlen, why, sizeof(why)) !=
+	    SKP_OK) {
+		skp_cli_err("%s", why);
+		return -1;
+	}
+	if (need_identity) {
+		rc = skp_store_identity_load(dir, id, why, sizeof(why));
+		if (rc == SKP_ERR_NOT_FOUND) {
+			skp_cli_err("not paired with a phone: run "
+			    "`sk-phone pair`");
+			return -1;
+		}
+		if (rc != SKP_OK) {
+			skp_cli_err("%s", why);
+			return -1;
+		}
+	}
+	if (skp_store_phones_load(dir, phones, why, sizeof(why)) != SKP_OK) {
+		skp_cli_err("%s", why);
+		return -1;
+	}
+	if (skp_store_phones_count(*phones) == 0) {
+		skp_cli_err("not paired with a phone: run `sk-phone pair`");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+relay_reachable(const char *url, int timeout_ms)
+{
+	skp_relay_t *r;
+	int rc;
+
+	if ((r = skp_relay_new(NULL)) == NULL)
+		return SKP_ERR_NOMEM;
+	rc = skp_relay_connect(r, url, timeout_ms);
+	skp_relay_free(&r);
+	return rc;
+}
+
+/* A getInfo request: the phone answers without asking its owner. */
+static int
+phone_info(const struct skp_store_pairing *ph,
+    const struct skp_p256_key *id, int timeout_ms, struct skp_ctap_info *info)
+{
+	struct skp_ctap_request *req = NULL;
+	struct skp_call_phone cp;
+	struct skp_call_response resp;
+	struct timespec now;
+	uint8_t *msg = NULL;
+	size_t msglen = 0;
+	int rc = SKP_ERR_NOMEM;
+
+	memset(&resp, 0, sizeof(resp));
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		goto out;
+	req->command = SKP_CTAP_GET_INFO;
+	if ((rc = skp_random(req->id, sizeof(req->id))) != SKP_OK)
+		goto out;
+	clock_gettime(CLOCK_REALTIME, &now);
+	req->time_ms = (uint64_t)now.tv_sec * 1000 +
+	    (uint64_t)now.tv_nsec / 1000000;
+	snprintf(req->ctx.computer_name, sizeof(req->ctx.computer_name),
+	    "%s", ph->computer_name);
+	if ((rc = skp_ctap_request_encode(req, &msg, &msglen)) != SKP_OK)
+		goto out;
+	cp.name = ph->phone_name;
+	cp.relay_url = ph->relay;
+	cp.static_pub = ph->phone_pub;
+	cp.mailbox_id = ph->mailbox_id;
+	cp.request_psk = ph->request_psk;
+	if ((rc = skp_call(&cp, id, msg, msglen, timeout_ms, NULL, NULL,
+	    &resp)) != SKP_OK)
+		goto out;
+	rc = resp.ctap == NULL ? SKP_ERR_FORMAT :
+	    skp_ctap_info_decode(resp.ctap, resp.ctap_len, info);
+ out:
+	skp_call_response_clear(&resp);
+	free(msg);
+	if (req != NULL) {
+		skp_ctap_request_clear(req);
+		free(req);
+	}
+	return rc;
+}
+
+int
+skp_cli_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "timeout",	required_argument,	NULL, 't' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	char dir[SKP_STORE_PATH_MAX], when[32];
+	struct skp_p256_key id;
+	struct skp_ctap_info info;
+	skp_store_phones_t *phones = NULL;
+	const struct skp_store_pairing *ph;
+	struct tm tm;
+	time_t at;
+	char *end;
+	long t;
+	size_t i;
+	int c, rc, timeout_s = STATUS_TIMEOUT_DEFAULT, ret = 1, bad = 0;
+
+	memset(&id, 0, sizeof(id));
+	while ((c = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			errno = 0;
+			t = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || t < 1 ||
+			    t > STATUS_TIMEOUT_MAX) {
+				skp_cli_err("--timeout wants 1 to %d seconds",
+				    STATUS_TIMEOUT_MAX);
+				ret = 2;
+				goto out;
+			}
+			timeout_s = (int)t;
+			break;
+		case 'h':
+			printf("usage: sk-phone status [--timeout SECONDS]\n");
+			ret = 0;
+			goto out;
+		default:
+			ret = 2;
+			goto out;
+		}
+	}
+	if (load(dir, sizeof(dir), &id, &phones, 1) != 0)
+		goto out;
+	printf("state: %s\n", dir);
+	for (i = 0; (ph = skp_store_phones_at(phones, i)) != NULL; i++) {
+		at = (time_t)ph->paired_at;
+		if (localtime_r(&at, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm) == 0)
+			snprintf(when, sizeof(when), "?");
+		printf("phone '%s' (paired %s as '%s')\n", ph->phone_name,
+		    when, ph->computer_name);
+		fflush(stdout);
+		rc = relay_reachable(ph->relay, 2000);
+		printf("  relay %s: %s\n", ph->relay, rc == SKP_OK ?
+		    "reachable" : skp_strerror(rc));
+		if (rc != SKP_OK) {
+			printf("  phone: unknown (relay not reachable)\n");
+			bad = 1;
+			continue;
+		}
+		fflush(stdout);
+		memset(&info, 0, sizeof(info));
+		rc = phone_info(ph, &id, timeout_s * 1000, &info);
+		if (rc == SKP_OK)
+			printf("  phone: online (%s)\n", info.nversions > 0 ?
+			    info.versions[0] : "?");
+		else if (rc == SKP_ERR_OFFLINE)
+			printf("  phone: offline (start sk-phone-authenticator "
+			    "on it)\n");
+		else if (rc == SKP_ERR_TIMEOUT)
+			printf("  phone: no answer within %d s\n", timeout_s);
+		else
+			printf("  phone: %s\n", skp_strerror(rc));
+		if (rc != SKP_OK)
+			bad = 1;
+	}
+	ret = bad;
+ out:
+	skp_store_phones_free(&phones);
+	skp_wipe(&id, sizeof(id));
+	return ret;
+}
+
+int
+skp_cli_unpair(int argc, char **argv)
+{
+	char dir[SKP_STORE_PATH_MAX], why[SKP_STORE_WHY_MAX];
+	skp_store_phones_t *phones = NULL;
+	const struct skp_store_pairing *ph;
+	const char *name;
+	size_t i;
+	int ret = 1;
+
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		fprintf(stderr, "usage: sk-phone unpair [NAME]\n");
+		ret = argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+		goto out;
+	}
+	if (load(dir, sizeof(dir), NULL, &phones, 0) != 0)
+		goto out;
+	if (argc == 2)
+		name = argv[1];
+	else if (skp_store_phones_count(phones) == 1)
+		name = skp_store_phones_at(phones, 0)->phone_name;
+	else {
+		skp_cli_err("several phones are paired; name one:");
+		for (i = 0; (ph = skp_store_phones_at(phones, i)) != NULL; i++)
+			fprintf(stderr, "  %s\n", ph->phone_name);
+		goto out;
+	}
+	if (skp_store_phones_find_name(phones, name, &ph) != SKP_OK) {
+		skp_cli_err("no paired phone named '%s'", name);
+		goto out;
+	}
+	printf("unpaired phone '%s'; keys it made no longer sign here\n",
+	    ph->phone_name);
+	if (skp_store_phones_remove(phones, name) != SKP_OK ||
+	    skp_store_phones_save(dir, phones, why, sizeof(why)) != SKP_OK) {
+		skp_cli_err("%s", why);
+		goto out;
+	}
+	ret = 0;
+ out:
+	skp_store_phones_free(&phones);
+	return ret;
+}
+
+/* SHA256:base64 of the OpenSSH public key blob, as ssh-keygen -l shows. */
+static void
+fingerprint(const struct sk_resident_key *rk, char *out, size_t outlen)
+{
+	static const char type[] = "sk-ecdsa-sha2-nistp256@openssh.com";
+	static const char curve[] = "nistp256";
+	skp_buf_t *b;
+	uint8_t h[SKP_SHA256_LEN];
+	unsigned char b64[64];
+	int n;
+
+	snprintf(out, outlen, "?");
+	if ((b = skp_buf_new(1024)) == NULL)
+		return;
+	if (skp_buf_string(b, type, strlen(type)) == SKP_OK &&
+	    skp_buf_string(b, curve, strlen(curve)) == SKP_OK &&
+	    skp_buf_string(b, rk->key.public_key,
+	    rk->key.public_key_len) == SKP_OK &&
+	    skp_buf_string(b, rk->application,
+	    strlen(rk->application)) == SKP_OK &&
+	    skp_sha256(skp_buf_ptr(b), skp_buf_len(b), h) == SKP_OK) {
+		n = EVP_EncodeBlock(b64, h, sizeof(h));
+		while (n > 0 && b64[n - 1] == '=')
+			b64[--n] = '\0';
+		snprintf(out, outlen, "SHA256:%s", (char *)b64);
+	}
+	skp_buf_free(&b);
+}
+
+int
+skp_cli_keys(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "device",	required_argument,	NULL, 'd' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	char dir[SKP_STORE_PATH_MAX], fp[80], user[65];
+	struct sk_option opt, *opts[2] = { NULL, NULL };
+	struct sk_resident_key **rks = NULL;
+	skp_store_phones_t *phones = NULL;
+	const struct skp_store_pairing *ph;
+	struct skp_keyhandle kh;
+	size_t nrks = 0, i, n;
+	int c, ret = 1, rc;
+
+	while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			opt.name = (char *)(uintptr_t)"device";
+			opt.value = optarg;
+			opt.required = 1;
+			opts[0] = &opt;
+			break;
+		case 'h':
+			printf("usage: sk-phone keys [--device NAME]\n");
+			ret = 0;
+			goto out;
+		default:
+			ret = 2;
+			goto out;
+		}
+	}
+	if (load(dir, sizeof(dir), NULL, &phones, 0) != 0)
+		goto out;
+	/* Exactly what ssh-keygen -K gets from the provider. */
+	if ((rc = sk_load_resident_keys(NULL, opts, &rks, &nrks)) != 0)
+		goto out;
+	if (nrks == 0)
+		printf("no resident keys\n");
+	for (i = 0; i < nrks; i++) {
+		const struct sk_resident_key *rk = rks[i];
+		const char *phone = "?";
+
+		if (skp_keyhandle_decode(rk->key.key_handle,
+		    rk->key.key_handle_len, &kh) == SKP_OK &&
+		    skp_store_phones_find_id(phones, kh.phone_id, &ph) ==
+		    SKP_OK)
+			phone = ph->phone_name;
+		n = rk->user_id_len < sizeof(user) - 1 ? rk->user_id_len :
+		    sizeof(user) - 1;
+		memcpy(user, rk->user_id, n);
+		user[n] = '\0';
+		fingerprint(rk, fp, sizeof(fp));
+		printf("%s user '%s' %s%s on phone '%s'\n", rk->application,
+		    user, fp, (rk->flags & SSH_SK_USER_VERIFICATION_REQD) ?
+		    " verify-required" : "", phone);
+	}
+	if (nrks > 0)
+		printf("download them with: ssh-keygen -K -w <provider path "
+		    "from `sk-phone setup`>\n");
+	ret = 0;
+ out:
+	for (i = 0; i < nrks; i++) {
+		free(rks[i]->application);
+		free(rks[i]->key.public_key);
+		free(rks[i]->key.key_handle);
+		free(rks[i]->key.signature);
+		free(rks[i]->key.attestation_cert);
+		free(rks[i]->key.authdata);
+		free(rks[i]->user_id);
+		free(rks[i]);
+	}
+	free(rks);
+	skp_store_phones_free(&phones);
+	return ret;
+}

@@ -1,0 +1,299 @@
+# End-to-end test kit: relay, reference phone, pairing, throwaway sshd.
+"""Processes the e2e tests start, each bounded in time and always stopped.
+
+Everything lives in one temporary folder and listens on 127.0.0.1 only.
+Every process started is recorded and stopped (TERM, then KILL) when the
+test ends, whatever way it ends.
+"""
+
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SSHD = "/usr/sbin/sshd"
+SSH = "/usr/bin/ssh"
+SSH_KEYGEN = "/usr/bin/ssh-keygen"
+SSH_AGENT = "/usr/bin/ssh-agent"
+SSH_ADD = "/usr/bin/ssh-add"
+
+# Bounds for every wait; a test never waits longer than these.
+START_TIMEOUT = 10.0
+CMD_TIMEOUT = 60.0
+
+
+class Skip(Exception):
+    """Raised when the machine lacks what a case needs."""
+
+
+class Kit:
+    """One test's world: a folder, its processes, and their cleanup."""
+
+    def __init__(self, build, name="e2e"):
+        self.build = os.path.abspath(build)
+        self.tmp = tempfile.mkdtemp(prefix="skp-%s-" % name)
+        os.chmod(self.tmp, 0o700)
+        self.procs = []
+        self.provider = os.path.join(self.build, "lib", "libsk-phone.so")
+        self.cli = os.path.join(self.build, "cmd", "sk-phone", "sk-phone")
+        self.relay_bin = os.path.join(self.build, "cmd", "sk-phone-relay",
+                                      "sk-phone-relay")
+        self.phone_bin = os.path.join(self.build, "cmd",
+                                      "sk-phone-authenticator",
+                                      "sk-phone-authenticator")
+        self.state = self.path("computer")
+        os.mkdir(self.state, 0o700)
+        self.home = self.path("home")
+        os.mkdir(self.home, 0o700)
+        atexit.register(self.close)
+        signal.signal(signal.SIGTERM, self._on_term)
+
+    def _on_term(self, signum, frame):
+        self.close()
+        sys.exit(1)
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+    def env(self, **extra):
+        """The environment every OpenSSH tool and sk-phone run gets."""
+        env = {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": self.home,
+            "LANG": "C.UTF-8",
+            "SK_PHONE_DIR": self.state,
+            "SK_PHONE_TIMEOUT": "20",
+        }
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+                  "SK_PHONE_DEBUG"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        for k, v in extra.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = str(v)
+        return env
+
+    # -- processes ---------------------------------------------------
+
+    def spawn(self, name, argv, env=None, stdin=subprocess.DEVNULL):
+        """Start a long-running process; its output goes to NAME.log."""
+        log = open(self.path(name + ".log"), "ab")
+        p = subprocess.Popen(argv, stdin=stdin, stdout=log,
+                             stderr=subprocess.STDOUT,
+                             env=env if env is not None else self.env(),
+                             start_new_session=True)
+        log.close()
+        p.skp_name = name
+        self.procs.append(p)
+        return p
+
+    def stop(self, p, grace=3.0):
+        """Stop one process (and its session) and wait for it, bounded."""
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait(timeout=grace)
+        if p in self.procs:
+            self.procs.remove(p)
+
+    def log(self, name):
+        try:
+            with open(self.path(name + ".log"), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def run(self, argv, env=None, input=None, timeout=CMD_TIMEOUT,
+            cwd=None):
+        """Run a command to completion; answers (rc, stdout, stderr, s)."""
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(argv, input=input, capture_output=True,
+                               env=env if env is not None else self.env(),
+                               timeout=timeout, cwd=cwd or self.tmp,
+                               start_new_session=True)
+            rc, out, err = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:
+            rc, out, err = -999, e.stdout or b"", e.stderr or b""
+        dt = time.monotonic() - t0
+        return (rc, out.decode("utf-8", "replace"),
+                err.decode("utf-8", "replace"), dt)
+
+    def close(self):
+        for p in list(self.procs):
+            try:
+                self.stop(p)
+            except Exception:
+                pass
+        if self.tmp and os.environ.get("SKP_E2E_KEEP") != "1":
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp = None
+
+    # -- sshd --------------------------------------------------------
+
+    def start_sshd(self):
+        """A throwaway sshd on 127.0.0.1 with its own keys and config."""
+        if not os.path.exists(SSHD):
+            raise Skip("no %s" % SSHD)
+        if os.geteuid() == 0:
+            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        d = self.path("sshd")
+        os.mkdir(d, 0o700)
+        hostkey = os.path.join(d, "host_ed25519")
+        rc, _, err, _ = self.run([SSH_KEYGEN, "-q", "-t", "ed25519", "-N",
+                                  "", "-f", hostkey])
+        if rc != 0:
+            raise RuntimeError("host key: " + err)
+        self.authorized_keys = os.path.join(d, "authorized_keys")
+        open(self.authorized_keys, "w").close()
+        os.chmod(self.authorized_keys, 0o600)
+        self.sshd_port = free_port()
+        self.sshd_config = os.path.join(d, "sshd_config")
+        with open(self.sshd_config, "w") as f:
+            f.write("Port %d\n" % self.sshd_port)
+            f.write("ListenAddress 127.0.0.1\n")
+            f.write("HostKey %s\n" % hostkey)
+            f.write("PidFile %s\n" % os.path.join(d, "sshd.pid"))
+            f.write("AuthorizedKeysFile %s\n" % self.authorized_keys)
+            f.write("PasswordAuthentication no\n")
+            f.write("KbdInteractiveAuthentication no\n")
+            f.write("PubkeyAuthentication yes\n")
+            f.write("PermitRootLogin prohibit-password\n")
+            f.write("UsePAM no\n")
+            f.write("StrictModes no\n")
+            f.write("LogLevel VERBOSE\n")
+        rc, _, err, _ = self.run([SSHD, "-t", "-f", self.sshd_config])
+        if rc != 0:
+            raise RuntimeError("sshd -t: " + err)
+        self.sshd = self.spawn("sshd", [SSHD, "-D", "-f", self.sshd_config,
+                                        "-E", self.path("sshd.log")])
+        wait_port(self.sshd_port, self.sshd)
+        self.known_hosts = self.path("known_hosts")
+        self.user = pwd_name()
+
+    def authorize(self, pubfile, options=""):
+        """Append a public key to the throwaway sshd's authorized_keys."""
+        with open(pubfile) as f:
+            line = f.read().strip()
+        with open(self.authorized_keys, "a") as f:
+            f.write((options + " " if options else "") + line + "\n")
+
+    def ssh_argv(self, key=None, agent=None, provider=None):
+        argv = [SSH, "-p", str(self.sshd_port),
+                "-o", "BatchMode=yes",
+                "-o", "UserKnownHostsFile=" + self.known_hosts,
+                "-o", "StrictHostKeyChecking=accept-new",
+                "-o", "ConnectTimeout=10",
+                "-o", "PasswordAuthentication=no",
+                "-F", "/dev/null"]
+        if provider is not None:
+            argv += ["-o", "SecurityKeyProvider=" + provider]
+        if agent is not None:
+            argv += ["-o", "IdentityAgent=" + agent]
+        else:
+            argv += ["-o", "IdentityAgent=none"]
+        if key is not None:
+            argv += ["-o", "IdentitiesOnly=yes", "-i", key]
+        return argv + ["%s@127.0.0.1" % self.user]
+
+    def login(self, key, command="echo skp-login-ok", env=None, agent=None,
+              timeout=CMD_TIMEOUT):
+        """ssh to the throwaway sshd with the provider; (ok, err, s)."""
+        argv = self.ssh_argv(key=key, agent=agent,
+                             provider=self.provider) + [command]
+        rc, out, err, dt = self.run(argv, env=env, timeout=timeout)
+        return rc == 0 and "skp-login-ok" in out, err, dt
+
+
+def pwd_name():
+    import pwd
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc=None, timeout=START_TIMEOUT):
+    """Wait until 127.0.0.1:port accepts, or the process died; bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("%s exited with %d before listening" %
+                               (proc.skp_name, proc.returncode))
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("nothing listens on 127.0.0.1:%d" % port)
+
+
+def wait_file(path, proc=None, timeout=START_TIMEOUT):
+    """Wait until a file exists and is not empty; bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            return
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("%s exited with %d" %
+                               (proc.skp_name, proc.returncode))
+        time.sleep(0.02)
+    raise RuntimeError("no file %s" % path)
+
+
+class Tap:
+    """Named cases, TAP on stdout; a case fails on any exception."""
+
+    def __init__(self):
+        self.cases = []
+
+    def case(self, fn):
+        self.cases.append(fn)
+        return fn
+
+    def run(self, argv):
+        want = set(argv)
+        cases = [c for c in self.cases if not want or c.__name__ in want]
+        print("1..%d" % len(cases), flush=True)
+        failed = 0
+        for i, c in enumerate(cases, 1):
+            t0 = time.monotonic()
+            try:
+                c()
+                print("ok %d %s # %.1fs" % (i, c.__name__,
+                                            time.monotonic() - t0),
+                      flush=True)
+            except Skip as e:
+                print("ok %d %s # SKIP %s" % (i, c.__name__, e), flush=True)
+            except Exception as e:
+                failed += 1
+                print("not ok %d %s" % (i, c.__name__), flush=True)
+                for line in ("%s: %s" % (type(e).__name__, e)).splitlines():
+                    print("# " + line, flush=True)
+        return 1 if failed else 0
+
+
+def check(cond, what, detail=""):
+    if not cond:
+        raise AssertionError(what + ("\n" + detail if detail else ""))
