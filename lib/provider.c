@@ -27,6 +27,7 @@
 #include "sk-phone/crypto.h"
 #include "sk-phone/ctap.h"
 #include "sk-phone/err.h"
+#include "sk-phone/hostinfo.h"
 #include "sk-phone/keyhandle.h"
 #include "sk-phone/store.h"
 #include "sk-phone/verify.h"
@@ -389,6 +390,11 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 		    "the clocks of this computer and the phone are right",
 		    name);
 		return SSH_SK_ERR_GENERAL;
+	case SKP_ERR_HOSTKEY:
+		say("phone '%s' refused: the server's host key is not the one "
+		    "it pinned for this host (a different server, or an "
+		    "attack)%s%s", name, sep, reason);
+		return SSH_SK_ERR_GENERAL;
 	case SKP_ERR_UV_UNAVAILABLE:
 		say("phone '%s' cannot verify its user (set a PIN on it)%s%s",
 		    name, sep, reason);
@@ -626,6 +632,46 @@ cbor_bstr(const uint8_t *p, size_t n, uint8_t **out, size_t *outlen)
 	*out = b;
 	*outlen = hl + n;
 	return SKP_OK;
+}
+
+/*
+ * What `sk-phone proxy` (ssh's ProxyCommand) saw of the server: left for
+ * us under our parent's pid, since ssh is the parent of both. The phone
+ * checks the host key's signature over the session and pins it.
+ */
+static void
+add_host_info(struct skp_ctap_context *ctx)
+{
+	struct skp_hostinfo *hi;
+	int rc;
+
+	if ((hi = calloc(1, sizeof(*hi))) == NULL)
+		return;
+	rc = skp_hostinfo_read(getppid(), hi);
+	if (rc != SKP_OK) {
+		dbg("no host information from sk-phone proxy (%s)",
+		    skp_strerror(rc));
+		goto out;
+	}
+	if (hi->hostkey_len > sizeof(ctx->host.host_key) ||
+	    hi->sig_len > sizeof(ctx->host.signature) ||
+	    strlen(hi->host) >= sizeof(ctx->host.name) ||
+	    strlen(hi->kex) >= sizeof(ctx->host.kex)) {
+		dbg("host information too large to send");
+		goto out;
+	}
+	snprintf(ctx->host.name, sizeof(ctx->host.name), "%s", hi->host);
+	ctx->host.port = hi->port;
+	memcpy(ctx->host.host_key, hi->hostkey, hi->hostkey_len);
+	ctx->host.host_key_len = hi->hostkey_len;
+	memcpy(ctx->host.signature, hi->sig, hi->sig_len);
+	ctx->host.signature_len = hi->sig_len;
+	snprintf(ctx->host.kex, sizeof(ctx->host.kex), "%s", hi->kex);
+	ctx->has_host = 1;
+	dbg("host information for %s port %u", hi->host,
+	    (unsigned int)hi->port);
+ out:
+	free(hi);
 }
 
 /* -- the entry points ------------------------------------------------ */
@@ -872,6 +918,7 @@ sk_sign(uint32_t alg, const uint8_t *data, size_t data_len,
 	    SKP_CTAP_OPT_ABSENT;
 	if ((ret = set_pin(&req->ctx, pin)) != 0)
 		goto out;
+	add_host_info(&req->ctx);
 	if ((ret = prov_ask(p, ph, req,
 	    (flags & SSH_SK_USER_PRESENCE_REQD) ? "approval" : NULL, &ctap,
 	    &ctap_len)) != 0)

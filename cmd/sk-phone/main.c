@@ -10,6 +10,7 @@
 
 #include "skp-config.h"
 #include "sk-phone/err.h"
+#include "sk-phone/proxy.h"
 
 #include "cli.h"
 #include "setup.h"
@@ -24,6 +25,7 @@ usage(FILE *f)
 	    "       sk-phone unpair [NAME]\n"
 	    "       sk-phone keys [--device NAME]\n"
 	    "       sk-phone setup [--write] [--provider PATH]\n"
+	    "       sk-phone proxy [-J COMMAND] [-w SECONDS] HOST PORT\n"
 	    "       sk-phone --version\n");
 }
 
@@ -195,6 +197,8 @@ main(int argc, char **argv)
 		return skp_cli_unpair(argc, argv);
 	if (strcmp(cmd, "keys") == 0)
 		return skp_cli_keys(argc, argv);
+	if (strcmp(cmd, "proxy") == 0)
+		return skp_proxy_main(argc, argv);
 	skp_cli_err("unknown command '%s'", cmd);
 	usage(stderr);
 	return 2;
