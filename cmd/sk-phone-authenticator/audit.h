@@ -1,0 +1,26 @@
+/* The phone's audit log: one line per decision, append-only, no secrets. */
+#ifndef SKP_AUDIT_H
+#define SKP_AUDIT_H
+
+#include <stdint.h>
+
+struct skp_audit_entry {
+	uint64_t	 time;		/* unix seconds */
+	const char	*computer;	/* paired name, or "-" */
+	const char	*op;		/* "enroll", "login", "sign", ... */
+	const char	*subject;	/* user or namespace, or NULL */
+	const char	*key;		/* "SHA256:..." fingerprint, or NULL */
+	const char	*decision;	/* "allow-once", "reject", ... */
+};
+
+/*
+ * Appends one line to dir/audit.log (created 0600, O_APPEND):
+ *   2024-05-01T12:00:00Z computer="work" op=login subject="root"
+ *   key=SHA256:... decision=allow-once
+ * Strings are escaped for a terminal (skp_sshmsg_printable, quotes too).
+ */
+int	skp_audit_append(int dirfd, const struct skp_audit_entry *);
+/* Copies the log to stdout, after the same permission checks. */
+int	skp_audit_print(int dirfd);
+
+#endif

@@ -1,0 +1,618 @@
+/* One request on the phone: decrypt, check, and (once approved) answer. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sk-phone/authdata.h"
+#include "sk-phone/buf.h"
+#include "sk-phone/crypto.h"
+#include "sk-phone/ctap.h"
+#include "sk-phone/err.h"
+#include "sk-phone/noise.h"
+
+#include "handle.h"
+#include "phstate.h"
+#include "sshmsg.h"
+
+#define SK_ECDSA	"sk-ecdsa-sha2-nistp256@openssh.com"
+
+static void
+set_subject(struct skp_req *r, const char *s)
+{
+	snprintf(r->subject, sizeof(r->subject), "%s", s);
+}
+
+void
+skp_req_free(struct skp_req **rp)
+{
+	struct skp_req *r;
+
+	if (rp == NULL || (r = *rp) == NULL)
+		return;
+	skp_noise_free(&r->hs);
+	skp_buf_free(&r->reply);
+	skp_ctap_request_clear(&r->req);
+	skp_wipe(r, sizeof(*r));
+	free(r);
+	*rp = NULL;
+}
+
+const char *
+skp_handle_op_text(const struct skp_req *r)
+{
+	return r->op == NULL ? "request" : r->op;
+}
+
+/* Message 2 carrying the response envelope. */
+static int
+reply(struct skp_req *r, uint8_t status, const uint8_t *ctap, size_t ctaplen,
+    const char *reason)
+{
+	uint8_t *env = NULL;
+	size_t envlen = 0;
+	int rc;
+
+	r->status = status;
+	if (r->hs == NULL)
+		return SKP_ERR_STATE;
+	if ((r->reply = skp_buf_new(SKP_NOISE_MAX_MSG)) == NULL)
+		return SKP_ERR_NOMEM;
+	if ((rc = skp_ctap_response_encode(status, status == 0 ? ctap : NULL,
+	    status == 0 ? ctaplen : 0, reason, &env, &envlen)) != SKP_OK ||
+	    (rc = skp_noise_write_message(r->hs, env, envlen, r->reply)) !=
+	    SKP_OK)
+		skp_buf_free(&r->reply);
+	skp_noise_free(&r->hs);
+	if (env != NULL) {
+		skp_wipe(env, envlen);
+		free(env);
+	}
+	r->next = SKP_HANDLE_RESPOND;
+	return rc;
+}
+
+int
+skp_handle_refuse(struct skp_req *r, uint8_t status, const char *reason)
+{
+	return reply(r, status, NULL, 0, reason);
+}
+
+/* Try each paired computer's key: only the sender's decrypts. */
+static int
+decrypt(struct skp_handler *h, struct skp_req *r, const uint8_t *msg,
+    size_t len, skp_buf_t *out)
+{
+	struct skp_phstate *st = h->st;
+	skp_noise_t *hs = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < st->ncomputers; i++) {
+		if ((hs = skp_noise_new(SKP_NOISE_KKPSK0,
+		    SKP_NOISE_RESPONDER)) == NULL)
+			return SKP_ERR_NOMEM;
+		skp_buf_reset(out);
+		if ((rc = skp_noise_set_local_static(hs, &st->identity)) !=
+		    SKP_OK ||
+		    (rc = skp_noise_set_remote_static(hs,
+		    st->computers[i].pub)) != SKP_OK ||
+		    (rc = skp_noise_set_psk(hs, st->computers[i].psk)) !=
+		    SKP_OK) {
+			skp_noise_free(&hs);
+			return rc;
+		}
+		if (skp_noise_read_message(hs, msg, len, out) == SKP_OK) {
+			r->hs = hs;
+			r->computer = st->computers[i];
+			return SKP_OK;
+		}
+		skp_noise_free(&hs);
+	}
+	return SKP_ERR_NOT_PAIRED;
+}
+
+/* Constant time over a fixed width, so the PIN's length does not show. */
+static int
+pin_matches(const char *want, const char *got)
+{
+	char a[SKP_CTAP_PIN_MAX + 1], b[SKP_CTAP_PIN_MAX + 1];
+	int eq;
+
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	snprintf(a, sizeof(a), "%s", want);
+	snprintf(b, sizeof(b), "%s", got);
+	eq = skp_ct_equal(a, b, sizeof(a));
+	skp_wipe(a, sizeof(a));
+	skp_wipe(b, sizeof(b));
+	return eq;
+}
+
+/* User verification, when the request or the credential asks for it. */
+static int
+check_uv(struct skp_handler *h, struct skp_req *r)
+{
+	if (!h->have_pin)
+		return skp_handle_refuse(r, SKP_CTAP_UV_UNAVAILABLE,
+		    "user verification not available: the phone has no PIN "
+		    "(--pin-file)");
+	if (h->pin_failures >= SKP_HANDLE_PIN_TRIES)
+		return skp_handle_refuse(r, SKP_CTAP_PIN_BLOCKED,
+		    "PIN blocked after too many wrong tries: restart the "
+		    "phone's authenticator");
+	if (!r->req.ctx.has_pin)
+		return skp_handle_refuse(r, SKP_CTAP_PIN_REQUIRED,
+		    "PIN required");
+	if (!pin_matches(h->pin, r->req.ctx.pin)) {
+		h->pin_failures++;
+		return skp_handle_refuse(r, SKP_CTAP_PIN_INVALID, "wrong PIN");
+	}
+	h->pin_failures = 0;
+	r->uv = 1;
+	return SKP_OK;
+}
+
+/* The key named in a userauth request must be the one asked to sign. */
+static int
+userauth_key_matches(const struct skp_sshmsg *m, const struct skp_ph_cred *c)
+{
+	const uint8_t *alg, *curve, *q, *app;
+	size_t alglen, curvelen, qlen, applen;
+	skp_reader_t rd;
+
+	if (strcmp(m->key_alg, SK_ECDSA) != 0)
+		return 1;	/* a certificate or another type: not ours */
+	skp_reader_init(&rd, m->key_blob, m->key_blob_len);
+	if (skp_reader_string(&rd, &alg, &alglen, 64) != SKP_OK ||
+	    skp_reader_string(&rd, &curve, &curvelen, 64) != SKP_OK ||
+	    skp_reader_string(&rd, &q, &qlen, 133) != SKP_OK ||
+	    skp_reader_string(&rd, &app, &applen, 1024) != SKP_OK ||
+	    skp_reader_end(&rd) != SKP_OK)
+		return 0;
+	return alglen == strlen(SK_ECDSA) && memcmp(alg, SK_ECDSA,
+	    alglen) == 0 && qlen == SKP_P256_PUB_LEN &&
+	    memcmp(q, c->key.pub, qlen) == 0 && applen == strlen(c->rp) &&
+	    memcmp(app, c->rp, applen) == 0;
+}
+
+/* The resident key of an rp and user, other than the one given. */
+static struct skp_ph_cred *
+find_resident(struct skp_phstate *st, const char *rp, const uint8_t *uid,
+    size_t uidlen, const uint8_t *except)
+{
+	struct skp_ph_cred *c;
+	size_t i;
+
+	for (i = 0; i < st->ncreds; i++) {
+		c = &st->creds[i];
+		if (c->resident && strcmp(c->rp, rp) == 0 &&
+		    c->user_id_len == uidlen &&
+		    memcmp(c->user_id, uid, uidlen) == 0 &&
+		    (except == NULL || memcmp(c->id, except,
+		    SKP_PH_CRED_ID_LEN) != 0))
+			return c;
+	}
+	return NULL;
+}
+
+static int
+begin_make_credential(struct skp_handler *h, struct skp_req *r)
+{
+	const struct skp_ctap_make_credential *mc = &r->req.mc;
+
+	r->op = mc->rk == 1 ? "enroll (resident key)" : "enroll";
+	set_subject(r, mc->user_name);
+	if (mc->rp_id[0] == '\0' || strlen(mc->rp_id) > SKP_PH_RP_MAX)
+		return skp_handle_refuse(r, SKP_CTAP_INVALID_PARAMETER,
+		    "bad application");
+	if (mc->rk == 1 && !r->req.ctx.overwrite &&
+	    find_resident(h->st, mc->rp_id, mc->user_id, mc->user_id_len,
+	    NULL) != NULL)
+		return skp_handle_refuse(r, SKP_CTAP_CREDENTIAL_EXCLUDED,
+		    "a resident key for this application and user exists");
+	if (mc->uv == 1 || mc->cred_protect == 3)
+		return check_uv(h, r);
+	return SKP_OK;
+}
+
+static int
+begin_get_assertion(struct skp_handler *h, struct skp_req *r)
+{
+	const struct skp_ctap_get_assertion *ga = &r->req.ga;
+	struct skp_ph_cred *c = NULL;
+	size_t i;
+	int rc;
+
+	r->op = "sign data";
+	if (r->msg.kind == SKP_SSHMSG_USERAUTH) {
+		r->op = "SSH login";
+		set_subject(r, r->msg.user);
+	} else if (r->msg.kind == SKP_SSHMSG_SSHSIG) {
+		r->op = "signature (SSHSIG)";
+		set_subject(r, r->msg.ns);
+	}
+	for (i = 0; i < ga->nallow && c == NULL; i++) {
+		c = skp_phstate_cred_find(h->st, ga->allow[i].id,
+		    ga->allow[i].id_len);
+		if (c != NULL && strcmp(c->rp, ga->rp_id) != 0)
+			c = NULL;
+	}
+	if (c == NULL)
+		return skp_handle_refuse(r, SKP_CTAP_NO_CREDENTIALS,
+		    "no such key on the phone");
+	memcpy(r->cred_id, c->id, sizeof(r->cred_id));
+	if ((rc = skp_phstate_fingerprint(c, r->key_fp, sizeof(r->key_fp))) !=
+	    SKP_OK)
+		return rc;
+	if (r->msg.kind == SKP_SSHMSG_USERAUTH &&
+	    !userauth_key_matches(&r->msg, c))
+		return skp_handle_refuse(r, SKP_CTAP_INVALID_PARAMETER,
+		    "the login names another key");
+	if (ga->uv == 1 || c->cred_protect == 3)
+		return check_uv(h, r);
+	return SKP_OK;
+}
+
+int
+skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
+    uint64_t now_ms, struct skp_req **out)
+{
+	struct skp_req *r = NULL;
+	skp_buf_t *pt = NULL;
+	uint8_t status = SKP_CTAP_OK;
+	uint64_t skew;
+	int rc;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (pt = skp_buf_new(SKP_NOISE_MAX_MSG)) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	r->op = "request";
+	if ((rc = decrypt(h, r, msg, len, pt)) != SKP_OK) {
+		r->next = SKP_HANDLE_DROP;
+		r->decision = "refused-not-paired";
+		rc = SKP_OK;
+		goto out;
+	}
+	if ((rc = skp_ctap_request_decode(skp_buf_ptr(pt), skp_buf_len(pt),
+	    &r->req, &status)) != SKP_OK) {
+		r->decision = "refused-malformed";
+		rc = skp_handle_refuse(r, status != SKP_CTAP_OK ? status :
+		    SKP_CTAP_INVALID_CBOR, "malformed request");
+		goto out;
+	}
+	if (r->req.command == SKP_CTAP_GET_INFO)
+		r->op = "get info";
+	else if (r->req.command == SKP_CTAP_CRED_MGMT)
+		r->op = "list keys";
+	skew = now_ms > r->req.time_ms ? now_ms - r->req.time_ms :
+	    r->req.time_ms - now_ms;
+	if (skew > SKP_HANDLE_FRESH_MS) {
+		r->decision = "refused-stale";
+		rc = skp_handle_refuse(r, SKP_CTAP_STALE, "request too old, or "
+		    "the clocks of computer and phone differ by more than 120 "
+		    "seconds");
+		goto out;
+	}
+	rc = skp_phstate_seen_add(h->st, r->req.id, now_ms,
+	    SKP_HANDLE_REPLAY_MS, NULL, 0);
+	if (rc == SKP_ERR_REPLAY) {
+		r->decision = "refused-replay";
+		rc = skp_handle_refuse(r, SKP_CTAP_REPLAYED,
+		    "request replayed");
+		goto out;
+	}
+	if (rc == SKP_ERR_LIMIT) {
+		r->decision = "refused-busy";
+		rc = skp_handle_refuse(r, SKP_CTAP_CHANNEL_BUSY,
+		    "too many requests: try again later");
+		goto out;
+	}
+	if (rc != SKP_OK)
+		goto out;
+	if (r->req.command == SKP_CTAP_MAKE_CREDENTIAL ||
+	    r->req.command == SKP_CTAP_GET_ASSERTION) {
+		/* Nothing shown or signed unless the data is what is signed. */
+		if (skp_ctap_request_check_raw(&r->req) != SKP_OK) {
+			r->decision = "refused-data-mismatch";
+			rc = skp_handle_refuse(r, SKP_CTAP_RAW_MISMATCH,
+			    "the data does not match its hash");
+			goto out;
+		}
+		skp_sshmsg_parse(r->req.ctx.raw, r->req.ctx.raw_len, &r->msg);
+	}
+	switch (r->req.command) {
+	case SKP_CTAP_GET_INFO:
+		rc = skp_handle_approved(h, r, now_ms);
+		goto out;
+	case SKP_CTAP_MAKE_CREDENTIAL:
+		rc = begin_make_credential(h, r);
+		break;
+	case SKP_CTAP_GET_ASSERTION:
+		rc = begin_get_assertion(h, r);
+		break;
+	case SKP_CTAP_CRED_MGMT:
+		rc = SKP_OK;
+		break;
+	default:
+		rc = skp_handle_refuse(r, SKP_CTAP_INVALID_COMMAND,
+		    "unknown command");
+		break;
+	}
+	if (rc == SKP_OK && r->next == 0)
+		r->next = SKP_HANDLE_APPROVE;
+	if (r->next == SKP_HANDLE_RESPOND && r->decision == NULL)
+		r->decision = "refused";
+ out:
+	skp_buf_free(&pt);
+	if (rc == SKP_ERR_NOMEM && r != NULL && r->next == 0)
+		skp_req_free(&r);
+	*out = r;
+	return rc;
+}
+
+/* ---- answers ---- */
+
+static int
+answer_info(struct skp_handler *h, struct skp_req *r)
+{
+	struct skp_ctap_info info;
+	uint8_t *enc = NULL;
+	size_t enclen = 0;
+	int rc;
+
+	memset(&info, 0, sizeof(info));
+	snprintf(info.versions[0], sizeof(info.versions[0]), "FIDO_2_0");
+	snprintf(info.versions[1], sizeof(info.versions[1]), "FIDO_2_1");
+	info.nversions = 2;
+	snprintf(info.extensions[0], sizeof(info.extensions[0]),
+	    "credProtect");
+	info.nextensions = 1;
+	memcpy(info.aaguid, skp_authdata_aaguid, sizeof(info.aaguid));
+	snprintf(info.options[0].name, sizeof(info.options[0].name), "rk");
+	info.options[0].value = 1;
+	snprintf(info.options[1].name, sizeof(info.options[1].name), "up");
+	info.options[1].value = 1;
+	snprintf(info.options[2].name, sizeof(info.options[2].name),
+	    "clientPin");
+	info.options[2].value = h->have_pin;
+	snprintf(info.options[3].name, sizeof(info.options[3].name),
+	    "credMgmt");
+	info.options[3].value = 1;
+	info.noptions = 4;
+	info.max_msg_size = SKP_CTAP_ENVELOPE_MAX;
+	if ((rc = skp_ctap_info_encode(&info, &enc, &enclen)) != SKP_OK)
+		return rc;
+	rc = reply(r, SKP_CTAP_OK, enc, enclen, NULL);
+	free(enc);
+	return rc;
+}
+
+static int
+answer_make_credential(struct skp_handler *h, struct skp_req *r,
+    uint64_t now_ms)
+{
+	const struct skp_ctap_make_credential *mc = &r->req.mc;
+	struct skp_phstate *st = h->st;
+	struct skp_ctap_mc_resp resp;
+	struct skp_authdata ad;
+	struct skp_ph_cred *c = NULL, *old;
+	uint8_t *enc = NULL;
+	size_t enclen = 0;
+	char why[SKP_PH_WHY_MAX];
+	int rc;
+
+	memset(&resp, 0, sizeof(resp));
+	memset(&ad, 0, sizeof(ad));
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = skp_random(c->id, sizeof(c->id))) != SKP_OK ||
+	    (rc = skp_p256_generate(&c->key)) != SKP_OK)
+		goto out;
+	snprintf(c->rp, sizeof(c->rp), "%s", mc->rp_id);
+	memcpy(c->user_id, mc->user_id, mc->user_id_len);
+	c->user_id_len = mc->user_id_len;
+	snprintf(c->user_name, sizeof(c->user_name), "%s", mc->user_name);
+	c->resident = mc->rk == 1;
+	c->cred_protect = mc->cred_protect == 0 ? 1 : mc->cred_protect;
+	c->created = now_ms / 1000;
+	snprintf(c->made_for, sizeof(c->made_for), "%s", r->computer.name);
+	/* makeCredential always tests presence: the owner just approved. */
+	ad.flags = SKP_AUTHDATA_UP | SKP_AUTHDATA_AT |
+	    (r->uv ? SKP_AUTHDATA_UV : 0);
+	ad.sign_count = 0;
+	memcpy(ad.aaguid, skp_authdata_aaguid, sizeof(ad.aaguid));
+	memcpy(ad.cred_id, c->id, sizeof(c->id));
+	ad.cred_id_len = sizeof(c->id);
+	memcpy(ad.pub, c->key.pub, sizeof(ad.pub));
+	if ((rc = skp_sha256(mc->rp_id, strlen(mc->rp_id), ad.rp_id_hash)) !=
+	    SKP_OK ||
+	    (rc = skp_authdata_build(&ad, resp.authdata,
+	    sizeof(resp.authdata), &resp.authdata_len)) != SKP_OK ||
+	    (rc = skp_authdata_sign(&c->key, resp.authdata, resp.authdata_len,
+	    mc->cdh, resp.sig, &resp.sig_len)) != SKP_OK)
+		goto out;
+	resp.alg = SKP_CTAP_COSE_ES256;
+	if ((rc = skp_ctap_mc_resp_encode(&resp, &enc, &enclen)) != SKP_OK)
+		goto out;
+	/* On disk before the answer leaves. */
+	if ((rc = skp_phstate_cred_add(st, c, why, sizeof(why))) != SKP_OK) {
+		if (rc == SKP_ERR_TOO_LARGE) {
+			rc = skp_handle_refuse(r, SKP_CTAP_KEY_STORE_FULL, why);
+			r->decision = "refused-full";
+		}
+		goto out;
+	}
+	/* Overwriting: the old resident key of this rp and user goes, once
+	 * the new one is safe. */
+	while (c->resident && (old = find_resident(st, c->rp, c->user_id,
+	    c->user_id_len, c->id)) != NULL) {
+		if ((rc = skp_phstate_cred_remove(st, old->id, why,
+		    sizeof(why))) != SKP_OK)
+			goto out;
+	}
+	(void)skp_phstate_fingerprint(c, r->key_fp, sizeof(r->key_fp));
+	rc = reply(r, SKP_CTAP_OK, enc, enclen, NULL);
+ out:
+	if (c != NULL) {
+		skp_wipe(c, sizeof(*c));
+		free(c);
+	}
+	if (enc != NULL) {
+		skp_wipe(enc, enclen);
+		free(enc);
+	}
+	skp_wipe(&resp, sizeof(resp));
+	return rc;
+}
+
+static int
+answer_get_assertion(struct skp_handler *h, struct skp_req *r)
+{
+	const struct skp_ctap_get_assertion *ga = &r->req.ga;
+	struct skp_ctap_ga_resp resp;
+	struct skp_authdata ad;
+	struct skp_ph_cred *c;
+	uint8_t *enc = NULL;
+	size_t enclen = 0;
+	uint32_t counter;
+	char why[SKP_PH_WHY_MAX];
+	int rc;
+
+	memset(&resp, 0, sizeof(resp));
+	memset(&ad, 0, sizeof(ad));
+	/* The counter reaches the disk before any signature with it. */
+	rc = skp_phstate_counter_next(h->st, r->cred_id, &counter, why,
+	    sizeof(why));
+	if (rc == SKP_ERR_NOT_FOUND || rc == SKP_ERR_LIMIT) {
+		r->decision = "refused-key-gone";
+		rc = skp_handle_refuse(r, SKP_CTAP_NO_CREDENTIALS, why);
+		goto out;
+	}
+	if (rc != SKP_OK)
+		goto out;
+	if ((c = skp_phstate_cred_find(h->st, r->cred_id,
+	    sizeof(r->cred_id))) == NULL) {
+		rc = SKP_ERR_INTERNAL;
+		goto out;
+	}
+	ad.flags = (uint8_t)((ga->up != 0 ? SKP_AUTHDATA_UP : 0) |
+	    (r->uv ? SKP_AUTHDATA_UV : 0));
+	ad.sign_count = counter;
+	if ((rc = skp_sha256(c->rp, strlen(c->rp), ad.rp_id_hash)) !=
+	    SKP_OK ||
+	    (rc = skp_authdata_build(&ad, resp.authdata,
+	    sizeof(resp.authdata), &resp.authdata_len)) != SKP_OK ||
+	    (rc = skp_authdata_sign(&c->key, resp.authdata, resp.authdata_len,
+	    ga->cdh, resp.sig, &resp.sig_len)) != SKP_OK)
+		goto out;
+	memcpy(resp.cred.id, c->id, sizeof(c->id));
+	resp.cred.id_len = sizeof(c->id);
+	if (c->resident) {
+		resp.has_user = 1;
+		memcpy(resp.user_id, c->user_id, c->user_id_len);
+		resp.user_id_len = c->user_id_len;
+	}
+	if ((rc = skp_ctap_ga_resp_encode(&resp, &enc, &enclen)) != SKP_OK)
+		goto out;
+	rc = reply(r, SKP_CTAP_OK, enc, enclen, NULL);
+ out:
+	if (enc != NULL)
+		free(enc);
+	skp_wipe(&resp, sizeof(resp));
+	return rc;
+}
+
+static int
+answer_cred_mgmt(struct skp_handler *h, struct skp_req *r)
+{
+	const struct skp_ctap_cred_mgmt *cm = &r->req.cm;
+	struct skp_phstate *st = h->st;
+	struct skp_ctap_cred *out = NULL;
+	const struct skp_ph_cred *c;
+	uint8_t hash[SKP_SHA256_LEN], *enc = NULL;
+	size_t i, j, n = 0, enclen = 0;
+	int rc, all = !cm->has_rp_id_hash;
+
+	if ((out = calloc(SKP_PH_MAX_CREDS, sizeof(*out))) == NULL)
+		return SKP_ERR_NOMEM;
+	for (i = 0; i < st->ncreds; i++) {
+		c = &st->creds[i];
+		if (!c->resident)
+			continue;
+		if ((rc = skp_sha256(c->rp, strlen(c->rp), hash)) != SKP_OK)
+			goto out;
+		if (cm->subcommand == SKP_CTAP_CM_ENUM_RPS) {
+			for (j = 0; j < n; j++)
+				if (strcmp(out[j].rp_id, c->rp) == 0)
+					break;
+			if (j < n)
+				continue;
+			out[n].has_rp = 1;
+			snprintf(out[n].rp_id, sizeof(out[n].rp_id), "%s",
+			    c->rp);
+			memcpy(out[n].rp_id_hash, hash, sizeof(hash));
+			n++;
+			continue;
+		}
+		if (!all && memcmp(hash, cm->rp_id_hash, sizeof(hash)) != 0)
+			continue;
+		out[n].has_rp = all;
+		snprintf(out[n].rp_id, sizeof(out[n].rp_id), "%s", c->rp);
+		memcpy(out[n].rp_id_hash, hash, sizeof(hash));
+		memcpy(out[n].user_id, c->user_id, c->user_id_len);
+		out[n].user_id_len = c->user_id_len;
+		snprintf(out[n].user_name, sizeof(out[n].user_name), "%s",
+		    c->user_name);
+		memcpy(out[n].cred.id, c->id, sizeof(c->id));
+		out[n].cred.id_len = sizeof(c->id);
+		memcpy(out[n].pub, c->key.pub, sizeof(out[n].pub));
+		out[n].cred_protect = c->cred_protect;
+		n++;
+	}
+	if ((rc = skp_ctap_creds_encode(out, n, cm->subcommand, all, &enc,
+	    &enclen)) != SKP_OK)
+		goto out;
+	rc = reply(r, SKP_CTAP_OK, enc, enclen, NULL);
+ out:
+	free(enc);
+	free(out);
+	return rc;
+}
+
+int
+skp_handle_approved(struct skp_handler *h, struct skp_req *r,
+    uint64_t now_ms)
+{
+	int rc;
+
+	switch (r->req.command) {
+	case SKP_CTAP_GET_INFO:
+		rc = answer_info(h, r);
+		break;
+	case SKP_CTAP_MAKE_CREDENTIAL:
+		rc = answer_make_credential(h, r, now_ms);
+		break;
+	case SKP_CTAP_GET_ASSERTION:
+		rc = answer_get_assertion(h, r);
+		break;
+	case SKP_CTAP_CRED_MGMT:
+		rc = answer_cred_mgmt(h, r);
+		break;
+	default:
+		rc = skp_handle_refuse(r, SKP_CTAP_INVALID_COMMAND,
+		    "unknown command");
+		break;
+	}
+	/* Whatever failed inside, the computer hears a refusal. */
+	if (rc != SKP_OK && r->reply == NULL && r->hs != NULL) {
+		r->decision = "failed";
+		(void)skp_handle_refuse(r, SKP_CTAP_OTHER, skp_strerror(rc));
+	}
+	return rc;
+}

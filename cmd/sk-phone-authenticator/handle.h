@@ -1,0 +1,69 @@
+/* One request on the phone: decrypt, check, and (once approved) answer. */
+#ifndef SKP_HANDLE_H
+#define SKP_HANDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sk-phone/buf.h"
+#include "sk-phone/ctap.h"
+#include "sk-phone/noise.h"
+
+#include "phstate.h"
+#include "sshmsg.h"
+
+#define SKP_HANDLE_FRESH_MS	120000	/* request time vs the phone's */
+#define SKP_HANDLE_REPLAY_MS	600000	/* how long an id is remembered */
+#define SKP_HANDLE_PIN_TRIES	8	/* wrong PINs before blocking */
+
+/* What skp_handle_begin() leaves to the caller. */
+enum skp_handle_next {
+	SKP_HANDLE_DROP = 1,	/* not from a paired computer: no answer */
+	SKP_HANDLE_RESPOND,	/* answer now: req->reply holds message 2 */
+	SKP_HANDLE_APPROVE,	/* ask the owner, then skp_handle_approved */
+};
+
+struct skp_handler {
+	struct skp_phstate	*st;
+	int			 have_pin;
+	char			 pin[SKP_CTAP_PIN_MAX + 1];
+	unsigned int		 pin_failures;
+};
+
+struct skp_req {
+	enum skp_handle_next	 next;
+	skp_noise_t		*hs;		/* waiting to write message 2 */
+	struct skp_ph_computer	 computer;	/* who asked */
+	struct skp_ctap_request	 req;
+	struct skp_sshmsg	 msg;		/* what the raw data says */
+	uint8_t			 cred_id[SKP_PH_CRED_ID_LEN]; /* assertion */
+	int			 uv;		/* the PIN was checked */
+	/* For the prompt and the audit log. */
+	const char		*op;		/* "login", "sign", ... */
+	char			 subject[SKP_SSHMSG_USER_MAX + 1];
+	char			 key_fp[64];	/* "" when none */
+	const char		*decision;	/* refusals: why */
+	/* The answer, once made: Noise message 2. */
+	skp_buf_t		*reply;
+	uint8_t			 status;
+};
+
+/*
+ * Decrypt message 1 against each paired computer, decode the envelope
+ * and make every check that needs no one: freshness, replay, the raw
+ * data's hash, the credential, the PIN. *out is always set (free it with
+ * skp_req_free) unless the result is SKP_ERR_NOMEM.
+ */
+int	skp_handle_begin(struct skp_handler *, const uint8_t *msg, size_t len,
+	    uint64_t now_ms, struct skp_req **out);
+/* The owner (or the policy) allowed it: make the answer. */
+int	skp_handle_approved(struct skp_handler *, struct skp_req *,
+	    uint64_t now_ms);
+/* Refuse with a status and a reason for the computer's user. */
+int	skp_handle_refuse(struct skp_req *, uint8_t status, const char *reason);
+void	skp_req_free(struct skp_req **);
+
+/* A line for the prompt and the log: "SSH login", "list keys", ... */
+const char *skp_handle_op_text(const struct skp_req *);
+
+#endif

@@ -1,0 +1,699 @@
+/* sk-phone-authenticator: the reference phone, as a program for any Linux. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "skp-config.h"
+#include "sk-phone/crypto.h"
+#include "sk-phone/err.h"
+#include "sk-phone/pairflow.h"
+#include "sk-phone/pairuri.h"
+
+#include "audit.h"
+#include "handle.h"
+#include "phstate.h"
+#include "serve.h"
+#include "sshmsg.h"
+
+#define PROG			"sk-phone-authenticator"
+#define PAIR_TIMEOUT_S		120
+#define PROMPT_TIMEOUT_S	60
+#define WINDOW_HOURS		3
+#define PIN_MIN			4
+#define KEY_PREFIX_MIN		8	/* hex digits naming a key */
+
+struct args {
+	const char	*state;
+	const char	*passfile;
+	const char	*name;
+	const char	*relay;
+	const char	*pinfile;
+	int		 ask_pin;
+	int		 yes;
+	int		 approve;
+	unsigned long	 window_h;
+	unsigned long	 timeout_s;
+	int		 have_timeout;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: " PROG " [--state DIR] [--passphrase-file FILE] command\n"
+	    "  pair URI [--name NAME] [--relay URL] [--yes] [--timeout S]\n"
+	    "  run [--approve ask|always|never] [--relay URL] "
+	    "[--window HOURS]\n"
+	    "      [--timeout S] [--pin-file FILE | --ask-pin]\n"
+	    "  log | computers | unpair NAME | keys | delete KEY\n");
+}
+
+static void
+die_why(const char *what, int rc, const char *why)
+{
+	if (why != NULL && why[0] != '\0')
+		fprintf(stderr, PROG ": %s\n", why);
+	else
+		fprintf(stderr, PROG ": %s: %s\n", what, skp_strerror(rc));
+}
+
+/* $XDG_DATA_HOME/sk-phone-authenticator, else ~/.local/share/... */
+static int
+default_state(char *out, size_t len)
+{
+	const char *x = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	struct passwd *pw;
+	int n;
+
+	if (x != NULL && x[0] == '/')
+		n = snprintf(out, len, "%s/%s", x, PROG);
+	else {
+		if ((home == NULL || home[0] != '/') &&
+		    (pw = getpwuid(getuid())) != NULL)
+			home = pw->pw_dir;
+		if (home == NULL || home[0] != '/')
+			return SKP_ERR_NOT_FOUND;
+		n = snprintf(out, len, "%s/.local/share/%s", home, PROG);
+	}
+	return n < 0 || (size_t)n >= len ? SKP_ERR_TOO_LARGE : SKP_OK;
+}
+
+static uint64_t
+now_s(void)
+{
+	time_t t = time(NULL);
+
+	return t < 0 ? 0 : (uint64_t)t;
+}
+
+static int
+open_dirfd(const char *dir)
+{
+	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static void
+audit(const char *dir, const char *computer, const char *op,
+    const char *decision)
+{
+	struct skp_audit_entry e;
+	int fd;
+
+	if ((fd = open_dirfd(dir)) < 0)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.time = now_s();
+	e.computer = computer;
+	e.op = op;
+	e.decision = decision;
+	if (skp_audit_append(fd, &e) != SKP_OK)
+		fprintf(stderr, PROG ": cannot write the audit log\n");
+	close(fd);
+}
+
+/* A line from the terminal within timeout_s; "" on timeout or EOF. */
+static void
+read_answer(char *out, size_t len, unsigned long timeout_s)
+{
+	struct pollfd pfd;
+	size_t n = 0;
+	ssize_t r;
+	char c;
+
+	out[0] = '\0';
+	pfd.fd = STDIN_FILENO;
+	pfd.events = POLLIN;
+	if (isatty(STDIN_FILENO))
+		(void)tcflush(STDIN_FILENO, TCIFLUSH);
+	if (poll(&pfd, 1, (int)(timeout_s * 1000)) <= 0)
+		return;
+	while (n + 1 < len && (r = read(STDIN_FILENO, &c, 1)) == 1 &&
+	    c != '\n')
+		out[n++] = c;
+	out[n] = '\0';
+}
+
+/* ---- pair ---- */
+
+static void
+default_name(char *out, size_t len)
+{
+	char host[HOST_NAME_MAX + 1];
+
+	memset(host, 0, sizeof(host));
+	if (gethostname(host, sizeof(host) - 1) == 0 &&
+	    skp_pairuri_check_name(host, strlen(host)) == SKP_OK)
+		snprintf(out, len, "%s", host);
+	else
+		snprintf(out, len, "phone");
+}
+
+static int
+cmd_pair(const struct args *a, const char *dir, const char *uri)
+{
+	struct skp_phstate *st = NULL;
+	struct skp_pairuri pu;
+	struct skp_pair_peer peer;
+	struct skp_ph_computer comp;
+	skp_pairflow_t *pf = NULL;
+	const char *listen_url;
+	char why[SKP_PH_WHY_MAX], name[SKP_NAME_MAX + 1], answer[16];
+	char comp_name[300], code[SKP_CONFIRM_CODE_LEN + 1];
+	unsigned long timeout_s;
+	int rc, confirmed;
+
+	memset(&pu, 0, sizeof(pu));
+	memset(&peer, 0, sizeof(peer));
+	memset(&comp, 0, sizeof(comp));
+	timeout_s = a->have_timeout ? a->timeout_s : PAIR_TIMEOUT_S;
+	if (strlen(uri) > SKP_PAIRURI_MAX ||
+	    (rc = skp_pairuri_parse(uri, strlen(uri), &pu)) != SKP_OK) {
+		fprintf(stderr, PROG ": not an sk-phone pairing URI\n");
+		rc = SKP_ERR_FORMAT;
+		goto out;
+	}
+	if ((rc = skp_pairuri_check_fresh(&pu, now_s())) != SKP_OK) {
+		fprintf(stderr, PROG ": this pairing code is too old (or from "
+		    "the future): run sk-phone pair again for a new one\n");
+		goto out;
+	}
+	if ((rc = skp_phstate_open(dir, a->passfile, 1, &st, why,
+	    sizeof(why))) != SKP_OK) {
+		die_why("state", rc, why);
+		goto out;
+	}
+	if (!st->have_identity || a->name != NULL) {
+		if (a->name != NULL)
+			snprintf(name, sizeof(name), "%s", a->name);
+		else
+			default_name(name, sizeof(name));
+		if ((rc = skp_phstate_identity_set(st, name, NULL, why,
+		    sizeof(why))) != SKP_OK) {
+			die_why("identity", rc, why);
+			goto out;
+		}
+	}
+	/* The phone listens where it was told, else where it paired. */
+	listen_url = a->relay != NULL ? a->relay :
+	    st->relay[0] != '\0' ? st->relay : pu.relay;
+	if ((rc = skp_pairflow_phone_new(uri, &st->identity, st->name,
+	    st->mailbox_id, listen_url, 0, &pf)) != SKP_OK) {
+		fprintf(stderr, PROG ": %s\n", skp_strerror(rc));
+		goto out;
+	}
+	skp_sshmsg_printable(pu.name, comp_name, sizeof(comp_name));
+	printf("pairing with computer \"%s\" via %s ...\n", comp_name,
+	    pu.relay);
+	fflush(stdout);
+	if ((rc = skp_pairflow_handshake(pf, (int)timeout_s * 1000)) !=
+	    SKP_OK) {
+		fprintf(stderr, PROG ": pairing failed: %s%s\n",
+		    skp_strerror(rc), rc == SKP_ERR_DECRYPT ?
+		    " (the code does not match this computer)" : "");
+		audit(dir, pu.name, "pair", "pair-failed");
+		goto out;
+	}
+	snprintf(code, sizeof(code), "%s", skp_pairflow_code(pf));
+	printf("confirmation code: %.3s %.3s\n", code, code + 3);
+	if (a->yes) {
+		confirmed = 1;
+		printf("confirmed (--yes)\n");
+	} else {
+		printf("does computer \"%s\" show the same code? [y/N] ",
+		    comp_name);
+		fflush(stdout);
+		read_answer(answer, sizeof(answer), timeout_s);
+		confirmed = strcmp(answer, "y") == 0 ||
+		    strcmp(answer, "yes") == 0;
+	}
+	fflush(stdout);
+	rc = skp_pairflow_finish(pf, confirmed, (int)timeout_s * 1000, &peer);
+	if (rc != SKP_OK) {
+		fprintf(stderr, PROG ": not paired: %s\n", confirmed ?
+		    skp_strerror(rc) : "not confirmed here");
+		audit(dir, pu.name, "pair", confirmed ? "pair-not-confirmed" :
+		    "pair-declined");
+		goto out;
+	}
+	snprintf(comp.name, sizeof(comp.name), "%s", peer.name);
+	memcpy(comp.pub, peer.static_pub, sizeof(comp.pub));
+	memcpy(comp.psk, peer.request_psk, sizeof(comp.psk));
+	comp.paired_at = peer.paired_at;
+	if ((rc = skp_phstate_computer_put(st, &comp, why, sizeof(why))) !=
+	    SKP_OK) {
+		die_why("computers", rc, why);
+		goto out;
+	}
+	if (st->relay[0] == '\0' &&
+	    (rc = skp_phstate_identity_set(st, NULL, listen_url, why,
+	    sizeof(why))) != SKP_OK) {
+		die_why("identity", rc, why);
+		goto out;
+	}
+	audit(dir, peer.name, "pair", "paired");
+	printf("paired with computer \"%s\"\n", comp_name);
+ out:
+	skp_wipe(&peer, sizeof(peer));
+	skp_wipe(&comp, sizeof(comp));
+	skp_pairuri_clear(&pu);
+	skp_pairflow_free(&pf);
+	skp_phstate_free(&st);
+	return rc == SKP_OK ? 0 : 1;
+}
+
+/* ---- run ---- */
+
+static int
+read_pin_file(const char *path, char *pin, size_t len)
+{
+	ssize_t n;
+	int fd, rc = SKP_ERR_INVALID;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+		return SKP_ERR_IO;
+	}
+	n = read(fd, pin, len - 1);
+	close(fd);
+	if (n < 0)
+		return SKP_ERR_IO;
+	pin[n] = '\0';
+	pin[strcspn(pin, "\r\n")] = '\0';
+	if (strlen(pin) >= PIN_MIN && strlen(pin) <= SKP_CTAP_PIN_MAX)
+		rc = SKP_OK;
+	else
+		fprintf(stderr, PROG ": %s: a PIN has %d to %d characters\n",
+		    path, PIN_MIN, SKP_CTAP_PIN_MAX);
+	return rc;
+}
+
+static int
+ask_pin(char *pin, size_t len)
+{
+	struct termios old, quiet;
+	char again[SKP_CTAP_PIN_MAX + 2];
+	int rc = SKP_ERR_INVALID, fd;
+
+	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0) {
+		fprintf(stderr, PROG ": --ask-pin needs a terminal\n");
+		return SKP_ERR_IO;
+	}
+	if (tcgetattr(fd, &old) != 0)
+		goto out;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	(void)tcsetattr(fd, TCSAFLUSH, &quiet);
+	dprintf(fd, "PIN for this session: ");
+	read_answer(pin, len, 120);
+	dprintf(fd, "\nagain: ");
+	read_answer(again, sizeof(again), 120);
+	dprintf(fd, "\n");
+	(void)tcsetattr(fd, TCSAFLUSH, &old);
+	if (strcmp(pin, again) != 0)
+		fprintf(stderr, PROG ": the PINs differ\n");
+	else if (strlen(pin) < PIN_MIN || strlen(pin) > SKP_CTAP_PIN_MAX)
+		fprintf(stderr, PROG ": a PIN has %d to %d characters\n",
+		    PIN_MIN, SKP_CTAP_PIN_MAX);
+	else
+		rc = SKP_OK;
+ out:
+	skp_wipe(again, sizeof(again));
+	close(fd);
+	return rc;
+}
+
+static int
+cmd_run(const struct args *a, const char *dir)
+{
+	struct skp_phstate *st = NULL;
+	struct skp_serve_opts o;
+	struct skp_handler h;
+	const char *env;
+	char why[SKP_PH_WHY_MAX];
+	int rc, ttyfd = -1;
+
+	memset(&h, 0, sizeof(h));
+	memset(&o, 0, sizeof(o));
+	o.audit_dirfd = -1;
+	if ((rc = skp_phstate_open(dir, a->passfile, 0, &st, why,
+	    sizeof(why))) != SKP_OK) {
+		die_why("state", rc, why);
+		goto out;
+	}
+	if (!st->have_identity) {
+		fprintf(stderr, PROG ": not paired yet: run " PROG
+		    " pair URI first\n");
+		rc = SKP_ERR_NOT_PAIRED;
+		goto out;
+	}
+	h.st = st;
+	if (a->pinfile != NULL) {
+		if ((rc = read_pin_file(a->pinfile, h.pin, sizeof(h.pin))) !=
+		    SKP_OK)
+			goto out;
+		h.have_pin = 1;
+	} else if (a->ask_pin) {
+		if ((rc = ask_pin(h.pin, sizeof(h.pin))) != SKP_OK)
+			goto out;
+		h.have_pin = 1;
+	}
+	o.approve = a->approve;
+	o.window_s = a->window_h * 3600;
+	/* Test only: a window of seconds, so tests can watch one expire. */
+	if ((env = getenv("SKP_TEST_WINDOW_SECONDS")) != NULL &&
+	    strtoul(env, NULL, 10) > 0) {
+		o.window_s = strtoul(env, NULL, 10);
+		printf("TEST ONLY: the allow window lasts %llu seconds "
+		    "(SKP_TEST_WINDOW_SECONDS)\n",
+		    (unsigned long long)o.window_s);
+	}
+	o.prompt_ms = (a->have_timeout ? a->timeout_s : PROMPT_TIMEOUT_S) *
+	    1000;
+	o.relay = a->relay;
+	o.tty_in = o.tty_out = -1;
+	if (o.approve == SKP_APPROVE_ALWAYS)
+		printf("WARNING: --approve always: every request from a paired "
+		    "computer is signed without asking (for tests and demos "
+		    "only)\n");
+	else if (o.approve == SKP_APPROVE_NEVER)
+		printf("WARNING: --approve never: every request is rejected "
+		    "(for tests and demos only)\n");
+	else {
+		if ((ttyfd = open("/dev/tty", O_RDWR | O_CLOEXEC |
+		    O_NOCTTY)) >= 0)
+			o.tty_in = o.tty_out = ttyfd;
+		else
+			fprintf(stderr, PROG ": no terminal: every request "
+			    "that needs approval will be rejected\n");
+	}
+	if ((o.audit_dirfd = open_dirfd(dir)) < 0) {
+		rc = SKP_ERR_IO;
+		fprintf(stderr, PROG ": %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	if (!h.have_pin)
+		printf("no PIN: requests for user verification will be "
+		    "refused\n");
+	fflush(stdout);
+	rc = skp_serve(&h, &o);
+ out:
+	if (o.audit_dirfd >= 0)
+		close(o.audit_dirfd);
+	if (ttyfd >= 0)
+		close(ttyfd);
+	skp_wipe(&h, sizeof(h));
+	skp_phstate_free(&st);
+	return rc == SKP_OK ? 0 : 1;
+}
+
+/* ---- the small commands ---- */
+
+static void
+date_text(uint64_t t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, len, "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
+		snprintf(out, len, "?");
+}
+
+static int
+cmd_computers(struct skp_phstate *st)
+{
+	const struct skp_ph_computer *c;
+	char name[300], when[32], until[32];
+	uint64_t now = now_s();
+	size_t i;
+
+	for (i = 0; i < st->ncomputers; i++) {
+		c = &st->computers[i];
+		skp_sshmsg_printable(c->name, name, sizeof(name));
+		date_text(c->paired_at, when, sizeof(when));
+		printf("\"%s\" paired %s", name, when);
+		if (c->window_until > now) {
+			date_text(c->window_until, until, sizeof(until));
+			printf(", everything allowed until %s", until);
+		}
+		printf("\n");
+	}
+	if (st->ncomputers == 0)
+		printf("no paired computers\n");
+	return 0;
+}
+
+static int
+cmd_keys(struct skp_phstate *st)
+{
+	const struct skp_ph_cred *c;
+	char id[2 * SKP_PH_CRED_ID_LEN + 1], fp[64], rp[600], user[300];
+	char made[300], when[32];
+	size_t i;
+
+	for (i = 0; i < st->ncreds; i++) {
+		c = &st->creds[i];
+		skp_hex(c->id, sizeof(c->id), id);
+		if (skp_phstate_fingerprint(c, fp, sizeof(fp)) != SKP_OK)
+			snprintf(fp, sizeof(fp), "?");
+		skp_sshmsg_printable(c->rp, rp, sizeof(rp));
+		skp_sshmsg_printable(c->user_name, user, sizeof(user));
+		skp_sshmsg_printable(c->made_for, made, sizeof(made));
+		date_text(c->created, when, sizeof(when));
+		printf("%s %s application=%s user=\"%s\" %s%scounter=%u "
+		    "made-for=\"%s\" created=%s\n", id, fp, rp, user,
+		    c->resident ? "resident " : "",
+		    c->cred_protect == 3 ? "verify-required " : "",
+		    c->counter, made, when);
+	}
+	if (st->ncreds == 0)
+		printf("no keys\n");
+	return 0;
+}
+
+/* KEY: a fingerprint, or at least 8 hex digits of the id, unique. */
+static int
+find_key(struct skp_phstate *st, const char *key, uint8_t id[16])
+{
+	char hex[2 * SKP_PH_CRED_ID_LEN + 1], fp[64];
+	size_t i, n = strlen(key), found = 0;
+
+	for (i = 0; i < st->ncreds; i++) {
+		skp_hex(st->creds[i].id, SKP_PH_CRED_ID_LEN, hex);
+		if (skp_phstate_fingerprint(&st->creds[i], fp, sizeof(fp)) !=
+		    SKP_OK)
+			fp[0] = '\0';
+		if (strcmp(key, fp) == 0 || (n >= KEY_PREFIX_MIN &&
+		    n <= strlen(hex) && strncmp(hex, key, n) == 0)) {
+			memcpy(id, st->creds[i].id, SKP_PH_CRED_ID_LEN);
+			found++;
+		}
+	}
+	if (found == 1)
+		return SKP_OK;
+	fprintf(stderr, PROG ": %s\n", found == 0 ? "no such key (see "
+	    PROG " keys; give 8 or more hex digits of its id, or its "
+	    "fingerprint)" : "several keys match: give more of the id");
+	return found == 0 ? SKP_ERR_NOT_FOUND : SKP_ERR_INVALID;
+}
+
+static int
+cmd_small(const struct args *a, const char *dir, const char *cmd,
+    const char *arg)
+{
+	struct skp_phstate *st = NULL;
+	char why[SKP_PH_WHY_MAX];
+	uint8_t id[SKP_PH_CRED_ID_LEN];
+	int rc, fd;
+
+	if (strcmp(cmd, "log") == 0) {
+		if ((fd = open_dirfd(dir)) < 0) {
+			fprintf(stderr, PROG ": %s: %s\n", dir,
+			    strerror(errno));
+			return 1;
+		}
+		rc = skp_audit_print(fd);
+		close(fd);
+		if (rc != SKP_OK)
+			fprintf(stderr, PROG ": audit log: %s\n",
+			    skp_strerror(rc));
+		return rc == SKP_OK ? 0 : 1;
+	}
+	if ((rc = skp_phstate_open(dir, a->passfile, 0, &st, why,
+	    sizeof(why))) != SKP_OK) {
+		die_why("state", rc, why);
+		return 1;
+	}
+	if (strcmp(cmd, "computers") == 0)
+		rc = cmd_computers(st);
+	else if (strcmp(cmd, "keys") == 0)
+		rc = cmd_keys(st);
+	else if (strcmp(cmd, "unpair") == 0) {
+		if ((rc = skp_phstate_computer_remove(st, arg, why,
+		    sizeof(why))) != SKP_OK)
+			die_why("unpair", rc, why);
+		else {
+			audit(dir, arg, "unpair", "unpaired");
+			printf("unpaired \"%s\"\n", arg);
+		}
+	} else {
+		if ((rc = find_key(st, arg, id)) == SKP_OK &&
+		    (rc = skp_phstate_cred_remove(st, id, why, sizeof(why))) !=
+		    SKP_OK)
+			die_why("delete", rc, why);
+		else if (rc == SKP_OK) {
+			audit(dir, NULL, "delete key", "deleted");
+			printf("deleted\n");
+		}
+	}
+	skp_phstate_free(&st);
+	return rc == SKP_OK ? 0 : 1;
+}
+
+static int
+parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || *out == 0 || *out > max)
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "state",		required_argument, NULL, 's' },
+		{ "passphrase-file",	required_argument, NULL, 'P' },
+		{ "name",		required_argument, NULL, 'n' },
+		{ "relay",		required_argument, NULL, 'r' },
+		{ "yes",		no_argument,	   NULL, 'y' },
+		{ "approve",		required_argument, NULL, 'a' },
+		{ "window",		required_argument, NULL, 'w' },
+		{ "timeout",		required_argument, NULL, 't' },
+		{ "pin-file",		required_argument, NULL, 'p' },
+		{ "ask-pin",		no_argument,	   NULL, 'A' },
+		{ "version",		no_argument,	   NULL, 'V' },
+		{ "help",		no_argument,	   NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct args a;
+	char dir[4096];
+	const char *cmd;
+	int c, nargs, rc;
+
+	memset(&a, 0, sizeof(a));
+	a.approve = SKP_APPROVE_ASK;
+	a.window_h = WINDOW_HOURS;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			a.state = optarg;
+			break;
+		case 'P':
+			a.passfile = optarg;
+			break;
+		case 'n':
+			a.name = optarg;
+			break;
+		case 'r':
+			a.relay = optarg;
+			if (skp_pairuri_check_relay(optarg, strlen(optarg)) !=
+			    SKP_OK) {
+				fprintf(stderr, PROG ": bad relay URL\n");
+				return 2;
+			}
+			break;
+		case 'y':
+			a.yes = 1;
+			break;
+		case 'a':
+			if (strcmp(optarg, "ask") == 0)
+				a.approve = SKP_APPROVE_ASK;
+			else if (strcmp(optarg, "always") == 0)
+				a.approve = SKP_APPROVE_ALWAYS;
+			else if (strcmp(optarg, "never") == 0)
+				a.approve = SKP_APPROVE_NEVER;
+			else {
+				usage();
+				return 2;
+			}
+			break;
+		case 'w':
+			if (parse_ulong(optarg, 24 * 365, &a.window_h) != 0) {
+				fprintf(stderr, PROG ": --window: hours, "
+				    "1 to 8760\n");
+				return 2;
+			}
+			break;
+		case 't':
+			if (parse_ulong(optarg, 3600, &a.timeout_s) != 0) {
+				fprintf(stderr, PROG ": --timeout: seconds, "
+				    "1 to 3600\n");
+				return 2;
+			}
+			a.have_timeout = 1;
+			break;
+		case 'p':
+			a.pinfile = optarg;
+			break;
+		case 'A':
+			a.ask_pin = 1;
+			break;
+		case 'V':
+			printf(PROG " %s\n", SKP_VERSION);
+			return 0;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage();
+		return 2;
+	}
+	cmd = argv[optind];
+	nargs = argc - optind - 1;
+	if (a.name != NULL && skp_pairuri_check_name(a.name,
+	    strlen(a.name)) != SKP_OK) {
+		fprintf(stderr, PROG ": --name: 1 to 64 bytes of UTF-8 without "
+		    "control characters\n");
+		return 2;
+	}
+	if (a.state != NULL) {
+		if (snprintf(dir, sizeof(dir), "%s", a.state) >=
+		    (int)sizeof(dir))
+			return 2;
+	} else if ((rc = default_state(dir, sizeof(dir))) != SKP_OK) {
+		fprintf(stderr, PROG ": no state folder: give --state DIR\n");
+		return 1;
+	}
+	if (strcmp(cmd, "pair") == 0 && nargs == 1)
+		return cmd_pair(&a, dir, argv[optind + 1]);
+	if (strcmp(cmd, "run") == 0 && nargs == 0)
+		return cmd_run(&a, dir);
+	if ((strcmp(cmd, "log") == 0 || strcmp(cmd, "computers") == 0 ||
+	    strcmp(cmd, "keys") == 0) && nargs == 0)
+		return cmd_small(&a, dir, cmd, NULL);
+	if ((strcmp(cmd, "unpair") == 0 || strcmp(cmd, "delete") == 0) &&
+	    nargs == 1)
+		return cmd_small(&a, dir, cmd, argv[optind + 1]);
+	usage();
+	return 2;
+}

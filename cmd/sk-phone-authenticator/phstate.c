@@ -1,0 +1,1538 @@
+/* The phone's state folder: sealed files, the lock, counters, replay cache. */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cbor.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
+#include "sk-phone/buf.h"
+#include "sk-phone/cbor.h"
+#include "sk-phone/crypto.h"
+#include "sk-phone/err.h"
+#include "sk-phone/pairuri.h"
+#include "sk-phone/store.h"
+
+#include "phstate.h"
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define FILE_MASTERKEY	"masterkey"
+#define FILE_KDF		"kdf"
+#define FILE_IDENTITY	"identity"
+#define FILE_COMPUTERS	"computers"
+#define FILE_CREDS		"credentials"
+#define FILE_COUNTERS	"counters"
+#define FILE_SEEN		"seen"
+#define FILE_LOCK		"lock"
+
+#define SEAL_AD		"sk-phone-authenticator v1 "
+#define KDF_CHECK	"sk-phone-authenticator v1 passphrase check"
+#define KDF_SALT_LEN	16
+#define KDF_LOG2N	15	/* N = 32768, r = 8: 32 MiB */
+#define KDF_R		8
+#define KDF_P		1
+#define KDF_LOG2N_MAX	18	/* with r <= 8: 256 MiB at most */
+#define PASS_MAX	1024
+#define INNER_MAX	(512 * 1024)
+
+typedef int (*decode_fn)(struct skp_phstate *, const uint8_t *, size_t);
+typedef int (*encode_fn)(const struct skp_phstate *, uint8_t **, size_t *);
+
+static void say(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+say(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- small CBOR helpers ---- */
+
+static int
+load_map(const uint8_t *p, size_t n, const int64_t *keys, size_t nkeys,
+    cbor_item_t **m)
+{
+	int rc;
+
+	if ((rc = skp_cbor_load(p, n, INNER_MAX, m)) != SKP_OK)
+		goto out;
+	if (!cbor_isa_map(*m)) {
+		rc = SKP_ERR_CBOR_TYPE;
+		goto out;
+	}
+	rc = skp_cbor_map_only(*m, keys, nkeys);
+ out:
+	if (rc != SKP_OK)
+		skp_cbor_free(m);
+	return rc;
+}
+
+static int
+check_map(const cbor_item_t *m, const int64_t *keys, size_t nkeys)
+{
+	if (!cbor_isa_map(m))
+		return SKP_ERR_CBOR_TYPE;
+	return skp_cbor_map_only(m, keys, nkeys);
+}
+
+static int
+get_bytes(const cbor_item_t *m, int64_t key, size_t min, size_t max,
+    uint8_t *out, size_t *outlen)
+{
+	cbor_item_t *it;
+	size_t len;
+	int rc;
+
+	if ((rc = skp_cbor_map_get(m, key, CBOR_TYPE_BYTESTRING, &it)) !=
+	    SKP_OK)
+		return rc;
+	if ((rc = skp_cbor_get_bytes(it, min, max, out, &len)) != SKP_OK)
+		return rc;
+	if (outlen != NULL)
+		*outlen = len;
+	return SKP_OK;
+}
+
+static int
+get_text(const cbor_item_t *m, int64_t key, size_t max, char *out)
+{
+	cbor_item_t *it;
+	int rc;
+
+	if ((rc = skp_cbor_map_get(m, key, CBOR_TYPE_STRING, &it)) != SKP_OK)
+		return rc;
+	return skp_cbor_get_text(it, max, out, max + 1);
+}
+
+static int
+get_uint(const cbor_item_t *m, int64_t key, uint64_t *out)
+{
+	cbor_item_t *it;
+	int rc;
+
+	if ((rc = skp_cbor_map_get(m, key, CBOR_TYPE_UINT, &it)) != SKP_OK)
+		return rc;
+	return skp_cbor_get_uint(it, out);
+}
+
+static int
+get_bool(const cbor_item_t *m, int64_t key, int *out)
+{
+	cbor_item_t *it;
+	int rc;
+
+	if ((rc = skp_cbor_map_get(m, key, CBOR_TYPE_FLOAT_CTRL, &it)) !=
+	    SKP_OK)
+		return rc;
+	return skp_cbor_get_bool(it, out);
+}
+
+/* The one list every file holds under key 1, with at most max entries. */
+static int
+load_list(const uint8_t *p, size_t n, size_t max, cbor_item_t **m,
+    cbor_item_t **list)
+{
+	static const int64_t keys[] = { 1 };
+	int rc;
+
+	if ((rc = load_map(p, n, keys, nitems(keys), m)) != SKP_OK)
+		return rc;
+	if ((rc = skp_cbor_map_get(*m, 1, CBOR_TYPE_ARRAY, list)) != SKP_OK)
+		return rc;
+	if (cbor_array_size(*list) > max)
+		return SKP_ERR_TOO_LARGE;
+	return SKP_OK;
+}
+
+static int
+encode_list(cbor_item_t **list, uint8_t **out, size_t *outlen)
+{
+	cbor_item_t *m;
+	int rc;
+
+	if ((m = skp_cbor_map(1)) == NULL) {
+		skp_cbor_free(list);
+		return SKP_ERR_NOMEM;
+	}
+	rc = skp_cbor_map_put(m, 1, *list);
+	*list = NULL;
+	if (rc == SKP_OK)
+		rc = skp_cbor_encode(m, INNER_MAX, out, outlen);
+	skp_cbor_free(&m);
+	return rc;
+}
+
+static int
+fix_rc(int rc)
+{
+	/* A missing key in our own file is corruption, not absence. */
+	return rc == SKP_ERR_NOT_FOUND ? SKP_ERR_FORMAT : rc;
+}
+
+/* ---- identity ---- */
+
+int
+skp_phstate_decode_identity(struct skp_phstate *st, const uint8_t *p,
+    size_t n)
+{
+	static const int64_t keys[] = { 1, 2, 3, 4 };
+	uint8_t priv[SKP_P256_PRIV_LEN], secret[SKP_MAILBOX_SECRET_LEN];
+	char name[SKP_NAME_MAX + 1], relay[SKP_RELAY_URL_MAX + 1];
+	struct skp_p256_key k;
+	cbor_item_t *m = NULL;
+	int rc;
+
+	if ((rc = load_map(p, n, keys, nitems(keys), &m)) != SKP_OK ||
+	    (rc = get_bytes(m, 1, sizeof(priv), sizeof(priv), priv, NULL)) !=
+	    SKP_OK ||
+	    (rc = get_bytes(m, 2, sizeof(secret), sizeof(secret), secret,
+	    NULL)) != SKP_OK ||
+	    (rc = get_text(m, 3, SKP_NAME_MAX, name)) != SKP_OK ||
+	    (rc = get_text(m, 4, SKP_RELAY_URL_MAX, relay)) != SKP_OK)
+		goto out;
+	if (skp_pairuri_check_name(name, strlen(name)) != SKP_OK ||
+	    (relay[0] != '\0' &&
+	    skp_pairuri_check_relay(relay, strlen(relay)) != SKP_OK)) {
+		rc = SKP_ERR_FORMAT;
+		goto out;
+	}
+	if ((rc = skp_p256_from_private(priv, &k)) != SKP_OK)
+		goto out;
+	if ((rc = skp_pairuri_mailbox_id(secret, st->mailbox_id)) != SKP_OK)
+		goto out;
+	st->identity = k;
+	memcpy(st->mailbox_secret, secret, sizeof(secret));
+	memcpy(st->name, name, sizeof(name));
+	memcpy(st->relay, relay, sizeof(relay));
+	st->have_identity = 1;
+ out:
+	skp_wipe(priv, sizeof(priv));
+	skp_wipe(secret, sizeof(secret));
+	skp_wipe(&k, sizeof(k));
+	skp_cbor_free(&m);
+	return fix_rc(rc);
+}
+
+static int
+encode_identity(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
+{
+	cbor_item_t *m;
+	int rc;
+
+	if ((m = skp_cbor_map(4)) == NULL)
+		return SKP_ERR_NOMEM;
+	if ((rc = skp_cbor_map_put(m, 1, skp_cbor_bytes(st->identity.priv,
+	    SKP_P256_PRIV_LEN))) == SKP_OK &&
+	    (rc = skp_cbor_map_put(m, 2, skp_cbor_bytes(st->mailbox_secret,
+	    SKP_MAILBOX_SECRET_LEN))) == SKP_OK &&
+	    (rc = skp_cbor_map_put(m, 3, skp_cbor_text(st->name))) == SKP_OK &&
+	    (rc = skp_cbor_map_put(m, 4, skp_cbor_text(st->relay))) == SKP_OK)
+		rc = skp_cbor_encode(m, INNER_MAX, out, outlen);
+	skp_cbor_free(&m);
+	return rc;
+}
+
+/* ---- computers ---- */
+
+static int
+decode_computer(const cbor_item_t *m, struct skp_ph_computer *c)
+{
+	static const int64_t keys[] = { 1, 2, 3, 4, 5 };
+	int rc;
+
+	if ((rc = check_map(m, keys, nitems(keys))) != SKP_OK ||
+	    (rc = get_text(m, 1, SKP_NAME_MAX, c->name)) != SKP_OK ||
+	    (rc = get_bytes(m, 2, SKP_P256_PUB_LEN, SKP_P256_PUB_LEN, c->pub,
+	    NULL)) != SKP_OK ||
+	    (rc = get_bytes(m, 3, SKP_PSK_LEN, SKP_PSK_LEN, c->psk, NULL)) !=
+	    SKP_OK ||
+	    (rc = get_uint(m, 4, &c->paired_at)) != SKP_OK ||
+	    (rc = get_uint(m, 5, &c->window_until)) != SKP_OK)
+		return rc;
+	if (skp_pairuri_check_name(c->name, strlen(c->name)) != SKP_OK)
+		return SKP_ERR_FORMAT;
+	return skp_p256_check_public(c->pub);
+}
+
+int
+skp_phstate_decode_computers(struct skp_phstate *st, const uint8_t *p,
+    size_t n)
+{
+	struct skp_ph_computer *tmp = NULL;
+	cbor_item_t *m = NULL, *list;
+	size_t i, j, cnt = 0;
+	int rc;
+
+	if ((rc = load_list(p, n, SKP_PH_MAX_COMPUTERS, &m, &list)) != SKP_OK)
+		goto out;
+	cnt = cbor_array_size(list);
+	if ((tmp = calloc(SKP_PH_MAX_COMPUTERS, sizeof(*tmp))) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < cnt; i++) {
+		if ((rc = decode_computer(cbor_array_handle(list)[i],
+		    &tmp[i])) != SKP_OK)
+			goto out;
+		for (j = 0; j < i; j++) {
+			if (strcmp(tmp[j].name, tmp[i].name) == 0 ||
+			    memcmp(tmp[j].pub, tmp[i].pub,
+			    SKP_P256_PUB_LEN) == 0) {
+				rc = SKP_ERR_FORMAT;
+				goto out;
+			}
+		}
+	}
+	skp_wipe(st->computers, sizeof(st->computers));
+	memcpy(st->computers, tmp, cnt * sizeof(*tmp));
+	st->ncomputers = cnt;
+ out:
+	if (tmp != NULL) {
+		skp_wipe(tmp, SKP_PH_MAX_COMPUTERS * sizeof(*tmp));
+		free(tmp);
+	}
+	skp_cbor_free(&m);
+	return fix_rc(rc);
+}
+
+static int
+encode_computers(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
+{
+	const struct skp_ph_computer *c;
+	cbor_item_t *list, *m;
+	size_t i;
+	int rc = SKP_OK;
+
+	if ((list = skp_cbor_array(st->ncomputers)) == NULL)
+		return SKP_ERR_NOMEM;
+	for (i = 0; i < st->ncomputers && rc == SKP_OK; i++) {
+		c = &st->computers[i];
+		if ((m = skp_cbor_map(5)) == NULL) {
+			rc = SKP_ERR_NOMEM;
+			break;
+		}
+		if ((rc = skp_cbor_map_put(m, 1, skp_cbor_text(c->name))) !=
+		    SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 2, skp_cbor_bytes(c->pub,
+		    SKP_P256_PUB_LEN))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 3, skp_cbor_bytes(c->psk,
+		    SKP_PSK_LEN))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 4, skp_cbor_uint(c->paired_at))) !=
+		    SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 5,
+		    skp_cbor_uint(c->window_until))) != SKP_OK) {
+			skp_cbor_free(&m);
+			break;
+		}
+		rc = skp_cbor_array_push(list, m);
+	}
+	if (rc != SKP_OK) {
+		skp_cbor_free(&list);
+		return rc;
+	}
+	return encode_list(&list, out, outlen);
+}
+
+/* ---- credentials ---- */
+
+static int
+decode_cred(const cbor_item_t *m, struct skp_ph_cred *c)
+{
+	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	uint8_t pub[SKP_P256_PUB_LEN], priv[SKP_P256_PRIV_LEN];
+	uint64_t cp;
+	int rc;
+
+	if ((rc = check_map(m, keys, nitems(keys))) != SKP_OK ||
+	    (rc = get_bytes(m, 1, SKP_PH_CRED_ID_LEN, SKP_PH_CRED_ID_LEN,
+	    c->id, NULL)) != SKP_OK ||
+	    (rc = get_text(m, 2, SKP_PH_RP_MAX, c->rp)) != SKP_OK ||
+	    (rc = get_bytes(m, 3, 0, SKP_PH_USER_ID_MAX, c->user_id,
+	    &c->user_id_len)) != SKP_OK ||
+	    (rc = get_text(m, 4, SKP_PH_USER_NAME_MAX, c->user_name)) !=
+	    SKP_OK ||
+	    (rc = get_bytes(m, 5, sizeof(pub), sizeof(pub), pub, NULL)) !=
+	    SKP_OK ||
+	    (rc = get_bytes(m, 6, sizeof(priv), sizeof(priv), priv, NULL)) !=
+	    SKP_OK ||
+	    (rc = get_bool(m, 7, &c->resident)) != SKP_OK ||
+	    (rc = get_uint(m, 8, &cp)) != SKP_OK ||
+	    (rc = get_uint(m, 9, &c->created)) != SKP_OK ||
+	    (rc = get_text(m, 10, SKP_NAME_MAX, c->made_for)) != SKP_OK)
+		goto out;
+	if (c->rp[0] == '\0' || cp < 1 || cp > 3) {
+		rc = SKP_ERR_FORMAT;
+		goto out;
+	}
+	c->cred_protect = (unsigned int)cp;
+	/* The stored public key must be the private key's. */
+	if ((rc = skp_p256_from_private(priv, &c->key)) != SKP_OK)
+		goto out;
+	if (memcmp(pub, c->key.pub, sizeof(pub)) != 0)
+		rc = SKP_ERR_FORMAT;
+ out:
+	skp_wipe(priv, sizeof(priv));
+	return rc;
+}
+
+int
+skp_phstate_decode_creds(struct skp_phstate *st, const uint8_t *p, size_t n)
+{
+	struct skp_ph_cred *tmp = NULL;
+	cbor_item_t *m = NULL, *list;
+	size_t i, j, cnt = 0;
+	int rc;
+
+	if ((rc = load_list(p, n, SKP_PH_MAX_CREDS, &m, &list)) != SKP_OK)
+		goto out;
+	cnt = cbor_array_size(list);
+	if ((tmp = calloc(SKP_PH_MAX_CREDS, sizeof(*tmp))) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < cnt; i++) {
+		if ((rc = decode_cred(cbor_array_handle(list)[i], &tmp[i])) !=
+		    SKP_OK)
+			goto out;
+		for (j = 0; j < i; j++) {
+			if (memcmp(tmp[j].id, tmp[i].id,
+			    SKP_PH_CRED_ID_LEN) == 0) {
+				rc = SKP_ERR_FORMAT;
+				goto out;
+			}
+		}
+	}
+	skp_wipe(st->creds, sizeof(st->creds));
+	memcpy(st->creds, tmp, cnt * sizeof(*tmp));
+	st->ncreds = cnt;
+ out:
+	if (tmp != NULL) {
+		skp_wipe(tmp, SKP_PH_MAX_CREDS * sizeof(*tmp));
+		free(tmp);
+	}
+	skp_cbor_free(&m);
+	return fix_rc(rc);
+}
+
+static int
+encode_creds(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
+{
+	const struct skp_ph_cred *c;
+	cbor_item_t *list, *m;
+	size_t i;
+	int rc = SKP_OK;
+
+	if ((list = skp_cbor_array(st->ncreds)) == NULL)
+		return SKP_ERR_NOMEM;
+	for (i = 0; i < st->ncreds && rc == SKP_OK; i++) {
+		c = &st->creds[i];
+		if ((m = skp_cbor_map(10)) == NULL) {
+			rc = SKP_ERR_NOMEM;
+			break;
+		}
+		if ((rc = skp_cbor_map_put(m, 1, skp_cbor_bytes(c->id,
+		    SKP_PH_CRED_ID_LEN))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 2, skp_cbor_text(c->rp))) !=
+		    SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 3, skp_cbor_bytes(c->user_id,
+		    c->user_id_len))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 4,
+		    skp_cbor_text(c->user_name))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 5, skp_cbor_bytes(c->key.pub,
+		    SKP_P256_PUB_LEN))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 6, skp_cbor_bytes(c->key.priv,
+		    SKP_P256_PRIV_LEN))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 7, skp_cbor_bool(c->resident))) !=
+		    SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 8,
+		    skp_cbor_uint(c->cred_protect))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 9, skp_cbor_uint(c->created))) !=
+		    SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 10,
+		    skp_cbor_text(c->made_for))) != SKP_OK) {
+			skp_cbor_free(&m);
+			break;
+		}
+		rc = skp_cbor_array_push(list, m);
+	}
+	if (rc != SKP_OK) {
+		skp_cbor_free(&list);
+		return rc;
+	}
+	return encode_list(&list, out, outlen);
+}
+
+/* ---- counters ---- */
+
+int
+skp_phstate_decode_counters(struct skp_phstate *st, const uint8_t *p,
+    size_t n)
+{
+	static const int64_t keys[] = { 1, 2 };
+	uint32_t *vals = NULL;
+	uint8_t id[SKP_PH_CRED_ID_LEN];
+	cbor_item_t *m = NULL, *list, *e;
+	uint64_t v;
+	size_t i, k, cnt;
+	int rc;
+
+	if ((rc = load_list(p, n, SKP_PH_MAX_CREDS, &m, &list)) != SKP_OK)
+		goto out;
+	if ((vals = calloc(SKP_PH_MAX_CREDS, sizeof(*vals))) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	cnt = cbor_array_size(list);
+	for (i = 0; i < cnt; i++) {
+		e = cbor_array_handle(list)[i];
+		if ((rc = check_map(e, keys, nitems(keys))) != SKP_OK ||
+		    (rc = get_bytes(e, 1, sizeof(id), sizeof(id), id, NULL)) !=
+		    SKP_OK ||
+		    (rc = get_uint(e, 2, &v)) != SKP_OK)
+			goto out;
+		if (v > UINT32_MAX) {
+			rc = SKP_ERR_FORMAT;
+			goto out;
+		}
+		/* Counters of deleted credentials are simply dropped. */
+		for (k = 0; k < st->ncreds; k++)
+			if (memcmp(st->creds[k].id, id, sizeof(id)) == 0)
+				break;
+		if (k == st->ncreds)
+			continue;
+		if (vals[k] != 0) {
+			rc = SKP_ERR_FORMAT;
+			goto out;
+		}
+		vals[k] = (uint32_t)v;
+	}
+	for (k = 0; k < st->ncreds; k++)
+		st->creds[k].counter = vals[k];
+ out:
+	free(vals);
+	skp_cbor_free(&m);
+	return fix_rc(rc);
+}
+
+static int
+encode_counters(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
+{
+	cbor_item_t *list, *m;
+	size_t i;
+	int rc = SKP_OK;
+
+	if ((list = skp_cbor_array(st->ncreds)) == NULL)
+		return SKP_ERR_NOMEM;
+	for (i = 0; i < st->ncreds && rc == SKP_OK; i++) {
+		if (st->creds[i].counter == 0)
+			continue;
+		if ((m = skp_cbor_map(2)) == NULL) {
+			rc = SKP_ERR_NOMEM;
+			break;
+		}
+		if ((rc = skp_cbor_map_put(m, 1, skp_cbor_bytes(st->creds[i].id,
+		    SKP_PH_CRED_ID_LEN))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 2,
+		    skp_cbor_uint(st->creds[i].counter))) != SKP_OK) {
+			skp_cbor_free(&m);
+			break;
+		}
+		rc = skp_cbor_array_push(list, m);
+	}
+	if (rc != SKP_OK) {
+		skp_cbor_free(&list);
+		return rc;
+	}
+	return encode_list(&list, out, outlen);
+}
+
+/* ---- replay cache ---- */
+
+int
+skp_phstate_decode_seen(struct skp_phstate *st, const uint8_t *p, size_t n)
+{
+	static const int64_t keys[] = { 1, 2 };
+	struct skp_ph_seen *tmp = NULL;
+	cbor_item_t *m = NULL, *list, *e;
+	size_t i, cnt = 0;
+	int rc;
+
+	if ((rc = load_list(p, n, SKP_PH_MAX_SEEN, &m, &list)) != SKP_OK)
+		goto out;
+	if ((tmp = calloc(SKP_PH_MAX_SEEN, sizeof(*tmp))) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	cnt = cbor_array_size(list);
+	for (i = 0; i < cnt; i++) {
+		e = cbor_array_handle(list)[i];
+		if ((rc = check_map(e, keys, nitems(keys))) != SKP_OK ||
+		    (rc = get_bytes(e, 1, SKP_PH_REQ_ID_LEN, SKP_PH_REQ_ID_LEN,
+		    tmp[i].id, NULL)) != SKP_OK ||
+		    (rc = get_uint(e, 2, &tmp[i].at_ms)) != SKP_OK)
+			goto out;
+	}
+	memcpy(st->seen, tmp, cnt * sizeof(*tmp));
+	st->nseen = cnt;
+ out:
+	free(tmp);
+	skp_cbor_free(&m);
+	return fix_rc(rc);
+}
+
+static int
+encode_seen(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
+{
+	cbor_item_t *list, *m;
+	size_t i;
+	int rc = SKP_OK;
+
+	if ((list = skp_cbor_array(st->nseen)) == NULL)
+		return SKP_ERR_NOMEM;
+	for (i = 0; i < st->nseen && rc == SKP_OK; i++) {
+		if ((m = skp_cbor_map(2)) == NULL) {
+			rc = SKP_ERR_NOMEM;
+			break;
+		}
+		if ((rc = skp_cbor_map_put(m, 1, skp_cbor_bytes(st->seen[i].id,
+		    SKP_PH_REQ_ID_LEN))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 2,
+		    skp_cbor_uint(st->seen[i].at_ms))) != SKP_OK) {
+			skp_cbor_free(&m);
+			break;
+		}
+		rc = skp_cbor_array_push(list, m);
+	}
+	if (rc != SKP_OK) {
+		skp_cbor_free(&list);
+		return rc;
+	}
+	return encode_list(&list, out, outlen);
+}
+
+/* ---- sealing ---- */
+
+static int
+seal_ad(const char *name, char *ad, size_t adlen, size_t *outlen)
+{
+	int n = snprintf(ad, adlen, "%s%s", SEAL_AD, name);
+
+	if (n < 0 || (size_t)n >= adlen)
+		return SKP_ERR_INVALID;
+	*outlen = (size_t)n;
+	return SKP_OK;
+}
+
+int
+skp_phstate_seal(const uint8_t key[SKP_PH_KEY_LEN], const char *name,
+    const uint8_t *p, size_t n, uint8_t **out, size_t *outlen)
+{
+	uint8_t nonce[SKP_AESGCM_NONCE_LEN], *ct = NULL;
+	cbor_item_t *m = NULL;
+	char ad[128];
+	size_t adlen;
+	int rc;
+
+	if (n > INNER_MAX) {
+		rc = SKP_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((rc = seal_ad(name, ad, sizeof(ad), &adlen)) != SKP_OK ||
+	    (rc = skp_random(nonce, sizeof(nonce))) != SKP_OK)
+		goto out;
+	if ((ct = malloc(n + SKP_AESGCM_TAG_LEN)) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = skp_aesgcm_seal(key, nonce, ad, adlen, p, n, ct)) != SKP_OK)
+		goto out;
+	if ((m = skp_cbor_map(2)) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = skp_cbor_map_put(m, 1, skp_cbor_bytes(nonce,
+	    sizeof(nonce)))) != SKP_OK ||
+	    (rc = skp_cbor_map_put(m, 2, skp_cbor_bytes(ct,
+	    n + SKP_AESGCM_TAG_LEN))) != SKP_OK)
+		goto out;
+	rc = skp_cbor_encode(m, INNER_MAX + 64, out, outlen);
+ out:
+	free(ct);
+	skp_cbor_free(&m);
+	return rc;
+}
+
+int
+skp_phstate_open_sealed(const uint8_t key[SKP_PH_KEY_LEN], const char *name,
+    const uint8_t *p, size_t n, uint8_t **out, size_t *outlen)
+{
+	static const int64_t keys[] = { 1, 2 };
+	uint8_t nonce[SKP_AESGCM_NONCE_LEN], *pt = NULL;
+	const uint8_t *ct;
+	cbor_item_t *m = NULL, *it;
+	size_t ctlen, adlen;
+	char ad[128];
+	int rc;
+
+	if ((rc = seal_ad(name, ad, sizeof(ad), &adlen)) != SKP_OK ||
+	    (rc = skp_cbor_load(p, n, INNER_MAX + 64, &m)) != SKP_OK)
+		goto out;
+	if ((rc = check_map(m, keys, nitems(keys))) != SKP_OK ||
+	    (rc = get_bytes(m, 1, sizeof(nonce), sizeof(nonce), nonce,
+	    NULL)) != SKP_OK ||
+	    (rc = skp_cbor_map_get(m, 2, CBOR_TYPE_BYTESTRING, &it)) !=
+	    SKP_OK ||
+	    (rc = skp_cbor_get_bytes_ptr(it, INNER_MAX + SKP_AESGCM_TAG_LEN,
+	    &ct, &ctlen)) != SKP_OK)
+		goto out;
+	if (ctlen < SKP_AESGCM_TAG_LEN) {
+		rc = SKP_ERR_FORMAT;
+		goto out;
+	}
+	if ((pt = malloc(ctlen - SKP_AESGCM_TAG_LEN + 1)) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = skp_aesgcm_open(key, nonce, ad, adlen, ct, ctlen, pt)) !=
+	    SKP_OK)
+		goto out;
+	*out = pt;
+	*outlen = ctlen - SKP_AESGCM_TAG_LEN;
+	pt = NULL;
+ out:
+	free(pt);
+	skp_cbor_free(&m);
+	return fix_rc(rc);
+}
+
+/* ---- files ---- */
+
+static int
+load_file(struct skp_phstate *st, const char *name, decode_fn fn, char *why,
+    size_t whylen)
+{
+	skp_buf_t *raw = NULL;
+	uint8_t *pt = NULL;
+	size_t ptlen = 0;
+	int rc;
+
+	rc = skp_store_read(st->dir, name, &raw, why, whylen);
+	if (rc == SKP_ERR_NOT_FOUND) {
+		/* Not there yet: an empty set. */
+		rc = fn(st, (const uint8_t *)"\xa1\x01\x80", 3);
+		goto out;
+	}
+	if (rc != SKP_OK)
+		goto out;
+	rc = skp_phstate_open_sealed(st->key, name, skp_buf_ptr(raw),
+	    skp_buf_len(raw), &pt, &ptlen);
+	if (rc == SKP_OK)
+		rc = fn(st, pt, ptlen);
+	if (rc != SKP_OK)
+		say(why, whylen, "%s/%s: %s", st->dir, name, skp_strerror(rc));
+ out:
+	if (pt != NULL) {
+		skp_wipe(pt, ptlen);
+		free(pt);
+	}
+	skp_buf_free(&raw);
+	return rc;
+}
+
+static int
+save_file(struct skp_phstate *st, const char *name, encode_fn fn, char *why,
+    size_t whylen)
+{
+	uint8_t *pt = NULL, *sealed = NULL;
+	size_t ptlen = 0, sealedlen = 0;
+	int rc;
+
+	if ((rc = fn(st, &pt, &ptlen)) != SKP_OK ||
+	    (rc = skp_phstate_seal(st->key, name, pt, ptlen, &sealed,
+	    &sealedlen)) != SKP_OK) {
+		say(why, whylen, "%s: %s", name, skp_strerror(rc));
+		goto out;
+	}
+	rc = skp_store_write(st->dir, name, sealed, sealedlen, 0, why,
+	    whylen);
+ out:
+	if (pt != NULL) {
+		skp_wipe(pt, ptlen);
+		free(pt);
+	}
+	free(sealed);
+	return rc;
+}
+
+/* One writer at a time across processes ("run" and the subcommands). */
+static int
+lock_dir(const struct skp_phstate *st, int *fdp, char *why, size_t whylen)
+{
+	char path[sizeof(st->dir) + 8];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", st->dir, FILE_LOCK);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		say(why, whylen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return SKP_ERR_IO;
+	}
+	*fdp = fd;
+	return SKP_OK;
+}
+
+static void
+unlock_dir(int *fdp)
+{
+	if (*fdp >= 0) {
+		(void)flock(*fdp, LOCK_UN);
+		close(*fdp);
+	}
+	*fdp = -1;
+}
+
+/* ---- the storage key ---- */
+
+static int
+read_passphrase(const char *path, char *out, size_t outlen, size_t *len,
+    char *why, size_t whylen)
+{
+	struct stat sb;
+	ssize_t n;
+	size_t got = 0;
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		say(why, whylen, "%s: %s", path, strerror(errno));
+		return SKP_ERR_IO;
+	}
+	if (fstat(fd, &sb) != 0) {
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	if (S_ISREG(sb.st_mode) && (sb.st_mode & 077) != 0) {
+		say(why, whylen, "%s is open to others: run chmod 600 %s",
+		    path, path);
+		rc = SKP_ERR_PERM;
+		goto out;
+	}
+	while (got < outlen && (n = read(fd, out + got, outlen - got)) > 0)
+		got += (size_t)n;
+	if (got == outlen) {
+		say(why, whylen, "%s: passphrase longer than %d bytes", path,
+		    PASS_MAX - 1);
+		rc = SKP_ERR_TOO_LARGE;
+		goto out;
+	}
+	/* One trailing newline is the file's, not the passphrase's. */
+	if (got > 0 && out[got - 1] == '\n')
+		got--;
+	if (got > 0 && out[got - 1] == '\r')
+		got--;
+	if (got == 0) {
+		say(why, whylen, "%s: empty passphrase", path);
+		rc = SKP_ERR_INVALID;
+		goto out;
+	}
+	*len = got;
+	rc = SKP_OK;
+ out:
+	close(fd);
+	return rc;
+}
+
+static int
+scrypt(const char *pass, size_t passlen, const uint8_t *salt, size_t saltlen,
+    unsigned int log2n, unsigned int r, unsigned int p, uint8_t *out,
+    size_t outlen)
+{
+	OSSL_PARAM params[7];
+	EVP_KDF_CTX *ctx = NULL;
+	EVP_KDF *kdf = NULL;
+	uint64_t n = (uint64_t)1 << log2n;
+	uint32_t r32 = r, p32 = p;
+	uint64_t maxmem = (uint64_t)512 << 20;
+	int rc = SKP_ERR_INTERNAL;
+
+	if ((kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL)) == NULL ||
+	    (ctx = EVP_KDF_CTX_new(kdf)) == NULL)
+		goto out;
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
+	    (void *)(uintptr_t)pass, passlen);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+	    (void *)(uintptr_t)salt, saltlen);
+	params[2] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n);
+	params[3] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r32);
+	params[4] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p32);
+	params[5] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM,
+	    &maxmem);
+	params[6] = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(ctx, out, outlen, params) == 1)
+		rc = SKP_OK;
+ out:
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
+	return rc;
+}
+
+static int
+kdf_check(const uint8_t key[SKP_PH_KEY_LEN], uint8_t out[SKP_SHA256_LEN])
+{
+	return skp_hmac_sha256(key, SKP_PH_KEY_LEN, KDF_CHECK,
+	    strlen(KDF_CHECK), out);
+}
+
+static int
+key_from_passphrase(struct skp_phstate *st, const char *passfile,
+    int create, char *why, size_t whylen)
+{
+	static const int64_t keys[] = { 1, 2, 3, 4, 5 };
+	uint8_t salt[KDF_SALT_LEN], check[SKP_SHA256_LEN], want[SKP_SHA256_LEN];
+	char pass[PASS_MAX];
+	skp_buf_t *raw = NULL;
+	cbor_item_t *m = NULL;
+	uint8_t *enc = NULL;
+	uint64_t log2n, r, p;
+	size_t passlen = 0, enclen = 0;
+	int rc;
+
+	if ((rc = read_passphrase(passfile, pass, sizeof(pass), &passlen, why,
+	    whylen)) != SKP_OK)
+		goto out;
+	rc = skp_store_read(st->dir, FILE_KDF, &raw, why, whylen);
+	if (rc == SKP_ERR_NOT_FOUND && create) {
+		if ((rc = skp_random(salt, sizeof(salt))) != SKP_OK ||
+		    (rc = scrypt(pass, passlen, salt, sizeof(salt), KDF_LOG2N,
+		    KDF_R, KDF_P, st->key, sizeof(st->key))) != SKP_OK ||
+		    (rc = kdf_check(st->key, check)) != SKP_OK)
+			goto out;
+		if ((m = skp_cbor_map(5)) == NULL) {
+			rc = SKP_ERR_NOMEM;
+			goto out;
+		}
+		if ((rc = skp_cbor_map_put(m, 1, skp_cbor_bytes(salt,
+		    sizeof(salt)))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 2, skp_cbor_uint(KDF_LOG2N))) !=
+		    SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 3, skp_cbor_uint(KDF_R))) !=
+		    SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 4, skp_cbor_uint(KDF_P))) !=
+		    SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 5, skp_cbor_bytes(check,
+		    sizeof(check)))) != SKP_OK ||
+		    (rc = skp_cbor_encode(m, 1024, &enc, &enclen)) != SKP_OK)
+			goto out;
+		rc = skp_store_write(st->dir, FILE_KDF, enc, enclen,
+		    SKP_STORE_NOREPLACE, why, whylen);
+		goto out;
+	}
+	if (rc == SKP_ERR_NOT_FOUND) {
+		say(why, whylen, "%s has no passphrase set up", st->dir);
+		goto out;
+	}
+	if (rc != SKP_OK)
+		goto out;
+	if ((rc = load_map(skp_buf_ptr(raw), skp_buf_len(raw), keys,
+	    nitems(keys), &m)) != SKP_OK ||
+	    (rc = get_bytes(m, 1, sizeof(salt), sizeof(salt), salt, NULL)) !=
+	    SKP_OK ||
+	    (rc = get_uint(m, 2, &log2n)) != SKP_OK ||
+	    (rc = get_uint(m, 3, &r)) != SKP_OK ||
+	    (rc = get_uint(m, 4, &p)) != SKP_OK ||
+	    (rc = get_bytes(m, 5, sizeof(want), sizeof(want), want, NULL)) !=
+	    SKP_OK) {
+		rc = fix_rc(rc);
+		say(why, whylen, "%s/%s: %s", st->dir, FILE_KDF, skp_strerror(rc));
+		goto out;
+	}
+	/* Bounded so a doctored file cannot make us spend gigabytes. */
+	if (log2n < 10 || log2n > KDF_LOG2N_MAX || r < 1 || r > 8 ||
+	    p < 1 || p > 4) {
+		rc = SKP_ERR_CORRUPT;
+		say(why, whylen, "%s/%s: bad parameters", st->dir, FILE_KDF);
+		goto out;
+	}
+	if ((rc = scrypt(pass, passlen, salt, sizeof(salt),
+	    (unsigned int)log2n, (unsigned int)r, (unsigned int)p, st->key,
+	    sizeof(st->key))) != SKP_OK ||
+	    (rc = kdf_check(st->key, check)) != SKP_OK)
+		goto out;
+	if (!skp_ct_equal(check, want, sizeof(check))) {
+		rc = SKP_ERR_DECRYPT;
+		say(why, whylen, "wrong passphrase for %s", st->dir);
+	}
+ out:
+	skp_wipe(pass, sizeof(pass));
+	skp_wipe(check, sizeof(check));
+	if (enc != NULL)
+		free(enc);
+	skp_cbor_free(&m);
+	skp_buf_free(&raw);
+	return rc;
+}
+
+static int
+key_from_file(struct skp_phstate *st, int create, char *why, size_t whylen)
+{
+	static const int64_t keys[] = { 1 };
+	skp_buf_t *raw = NULL;
+	cbor_item_t *m = NULL;
+	uint8_t *enc = NULL;
+	size_t enclen = 0;
+	int rc;
+
+	rc = skp_store_read(st->dir, FILE_MASTERKEY, &raw, why, whylen);
+	if (rc == SKP_ERR_NOT_FOUND && create) {
+		if ((rc = skp_random(st->key, sizeof(st->key))) != SKP_OK)
+			goto out;
+		if ((m = skp_cbor_map(1)) == NULL) {
+			rc = SKP_ERR_NOMEM;
+			goto out;
+		}
+		if ((rc = skp_cbor_map_put(m, 1, skp_cbor_bytes(st->key,
+		    sizeof(st->key)))) != SKP_OK ||
+		    (rc = skp_cbor_encode(m, 1024, &enc, &enclen)) != SKP_OK)
+			goto out;
+		rc = skp_store_write(st->dir, FILE_MASTERKEY, enc, enclen,
+		    SKP_STORE_NOREPLACE, why, whylen);
+		goto out;
+	}
+	if (rc == SKP_ERR_NOT_FOUND) {
+		say(why, whylen, "%s is not set up (no %s): pair first",
+		    st->dir, FILE_MASTERKEY);
+		goto out;
+	}
+	if (rc != SKP_OK)
+		goto out;
+	if ((rc = load_map(skp_buf_ptr(raw), skp_buf_len(raw), keys,
+	    nitems(keys), &m)) != SKP_OK ||
+	    (rc = get_bytes(m, 1, sizeof(st->key), sizeof(st->key), st->key,
+	    NULL)) != SKP_OK) {
+		rc = fix_rc(rc);
+		say(why, whylen, "%s/%s: %s", st->dir, FILE_MASTERKEY,
+		    skp_strerror(rc));
+	}
+ out:
+	if (enc != NULL) {
+		skp_wipe(enc, enclen);
+		free(enc);
+	}
+	skp_cbor_free(&m);
+	skp_buf_free(&raw);
+	return rc;
+}
+
+static int
+file_exists(const char *dir, const char *name)
+{
+	char path[4096 + 32];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return lstat(path, &sb) == 0;
+}
+
+/* ---- open, reload ---- */
+
+static int
+load_identity(struct skp_phstate *st, char *why, size_t whylen)
+{
+	skp_buf_t *raw = NULL;
+	uint8_t *pt = NULL;
+	size_t ptlen = 0;
+	int rc;
+
+	st->have_identity = 0;
+	rc = skp_store_read(st->dir, FILE_IDENTITY, &raw, why, whylen);
+	if (rc == SKP_ERR_NOT_FOUND) {
+		rc = SKP_OK;
+		goto out;
+	}
+	if (rc != SKP_OK)
+		goto out;
+	if ((rc = skp_phstate_open_sealed(st->key, FILE_IDENTITY,
+	    skp_buf_ptr(raw), skp_buf_len(raw), &pt, &ptlen)) != SKP_OK ||
+	    (rc = skp_phstate_decode_identity(st, pt, ptlen)) != SKP_OK)
+		say(why, whylen, "%s/%s: %s", st->dir, FILE_IDENTITY,
+		    skp_strerror(rc));
+ out:
+	if (pt != NULL) {
+		skp_wipe(pt, ptlen);
+		free(pt);
+	}
+	skp_buf_free(&raw);
+	return rc;
+}
+
+static int
+reload_locked(struct skp_phstate *st, char *why, size_t whylen)
+{
+	int rc;
+
+	if ((rc = load_file(st, FILE_COMPUTERS, skp_phstate_decode_computers, why,
+	    whylen)) != SKP_OK ||
+	    (rc = load_file(st, FILE_CREDS, skp_phstate_decode_creds, why,
+	    whylen)) != SKP_OK ||
+	    (rc = load_file(st, FILE_COUNTERS, skp_phstate_decode_counters, why,
+	    whylen)) != SKP_OK)
+		return rc;
+	return load_file(st, FILE_SEEN, skp_phstate_decode_seen, why, whylen);
+}
+
+int
+skp_phstate_reload(struct skp_phstate *st, char *why, size_t whylen)
+{
+	int lfd = -1, rc;
+
+	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
+		return rc;
+	rc = reload_locked(st, why, whylen);
+	unlock_dir(&lfd);
+	return rc;
+}
+
+int
+skp_phstate_open(const char *dir, const char *passfile, int create,
+    struct skp_phstate **out, char *why, size_t whylen)
+{
+	struct skp_phstate *st = NULL;
+	int lfd = -1, rc;
+
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if (strlen(dir) >= sizeof(st->dir) - SKP_STORE_NAME_MAX - 2) {
+		say(why, whylen, "state folder path too long");
+		rc = SKP_ERR_TOO_LARGE;
+		goto out;
+	}
+	snprintf(st->dir, sizeof(st->dir), "%s", dir);
+	if ((rc = skp_store_dir_check(dir, create, why, whylen)) != SKP_OK) {
+		if (rc == SKP_ERR_NOT_FOUND)
+			say(why, whylen, "%s does not exist: pair first", dir);
+		goto out;
+	}
+	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
+		goto out;
+	if (passfile != NULL && file_exists(dir, FILE_MASTERKEY)) {
+		say(why, whylen, "%s uses a key file, not a passphrase", dir);
+		rc = SKP_ERR_INVALID;
+		goto out;
+	}
+	if (passfile == NULL && file_exists(dir, FILE_KDF)) {
+		say(why, whylen, "%s is protected by a passphrase: give "
+		    "--passphrase-file", dir);
+		rc = SKP_ERR_INVALID;
+		goto out;
+	}
+	rc = passfile != NULL ?
+	    key_from_passphrase(st, passfile, create, why, whylen) :
+	    key_from_file(st, create, why, whylen);
+	if (rc != SKP_OK || (rc = load_identity(st, why, whylen)) != SKP_OK ||
+	    (rc = reload_locked(st, why, whylen)) != SKP_OK)
+		goto out;
+	*out = st;
+	st = NULL;
+ out:
+	unlock_dir(&lfd);
+	skp_phstate_free(&st);
+	return rc;
+}
+
+void
+skp_phstate_free(struct skp_phstate **stp)
+{
+	if (stp == NULL || *stp == NULL)
+		return;
+	skp_wipe(*stp, sizeof(**stp));
+	free(*stp);
+	*stp = NULL;
+}
+
+/* ---- edits ---- */
+
+int
+skp_phstate_identity_set(struct skp_phstate *st, const char *name,
+    const char *relay, char *why, size_t whylen)
+{
+	int lfd = -1, rc;
+
+	if ((name != NULL && skp_pairuri_check_name(name, strlen(name)) !=
+	    SKP_OK) || (relay != NULL &&
+	    skp_pairuri_check_relay(relay, strlen(relay)) != SKP_OK)) {
+		say(why, whylen, "bad phone name or relay URL");
+		return SKP_ERR_INVALID;
+	}
+	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
+		return rc;
+	if ((rc = load_identity(st, why, whylen)) != SKP_OK)
+		goto out;
+	if (!st->have_identity) {
+		/* First use: the phone's own key and mailbox. */
+		if ((rc = skp_p256_generate(&st->identity)) != SKP_OK ||
+		    (rc = skp_random(st->mailbox_secret,
+		    sizeof(st->mailbox_secret))) != SKP_OK ||
+		    (rc = skp_pairuri_mailbox_id(st->mailbox_secret,
+		    st->mailbox_id)) != SKP_OK)
+			goto out;
+		snprintf(st->name, sizeof(st->name), "%s", "phone");
+		st->relay[0] = '\0';
+	}
+	if (name != NULL)
+		snprintf(st->name, sizeof(st->name), "%s", name);
+	if (relay != NULL)
+		snprintf(st->relay, sizeof(st->relay), "%s", relay);
+	if ((rc = save_file(st, FILE_IDENTITY, encode_identity, why, whylen)) ==
+	    SKP_OK)
+		st->have_identity = 1;
+ out:
+	unlock_dir(&lfd);
+	return rc;
+}
+
+struct skp_ph_computer *
+skp_phstate_computer_find(struct skp_phstate *st, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->ncomputers; i++)
+		if (strcmp(st->computers[i].name, name) == 0)
+			return &st->computers[i];
+	return NULL;
+}
+
+struct skp_ph_cred *
+skp_phstate_cred_find(struct skp_phstate *st, const uint8_t *id,
+    size_t idlen)
+{
+	size_t i;
+
+	if (idlen != SKP_PH_CRED_ID_LEN)
+		return NULL;
+	for (i = 0; i < st->ncreds; i++)
+		if (memcmp(st->creds[i].id, id, SKP_PH_CRED_ID_LEN) == 0)
+			return &st->creds[i];
+	return NULL;
+}
+
+/* Lock, re-read one file, edit, write back. */
+static int
+edit(struct skp_phstate *st, const char *name, decode_fn dec, encode_fn enc,
+    int (*fn)(struct skp_phstate *, const void *, char *, size_t),
+    const void *arg, char *why, size_t whylen)
+{
+	int lfd = -1, rc;
+
+	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
+		return rc;
+	/* Counters hang off the credentials: re-read both together. */
+	if (dec == skp_phstate_decode_counters &&
+	    (rc = load_file(st, FILE_CREDS, skp_phstate_decode_creds, why,
+	    whylen)) != SKP_OK)
+		goto out;
+	if ((rc = load_file(st, name, dec, why, whylen)) != SKP_OK ||
+	    (dec == skp_phstate_decode_creds &&
+	    (rc = load_file(st, FILE_COUNTERS, skp_phstate_decode_counters, why,
+	    whylen)) != SKP_OK))
+		goto out;
+	if ((rc = fn(st, arg, why, whylen)) != SKP_OK)
+		goto out;
+	rc = save_file(st, name, enc, why, whylen);
+ out:
+	unlock_dir(&lfd);
+	if (rc != SKP_OK)
+		(void)skp_phstate_reload(st, NULL, 0);
+	return rc;
+}
+
+static int
+do_computer_put(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	const struct skp_ph_computer *c = arg;
+	struct skp_ph_computer *old;
+	size_t i;
+
+	/* Pairing again with the same computer replaces its record. */
+	for (i = 0; i < st->ncomputers; i++) {
+		old = &st->computers[i];
+		if (memcmp(old->pub, c->pub, SKP_P256_PUB_LEN) == 0 ||
+		    strcmp(old->name, c->name) == 0) {
+			*old = *c;
+			return SKP_OK;
+		}
+	}
+	if (st->ncomputers == SKP_PH_MAX_COMPUTERS) {
+		say(why, whylen, "already paired with %d computers",
+		    SKP_PH_MAX_COMPUTERS);
+		return SKP_ERR_TOO_LARGE;
+	}
+	st->computers[st->ncomputers++] = *c;
+	return SKP_OK;
+}
+
+int
+skp_phstate_computer_put(struct skp_phstate *st,
+    const struct skp_ph_computer *c, char *why, size_t whylen)
+{
+	return edit(st, FILE_COMPUTERS, skp_phstate_decode_computers,
+	    encode_computers, do_computer_put, c, why, whylen);
+}
+
+static int
+do_computer_remove(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	const char *name = arg;
+	size_t i;
+
+	for (i = 0; i < st->ncomputers; i++) {
+		if (strcmp(st->computers[i].name, name) != 0)
+			continue;
+		skp_wipe(&st->computers[i], sizeof(st->computers[i]));
+		memmove(&st->computers[i], &st->computers[i + 1],
+		    (st->ncomputers - i - 1) * sizeof(st->computers[0]));
+		st->ncomputers--;
+		skp_wipe(&st->computers[st->ncomputers],
+		    sizeof(st->computers[0]));
+		return SKP_OK;
+	}
+	say(why, whylen, "no paired computer named \"%s\"", name);
+	return SKP_ERR_NOT_FOUND;
+}
+
+int
+skp_phstate_computer_remove(struct skp_phstate *st, const char *name,
+    char *why, size_t whylen)
+{
+	return edit(st, FILE_COMPUTERS, skp_phstate_decode_computers,
+	    encode_computers, do_computer_remove, name, why, whylen);
+}
+
+struct window_arg {
+	const char	*name;
+	uint64_t	 until;
+};
+
+static int
+do_window_set(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	const struct window_arg *w = arg;
+	struct skp_ph_computer *c;
+
+	if ((c = skp_phstate_computer_find(st, w->name)) == NULL) {
+		say(why, whylen, "no paired computer named \"%s\"", w->name);
+		return SKP_ERR_NOT_FOUND;
+	}
+	c->window_until = w->until;
+	return SKP_OK;
+}
+
+int
+skp_phstate_window_set(struct skp_phstate *st, const char *name,
+    uint64_t until, char *why, size_t whylen)
+{
+	struct window_arg w = { name, until };
+
+	return edit(st, FILE_COMPUTERS, skp_phstate_decode_computers,
+	    encode_computers, do_window_set, &w, why, whylen);
+}
+
+static int
+do_cred_add(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	const struct skp_ph_cred *c = arg;
+
+	if (skp_phstate_cred_find(st, c->id, sizeof(c->id)) != NULL)
+		return SKP_ERR_EXISTS;
+	if (st->ncreds == SKP_PH_MAX_CREDS) {
+		say(why, whylen, "the phone holds %d keys already: delete one",
+		    SKP_PH_MAX_CREDS);
+		return SKP_ERR_TOO_LARGE;
+	}
+	st->creds[st->ncreds++] = *c;
+	return SKP_OK;
+}
+
+int
+skp_phstate_cred_add(struct skp_phstate *st, const struct skp_ph_cred *c,
+    char *why, size_t whylen)
+{
+	return edit(st, FILE_CREDS, skp_phstate_decode_creds, encode_creds,
+	    do_cred_add, c, why, whylen);
+}
+
+static int
+do_cred_remove(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	const uint8_t *id = arg;
+	size_t i;
+
+	for (i = 0; i < st->ncreds; i++) {
+		if (memcmp(st->creds[i].id, id, SKP_PH_CRED_ID_LEN) != 0)
+			continue;
+		skp_wipe(&st->creds[i], sizeof(st->creds[i]));
+		memmove(&st->creds[i], &st->creds[i + 1],
+		    (st->ncreds - i - 1) * sizeof(st->creds[0]));
+		st->ncreds--;
+		skp_wipe(&st->creds[st->ncreds], sizeof(st->creds[0]));
+		return SKP_OK;
+	}
+	say(why, whylen, "no such key");
+	return SKP_ERR_NOT_FOUND;
+}
+
+int
+skp_phstate_cred_remove(struct skp_phstate *st,
+    const uint8_t id[SKP_PH_CRED_ID_LEN], char *why, size_t whylen)
+{
+	return edit(st, FILE_CREDS, skp_phstate_decode_creds, encode_creds,
+	    do_cred_remove, id, why, whylen);
+}
+
+struct counter_arg {
+	const uint8_t	*id;
+	uint32_t	*out;
+};
+
+static int
+do_counter_next(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	const struct counter_arg *a = arg;
+	struct skp_ph_cred *c;
+
+	if ((c = skp_phstate_cred_find(st, a->id, SKP_PH_CRED_ID_LEN)) ==
+	    NULL) {
+		say(why, whylen, "the key was deleted");
+		return SKP_ERR_NOT_FOUND;
+	}
+	if (c->counter == UINT32_MAX) {
+		say(why, whylen, "the key's signature counter is exhausted");
+		return SKP_ERR_LIMIT;
+	}
+	c->counter++;
+	*a->out = c->counter;
+	return SKP_OK;
+}
+
+int
+skp_phstate_counter_next(struct skp_phstate *st,
+    const uint8_t id[SKP_PH_CRED_ID_LEN], uint32_t *out, char *why,
+    size_t whylen)
+{
+	struct counter_arg a = { id, out };
+
+	return edit(st, FILE_COUNTERS, skp_phstate_decode_counters,
+	    encode_counters, do_counter_next, &a, why, whylen);
+}
+
+struct seen_arg {
+	const uint8_t	*id;
+	uint64_t	 now_ms;
+	uint64_t	 keep_ms;
+};
+
+static int
+do_seen_add(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	const struct seen_arg *a = arg;
+	size_t i, o = 0;
+	int rc = SKP_OK;
+
+	(void)why;
+	(void)whylen;
+	/* Forget what is past the window; a request that old is stale. */
+	for (i = 0; i < st->nseen; i++) {
+		if (st->seen[i].at_ms + a->keep_ms < a->now_ms)
+			continue;
+		if (memcmp(st->seen[i].id, a->id, SKP_PH_REQ_ID_LEN) == 0)
+			rc = SKP_ERR_REPLAY;
+		st->seen[o++] = st->seen[i];
+	}
+	st->nseen = o;
+	if (rc != SKP_OK)
+		return rc;
+	if (st->nseen == SKP_PH_MAX_SEEN)
+		return SKP_ERR_LIMIT;
+	memcpy(st->seen[st->nseen].id, a->id, SKP_PH_REQ_ID_LEN);
+	st->seen[st->nseen].at_ms = a->now_ms;
+	st->nseen++;
+	return SKP_OK;
+}
+
+int
+skp_phstate_seen_add(struct skp_phstate *st,
+    const uint8_t id[SKP_PH_REQ_ID_LEN], uint64_t now_ms, uint64_t keep_ms,
+    char *why, size_t whylen)
+{
+	struct seen_arg a = { id, now_ms, keep_ms };
+
+	return edit(st, FILE_SEEN, skp_phstate_decode_seen, encode_seen,
+	    do_seen_add, &a, why, whylen);
+}
+
+/* ---- fingerprints ---- */
+
+static int
+put_string(skp_buf_t *b, const void *p, size_t n)
+{
+	return skp_buf_string(b, p, n);
+}
+
+int
+skp_phstate_fingerprint(const struct skp_ph_cred *c, char *out,
+    size_t outlen)
+{
+	static const char alg[] = "sk-ecdsa-sha2-nistp256@openssh.com";
+	uint8_t h[SKP_SHA256_LEN];
+	unsigned char b64[64];
+	skp_buf_t *b = NULL;
+	int rc, n;
+
+	if ((b = skp_buf_new(1024)) == NULL)
+		return SKP_ERR_NOMEM;
+	if ((rc = put_string(b, alg, strlen(alg))) != SKP_OK ||
+	    (rc = put_string(b, "nistp256", 8)) != SKP_OK ||
+	    (rc = put_string(b, c->key.pub, SKP_P256_PUB_LEN)) != SKP_OK ||
+	    (rc = put_string(b, c->rp, strlen(c->rp))) != SKP_OK ||
+	    (rc = skp_sha256(skp_buf_ptr(b), skp_buf_len(b), h)) != SKP_OK)
+		goto out;
+	n = EVP_EncodeBlock(b64, h, sizeof(h));
+	/* OpenSSH shows it without the padding. */
+	while (n > 0 && b64[n - 1] == '=')
+		n--;
+	b64[n < 0 ? 0 : n] = '\0';
+	if (snprintf(out, outlen, "SHA256:%s", b64) >= (int)outlen)
+		rc = SKP_ERR_TOO_LARGE;
+ out:
+	skp_buf_free(&b);
+	return rc;
+}

@@ -1,0 +1,164 @@
+/* The phone's state folder: identity, computers, credentials, counters. */
+#ifndef SKP_PHSTATE_H
+#define SKP_PHSTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sk-phone/crypto.h"
+#include "sk-phone/pairuri.h"
+
+/*
+ * Files (docs/protocol/70-phone.md), each a state file (store.h) in a 0700
+ * folder, 0600, replaced atomically:
+ *   masterkey    {1: storage key (32)}		  without a passphrase
+ *   kdf          {1: salt, 2: log2 N, 3: r, 4: p, 5: check tag}  with one
+ *   identity     sealed {1: identity key, 2: mailbox secret, 3: name,
+ *                4: relay URL}
+ *   computers    sealed {1: [{1: name, 2: public key, 3: request psk,
+ *                4: paired at, 5: window until}]}
+ *   credentials  sealed {1: [{1: id, 2: rp id, 3: user id, 4: user name,
+ *                5: public key, 6: private key, 7: resident,
+ *                8: credProtect, 9: created, 10: made for (computer)}]}
+ *   counters     sealed {1: [{1: credential id, 2: counter}]}
+ *   seen         sealed {1: [{1: request id, 2: time seen (ms)}]}
+ * "sealed" is {1: nonce (12), 2: AES-256-GCM ciphertext and tag} of the
+ * inner map, with the file name in the associated data.
+ */
+
+#define SKP_PH_MAX_COMPUTERS	16
+#define SKP_PH_MAX_CREDS	128
+#define SKP_PH_MAX_SEEN		1024
+#define SKP_PH_CRED_ID_LEN	16
+#define SKP_PH_RP_MAX		255	/* as SKP_CTAP_RP_ID_MAX */
+#define SKP_PH_USER_ID_MAX	64
+#define SKP_PH_USER_NAME_MAX	64
+#define SKP_PH_REQ_ID_LEN	16
+#define SKP_PH_KEY_LEN		32	/* storage key */
+#define SKP_PH_WHY_MAX		1024
+
+struct skp_ph_computer {
+	char		name[SKP_NAME_MAX + 1];
+	uint8_t		pub[SKP_P256_PUB_LEN];
+	uint8_t		psk[SKP_PSK_LEN];
+	uint64_t	paired_at;	/* unix seconds */
+	uint64_t	window_until;	/* allow all until; 0: none */
+};
+
+struct skp_ph_cred {
+	uint8_t		id[SKP_PH_CRED_ID_LEN];
+	char		rp[SKP_PH_RP_MAX + 1];
+	uint8_t		user_id[SKP_PH_USER_ID_MAX];
+	size_t		user_id_len;
+	char		user_name[SKP_PH_USER_NAME_MAX + 1];
+	struct skp_p256_key key;
+	int		resident;
+	unsigned int	cred_protect;	/* 1..3; 3: UV on every use */
+	uint64_t	created;
+	char		made_for[SKP_NAME_MAX + 1];
+	uint32_t	counter;	/* from "counters" */
+};
+
+struct skp_ph_seen {
+	uint8_t		id[SKP_PH_REQ_ID_LEN];
+	uint64_t	at_ms;
+};
+
+struct skp_phstate {
+	char			dir[4096];
+	uint8_t			key[SKP_PH_KEY_LEN];
+	/* identity */
+	int			have_identity;
+	struct skp_p256_key	identity;
+	uint8_t			mailbox_secret[SKP_MAILBOX_SECRET_LEN];
+	uint8_t			mailbox_id[SKP_MAILBOX_ID_LEN];
+	char			name[SKP_NAME_MAX + 1];
+	char			relay[SKP_RELAY_URL_MAX + 1];
+	struct skp_ph_computer	computers[SKP_PH_MAX_COMPUTERS];
+	size_t			ncomputers;
+	struct skp_ph_cred	creds[SKP_PH_MAX_CREDS];
+	size_t			ncreds;
+	struct skp_ph_seen	seen[SKP_PH_MAX_SEEN];
+	size_t			nseen;
+};
+
+/*
+ * Open (and with create, make) the folder and load everything. Without a
+ * passphrase file the storage key is the "masterkey" file's; with one, it
+ * is scrypt(passphrase) and "kdf" holds the salt, parameters and a check
+ * tag (a wrong passphrase is SKP_ERR_DECRYPT). Folder and files are
+ * checked for their modes (SKP_ERR_PERM). why gets a message.
+ */
+int	skp_phstate_open(const char *dir, const char *passphrase_file,
+	    int create, struct skp_phstate **, char *why, size_t whylen);
+/* Wipes every secret. */
+void	skp_phstate_free(struct skp_phstate **);
+
+/* Re-read computers, credentials and counters (another process's edits). */
+int	skp_phstate_reload(struct skp_phstate *, char *why, size_t whylen);
+
+/*
+ * Edits. Each takes the folder lock, re-reads the file it changes,
+ * applies the change, writes it back atomically and updates *st.
+ */
+int	skp_phstate_identity_set(struct skp_phstate *, const char *name,
+	    const char *relay, char *why, size_t whylen);
+int	skp_phstate_computer_put(struct skp_phstate *,
+	    const struct skp_ph_computer *, char *why, size_t whylen);
+int	skp_phstate_computer_remove(struct skp_phstate *, const char *name,
+	    char *why, size_t whylen);
+int	skp_phstate_window_set(struct skp_phstate *, const char *name,
+	    uint64_t until, char *why, size_t whylen);
+int	skp_phstate_cred_add(struct skp_phstate *, const struct skp_ph_cred *,
+	    char *why, size_t whylen);
+int	skp_phstate_cred_remove(struct skp_phstate *,
+	    const uint8_t [SKP_PH_CRED_ID_LEN], char *why, size_t whylen);
+/*
+ * The next counter value of a credential, on disk before it returns.
+ * SKP_ERR_NOT_FOUND when the credential is gone, SKP_ERR_LIMIT at the
+ * end of the counter.
+ */
+int	skp_phstate_counter_next(struct skp_phstate *,
+	    const uint8_t [SKP_PH_CRED_ID_LEN], uint32_t *, char *why,
+	    size_t whylen);
+/*
+ * The replay cache: SKP_ERR_REPLAY when id was seen within keep_ms of
+ * now_ms, else it is recorded (on disk) and 0. Entries older than keep_ms
+ * go. SKP_ERR_LIMIT when full of live entries.
+ */
+int	skp_phstate_seen_add(struct skp_phstate *,
+	    const uint8_t [SKP_PH_REQ_ID_LEN], uint64_t now_ms,
+	    uint64_t keep_ms, char *why, size_t whylen);
+
+/* Lookups in the loaded state; NULL when absent. */
+struct skp_ph_computer	*skp_phstate_computer_find(struct skp_phstate *,
+			    const char *name);
+struct skp_ph_cred	*skp_phstate_cred_find(struct skp_phstate *,
+			    const uint8_t *id, size_t idlen);
+
+/*
+ * The inner payloads, strict, for the fuzz harness and the tests. Decode
+ * fills the arrays of st (and counters into its credentials).
+ */
+int	skp_phstate_decode_identity(struct skp_phstate *, const uint8_t *,
+	    size_t);
+int	skp_phstate_decode_computers(struct skp_phstate *, const uint8_t *,
+	    size_t);
+int	skp_phstate_decode_creds(struct skp_phstate *, const uint8_t *,
+	    size_t);
+int	skp_phstate_decode_counters(struct skp_phstate *, const uint8_t *,
+	    size_t);
+int	skp_phstate_decode_seen(struct skp_phstate *, const uint8_t *,
+	    size_t);
+/* The sealed wrapper: AES-256-GCM under key, the file name bound in. */
+int	skp_phstate_seal(const uint8_t key[SKP_PH_KEY_LEN], const char *name,
+	    const uint8_t *, size_t, uint8_t **out, size_t *outlen);
+int	skp_phstate_open_sealed(const uint8_t key[SKP_PH_KEY_LEN],
+	    const char *name, const uint8_t *, size_t, uint8_t **out,
+	    size_t *outlen);
+
+/* "SHA256:<base64>" of the OpenSSH public key blob of a credential. */
+int	skp_phstate_fingerprint(const struct skp_ph_cred *, char *out,
+	    size_t outlen);
+
+#endif

@@ -1,0 +1,138 @@
+/* The owner's terminal: one question at a time, answered or timed out. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "prompt.h"
+
+static void
+put(const struct skp_prompt *p, const char *s)
+{
+	size_t n = strlen(s), off = 0;
+	ssize_t w;
+
+	while (p->out >= 0 && off < n) {
+		w = write(p->out, s + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+void
+skp_prompt_init(struct skp_prompt *p, int in, int out)
+{
+	memset(p, 0, sizeof(*p));
+	p->in = in;
+	p->out = out;
+}
+
+void
+skp_prompt_ask(struct skp_prompt *p, const char *text,
+    const char *window_text, uint64_t deadline_ms, uint64_t now_ms)
+{
+	char buf[512];
+
+	p->active = 1;
+	p->len = 0;
+	p->deadline_ms = deadline_ms;
+	if (p->in >= 0 && isatty(p->in))
+		(void)tcflush(p->in, TCIFLUSH);
+	put(p, text);
+	snprintf(buf, sizeof(buf), "  [o] allow once   [w] allow %s   "
+	    "[r] reject\n  answer within %llu s: ", window_text,
+	    (unsigned long long)((deadline_ms - now_ms + 999) / 1000));
+	put(p, buf);
+}
+
+int
+skp_prompt_fd(const struct skp_prompt *p)
+{
+	return p->active ? p->in : -1;
+}
+
+static enum skp_prompt_answer
+parse(const char *s)
+{
+	if (strcmp(s, "o") == 0 || strcmp(s, "once") == 0 ||
+	    strcmp(s, "y") == 0 || strcmp(s, "yes") == 0)
+		return SKP_PROMPT_ONCE;
+	if (strcmp(s, "w") == 0 || strcmp(s, "window") == 0)
+		return SKP_PROMPT_WINDOW;
+	if (strcmp(s, "r") == 0 || strcmp(s, "reject") == 0 ||
+	    strcmp(s, "n") == 0 || strcmp(s, "no") == 0)
+		return SKP_PROMPT_REJECT;
+	return SKP_PROMPT_PENDING;
+}
+
+static enum skp_prompt_answer
+done(struct skp_prompt *p, enum skp_prompt_answer a)
+{
+	static const char *const said[] = {
+		"", "allowed once\n", "allowed for the window\n",
+		"rejected\n", "\n  no answer in time: rejected\n",
+		"\n  the terminal closed: rejected\n",
+	};
+
+	p->active = 0;
+	p->len = 0;
+	put(p, said[a]);
+	return a;
+}
+
+enum skp_prompt_answer
+skp_prompt_step(struct skp_prompt *p, int readable, uint64_t now_ms)
+{
+	enum skp_prompt_answer a;
+	char buf[256];
+	ssize_t n;
+	size_t i;
+
+	if (!p->active)
+		return SKP_PROMPT_PENDING;
+	if (p->in < 0)
+		return done(p, SKP_PROMPT_GONE);
+	/* One read per wake-up: poll said it will not block. */
+	n = readable ? read(p->in, buf, sizeof(buf)) : -1;
+	if (readable && n == 0) {
+		/* The terminal is gone: no more questions. */
+		p->in = -1;
+		return done(p, SKP_PROMPT_GONE);
+	}
+	for (i = 0; n > 0 && i < (size_t)n; i++) {
+		if (buf[i] == '\r')
+			continue;
+		if (buf[i] != '\n') {
+			/* An overlong line is no answer; keep its start. */
+			if (p->len < sizeof(p->line) - 1)
+				p->line[p->len++] = buf[i];
+			continue;
+		}
+		p->line[p->len] = '\0';
+		a = parse(p->line);
+		p->len = 0;
+		if (a != SKP_PROMPT_PENDING)
+			return done(p, a);
+		put(p, "  please answer o (once), w (window) or r (reject): ");
+	}
+	if (now_ms >= p->deadline_ms)
+		return done(p, SKP_PROMPT_TIMEOUT);
+	return SKP_PROMPT_PENDING;
+}
+
+void
+skp_prompt_cancel(struct skp_prompt *p, const char *why)
+{
+	if (!p->active)
+		return;
+	p->active = 0;
+	p->len = 0;
+	put(p, "\n  ");
+	put(p, why);
+	put(p, "\n");
+}

@@ -1,0 +1,41 @@
+/* The owner's terminal: one question at a time, answered or timed out. */
+#ifndef SKP_PROMPT_H
+#define SKP_PROMPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum skp_prompt_answer {
+	SKP_PROMPT_PENDING = 0,
+	SKP_PROMPT_ONCE,	/* allow this request */
+	SKP_PROMPT_WINDOW,	/* allow everything from the computer for a while */
+	SKP_PROMPT_REJECT,
+	SKP_PROMPT_TIMEOUT,	/* no answer in time: a rejection */
+	SKP_PROMPT_GONE,	/* the terminal closed: a rejection */
+};
+
+struct skp_prompt {
+	int		in, out;	/* -1 when there is no terminal */
+	int		active;
+	uint64_t	deadline_ms;
+	char		line[128];
+	size_t		len;
+};
+
+/* Uses fds in and out (in may be -1: no terminal, every answer GONE). */
+void	skp_prompt_init(struct skp_prompt *, int in, int out);
+/*
+ * Show text (several lines) and the choices, and drop anything typed
+ * before the question, so a key pressed earlier does not answer it.
+ */
+void	skp_prompt_ask(struct skp_prompt *, const char *text,
+	    const char *window_text, uint64_t deadline_ms, uint64_t now_ms);
+/* The fd to poll for input, or -1 when nothing is asked. */
+int	skp_prompt_fd(const struct skp_prompt *);
+/* After poll said readable, or to check the deadline: the answer. */
+enum skp_prompt_answer skp_prompt_step(struct skp_prompt *, int readable,
+	    uint64_t now_ms);
+/* Withdraw the question (the computer went away); says why. */
+void	skp_prompt_cancel(struct skp_prompt *, const char *why);
+
+#endif

@@ -1,0 +1,446 @@
+/* The phone's "run": stay on the relay and answer paired computers. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sk-phone/crypto.h"
+#include "sk-phone/ctap.h"
+#include "sk-phone/err.h"
+#include "sk-phone/relay.h"
+
+#include "audit.h"
+#include "handle.h"
+#include "phstate.h"
+#include "prompt.h"
+#include "serve.h"
+#include "sshmsg.h"
+
+#define CONNECT_TIMEOUT_MS	10000
+#define POLL_MAX_MS		1000
+
+static volatile sig_atomic_t stopping;
+
+struct serve {
+	struct skp_handler		*h;
+	const struct skp_serve_opts	*o;
+	skp_relay_t			*relay;
+	struct skp_prompt		 prompt;
+	struct skp_req			*pending;	/* waiting on the owner */
+	uint32_t			 pending_chan;
+};
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+clock_text(char out[16])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(out, 16, "%H:%M:%S", &tm) == 0)
+		snprintf(out, 16, "--:--:--");
+}
+
+/* One line on stdout and one in the audit log per decision. */
+static void
+record(struct serve *s, const struct skp_req *r, const char *decision)
+{
+	struct skp_audit_entry e;
+	char comp[300], subj[300], when[16];
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	e.time = now_ms() / 1000;
+	e.computer = r->computer.name[0] != '\0' ? r->computer.name : NULL;
+	e.op = skp_handle_op_text(r);
+	e.subject = r->subject[0] != '\0' ? r->subject : NULL;
+	e.key = r->key_fp[0] != '\0' ? r->key_fp : NULL;
+	e.decision = decision;
+	if ((rc = skp_audit_append(s->o->audit_dirfd, &e)) != SKP_OK)
+		fprintf(stderr, "sk-phone-authenticator: audit log: %s\n",
+		    skp_strerror(rc));
+	skp_sshmsg_printable(e.computer == NULL ? "-" : e.computer, comp,
+	    sizeof(comp));
+	skp_sshmsg_printable(e.subject == NULL ? "-" : e.subject, subj,
+	    sizeof(subj));
+	clock_text(when);
+	printf("%s computer \"%s\": %s [%s]: %s\n", when, comp, e.op, subj,
+	    decision);
+	fflush(stdout);
+}
+
+/* Send message 2 (if any), end the channel, log the decision. */
+static void
+finish(struct serve *s, struct skp_req **rp, uint32_t chan,
+    const char *decision)
+{
+	struct skp_req *r = *rp;
+	int rc;
+
+	if (r->reply != NULL && s->relay != NULL &&
+	    (rc = skp_relay_send(s->relay, chan, skp_buf_ptr(r->reply),
+	    skp_buf_len(r->reply))) != SKP_OK)
+		fprintf(stderr, "sk-phone-authenticator: cannot answer: %s\n",
+		    skp_strerror(rc));
+	if (s->relay != NULL)
+		(void)skp_relay_hangup(s->relay, chan);
+	/* getInfo is no decision: it is answered to anyone paired. */
+	if (r->req.command != SKP_CTAP_GET_INFO || r->status != 0)
+		record(s, r, r->decision != NULL ? r->decision : decision);
+	skp_req_free(rp);
+}
+
+static void
+window_text(const struct serve *s, const char *name, char *out, size_t len)
+{
+	char comp[300];
+
+	skp_sshmsg_printable(name, comp, sizeof(comp));
+	if (s->o->window_s % 3600 == 0)
+		snprintf(out, len, "everything from \"%s\" for %llu hours",
+		    comp, (unsigned long long)(s->o->window_s / 3600));
+	else
+		snprintf(out, len, "everything from \"%s\" for %llu seconds",
+		    comp, (unsigned long long)s->o->window_s);
+}
+
+static void
+ask(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
+{
+	char text[2048], comp[300], subj[300], app[600], win[400];
+	const struct skp_sshmsg *m = &r->msg;
+	size_t off;
+
+	skp_sshmsg_printable(r->computer.name, comp, sizeof(comp));
+	skp_sshmsg_printable(r->subject, subj, sizeof(subj));
+	app[0] = '\0';
+	if (r->req.command == SKP_CTAP_MAKE_CREDENTIAL)
+		skp_sshmsg_printable(r->req.mc.rp_id, app, sizeof(app));
+	else if (r->req.command == SKP_CTAP_GET_ASSERTION)
+		skp_sshmsg_printable(r->req.ga.rp_id, app, sizeof(app));
+	off = (size_t)snprintf(text, sizeof(text),
+	    "\nrequest from computer \"%s\"\n  operation:   %s\n", comp,
+	    skp_handle_op_text(r));
+	if (app[0] != '\0' && off < sizeof(text))
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+		    "  application: %s\n", app);
+	if (m->kind == SKP_SSHMSG_USERAUTH && off < sizeof(text))
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+		    "  user:        %s @ unknown host (not verified)\n", subj);
+	else if (m->kind == SKP_SSHMSG_SSHSIG && off < sizeof(text))
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+		    "  namespace:   %s\n", subj);
+	else if (r->req.command == SKP_CTAP_MAKE_CREDENTIAL &&
+	    subj[0] != '\0' && off < sizeof(text))
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+		    "  user:        %s\n", subj);
+	else if (r->req.command == SKP_CTAP_GET_ASSERTION &&
+	    off < sizeof(text))
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+		    "  data:        %zu bytes, neither SSH login nor SSHSIG\n",
+		    r->req.ctx.raw_len);
+	if (r->key_fp[0] != '\0' && off < sizeof(text))
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+		    "  key:         %s\n", r->key_fp);
+	if (r->uv && off < sizeof(text))
+		(void)snprintf(text + off, sizeof(text) - off,
+		    "  PIN:         checked\n");
+	window_text(s, r->computer.name, win, sizeof(win));
+	s->pending = r;
+	s->pending_chan = chan;
+	skp_prompt_ask(&s->prompt, text, win, now + s->o->prompt_ms, now);
+}
+
+static void
+approve(struct serve *s, struct skp_req **rp, uint32_t chan,
+    const char *decision)
+{
+	(void)skp_handle_approved(s->h, *rp, now_ms());
+	finish(s, rp, chan, decision);
+}
+
+static void
+refuse(struct serve *s, struct skp_req **rp, uint32_t chan, uint8_t status,
+    const char *reason, const char *decision)
+{
+	(*rp)->decision = decision;
+	(void)skp_handle_refuse(*rp, status, reason);
+	finish(s, rp, chan, decision);
+}
+
+static void
+on_message(struct serve *s, uint32_t chan, const uint8_t *msg, size_t len)
+{
+	struct skp_req *r = NULL;
+	struct skp_ph_computer *c;
+	uint64_t now = now_ms();
+	char why[SKP_PH_WHY_MAX];
+	int rc;
+
+	/* A second message on the call being asked about is not ours. */
+	if (s->pending != NULL && chan == s->pending_chan)
+		return;
+	/* Another process may have unpaired or deleted since. */
+	if ((rc = skp_phstate_reload(s->h->st, why, sizeof(why))) != SKP_OK)
+		fprintf(stderr, "sk-phone-authenticator: %s\n", why);
+	rc = skp_handle_begin(s->h, msg, len, now, &r);
+	if (r == NULL) {
+		fprintf(stderr, "sk-phone-authenticator: %s\n",
+		    skp_strerror(rc));
+		(void)skp_relay_hangup(s->relay, chan);
+		return;
+	}
+	if (r->next != SKP_HANDLE_APPROVE) {
+		finish(s, &r, chan, "refused");
+		return;
+	}
+	switch (s->o->approve) {
+	case SKP_APPROVE_NEVER:
+		refuse(s, &r, chan, SKP_CTAP_OPERATION_DENIED,
+		    "rejected by the phone's policy (--approve never)",
+		    "reject-policy");
+		return;
+	case SKP_APPROVE_ALWAYS:
+		approve(s, &r, chan, "allow-always");
+		return;
+	default:
+		break;
+	}
+	c = skp_phstate_computer_find(s->h->st, r->computer.name);
+	if (c != NULL && c->window_until > now / 1000) {
+		approve(s, &r, chan, "allow-window");
+		return;
+	}
+	if (s->pending != NULL) {
+		refuse(s, &r, chan, SKP_CTAP_CHANNEL_BUSY,
+		    "the phone is busy with another request", "refused-busy");
+		return;
+	}
+	if (s->prompt.in < 0) {
+		refuse(s, &r, chan, SKP_CTAP_OPERATION_DENIED,
+		    "no one to ask on the phone (no terminal)",
+		    "reject-no-terminal");
+		return;
+	}
+	ask(s, r, chan, now);
+}
+
+/* The owner answered (or did not in time). */
+static void
+on_answer(struct serve *s, enum skp_prompt_answer a)
+{
+	struct skp_req *r = s->pending;
+	uint32_t chan = s->pending_chan;
+	char why[SKP_PH_WHY_MAX];
+	uint64_t now = now_ms();
+	int rc;
+
+	s->pending = NULL;
+	switch (a) {
+	case SKP_PROMPT_ONCE:
+		approve(s, &r, chan, "allow-once");
+		break;
+	case SKP_PROMPT_WINDOW:
+		if ((rc = skp_phstate_window_set(s->h->st, r->computer.name,
+		    now / 1000 + s->o->window_s, why, sizeof(why))) !=
+		    SKP_OK)
+			fprintf(stderr, "sk-phone-authenticator: %s\n", why);
+		approve(s, &r, chan, "allow-window-start");
+		break;
+	case SKP_PROMPT_TIMEOUT:
+		refuse(s, &r, chan, SKP_CTAP_USER_ACTION_TIMEOUT,
+		    "no answer on the phone in time", "reject-no-answer");
+		break;
+	case SKP_PROMPT_GONE:
+		refuse(s, &r, chan, SKP_CTAP_OPERATION_DENIED,
+		    "no one to ask on the phone (terminal closed)",
+		    "reject-no-terminal");
+		break;
+	default:
+		refuse(s, &r, chan, SKP_CTAP_OPERATION_DENIED,
+		    "rejected on the phone", "reject");
+		break;
+	}
+}
+
+static void
+cancel_pending(struct serve *s, const char *why)
+{
+	if (s->pending == NULL)
+		return;
+	skp_prompt_cancel(&s->prompt, why);
+	record(s, s->pending, "cancelled");
+	skp_req_free(&s->pending);
+}
+
+/* Handle every queued relay event. 1: the connection is gone. */
+static int
+drain(struct serve *s, int *fatal)
+{
+	struct skp_relay_event ev;
+
+	while (skp_relay_service(s->relay, 0, &ev) == SKP_OK) {
+		switch (ev.type) {
+		case SKP_RELAY_EV_MESSAGE:
+			on_message(s, ev.chan, ev.msg, ev.len);
+			break;
+		case SKP_RELAY_EV_END:
+			if (s->pending != NULL && ev.chan == s->pending_chan)
+				cancel_pending(s,
+				    "the computer gave up on the request");
+			break;
+		case SKP_RELAY_EV_CLOSED:
+			cancel_pending(s, "the relay connection dropped");
+			if (ev.err == SKP_ERR_EXISTS) {
+				fprintf(stderr, "sk-phone-authenticator: "
+				    "another authenticator took over this "
+				    "phone's mailbox\n");
+				*fatal = SKP_ERR_EXISTS;
+			} else
+				fprintf(stderr, "sk-phone-authenticator: "
+				    "relay connection lost: %s\n",
+				    skp_strerror(ev.err));
+			return 1;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+connected(struct serve *s, int *fatal)
+{
+	struct pollfd pfd[2];
+	enum skp_prompt_answer a;
+	uint64_t now;
+	int n, timeout, readable;
+
+	while (!stopping) {
+		n = 0;
+		pfd[n].fd = skp_relay_fd(s->relay);
+		pfd[n].events = POLLIN;
+		pfd[n++].revents = 0;
+		if (skp_prompt_fd(&s->prompt) >= 0) {
+			pfd[n].fd = skp_prompt_fd(&s->prompt);
+			pfd[n].events = POLLIN;
+			pfd[n++].revents = 0;
+		}
+		timeout = POLL_MAX_MS;
+		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
+			return SKP_ERR_IO;
+		if (drain(s, fatal))
+			return SKP_OK;
+		if (s->pending != NULL) {
+			readable = n > 1 && (pfd[1].revents &
+			    (POLLIN | POLLHUP | POLLERR)) != 0;
+			now = now_ms();
+			a = skp_prompt_step(&s->prompt, readable, now);
+			if (a != SKP_PROMPT_PENDING)
+				on_answer(s, a);
+		}
+	}
+	return SKP_OK;
+}
+
+static void
+nap(uint64_t ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	/* A signal ends the nap early, which is what stopping wants. */
+	(void)nanosleep(&ts, NULL);
+}
+
+int
+skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
+{
+	struct sigaction sa, old_int, old_term;
+	struct serve s;
+	uint64_t backoff = SKP_SERVE_BACKOFF_MIN_MS, wait;
+	const char *url;
+	uint32_t rnd;
+	int rc, fatal = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.h = h;
+	s.o = o;
+	skp_prompt_init(&s.prompt, o->tty_in, o->tty_out);
+	url = o->relay != NULL ? o->relay : h->st->relay;
+	if (url == NULL || url[0] == '\0') {
+		fprintf(stderr, "sk-phone-authenticator: no relay: pair with a "
+		    "computer first, or give --relay URL\n");
+		return SKP_ERR_INVALID;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: poll must wake up to notice. */
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	stopping = 0;
+	while (!stopping && fatal == 0) {
+		if ((s.relay = skp_relay_new(NULL)) == NULL) {
+			rc = SKP_ERR_NOMEM;
+			goto out;
+		}
+		rc = skp_relay_connect(s.relay, url, CONNECT_TIMEOUT_MS);
+		if (rc == SKP_OK)
+			rc = skp_relay_listen(s.relay, h->st->mailbox_secret,
+			    CONNECT_TIMEOUT_MS);
+		if (rc == SKP_OK) {
+			printf("listening on %s as phone \"%s\"\n", url,
+			    h->st->name);
+			fflush(stdout);
+			backoff = SKP_SERVE_BACKOFF_MIN_MS;
+			if ((rc = connected(&s, &fatal)) != SKP_OK)
+				goto out;
+		} else {
+			fprintf(stderr, "sk-phone-authenticator: relay %s: %s\n",
+			    url, skp_strerror(rc));
+			if (rc == SKP_ERR_INVALID || rc == SKP_ERR_TLS)
+				fatal = rc;
+		}
+		cancel_pending(&s, "the relay connection dropped");
+		skp_relay_free(&s.relay);
+		if (stopping || fatal != 0)
+			break;
+		/* Backoff with jitter: between half and all of it. */
+		if (skp_random(&rnd, sizeof(rnd)) != SKP_OK)
+			rnd = 0;
+		wait = backoff / 2 + rnd % (backoff / 2 + 1);
+		fprintf(stderr, "sk-phone-authenticator: reconnecting in "
+		    "%llu ms\n", (unsigned long long)wait);
+		nap(wait);
+		backoff = backoff * 2 > SKP_SERVE_BACKOFF_MAX_MS ?
+		    SKP_SERVE_BACKOFF_MAX_MS : backoff * 2;
+	}
+	rc = fatal;
+ out:
+	cancel_pending(&s, "stopping");
+	skp_relay_free(&s.relay);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	return rc;
+}

@@ -1,0 +1,30 @@
+/* The phone's "run": stay on the relay and answer paired computers. */
+#ifndef SKP_SERVE_H
+#define SKP_SERVE_H
+
+#include <stdint.h>
+
+#include "handle.h"
+#include "phstate.h"
+
+#define SKP_APPROVE_ASK		1
+#define SKP_APPROVE_ALWAYS	2
+#define SKP_APPROVE_NEVER	3
+
+#define SKP_SERVE_BACKOFF_MIN_MS	1000
+#define SKP_SERVE_BACKOFF_MAX_MS	30000
+
+struct skp_serve_opts {
+	int		 approve;	/* SKP_APPROVE_* */
+	uint64_t	 window_s;	/* "allow for a while" length */
+	uint64_t	 prompt_ms;	/* time the owner has to answer */
+	const char	*relay;		/* NULL: the one saved at pairing */
+	int		 tty_in;	/* -1: no terminal to ask on */
+	int		 tty_out;
+	int		 audit_dirfd;
+};
+
+/* Runs until SIGINT or SIGTERM (0) or a fatal error. */
+int	skp_serve(struct skp_handler *, const struct skp_serve_opts *);
+
+#endif
