@@ -731,7 +731,6 @@ skp_noise_split(skp_noise_t *st, skp_noise_transport_t **tp)
 	rc = SKP_ERR_INVALID;
 	if (tp == NULL)
 		goto out;
-	*tp = NULL;
 	rc = SKP_ERR_NOMEM;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		goto out;

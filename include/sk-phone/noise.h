@@ -84,8 +84,9 @@ int	skp_noise_remote_static(const skp_noise_t *,
 	    uint8_t [SKP_P256_PUB_LEN]);
 
 /*
- * Once done: the transport state. The handshake state keeps only h and
- * the remote static key afterwards; splitting twice is SKP_ERR_STATE.
+ * Once done: the transport state (*tp is set only on success). The
+ * handshake state keeps only h and the remote static key afterwards;
+ * splitting twice is SKP_ERR_STATE.
  */
 int	skp_noise_split(skp_noise_t *, skp_noise_transport_t **);
 
