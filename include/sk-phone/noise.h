@@ -14,7 +14,7 @@
  * points, and the DH output (DHLEN for the key schedule) is the 32-byte
  * X coordinate. Cipher AESGCM, hash SHA256. See docs/protocol/20-noise.md.
  */
-#define SKP_NOISE_MAX_MSG	65535	/* any Noise message, handshake or not */
+#define SKP_NOISE_MAX_MSG	65535	/* any Noise message, of either kind */
 #define SKP_NOISE_PSK_LEN	32
 #define SKP_NOISE_HASH_LEN	32
 #define SKP_NOISE_KEY_LEN	32

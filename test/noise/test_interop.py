@@ -32,8 +32,8 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import noise_ref as nr  # noqa: E402
 
-P256_N = int("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
-             16)
+P256_N = int("ffffffff00000000ffffffffffffffff"
+             "bce6faada7179e84f3b9cac2fc632551", 16)
 ERR = {"CRYPTO": -11, "DECRYPT": -12, "STATE": -13, "TRUNCATED": -6,
        "TOO_LARGE": -5, "INVALID": -3}
 
@@ -457,7 +457,8 @@ def test_published_vectors():
         pattern = m.group(1)
         psk = bytes.fromhex(v["init_psks"][0]) if v.get("init_psks") \
             else None
-        ini = nr.HandshakeState(pattern, True, X.keypair(get(v, "init_static")),
+        ini = nr.HandshakeState(pattern, True,
+                                X.keypair(get(v, "init_static")),
                                 rs=get(v, "init_remote_static"), psk=psk,
                                 prologue=get(v, "init_prologue"),
                                 e=X.keypair(get(v, "init_ephemeral")), dh=X)
