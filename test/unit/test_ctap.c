@@ -1650,7 +1650,7 @@ write_seeds(const char *dir)
 	struct skp_ctap_cred creds[3];
 	struct skp_authdata ad;
 	struct skp_p256_key k;
-	uint8_t *p = NULL, a[SKP_AUTHDATA_MAX], cdh[32];
+	uint8_t *p = NULL, a[SKP_AUTHDATA_MAX + 1], cdh[32];
 	size_t n = 0, an;
 	int bad = 0;
 
@@ -1701,6 +1701,10 @@ write_seeds(const char *dir)
 	if (skp_authdata_build(&ad, a, sizeof(a), &an) != SKP_OK)
 		return -1;
 	bad |= write_seed(dir, "authdata", "attested", a, an);
+	a[an] = 0x00;
+	bad |= write_seed(dir, "authdata", "refused-trailing", a, an + 1);
+	bad |= write_seed(dir, "authdata", "cose-key", a + an -
+	    SKP_COSE_ES256_LEN, SKP_COSE_ES256_LEN);
 	memset(&mr, 0, sizeof(mr));
 	memcpy(mr.authdata, a, an);
 	mr.authdata_len = an;
