@@ -1,7 +1,21 @@
 /* Relay frames (parse, codes) and the websocket client of sk-phone-relay. */
+/*
+ * libwebsockets.h names OpenSSL types that OPENSSL_NO_DEPRECATED hides
+ * (RSA); this file calls no OpenSSL function itself.
+ */
+#undef OPENSSL_NO_DEPRECATED
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pthread.h>
+#include <libwebsockets.h>
 
 #include "sk-phone/buf.h"
 #include "sk-phone/crypto.h"
@@ -233,113 +247,1231 @@ skp_relay_parse_relay(const uint8_t *p, size_t n, struct skp_relay_frame *f)
 	return rc;
 }
 
-/* The client: being written; these answer SKP_ERR_UNSUPPORTED for now. */
+
+/*
+ * The client.
+ *
+ * Each connection gets its own libwebsockets context, made by
+ * skp_relay_connect() and destroyed as soon as the connection ends, so
+ * nothing of it outlives the connection and two objects share nothing
+ * but the library's log level. The library runs inside ssh-sk-helper and
+ * ssh-agent: no stdout, SIGPIPE blocked around every call into lws, and
+ * the SIGPIPE disposition lws_create_context() changes is put back.
+ */
+
+#define CLIENT_RX_CHUNK		4096
+#define CLIENT_KEEPALIVE_S	20
+#define CLIENT_FDS		16
+#define CLIENT_CLOSE_FLUSH_MS	250
+#define CLIENT_URL_MAX		1024
+
+enum cstate {
+	CS_IDLE = 0,
+	CS_CONNECTING,
+	CS_OPEN,
+	CS_CLOSED,
+};
+
+enum chtype {
+	CH_CALL = 1,
+	CH_JOIN,
+	CH_INCOMING,
+};
+
+struct txnode {
+	struct txnode	*next;
+	size_t		 len;		/* frame bytes after LWS_PRE */
+	uint8_t		 buf[];		/* LWS_PRE || frame */
+};
+
+struct chan {
+	struct chan	*next;
+	uint32_t	 id;
+	uint8_t		 type;
+	uint8_t		 ready;		/* ONLINE, PEER, or an incoming call */
+	struct txnode	*held;		/* sent before ready, kept in order */
+	struct txnode	**heldtail;
+};
+
+struct evnode {
+	struct evnode		*next;
+	struct skp_relay_event	 ev;
+	uint8_t			*buf;	/* owns ev.msg */
+};
+
 struct skp_relay {
-	int	unused;
+	struct skp_relay_opts	 opts;
+	lws_retry_bo_t		 retry;
+	struct lws_context	*ctx;
+	struct lws		*wsi;
+	enum cstate		 state;
+	int			 closed_err;	/* why the connection ended */
+	uint16_t		 close_code;
+	int			 tls_failed;
+	int			 closing;	/* close once tx is flushed */
+	int			 listening;
+	uint64_t		 deadline;	/* monotonic ms; 0: none */
+	int			 woken;
+	lws_sorted_usec_list_t	 wake;
+	struct txnode		*tx;
+	struct txnode		**txtail;
+	uint8_t			*rx;		/* the message being assembled */
+	size_t			 rxlen;
+	struct chan		*chans;
+	uint32_t		 next_chan;
+	struct evnode		*evq;
+	struct evnode		**evtail;
+	struct evnode		*cur;		/* the event last handed out */
+	char			 host[256];
+	char			 path[256];
+	int			 port;
+	int			 tls;
+	int			 debug;
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void dbg(const skp_relay_t *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Debug lines on stderr, only with SK_PHONE_DEBUG=1; never payloads. */
+static void
+dbg(const skp_relay_t *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r == NULL || !r->debug)
+		return;
+	va_start(ap, fmt);
+	fputs("sk-phone relay client: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static int
+debug_enabled(void)
+{
+	const char *e = secure_getenv("SK_PHONE_DEBUG");
+
+	return e != NULL && strcmp(e, "1") == 0;
+}
+
+/*
+ * SIGPIPE: OpenSSL writes TLS records with write(2), which raises it when
+ * the relay is gone. Block it while inside lws and swallow one raised
+ * there, so the host program's handling of SIGPIPE never sees ours.
+ */
+struct sigguard {
+	sigset_t	old;
+	int		was_pending;
+};
+
+static void
+guard_enter(struct sigguard *g)
+{
+	sigset_t set, pend;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pend);
+	g->was_pending = sigpending(&pend) == 0 &&
+	    sigismember(&pend, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &set, &g->old);
+}
+
+static void
+guard_leave(struct sigguard *g)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t set, pend;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pend);
+	if (!g->was_pending && sigpending(&pend) == 0 &&
+	    sigismember(&pend, SIGPIPE) == 1)
+		(void)sigtimedwait(&set, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+static void
+txnode_free(struct txnode *t)
+{
+	if (t == NULL)
+		return;
+	skp_wipe(t->buf, LWS_PRE + t->len);
+	free(t);
+}
+
+static void
+txlist_free(struct txnode *t)
+{
+	struct txnode *next;
+
+	for (; t != NULL; t = next) {
+		next = t->next;
+		txnode_free(t);
+	}
+}
+
+static struct txnode *
+txnode_new(uint8_t kind, uint32_t chan, const void *body, size_t len)
+{
+	struct txnode *t;
+
+	if (len > SKP_RELAY_MAX_MSG)
+		return NULL;
+	if ((t = malloc(sizeof(*t) + LWS_PRE + SKP_RELAY_HDR_LEN + len)) ==
+	    NULL)
+		return NULL;
+	t->next = NULL;
+	t->len = SKP_RELAY_HDR_LEN + len;
+	skp_relay_put_hdr(t->buf + LWS_PRE, kind, chan);
+	if (len > 0)
+		memcpy(t->buf + LWS_PRE + SKP_RELAY_HDR_LEN, body, len);
+	return t;
+}
+
+static void
+evnode_free(struct evnode *e)
+{
+	if (e == NULL)
+		return;
+	if (e->buf != NULL) {
+		skp_wipe(e->buf, e->ev.len);
+		free(e->buf);
+	}
+	free(e);
+}
+
+static struct chan *
+chan_find(const skp_relay_t *r, uint32_t id)
+{
+	struct chan *c;
+
+	for (c = r->chans; c != NULL; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static struct chan *
+chan_add(skp_relay_t *r, uint32_t id, uint8_t type)
+{
+	struct chan *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->id = id;
+	c->type = type;
+	c->heldtail = &c->held;
+	c->next = r->chans;
+	r->chans = c;
+	return c;
+}
+
+static void
+chan_del(skp_relay_t *r, uint32_t id)
+{
+	struct chan **cp, *c;
+
+	for (cp = &r->chans; (c = *cp) != NULL; cp = &c->next) {
+		if (c->id == id) {
+			*cp = c->next;
+			txlist_free(c->held);
+			free(c);
+			return;
+		}
+	}
+}
+
+static void
+chans_free(skp_relay_t *r)
+{
+	struct chan *c, *next;
+
+	for (c = r->chans; c != NULL; c = next) {
+		next = c->next;
+		txlist_free(c->held);
+		free(c);
+	}
+	r->chans = NULL;
+}
+
+/* Queue an event; msg is copied. Failure to allocate loses the event but
+ * then ends the connection, so a waiter is never left hanging. */
+static int
+ev_push(skp_relay_t *r, int type, uint32_t chan, int err, uint16_t code,
+    const uint8_t *msg, size_t len)
+{
+	struct evnode *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return SKP_ERR_NOMEM;
+	if (len > 0) {
+		if ((e->buf = malloc(len)) == NULL) {
+			free(e);
+			return SKP_ERR_NOMEM;
+		}
+		memcpy(e->buf, msg, len);
+		e->ev.msg = e->buf;
+		e->ev.len = len;
+	}
+	e->ev.type = type;
+	e->ev.chan = chan;
+	e->ev.err = err;
+	e->ev.code = code;
+	*r->evtail = e;
+	r->evtail = &e->next;
+	return SKP_OK;
+}
+
+static void
+ev_unlink(skp_relay_t *r, struct evnode **ep)
+{
+	struct evnode *e = *ep;
+
+	*ep = e->next;
+	if (r->evtail == &e->next)
+		r->evtail = ep;
+	e->next = NULL;
+}
+
+/* Forget the event handed out last: its message lives until now. */
+static void
+ev_release(skp_relay_t *r)
+{
+	evnode_free(r->cur);
+	r->cur = NULL;
+}
+
+static void
+tx_queue(skp_relay_t *r, struct txnode *t)
+{
+	*r->txtail = t;
+	r->txtail = &t->next;
+	if (r->wsi != NULL)
+		lws_callback_on_writable(r->wsi);
+}
+
+/* Everything of one connection, after it ended. */
+static void
+conn_reset(skp_relay_t *r)
+{
+	struct sigguard g;
+
+	if (r->ctx != NULL) {
+		guard_enter(&g);
+		lws_context_destroy(r->ctx);
+		guard_leave(&g);
+		r->ctx = NULL;
+	}
+	r->wsi = NULL;
+	txlist_free(r->tx);
+	r->tx = NULL;
+	r->txtail = &r->tx;
+	if (r->rx != NULL) {
+		skp_wipe(r->rx, r->rxlen);
+		free(r->rx);
+		r->rx = NULL;
+	}
+	r->rxlen = 0;
+	chans_free(r);
+	r->listening = 0;
+	r->closing = 0;
+}
+
+/* The connection is over (or refused): tell the program once. */
+static void
+conn_ended(skp_relay_t *r, int err)
+{
+	if (r->state == CS_CLOSED)
+		return;
+	if (r->close_code != 0)
+		err = skp_relay_code_err(r->close_code);
+	r->closed_err = err;
+	r->state = CS_CLOSED;
+	dbg(r, "connection ended: %s (code %u)", skp_strerror(err),
+	    (unsigned int)r->close_code);
+	(void)ev_push(r, SKP_RELAY_EV_CLOSED, 0, err, r->close_code, NULL, 0);
+}
+
+/* A frame from the relay that breaks the protocol ends the connection. */
+static int
+bad_frame(skp_relay_t *r, struct lws *wsi, int err)
+{
+	static const char reason[] = "protocol error";
+
+	dbg(r, "bad frame from the relay: %s", skp_strerror(err));
+	lws_close_reason(wsi, (enum lws_close_status)SKP_RELAY_C_PROTOCOL,
+	    (unsigned char *)(uintptr_t)reason, sizeof(reason) - 1);
+	r->close_code = 0;
+	conn_ended(r, err);
+	return -1;
+}
+
+/* Messages a caller sent before the call was delivered go out now. */
+static void
+chan_ready(skp_relay_t *r, struct chan *c)
+{
+	struct txnode *t, *next;
+
+	c->ready = 1;
+	for (t = c->held; t != NULL; t = next) {
+		next = t->next;
+		t->next = NULL;
+		tx_queue(r, t);
+	}
+	c->held = NULL;
+	c->heldtail = &c->held;
+}
+
+static int
+on_frame(skp_relay_t *r, struct lws *wsi, const uint8_t *p, size_t n)
+{
+	struct skp_relay_frame f;
+	struct chan *c;
+	int rc, type = SKP_RELAY_EV_NONE;
+
+	if ((rc = skp_relay_parse_relay(p, n, &f)) != SKP_OK)
+		return bad_frame(r, wsi, rc);
+	c = chan_find(r, f.chan);
+	switch (f.kind) {
+	case SKP_RELAY_LISTENING:
+		if (!r->listening)
+			return bad_frame(r, wsi, SKP_ERR_STATE);
+		type = SKP_RELAY_EV_LISTENING;
+		break;
+	case SKP_RELAY_INCOMING:
+		if (!r->listening || c != NULL)
+			return bad_frame(r, wsi, SKP_ERR_STATE);
+		if ((c = chan_add(r, f.chan, CH_INCOMING)) == NULL)
+			return bad_frame(r, wsi, SKP_ERR_NOMEM);
+		c->ready = 1;
+		type = SKP_RELAY_EV_INCOMING;
+		break;
+	case SKP_RELAY_ONLINE:
+	case SKP_RELAY_OFFLINE:
+		if (c == NULL)
+			return 0;	/* hung up meanwhile */
+		if (c->type != CH_CALL)
+			return bad_frame(r, wsi, SKP_ERR_STATE);
+		if (f.kind == SKP_RELAY_ONLINE) {
+			chan_ready(r, c);
+			type = SKP_RELAY_EV_ONLINE;
+		} else
+			type = SKP_RELAY_EV_OFFLINE;
+		break;
+	case SKP_RELAY_WAITING:
+	case SKP_RELAY_PEER:
+		if (c == NULL)
+			return 0;
+		if (c->type != CH_JOIN)
+			return bad_frame(r, wsi, SKP_ERR_STATE);
+		if (f.kind == SKP_RELAY_PEER) {
+			chan_ready(r, c);
+			type = SKP_RELAY_EV_PEER;
+		} else
+			type = SKP_RELAY_EV_WAITING;
+		break;
+	case SKP_RELAY_DATA:
+		if (c == NULL)
+			return 0;
+		if (!c->ready)
+			return bad_frame(r, wsi, SKP_ERR_STATE);
+		type = SKP_RELAY_EV_MESSAGE;
+		break;
+	case SKP_RELAY_END:
+		if (c == NULL)
+			return 0;
+		chan_del(r, f.chan);
+		dbg(r, "channel %u ended: %u %s", (unsigned int)f.chan,
+		    (unsigned int)f.code, skp_relay_code_reason(f.code));
+		rc = ev_push(r, SKP_RELAY_EV_END, f.chan,
+		    skp_relay_code_err(f.code), f.code, NULL, 0);
+		return rc == SKP_OK ? 0 : bad_frame(r, wsi, rc);
+	default:
+		return bad_frame(r, wsi, SKP_ERR_FORMAT);
+	}
+	rc = ev_push(r, type, f.chan, 0, 0, type == SKP_RELAY_EV_MESSAGE ?
+	    f.data : NULL, type == SKP_RELAY_EV_MESSAGE ? f.len : 0);
+	return rc == SKP_OK ? 0 : bad_frame(r, wsi, rc);
+}
+
+/* Whole messages from fragments; a message over the cap ends it all. */
+static int
+on_receive(skp_relay_t *r, struct lws *wsi, const uint8_t *in, size_t len)
+{
+	uint8_t *p;
+	int rc;
+
+	if (!lws_frame_is_binary(wsi))
+		return bad_frame(r, wsi, SKP_ERR_FORMAT);
+	if (r->rx == NULL && lws_is_first_fragment(wsi) &&
+	    lws_is_final_fragment(wsi))
+		return on_frame(r, wsi, in, len);
+	if (len > SKP_RELAY_MAX_FRAME - r->rxlen)
+		return bad_frame(r, wsi, SKP_ERR_TOO_LARGE);
+	if (len > 0) {
+		if ((p = realloc(r->rx, r->rxlen + len)) == NULL)
+			return bad_frame(r, wsi, SKP_ERR_NOMEM);
+		r->rx = p;
+		memcpy(r->rx + r->rxlen, in, len);
+		r->rxlen += len;
+	}
+	if (!lws_is_final_fragment(wsi))
+		return 0;
+	rc = on_frame(r, wsi, r->rx, r->rxlen);
+	if (r->rx != NULL) {
+		skp_wipe(r->rx, r->rxlen);
+		free(r->rx);
+		r->rx = NULL;
+	}
+	r->rxlen = 0;
+	return rc;
+}
+
+static int
+on_writable(skp_relay_t *r, struct lws *wsi)
+{
+	struct txnode *t;
+	int n;
+
+	if ((t = r->tx) == NULL) {
+		if (r->closing) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
+			    NULL, 0);
+			return -1;
+		}
+		return 0;
+	}
+	r->tx = t->next;
+	if (r->tx == NULL)
+		r->txtail = &r->tx;
+	n = lws_write(wsi, t->buf + LWS_PRE, t->len, LWS_WRITE_BINARY);
+	txnode_free(t);
+	if (n < 0) {
+		conn_ended(r, SKP_ERR_NETWORK);
+		return -1;
+	}
+	if (r->tx != NULL || r->closing)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int
+client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	skp_relay_t *r = lws_context_user(lws_get_context(wsi));
+	const uint8_t *b = in;
+
+	(void)user;
+	if (r == NULL)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* len is OpenSSL's preverify_ok; lws refuses after us. */
+		if (len == 0)
+			r->tls_failed = 1;
+		return 0;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		dbg(r, "connect failed: %s", in != NULL ? (const char *)in :
+		    "no reason");
+		if (wsi == r->wsi || r->wsi == NULL) {
+			r->wsi = NULL;
+			conn_ended(r, r->tls_failed ? SKP_ERR_TLS :
+			    SKP_ERR_NETWORK);
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		r->wsi = wsi;
+		r->state = CS_OPEN;
+		dbg(r, "connected");
+		if (r->tx != NULL)
+			lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (r->state != CS_OPEN)
+			return -1;
+		return on_receive(r, wsi, in, len);
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (r->state != CS_OPEN)
+			return -1;
+		return on_writable(r, wsi);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (in != NULL && len >= 2)
+			r->close_code = (uint16_t)(b[0] << 8 | b[1]);
+		dbg(r, "relay closed with code %u", (unsigned int)r->close_code);
+		return 0;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (wsi == r->wsi)
+			r->wsi = NULL;
+		conn_ended(r, SKP_ERR_NETWORK);
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		if (wsi == r->wsi) {
+			r->wsi = NULL;
+			conn_ended(r, SKP_ERR_NETWORK);
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols client_protocols[] = {
+	{ SKP_RELAY_SUBPROTOCOL, client_cb, 0, CLIENT_RX_CHUNK, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
 skp_relay_t *
-skp_relay_new(const struct skp_relay_opts *o)
+skp_relay_new(const struct skp_relay_opts *opts)
 {
-	(void)o;
-	return calloc(1, sizeof(skp_relay_t));
+	skp_relay_t *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	if (opts != NULL)
+		r->opts = *opts;
+	if (r->opts.keepalive_s <= 0 || r->opts.keepalive_s > 3600)
+		r->opts.keepalive_s = CLIENT_KEEPALIVE_S;
+	r->retry.secs_since_valid_ping = (uint16_t)r->opts.keepalive_s;
+	r->retry.secs_since_valid_hangup = (uint16_t)(2 * r->opts.keepalive_s);
+	r->txtail = &r->tx;
+	r->evtail = &r->evq;
+	r->debug = debug_enabled();
+	return r;
 }
 
 void
 skp_relay_free(skp_relay_t **rp)
 {
-	if (rp == NULL || *rp == NULL)
+	skp_relay_t *r;
+	struct evnode *e, *next;
+	uint64_t until;
+	struct sigguard g;
+
+	if (rp == NULL || (r = *rp) == NULL)
 		return;
-	free(*rp);
+	/* Flush what is queued (a hangup) and say goodbye, briefly. */
+	if (r->state == CS_OPEN && r->wsi != NULL && r->ctx != NULL) {
+		r->closing = 1;
+		lws_callback_on_writable(r->wsi);
+		until = now_ms() + CLIENT_CLOSE_FLUSH_MS;
+		while (r->state == CS_OPEN && now_ms() < until) {
+			guard_enter(&g);
+			lws_service(r->ctx, -1);
+			guard_leave(&g);
+			if (r->state == CS_OPEN)
+				usleep(2000);
+		}
+	}
+	conn_reset(r);
+	ev_release(r);
+	for (e = r->evq; e != NULL; e = next) {
+		next = e->next;
+		evnode_free(e);
+	}
+	skp_wipe(r, sizeof(*r));
+	free(r);
 	*rp = NULL;
 }
 
 int
-skp_relay_set_deadline(skp_relay_t *r, int t)
+skp_relay_set_deadline(skp_relay_t *r, int timeout_ms)
 {
-	(void)r; (void)t;
-	return SKP_ERR_UNSUPPORTED;
+	if (r == NULL || timeout_ms < 0)
+		return SKP_ERR_INVALID;
+	r->deadline = timeout_ms == 0 ? 0 : now_ms() + (uint64_t)timeout_ms;
+	return SKP_OK;
+}
+
+/* The end of a blocking call: its own timeout or the deadline. */
+static uint64_t
+until_of(const skp_relay_t *r, int timeout_ms)
+{
+	uint64_t until = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+
+	if (r->deadline != 0 && r->deadline < until)
+		until = r->deadline;
+	return until;
+}
+
+static int
+past_deadline(const skp_relay_t *r)
+{
+	return r->deadline != 0 && now_ms() >= r->deadline;
+}
+
+static void
+wake_cb(lws_sorted_usec_list_t *sul)
+{
+	skp_relay_t *r = lws_container_of(sul, skp_relay_t, wake);
+
+	r->woken = 1;
+}
+
+/*
+ * One round of the event loop, waiting at most until `until'. lws_service
+ * waits for its next own timer whatever it is told, so a timer of ours
+ * bounds the wait.
+ */
+static int
+pump(skp_relay_t *r, uint64_t until)
+{
+	struct sigguard g;
+	uint64_t now = now_ms();
+
+	if (r->ctx == NULL)
+		return SKP_ERR_STATE;
+	guard_enter(&g);
+	if (until > now) {
+		r->woken = 0;
+		lws_sul_schedule(r->ctx, 0, &r->wake, wake_cb,
+		    (lws_usec_t)(until - now) * LWS_US_PER_MS);
+		lws_service(r->ctx, 0);
+		lws_sul_cancel(&r->wake);
+	} else
+		lws_service(r->ctx, -1);
+	guard_leave(&g);
+	return SKP_OK;
+}
+
+/* Strict URL split: ws[s]://host[:port][/path]. */
+static int
+url_parse(skp_relay_t *r, const char *url)
+{
+	const char *p, *h, *he, *e;
+	unsigned long port;
+	size_t hl;
+	char *end;
+
+	if (url == NULL || strlen(url) > CLIENT_URL_MAX)
+		return SKP_ERR_INVALID;
+	if (strncmp(url, "wss://", 6) == 0) {
+		r->tls = 1;
+		p = url + 6;
+	} else if (strncmp(url, "ws://", 5) == 0) {
+		r->tls = 0;
+		p = url + 5;
+	} else
+		return SKP_ERR_INVALID;
+	if (*p == '[') {
+		h = p + 1;
+		if ((he = strchr(h, ']')) == NULL)
+			return SKP_ERR_INVALID;
+		e = he + 1;
+		for (p = h; p < he; p++)
+			if (!(*p == ':' || *p == '.' || (*p >= '0' &&
+			    *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+			    (*p >= 'A' && *p <= 'F')))
+				return SKP_ERR_INVALID;
+	} else {
+		h = p;
+		for (he = h; *he != '\0' && *he != ':' && *he != '/'; he++)
+			if (!((*he >= 'a' && *he <= 'z') || (*he >= 'A' &&
+			    *he <= 'Z') || (*he >= '0' && *he <= '9') ||
+			    *he == '.' || *he == '-' || *he == '_'))
+				return SKP_ERR_INVALID;
+		e = he;
+	}
+	hl = (size_t)(he - h);
+	if (hl == 0 || hl >= sizeof(r->host))
+		return SKP_ERR_INVALID;
+	memcpy(r->host, h, hl);
+	r->host[hl] = '\0';
+	r->port = r->tls ? 443 : 80;
+	if (*e == ':') {
+		if (e[1] < '0' || e[1] > '9')
+			return SKP_ERR_INVALID;
+		errno = 0;
+		port = strtoul(e + 1, &end, 10);
+		if (errno != 0 || port == 0 || port > 65535 || end - e > 6)
+			return SKP_ERR_INVALID;
+		r->port = (int)port;
+		e = end;
+	}
+	if (*e == '\0')
+		e = "/";
+	if (*e != '/' || strlen(e) >= sizeof(r->path))
+		return SKP_ERR_INVALID;
+	for (p = e; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return SKP_ERR_INVALID;
+	memcpy(r->path, e, strlen(e) + 1);
+	return SKP_OK;
+}
+
+static int
+ctx_create(skp_relay_t *r)
+{
+	struct lws_context_creation_info info;
+	struct sigaction old;
+	struct sigguard g;
+	int rc = SKP_OK;
+
+	lws_set_log_level(r->debug ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0,
+	    NULL);
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = client_protocols;
+	info.user = r;
+	info.uid = -1;
+	info.gid = -1;
+	info.fd_limit_per_thread = CLIENT_FDS;
+	info.retry_and_idle_policy = &r->retry;
+	if (r->tls) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		if (r->opts.ca_file != NULL) {
+			info.client_ssl_ca_filepath = r->opts.ca_file;
+			info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+		}
+	}
+	/* lws_create_context() sets SIGPIPE to SIG_IGN: put it back. */
+	memset(&old, 0, sizeof(old));
+	guard_enter(&g);
+	if (sigaction(SIGPIPE, NULL, &old) != 0)
+		rc = SKP_ERR_INTERNAL;
+	else {
+		r->ctx = lws_create_context(&info);
+		(void)sigaction(SIGPIPE, &old, NULL);
+		if (r->ctx == NULL)
+			rc = SKP_ERR_NOMEM;
+	}
+	guard_leave(&g);
+	return rc;
 }
 
 int
-skp_relay_connect(skp_relay_t *r, const char *u, int t)
+skp_relay_connect(skp_relay_t *r, const char *url, int timeout_ms)
 {
-	(void)r; (void)u; (void)t;
-	return SKP_ERR_UNSUPPORTED;
+	struct lws_client_connect_info ci;
+	struct sigguard g;
+	struct lws *wsi;
+	uint64_t until;
+	FILE *f;
+	int rc;
+
+	if (r == NULL || url == NULL || timeout_ms <= 0)
+		return SKP_ERR_INVALID;
+	if (past_deadline(r))
+		return SKP_ERR_TIMEOUT;
+	if (r->state == CS_CONNECTING || r->state == CS_OPEN)
+		return SKP_ERR_STATE;
+	until = until_of(r, timeout_ms);
+	conn_reset(r);
+	r->state = CS_IDLE;
+	r->close_code = 0;
+	r->closed_err = 0;
+	r->tls_failed = 0;
+	if ((rc = url_parse(r, url)) != SKP_OK)
+		return rc;
+	/* An unreadable CA file would make lws trust nothing, quietly. */
+	if (r->tls && r->opts.ca_file != NULL) {
+		if ((f = fopen(r->opts.ca_file, "re")) == NULL)
+			return SKP_ERR_IO;
+		fclose(f);
+	}
+	if ((rc = ctx_create(r)) != SKP_OK)
+		return rc;
+	memset(&ci, 0, sizeof(ci));
+	ci.context = r->ctx;
+	ci.address = r->host;
+	ci.port = r->port;
+	ci.ssl_connection = r->tls ? LCCSCF_USE_SSL : 0;
+	ci.path = r->path;
+	ci.host = r->host;
+	ci.origin = r->host;
+	ci.protocol = SKP_RELAY_SUBPROTOCOL;
+	ci.alpn = "http/1.1";
+	ci.retry_and_idle_policy = &r->retry;
+	ci.pwsi = &r->wsi;
+	r->state = CS_CONNECTING;
+	dbg(r, "connecting to %s://%s:%d%s", r->tls ? "wss" : "ws", r->host,
+	    r->port, r->path);
+	guard_enter(&g);
+	wsi = lws_client_connect_via_info(&ci);
+	guard_leave(&g);
+	if (wsi == NULL && r->state == CS_CONNECTING)
+		conn_ended(r, SKP_ERR_NETWORK);
+	while (r->state == CS_CONNECTING && now_ms() < until)
+		pump(r, until);
+	if (r->state == CS_CONNECTING) {
+		rc = SKP_ERR_TIMEOUT;
+		conn_reset(r);
+		r->state = CS_IDLE;
+		return rc;
+	}
+	if (r->state == CS_OPEN) {
+		/* A relay at a limit closes right after the handshake. */
+		pump(r, 0);
+	}
+	if (r->state != CS_OPEN) {
+		rc = r->closed_err != 0 ? r->closed_err : SKP_ERR_NETWORK;
+		/* The CLOSED event is the answer; do not report it twice. */
+		while (r->evq != NULL) {
+			struct evnode *e = r->evq;
+
+			ev_unlink(r, &r->evq);
+			evnode_free(e);
+		}
+		conn_reset(r);
+		return rc;
+	}
+	return SKP_OK;
+}
+
+/* Can the object take a new request now? */
+static int
+usable(const skp_relay_t *r)
+{
+	if (r == NULL)
+		return SKP_ERR_INVALID;
+	if (past_deadline(r))
+		return SKP_ERR_TIMEOUT;
+	if (r->state == CS_CLOSED)
+		return r->closed_err != 0 ? r->closed_err : SKP_ERR_CLOSED;
+	if (r->state != CS_OPEN || r->ctx == NULL)
+		return SKP_ERR_STATE;
+	return SKP_OK;
+}
+
+/* Push queued frames out now, without waiting. */
+static void
+flush(skp_relay_t *r)
+{
+	if (r->ctx != NULL && r->tx != NULL)
+		pump(r, 0);
 }
 
 int
-skp_relay_listen(skp_relay_t *r, const uint8_t s[SKP_RELAY_SECRET_LEN], int t)
+skp_relay_listen(skp_relay_t *r, const uint8_t secret[SKP_RELAY_SECRET_LEN],
+    int timeout_ms)
 {
-	(void)r; (void)s; (void)t;
-	return SKP_ERR_UNSUPPORTED;
+	uint8_t body[SKP_RELAY_ID_LEN + SKP_RELAY_SECRET_LEN];
+	struct evnode **ep, *e;
+	struct txnode *t = NULL;
+	uint64_t until;
+	int rc;
+
+	if (secret == NULL || timeout_ms <= 0)
+		return SKP_ERR_INVALID;
+	if ((rc = usable(r)) != SKP_OK)
+		return rc;
+	if (r->listening || r->chans != NULL)
+		return SKP_ERR_STATE;
+	if ((rc = skp_relay_mailbox_id(secret, body)) != SKP_OK)
+		goto out;
+	memcpy(body + SKP_RELAY_ID_LEN, secret, SKP_RELAY_SECRET_LEN);
+	if ((t = txnode_new(SKP_RELAY_LISTEN, 0, body, sizeof(body))) ==
+	    NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	until = until_of(r, timeout_ms);
+	r->listening = 1;
+	tx_queue(r, t);
+	t = NULL;
+	for (;;) {
+		for (ep = &r->evq; (e = *ep) != NULL; ep = &e->next) {
+			if (e->ev.type == SKP_RELAY_EV_LISTENING) {
+				ev_unlink(r, ep);
+				evnode_free(e);
+				rc = SKP_OK;
+				goto out;
+			}
+			if (e->ev.type == SKP_RELAY_EV_CLOSED) {
+				rc = e->ev.err;
+				goto out;
+			}
+		}
+		if (now_ms() >= until) {
+			rc = SKP_ERR_TIMEOUT;
+			goto out;
+		}
+		pump(r, until);
+	}
+ out:
+	skp_wipe(body, sizeof(body));
+	txnode_free(t);
+	return rc;
+}
+
+/* CALL and JOIN: id || timeout on a new channel. */
+static int
+open_chan(skp_relay_t *r, uint8_t kind, const uint8_t id[SKP_RELAY_ID_LEN],
+    uint32_t timeout_ms, uint32_t *chanp)
+{
+	uint8_t body[SKP_RELAY_ID_LEN + 4];
+	struct txnode *t;
+	uint32_t ch;
+	int rc;
+
+	if (id == NULL || chanp == NULL)
+		return SKP_ERR_INVALID;
+	if ((rc = usable(r)) != SKP_OK)
+		return rc;
+	if (r->listening)
+		return SKP_ERR_STATE;
+	/* Channel numbers are never reused on one connection. */
+	if (r->next_chan == UINT32_MAX)
+		return SKP_ERR_LIMIT;
+	ch = ++r->next_chan;
+	memcpy(body, id, SKP_RELAY_ID_LEN);
+	body[32] = (uint8_t)(timeout_ms >> 24);
+	body[33] = (uint8_t)(timeout_ms >> 16);
+	body[34] = (uint8_t)(timeout_ms >> 8);
+	body[35] = (uint8_t)timeout_ms;
+	if ((t = txnode_new(kind, ch, body, sizeof(body))) == NULL)
+		return SKP_ERR_NOMEM;
+	if (chan_add(r, ch, kind == SKP_RELAY_CALL ? CH_CALL : CH_JOIN) ==
+	    NULL) {
+		txnode_free(t);
+		return SKP_ERR_NOMEM;
+	}
+	tx_queue(r, t);
+	flush(r);
+	*chanp = ch;
+	return SKP_OK;
 }
 
 int
-skp_relay_call(skp_relay_t *r, const uint8_t m[SKP_RELAY_ID_LEN], uint32_t t,
-    uint32_t *c)
+skp_relay_call(skp_relay_t *r, const uint8_t mailbox[SKP_RELAY_ID_LEN],
+    uint32_t timeout_ms, uint32_t *chan)
 {
-	(void)r; (void)m; (void)t; (void)c;
-	return SKP_ERR_UNSUPPORTED;
+	return open_chan(r, SKP_RELAY_CALL, mailbox, timeout_ms, chan);
 }
 
 int
-skp_relay_join(skp_relay_t *r, const uint8_t m[SKP_RELAY_ID_LEN], uint32_t t,
-    uint32_t *c)
+skp_relay_join(skp_relay_t *r, const uint8_t id[SKP_RELAY_ID_LEN],
+    uint32_t timeout_ms, uint32_t *chan)
 {
-	(void)r; (void)m; (void)t; (void)c;
-	return SKP_ERR_UNSUPPORTED;
+	return open_chan(r, SKP_RELAY_JOIN, id, timeout_ms, chan);
 }
 
 int
-skp_relay_send(skp_relay_t *r, uint32_t c, const void *p, size_t n)
+skp_relay_send(skp_relay_t *r, uint32_t chan, const void *msg, size_t len)
 {
-	(void)r; (void)c; (void)p; (void)n;
-	return SKP_ERR_UNSUPPORTED;
+	struct txnode *t;
+	struct chan *c;
+	int rc;
+
+	if ((msg == NULL && len > 0) || len > SKP_RELAY_MAX_MSG)
+		return len > SKP_RELAY_MAX_MSG ? SKP_ERR_TOO_LARGE :
+		    SKP_ERR_INVALID;
+	if ((rc = usable(r)) != SKP_OK)
+		return rc;
+	if ((c = chan_find(r, chan)) == NULL)
+		return SKP_ERR_NOT_FOUND;
+	if ((t = txnode_new(SKP_RELAY_DATA, chan, msg, len)) == NULL)
+		return SKP_ERR_NOMEM;
+	if (!c->ready) {
+		*c->heldtail = t;
+		c->heldtail = &t->next;
+		return SKP_OK;
+	}
+	tx_queue(r, t);
+	flush(r);
+	return SKP_OK;
 }
 
 int
-skp_relay_hangup(skp_relay_t *r, uint32_t c)
+skp_relay_hangup(skp_relay_t *r, uint32_t chan)
 {
-	(void)r; (void)c;
-	return SKP_ERR_UNSUPPORTED;
+	struct txnode *t;
+	int rc;
+
+	if ((rc = usable(r)) != SKP_OK)
+		return rc;
+	if (chan_find(r, chan) == NULL)
+		return SKP_ERR_NOT_FOUND;
+	chan_del(r, chan);
+	if ((t = txnode_new(SKP_RELAY_HANGUP, chan, NULL, 0)) == NULL)
+		return SKP_ERR_NOMEM;
+	tx_queue(r, t);
+	flush(r);
+	return SKP_OK;
 }
 
 int
-skp_relay_service(skp_relay_t *r, int t, struct skp_relay_event *ev)
+skp_relay_service(skp_relay_t *r, int timeout_ms, struct skp_relay_event *ev)
 {
-	(void)r; (void)t;
+	uint64_t until;
+	struct evnode *e;
+
+	if (r == NULL || ev == NULL || timeout_ms < 0)
+		return SKP_ERR_INVALID;
 	memset(ev, 0, sizeof(*ev));
-	return SKP_ERR_UNSUPPORTED;
+	ev_release(r);
+	until = until_of(r, timeout_ms);
+	for (;;) {
+		if ((e = r->evq) != NULL) {
+			ev_unlink(r, &r->evq);
+			/* After CLOSED, tear the connection down. */
+			if (e->ev.type == SKP_RELAY_EV_CLOSED)
+				conn_reset(r);
+			r->cur = e;
+			*ev = e->ev;
+			return SKP_OK;
+		}
+		if (r->ctx == NULL || r->state != CS_OPEN)
+			break;
+		pump(r, until);
+		if (r->evq == NULL && now_ms() >= until)
+			break;
+	}
+	return SKP_ERR_TIMEOUT;
 }
 
 int
 skp_relay_fd(const skp_relay_t *r)
 {
-	(void)r;
-	return -1;
+	if (r == NULL || r->wsi == NULL || r->state != CS_OPEN)
+		return -1;
+	return (int)lws_get_socket_fd(r->wsi);
+}
+
+/*
+ * Waits on one channel: status events go to on_status (and end the wait
+ * when `stop' is one of them), a message is handed over, END and CLOSED
+ * answer their error.
+ */
+static int
+chan_wait(skp_relay_t *r, uint32_t chan, int timeout_ms, int stop,
+    uint8_t **msg, size_t *len)
+{
+	struct evnode **ep, *e;
+	uint64_t until;
+	int rc, type;
+
+	if (r == NULL || timeout_ms <= 0)
+		return SKP_ERR_INVALID;
+	ev_release(r);
+	until = until_of(r, timeout_ms);
+	for (;;) {
+		for (ep = &r->evq; (e = *ep) != NULL; ) {
+			type = e->ev.type;
+			if (type == SKP_RELAY_EV_CLOSED)
+				return e->ev.err;
+			if (e->ev.chan != chan) {
+				ep = &e->next;
+				continue;
+			}
+			if (type == SKP_RELAY_EV_MESSAGE && msg == NULL)
+				return SKP_OK;	/* wait: already past it */
+			ev_unlink(r, ep);
+			switch (type) {
+			case SKP_RELAY_EV_ONLINE:
+			case SKP_RELAY_EV_OFFLINE:
+			case SKP_RELAY_EV_WAITING:
+			case SKP_RELAY_EV_PEER:
+				if (r->opts.on_status != NULL)
+					r->opts.on_status(r->opts.arg, chan,
+					    type);
+				evnode_free(e);
+				if (type == stop)
+					return SKP_OK;
+				continue;
+			case SKP_RELAY_EV_MESSAGE:
+				*msg = e->buf;
+				*len = e->ev.len;
+				e->buf = NULL;
+				evnode_free(e);
+				return SKP_OK;
+			case SKP_RELAY_EV_END:
+				rc = e->ev.err;
+				evnode_free(e);
+				return rc;
+			default:
+				evnode_free(e);
+				continue;
+			}
+		}
+		if (chan_find(r, chan) == NULL)
+			return SKP_ERR_NOT_FOUND;
+		if (r->deadline != 0 && now_ms() >= r->deadline)
+			return SKP_ERR_TIMEOUT;
+		if (now_ms() >= until)
+			return SKP_ERR_TIMEOUT;
+		if (r->ctx == NULL)
+			return SKP_ERR_STATE;
+		pump(r, until);
+	}
 }
 
 int
-skp_relay_wait(skp_relay_t *r, uint32_t c, int t)
+skp_relay_wait(skp_relay_t *r, uint32_t chan, int timeout_ms)
 {
-	(void)r; (void)c; (void)t;
-	return SKP_ERR_UNSUPPORTED;
+	struct chan *c;
+
+	if (r == NULL)
+		return SKP_ERR_INVALID;
+	c = chan_find(r, chan);
+	if (c != NULL && c->ready)
+		return SKP_OK;
+	if (c != NULL && c->type == CH_INCOMING)
+		return SKP_OK;
+	return chan_wait(r, chan, timeout_ms, c != NULL && c->type == CH_JOIN ?
+	    SKP_RELAY_EV_PEER : SKP_RELAY_EV_ONLINE, NULL, NULL);
 }
 
 int
-skp_relay_recv(skp_relay_t *r, uint32_t c, int t, uint8_t **m, size_t *n)
+skp_relay_recv(skp_relay_t *r, uint32_t chan, int timeout_ms, uint8_t **msg,
+    size_t *len)
 {
-	(void)r; (void)c; (void)t; (void)m; (void)n;
-	return SKP_ERR_UNSUPPORTED;
+	uint8_t *m = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (msg == NULL || len == NULL)
+		return SKP_ERR_INVALID;
+	*msg = NULL;
+	*len = 0;
+	if ((rc = chan_wait(r, chan, timeout_ms, -1, &m, &n)) != SKP_OK)
+		return rc;
+	/* An empty message still hands out a buffer the caller frees. */
+	if (m == NULL && (m = malloc(1)) == NULL)
+		return SKP_ERR_NOMEM;
+	*msg = m;
+	*len = n;
+	return SKP_OK;
 }
 
 int
-skp_relay_exchange(const char *u, const struct skp_relay_opts *o,
-    const uint8_t m[SKP_RELAY_ID_LEN], const void *p, size_t n, int t,
-    uint8_t **rep, size_t *replen)
+skp_relay_exchange(const char *url, const struct skp_relay_opts *opts,
+    const uint8_t mailbox[SKP_RELAY_ID_LEN], const void *msg, size_t len,
+    int timeout_ms, uint8_t **reply, size_t *replylen)
 {
-	(void)u; (void)o; (void)m; (void)p; (void)n; (void)t; (void)rep;
-	(void)replen;
-	return SKP_ERR_UNSUPPORTED;
+	skp_relay_t *r = NULL;
+	uint32_t chan;
+	int rc;
+
+	if (url == NULL || mailbox == NULL || reply == NULL ||
+	    replylen == NULL || timeout_ms <= 0)
+		return SKP_ERR_INVALID;
+	*reply = NULL;
+	*replylen = 0;
+	if ((r = skp_relay_new(opts)) == NULL)
+		return SKP_ERR_NOMEM;
+	if ((rc = skp_relay_set_deadline(r, timeout_ms)) != SKP_OK ||
+	    (rc = skp_relay_connect(r, url, timeout_ms)) != SKP_OK ||
+	    (rc = skp_relay_call(r, mailbox, (uint32_t)timeout_ms, &chan)) !=
+	    SKP_OK ||
+	    (rc = skp_relay_send(r, chan, msg, len)) != SKP_OK ||
+	    (rc = skp_relay_recv(r, chan, timeout_ms, reply, replylen)) !=
+	    SKP_OK)
+		goto out;
+	(void)skp_relay_hangup(r, chan);
+ out:
+	skp_relay_free(&r);
+	return rc;
 }

@@ -1,0 +1,475 @@
+/* sk-phone-relay: command line, logging, signals and the lws event loop. */
+/*
+ * libwebsockets.h names OpenSSL types that OPENSSL_NO_DEPRECATED hides
+ * (RSA); this file calls no OpenSSL function itself.
+ */
+#undef OPENSSL_NO_DEPRECATED
+
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "skp-config.h"
+#include "sk-phone/err.h"
+#include "sk-phone/relay.h"
+
+#include "relayd.h"
+
+#define DEFAULT_LISTEN		"127.0.0.1:8765"
+#define SHUTDOWN_GRACE_MS	3000
+#define REFUSALS_PER_SEC	20
+#define FD_RESERVE		64
+#define HARD_SLACK_FDS		32
+
+static volatile sig_atomic_t got_signal;
+static struct lws_context *context;
+static int verbose;
+
+static void
+vlogf(const char *fmt, va_list ap)
+{
+	char line[512];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "sk-phone-relay: %s\n", line);
+}
+
+void
+relayd_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlogf(fmt, ap);
+	va_end(ap);
+}
+
+void
+relayd_vlog(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!verbose)
+		return;
+	va_start(ap, fmt);
+	vlogf(fmt, ap);
+	va_end(ap);
+}
+
+/* Refusals are logged, but a flood of them must not flood the log. */
+void
+relayd_refusal(const char *fmt, ...)
+{
+	static time_t second;
+	static unsigned int count, dropped;
+	time_t now = time(NULL);
+	va_list ap;
+
+	if (now != second) {
+		if (dropped > 0)
+			relayd_log("%u more refusals not logged", dropped);
+		second = now;
+		count = 0;
+		dropped = 0;
+	}
+	if (++count > REFUSALS_PER_SEC) {
+		dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	vlogf(fmt, ap);
+	va_end(ap);
+}
+
+static void
+lws_emit(int level, const char *line)
+{
+	(void)level;
+	fprintf(stderr, "sk-phone-relay: lws: %s", line);
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	got_signal = 1;
+	if (context != NULL)
+		lws_cancel_service(context);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: sk-phone-relay [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
+"                      [--max-frame BYTES] [--max-conns N] [-v]\n"
+"\n"
+"The meeting point of sk-phone computers and phones. It forwards\n"
+"end-to-end encrypted frames and sees only mailbox ids, sizes and timing.\n"
+"\n"
+"  --listen HOST:PORT         address to listen on (default %s;\n"
+"                             port 0 picks a free one)\n"
+"  --tls-cert FILE            certificate chain (PEM) for wss\n"
+"  --tls-key FILE             its private key (PEM)\n"
+"  --max-frame BYTES          largest frame, header included (65536)\n"
+"  --max-conns N              connections in all (100000, or the fd limit)\n"
+"  --max-per-addr N           connections per source address or IPv6 /64 (128)\n"
+"  --max-calls N              open calls per mailbox (32)\n"
+"  --max-pending N            held calls and waiting rendezvous in all (10000)\n"
+"  --max-channels N           open channels per caller connection (16)\n"
+"  --max-hold SECS            cap on a call's timeout (300)\n"
+"  --handshake-timeout SECS   to finish the websocket handshake (10)\n"
+"  --idle-timeout SECS        close a connection that does nothing (60)\n"
+"  --ping-interval SECS       ping a silent connection; no pong in as\n"
+"                             long again closes it (30)\n"
+"  -v, --verbose              log every connection, not only refusals\n"
+"  -h, --help                 this text\n"
+"  -V, --version              the version\n",
+	    DEFAULT_LISTEN);
+}
+
+static int
+parse_u32(const char *name, const char *s, uint32_t min, uint32_t max,
+    uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
+	    v < min || v > max) {
+		fprintf(stderr, "sk-phone-relay: %s: want a number from %u "
+		    "to %u, not \"%s\"\n", name, (unsigned int)min,
+		    (unsigned int)max, s);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* HOST:PORT or [V6]:PORT. */
+static int
+parse_listen(struct relayd_conf *c, const char *s)
+{
+	const char *h, *he, *p;
+	uint32_t port;
+	size_t n;
+
+	if (s[0] == '[') {
+		h = s + 1;
+		if ((he = strchr(h, ']')) == NULL || he[1] != ':')
+			goto bad;
+		p = he + 2;
+	} else {
+		h = s;
+		if ((he = strrchr(s, ':')) == NULL)
+			goto bad;
+		p = he + 1;
+	}
+	n = (size_t)(he - h);
+	if (n == 0 || n >= sizeof(c->host))
+		goto bad;
+	memcpy(c->host, h, n);
+	c->host[n] = '\0';
+	if (parse_u32("--listen port", p, 0, 65535, &port) != 0)
+		return -1;
+	c->port = (int)port;
+	return 0;
+ bad:
+	fprintf(stderr, "sk-phone-relay: --listen: want HOST:PORT, not "
+	    "\"%s\"\n", s);
+	return -1;
+}
+
+static int
+is_ipv4(const char *h)
+{
+	return strspn(h, "0123456789.") == strlen(h);
+}
+
+static int
+is_loopback(const char *h)
+{
+	return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 ||
+	    strcmp(h, "localhost") == 0;
+}
+
+/* As many descriptors as the hard limit allows; returns the limit. */
+static rlim_t
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur;
+}
+
+enum {
+	O_LISTEN = 256, O_CERT, O_KEY, O_FRAME, O_CONNS, O_PER_ADDR,
+	O_CALLS, O_PENDING, O_CHANS, O_HOLD, O_HANDSHAKE, O_IDLE, O_PING,
+};
+
+static const struct option longopts[] = {
+	{ "listen",		required_argument, NULL, O_LISTEN },
+	{ "tls-cert",		required_argument, NULL, O_CERT },
+	{ "tls-key",		required_argument, NULL, O_KEY },
+	{ "max-frame",		required_argument, NULL, O_FRAME },
+	{ "max-conns",		required_argument, NULL, O_CONNS },
+	{ "max-per-addr",	required_argument, NULL, O_PER_ADDR },
+	{ "max-calls",		required_argument, NULL, O_CALLS },
+	{ "max-pending",	required_argument, NULL, O_PENDING },
+	{ "max-channels",	required_argument, NULL, O_CHANS },
+	{ "max-hold",		required_argument, NULL, O_HOLD },
+	{ "handshake-timeout",	required_argument, NULL, O_HANDSHAKE },
+	{ "idle-timeout",	required_argument, NULL, O_IDLE },
+	{ "ping-interval",	required_argument, NULL, O_PING },
+	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ "version",		no_argument,	   NULL, 'V' },
+	{ NULL,			0,		   NULL, 0 },
+};
+
+static int
+parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
+{
+	int ch, rc = 0;
+
+	while (rc == 0 &&
+	    (ch = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_LISTEN:
+			c->listen = optarg;
+			rc = parse_listen(c, optarg);
+			break;
+		case O_CERT:
+			c->tls_cert = optarg;
+			break;
+		case O_KEY:
+			c->tls_key = optarg;
+			break;
+		case O_FRAME:
+			rc = parse_u32("--max-frame", optarg,
+			    SKP_RELAY_HDR_LEN + 64, 16 * 1024 * 1024,
+			    &c->max_frame);
+			break;
+		case O_CONNS:
+			rc = parse_u32("--max-conns", optarg, 1, 10000000,
+			    &c->max_conns);
+			*conns_set = 1;
+			break;
+		case O_PER_ADDR:
+			rc = parse_u32("--max-per-addr", optarg, 1, 10000000,
+			    &c->max_per_addr);
+			break;
+		case O_CALLS:
+			rc = parse_u32("--max-calls", optarg, 1, 65535,
+			    &c->max_calls);
+			break;
+		case O_PENDING:
+			rc = parse_u32("--max-pending", optarg, 0, 10000000,
+			    &c->max_pending);
+			break;
+		case O_CHANS:
+			rc = parse_u32("--max-channels", optarg, 1, 65535,
+			    &c->max_chans);
+			break;
+		case O_HOLD:
+			rc = parse_u32("--max-hold", optarg, 1, 86400,
+			    &c->max_hold_s);
+			break;
+		case O_HANDSHAKE:
+			rc = parse_u32("--handshake-timeout", optarg, 1, 3600,
+			    &c->handshake_s);
+			break;
+		case O_IDLE:
+			rc = parse_u32("--idle-timeout", optarg, 1, 86400,
+			    &c->idle_s);
+			break;
+		case O_PING:
+			rc = parse_u32("--ping-interval", optarg, 1, 3600,
+			    &c->ping_s);
+			break;
+		case 'v':
+			c->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("sk-phone-relay %s\n", SKP_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (rc != 0)
+		return -1;
+	if (optind != argc) {
+		fprintf(stderr, "sk-phone-relay: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		return -1;
+	}
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+		fprintf(stderr, "sk-phone-relay: --tls-cert and --tls-key go "
+		    "together\n");
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const lws_retry_bo_t no_validity = { 0 };
+	struct lws_context_creation_info info;
+	struct relayd_conf c;
+	struct sigaction sa;
+	struct lws_vhost *vh;
+	uint64_t until;
+	rlim_t nofile;
+	int conns_set = 0, port;
+
+	memset(&c, 0, sizeof(c));
+	c.listen = DEFAULT_LISTEN;
+	(void)parse_listen(&c, DEFAULT_LISTEN);
+	c.max_frame = SKP_RELAY_MAX_FRAME;
+	c.max_conns = 100000;
+	c.max_per_addr = 128;
+	c.max_calls = 32;
+	c.max_pending = 10000;
+	c.max_chans = 16;
+	c.max_hold_s = 300;
+	c.handshake_s = 10;
+	c.idle_s = 60;
+	c.ping_s = 30;
+	if (parse_args(argc, argv, &c, &conns_set) != 0)
+		return 2;
+	verbose = c.verbose;
+
+	nofile = raise_nofile();
+	if (nofile < FD_RESERVE * 2) {
+		fprintf(stderr, "sk-phone-relay: only %lu file descriptors\n",
+		    (unsigned long)nofile);
+		return 1;
+	}
+	if ((rlim_t)c.max_conns + FD_RESERVE > nofile) {
+		if (conns_set)
+			relayd_log("warning: --max-conns %u is over the file "
+			    "descriptor limit; using %lu", (unsigned int)
+			    c.max_conns, (unsigned long)(nofile - FD_RESERVE));
+		c.max_conns = (uint32_t)(nofile - FD_RESERVE);
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
+	    sigaction(SIGINT, &sa, NULL) != 0) {
+		perror("sk-phone-relay: sigaction");
+		return 1;
+	}
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+
+	if (relayd_init(&c) != SKP_OK) {
+		relayd_log("cannot initialise");
+		return 1;
+	}
+	lws_set_log_level(verbose ? LLL_ERR | LLL_WARN | LLL_NOTICE :
+	    LLL_ERR | LLL_WARN, lws_emit);
+
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "sk-phone-relay";
+	info.port = c.port;
+	if (strcmp(c.host, "0.0.0.0") == 0 || strcmp(c.host, "::") == 0 ||
+	    strcmp(c.host, "*") == 0)
+		info.iface = NULL;
+	else
+		info.iface = c.host;
+	if (is_ipv4(c.host))
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.protocols = relayd_protocols;
+	info.uid = -1;
+	info.gid = -1;
+	info.fd_limit_per_thread = c.max_conns + FD_RESERVE + HARD_SLACK_FDS;
+	info.timeout_secs = c.handshake_s;
+	/* Once headers start, lws gives them this long again, at most. */
+	info.timeout_secs_ah_idle = c.handshake_s;
+	info.max_http_header_pool = 256;
+	info.max_http_header_data = 2048;
+	info.pt_serv_buf_size = 16384;
+	/* Our own pings on our own timer wheel: none in lws's sorted list. */
+	info.retry_and_idle_policy = &no_validity;
+	if (c.tls_cert != NULL) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = c.tls_cert;
+		info.ssl_private_key_filepath = c.tls_key;
+	}
+	if ((context = lws_create_context(&info)) == NULL) {
+		relayd_log("cannot listen on %s (address in use, or a bad "
+		    "certificate or key?)", c.listen);
+		relayd_fini();
+		return 1;
+	}
+	vh = lws_get_vhost_by_name(context, "sk-phone-relay");
+	port = vh != NULL ? lws_get_vhost_listen_port(vh) : -1;
+	if (port <= 0) {
+		relayd_log("cannot listen on %s", c.listen);
+		lws_context_destroy(context);
+		relayd_fini();
+		return 1;
+	}
+	relayd_set_context(context);
+	relayd_start_ticks();
+	relayd_log("listening on %s://%s%s%s:%d (max %u connections, frames "
+	    "up to %u bytes)", c.tls_cert != NULL ? "wss" : "ws",
+	    strchr(c.host, ':') != NULL ? "[" : "", c.host,
+	    strchr(c.host, ':') != NULL ? "]" : "", port,
+	    (unsigned int)c.max_conns, (unsigned int)c.max_frame);
+	if (c.tls_cert == NULL && !is_loopback(c.host))
+		relayd_log("warning: listening on a non-loopback address "
+		    "without TLS: content stays end-to-end encrypted, but "
+		    "mailbox ids and timing are visible on the network; use "
+		    "--tls-cert and --tls-key");
+
+	while (!got_signal)
+		lws_service(context, 0);
+
+	relayd_log("stopping: closing every connection");
+	relayd_shutdown();
+	until = now_ms() + SHUTDOWN_GRACE_MS;
+	while (!relayd_idle() && now_ms() < until)
+		lws_service(context, 0);
+	lws_context_destroy(context);
+	context = NULL;
+	relayd_fini();
+	relayd_log("stopped");
+	return 0;
+}

@@ -1,0 +1,1072 @@
+/* sk-phone-relay: the router of listeners, calls and rendezvous, and limits. */
+/*
+ * libwebsockets.h names OpenSSL types that OPENSSL_NO_DEPRECATED hides
+ * (RSA); this file calls no OpenSSL function itself.
+ */
+#undef OPENSSL_NO_DEPRECATED
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "sk-phone/crypto.h"
+#include "sk-phone/err.h"
+#include "sk-phone/relay.h"
+
+#include "relayd.h"
+
+/*
+ * Memory per idle phone is what the relay is judged on: lws's own wsi,
+ * its rx buffer (RX_CHUNK; bigger frames arrive in pieces and are put
+ * together only while they arrive), and a struct conn. Nothing else is
+ * kept per connection: no timers in lws's sorted list, queues empty.
+ */
+#define RX_CHUNK	512
+/* Connections past a limit are still upgraded, to be told why with a
+ * close code; past the limit plus this they are dropped at accept. */
+#define HARD_SLACK	16
+
+enum role {
+	ROLE_NONE = 0,
+	ROLE_LISTENER,
+	ROLE_CALLER,
+};
+
+enum { T_CONN = 1, T_LINK };
+enum { K_CALL = 1, K_RDV };
+enum { L_HELD = 1, L_WAITING, L_ACTIVE };
+
+#define F_LIVE		0x01	/* established and counted */
+#define F_PING_DUE	0x02	/* send a ping when writable */
+#define F_PING_OUT	0x04	/* a ping is not answered yet */
+#define F_CLOSING	0x08	/* routing is over; close when flushed */
+#define F_THROTTLED	0x10	/* not reading: a peer's queue is full */
+
+struct txq {
+	struct txq	*next;
+	uint32_t	 len;		/* frame bytes after LWS_PRE */
+	uint32_t	 cap;		/* room after LWS_PRE */
+	uint8_t		 buf[];		/* LWS_PRE || frame */
+};
+
+struct conn;
+struct link;
+
+/* One side of a channel. */
+struct end {
+	struct end	*next;		/* the connection's ends */
+	struct conn	*conn;		/* NULL while nobody is there */
+	struct link	*link;
+	uint32_t	 chan;
+};
+
+/* A call (caller a, phone b) or a rendezvous (first a, second b). */
+struct link {
+	struct end	 a;
+	struct end	 b;
+	struct link	*mnext;		/* the calls of one mailbox */
+	struct link	**mpprev;
+	struct mbox	*mb;
+	struct rdv	*rdv;
+	struct wtimer	 timer;
+	uint8_t		 kind;
+	uint8_t		 state;
+};
+
+struct mbox {
+	struct tnode_key n;		/* key: mailbox id */
+	struct conn	*listener;
+	struct link	*calls;
+	uint32_t	 next_chan;
+	uint32_t	 ncalls;
+};
+
+struct rdv {
+	struct tnode_key n;		/* key: rendezvous id */
+	struct link	*link;
+};
+
+struct addr {
+	struct tnode_key n;		/* key: address (IPv6 /64) */
+	uint32_t	 count;
+};
+
+/* lws allocates this zeroed per websocket connection. */
+struct conn {
+	struct lws	*wsi;
+	struct addr	*addr;
+	struct mbox	*mb;
+	struct end	*ends;
+	struct txq	*qhead;
+	struct txq	**qtail;
+	struct txq	*rx;		/* a frame arriving in pieces */
+	struct wtimer	 timer;
+	uint32_t	 qbytes;
+	uint32_t	 last_rx;	/* tick */
+	uint32_t	 ping_sent;	/* tick */
+	uint16_t	 nchans;
+	uint16_t	 close_code;
+	uint8_t		 role;
+	uint8_t		 flags;
+};
+
+static struct {
+	struct relayd_conf	 c;
+	struct lws_context	*ctx;
+	struct table		 mboxes;
+	struct table		 rdvs;
+	struct table		 addrs;
+	struct wheel		 wheel;
+	lws_sorted_usec_list_t	 tick_sul;
+	uint64_t		 start_ms;
+	uint32_t		 nconns;	/* TCP */
+	uint32_t		 nlive;		/* websocket */
+	uint32_t		 npending;
+	uint32_t		 qhigh;
+	uint32_t		 qlow;
+	int			 stopping;
+} R;
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint32_t
+secs_to_ticks(uint32_t s)
+{
+	return s * (1000 / WHEEL_TICK_MS);
+}
+
+static const char *
+peer_name(struct lws *wsi, char *buf, size_t len)
+{
+	if (wsi == NULL || lws_get_peer_simple(wsi, buf, len) == NULL)
+		return "?";
+	return buf;
+}
+
+/* Frames out. */
+
+static struct txq *
+txq_new(size_t framelen)
+{
+	struct txq *q;
+
+	if ((q = malloc(sizeof(*q) + LWS_PRE + framelen)) == NULL)
+		return NULL;
+	q->next = NULL;
+	q->len = 0;
+	q->cap = (uint32_t)framelen;
+	return q;
+}
+
+static void
+txq_free(struct txq *q)
+{
+	free(q);
+}
+
+static void
+queue(struct conn *c, struct txq *q)
+{
+	q->next = NULL;
+	*c->qtail = q;
+	c->qtail = &q->next;
+	c->qbytes += q->len;
+	lws_callback_on_writable(c->wsi);
+}
+
+/* A control frame: header and a small body. */
+static void
+send_ctl(struct conn *c, uint8_t kind, uint32_t chan, const void *body,
+    size_t len)
+{
+	struct txq *q;
+
+	if (c == NULL || (c->flags & F_CLOSING))
+		return;
+	if ((q = txq_new(SKP_RELAY_HDR_LEN + len)) == NULL)
+		return;	/* the peer then times out: nothing better to do */
+	skp_relay_put_hdr(q->buf + LWS_PRE, kind, chan);
+	if (len > 0)
+		memcpy(q->buf + LWS_PRE + SKP_RELAY_HDR_LEN, body, len);
+	q->len = (uint32_t)(SKP_RELAY_HDR_LEN + len);
+	queue(c, q);
+}
+
+static void
+send_end(struct conn *c, uint32_t chan, uint16_t code)
+{
+	const char *reason = skp_relay_code_reason(code);
+	uint8_t body[2 + SKP_RELAY_REASON_MAX];
+	size_t n = strlen(reason);
+
+	if (n > SKP_RELAY_REASON_MAX)
+		n = SKP_RELAY_REASON_MAX;
+	body[0] = (uint8_t)(code >> 8);
+	body[1] = (uint8_t)code;
+	memcpy(body + 2, reason, n);
+	send_ctl(c, SKP_RELAY_END, chan, body, 2 + n);
+}
+
+static void
+throttle(struct conn *c)
+{
+	if (c->flags & F_THROTTLED)
+		return;
+	c->flags |= F_THROTTLED;
+	lws_rx_flow_control(c->wsi, 0);
+}
+
+static void
+unthrottle(struct conn *c)
+{
+	if (c == NULL || !(c->flags & F_THROTTLED))
+		return;
+	c->flags &= (uint8_t)~F_THROTTLED;
+	if (!(c->flags & F_CLOSING))
+		lws_rx_flow_control(c->wsi, 1);
+}
+
+/* Channels. */
+
+static struct end *
+end_find(const struct conn *c, uint32_t chan)
+{
+	struct end *e;
+
+	for (e = c->ends; e != NULL; e = e->next)
+		if (e->chan == chan)
+			return e;
+	return NULL;
+}
+
+static void
+end_attach(struct conn *c, struct end *e, struct link *l, uint32_t chan)
+{
+	e->conn = c;
+	e->link = l;
+	e->chan = chan;
+	e->next = c->ends;
+	c->ends = e;
+	c->nchans++;
+}
+
+static void
+end_detach(struct end *e)
+{
+	struct conn *c = e->conn;
+	struct end **ep;
+
+	if (c == NULL)
+		return;
+	for (ep = &c->ends; *ep != NULL; ep = &(*ep)->next) {
+		if (*ep == e) {
+			*ep = e->next;
+			c->nchans--;
+			break;
+		}
+	}
+	unthrottle(c);
+	e->next = NULL;
+	e->conn = NULL;
+}
+
+static struct end *
+other_end(struct end *e)
+{
+	return e == &e->link->a ? &e->link->b : &e->link->a;
+}
+
+static void
+mbox_maybe_free(struct mbox *mb)
+{
+	if (mb == NULL || mb->listener != NULL || mb->ncalls > 0)
+		return;
+	table_del(&R.mboxes, &mb->n);
+	free(mb);
+}
+
+static struct mbox *
+mbox_get(const uint8_t id[SKP_RELAY_ID_LEN])
+{
+	struct mbox *mb;
+
+	if ((mb = (struct mbox *)table_get(&R.mboxes, id)) != NULL)
+		return mb;
+	if ((mb = calloc(1, sizeof(*mb))) == NULL)
+		return NULL;
+	memcpy(mb->n.key, id, SKP_RELAY_ID_LEN);
+	(void)table_put(&R.mboxes, &mb->n);
+	return mb;
+}
+
+/*
+ * A link ends: tell every side still there except `from' (who asked for
+ * it) with `code', and forget it.
+ */
+static void
+link_end(struct link *l, struct end *from, uint16_t code)
+{
+	struct end *x[2] = { &l->a, &l->b };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (x[i]->conn == NULL)
+			continue;
+		if (x[i] != from)
+			send_end(x[i]->conn, x[i]->chan, code);
+		end_detach(x[i]);
+	}
+	if (l->state == L_HELD || l->state == L_WAITING)
+		R.npending--;
+	if (l->rdv != NULL) {
+		table_del(&R.rdvs, &l->rdv->n);
+		free(l->rdv);
+		l->rdv = NULL;
+	}
+	if (l->mb != NULL) {
+		*l->mpprev = l->mnext;
+		if (l->mnext != NULL)
+			l->mnext->mpprev = l->mpprev;
+		l->mb->ncalls--;
+		mbox_maybe_free(l->mb);
+		l->mb = NULL;
+	}
+	wheel_disarm(&l->timer);
+	free(l);
+}
+
+/* A held call meets its phone. */
+static void
+deliver(struct link *l)
+{
+	struct mbox *mb = l->mb;
+	struct conn *ph = mb->listener;
+	uint32_t ch;
+
+	do {
+		if (++mb->next_chan == 0)
+			mb->next_chan = 1;
+		ch = mb->next_chan;
+	} while (end_find(ph, ch) != NULL);
+	if (l->state == L_HELD)
+		R.npending--;
+	l->state = L_ACTIVE;
+	end_attach(ph, &l->b, l, ch);
+	send_ctl(ph, SKP_RELAY_INCOMING, ch, NULL, 0);
+	send_ctl(l->a.conn, SKP_RELAY_ONLINE, l->a.chan, NULL, 0);
+}
+
+/* Routing for a connection is over: its channels end, its mailbox is
+ * free for the next listener. */
+static void
+conn_detach(struct conn *c)
+{
+	uint16_t code = c->role == ROLE_LISTENER ? SKP_RELAY_C_PHONE_GONE :
+	    SKP_RELAY_C_PEER_GONE;
+	struct mbox *mb;
+
+	while (c->ends != NULL)
+		link_end(c->ends->link, c->ends, code);
+	if ((mb = c->mb) != NULL) {
+		if (mb->listener == c)
+			mb->listener = NULL;
+		c->mb = NULL;
+		mbox_maybe_free(mb);
+	}
+	wheel_disarm(&c->timer);
+}
+
+/* Close with a code once what is queued went out; stop routing now. */
+static void
+conn_close(struct conn *c, uint16_t code)
+{
+	char name[64];
+
+	if (c->flags & F_CLOSING)
+		return;
+	if (code != SKP_RELAY_C_SHUTDOWN && code != SKP_RELAY_C_IDLE)
+		relayd_refusal("%s: closed %u (%s)",
+		    peer_name(c->wsi, name, sizeof(name)), (unsigned int)code,
+		    skp_relay_code_reason(code));
+	else
+		relayd_vlog("%s: closed %u (%s)",
+		    peer_name(c->wsi, name, sizeof(name)), (unsigned int)code,
+		    skp_relay_code_reason(code));
+	conn_detach(c);
+	c->flags |= F_CLOSING;
+	c->close_code = code;
+	if (c->rx != NULL) {
+		txq_free(c->rx);
+		c->rx = NULL;
+	}
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Frames in. */
+
+static void
+do_listen(struct conn *c, const struct skp_relay_frame *f)
+{
+	uint8_t id[SKP_RELAY_ID_LEN];
+	struct mbox *mb;
+	struct conn *old;
+	struct link *l, *next;
+
+	if (c->role != ROLE_NONE) {
+		conn_close(c, SKP_RELAY_C_PROTOCOL);
+		return;
+	}
+	/* The proof: the secret hashes to the id. Nothing is stored. */
+	if (skp_relay_mailbox_id(f->secret, id) != SKP_OK ||
+	    !skp_ct_equal(id, f->id, SKP_RELAY_ID_LEN)) {
+		skp_wipe(id, sizeof(id));
+		conn_close(c, SKP_RELAY_C_PROOF);
+		return;
+	}
+	skp_wipe(id, sizeof(id));
+	/* The owner reconnected (the old socket may be half dead). Closing
+	 * it may free the mailbox, so look it up again after. */
+	mb = (struct mbox *)table_get(&R.mboxes, f->id);
+	if (mb != NULL && (old = mb->listener) != NULL)
+		conn_close(old, SKP_RELAY_C_REPLACED);
+	if ((mb = mbox_get(f->id)) == NULL) {
+		conn_close(c, SKP_RELAY_C_CONNS);
+		return;
+	}
+	mb->listener = c;
+	c->mb = mb;
+	c->role = ROLE_LISTENER;
+	send_ctl(c, SKP_RELAY_LISTENING, 0, NULL, 0);
+	for (l = mb->calls; l != NULL; l = next) {
+		next = l->mnext;
+		if (l->state == L_HELD)
+			deliver(l);
+	}
+	if (R.c.verbose) {
+		char hex[17], name[64];
+
+		skp_hex(f->id, 8, hex);
+		relayd_vlog("%s: listening on %s...", peer_name(c->wsi, name,
+		    sizeof(name)), hex);
+	}
+}
+
+/* The caller's timeout, capped, in ticks from now. */
+static uint32_t
+timeout_due(uint32_t ms)
+{
+	uint32_t cap = R.c.max_hold_s * 1000;
+
+	if (ms == 0 || ms > cap)
+		ms = cap;
+	return R.wheel.now + (ms + WHEEL_TICK_MS - 1) / WHEEL_TICK_MS;
+}
+
+/* Checks shared by CALL and JOIN; 0 when the channel may open. */
+static int
+chan_open_ok(struct conn *c, const struct skp_relay_frame *f)
+{
+	if (c->role == ROLE_LISTENER || end_find(c, f->chan) != NULL) {
+		conn_close(c, SKP_RELAY_C_PROTOCOL);
+		return -1;
+	}
+	c->role = ROLE_CALLER;
+	if (c->nchans >= R.c.max_chans) {
+		relayd_refusal("channel refused: %s",
+		    skp_relay_code_reason(SKP_RELAY_C_CHANNELS));
+		send_end(c, f->chan, SKP_RELAY_C_CHANNELS);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+do_call(struct conn *c, const struct skp_relay_frame *f)
+{
+	struct mbox *mb;
+	struct link *l = NULL;
+	uint16_t refuse = 0;
+
+	if (chan_open_ok(c, f) != 0)
+		return;
+	if ((mb = mbox_get(f->id)) == NULL)
+		refuse = SKP_RELAY_C_PENDING;
+	else if (mb->ncalls >= R.c.max_calls)
+		refuse = SKP_RELAY_C_MBOX_CALLS;
+	else if (mb->listener == NULL && R.npending >= R.c.max_pending)
+		refuse = SKP_RELAY_C_PENDING;
+	if (refuse == 0 && (l = calloc(1, sizeof(*l))) == NULL)
+		refuse = SKP_RELAY_C_PENDING;
+	if (refuse != 0) {
+		relayd_refusal("call refused: %s",
+		    skp_relay_code_reason(refuse));
+		send_end(c, f->chan, refuse);
+		mbox_maybe_free(mb);
+		return;
+	}
+	l->kind = K_CALL;
+	l->timer.type = T_LINK;
+	l->mb = mb;
+	l->mnext = mb->calls;
+	if (l->mnext != NULL)
+		l->mnext->mpprev = &l->mnext;
+	mb->calls = l;
+	l->mpprev = &mb->calls;
+	mb->ncalls++;
+	end_attach(c, &l->a, l, f->chan);
+	l->b.link = l;
+	wheel_arm(&R.wheel, &l->timer, timeout_due(f->timeout_ms));
+	if (mb->listener != NULL && !(mb->listener->flags & F_CLOSING))
+		deliver(l);
+	else {
+		l->state = L_HELD;
+		R.npending++;
+		send_ctl(c, SKP_RELAY_OFFLINE, f->chan, NULL, 0);
+	}
+}
+
+static void
+do_join(struct conn *c, const struct skp_relay_frame *f)
+{
+	struct rdv *rv;
+	struct link *l;
+	uint32_t due;
+
+	if (chan_open_ok(c, f) != 0)
+		return;
+	due = timeout_due(f->timeout_ms);
+	if ((rv = (struct rdv *)table_get(&R.rdvs, f->id)) != NULL) {
+		l = rv->link;
+		if (l->a.conn == c) {
+			send_end(c, f->chan, SKP_RELAY_C_RDV_BUSY);
+			return;
+		}
+		/* They met: the id is gone from the relay. */
+		table_del(&R.rdvs, &rv->n);
+		free(rv);
+		l->rdv = NULL;
+		R.npending--;
+		l->state = L_ACTIVE;
+		end_attach(c, &l->b, l, f->chan);
+		if (due < l->timer.due)
+			wheel_arm(&R.wheel, &l->timer, due);
+		send_ctl(l->a.conn, SKP_RELAY_PEER, l->a.chan, NULL, 0);
+		send_ctl(c, SKP_RELAY_PEER, f->chan, NULL, 0);
+		return;
+	}
+	if (R.npending >= R.c.max_pending) {
+		relayd_refusal("rendezvous refused: %s",
+		    skp_relay_code_reason(SKP_RELAY_C_PENDING));
+		send_end(c, f->chan, SKP_RELAY_C_PENDING);
+		return;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (rv = calloc(1, sizeof(*rv))) == NULL) {
+		free(l);
+		send_end(c, f->chan, SKP_RELAY_C_PENDING);
+		return;
+	}
+	memcpy(rv->n.key, f->id, SKP_RELAY_ID_LEN);
+	rv->link = l;
+	(void)table_put(&R.rdvs, &rv->n);
+	l->kind = K_RDV;
+	l->state = L_WAITING;
+	l->rdv = rv;
+	l->timer.type = T_LINK;
+	l->b.link = l;
+	R.npending++;
+	end_attach(c, &l->a, l, f->chan);
+	wheel_arm(&R.wheel, &l->timer, due);
+	send_ctl(c, SKP_RELAY_WAITING, f->chan, NULL, 0);
+}
+
+/*
+ * DATA goes to the other side under its channel number. A frame that
+ * arrived in pieces is forwarded in the buffer it was put together in.
+ */
+static void
+do_data(struct conn *c, const struct skp_relay_frame *f, const uint8_t *p,
+    size_t n, struct txq **node)
+{
+	struct end *e, *peer;
+	struct txq *q;
+
+	/* Ended a moment ago by the other side or a timer: drop it. */
+	if ((e = end_find(c, f->chan)) == NULL)
+		return;
+	if (e->link->state != L_ACTIVE) {
+		conn_close(c, SKP_RELAY_C_PROTOCOL);
+		return;
+	}
+	peer = other_end(e);
+	if (peer->conn == NULL || (peer->conn->flags & F_CLOSING))
+		return;
+	if (node != NULL && *node != NULL) {
+		q = *node;
+		*node = NULL;
+	} else {
+		if ((q = txq_new(n)) == NULL) {
+			link_end(e->link, NULL, SKP_RELAY_C_SLOW);
+			return;
+		}
+		memcpy(q->buf + LWS_PRE, p, n);
+		q->len = (uint32_t)n;
+	}
+	skp_relay_put_hdr(q->buf + LWS_PRE, SKP_RELAY_DATA, peer->chan);
+	queue(peer->conn, q);
+	if (peer->conn->qbytes > R.qhigh)
+		throttle(c);
+}
+
+static void
+on_frame(struct conn *c, uint8_t *p, size_t n, struct txq **node)
+{
+	struct skp_relay_frame f;
+	struct end *e;
+
+	if (skp_relay_parse_client(p, n, &f) != SKP_OK) {
+		conn_close(c, SKP_RELAY_C_PROTOCOL);
+		return;
+	}
+	switch (f.kind) {
+	case SKP_RELAY_LISTEN:
+		do_listen(c, &f);
+		/* The secret is not kept, not even in a freed buffer. */
+		skp_wipe(p, n);
+		break;
+	case SKP_RELAY_CALL:
+		do_call(c, &f);
+		break;
+	case SKP_RELAY_JOIN:
+		do_join(c, &f);
+		break;
+	case SKP_RELAY_DATA:
+		do_data(c, &f, p, n, node);
+		break;
+	case SKP_RELAY_HANGUP:
+		if ((e = end_find(c, f.chan)) != NULL)
+			link_end(e->link, e, SKP_RELAY_C_HUNG_UP);
+		break;
+	default:
+		conn_close(c, SKP_RELAY_C_PROTOCOL);
+		break;
+	}
+}
+
+static void
+on_receive(struct conn *c, struct lws *wsi, uint8_t *in, size_t len)
+{
+	size_t have, total, want;
+	struct txq *q;
+
+	if (c->flags & F_CLOSING)
+		return;
+	c->last_rx = R.wheel.now;
+	c->flags &= (uint8_t)~F_PING_OUT;
+	if (!lws_frame_is_binary(wsi)) {
+		conn_close(c, SKP_RELAY_C_TEXT);
+		return;
+	}
+	have = c->rx != NULL ? c->rx->len : 0;
+	total = have + len + lws_remaining_packet_payload(wsi);
+	if (total > R.c.max_frame || total < have) {
+		conn_close(c, SKP_RELAY_C_TOO_BIG);
+		return;
+	}
+	if (c->rx == NULL && lws_is_first_fragment(wsi) &&
+	    lws_is_final_fragment(wsi)) {
+		on_frame(c, in, len, NULL);
+		return;
+	}
+	/* Room for this websocket frame; continuations grow it further. */
+	if (c->rx == NULL || c->rx->cap < total) {
+		want = total;
+		if (c->rx != NULL && want < (size_t)c->rx->cap * 2)
+			want = (size_t)c->rx->cap * 2;
+		if (want > R.c.max_frame)
+			want = R.c.max_frame;
+		if ((q = realloc(c->rx, sizeof(*q) + LWS_PRE + want)) ==
+		    NULL) {
+			conn_close(c, SKP_RELAY_C_TOO_BIG);
+			return;
+		}
+		if (c->rx == NULL) {
+			q->next = NULL;
+			q->len = 0;
+		}
+		q->cap = (uint32_t)want;
+		c->rx = q;
+	}
+	memcpy(c->rx->buf + LWS_PRE + c->rx->len, in, len);
+	c->rx->len += (uint32_t)len;
+	if (!lws_is_final_fragment(wsi))
+		return;
+	q = c->rx;
+	c->rx = NULL;
+	on_frame(c, q->buf + LWS_PRE, q->len, &q);
+	txq_free(q);
+}
+
+static int
+on_writable(struct conn *c, struct lws *wsi)
+{
+	/* lws does not report an empty pong: the ping carries 4 bytes. */
+	uint8_t ping[LWS_PRE + 4] = { 0 };
+	const char *reason;
+	struct txq *q;
+	struct end *e;
+	struct conn *o;
+
+	if (c->flags & F_PING_DUE) {
+		c->flags &= (uint8_t)~F_PING_DUE;
+		memcpy(ping + LWS_PRE, "skp!", 4);
+		if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
+			return -1;
+		if (c->qhead != NULL || (c->flags & F_CLOSING))
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if ((q = c->qhead) != NULL) {
+		c->qhead = q->next;
+		if (c->qhead == NULL)
+			c->qtail = &c->qhead;
+		c->qbytes -= q->len;
+		if (lws_write(wsi, q->buf + LWS_PRE, q->len,
+		    LWS_WRITE_BINARY) < (int)q->len) {
+			txq_free(q);
+			return -1;
+		}
+		txq_free(q);
+		/* Drained enough: let the senders blocked on us go on. */
+		if (c->qbytes < R.qlow)
+			for (e = c->ends; e != NULL; e = e->next)
+				if ((o = other_end(e)->conn) != NULL)
+					unthrottle(o);
+		if (c->qhead != NULL || (c->flags & F_CLOSING))
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (c->flags & F_CLOSING) {
+		reason = skp_relay_code_reason(c->close_code);
+		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
+		    (unsigned char *)(uintptr_t)reason, strlen(reason));
+		return -1;
+	}
+	return 0;
+}
+
+/* Timers. */
+
+static void
+conn_timer(struct conn *c)
+{
+	uint32_t now = R.wheel.now, ping = secs_to_ticks(R.c.ping_s);
+	uint32_t idle = secs_to_ticks(R.c.idle_s), next;
+
+	if (c->flags & F_CLOSING)
+		return;
+	/* A throttled connection is not read, so its pongs wait too. */
+	if ((c->flags & F_PING_OUT) && !(c->flags & F_THROTTLED) &&
+	    now - c->ping_sent >= ping) {
+		conn_close(c, SKP_RELAY_C_KEEPALIVE);
+		return;
+	}
+	if (c->role != ROLE_LISTENER && c->nchans == 0 &&
+	    now - c->last_rx >= idle) {
+		conn_close(c, SKP_RELAY_C_IDLE);
+		return;
+	}
+	if (!(c->flags & F_PING_OUT) && now - c->last_rx >= ping) {
+		c->flags |= F_PING_DUE | F_PING_OUT;
+		c->ping_sent = now;
+		lws_callback_on_writable(c->wsi);
+	}
+	if (c->flags & F_PING_OUT)
+		next = c->ping_sent + ping;
+	else
+		next = c->last_rx + ping;
+	if (c->role != ROLE_LISTENER && c->nchans == 0 &&
+	    c->last_rx + idle < next)
+		next = c->last_rx + idle;
+	/* Busy callers are looked at again after `idle' at the latest. */
+	if (next > now + idle)
+		next = now + idle;
+	wheel_arm(&R.wheel, &c->timer, next);
+}
+
+static void
+fire(struct wtimer *w)
+{
+	struct link *l;
+
+	if (w->type == T_CONN) {
+		conn_timer(lws_container_of(w, struct conn, timer));
+		return;
+	}
+	l = lws_container_of(w, struct link, timer);
+	link_end(l, NULL, SKP_RELAY_C_TIMEOUT);
+}
+
+static void
+tick_cb(lws_sorted_usec_list_t *sul)
+{
+	uint64_t el = mono_ms() - R.start_ms;
+	uint32_t to = (uint32_t)(el / WHEEL_TICK_MS);
+
+	wheel_advance(&R.wheel, to, fire);
+	lws_sul_schedule(R.ctx, 0, sul, tick_cb,
+	    (lws_usec_t)(WHEEL_TICK_MS - el % WHEEL_TICK_MS) * LWS_US_PER_MS);
+}
+
+/* Connections, counted from accept to destroy. */
+
+static void
+addr_key(int fd, uint8_t key[32])
+{
+	struct sockaddr_storage ss;
+	const struct sockaddr_in *s4;
+	const struct sockaddr_in6 *s6;
+	socklen_t sl = sizeof(ss);
+
+	memset(key, 0, 32);
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		s4 = (const struct sockaddr_in *)(const void *)&ss;
+		key[10] = 0xff;
+		key[11] = 0xff;
+		memcpy(key + 12, &s4->sin_addr, 4);
+	} else if (ss.ss_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)(const void *)&ss;
+		memcpy(key, &s6->sin6_addr, 16);
+		/* One IPv6 user has a /64, not one address. */
+		if (!(key[0] == 0 && key[1] == 0 && key[10] == 0xff))
+			memset(key + 8, 0, 8);
+	}
+}
+
+static int
+on_tcp_open(struct lws *wsi)
+{
+	uint8_t key[32];
+	struct addr *a;
+	char name[64];
+
+	addr_key((int)lws_get_socket_fd(wsi), key);
+	if ((a = (struct addr *)table_get(&R.addrs, key)) == NULL) {
+		if ((a = calloc(1, sizeof(*a))) == NULL)
+			return -1;
+		memcpy(a->n.key, key, sizeof(key));
+		(void)table_put(&R.addrs, &a->n);
+	}
+	a->count++;
+	R.nconns++;
+	lws_set_opaque_user_data(wsi, a);
+	if (R.stopping)
+		return -1;
+	if (R.nconns > R.c.max_conns + HARD_SLACK ||
+	    a->count > R.c.max_per_addr + HARD_SLACK) {
+		relayd_refusal("%s: dropped at accept (%s)",
+		    peer_name(wsi, name, sizeof(name)),
+		    R.nconns > R.c.max_conns + HARD_SLACK ? "relay full" :
+		    "too many connections from this address");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_tcp_gone(struct lws *wsi)
+{
+	struct addr *a = lws_get_opaque_user_data(wsi);
+
+	if (a == NULL)
+		return;
+	lws_set_opaque_user_data(wsi, NULL);
+	R.nconns--;
+	if (--a->count == 0) {
+		table_del(&R.addrs, &a->n);
+		free(a);
+	}
+}
+
+static void
+on_established(struct conn *c, struct lws *wsi)
+{
+	struct addr *a = lws_get_opaque_user_data(wsi);
+	char name[64];
+
+	c->wsi = wsi;
+	c->addr = a;
+	c->qtail = &c->qhead;
+	c->flags = F_LIVE;
+	c->timer.type = T_CONN;
+	c->last_rx = R.wheel.now;
+	R.nlive++;
+	relayd_vlog("%s: open (%u connections)", peer_name(wsi, name,
+	    sizeof(name)), (unsigned int)R.nlive);
+	if (R.stopping)
+		conn_close(c, SKP_RELAY_C_SHUTDOWN);
+	else if (R.nconns > R.c.max_conns)
+		conn_close(c, SKP_RELAY_C_CONNS);
+	else if (a != NULL && a->count > R.c.max_per_addr)
+		conn_close(c, SKP_RELAY_C_ADDR_CONNS);
+	else
+		wheel_arm(&R.wheel, &c->timer, R.wheel.now +
+		    secs_to_ticks(R.c.idle_s < R.c.ping_s ? R.c.idle_s :
+		    R.c.ping_s));
+}
+
+static void
+on_closed(struct conn *c)
+{
+	struct txq *q, *next;
+	char name[64];
+
+	if (!(c->flags & F_LIVE))
+		return;
+	conn_detach(c);
+	for (q = c->qhead; q != NULL; q = next) {
+		next = q->next;
+		txq_free(q);
+	}
+	c->qhead = NULL;
+	c->qtail = &c->qhead;
+	c->qbytes = 0;
+	if (c->rx != NULL) {
+		txq_free(c->rx);
+		c->rx = NULL;
+	}
+	c->flags = 0;
+	R.nlive--;
+	relayd_vlog("%s: gone (%u connections)", peer_name(c->wsi, name,
+	    sizeof(name)), (unsigned int)R.nlive);
+}
+
+static int
+relay_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		return on_tcp_open(wsi);
+	case LWS_CALLBACK_WSI_DESTROY:
+		on_tcp_gone(wsi);
+		return 0;
+	case LWS_CALLBACK_HTTP:
+		/* Only websocket upgrades are served. */
+		return -1;
+	case LWS_CALLBACK_ESTABLISHED:
+		on_established(c, wsi);
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		if (c != NULL && (c->flags & F_LIVE))
+			on_receive(c, wsi, in, len);
+		return 0;
+	case LWS_CALLBACK_RECEIVE_PONG:
+		if (c != NULL && (c->flags & F_LIVE)) {
+			c->last_rx = R.wheel.now;
+			c->flags &= (uint8_t)~F_PING_OUT;
+		}
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (c == NULL || !(c->flags & F_LIVE))
+			return 0;
+		return on_writable(c, wsi);
+	case LWS_CALLBACK_CLOSED:
+		if (c != NULL)
+			on_closed(c);
+		return 0;
+	case LWS_CALLBACK_USER:
+		/* relayd_shutdown(): every connection, one by one. */
+		if (c != NULL && (c->flags & F_LIVE) && c->wsi == wsi)
+			conn_close(c, SKP_RELAY_C_SHUTDOWN);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+	{ SKP_RELAY_SUBPROTOCOL, relay_cb, sizeof(struct conn), RX_CHUNK, 0,
+	    NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+const struct lws_protocols *const relayd_protocols = protocols;
+
+int
+relayd_init(const struct relayd_conf *conf)
+{
+	int rc;
+
+	memset(&R, 0, sizeof(R));
+	R.c = *conf;
+	R.qhigh = 4 * R.c.max_frame;
+	R.qlow = R.c.max_frame;
+	if ((rc = table_init(&R.mboxes)) != SKP_OK ||
+	    (rc = table_init(&R.rdvs)) != SKP_OK ||
+	    (rc = table_init(&R.addrs)) != SKP_OK)
+		return rc;
+	return SKP_OK;
+}
+
+void
+relayd_set_context(struct lws_context *ctx)
+{
+	R.ctx = ctx;
+}
+
+void
+relayd_start_ticks(void)
+{
+	R.start_ms = mono_ms();
+	lws_sul_schedule(R.ctx, 0, &R.tick_sul, tick_cb,
+	    (lws_usec_t)WHEEL_TICK_MS * LWS_US_PER_MS);
+}
+
+void
+relayd_shutdown(void)
+{
+	struct lws_vhost *vh;
+	const struct lws_protocols *p;
+
+	R.stopping = 1;
+	/* lws compares the protocol pointer: use the vhost's own copy. */
+	if ((vh = lws_get_vhost_by_name(R.ctx, "sk-phone-relay")) == NULL ||
+	    (p = lws_vhost_name_to_protocol(vh, SKP_RELAY_SUBPROTOCOL)) ==
+	    NULL)
+		return;
+	lws_callback_all_protocol_vhost_args(vh, p, LWS_CALLBACK_USER, NULL,
+	    0);
+}
+
+int
+relayd_idle(void)
+{
+	return R.nlive == 0;
+}
+
+void
+relayd_fini(void)
+{
+	table_free(&R.mboxes);
+	table_free(&R.rdvs);
+	table_free(&R.addrs);
+}

@@ -1,0 +1,99 @@
+/* sk-phone-relay internals: settings, keyed tables, timers, the router. */
+#ifndef SKP_RELAYD_H
+#define SKP_RELAYD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct lws_context;
+struct lws_protocols;
+
+/* Everything a flag can set; defaults in main.c. */
+struct relayd_conf {
+	const char	*listen;	/* HOST:PORT as given */
+	char		 host[128];
+	int		 port;
+	const char	*tls_cert;
+	const char	*tls_key;
+	uint32_t	 max_frame;	/* bytes, header included */
+	uint32_t	 max_conns;	/* TCP connections in all */
+	uint32_t	 max_per_addr;	/* TCP connections per source address */
+	uint32_t	 max_calls;	/* open calls per mailbox */
+	uint32_t	 max_pending;	/* held calls and waiting rendezvous */
+	uint32_t	 max_chans;	/* channels per caller connection */
+	uint32_t	 max_hold_s;	/* cap on a call's timeout */
+	uint32_t	 handshake_s;	/* to finish the websocket handshake */
+	uint32_t	 idle_s;	/* connection doing nothing */
+	uint32_t	 ping_s;	/* ping a silent connection */
+	int		 verbose;
+};
+
+/* Logging: refusals always (rate limited), connections with -v. */
+void	relayd_log(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	relayd_vlog(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	relayd_refusal(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/*
+ * A chained hash table of fixed 32-byte keys, hashed with SipHash-2-4
+ * under a random key: mailbox ids and rendezvous ids are chosen by
+ * clients, so an unkeyed hash would let them pile entries in one chain.
+ * Nodes are embedded in the caller's structs.
+ */
+struct tnode_key {
+	struct tnode_key	*next;
+	uint8_t			 key[32];
+};
+
+struct table {
+	struct tnode_key	**b;
+	size_t			  nb;	/* power of two */
+	size_t			  n;
+	uint64_t		  k0, k1;
+};
+
+int	 table_init(struct table *);
+void	 table_free(struct table *);
+struct tnode_key *table_get(const struct table *, const uint8_t [32]);
+/* The node's key must be set; returns SKP_ERR_NOMEM when growing fails
+ * (the insert itself still happens). */
+int	 table_put(struct table *, struct tnode_key *);
+void	 table_del(struct table *, struct tnode_key *);
+uint64_t siphash24(uint64_t, uint64_t, const uint8_t *, size_t);
+
+/*
+ * A timer wheel of 100 ms ticks: O(1) to arm and disarm, so thousands of
+ * idle phones cost nothing per call (lws's own timers are a sorted list).
+ */
+#define WHEEL_TICK_MS	100
+#define WHEEL_SLOTS	1024
+
+struct wtimer {
+	struct wtimer	*next;
+	struct wtimer	**pprev;	/* NULL when not armed */
+	uint32_t	 due;		/* tick */
+	uint8_t		 type;
+};
+
+struct wheel {
+	struct wtimer	*slot[WHEEL_SLOTS];
+	uint32_t	 now;		/* ticks done */
+};
+
+void	wheel_arm(struct wheel *, struct wtimer *, uint32_t due);
+void	wheel_disarm(struct wtimer *);
+/* Runs every timer due up to tick `to'; fire may arm and disarm. */
+void	wheel_advance(struct wheel *, uint32_t to,
+	    void (*fire)(struct wtimer *));
+
+/* The router (relay.c). */
+extern const struct lws_protocols *const relayd_protocols;
+int	relayd_init(const struct relayd_conf *);
+void	relayd_set_context(struct lws_context *);
+void	relayd_start_ticks(void);
+/* Close every connection with SKP_RELAY_C_SHUTDOWN; 1 once none is left. */
+void	relayd_shutdown(void);
+int	relayd_idle(void);
+void	relayd_fini(void);
+
+#endif

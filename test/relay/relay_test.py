@@ -1,0 +1,871 @@
+# Relay tests: the real sk-phone-relay and real clients on 127.0.0.1.
+"""Each case starts its own relay on a free port, drives it with
+relay_tool (the C client library) and with a raw websocket client written
+here (for what the library will not send: text frames, oversize frames,
+forged proofs), and checks what comes back. Every process started is
+stopped when the case ends, and every case has a time bound.
+
+usage: relay_test.py RELAY_BIN TOOL_BIN CASE
+"""
+
+import base64
+import hashlib
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+RELAY = TOOL = None
+CASE_BOUND_S = 60
+PROCS = []
+TMP = tempfile.mkdtemp(prefix="skp-relay-test-")
+
+LISTEN, CALL, JOIN, DATA, HANGUP = 1, 2, 3, 4, 5
+LISTENING, INCOMING, ONLINE, OFFLINE, WAITING, PEER, END = (
+    0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87)
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def mailbox_id(secret):
+    return hashlib.sha256(b"sk-phone mailbox v1" + secret).digest()
+
+
+def hdr(kind, chan):
+    return struct.pack(">BI", kind, chan)
+
+
+class Proc:
+    """A child whose stdout lines are collected with their arrival time."""
+
+    def __init__(self, argv, env=None, stderr=None):
+        e = dict(os.environ)
+        if env:
+            e.update(env)
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                  stderr=stderr or subprocess.DEVNULL,
+                                  env=e)
+        PROCS.append(self)
+        self.lines = []
+        self.cv = threading.Condition()
+        self.t0 = time.monotonic()
+        self.th = threading.Thread(target=self._read, daemon=True)
+        self.th.start()
+
+    def _read(self):
+        for raw in self.p.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            with self.cv:
+                self.lines.append((time.monotonic(), line))
+                self.cv.notify_all()
+        with self.cv:
+            self.cv.notify_all()
+
+    def wait_line(self, pattern, timeout):
+        """The first line matching pattern (a regex on the words after
+        the tool's time stamp), with the monotonic time it arrived."""
+        rx = re.compile(pattern)
+        end = time.monotonic() + timeout
+        with self.cv:
+            while True:
+                for t, line in self.lines:
+                    words = line.split(" ", 1)
+                    body = words[1] if len(words) > 1 else line
+                    if rx.search(body):
+                        return t, body
+                left = end - time.monotonic()
+                if left <= 0 or (self.p.poll() is not None and
+                                 not self.th.is_alive()):
+                    raise Fail("no line /%s/ in %.1fs; got %r" %
+                               (pattern, timeout,
+                                [l for _, l in self.lines]))
+                self.cv.wait(min(left, 0.2))
+
+    def wait_exit(self, timeout):
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Fail("process %s did not exit in %.1fs" %
+                       (self.p.args[1:3], timeout))
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(3)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(3)
+
+
+class Relay:
+    def __init__(self, *args, tls=None):
+        self.log = os.path.join(TMP, "relay-%d.log" % len(PROCS))
+        self.errf = open(self.log, "wb")
+        argv = [RELAY, "--listen", "127.0.0.1:0"] + list(args)
+        if tls:
+            argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        self.proc = Proc(argv, stderr=self.errf)
+        self.port = None
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            m = re.search(r"listening on wss?://127\.0\.0\.1:(\d+)",
+                          self.text())
+            if m:
+                self.port = int(m.group(1))
+                break
+            if self.proc.p.poll() is not None:
+                break
+            time.sleep(0.02)
+        check(self.port, "relay did not start: " + self.text())
+        self.url = "%s://127.0.0.1:%d" % ("wss" if tls else "ws",
+                                           self.port)
+
+    def text(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+def tool(*args, env=None):
+    return Proc([TOOL] + [str(a) for a in args], env=env)
+
+
+class RawWS:
+    """A minimal websocket client (RFC 6455), client frames masked."""
+
+    def __init__(self, port, proto=True, timeout=5.0):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout)
+        self.s.settimeout(timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        req = ("GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+               % (port, key))
+        if proto:
+            req += "Sec-WebSocket-Protocol: sk-phone-relay.v1\r\n"
+        self.s.sendall((req + "\r\n").encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = self.s.recv(4096)
+            check(d, "relay closed during the handshake")
+            buf += d
+        head, self.buf = buf.split(b"\r\n\r\n", 1)
+        check(head.startswith(b"HTTP/1.1 101"), "no upgrade: %r" % head)
+        accept = base64.b64encode(hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()
+        ).digest())
+        check(accept in head, "bad Sec-WebSocket-Accept")
+        self.closed = None
+
+    def send_frame(self, opcode, payload, fin=True):
+        b0 = (0x80 if fin else 0) | opcode
+        n = len(payload)
+        if n < 126:
+            h = struct.pack(">BB", b0, 0x80 | n)
+        elif n < 65536:
+            h = struct.pack(">BBH", b0, 0x80 | 126, n)
+        else:
+            h = struct.pack(">BBQ", b0, 0x80 | 127, n)
+        mask = os.urandom(4)
+        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.s.sendall(h + mask + body)
+
+    def send(self, data):
+        self.send_frame(2, data)
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv(self, timeout=3.0, pong=True):
+        """('bin', bytes), ('close', code, reason) or ('eof',)."""
+        self.s.settimeout(timeout)
+        msg = b""
+        try:
+            while True:
+                b0, b1 = self._need(2)
+                n = b1 & 0x7f
+                if n == 126:
+                    n = struct.unpack(">H", self._need(2))[0]
+                elif n == 127:
+                    n = struct.unpack(">Q", self._need(8))[0]
+                payload = self._need(n)
+                op = b0 & 0x0f
+                if op == 9:
+                    if pong:
+                        self.send_frame(10, payload)
+                    continue
+                if op == 10:
+                    continue
+                if op == 8:
+                    code = struct.unpack(">H", payload[:2])[0] \
+                        if len(payload) >= 2 else None
+                    self.closed = code
+                    try:
+                        self.send_frame(8, payload[:2])
+                    except OSError:
+                        pass
+                    return ("close", code, payload[2:].decode())
+                msg += payload
+                if b0 & 0x80:
+                    return ("bin", msg)
+        except EOFError:
+            return ("eof",)
+        except socket.timeout:
+            return ("timeout",)
+
+    def expect(self, kind, chan, timeout=3.0):
+        """The next binary frame must be kind on chan; returns its body."""
+        r = self.recv(timeout)
+        check(r[0] == "bin", "want frame 0x%02x, got %r" % (kind, r))
+        k, c = struct.unpack(">BI", r[1][:5])
+        check(k == kind and (chan is None or c == chan),
+              "want 0x%02x/%s, got 0x%02x/%d %r" % (kind, chan, k, c,
+                                                    r[1][5:60]))
+        return c, r[1][5:]
+
+    def expect_end(self, chan, code, timeout=3.0):
+        _, body = self.expect(END, chan, timeout)
+        got = struct.unpack(">H", body[:2])[0]
+        check(got == code, "want END %d, got %d (%r)" % (code, got,
+                                                          body[2:]))
+
+    def expect_close(self, code, timeout=4.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            r = self.recv(max(0.05, end - time.monotonic()))
+            if r[0] == "close":
+                check(r[1] == code, "want close %d, got %r" % (code, r))
+                return r[2]
+            if r[0] == "eof":
+                raise Fail("want close %d, got EOF" % code)
+        raise Fail("want close %d, got nothing" % code)
+
+    def listen(self, secret, mbid=None):
+        self.send(hdr(LISTEN, 0) + (mbid or mailbox_id(secret)) + secret)
+
+    def call(self, chan, mbid, timeout_ms=5000):
+        self.send(hdr(CALL, chan) + mbid + struct.pack(">I", timeout_ms))
+
+    def join(self, chan, rid, timeout_ms=5000):
+        self.send(hdr(JOIN, chan) + rid + struct.pack(">I", timeout_ms))
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+def raw_phone(relay, secret):
+    ph = RawWS(relay.port)
+    ph.listen(secret)
+    ph.expect(LISTENING, 0)
+    return ph
+
+
+# ---------------------------------------------------------------- routing
+
+def case_route_many_callers():
+    """One phone, 24 concurrent callers x 10 calls, each reply its own."""
+    r = Relay("--max-calls", "64", "--max-per-addr", "256")
+    secret = os.urandom(32)
+    ph = tool("phone", r.url, secret.hex(), "echo", 0)
+    ph.wait_line(r"^LISTENING", 5)
+    m = tool("multi", r.url, mailbox_id(secret).hex(), 24, 10, 10000)
+    m.wait_exit(50)
+    _, line = m.wait_line(r"^MULTI", 1)
+    check(line == "MULTI ok=240 bad=0 err=0", line)
+
+
+def case_callers_isolated():
+    """Two callers on one mailbox: each sees only its own channel."""
+    r = Relay()
+    secret = os.urandom(32)
+    ph = raw_phone(r, secret)
+    a, b = RawWS(r.port), RawWS(r.port)
+    a.call(7, mailbox_id(secret))
+    a.expect(ONLINE, 7)
+    pa, _ = ph.expect(INCOMING, None)
+    b.call(7, mailbox_id(secret))
+    b.expect(ONLINE, 7)
+    pb, _ = ph.expect(INCOMING, None)
+    check(pa != pb, "one phone channel for two calls")
+    a.send(hdr(DATA, 7) + b"from-a")
+    c, body = ph.expect(DATA, None)
+    check(c == pa and body == b"from-a", "a's data on %d" % c)
+    ph.send(hdr(DATA, pb) + b"for-b")
+    c, body = b.expect(DATA, 7)
+    check(body == b"for-b", body)
+    check(a.recv(0.4)[0] == "timeout", "a saw b's frame")
+    ph.send(hdr(DATA, pa) + b"for-a")
+    c, body = a.expect(DATA, 7)
+    check(body == b"for-a", body)
+    check(b.recv(0.3)[0] == "timeout", "b saw a's frame")
+
+
+def case_offline_then_online():
+    """A call to an absent phone is told OFFLINE at once, then delivered."""
+    r = Relay()
+    secret = os.urandom(32)
+    c = tool("call", r.url, mailbox_id(secret).hex(), "hello-late", 8000)
+    t, _ = c.wait_line(r"^OFFLINE 1$", 2)
+    check(t - c.t0 < 1.5, "OFFLINE took %.2fs" % (t - c.t0))
+    time.sleep(0.5)
+    ph = tool("phone", r.url, secret.hex(), "echo", 1)
+    c.wait_line(r"^ONLINE 1$", 5)
+    c.wait_line(r"^REPLY echo:hello-late$", 5)
+    check(c.wait_exit(5) == 0, "call failed")
+    ph.wait_line(r"^MESSAGE \d+ hello-late$", 2)
+
+
+def case_exchange_offline_status():
+    """skp_relay_exchange reports OFFLINE through on_status, then works."""
+    r = Relay()
+    secret = os.urandom(32)
+    c = tool("exchange", r.url, mailbox_id(secret).hex(), "xyz", 8000)
+    c.wait_line(r"^OFFLINE", 2)
+    tool("phone", r.url, secret.hex(), "echo", 1)
+    c.wait_line(r"^ONLINE", 5)
+    c.wait_line(r"^REPLY echo:xyz$", 5)
+    check(c.wait_exit(5) == 0, "exchange failed")
+
+
+def case_caller_timeout_relay():
+    """The relay caps the hold (--max-hold 1): END 4020, mapped TIMEOUT."""
+    r = Relay("--max-hold", "1")
+    c = tool("call", r.url, os.urandom(32).hex(), "x", 6000)
+    c.wait_line(r"^OFFLINE", 2)
+    t, _ = c.wait_line(r"^END TIMEOUT 4020$", 4)
+    check(0.9 <= t - c.t0 <= 2.5, "relay timeout after %.2fs" % (t - c.t0))
+
+
+def case_caller_timeout_client():
+    """The caller's own timeout ends a call to an absent phone in time."""
+    r = Relay()
+    c = tool("call", r.url, os.urandom(32).hex(), "x", 700)
+    t, line = c.wait_line(r"TIMEOUT", 4)
+    check(0.6 <= t - c.t0 <= 1.8, "timeout after %.2fs" % (t - c.t0))
+    check(c.wait_exit(3) == 1, "call did not fail")
+    c2 = tool("exchange", r.url, os.urandom(32).hex(), "x", 700)
+    c2.wait_line(r"^ERROR TIMEOUT$", 4)
+
+
+def case_phone_reconnect():
+    """A phone killed and started again gets calls again; a call cut by
+    the phone's death ends with PHONE_GONE."""
+    r = Relay()
+    secret = os.urandom(32)
+    mb = mailbox_id(secret).hex()
+    ph = tool("phone", r.url, secret.hex(), "hold", 0)
+    ph.wait_line(r"^LISTENING", 5)
+    c = tool("call", r.url, mb, "first", 8000)
+    c.wait_line(r"^ONLINE", 3)
+    ph.wait_line(r"^MESSAGE \d+ first", 3)
+    ph.p.kill()
+    c.wait_line(r"^END CLOSED 4024$", 3)
+    ph2 = tool("phone", r.url, secret.hex(), "echo", 1)
+    ph2.wait_line(r"^LISTENING", 5)
+    c2 = tool("call", r.url, mb, "second", 5000)
+    c2.wait_line(r"^REPLY echo:second$", 5)
+
+
+def case_listener_replaced():
+    """A second listener with the secret takes the mailbox over."""
+    r = Relay()
+    secret = os.urandom(32)
+    ph1 = tool("phone", r.url, secret.hex(), "hold", 0)
+    ph1.wait_line(r"^LISTENING", 5)
+    ph2 = tool("phone", r.url, secret.hex(), "echo", 1)
+    ph2.wait_line(r"^LISTENING", 5)
+    ph1.wait_line(r"^CLOSED EXISTS 4007$", 3)
+    c = tool("call", r.url, mailbox_id(secret).hex(), "to-new", 5000)
+    c.wait_line(r"^REPLY echo:to-new$", 5)
+
+
+def case_hangup_forwarded():
+    """A phone that hangs up: the caller gets END 4025 (CLOSED)."""
+    r = Relay()
+    secret = os.urandom(32)
+    tool("phone", r.url, secret.hex(), "hangup", 0).wait_line(
+        r"^LISTENING", 5)
+    c = tool("call", r.url, mailbox_id(secret).hex(), "x", 5000)
+    c.wait_line(r"^END CLOSED 4025$", 3)
+
+
+def case_caller_gone():
+    """A caller that disconnects: the phone gets END 4026 on its channel."""
+    r = Relay()
+    secret = os.urandom(32)
+    ph = raw_phone(r, secret)
+    c = RawWS(r.port)
+    c.call(1, mailbox_id(secret))
+    c.expect(ONLINE, 1)
+    pc, _ = ph.expect(INCOMING, None)
+    c.close()
+    ph.expect_end(pc, 4026)
+
+
+def case_fragmented_frame():
+    """A frame sent as three websocket fragments arrives whole."""
+    r = Relay()
+    secret = os.urandom(32)
+    ph = raw_phone(r, secret)
+    c = RawWS(r.port)
+    c.call(3, mailbox_id(secret))
+    c.expect(ONLINE, 3)
+    pc, _ = ph.expect(INCOMING, None)
+    payload = os.urandom(3000)
+    frame = hdr(DATA, 3) + payload
+    c.send_frame(2, frame[:1000], fin=False)
+    c.send_frame(0, frame[1000:2000], fin=False)
+    c.send_frame(0, frame[2000:], fin=True)
+    ch, body = ph.expect(DATA, pc)
+    check(body == payload, "reassembled payload differs")
+    big = os.urandom(65536 - 5)
+    c.send(hdr(DATA, 3) + big)
+    ch, body = ph.expect(DATA, pc)
+    check(body == big, "largest frame differs")
+
+
+def case_rendezvous():
+    """Two parties meet once; then the id is gone."""
+    r = Relay()
+    rid = os.urandom(32)
+    a = tool("join", r.url, rid.hex(), "from-a", 5000)
+    a.wait_line(r"^WAITING", 3)
+    b = tool("join", r.url, rid.hex(), "from-b", 5000)
+    a.wait_line(r"^GOT from-b$", 5)
+    b.wait_line(r"^GOT from-a$", 5)
+    a.wait_line(r"^PEER", 1)
+    b.wait_line(r"^PEER", 1)
+    x = RawWS(r.port)
+    x.join(1, rid)
+    x.expect(WAITING, 1)
+    y = RawWS(r.port)
+    y.join(5, os.urandom(32), 700)
+    y.expect(WAITING, 5)
+    y.expect_end(5, 4020, 3)
+
+
+def case_rendezvous_same_conn():
+    """A connection cannot meet itself."""
+    r = Relay()
+    rid = os.urandom(32)
+    x = RawWS(r.port)
+    x.join(1, rid)
+    x.expect(WAITING, 1)
+    x.join(2, rid)
+    x.expect_end(2, 4027)
+
+
+# ----------------------------------------------------------------- limits
+
+def case_limit_frame_size():
+    """Over --max-frame: close 4002, whole or in fragments."""
+    r = Relay("--max-frame", "1024")
+    c = RawWS(r.port)
+    c.send(hdr(DATA, 1) + os.urandom(70000))
+    c.expect_close(4002)
+    d = RawWS(r.port)
+    d.send_frame(2, hdr(DATA, 1) + os.urandom(600), fin=False)
+    d.send_frame(0, os.urandom(600), fin=True)
+    d.expect_close(4002)
+    t = tool("connect", r.url, 200)
+    t.wait_line(r"^CONNECTED", 3)
+
+
+def case_limit_text_frame():
+    r = Relay()
+    c = RawWS(r.port)
+    c.send_frame(1, b"hello")
+    c.expect_close(4001)
+
+
+def case_limit_conns_per_addr():
+    """--max-per-addr 3: the fourth is closed 4003 (LIMIT to the lib)."""
+    r = Relay("--max-per-addr", "3")
+    keep = [RawWS(r.port) for _ in range(3)]
+    extra = RawWS(r.port)
+    extra.expect_close(4003)
+    t = tool("connect", r.url, 500)
+    t.wait_line(r"LIMIT", 3)
+    keep[0].close()
+    time.sleep(0.3)
+    ok = RawWS(r.port)
+    check(ok.recv(0.5)[0] == "timeout", "refused after one left")
+
+
+def case_limit_conns_total():
+    r = Relay("--max-conns", "3")
+    keep = [RawWS(r.port) for _ in range(3)]
+    extra = RawWS(r.port)
+    extra.expect_close(4004)
+    check(len(keep) == 3, "kept")
+
+
+def case_limit_calls_per_mailbox():
+    r = Relay("--max-calls", "2")
+    mb = os.urandom(32)
+    c = RawWS(r.port)
+    c.call(1, mb)
+    c.expect(OFFLINE, 1)
+    c.call(2, mb)
+    c.expect(OFFLINE, 2)
+    c.call(3, mb)
+    c.expect_end(3, 4021)
+    t = tool("call", r.url, mb.hex(), "x", 3000)
+    t.wait_line(r"^END LIMIT 4021$", 3)
+
+
+def case_limit_pending():
+    r = Relay("--max-pending", "2")
+    c = RawWS(r.port)
+    c.call(1, os.urandom(32))
+    c.expect(OFFLINE, 1)
+    c.join(2, os.urandom(32))
+    c.expect(WAITING, 2)
+    c.call(3, os.urandom(32))
+    c.expect_end(3, 4022)
+    c.join(4, os.urandom(32))
+    c.expect_end(4, 4022)
+    # A call to a phone that is there is not held, so it still goes.
+    secret = os.urandom(32)
+    raw_phone(r, secret)
+    c.call(5, mailbox_id(secret))
+    c.expect(ONLINE, 5)
+
+
+def case_limit_channels():
+    r = Relay("--max-channels", "2")
+    c = RawWS(r.port)
+    c.call(1, os.urandom(32))
+    c.expect(OFFLINE, 1)
+    c.call(2, os.urandom(32))
+    c.expect(OFFLINE, 2)
+    c.call(3, os.urandom(32))
+    c.expect_end(3, 4023)
+
+
+def case_limit_handshake_timeout():
+    """A connection that never finishes the handshake is cut: silent
+    within the timeout, with headers started within twice it."""
+    r = Relay("--handshake-timeout", "1")
+    for start, bound in ((b"", 2.5), (b"GET / HTTP/1.1\r\nHost: x\r\n", 3.5)):
+        s = socket.create_connection(("127.0.0.1", r.port), 5)
+        t0 = time.monotonic()
+        if start:
+            s.sendall(start)
+        s.settimeout(6)
+        try:
+            d = s.recv(100)
+        except ConnectionResetError:
+            d = b""
+        except socket.timeout:
+            raise Fail("not cut in 6s (sent %r)" % start)
+        took = time.monotonic() - t0
+        check(d == b"", "got %r" % d)
+        check(0.5 <= took <= bound, "cut after %.2fs" % took)
+        s.close()
+
+
+def case_limit_idle():
+    r = Relay("--idle-timeout", "1")
+    c = RawWS(r.port)
+    t0 = time.monotonic()
+    c.expect_close(4005, 4)
+    took = time.monotonic() - t0
+    check(0.8 <= took <= 2.5, "idle close after %.2fs" % took)
+
+
+def case_keepalive():
+    """Pings: a client that never answers is closed 4009; the library
+    answers them, so its phone stays and still gets calls."""
+    r = Relay("--ping-interval", "1")
+    secret = os.urandom(32)
+    silent = RawWS(r.port)
+    silent.listen(os.urandom(32))
+    check(silent.recv(2, pong=False)[0] == "bin", "no LISTENING")
+    t0 = time.monotonic()
+    end = t0 + 6
+    code = None
+    while time.monotonic() < end:
+        m = silent.recv(0.5, pong=False)
+        if m[0] == "close":
+            code = m[1]
+            break
+    check(code == 4009, "silent client: %r" % (code,))
+    ph = tool("phone", r.url, secret.hex(), "echo", 1)
+    ph.wait_line(r"^LISTENING", 5)
+    time.sleep(3.5)
+    check(ph.p.poll() is None, "phone dropped")
+    c = tool("call", r.url, mailbox_id(secret).hex(), "alive", 5000)
+    c.wait_line(r"^REPLY echo:alive$", 5)
+
+
+def case_bad_mailbox_proof():
+    r = Relay()
+    secret = os.urandom(32)
+    c = RawWS(r.port)
+    c.listen(secret, mbid=mailbox_id(os.urandom(32)))
+    c.expect_close(4006)
+    # A listener with a good proof on that mailbox is not disturbed.
+    raw_phone(r, secret)
+
+
+def case_protocol_errors():
+    r = Relay()
+    for frame in (hdr(0x7f, 1),
+                  hdr(LISTEN, 1) + b"\0" * 64,
+                  hdr(CALL, 0) + b"\0" * 36,
+                  hdr(CALL, 1) + b"\0" * 35,
+                  hdr(HANGUP, 1) + b"x",
+                  b"\x04\x00"):
+        c = RawWS(r.port)
+        c.send(frame)
+        c.expect_close(4000)
+    c = RawWS(r.port)
+    mb = os.urandom(32)
+    c.call(1, mb)
+    c.expect(OFFLINE, 1)
+    c.send(hdr(DATA, 1) + b"too early")
+    c.expect_close(4000)
+    c = RawWS(r.port)
+    c.call(1, mb)
+    c.expect(OFFLINE, 1)
+    c.call(1, mb)
+    c.expect_close(4000)
+    c = raw_phone(r, os.urandom(32))
+    c.call(1, mb)
+    c.expect_close(4000)
+
+
+def case_http_refused():
+    r = Relay()
+    s = socket.create_connection(("127.0.0.1", r.port), 5)
+    s.settimeout(5)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    d = b""
+    try:
+        while True:
+            x = s.recv(4096)
+            if not x:
+                break
+            d += x
+    except (ConnectionResetError, socket.timeout):
+        pass
+    check(b"101" not in d, "upgraded a plain GET")
+
+
+# --------------------------------------------------------- life and death
+
+def case_sigterm_clean():
+    """SIGTERM: every connection gets close 4008, the relay exits 0."""
+    r = Relay()
+    secret = os.urandom(32)
+    ph = tool("phone", r.url, secret.hex(), "hold", 0)
+    ph.wait_line(r"^LISTENING", 5)
+    c = RawWS(r.port)
+    c.call(1, os.urandom(32))
+    c.expect(OFFLINE, 1)
+    t0 = time.monotonic()
+    r.proc.p.send_signal(signal.SIGTERM)
+    c.expect_close(4008)
+    ph.wait_line(r"^CLOSED CLOSED 4008$", 3)
+    check(r.proc.wait_exit(4) == 0, "relay exit status")
+    check(time.monotonic() - t0 < 3.5, "slow shutdown")
+    check("stopped" in r.text(), "no stop line")
+
+
+def case_sigint_clean():
+    r = Relay()
+    c = RawWS(r.port)
+    r.proc.p.send_signal(signal.SIGINT)
+    c.expect_close(4008)
+    check(r.proc.wait_exit(4) == 0, "relay exit status")
+
+
+def case_relay_killed_mid_call():
+    """The relay dies during a call: the caller errs within 2 s."""
+    r = Relay()
+    secret = os.urandom(32)
+    ph = tool("phone", r.url, secret.hex(), "hold", 0)
+    ph.wait_line(r"^LISTENING", 5)
+    c = tool("call", r.url, mailbox_id(secret).hex(), "x", 20000)
+    c.wait_line(r"^ONLINE", 3)
+    ph.wait_line(r"^MESSAGE", 3)
+    t0 = time.monotonic()
+    r.proc.p.kill()
+    t, line = c.wait_line(r"NETWORK", 2.5)
+    check(t - t0 <= 2.0, "caller told after %.2fs" % (t - t0))
+    ph.wait_line(r"^CLOSED NETWORK", 2.5)
+    e = tool("exchange", r.url, mailbox_id(secret).hex(), "x", 3000)
+    t, _ = e.wait_line(r"^ERROR NETWORK$", 2.5)
+    check(t - e.t0 <= 2.0, "no relay: told after %.2fs" % (t - e.t0))
+
+
+# ------------------------------------------------------------ TLS, logs
+
+def make_cert():
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import datetime
+    import ipaddress
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.utcnow()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"),
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                           critical=True)
+            .sign(key, hashes.SHA256()))
+    cf = os.path.join(TMP, "cert.pem")
+    kf = os.path.join(TMP, "key.pem")
+    with open(cf, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(kf, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    os.chmod(kf, 0o600)
+    return cf, kf
+
+
+def case_tls():
+    """wss: a self-signed certificate is refused unless it is the --ca;
+    with it, calls work end to end."""
+    cf, kf = make_cert()
+    r = Relay(tls=(cf, kf))
+    check(r.url.startswith("wss://"), r.url)
+    t = tool("connect", r.url, 100)
+    t.wait_line(r"^ERROR TLS$", 5)
+    t = tool("connect", r.url, 100, env={"RELAY_TOOL_CA": cf})
+    t.wait_line(r"^CONNECTED", 5)
+    secret = os.urandom(32)
+    ca = {"RELAY_TOOL_CA": cf}
+    tool("phone", r.url, secret.hex(), "echo", 1, env=ca).wait_line(
+        r"^LISTENING", 5)
+    c = tool("exchange", r.url, mailbox_id(secret).hex(), "over-tls", 5000,
+             env=ca)
+    c.wait_line(r"^REPLY echo:over-tls$", 5)
+    t = tool("connect", r.url.replace("wss:", "ws:"), 100)
+    t.wait_line(r"^ERROR", 5)
+
+
+def case_logs_no_payload():
+    """-v logs connections, never secrets, payloads or whole ids."""
+    r = Relay("-v")
+    secret = os.urandom(32)
+    mb = mailbox_id(secret).hex()
+    tool("phone", r.url, secret.hex(), "echo", 1).wait_line(
+        r"^LISTENING", 5)
+    c = tool("call", r.url, mb, "PAYLOAD-c4f3-MARKER", 5000)
+    c.wait_line(r"^REPLY", 5)
+    bad = RawWS(r.port)
+    bad.listen(os.urandom(32), mbid=os.urandom(32))
+    bad.expect_close(4006)
+    time.sleep(0.3)
+    log = r.text()
+    check("open" in log and "4006" in log, "connections and refusals "
+          "not logged: " + log)
+    for s in (secret.hex(), mb, "PAYLOAD-c4f3-MARKER", "c4f3"):
+        check(s not in log, "log has %s" % s)
+
+
+def case_lib_signals():
+    """The library leaves SIGPIPE and the signal mask as they were."""
+    r = Relay()
+    t = tool("sigcheck", r.url)
+    t.wait_line(r"^SIGNALS KEPT OK$", 5)
+    t = tool("sigcheck", "ws://127.0.0.1:1")
+    t.wait_line(r"^SIGNALS KEPT NETWORK$", 5)
+
+
+def case_lib_stdout_quiet():
+    """Nothing of the library on stdout, even failing, even debugging."""
+    r = Relay()
+    for url in (r.url, "ws://127.0.0.1:1", "ws://bad url"):
+        t = tool("connect", url, 50, env={"SK_PHONE_DEBUG": "1"})
+        t.wait_exit(5)
+        for _, line in t.lines:
+            check(re.match(r"^\d+ [A-Z]+( |$)", line), "stray: %r" % line)
+
+
+def case_lib_bad_url():
+    for url in ("http://127.0.0.1:1", "ws://", "ws://[::1", "ws://a:0",
+                "ws://a:99999", "ws://a b", "wss://h:1/p q"):
+        t = tool("connect", url, 50)
+        t.wait_line(r"^ERROR INVALID$", 3)
+
+
+def case_cli():
+    out = subprocess.run([RELAY, "--help"], capture_output=True, timeout=5)
+    check(out.returncode == 0 and b"--listen" in out.stdout, "--help")
+    for args in (["--bogus"], ["--max-frame", "x"], ["--tls-cert", "a"],
+                 ["--listen", "nope"], ["--max-conns", "0"], ["extra"]):
+        out = subprocess.run([RELAY] + args, capture_output=True, timeout=5)
+        check(out.returncode == 2, "%s: exit %d" % (args, out.returncode))
+    out = subprocess.run([RELAY, "--listen", "127.0.0.1:1",
+                          "--tls-cert", "/nonexistent", "--tls-key",
+                          "/nonexistent"], capture_output=True, timeout=5)
+    check(out.returncode == 1, "bad certificate: exit %d" % out.returncode)
+
+
+def main():
+    global RELAY, TOOL
+    if len(sys.argv) != 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    RELAY, TOOL, name = sys.argv[1:4]
+    fn = globals().get("case_" + name)
+    if fn is None:
+        print("no case " + name, file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(
+        Fail("case took over %ds" % CASE_BOUND_S)))
+    signal.alarm(CASE_BOUND_S)
+    rc = 1
+    try:
+        fn()
+        print("ok: " + name)
+        rc = 0
+    except Fail as e:
+        print("FAIL: %s: %s" % (name, e))
+    finally:
+        signal.alarm(0)
+        for p in reversed(PROCS):
+            p.stop()
+        for f in os.listdir(TMP):
+            os.unlink(os.path.join(TMP, f))
+        os.rmdir(TMP)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,372 @@
+/* Unit tests: relay frame codec, codes, mailbox id; the relay's tables and timer wheel. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sk-phone/err.h"
+#include "sk-phone/relay.h"
+
+#include "relayd.h"
+#include "../unit/harness.h"
+
+static size_t
+frame(uint8_t *out, uint8_t kind, uint32_t chan, const void *body,
+    size_t len)
+{
+	skp_relay_put_hdr(out, kind, chan);
+	if (len > 0)
+		memcpy(out + SKP_RELAY_HDR_LEN, body, len);
+	return SKP_RELAY_HDR_LEN + len;
+}
+
+static void
+header_layout(void)
+{
+	uint8_t h[SKP_RELAY_HDR_LEN];
+	static const uint8_t want[] = { 0x04, 0x01, 0x02, 0x03, 0x04 };
+
+	skp_relay_put_hdr(h, SKP_RELAY_DATA, 0x01020304);
+	CHECK_MEM(h, want, sizeof(want));
+}
+
+static void
+client_frames_parse(void)
+{
+	uint8_t buf[128], body[64];
+	struct skp_relay_frame f;
+	size_t n;
+
+	memset(body, 0xab, 32);
+	memset(body + 32, 0xcd, 32);
+	n = frame(buf, SKP_RELAY_LISTEN, 0, body, 64);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_OK);
+	CHECK(f.kind == SKP_RELAY_LISTEN && f.chan == 0);
+	CHECK(f.id == buf + 5 && f.secret == buf + 37);
+
+	memcpy(body + 32, "\x00\x00\x27\x10", 4);
+	n = frame(buf, SKP_RELAY_CALL, 9, body, 36);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_OK);
+	CHECK(f.kind == SKP_RELAY_CALL && f.chan == 9);
+	CHECK(f.timeout_ms == 10000 && f.id == buf + 5);
+
+	n = frame(buf, SKP_RELAY_JOIN, 0xffffffff, body, 36);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_OK);
+	CHECK(f.chan == 0xffffffff && f.timeout_ms == 10000);
+
+	n = frame(buf, SKP_RELAY_DATA, 3, "hello", 5);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_OK);
+	CHECK(f.len == 5 && memcmp(f.data, "hello", 5) == 0);
+
+	n = frame(buf, SKP_RELAY_DATA, 3, NULL, 0);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_OK);
+	CHECK(f.len == 0);
+
+	n = frame(buf, SKP_RELAY_HANGUP, 3, NULL, 0);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_OK);
+	CHECK(f.kind == SKP_RELAY_HANGUP && f.chan == 3);
+}
+
+static void
+client_frames_refused(void)
+{
+	uint8_t buf[128], body[70];
+	struct skp_relay_frame f;
+	size_t n;
+
+	memset(body, 1, sizeof(body));
+	memset(buf, 0, sizeof(buf));
+	CHECK_RC(skp_relay_parse_client(buf, 0, &f), SKP_ERR_TRUNCATED);
+	CHECK_RC(skp_relay_parse_client(NULL, 0, &f), SKP_ERR_TRUNCATED);
+	n = frame(buf, SKP_RELAY_DATA, 1, NULL, 0);
+	CHECK_RC(skp_relay_parse_client(buf, n - 1, &f), SKP_ERR_TRUNCATED);
+	/* Unknown kinds, and relay kinds from a client. */
+	n = frame(buf, 0x00, 1, NULL, 0);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_INCOMING, 1, NULL, 0);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_END, 1, "\x0f\xa0", 2);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
+	/* Channel rules. */
+	n = frame(buf, SKP_RELAY_LISTEN, 1, body, 64);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_CALL, 0, body, 36);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_DATA, 0, body, 3);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_HANGUP, 0, NULL, 0);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
+	/* Exact lengths. */
+	n = frame(buf, SKP_RELAY_LISTEN, 0, body, 63);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_TRUNCATED);
+	n = frame(buf, SKP_RELAY_LISTEN, 0, body, 65);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_TRAILING);
+	n = frame(buf, SKP_RELAY_CALL, 1, body, 35);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_TRUNCATED);
+	n = frame(buf, SKP_RELAY_JOIN, 1, body, 37);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_TRAILING);
+	n = frame(buf, SKP_RELAY_HANGUP, 1, body, 1);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_TRAILING);
+	/* A refusal leaves nothing behind. */
+	CHECK(f.kind == 0 && f.id == NULL && f.data == NULL);
+}
+
+static void
+relay_frames_parse(void)
+{
+	static const uint8_t kinds[] = { SKP_RELAY_INCOMING, SKP_RELAY_ONLINE,
+	    SKP_RELAY_OFFLINE, SKP_RELAY_WAITING, SKP_RELAY_PEER };
+	uint8_t buf[200];
+	struct skp_relay_frame f;
+	size_t i, n;
+
+	n = frame(buf, SKP_RELAY_LISTENING, 0, NULL, 0);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_OK);
+	for (i = 0; i < sizeof(kinds); i++) {
+		n = frame(buf, kinds[i], 5, NULL, 0);
+		CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_OK);
+		CHECK(f.kind == kinds[i] && f.chan == 5);
+		CHECK_RC(skp_relay_parse_relay(buf, n - 1, &f),
+		    SKP_ERR_TRUNCATED);
+		n = frame(buf, kinds[i], 0, NULL, 0);
+		CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_FORMAT);
+		n = frame(buf, kinds[i], 5, "x", 1);
+		CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_TRAILING);
+	}
+	n = frame(buf, SKP_RELAY_END, 5, "\x0f\xa4timed out", 11);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_OK);
+	CHECK(f.code == 4004 && f.len == 9);
+	CHECK(memcmp(f.data, "timed out", 9) == 0);
+	n = frame(buf, SKP_RELAY_END, 5, "\x0f\xa4", 2);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_OK);
+	n = frame(buf, SKP_RELAY_DATA, 5, "abc", 3);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_OK);
+	CHECK(f.len == 3);
+}
+
+static void
+relay_frames_refused(void)
+{
+	uint8_t buf[200], reason[130];
+	struct skp_relay_frame f;
+	size_t n;
+
+	n = frame(buf, SKP_RELAY_LISTENING, 1, NULL, 0);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_LISTEN, 0, NULL, 0);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_HANGUP, 1, NULL, 0);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_END, 1, "\x0f", 1);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_TRUNCATED);
+	/* Codes outside 4000-4999. */
+	n = frame(buf, SKP_RELAY_END, 1, "\x0f\x9f", 2);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_END, 1, "\x13\x88", 2);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_FORMAT);
+	/* Reasons: printable ASCII, at most 123 bytes. */
+	n = frame(buf, SKP_RELAY_END, 1, "\x0f\xa0\x1b[2J", 6);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_END, 1, "\x0f\xa0ok\n", 5);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_FORMAT);
+	reason[0] = 0x0f;
+	reason[1] = 0xa0;
+	memset(reason + 2, 'a', 124);
+	n = frame(buf, SKP_RELAY_END, 1, reason, 2 + 124);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_END, 1, reason, 2 + 123);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_OK);
+}
+
+static void
+codes_distinct_and_mapped(void)
+{
+	static const unsigned int all[] = { 4000, 4001, 4002, 4003, 4004,
+	    4005, 4006, 4007, 4008, 4009, 4010, 4020, 4021, 4022, 4023, 4024,
+	    4025, 4026, 4027 };
+	size_t i, j;
+
+	for (i = 0; i < nitems(all); i++) {
+		CHECK(strcmp(skp_relay_code_reason(all[i]), "unknown") != 0);
+		CHECK(strlen(skp_relay_code_reason(all[i])) <=
+		    SKP_RELAY_REASON_MAX);
+		for (j = 0; j < i; j++)
+			CHECK(strcmp(skp_relay_code_reason(all[i]),
+			    skp_relay_code_reason(all[j])) != 0);
+	}
+	CHECK(strcmp(skp_relay_code_reason(4999), "unknown") == 0);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_TIMEOUT), SKP_ERR_TIMEOUT);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_TOO_BIG), SKP_ERR_LIMIT);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_ADDR_CONNS), SKP_ERR_LIMIT);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_MBOX_CALLS), SKP_ERR_LIMIT);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_PENDING), SKP_ERR_LIMIT);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_PROOF), SKP_ERR_INVALID);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_REPLACED), SKP_ERR_EXISTS);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_SHUTDOWN), SKP_ERR_CLOSED);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_PHONE_GONE), SKP_ERR_CLOSED);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_PROTOCOL), SKP_ERR_FORMAT);
+	CHECK_RC(skp_relay_code_err(1001), SKP_ERR_CLOSED);
+	CHECK_RC(skp_relay_code_err(1006), SKP_ERR_NETWORK);
+}
+
+static void
+mailbox_id_vector(void)
+{
+	uint8_t secret[32], id[32];
+	size_t i, n;
+	uint8_t *want;
+
+	memset(secret, 0, sizeof(secret));
+	want = skp_test_unhex("e7de4e7a00498c963b58b6376e01b250"
+	    "297e658291d31ac752539dc5d324641b", &n);
+	CHECK_RC(skp_relay_mailbox_id(secret, id), SKP_OK);
+	CHECK(n == 32 && memcmp(id, want, 32) == 0);
+	free(want);
+	for (i = 0; i < 32; i++)
+		secret[i] = (uint8_t)i;
+	want = skp_test_unhex("f3ad2651fe4eeb4da0567263853f3124"
+	    "46354362115cba464f47e2ff225c5996", &n);
+	CHECK_RC(skp_relay_mailbox_id(secret, id), SKP_OK);
+	CHECK(n == 32 && memcmp(id, want, 32) == 0);
+	free(want);
+}
+
+/* Vectors from the SipHash paper (key 00..0f, message 00..n-1). */
+static void
+siphash_vectors(void)
+{
+	uint8_t k[16], m[16];
+	uint64_t k0 = 0, k1 = 0;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		k[i] = (uint8_t)i;
+		m[i] = (uint8_t)i;
+	}
+	for (i = 7; i >= 0; i--) {
+		k0 = (k0 << 8) | k[i];
+		k1 = (k1 << 8) | k[i + 8];
+	}
+	CHECK(siphash24(k0, k1, m, 0) == 0x726fdb47dd0e0e31ULL);
+	CHECK(siphash24(k0, k1, m, 1) == 0x74f839c593dc67fdULL);
+	CHECK(siphash24(k0, k1, m, 8) == 0x93f5f5799a932462ULL);
+	CHECK(siphash24(k0, k1, m, 15) == 0xa129ca6149be45e5ULL);
+}
+
+struct item {
+	struct tnode_key	n;
+	int			v;
+};
+
+static void
+table_put_get_del_grow(void)
+{
+	struct table t;
+	struct item *it;
+	uint8_t key[32];
+	int i;
+
+	REQUIRE(table_init(&t) == SKP_OK);
+	REQUIRE((it = calloc(2000, sizeof(*it))) != NULL);
+	for (i = 0; i < 2000; i++) {
+		memset(it[i].n.key, 0, 32);
+		memcpy(it[i].n.key, &i, sizeof(i));
+		it[i].v = i;
+		CHECK_RC(table_put(&t, &it[i].n), SKP_OK);
+	}
+	CHECK(t.n == 2000 && t.nb >= 2000);
+	for (i = 0; i < 2000; i++) {
+		memset(key, 0, 32);
+		memcpy(key, &i, sizeof(i));
+		CHECK(table_get(&t, key) == &it[i].n);
+	}
+	for (i = 0; i < 2000; i += 2)
+		table_del(&t, &it[i].n);
+	CHECK(t.n == 1000);
+	for (i = 0; i < 2000; i++) {
+		memset(key, 0, 32);
+		memcpy(key, &i, sizeof(i));
+		CHECK((table_get(&t, key) != NULL) == (i % 2 == 1));
+	}
+	memset(key, 0xff, 32);
+	CHECK(table_get(&t, key) == NULL);
+	table_free(&t);
+	free(it);
+}
+
+static int fired[8];
+static struct wtimer *victim;
+
+static void
+on_fire(struct wtimer *w)
+{
+	fired[w->type]++;
+	if (victim != NULL && victim != w) {
+		wheel_disarm(victim);
+		victim = NULL;
+	}
+}
+
+static void
+wheel_timers(void)
+{
+	struct wheel wh;
+	struct wtimer a, b, c, d;
+
+	memset(&wh, 0, sizeof(wh));
+	memset(fired, 0, sizeof(fired));
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&c, 0, sizeof(c));
+	memset(&d, 0, sizeof(d));
+	a.type = 1;
+	b.type = 2;
+	c.type = 3;
+	d.type = 4;
+	wheel_arm(&wh, &a, 5);
+	wheel_arm(&wh, &b, 5 + WHEEL_SLOTS);	/* same slot, next round */
+	wheel_arm(&wh, &c, 7);
+	wheel_arm(&wh, &d, 0);			/* the past: next tick */
+	wheel_advance(&wh, 4, on_fire);
+	CHECK(fired[4] == 1 && fired[1] == 0);
+	wheel_advance(&wh, 5, on_fire);
+	CHECK(fired[1] == 1 && fired[2] == 0 && a.pprev == NULL);
+	wheel_disarm(&c);
+	wheel_disarm(&c);
+	wheel_advance(&wh, 100, on_fire);
+	CHECK(fired[3] == 0);
+	wheel_advance(&wh, 5 + WHEEL_SLOTS, on_fire);
+	CHECK(fired[2] == 1);
+	/* A timer fired may disarm another due in the same tick. */
+	wheel_arm(&wh, &a, wh.now + 3);
+	wheel_arm(&wh, &c, wh.now + 3);
+	victim = &a;
+	wheel_advance(&wh, wh.now + 3, on_fire);
+	CHECK(fired[1] + fired[3] == 2 && fired[1] == 1 && fired[3] == 1);
+	CHECK(a.pprev == NULL && c.pprev == NULL);
+	/* Re-arming moves a timer. */
+	wheel_arm(&wh, &b, wh.now + 2);
+	wheel_arm(&wh, &b, wh.now + 50);
+	wheel_advance(&wh, wh.now + 10, on_fire);
+	CHECK(fired[2] == 1);
+	wheel_advance(&wh, wh.now + 40, on_fire);
+	CHECK(fired[2] == 2);
+}
+
+static const struct skp_test_case cases[] = {
+	{ "header_layout", header_layout },
+	{ "client_frames_parse", client_frames_parse },
+	{ "client_frames_refused", client_frames_refused },
+	{ "relay_frames_parse", relay_frames_parse },
+	{ "relay_frames_refused", relay_frames_refused },
+	{ "codes_distinct_and_mapped", codes_distinct_and_mapped },
+	{ "mailbox_id_vector", mailbox_id_vector },
+	{ "siphash_vectors", siphash_vectors },
+	{ "table_put_get_del_grow", table_put_get_del_grow },
+	{ "wheel_timers", wheel_timers },
+};
+
+int
+main(int argc, char **argv)
+{
+	return skp_test_run(cases, nitems(cases), argc, argv);
+}
