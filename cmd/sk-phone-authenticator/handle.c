@@ -38,10 +38,65 @@ skp_req_free(struct skp_req **rp)
 	*rp = NULL;
 }
 
+static const struct {
+	const char	*op;
+	const char	*text;
+} op_texts[] = {
+	{ "enroll",		"enroll a new key" },
+	{ "enroll-resident",	"enroll a new resident key" },
+	{ "login",		"SSH login" },
+	{ "sshsig",		"signature (SSHSIG)" },
+	{ "sign",		"signature of other data" },
+	{ "list-keys",		"list the resident keys" },
+	{ "info",		"get info" },
+};
+
 const char *
 skp_handle_op_text(const struct skp_req *r)
 {
-	return r->op == NULL ? "request" : r->op;
+	size_t i;
+
+	for (i = 0; r->op != NULL && i < sizeof(op_texts) /
+	    sizeof(op_texts[0]); i++)
+		if (strcmp(op_texts[i].op, r->op) == 0)
+			return op_texts[i].text;
+	return "request";
+}
+
+/* The audit log's word for a refusal, from its status. */
+static const char *
+refusal(uint8_t status)
+{
+	switch (status) {
+	case SKP_CTAP_STALE:
+		return "refused-stale";
+	case SKP_CTAP_REPLAYED:
+		return "refused-replay";
+	case SKP_CTAP_RAW_MISMATCH:
+		return "refused-data-mismatch";
+	case SKP_CTAP_UV_UNAVAILABLE:
+		return "refused-uv-unavailable";
+	case SKP_CTAP_PIN_REQUIRED:
+		return "refused-pin-required";
+	case SKP_CTAP_PIN_INVALID:
+		return "refused-pin-invalid";
+	case SKP_CTAP_PIN_BLOCKED:
+		return "refused-pin-blocked";
+	case SKP_CTAP_CREDENTIAL_EXCLUDED:
+		return "refused-exists";
+	case SKP_CTAP_NO_CREDENTIALS:
+		return "refused-no-such-key";
+	case SKP_CTAP_CHANNEL_BUSY:
+		return "refused-busy";
+	case SKP_CTAP_KEY_STORE_FULL:
+		return "refused-full";
+	case SKP_CTAP_OPERATION_DENIED:
+		return "reject";
+	case SKP_CTAP_USER_ACTION_TIMEOUT:
+		return "reject-no-answer";
+	default:
+		return "refused-invalid";
+	}
 }
 
 /* Message 2 carrying the response envelope. */
@@ -75,6 +130,8 @@ reply(struct skp_req *r, uint8_t status, const uint8_t *ctap, size_t ctaplen,
 int
 skp_handle_refuse(struct skp_req *r, uint8_t status, const char *reason)
 {
+	if (r->decision == NULL)
+		r->decision = refusal(status);
 	return reply(r, status, NULL, 0, reason);
 }
 
@@ -201,8 +258,6 @@ begin_make_credential(struct skp_handler *h, struct skp_req *r)
 {
 	const struct skp_ctap_make_credential *mc = &r->req.mc;
 
-	r->op = mc->rk == 1 ? "enroll (resident key)" : "enroll";
-	set_subject(r, mc->user_name);
 	if (mc->rp_id[0] == '\0' || strlen(mc->rp_id) > SKP_PH_RP_MAX)
 		return skp_handle_refuse(r, SKP_CTAP_INVALID_PARAMETER,
 		    "bad application");
@@ -224,14 +279,6 @@ begin_get_assertion(struct skp_handler *h, struct skp_req *r)
 	size_t i;
 	int rc;
 
-	r->op = "sign data";
-	if (r->msg.kind == SKP_SSHMSG_USERAUTH) {
-		r->op = "SSH login";
-		set_subject(r, r->msg.user);
-	} else if (r->msg.kind == SKP_SSHMSG_SSHSIG) {
-		r->op = "signature (SSHSIG)";
-		set_subject(r, r->msg.ns);
-	}
 	for (i = 0; i < ga->nallow && c == NULL; i++) {
 		c = skp_phstate_cred_find(h->st, ga->allow[i].id,
 		    ga->allow[i].id_len);
@@ -254,6 +301,36 @@ begin_get_assertion(struct skp_handler *h, struct skp_req *r)
 	return SKP_OK;
 }
 
+/* What the request is, for the prompt and the log (msg once parsed). */
+static void
+describe(struct skp_req *r)
+{
+	switch (r->req.command) {
+	case SKP_CTAP_MAKE_CREDENTIAL:
+		r->op = r->req.mc.rk == 1 ? "enroll-resident" : "enroll";
+		set_subject(r, r->req.mc.user_name);
+		break;
+	case SKP_CTAP_GET_ASSERTION:
+		r->op = "sign";
+		if (r->msg.kind == SKP_SSHMSG_USERAUTH) {
+			r->op = "login";
+			set_subject(r, r->msg.user);
+		} else if (r->msg.kind == SKP_SSHMSG_SSHSIG) {
+			r->op = "sshsig";
+			set_subject(r, r->msg.ns);
+		}
+		break;
+	case SKP_CTAP_CRED_MGMT:
+		r->op = "list-keys";
+		break;
+	case SKP_CTAP_GET_INFO:
+		r->op = "info";
+		break;
+	default:
+		break;
+	}
+}
+
 int
 skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
     uint64_t now_ms, struct skp_req **out)
@@ -270,7 +347,6 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
-	r->op = "request";
 	if ((rc = decrypt(h, r, msg, len, pt)) != SKP_OK) {
 		r->next = SKP_HANDLE_DROP;
 		r->decision = "refused-not-paired";
@@ -279,19 +355,25 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 	}
 	if ((rc = skp_ctap_request_decode(skp_buf_ptr(pt), skp_buf_len(pt),
 	    &r->req, &status)) != SKP_OK) {
-		r->decision = "refused-malformed";
 		rc = skp_handle_refuse(r, status != SKP_CTAP_OK ? status :
 		    SKP_CTAP_INVALID_CBOR, "malformed request");
 		goto out;
 	}
-	if (r->req.command == SKP_CTAP_GET_INFO)
-		r->op = "get info";
-	else if (r->req.command == SKP_CTAP_CRED_MGMT)
-		r->op = "list keys";
+	describe(r);
+	if (r->req.command == SKP_CTAP_MAKE_CREDENTIAL ||
+	    r->req.command == SKP_CTAP_GET_ASSERTION) {
+		/* Nothing shown or signed unless the data is what is signed. */
+		if (skp_ctap_request_check_raw(&r->req) != SKP_OK) {
+			rc = skp_handle_refuse(r, SKP_CTAP_RAW_MISMATCH,
+			    "the data does not match its hash");
+			goto out;
+		}
+		skp_sshmsg_parse(r->req.ctx.raw, r->req.ctx.raw_len, &r->msg);
+		describe(r);
+	}
 	skew = now_ms > r->req.time_ms ? now_ms - r->req.time_ms :
 	    r->req.time_ms - now_ms;
 	if (skew > SKP_HANDLE_FRESH_MS) {
-		r->decision = "refused-stale";
 		rc = skp_handle_refuse(r, SKP_CTAP_STALE, "request too old, or "
 		    "the clocks of computer and phone differ by more than 120 "
 		    "seconds");
@@ -300,30 +382,17 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 	rc = skp_phstate_seen_add(h->st, r->req.id, now_ms,
 	    SKP_HANDLE_REPLAY_MS, NULL, 0);
 	if (rc == SKP_ERR_REPLAY) {
-		r->decision = "refused-replay";
 		rc = skp_handle_refuse(r, SKP_CTAP_REPLAYED,
 		    "request replayed");
 		goto out;
 	}
 	if (rc == SKP_ERR_LIMIT) {
-		r->decision = "refused-busy";
 		rc = skp_handle_refuse(r, SKP_CTAP_CHANNEL_BUSY,
 		    "too many requests: try again later");
 		goto out;
 	}
 	if (rc != SKP_OK)
 		goto out;
-	if (r->req.command == SKP_CTAP_MAKE_CREDENTIAL ||
-	    r->req.command == SKP_CTAP_GET_ASSERTION) {
-		/* Nothing shown or signed unless the data is what is signed. */
-		if (skp_ctap_request_check_raw(&r->req) != SKP_OK) {
-			r->decision = "refused-data-mismatch";
-			rc = skp_handle_refuse(r, SKP_CTAP_RAW_MISMATCH,
-			    "the data does not match its hash");
-			goto out;
-		}
-		skp_sshmsg_parse(r->req.ctx.raw, r->req.ctx.raw_len, &r->msg);
-	}
 	switch (r->req.command) {
 	case SKP_CTAP_GET_INFO:
 		rc = skp_handle_approved(h, r, now_ms);
@@ -344,8 +413,6 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 	}
 	if (rc == SKP_OK && r->next == 0)
 		r->next = SKP_HANDLE_APPROVE;
-	if (r->next == SKP_HANDLE_RESPOND && r->decision == NULL)
-		r->decision = "refused";
  out:
 	skp_buf_free(&pt);
 	if (rc == SKP_ERR_NOMEM && r != NULL && r->next == 0)
@@ -444,7 +511,6 @@ answer_make_credential(struct skp_handler *h, struct skp_req *r,
 	if ((rc = skp_phstate_cred_add(st, c, why, sizeof(why))) != SKP_OK) {
 		if (rc == SKP_ERR_TOO_LARGE) {
 			rc = skp_handle_refuse(r, SKP_CTAP_KEY_STORE_FULL, why);
-			r->decision = "refused-full";
 		}
 		goto out;
 	}
@@ -490,7 +556,6 @@ answer_get_assertion(struct skp_handler *h, struct skp_req *r)
 	rc = skp_phstate_counter_next(h->st, r->cred_id, &counter, why,
 	    sizeof(why));
 	if (rc == SKP_ERR_NOT_FOUND || rc == SKP_ERR_LIMIT) {
-		r->decision = "refused-key-gone";
 		rc = skp_handle_refuse(r, SKP_CTAP_NO_CREDENTIALS, why);
 		goto out;
 	}

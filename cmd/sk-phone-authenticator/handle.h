@@ -39,7 +39,7 @@ struct skp_req {
 	uint8_t			 cred_id[SKP_PH_CRED_ID_LEN]; /* assertion */
 	int			 uv;		/* the PIN was checked */
 	/* For the prompt and the audit log. */
-	const char		*op;		/* "login", "sign", ... */
+	const char		*op;		/* "login", "sshsig", ... */
 	char			 subject[SKP_SSHMSG_USER_MAX + 1];
 	char			 key_fp[64];	/* "" when none */
 	const char		*decision;	/* refusals: why */
@@ -63,7 +63,7 @@ int	skp_handle_approved(struct skp_handler *, struct skp_req *,
 int	skp_handle_refuse(struct skp_req *, uint8_t status, const char *reason);
 void	skp_req_free(struct skp_req **);
 
-/* A line for the prompt and the log: "SSH login", "list keys", ... */
+/* The operation in words, for the prompt: "SSH login", ... */
 const char *skp_handle_op_text(const struct skp_req *);
 
 #endif

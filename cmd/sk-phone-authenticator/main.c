@@ -551,7 +551,7 @@ cmd_small(const struct args *a, const char *dir, const char *cmd,
 		    SKP_OK)
 			die_why("delete", rc, why);
 		else if (rc == SKP_OK) {
-			audit(dir, NULL, "delete key", "deleted");
+			audit(dir, NULL, "delete", "deleted");
 			printf("deleted\n");
 		}
 	}

@@ -71,7 +71,7 @@ record(struct serve *s, const struct skp_req *r, const char *decision)
 	memset(&e, 0, sizeof(e));
 	e.time = now_ms() / 1000;
 	e.computer = r->computer.name[0] != '\0' ? r->computer.name : NULL;
-	e.op = skp_handle_op_text(r);
+	e.op = r->op != NULL ? r->op : "request";
 	e.subject = r->subject[0] != '\0' ? r->subject : NULL;
 	e.key = r->key_fp[0] != '\0' ? r->key_fp : NULL;
 	e.decision = decision;

@@ -1,0 +1,859 @@
+#!/usr/bin/python3
+# The reference phone driven through a real relay by a test computer.
+"""Tests of sk-phone-authenticator as a whole (TAP on stdout).
+
+Usage: test_phone.py PHONE COMPUTER RELAY [case ...]
+
+PHONE is sk-phone-authenticator, COMPUTER the test computer built on the
+core library (phone_computer.c), RELAY sk-phone-relay. Everything runs in
+one temporary folder and listens on 127.0.0.1 only; every process is
+stopped when the test ends, and every wait is bounded.
+"""
+
+import hashlib
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import shutil
+import time
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives import serialization
+
+PHONE, COMPUTER, RELAY = (os.path.abspath(p) for p in sys.argv[1:4])
+ONLY = sys.argv[4:]
+WAIT = 15.0        # seconds any single wait may take
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+# ---- a minimal strict reader of the phone's own CBOR ----
+
+def cbor_item(b, i):
+    ib = b[i]
+    major, ai = ib >> 5, ib & 31
+    i += 1
+    if ai < 24:
+        arg = ai
+    elif ai in (24, 25, 26, 27):
+        n = 1 << (ai - 24)
+        arg = int.from_bytes(b[i:i + n], "big")
+        i += n
+    else:
+        raise ValueError("bad head")
+    if major == 0:
+        return arg, i
+    if major == 1:
+        return -1 - arg, i
+    if major in (2, 3):
+        v = b[i:i + arg]
+        return (bytes(v) if major == 2 else v.decode()), i + arg
+    if major == 4:
+        out = []
+        for _ in range(arg):
+            v, i = cbor_item(b, i)
+            out.append(v)
+        return out, i
+    if major == 5:
+        out = {}
+        for _ in range(arg):
+            k, i = cbor_item(b, i)
+            v, i = cbor_item(b, i)
+            out[k] = v
+        return out, i
+    if major == 7 and ai in (20, 21):
+        return ai == 21, i
+    raise ValueError("unexpected CBOR")
+
+
+def cbor(b):
+    v, i = cbor_item(b, 0)
+    if i != len(b):
+        raise ValueError("trailing bytes")
+    return v
+
+
+def state_payload(path):
+    """A state file: "SKPS", version, length, payload, SHA-256."""
+    data = open(path, "rb").read()
+    check(data[:4] == b"SKPS", "%s: magic" % path)
+    n = struct.unpack(">I", data[6:10])[0]
+    check(len(data) == 10 + n + 32, "%s: length" % path)
+    check(hashlib.sha256(data[:10 + n]).digest() == data[10 + n:],
+          "%s: checksum" % path)
+    return data[10:10 + n]
+
+
+def storage_key(state, passphrase=None):
+    if passphrase is None:
+        return cbor(state_payload(os.path.join(state, "masterkey")))[1]
+    kdf = cbor(state_payload(os.path.join(state, "kdf")))
+    return hashlib.scrypt(passphrase, salt=kdf[1], n=1 << kdf[2], r=kdf[3],
+                          p=kdf[4], maxmem=512 << 20, dklen=32)
+
+
+def unseal(state, name, key):
+    outer = cbor(state_payload(os.path.join(state, name)))
+    ad = b"sk-phone-authenticator v1 " + name.encode()
+    return cbor(AESGCM(key).decrypt(outer[1], outer[2], ad))
+
+
+def public_of(priv):
+    k = ec.derive_private_key(int.from_bytes(priv, "big"), ec.SECP256R1())
+    return k.public_key().public_bytes(
+        serialization.Encoding.X962,
+        serialization.PublicFormat.UncompressedPoint)
+
+
+# ---- processes ----
+
+class World:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="skp-phone-")
+        os.chmod(self.tmp, 0o700)
+        self.procs = []
+        self.ptys = []
+        self.relay = None
+        self.port = None
+        self.start_relay()
+
+    def path(self, *p):
+        return os.path.join(self.tmp, *p)
+
+    def env(self, **extra):
+        env = {"PATH": "/usr/bin:/bin", "HOME": self.path("home"),
+               "LANG": "C.UTF-8", "TERM": "dumb"}
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+                  "SK_PHONE_DEBUG"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def start_relay(self, port=0):
+        log = open(self.path("relay.log"), "ab")
+        p = subprocess.Popen([RELAY, "--listen", "127.0.0.1:%d" % port],
+                             stdout=log, stderr=log, env=self.env())
+        self.procs.append(p)
+        self.relay = p
+        end = time.time() + WAIT
+        while time.time() < end:
+            m = re.findall(rb"listening on ws://127\.0\.0\.1:(\d+)",
+                           open(self.path("relay.log"), "rb").read())
+            if m and (port == 0 or int(m[-1]) == port) and \
+                    len(m) > getattr(self, "_relays", 0):
+                self._relays = len(m)
+                self.port = int(m[-1])
+                self.url = "ws://127.0.0.1:%d" % self.port
+                return
+            check(p.poll() is None, "relay exited")
+            time.sleep(0.05)
+        raise Fail("relay did not start")
+
+    def stop(self, p, sig=signal.SIGTERM):
+        if p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(timeout=WAIT)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def close(self):
+        for p in self.procs:
+            self.stop(p)
+        for t in self.ptys:
+            t.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- the test computer --
+    def comp(self, cdir, *args, timeout=WAIT * 3):
+        r = subprocess.run([COMPUTER] + list(args[:1]) + [cdir] +
+                           list(args[1:]), capture_output=True,
+                           timeout=timeout, env=self.env())
+        return r.returncode, r.stdout.decode(errors="replace")
+
+    def comp_bg(self, cdir, *args):
+        p = subprocess.Popen([COMPUTER] + list(args[:1]) + [cdir] +
+                             list(args[1:]), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, env=self.env())
+        self.procs.append(p)
+        return p
+
+    # -- the phone --
+    def phone(self, state, *args, env=None, timeout=WAIT * 3, stdin=None):
+        r = subprocess.run([PHONE, "--state", state] + list(args),
+                           capture_output=True, timeout=timeout,
+                           env=self.env(**(env or {})),
+                           stdin=stdin if stdin is not None
+                           else subprocess.DEVNULL,
+                           start_new_session=True)
+        return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
+
+    def run_phone(self, state, *args, env=None):
+        """A phone with no terminal; its output in a log file."""
+        log = self.path("phone-%d.log" % len(self.procs))
+        f = open(log, "wb")
+        p = subprocess.Popen([PHONE, "--state", state, "run"] + list(args),
+                             stdout=f, stderr=f, stdin=subprocess.DEVNULL,
+                             env=self.env(**(env or {})),
+                             start_new_session=True)
+        p.log = log
+        self.procs.append(p)
+        wait_file(log, "listening on", p)
+        return p
+
+    def pty_phone(self, state, *args, env=None):
+        t = Pty([PHONE, "--state", state, "run"] + list(args),
+                self.env(**(env or {})))
+        self.ptys.append(t)
+        t.expect("listening on")
+        return t
+
+    def pair(self, state, cdir, name, phone_name="phone"):
+        os.makedirs(cdir, mode=0o700, exist_ok=True)
+        c = self.comp_bg(cdir, "pair", self.url, name)
+        uri = c.stdout.readline().decode().split()
+        check(len(uri) == 2 and uri[0] == "uri", "computer gave no URI")
+        rc, out = self.phone(state, "pair", uri[1], "--yes", "--name",
+                             phone_name)
+        cout = c.communicate(timeout=WAIT)[0].decode()
+        check(rc == 0 and "paired with computer" in out, "phone: " + out)
+        check(c.returncode == 0 and "paired" in cout, "computer: " + cout)
+        code = re.search(r"confirmation code: (\d{3}) (\d{3})", out)
+        ccode = re.search(r"code (\d{6})", cout)
+        check(code and ccode and code.group(1) + code.group(2) ==
+              ccode.group(1), "codes differ")
+
+
+def wait_file(path, text, proc=None, timeout=WAIT):
+    end = time.time() + timeout
+    while time.time() < end:
+        if text in open(path, errors="replace").read():
+            return
+        if proc is not None and proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise Fail("no %r in %s: %s" % (text, path, open(path).read()[-2000:]))
+
+
+class Pty:
+    """A phone on a pseudo-terminal, as its owner would see it."""
+
+    def __init__(self, argv, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self.buf = b""
+
+    def read(self, timeout):
+        r, _, _ = select.select([self.fd], [], [], timeout)
+        if not r:
+            return False
+        try:
+            data = os.read(self.fd, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            return False
+        self.buf += data
+        return True
+
+    def expect(self, text, timeout=WAIT):
+        """Wait for text after what was already consumed; consume it."""
+        end = time.time() + timeout
+        while True:
+            i = self.buf.find(text.encode())
+            if i >= 0:
+                seen = self.buf[:i + len(text)].decode(errors="replace")
+                self.buf = self.buf[i + len(text):]
+                return seen
+            left = end - time.time()
+            if left <= 0 or not self.read(left) and time.time() >= end:
+                raise Fail("pty: no %r in %r" % (text, self.buf[-1500:]))
+
+    def drain(self, secs):
+        end = time.time() + secs
+        while time.time() < end:
+            self.read(max(0.0, end - time.time()))
+        out, self.buf = self.buf.decode(errors="replace"), b""
+        return out
+
+    def send(self, s):
+        os.write(self.fd, s.encode())
+
+    def kill(self, sig=signal.SIGTERM):
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            return
+        end = time.time() + WAIT
+        while time.time() < end:
+            pid, _ = os.waitpid(self.pid, os.WNOHANG)
+            if pid != 0:
+                self.pid = 0
+                return
+            self.read(0.05)
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        self.pid = 0
+
+    def close(self):
+        if self.pid:
+            self.kill()
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+def result(out, n=1):
+    m = re.search(r"result %d status=0x([0-9a-f]{2}) err=(-?\d+)" % n, out)
+    check(m, "no result %d in %r" % (n, out))
+    return int(m.group(1), 16), int(m.group(2))
+
+
+def counter(out):
+    m = re.search(r"signed flags=0x([0-9a-f]{2}) counter=(\d+)", out)
+    check(m, "not signed: %r" % out)
+    return int(m.group(1), 16), int(m.group(2))
+
+
+def audit_lines(state):
+    return open(os.path.join(state, "audit.log")).read().splitlines()
+
+
+# Status codes and errors (ctap.h, err.h).
+ST_DENIED, ST_BUSY, ST_NO_ANSWER = 0x27, 0x06, 0x2f
+ST_STALE, ST_REPLAY, ST_MISMATCH, ST_UV_NA = 0xf0, 0xf1, 0xf2, 0xf5
+ST_PIN_REQ, ST_PIN_BAD, ST_EXCLUDED, ST_NO_CREDS = 0x36, 0x31, 0x19, 0x2e
+E_REJECTED, E_TIMEOUT, E_OFFLINE, E_NETWORK = -24, -21, -23, -22
+E_EXPIRED, E_REPLAY, E_CLOSED = -19, -20, -30
+
+W = None          # the world
+S = None          # the main phone's state folder
+C = None          # the main computer's folder
+
+
+def setup():
+    global W, S, C
+    W = World()
+    os.mkdir(W.path("home"), 0o700)
+    S = W.path("phone")
+    C = W.path("computer")
+    W.pair(S, C, "laptop", "myphone")
+
+
+# ---- cases ----
+
+def case_pair_state_private():
+    st = os.stat(S)
+    check(st.st_mode & 0o777 == 0o700, "state folder mode %o" % st.st_mode)
+    for f in os.listdir(S):
+        m = os.stat(os.path.join(S, f)).st_mode & 0o777
+        check(m == 0o600, "%s has mode %o" % (f, m))
+    rc, out = W.phone(S, "computers")
+    check(rc == 0 and '"laptop" paired' in out, out)
+    check(any("op=pair" in l and "decision=paired" in l
+              for l in audit_lines(S)), "pairing not in the audit log")
+
+
+def case_enroll_sign_counter():
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "enroll", W.path("key1"))
+    check(rc == 0 and "enrolled flags=0x41 counter=0" in out, out)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--userauth", "root")
+    check(rc == 0, out)
+    flags, n1 = counter(out)
+    check(flags == 0x01 and n1 == 1, "flags %x counter %d" % (flags, n1))
+    rc, out = W.comp(C, "sign", W.path("key1"), "--sshsig", "git")
+    check(rc == 0 and counter(out)[1] == 2, out)
+    # up=false asked: signed without the UP flag, counter still rises
+    rc, out = W.comp(C, "sign", W.path("key1"), "--no-up")
+    check(rc == 0 and counter(out) == (0x00, 3), out)
+    W.stop(p)
+    log = open(p.log).read()
+    check("WARNING: --approve always" in log, "no warning for always")
+
+
+def case_counter_survives_restart():
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "sign", W.path("key1"))
+    check(rc == 0 and counter(out)[1] == 4, out)
+    W.stop(p)
+    rc, out = W.phone(S, "keys")
+    check(rc == 0 and "counter=4" in out, out)
+
+
+def case_getinfo():
+    p = W.run_phone(S, "--approve", "never")
+    rc, out = W.comp(C, "info")
+    check(rc == 0 and "info versions=2 FIDO_2_0 rk=1 clientPin=0" in out,
+          out)
+    W.stop(p)
+
+
+def case_resident_list_and_exclude():
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "enroll", W.path("rk1"), "--resident", "--user",
+                     "alice")
+    check(rc == 0 and "enrolled flags=0x41" in out, out)
+    rc, out = W.comp(C, "enroll", W.path("rk2"), "--resident", "--user",
+                     "alice")
+    check(rc != 0 and result(out) == (ST_EXCLUDED, -18), out)
+    rc, out = W.comp(C, "enroll", W.path("rk2"), "--resident", "--user",
+                     "alice", "--overwrite")
+    check(rc == 0, out)
+    rc, out = W.comp(C, "enroll", W.path("rk3"), "--resident", "--user",
+                     "bob", "--rp", "ssh:work")
+    check(rc == 0, out)
+    rc, out = W.comp(C, "list")
+    check(rc == 0 and "listed 2" in out, out)
+    check(re.search(r"cred rp=ssh: user=alice", out) and
+          re.search(r"cred rp=ssh:work user=bob", out), out)
+    # the overwritten key is gone, the new one signs
+    rc, out = W.comp(C, "sign", W.path("rk1"))
+    check(rc != 0 and result(out)[0] == ST_NO_CREDS, out)
+    rc, out = W.comp(C, "sign", W.path("rk2"))
+    check(rc == 0 and counter(out)[1] == 1, out)
+    W.stop(p)
+
+
+def case_no_private_key_in_clear():
+    key = storage_key(S)
+    secrets = []
+    creds = unseal(S, "credentials", key)[1]
+    check(len(creds) >= 3, "credentials: %d" % len(creds))
+    for c in creds:
+        check(public_of(c[6]) == c[5], "a stored key is not its public's")
+        secrets.append(c[6])
+    ident = unseal(S, "identity", key)
+    secrets += [ident[1], ident[2]]
+    for c in unseal(S, "computers", key)[1]:
+        secrets.append(c[3])
+    scan_for_secrets(S, secrets)
+
+
+def scan_for_secrets(state, secrets):
+    forms = []
+    for s in secrets:
+        forms += [s, s.hex().encode(), s.hex().upper().encode()]
+    for f in os.listdir(state):
+        data = open(os.path.join(state, f), "rb").read()
+        for s in forms:
+            check(s not in data, "a secret is in clear in %s" % f)
+
+
+def case_stale_refused():
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "sign", W.path("key1"), "--offset-ms", "-121000")
+    check(rc != 0 and result(out) == (ST_STALE, E_EXPIRED), out)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--offset-ms", "125000")
+    check(rc != 0 and result(out) == (ST_STALE, E_EXPIRED), out)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--offset-ms", "-100000")
+    check(rc == 0, out)
+    W.stop(p)
+    check(sum("decision=refused-stale" in l for l in audit_lines(S)) >= 2,
+          "stale refusals not logged")
+
+
+def case_replay_refused():
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "sign", W.path("key1"), "--repeat", "2")
+    check(result(out, 1) == (0, 0), out)
+    check(result(out, 2) == (ST_REPLAY, E_REPLAY), out)
+    W.stop(p)
+
+
+def case_tampered_refused():
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "sign", W.path("key1"), "--tamper")
+    check(rc != 0 and result(out)[0] == ST_MISMATCH, out)
+    rc, out = W.comp(C, "enroll", W.path("keyt"), "--tamper")
+    check(rc != 0 and result(out)[0] == ST_MISMATCH, out)
+    W.stop(p)
+    check(sum("decision=refused-data-mismatch" in l
+              for l in audit_lines(S)) == 2, "mismatch not logged")
+
+
+def case_not_paired_refused():
+    other = W.path("other")
+    W.pair(S, other, "intruder")
+    rc, out = W.phone(S, "unpair", "intruder")
+    check(rc == 0, out)
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(other, "sign", W.path("key1"), "--timeout-ms", "5000")
+    st, err = result(out)
+    check(rc != 0 and err in (E_CLOSED, E_TIMEOUT), out)
+    W.stop(p)
+    check("refused-not-paired" in open(p.log).read(), "not logged")
+    rc, out = W.phone(S, "computers")
+    check("intruder" not in out and "laptop" in out, out)
+
+
+def case_reject_policy():
+    p = W.run_phone(S, "--approve", "never")
+    rc, out = W.comp(C, "sign", W.path("key1"))
+    check(rc != 0 and result(out) == (ST_DENIED, E_REJECTED), out)
+    W.stop(p)
+    check("WARNING: --approve never" in open(p.log).read(), "no warning")
+
+
+def case_uv_without_pin_file():
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "sign", W.path("key1"), "--uv", "--pin", "1234")
+    check(rc != 0 and result(out) == (ST_UV_NA, -33), out)
+    W.stop(p)
+
+
+def case_uv_with_pin_file():
+    pin = W.path("pin")
+    with open(pin, "w") as f:
+        f.write("2468\n")
+    p = W.run_phone(S, "--approve", "always", "--pin-file", pin)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--uv")
+    check(rc != 0 and result(out) == (ST_PIN_REQ, -26), out)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--uv", "--pin", "1357")
+    check(rc != 0 and result(out) == (ST_PIN_BAD, -31), out)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--uv", "--pin", "2468")
+    check(rc == 0 and counter(out)[0] == 0x05, out)
+    # a key made with UV required wants the PIN on every use
+    rc, out = W.comp(C, "enroll", W.path("keyuv"), "--cred-protect", "3",
+                     "--pin", "2468")
+    check(rc == 0 and "enrolled flags=0x45" in out, out)
+    rc, out = W.comp(C, "sign", W.path("keyuv"))
+    check(rc != 0 and result(out)[0] == ST_PIN_REQ, out)
+    rc, out = W.comp(C, "sign", W.path("keyuv"), "--uv", "--pin", "2468")
+    check(rc == 0 and counter(out)[0] == 0x05, out)
+    W.stop(p)
+
+
+def prompt_sign(t, *args):
+    c = W.comp_bg(C, "sign", W.path("key1"), *args)
+    seen = t.expect("answer within")
+    return c, seen
+
+
+def finish(c):
+    out = c.communicate(timeout=WAIT * 2)[0].decode()
+    return c.returncode, out
+
+
+def case_prompt_allow_once():
+    t = W.pty_phone(S)
+    c, seen = prompt_sign(t, "--userauth", "root")
+    check('request from computer "laptop"' in seen, seen)
+    check("SSH login" in seen and "root" in seen and "SHA256:" in seen,
+          seen)
+    t.send("o\n")
+    rc, out = finish(c)
+    check(rc == 0 and counter(out)[0] == 0x01, out)
+    t.expect("allow-once")
+    t.kill()
+
+
+def case_prompt_reject():
+    t = W.pty_phone(S)
+    c, seen = prompt_sign(t, "--sshsig", "git")
+    check("SSHSIG" in seen and "namespace:   git" in seen, seen)
+    t.send("maybe\n")
+    t.expect("please answer")
+    t.send("r\n")
+    rc, out = finish(c)
+    check(rc != 0 and result(out) == (ST_DENIED, E_REJECTED), out)
+    t.kill()
+    check(any("op=sshsig" in l and 'subject="git"' in l and
+              "decision=reject" in l for l in audit_lines(S)),
+          "rejection not logged")
+
+
+def case_prompt_no_answer():
+    t = W.pty_phone(S, "--timeout", "2")
+    c, seen = prompt_sign(t)
+    rc, out = finish(c)
+    check(rc != 0 and result(out) == (ST_NO_ANSWER, E_TIMEOUT), out)
+    t.expect("no answer in time")
+    t.kill()
+    check(any("decision=reject-no-answer" in l for l in audit_lines(S)),
+          "no answer not logged")
+
+
+def case_prompt_busy_and_checks_before_prompt():
+    t = W.pty_phone(S)
+    c, seen = prompt_sign(t)
+    # while the owner is asked, others are refused at once, unasked
+    rc, out = W.comp(C, "sign", W.path("key1"))
+    check(rc != 0 and result(out)[0] == ST_BUSY, out)
+    t.send("r\n")
+    finish(c)
+    t.expect("rejected")
+    # stale and tampered: refused, never shown
+    rc, out = W.comp(C, "sign", W.path("key1"), "--offset-ms", "-130000")
+    check(result(out)[0] == ST_STALE, out)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--tamper")
+    check(result(out)[0] == ST_MISMATCH, out)
+    check("answer within" not in t.drain(0.3), "asked about a refusal")
+    # replayed: the first is asked about, its replay is not
+    c, seen = prompt_sign(t, "--repeat", "2")
+    t.send("o\n")
+    rc, out = finish(c)
+    check(result(out, 1)[0] == 0 and result(out, 2)[0] == ST_REPLAY, out)
+    check("answer within" not in t.drain(0.3), "asked about a replay")
+    t.kill()
+
+
+def case_prompt_window_expires():
+    t = W.pty_phone(S, env={"SKP_TEST_WINDOW_SECONDS": "3"})
+    c, seen = prompt_sign(t)
+    check("for 3 seconds" in seen, seen)
+    t.send("w\n")
+    rc, out = finish(c)
+    check(rc == 0, out)
+    # inside the window: no question
+    rc, out = W.comp(C, "sign", W.path("key1"))
+    check(rc == 0, out)
+    check("answer within" not in t.drain(0.3), "asked inside the window")
+    rc, out = W.phone(S, "computers")
+    check("everything allowed until" in out, out)
+    time.sleep(3.5)
+    c, seen = prompt_sign(t)
+    t.send("r\n")
+    rc, out = finish(c)
+    check(rc != 0 and result(out)[0] == ST_DENIED, out)
+    t.kill()
+    lines = audit_lines(S)
+    check(any("decision=allow-window-start" in l for l in lines) and
+          any("decision=allow-window" in l for l in lines), "window log")
+
+
+def case_restart_while_waiting():
+    t = W.pty_phone(S)
+    c, seen = prompt_sign(t)
+    t.kill()
+    rc, out = finish(c)
+    check(rc != 0, out)
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "sign", W.path("key1"))
+    check(rc == 0, out)
+    W.stop(p)
+    rc, out = W.phone(S, "computers")
+    check('"laptop"' in out, out)
+
+
+def case_offline_then_online():
+    rc, out = W.comp(C, "sign", W.path("key1"), "--timeout-ms", "2000")
+    check(rc != 0 and "status offline" in out, out)
+    check(result(out)[1] == E_OFFLINE, out)
+    # a held call reaches the phone when it comes
+    c = W.comp_bg(C, "sign", W.path("key1"))
+    time.sleep(0.5)
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = finish(c)
+    check(rc == 0 and "status offline" in out and "status online" in out,
+          out)
+    W.stop(p)
+
+
+def case_pair_wrong_secret():
+    cdir = W.path("rogue")
+    os.makedirs(cdir, mode=0o700)
+    c = W.comp_bg(cdir, "pair-wrong-secret", W.url, "rogue")
+    uri = c.stdout.readline().decode().split()[1]
+    rc, out = W.phone(S, "pair", uri, "--yes", "--timeout", "10")
+    cout = c.communicate(timeout=WAIT)[0].decode()
+    check(c.returncode == 0 and "decryption failed" in cout, cout)
+    check(rc != 0 and "paired with" not in out, out)
+    rc, out = W.phone(S, "computers")
+    check("rogue" not in out, out)
+
+
+def case_pair_stale_uri():
+    rc, out = W.comp(C, "make-uri", W.url, "old", "--", "-400")
+    check(rc == 0, out)
+    uri = out.split()[1]
+    rc, out = W.phone(S, "pair", uri, "--yes")
+    check(rc != 0 and "too old" in out, out)
+
+
+def case_pair_declined():
+    cdir = W.path("declined")
+    os.makedirs(cdir, mode=0o700)
+    c = W.comp_bg(cdir, "pair", W.url, "decliner", "--decline")
+    uri = c.stdout.readline().decode().split()[1]
+    rc, out = W.phone(S, "pair", uri, "--yes")
+    cout = c.communicate(timeout=WAIT)[0].decode()
+    check(rc != 0 and "not paired" in out, out)
+    check(c.returncode != 0, cout)
+    rc, out = W.phone(S, "computers")
+    check("decliner" not in out, out)
+    # and the phone's owner says no
+    c = W.comp_bg(cdir, "pair", W.url, "decliner")
+    uri = c.stdout.readline().decode().split()[1]
+    rc, out = W.phone(S, "pair", uri, stdin=subprocess.DEVNULL)
+    cout = c.communicate(timeout=WAIT)[0].decode()
+    check(rc != 0 and "not confirmed here" in out, out)
+    check(c.returncode != 0 and "rejected" in cout, cout)
+
+
+def case_keys_delete_log():
+    rc, out = W.phone(S, "keys")
+    check(rc == 0, out)
+    m = re.search(r"^([0-9a-f]{32}) (SHA256:\S+) application=ssh:work",
+                  out, re.M)
+    check(m, out)
+    rc, out = W.phone(S, "delete", m.group(1)[:8])
+    check(rc == 0 and "deleted" in out, out)
+    rc, out = W.phone(S, "keys")
+    check(m.group(2) not in out, out)
+    rc, out = W.phone(S, "delete", "0000000000")
+    check(rc != 0 and "no such key" in out, out)
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "sign", W.path("rk3"))
+    check(rc != 0 and result(out)[0] == ST_NO_CREDS, out)
+    W.stop(p)
+    rc, out = W.phone(S, "log")
+    check(rc == 0 and "decision=deleted" in out and
+          "decision=allow-once" in out, out)
+    for l in out.splitlines():
+        check(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ computer=\"[^\"]*\" "
+                       r"op=\S+ subject=\"[^\"]*\" key=\S+ decision=\S+$", l),
+              "bad audit line: " + l)
+
+
+def case_files_refused_when_open():
+    os.chmod(os.path.join(S, "credentials"), 0o644)
+    rc, out = W.phone(S, "keys")
+    os.chmod(os.path.join(S, "credentials"), 0o600)
+    check(rc != 0 and "chmod" in out, out)
+
+
+def case_passphrase_state():
+    st = W.path("phone-pass")
+    cdir = W.path("computer-pass")
+    pw = W.path("passphrase")
+    with open(pw, "w") as f:
+        f.write("correct horse battery\n")
+    os.chmod(pw, 0o600)
+    os.makedirs(cdir, mode=0o700)
+    c = W.comp_bg(cdir, "pair", W.url, "passlaptop")
+    uri = c.stdout.readline().decode().split()[1]
+    rc, out = W.phone(st, "--passphrase-file", pw, "pair", uri, "--yes")
+    c.communicate(timeout=WAIT)
+    check(rc == 0, out)
+    check(not os.path.exists(os.path.join(st, "masterkey")), "masterkey")
+    p = W.run_phone(st, "--passphrase-file", pw, "--approve", "always")
+    rc, out = W.comp(cdir, "enroll", W.path("kp"), "--resident", "--user",
+                     "carol")
+    check(rc == 0, out)
+    W.stop(p)
+    key = storage_key(st, b"correct horse battery")
+    creds = unseal(st, "credentials", key)[1]
+    check(len(creds) == 1 and public_of(creds[0][6]) == creds[0][5],
+          "passphrase-sealed credential")
+    scan_for_secrets(st, [creds[0][6]])
+    with open(pw, "w") as f:
+        f.write("wrong\n")
+    rc, out = W.phone(st, "--passphrase-file", pw, "keys")
+    check(rc != 0 and "wrong passphrase" in out, out)
+    rc, out = W.phone(st, "keys")
+    check(rc != 0 and "--passphrase-file" in out, out)
+
+
+def case_relay_restart_reconnect():
+    p = W.run_phone(S, "--approve", "always")
+    port = W.port
+    W.stop(W.relay)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--timeout-ms", "3000")
+    check(rc != 0 and result(out)[1] == E_NETWORK, out)
+    W.start_relay(port)
+    wait_file(p.log, "reconnecting in", p)
+    end = time.time() + 40
+    while open(p.log).read().count("listening on") < 2:
+        check(time.time() < end, "phone did not reconnect")
+        time.sleep(0.2)
+    rc, out = W.comp(C, "sign", W.path("key1"))
+    check(rc == 0, out)
+    W.stop(p)
+
+
+CASES = [
+    case_pair_state_private,
+    case_enroll_sign_counter,
+    case_counter_survives_restart,
+    case_getinfo,
+    case_resident_list_and_exclude,
+    case_no_private_key_in_clear,
+    case_stale_refused,
+    case_replay_refused,
+    case_tampered_refused,
+    case_not_paired_refused,
+    case_reject_policy,
+    case_uv_without_pin_file,
+    case_uv_with_pin_file,
+    case_prompt_allow_once,
+    case_prompt_reject,
+    case_prompt_no_answer,
+    case_prompt_busy_and_checks_before_prompt,
+    case_prompt_window_expires,
+    case_restart_while_waiting,
+    case_offline_then_online,
+    case_pair_wrong_secret,
+    case_pair_stale_uri,
+    case_pair_declined,
+    case_keys_delete_log,
+    case_files_refused_when_open,
+    case_passphrase_state,
+    case_relay_restart_reconnect,
+]
+
+
+def main():
+    cases = [c for c in CASES if not ONLY or c.__name__[5:] in ONLY]
+    print("1..%d" % (len(cases) + 1))
+    failed = 0
+    try:
+        setup()
+        print("ok 1 - setup (relay, pairing)")
+    except Exception as e:
+        print("not ok 1 - setup: %s" % e)
+        for i, c in enumerate(cases):
+            print("not ok %d - %s # setup failed" % (i + 2, c.__name__[5:]))
+        if W:
+            W.close()
+        return 1
+    for i, c in enumerate(cases):
+        name = c.__name__[5:]
+        t0 = time.time()
+        try:
+            c()
+            print("ok %d - %s (%.1f s)" % (i + 2, name, time.time() - t0))
+        except Exception as e:
+            failed += 1
+            print("not ok %d - %s: %s" % (i + 2, name, e))
+        sys.stdout.flush()
+        for p in W.procs:
+            if p is not W.relay:
+                W.stop(p)
+    W.close()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
