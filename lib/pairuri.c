@@ -241,7 +241,7 @@ skp_pairuri_check_name(const char *s, size_t n)
 				return SKP_ERR_FORMAT;
 			c = c << 6 | (p[i + k] & 0x3fu);
 		}
-		/* Overlong forms, surrogates and past U+10FFFF are not UTF-8. */
+		/* Overlong forms, surrogates, past U+10FFFF: not UTF-8. */
 		if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff ||
 		    bad_codepoint(c))
 			return SKP_ERR_FORMAT;
@@ -336,7 +336,8 @@ split_query(const char *q, size_t n, struct span val[P_COUNT])
 			;
 		/* "x=" with x one letter; anything else is unknown. */
 		for (j = 0; j < P_COUNT; j++)
-			if (end - i >= 2 && q[i] == pnames[j] && q[i + 1] == '=')
+			if (end - i >= 2 && q[i] == pnames[j] &&
+			    q[i + 1] == '=')
 				break;
 		if (j == P_COUNT || seen[j]++)
 			rc = SKP_ERR_FORMAT;

@@ -430,9 +430,9 @@ skp_store_read(const char *dir, const char *name, skp_buf_t **payload,
 			say(why, whylen, "%s does not exist", path);
 			rc = SKP_ERR_NOT_FOUND;
 		} else if (errno == ELOOP) {
-			say(why, whylen, "%s is a symbolic link, which sk-phone "
-			    "does not follow in its folder: replace it with "
-			    "the file itself", path);
+			say(why, whylen, "%s is a symbolic link, which "
+			    "sk-phone does not follow in its folder: replace "
+			    "it with the file itself", path);
 			rc = SKP_ERR_PERM;
 		} else {
 			say(why, whylen, "cannot open %s: %s", path,

@@ -1,4 +1,4 @@
-/* The pairing URI shown as a QR code, and the ids and keys derived in pairing. */
+/* The pairing URI shown as a QR code, and the ids and keys pairing derives. */
 #ifndef SKP_PAIRURI_H
 #define SKP_PAIRURI_H
 

@@ -137,7 +137,8 @@ int	skp_store_phones_remove(skp_store_phones_t *, const char *name);
 int	skp_store_phones_remove_id(skp_store_phones_t *,
 	    const uint8_t [SKP_PHONE_ID_LEN]);
 int	skp_store_phones_find_id(const skp_store_phones_t *,
-	    const uint8_t [SKP_PHONE_ID_LEN], const struct skp_store_pairing **);
+	    const uint8_t [SKP_PHONE_ID_LEN],
+	    const struct skp_store_pairing **);
 int	skp_store_phones_find_name(const skp_store_phones_t *, const char *,
 	    const struct skp_store_pairing **);
 /* *out is malloc'd: skp_wipe() and free() it. */
