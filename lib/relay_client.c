@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <pthread.h>
 #include <libwebsockets.h>
@@ -43,7 +42,7 @@ static const struct code_info codes[] = {
 	    "replaced by a newer listener" },
 	{ SKP_RELAY_C_SHUTDOWN,	  SKP_ERR_CLOSED,  "relay shutting down" },
 	{ SKP_RELAY_C_KEEPALIVE,  SKP_ERR_NETWORK, "no answer to ping" },
-	{ SKP_RELAY_C_SLOW,	  SKP_ERR_LIMIT,   "peer not reading" },
+	{ SKP_RELAY_C_SLOW,	  SKP_ERR_LIMIT,   "relay out of memory" },
 	{ SKP_RELAY_C_TIMEOUT,	  SKP_ERR_TIMEOUT, "timed out" },
 	{ SKP_RELAY_C_MBOX_CALLS, SKP_ERR_LIMIT,
 	    "too many calls to this mailbox" },
@@ -828,6 +827,8 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	}
 }
 
+static int pump(skp_relay_t *, uint64_t);
+
 static const struct lws_protocols client_protocols[] = {
 	{ SKP_RELAY_SUBPROTOCOL, client_cb, 0, CLIENT_RX_CHUNK, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
@@ -858,7 +859,6 @@ skp_relay_free(skp_relay_t **rp)
 	skp_relay_t *r;
 	struct evnode *e, *next;
 	uint64_t until;
-	struct sigguard g;
 
 	if (rp == NULL || (r = *rp) == NULL)
 		return;
@@ -867,13 +867,8 @@ skp_relay_free(skp_relay_t **rp)
 		r->closing = 1;
 		lws_callback_on_writable(r->wsi);
 		until = now_ms() + CLIENT_CLOSE_FLUSH_MS;
-		while (r->state == CS_OPEN && now_ms() < until) {
-			guard_enter(&g);
-			lws_service(r->ctx, -1);
-			guard_leave(&g);
-			if (r->state == CS_OPEN)
-				usleep(2000);
-		}
+		while (r->state == CS_OPEN && now_ms() < until)
+			pump(r, until);
 	}
 	conn_reset(r);
 	ev_release(r);

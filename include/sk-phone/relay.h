@@ -51,7 +51,7 @@
 #define SKP_RELAY_C_REPLACED	4007	/* the mailbox has a newer listener */
 #define SKP_RELAY_C_SHUTDOWN	4008	/* the relay is stopping */
 #define SKP_RELAY_C_KEEPALIVE	4009	/* no pong to the relay's ping */
-#define SKP_RELAY_C_SLOW	4010	/* peer not reading, queue full */
+#define SKP_RELAY_C_SLOW	4010	/* END: relay could not queue a frame */
 #define SKP_RELAY_C_TIMEOUT	4020	/* END: call or rendezvous timed out */
 #define SKP_RELAY_C_MBOX_CALLS	4021	/* END: too many calls to the mailbox */
 #define SKP_RELAY_C_PENDING	4022	/* END: too many held calls in all */
