@@ -711,7 +711,8 @@ dec_cm(const cbor_item_t *p, struct skp_ctap_cred_mgmt *cm, struct dec *d)
 	    (rc = skp_cbor_get_uint(v, &sc)) != SKP_OK)
 		goto out;
 	if (sc != SKP_CTAP_CM_ENUM_RPS && sc != SKP_CTAP_CM_ENUM_CREDS) {
-		rc = refuse(d, SKP_CTAP_INVALID_SUBCOMMAND, SKP_ERR_UNSUPPORTED);
+		rc = refuse(d, SKP_CTAP_INVALID_SUBCOMMAND,
+		    SKP_ERR_UNSUPPORTED);
 		goto out;
 	}
 	cm->subcommand = (uint8_t)sc;

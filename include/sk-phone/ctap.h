@@ -164,7 +164,9 @@ struct skp_ctap_request {
  * status is what the phone answers when the decoder refuses the request
  * (may be NULL): INVALID_CBOR, CBOR_UNEXPECTED_TYPE, MISSING_PARAMETER,
  * INVALID_LENGTH, INVALID_PARAMETER, INVALID_COMMAND,
- * UNSUPPORTED_ALGORITHM or BAD_VERSION.
+ * UNSUPPORTED_ALGORITHM, INVALID_SUBCOMMAND or BAD_VERSION.
+ * Encoders hand back malloc'd bytes. A request carries the PIN: wipe the
+ * encoded bytes (skp_wipe) before free(), and the decoder's input too.
  */
 int	skp_ctap_request_encode(const struct skp_ctap_request *, uint8_t **out,
 	    size_t *outlen);

@@ -9,9 +9,12 @@
 #include "harness.h"
 
 /* RFC 5903 section 8.1 initiator key: a fixed point for vectors. */
-#define PRIV_HEX "c88f01f510d9ac3f70a292daa2316de544e9aab8afe84049c62a9c57862d1433"
-#define X_HEX	"dad0b65394221cf9b051e1feca5787d098dfe637fc90b9ef945d0c3772581180"
-#define Y_HEX	"5271a0461cdb8252d61f1c456fa3e59ab1f45b33accf5f58389e0577b8990bb3"
+#define PRIV_HEX "c88f01f510d9ac3f70a292daa2316de5" \
+	"44e9aab8afe84049c62a9c57862d1433"
+#define X_HEX	"dad0b65394221cf9b051e1feca5787d0" \
+	"98dfe637fc90b9ef945d0c3772581180"
+#define Y_HEX	"5271a0461cdb8252d61f1c456fa3e59a" \
+	"b1f45b33accf5f58389e0577b8990bb3"
 
 static void
 fixed_key(struct skp_p256_key *k)

@@ -1,4 +1,4 @@
-/* Unit tests for strict CBOR: each refusal of the profile, builders, getters. */
+/* Unit tests for strict CBOR: each refusal, the builders, the getters. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -363,7 +363,8 @@ getters(void)
 	int64_t i;
 	int bo;
 
-	p = skp_test_unhex("a601070242010203626869" "04f5" "2026" "626964" "6178",
+	p = skp_test_unhex("a601070242010203626869" "04f5" "2026" "626964"
+	    "6178",
 	    &n);
 	REQUIRE(skp_cbor_load(p, n, CAP, &m) == SKP_OK);
 	CHECK_RC(skp_cbor_map_get(m, 1, CBOR_TYPE_UINT, &v), SKP_OK);

@@ -832,7 +832,8 @@ response_roundtrip(void)
 	uint8_t *p = NULL, *body;
 	size_t n = 0, bl;
 
-	body = skp_test_unhex("a1016670616e6b6564", &bl);	/* {1: "panked"} */
+	/* {1: "panked"} */
+	body = skp_test_unhex("a1016670616e6b6564", &bl);
 	CHECK_RC(skp_ctap_response_encode(0, body, bl, NULL, &p, &n), SKP_OK);
 	CHECK_RC(skp_ctap_response_decode(p, n, &r), SKP_OK);
 	CHECK(r.status == 0 && r.ctap_len == bl && r.reason[0] == '\0');
