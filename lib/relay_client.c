@@ -742,7 +742,7 @@ static int
 on_writable(skp_relay_t *r, struct lws *wsi)
 {
 	struct txnode *t;
-	int n;
+	int i, n;
 
 	if ((t = r->tx) == NULL) {
 		if (r->closing) {
@@ -752,14 +752,19 @@ on_writable(skp_relay_t *r, struct lws *wsi)
 		}
 		return 0;
 	}
-	r->tx = t->next;
-	if (r->tx == NULL)
-		r->txtail = &r->tx;
-	n = lws_write(wsi, t->buf + LWS_PRE, t->len, LWS_WRITE_BINARY);
-	txnode_free(t);
-	if (n < 0) {
-		conn_ended(r, SKP_ERR_NETWORK);
-		return -1;
+	/* What the socket takes whole now; lws keeps a partial write. */
+	for (i = 0; i < 16 && (t = r->tx) != NULL &&
+	    (i == 0 || !lws_partial_buffered(wsi)); i++) {
+		r->tx = t->next;
+		if (r->tx == NULL)
+			r->txtail = &r->tx;
+		n = lws_write(wsi, t->buf + LWS_PRE, t->len,
+		    LWS_WRITE_BINARY);
+		txnode_free(t);
+		if (n < 0) {
+			conn_ended(r, SKP_ERR_NETWORK);
+			return -1;
+		}
 	}
 	if (r->tx != NULL || r->closing)
 		lws_callback_on_writable(wsi);
@@ -830,7 +835,9 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 static int pump(skp_relay_t *, uint64_t);
 
 static const struct lws_protocols client_protocols[] = {
-	{ SKP_RELAY_SUBPROTOCOL, client_cb, 0, CLIENT_RX_CHUNK, 0, NULL, 0 },
+	/* tx_packet_size: lws would cut every write to the rx size. */
+	{ SKP_RELAY_SUBPROTOCOL, client_cb, 0, CLIENT_RX_CHUNK, 0, NULL,
+	    2 * SKP_RELAY_MAX_FRAME },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 

@@ -18,6 +18,15 @@
 #include <time.h>
 
 #include <libwebsockets.h>
+#if defined(SKP_RELAY_LIBEV)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#include <ev.h>
+#pragma GCC diagnostic pop
+#endif
 
 #include "skp-config.h"
 #include "sk-phone/err.h"
@@ -29,11 +38,13 @@
 #define SHUTDOWN_GRACE_MS	3000
 #define REFUSALS_PER_SEC	20
 #define FD_RESERVE		64
-#define HARD_SLACK_FDS		32
 
 static volatile sig_atomic_t got_signal;
 static struct lws_context *context;
 static int verbose;
+#if defined(SKP_RELAY_LIBEV)
+static struct ev_loop *evloop;
+#endif
 
 static void
 vlogf(const char *fmt, va_list ap)
@@ -132,6 +143,9 @@ usage(FILE *f)
 "  --idle-timeout SECS        close a connection that does nothing (60)\n"
 "  --ping-interval SECS       ping a silent connection; no pong in as\n"
 "                             long again closes it (30)\n"
+"  --event-loop poll|libev    poll(2), the default, or libev (epoll):\n"
+"                             poll costs time per connection on every\n"
+"                             wakeup; libev only per active one\n"
 "  -v, --verbose              log every connection, not only refusals\n"
 "  -h, --help                 this text\n"
 "  -V, --version              the version\n",
@@ -224,6 +238,7 @@ raise_nofile(void)
 enum {
 	O_LISTEN = 256, O_CERT, O_KEY, O_FRAME, O_CONNS, O_PER_ADDR,
 	O_CALLS, O_PENDING, O_CHANS, O_HOLD, O_HANDSHAKE, O_IDLE, O_PING,
+	O_LOOP,
 };
 
 static const struct option longopts[] = {
@@ -240,11 +255,14 @@ static const struct option longopts[] = {
 	{ "handshake-timeout",	required_argument, NULL, O_HANDSHAKE },
 	{ "idle-timeout",	required_argument, NULL, O_IDLE },
 	{ "ping-interval",	required_argument, NULL, O_PING },
+	{ "event-loop",		required_argument, NULL, O_LOOP },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ NULL,			0,		   NULL, 0 },
 };
+
+static int use_libev;
 
 static int
 parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
@@ -306,6 +324,23 @@ parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 			rc = parse_u32("--ping-interval", optarg, 1, 3600,
 			    &c->ping_s);
 			break;
+		case O_LOOP:
+			if (strcmp(optarg, "poll") == 0)
+				use_libev = 0;
+			else if (strcmp(optarg, "libev") == 0) {
+#if defined(SKP_RELAY_LIBEV)
+				use_libev = 1;
+#else
+				fprintf(stderr, "sk-phone-relay: built "
+				    "without libev\n");
+				rc = -1;
+#endif
+			} else {
+				fprintf(stderr, "sk-phone-relay: "
+				    "--event-loop: poll or libev\n");
+				rc = -1;
+			}
+			break;
 		case 'v':
 			c->verbose = 1;
 			break;
@@ -335,6 +370,19 @@ parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 	return 0;
 }
 
+/* One round of the event loop: until something happened or a tick. */
+static void
+service_once(void)
+{
+#if defined(SKP_RELAY_LIBEV)
+	if (evloop != NULL) {
+		ev_run(evloop, EVRUN_ONCE);
+		return;
+	}
+#endif
+	lws_service(context, 0);
+}
+
 static uint64_t
 now_ms(void)
 {
@@ -355,6 +403,9 @@ main(int argc, char **argv)
 	uint64_t until;
 	rlim_t nofile;
 	int conns_set = 0, port;
+#if defined(SKP_RELAY_LIBEV)
+	void *loops[1];
+#endif
 
 	memset(&c, 0, sizeof(c));
 	c.listen = DEFAULT_LISTEN;
@@ -418,7 +469,11 @@ main(int argc, char **argv)
 	info.protocols = relayd_protocols;
 	info.uid = -1;
 	info.gid = -1;
-	info.fd_limit_per_thread = c.max_conns + FD_RESERVE + HARD_SLACK_FDS;
+	/*
+	 * No fd_limit_per_thread: given one, lws finds a connection by a
+	 * linear search of its table on every event. Without, it indexes a
+	 * table sized for the descriptor limit (untouched pages cost no RAM).
+	 */
 	info.timeout_secs = c.handshake_s;
 	/* Once headers start, lws gives them this long again, at most. */
 	info.timeout_secs_ah_idle = c.handshake_s;
@@ -432,6 +487,23 @@ main(int argc, char **argv)
 		info.ssl_cert_filepath = c.tls_cert;
 		info.ssl_private_key_filepath = c.tls_key;
 	}
+#if defined(SKP_RELAY_LIBEV)
+	/*
+	 * Our own libev loop, given to lws's libev plugin: we run it one
+	 * round at a time like lws_service(), and keep our signal handlers.
+	 */
+	if (use_libev) {
+		if ((evloop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK)) ==
+		    NULL) {
+			relayd_log("cannot create the libev loop");
+			relayd_fini();
+			return 1;
+		}
+		loops[0] = evloop;
+		info.foreign_loops = loops;
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+	}
+#endif
 	if ((context = lws_create_context(&info)) == NULL) {
 		relayd_log("cannot listen on %s (address in use, or a bad "
 		    "certificate or key?)", c.listen);
@@ -449,10 +521,11 @@ main(int argc, char **argv)
 	relayd_set_context(context);
 	relayd_start_ticks();
 	relayd_log("listening on %s://%s%s%s:%d (max %u connections, frames "
-	    "up to %u bytes)", c.tls_cert != NULL ? "wss" : "ws",
+	    "up to %u bytes, %s loop)", c.tls_cert != NULL ? "wss" : "ws",
 	    strchr(c.host, ':') != NULL ? "[" : "", c.host,
 	    strchr(c.host, ':') != NULL ? "]" : "", port,
-	    (unsigned int)c.max_conns, (unsigned int)c.max_frame);
+	    (unsigned int)c.max_conns, (unsigned int)c.max_frame,
+	    use_libev ? "libev" : "poll");
 	if (c.tls_cert == NULL && !is_loopback(c.host))
 		relayd_log("warning: listening on a non-loopback address "
 		    "without TLS: content stays end-to-end encrypted, but "
@@ -460,15 +533,21 @@ main(int argc, char **argv)
 		    "--tls-cert and --tls-key");
 
 	while (!got_signal)
-		lws_service(context, 0);
+		service_once();
 
 	relayd_log("stopping: closing every connection");
 	relayd_shutdown();
 	until = now_ms() + SHUTDOWN_GRACE_MS;
 	while (!relayd_idle() && now_ms() < until)
-		lws_service(context, 0);
+		service_once();
 	lws_context_destroy(context);
 	context = NULL;
+#if defined(SKP_RELAY_LIBEV)
+	if (evloop != NULL) {
+		ev_loop_destroy(evloop);
+		evloop = NULL;
+	}
+#endif
 	relayd_fini();
 	relayd_log("stopped");
 	return 0;

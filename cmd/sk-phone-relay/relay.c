@@ -31,6 +31,7 @@
 /* Connections past a limit are still upgraded, to be told why with a
  * close code; past the limit plus this they are dropped at accept. */
 #define HARD_SLACK	16
+#define WRITES_PER_CB	16
 
 enum role {
 	ROLE_NONE = 0,
@@ -729,6 +730,7 @@ on_writable(struct conn *c, struct lws *wsi)
 	struct txq *q;
 	struct end *e;
 	struct conn *o;
+	int n;
 
 	if (c->flags & F_PING_DUE) {
 		c->flags &= (uint8_t)~F_PING_DUE;
@@ -739,17 +741,25 @@ on_writable(struct conn *c, struct lws *wsi)
 			lws_callback_on_writable(wsi);
 		return 0;
 	}
-	if ((q = c->qhead) != NULL) {
-		c->qhead = q->next;
-		if (c->qhead == NULL)
-			c->qtail = &c->qhead;
-		c->qbytes -= q->len;
-		if (lws_write(wsi, q->buf + LWS_PRE, q->len,
-		    LWS_WRITE_BINARY) < (int)q->len) {
+	if (c->qhead != NULL) {
+		/*
+		 * Several frames per callback, while the socket takes them
+		 * whole: a poll round per frame would cost more than the
+		 * frame (lws queues a partial write itself and we stop).
+		 */
+		for (n = 0; n < WRITES_PER_CB && (q = c->qhead) != NULL &&
+		    (n == 0 || !lws_partial_buffered(wsi)); n++) {
+			c->qhead = q->next;
+			if (c->qhead == NULL)
+				c->qtail = &c->qhead;
+			c->qbytes -= q->len;
+			if (lws_write(wsi, q->buf + LWS_PRE, q->len,
+			    LWS_WRITE_BINARY) < (int)q->len) {
+				txq_free(q);
+				return -1;
+			}
 			txq_free(q);
-			return -1;
 		}
-		txq_free(q);
 		/* Drained enough: let the senders blocked on us go on. */
 		if (c->qbytes < R.qlow)
 			for (e = c->ends; e != NULL; e = e->next)
@@ -1004,8 +1014,9 @@ relay_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 static const struct lws_protocols protocols[] = {
+	/* tx_packet_size: lws would cut every write to RX_CHUNK bytes. */
 	{ SKP_RELAY_SUBPROTOCOL, relay_cb, sizeof(struct conn), RX_CHUNK, 0,
-	    NULL, 0 },
+	    NULL, 2 * SKP_RELAY_MAX_FRAME },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 

@@ -116,6 +116,8 @@ class Relay:
         self.log = os.path.join(TMP, "relay-%d.log" % len(PROCS))
         self.errf = open(self.log, "wb")
         argv = [RELAY, "--listen", "127.0.0.1:0"] + list(args)
+        if os.environ.get("RELAY_TEST_LOOP"):
+            argv += ["--event-loop", os.environ["RELAY_TEST_LOOP"]]
         if tls:
             argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
         self.proc = Proc(argv, stderr=self.errf)
@@ -828,7 +830,8 @@ def case_cli():
     out = subprocess.run([RELAY, "--help"], capture_output=True, timeout=5)
     check(out.returncode == 0 and b"--listen" in out.stdout, "--help")
     for args in (["--bogus"], ["--max-frame", "x"], ["--tls-cert", "a"],
-                 ["--listen", "nope"], ["--max-conns", "0"], ["extra"]):
+                 ["--listen", "nope"], ["--max-conns", "0"], ["extra"],
+                 ["--event-loop", "select"]):
         out = subprocess.run([RELAY] + args, capture_output=True, timeout=5)
         check(out.returncode == 2, "%s: exit %d" % (args, out.returncode))
     out = subprocess.run([RELAY, "--listen", "127.0.0.1:1",
