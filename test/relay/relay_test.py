@@ -55,9 +55,12 @@ class Proc:
         e = dict(os.environ)
         if env:
             e.update(env)
+        if stderr is None:
+            self.log = os.path.join(TMP, "proc-%d.err" % len(PROCS))
+            stderr = open(self.log, "wb")
+        self.errf = stderr
         self.p = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                                  stderr=stderr or subprocess.DEVNULL,
-                                  env=e)
+                                  stderr=stderr, env=e)
         PROCS.append(self)
         self.lines = []
         self.cv = threading.Condition()
@@ -109,18 +112,40 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait(3)
+        self.errf.close()
+
+
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
+                   "UndefinedBehaviorSanitizer")
+
+
+def sanitizer_reports():
+    """Under -Db_sanitize, any report in any child's stderr fails."""
+    found = []
+    for f in sorted(os.listdir(TMP)):
+        if not f.endswith((".err", ".log")):
+            continue
+        with open(os.path.join(TMP, f), "rb") as fh:
+            text = fh.read().decode(errors="replace")
+        for m in SANITIZER_MARKS:
+            if m in text:
+                found.append("%s: %s" % (f, text[text.index(m) - 200 if
+                                                   text.index(m) > 200
+                                                   else 0:][:1500]))
+                break
+    return found
 
 
 class Relay:
     def __init__(self, *args, tls=None):
         self.log = os.path.join(TMP, "relay-%d.log" % len(PROCS))
-        self.errf = open(self.log, "wb")
+        errf = open(self.log, "wb")
         argv = [RELAY, "--listen", "127.0.0.1:0"] + list(args)
         if os.environ.get("RELAY_TEST_LOOP"):
             argv += ["--event-loop", os.environ["RELAY_TEST_LOOP"]]
         if tls:
             argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
-        self.proc = Proc(argv, stderr=self.errf)
+        self.proc = Proc(argv, stderr=errf)
         self.port = None
         end = time.monotonic() + 10
         while time.monotonic() < end:
@@ -551,9 +576,10 @@ def case_limit_pending():
     c.expect_end(4, 4022)
     # A call to a phone that is there is not held, so it still goes.
     secret = os.urandom(32)
-    raw_phone(r, secret)
+    ph = raw_phone(r, secret)
     c.call(5, mailbox_id(secret))
     c.expect(ONLINE, 5)
+    ph.expect(INCOMING, None)
 
 
 def case_limit_channels():
@@ -856,7 +882,6 @@ def main():
     rc = 1
     try:
         fn()
-        print("ok: " + name)
         rc = 0
     except Fail as e:
         print("FAIL: %s: %s" % (name, e))
@@ -864,6 +889,11 @@ def main():
         signal.alarm(0)
         for p in reversed(PROCS):
             p.stop()
+        for r in sanitizer_reports():
+            print("FAIL: %s: sanitizer: %s" % (name, r))
+            rc = 1
+        if rc == 0:
+            print("ok: " + name)
         for f in os.listdir(TMP):
             os.unlink(os.path.join(TMP, f))
         os.rmdir(TMP)
