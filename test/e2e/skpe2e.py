@@ -145,6 +145,84 @@ class Kit:
             shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp = None
 
+    # -- relay, phone, pairing --------------------------------------
+
+    def start_relay(self, port=None):
+        """sk-phone-relay on 127.0.0.1 (a fresh port unless given)."""
+        self.relay_port = port or free_port()
+        self.relay_url = "ws://127.0.0.1:%d" % self.relay_port
+        self.relay = self.spawn("relay", [self.relay_bin, "--listen",
+                                          "127.0.0.1:%d" % self.relay_port])
+        wait_port(self.relay_port, self.relay)
+        return self.relay
+
+    def phone_argv(self, *args):
+        return [self.phone_bin, "--state", self.phone_dir, *args]
+
+    def pair(self, phone_name="phone1", computer_name="testbox",
+             extra=()):
+        """sk-phone pair and the reference phone's pair, both --yes."""
+        self.phone_dir = self.path("phone-" + phone_name)
+        uri_file = self.path("uri-" + phone_name)
+        comp = self.spawn("pair-" + phone_name,
+                          [self.cli, "pair", "--relay", self.relay_url,
+                           "--name", computer_name, "--yes", "--uri-file",
+                           uri_file, "--timeout", "30", *extra])
+        wait_file(uri_file, comp)
+        with open(uri_file) as f:
+            uri = f.read().strip()
+        rc, out, err, _ = self.run(self.phone_argv(
+            "pair", uri, "--name", phone_name, "--yes", "--timeout", "30"))
+        if rc != 0:
+            raise RuntimeError("phone pair: %s%s" % (out, err))
+        try:
+            comp.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        self.stop(comp)
+        if comp.returncode != 0:
+            raise RuntimeError("sk-phone pair failed:\n" +
+                               self.log("pair-" + phone_name))
+        self.uri = uri
+        return uri
+
+    def start_phone(self, approve="always", pin="4321", name="phone",
+                    env=None):
+        """The reference phone answering on its mailbox."""
+        argv = self.phone_argv("run", "--approve", approve)
+        if pin is not None:
+            pinfile = self.path("pin")
+            with open(pinfile, "w") as f:
+                f.write(pin + "\n")
+            os.chmod(pinfile, 0o600)
+            argv += ["--pin-file", pinfile]
+        p = self.spawn(name, argv, env=env)
+        # Listening once it says so; bounded.
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if "listening" in self.log(name):
+                self.phone = p
+                return p
+            if p.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise RuntimeError("phone did not start:\n" + self.log(name))
+
+    def stop_phone(self):
+        if getattr(self, "phone", None) is not None:
+            self.stop(self.phone)
+            self.phone = None
+
+    def keygen(self, name, *opts, env=None, input=None):
+        """ssh-keygen -t ecdsa-sk with the provider; (rc, out, err, s)."""
+        key = self.path(name)
+        argv = [SSH_KEYGEN, "-q", "-t", "ecdsa-sk", "-w", self.provider,
+                "-N", "", "-f", key]
+        for o in opts:
+            argv += ["-O", o]
+        rc, out, err, dt = self.run(argv, env=env, input=input)
+        return rc, out, err, dt
+
     # -- sshd --------------------------------------------------------
 
     def start_sshd(self):
@@ -191,8 +269,13 @@ class Kit:
         """Append a public key to the throwaway sshd's authorized_keys."""
         with open(pubfile) as f:
             line = f.read().strip()
-        with open(self.authorized_keys, "a") as f:
-            f.write((options + " " if options else "") + line + "\n")
+        blob = line.split()[1]
+        # sshd uses the first line with the key: replace, do not add.
+        with open(self.authorized_keys) as f:
+            keep = [x for x in f if blob not in x]
+        keep.append((options + " " if options else "") + line + "\n")
+        with open(self.authorized_keys, "w") as f:
+            f.writelines(keep)
 
     def ssh_argv(self, key=None, agent=None, provider=None):
         argv = [SSH, "-p", str(self.sshd_port),
