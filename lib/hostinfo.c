@@ -58,7 +58,7 @@ kex_ok(const char *k)
 static int
 fields_ok(const struct skp_hostinfo *hi)
 {
-	return hi->port != 0 && hi->pid != 0 &&
+	return hi->port != 0 && hi->pid != 0 && hi->pid <= INT32_MAX &&
 	    memchr(hi->host, '\0', sizeof(hi->host)) != NULL &&
 	    skp_hostinfo_host_ok(hi->host) &&
 	    memchr(hi->kex, '\0', sizeof(hi->kex)) != NULL &&

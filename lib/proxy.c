@@ -36,6 +36,9 @@ extern char **environ;
 #define ADDR_MAX		16
 #define CMD_MAX			8192
 #define CHILD_WAIT_MS		2000
+#define PIPE_SIZE		(1024 * 1024)	/* Linux's default maximum */
+#define SPLICE_LEN		(1024 * 1024)
+#define SPLICE_ROUNDS		4
 
 static volatile sig_atomic_t got_signal;
 
@@ -386,6 +389,8 @@ struct flow {
 	size_t		 tail;
 	int		 reof;
 	int		 wdone;
+	int		 can_splice;	/* a pipe at one end, both non-blocking */
+	int		 wblocked;	/* splicing: wait until wfd takes more */
 	const char	*what;		/* for messages */
 };
 
@@ -516,6 +521,50 @@ flow_read(struct flow *f, struct host *h)
 	return 0;
 }
 
+/*
+ * Once the parser is done the bytes need not pass through this process:
+ * splice(2) moves them from pipe to socket or socket to pipe in the
+ * kernel, which saves a copy each way and most of the proxy's CPU time.
+ */
+static int
+flow_splice(struct flow *f)
+{
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < SPLICE_ROUNDS; i++) {
+		n = splice(f->rfd, NULL, f->wfd, NULL, SPLICE_LEN,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0)
+			continue;
+		if (n == 0) {
+			f->reof = 1;
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		/*
+		 * rfd was readable: nothing moved at the first try means wfd is
+		 * full. Later, it means rfd is drained for now.
+		 */
+		if (errno == EAGAIN) {
+			f->wblocked = i == 0;
+			return 0;
+		}
+		if (errno == EINVAL || errno == ENOSYS) {
+			f->can_splice = 0;
+			return 0;
+		}
+		f->reof = 1;
+		/* ssh gone is no error of ours to report. */
+		if (errno == EPIPE)
+			return 0;
+		say("relay with %s: %s", f->what, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* All read and all sent: pass the end of stream on. */
 static void
 flow_finish(struct flow *f)
@@ -540,7 +589,7 @@ static int
 relay(struct flow *fl, struct host *h, const sigset_t *waitmask)
 {
 	struct pollfd pfd[4];
-	int role[4], err = 0, i;
+	int role[4], err = 0, i, j;
 	nfds_t n;
 
 	for (;;) {
@@ -550,19 +599,29 @@ relay(struct flow *fl, struct host *h, const sigset_t *waitmask)
 				flow_finish(&fl[i]);
 		if ((fl[0].wdone && fl[1].wdone) || got_signal)
 			break;
+		/* role: flow * 4 + read, write, splice, splice-unblock */
 		n = 0;
 		for (i = 0; i < 2; i++) {
 			if (fl[i].wdone)
 				continue;
+			if (fl[i].can_splice && h->wire == NULL &&
+			    fl[i].head == fl[i].tail) {
+				pfd[n].fd = fl[i].wblocked ? fl[i].wfd :
+				    fl[i].rfd;
+				pfd[n].events = fl[i].wblocked ? POLLOUT :
+				    POLLIN;
+				role[n++] = i * 4 + (fl[i].wblocked ? 3 : 2);
+				continue;
+			}
 			if (!fl[i].reof && fl[i].tail < BUF_SIZE) {
 				pfd[n].fd = fl[i].rfd;
 				pfd[n].events = POLLIN;
-				role[n++] = i * 2;
+				role[n++] = i * 4;
 			}
 			if (fl[i].head < fl[i].tail) {
 				pfd[n].fd = fl[i].wfd;
 				pfd[n].events = POLLOUT;
-				role[n++] = i * 2 + 1;
+				role[n++] = i * 4 + 1;
 			}
 		}
 		if (ppoll(pfd, n, NULL, waitmask) < 0) {
@@ -571,21 +630,37 @@ relay(struct flow *fl, struct host *h, const sigset_t *waitmask)
 			say("poll: %s", strerror(errno));
 			return -1;
 		}
-		for (i = 0; i < (int)n; i++) {
-			if (pfd[i].revents == 0)
+		for (j = 0; j < (int)n; j++) {
+			struct flow *f = &fl[role[j] / 4];
+
+			if (pfd[j].revents == 0 || f->wdone)
 				continue;
-			if (role[i] % 2 == 1)
-				flow_write(&fl[role[i] / 2]);
-			else if (!fl[role[i] / 2].wdone &&
-			    !fl[role[i] / 2].reof &&
-			    flow_read(&fl[role[i] / 2], h) != 0)
-				err = -1;
+			switch (role[j] % 4) {
+			case 0:
+				if (!f->reof && flow_read(f, h) != 0)
+					err = -1;
+				break;
+			case 1:
+				flow_write(f);
+				break;
+			case 3:
+				f->wblocked = 0;
+				/* FALLTHROUGH */
+			case 2:
+				if (!f->reof && flow_splice(f) != 0)
+					err = -1;
+				break;
+			}
 		}
 	}
 	return err;
 }
 
-/* A pipe or socket from ssh goes non-blocking; a terminal stays as is. */
+/*
+ * A pipe or socket from ssh goes non-blocking; a terminal stays as is. A
+ * pipe also grows, when the system lets it, so that ssh and the proxy
+ * wake each other less often (64 KiB is the default).
+ */
 static int
 nonblock(int fd)
 {
@@ -593,8 +668,11 @@ nonblock(int fd)
 	int fl;
 
 	if (fstat(fd, &st) != 0 || (!S_ISFIFO(st.st_mode) &&
-	    !S_ISSOCK(st.st_mode)) || (fl = fcntl(fd, F_GETFL)) < 0 ||
-	    (fl & O_NONBLOCK) != 0)
+	    !S_ISSOCK(st.st_mode)) || (fl = fcntl(fd, F_GETFL)) < 0)
+		return -1;
+	if (S_ISFIFO(st.st_mode))
+		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
+	if ((fl & O_NONBLOCK) != 0)
 		return -1;
 	if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
 		return -1;
@@ -607,6 +685,20 @@ is_socket(int fd)
 	struct stat st;
 
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* splice(2) needs a pipe at one end; a blocking end could stall it. */
+static int
+splice_ok(int rfd, int wfd)
+{
+	struct stat rs, ws;
+	int rfl, wfl;
+
+	if (fstat(rfd, &rs) != 0 || fstat(wfd, &ws) != 0 ||
+	    (!S_ISFIFO(rs.st_mode) && !S_ISFIFO(ws.st_mode)) ||
+	    (rfl = fcntl(rfd, F_GETFL)) < 0 || (wfl = fcntl(wfd, F_GETFL)) < 0)
+		return 0;
+	return (rfl & O_NONBLOCK) != 0 && (wfl & O_NONBLOCK) != 0;
 }
 
 /* Close the command's pipes, then give it a moment before a signal. */
@@ -700,8 +792,8 @@ skp_proxy_main(int argc, char **argv)
 		if (spawn_command(cmd, &oldmask, &child, &to_child,
 		    &from_child) != 0)
 			goto out;
-		(void)fcntl(to_child, F_SETFL, O_NONBLOCK);
-		(void)fcntl(from_child, F_SETFL, O_NONBLOCK);
+		(void)nonblock(to_child);
+		(void)nonblock(from_child);
 	} else if (connect_host(&a, &sock) != 0)
 		goto out;
 
@@ -717,6 +809,8 @@ skp_proxy_main(int argc, char **argv)
 	fl[1].wsock = is_socket(STDOUT_FILENO);
 	fl[1].dir = SKP_SSHWIRE_S2C;
 	fl[1].what = sock >= 0 ? a.host : "the -J command";
+	fl[0].can_splice = splice_ok(fl[0].rfd, fl[0].wfd);
+	fl[1].can_splice = splice_ok(fl[1].rfd, fl[1].wfd);
 	rc = relay(fl, &h, &oldmask) == 0 ? 0 : 1;
 	if (got_signal != 0 && got_signal != SIGHUP)
 		rc = 128 + got_signal;

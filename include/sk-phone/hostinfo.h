@@ -19,8 +19,8 @@
 #define SKP_HOSTINFO_VERSION	1
 #define SKP_HOSTINFO_HOST_MAX	255
 #define SKP_HOSTINFO_KEX_MAX	64
-#define SKP_HOSTINFO_MAX_AGE	600	/* seconds; older records are refused */
-#define SKP_HOSTINFO_SKEW	60	/* seconds a record may be in the future */
+#define SKP_HOSTINFO_MAX_AGE	600	/* s: an older record is refused */
+#define SKP_HOSTINFO_SKEW	60	/* s: how far in the future it may be */
 #define SKP_HOSTINFO_FILE_MAX	24576
 /* "[" host "]:" port and a NUL */
 #define SKP_HOSTINFO_PIN_MAX	(SKP_HOSTINFO_HOST_MAX + 9)
@@ -29,7 +29,7 @@ struct skp_hostinfo {
 	uint64_t	time;		/* unix seconds when written */
 	uint32_t	pid;		/* the ssh process; names the file */
 	uint16_t	port;
-	char		host[SKP_HOSTINFO_HOST_MAX + 1];	/* as ssh's %h */
+	char		host[SKP_HOSTINFO_HOST_MAX + 1];	/* ssh's %h */
 	char		kex[SKP_HOSTINFO_KEX_MAX + 1];
 	uint8_t		hostkey[SKP_HOSTKEY_KEY_MAX];	/* K_S, wire format */
 	size_t		hostkey_len;

@@ -403,6 +403,10 @@ def check_login(t, w, name, port, extra, want_kex, want_key, want_port,
          err.decode(errors="replace"))
     if rc != 0:
         return
+    # The proxy's stderr is ssh's: nothing there when all went well (under
+    # AddressSanitizer this also catches leaks and errors in the proxy).
+    t.ok(err == b"", name + ": nothing on stderr",
+         err.decode(errors="replace"))
     t.ok("sid" in rec and "kex" in show,
          name + ": record present while ssh authenticates", show)
     if "kex" not in show:
