@@ -129,15 +129,24 @@ say(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* When this entry point began, for the times in debug lines. */
+static struct timespec prov_t0;
+
 static void
 dbg(const char *fmt, ...)
 {
+	struct timespec now;
+	char prefix[48];
 	va_list ap;
 
 	if (!debug_on())
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	snprintf(prefix, sizeof(prefix), "debug: +%.1f ms: ",
+	    (double)(now.tv_sec - prov_t0.tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - prov_t0.tv_nsec) / 1e6);
 	va_start(ap, fmt);
-	vline("debug: ", fmt, ap);
+	vline(prefix, fmt, ap);
 	va_end(ap);
 }
 
@@ -217,6 +226,7 @@ prov_new(void)
 {
 	struct prov *p;
 
+	clock_gettime(CLOCK_MONOTONIC, &prov_t0);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	signals_save(p);
@@ -427,12 +437,13 @@ on_status(int state, void *arg)
 	if (state == SKP_CALL_ONLINE) {
 		if (st->what != NULL)
 			say("waiting for %s on phone '%s' (up to %d s)",
-			    st->what, st->phone, ms_left(st->p) / 1000 + 1);
+			    st->what, st->phone, (ms_left(st->p) + 999) / 1000);
 		else
 			dbg("phone '%s' is online", st->phone);
+		dbg("the relay reached phone '%s'", st->phone);
 	} else if (state == SKP_CALL_OFFLINE)
 		say("phone '%s' is offline, still waiting (up to %d s)",
-		    st->phone, ms_left(st->p) / 1000 + 1);
+		    st->phone, (ms_left(st->p) + 999) / 1000);
 }
 
 /*
@@ -480,6 +491,7 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 	    ph->phone_name, ph->relay, msglen);
 	rc = skp_call(&cp, &p->identity, msg, msglen, ms_left(p), on_status,
 	    &st, &resp);
+	dbg("call done: %s, status 0x%02x", skp_strerror(rc), resp.status);
 	if (rc != SKP_OK) {
 		ret = prov_error(p, ph, rc, resp.reason);
 		goto out;

@@ -34,9 +34,9 @@ class Skip(Exception):
 class Kit:
     """One test's world: a folder, its processes, and their cleanup."""
 
-    def __init__(self, build, name="e2e"):
+    def __init__(self, build, name="e2e", base=None):
         self.build = os.path.abspath(build)
-        self.tmp = tempfile.mkdtemp(prefix="skp-%s-" % name)
+        self.tmp = tempfile.mkdtemp(prefix="skp-%s-" % name, dir=base)
         os.chmod(self.tmp, 0o700)
         self.procs = []
         self.provider = os.path.join(self.build, "lib", "libsk-phone.so")
