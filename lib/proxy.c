@@ -439,7 +439,7 @@ out:
 	if (rc == SKP_ERR_PERM)
 		say("cannot leave host information: its folder "
 		    "($XDG_RUNTIME_DIR/sk-phone, else /tmp/sk-phone-%lu) must "
-		    "be yours alone: chmod 700 it", (unsigned long)getuid());
+		    "be a folder of yours, mode 700", (unsigned long)getuid());
 	else if (rc != SKP_OK)
 		say("cannot leave host information: %s", skp_strerror(rc));
 	free(hi);
