@@ -181,6 +181,33 @@ txq_free(struct txq *q)
 static void
 queue(struct conn *c, struct txq *q)
 {
+	int n;
+
+	/*
+	 * Nothing waiting and the socket not backed up: write now. Waiting
+	 * for the writable callback costs a round of the event loop per
+	 * frame, which with poll(2) means a pass over every connection. A
+	 * write the socket only partly takes is kept by lws and finished
+	 * when writable; later frames then queue here behind it, so the
+	 * order holds and the queue limit still applies.
+	 */
+	if (c->qhead == NULL && !(c->flags & (F_CLOSING | F_PING_DUE)) &&
+	    !lws_partial_buffered(c->wsi)) {
+		n = lws_write(c->wsi, q->buf + LWS_PRE, q->len,
+		    LWS_WRITE_BINARY);
+		txq_free(q);
+		if (n < 0) {
+			/*
+			 * The socket is gone. Not detached here (we may be
+			 * inside link_end for this very link): lws closes it
+			 * and on_closed() detaches.
+			 */
+			c->flags |= F_CLOSING;
+			c->close_code = 0;
+			lws_callback_on_writable(c->wsi);
+		}
+		return;
+	}
 	q->next = NULL;
 	*c->qtail = q;
 	c->qtail = &q->next;
@@ -770,6 +797,8 @@ on_writable(struct conn *c, struct lws *wsi)
 		return 0;
 	}
 	if (c->flags & F_CLOSING) {
+		if (c->close_code == 0)
+			return -1;
 		reason = skp_relay_code_reason(c->close_code);
 		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
 		    (unsigned char *)(uintptr_t)reason, strlen(reason));
