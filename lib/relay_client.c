@@ -1071,6 +1071,14 @@ skp_relay_connect(skp_relay_t *r, const char *url, int timeout_ms)
 		return SKP_ERR_STATE;
 	until = until_of(r, timeout_ms);
 	conn_reset(r);
+	/* What the old connection left unread means nothing now. */
+	ev_release(r);
+	while (r->evq != NULL) {
+		struct evnode *e = r->evq;
+
+		ev_unlink(r, &r->evq);
+		evnode_free(e);
+	}
 	r->state = CS_IDLE;
 	r->close_code = 0;
 	r->closed_err = 0;

@@ -132,7 +132,15 @@ static struct {
 	uint32_t		 qhigh;
 	uint32_t		 qlow;
 	int			 stopping;
+	/* For the summary line, since the last one. */
+	uint64_t		 st_opened;
+	uint64_t		 st_closed;
+	uint64_t		 st_calls;
+	uint64_t		 st_joins;
+	uint64_t		 st_refused;
 } R;
+
+#define STATS_TICKS	(60 * 1000 / WHEEL_TICK_MS)
 
 static uint64_t
 mono_ms(void)
@@ -425,11 +433,12 @@ conn_close(struct conn *c, uint16_t code)
 
 	if (c->flags & F_CLOSING)
 		return;
-	if (code != SKP_RELAY_C_SHUTDOWN && code != SKP_RELAY_C_IDLE)
+	if (code != SKP_RELAY_C_SHUTDOWN && code != SKP_RELAY_C_IDLE) {
+		R.st_refused++;
 		relayd_refusal("%s: closed %u (%s)",
 		    peer_name(c->wsi, name, sizeof(name)), (unsigned int)code,
 		    skp_relay_code_reason(code));
-	else
+	} else
 		relayd_vlog("%s: closed %u (%s)",
 		    peer_name(c->wsi, name, sizeof(name)), (unsigned int)code,
 		    skp_relay_code_reason(code));
@@ -513,6 +522,7 @@ chan_open_ok(struct conn *c, const struct skp_relay_frame *f)
 	}
 	c->role = ROLE_CALLER;
 	if (c->nchans >= R.c.max_chans) {
+		R.st_refused++;
 		relayd_refusal("channel refused: %s",
 		    skp_relay_code_reason(SKP_RELAY_C_CHANNELS));
 		send_end(c, f->chan, SKP_RELAY_C_CHANNELS);
@@ -530,6 +540,7 @@ do_call(struct conn *c, const struct skp_relay_frame *f)
 
 	if (chan_open_ok(c, f) != 0)
 		return;
+	R.st_calls++;
 	if ((mb = mbox_get(f->id)) == NULL)
 		refuse = SKP_RELAY_C_PENDING;
 	else if (mb->ncalls >= R.c.max_calls)
@@ -539,6 +550,7 @@ do_call(struct conn *c, const struct skp_relay_frame *f)
 	if (refuse == 0 && (l = calloc(1, sizeof(*l))) == NULL)
 		refuse = SKP_RELAY_C_PENDING;
 	if (refuse != 0) {
+		R.st_refused++;
 		relayd_refusal("call refused: %s",
 		    skp_relay_code_reason(refuse));
 		send_end(c, f->chan, refuse);
@@ -575,6 +587,7 @@ do_join(struct conn *c, const struct skp_relay_frame *f)
 
 	if (chan_open_ok(c, f) != 0)
 		return;
+	R.st_joins++;
 	due = timeout_due(f->timeout_ms);
 	if ((rv = (struct rdv *)table_get(&R.rdvs, f->id)) != NULL) {
 		l = rv->link;
@@ -596,6 +609,7 @@ do_join(struct conn *c, const struct skp_relay_frame *f)
 		return;
 	}
 	if (R.npending >= R.c.max_pending) {
+		R.st_refused++;
 		relayd_refusal("rendezvous refused: %s",
 		    skp_relay_code_reason(SKP_RELAY_C_PENDING));
 		send_end(c, f->chan, SKP_RELAY_C_PENDING);
@@ -859,12 +873,35 @@ fire(struct wtimer *w)
 	link_end(l, NULL, SKP_RELAY_C_TIMEOUT);
 }
 
+/*
+ * Once a minute, when anything happened: how many connections came and
+ * went, and what they did. Without -v this is the connection log.
+ */
+static void
+stats_line(void)
+{
+	if (R.st_opened + R.st_closed + R.st_calls + R.st_joins +
+	    R.st_refused == 0)
+		return;
+	relayd_log("last minute: %llu connections opened, %llu closed, "
+	    "%llu calls, %llu joins, %llu refusals; now %u connections, "
+	    "%zu mailboxes listened to or called, %u held",
+	    (unsigned long long)R.st_opened, (unsigned long long)R.st_closed,
+	    (unsigned long long)R.st_calls, (unsigned long long)R.st_joins,
+	    (unsigned long long)R.st_refused, (unsigned int)R.nlive,
+	    R.mboxes.n, (unsigned int)R.npending);
+	R.st_opened = R.st_closed = R.st_calls = R.st_joins = 0;
+	R.st_refused = 0;
+}
+
 static void
 tick_cb(lws_sorted_usec_list_t *sul)
 {
 	uint64_t el = mono_ms() - R.start_ms;
 	uint32_t to = (uint32_t)(el / WHEEL_TICK_MS);
 
+	if (to / STATS_TICKS != R.wheel.now / STATS_TICKS)
+		stats_line();
 	wheel_advance(&R.wheel, to, fire);
 	lws_sul_schedule(R.ctx, 0, sul, tick_cb,
 	    (lws_usec_t)(WHEEL_TICK_MS - el % WHEEL_TICK_MS) * LWS_US_PER_MS);
@@ -919,6 +956,7 @@ on_tcp_open(struct lws *wsi)
 		return -1;
 	if (R.nconns > R.c.max_conns + HARD_SLACK ||
 	    a->count > R.c.max_per_addr + HARD_SLACK) {
+		R.st_refused++;
 		relayd_refusal("%s: dropped at accept (%s)",
 		    peer_name(wsi, name, sizeof(name)),
 		    R.nconns > R.c.max_conns + HARD_SLACK ? "relay full" :
@@ -956,6 +994,7 @@ on_established(struct conn *c, struct lws *wsi)
 	c->timer.type = T_CONN;
 	c->last_rx = R.wheel.now;
 	R.nlive++;
+	R.st_opened++;
 	relayd_vlog("%s: open (%u connections)", peer_name(wsi, name,
 	    sizeof(name)), (unsigned int)R.nlive);
 	if (R.stopping)
@@ -992,6 +1031,7 @@ on_closed(struct conn *c)
 	}
 	c->flags = 0;
 	R.nlive--;
+	R.st_closed++;
 	relayd_vlog("%s: gone (%u connections)", peer_name(c->wsi, name,
 	    sizeof(name)), (unsigned int)R.nlive);
 }

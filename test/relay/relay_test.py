@@ -147,19 +147,20 @@ class Relay:
             argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
         self.proc = Proc(argv, stderr=errf)
         self.port = None
+        self.host = "127.0.0.1"
         end = time.monotonic() + 10
         while time.monotonic() < end:
-            m = re.search(r"listening on wss?://127\.0\.0\.1:(\d+)",
-                          self.text())
+            m = re.search(r"listening on wss?://(\S+):(\d+) ", self.text())
             if m:
-                self.port = int(m.group(1))
+                self.host = m.group(1)
+                self.port = int(m.group(2))
                 break
             if self.proc.p.poll() is not None:
                 break
             time.sleep(0.02)
         check(self.port, "relay did not start: " + self.text())
-        self.url = "%s://127.0.0.1:%d" % ("wss" if tls else "ws",
-                                           self.port)
+        self.url = "%s://%s:%d" % ("wss" if tls else "ws", self.host,
+                                    self.port)
 
     def text(self):
         with open(self.log, "rb") as f:
@@ -729,6 +730,34 @@ def case_sigint_clean():
     r.proc.p.send_signal(signal.SIGINT)
     c.expect_close(4008)
     check(r.proc.wait_exit(4) == 0, "relay exit status")
+
+
+def case_ipv6_listen():
+    """The relay on [::1] and a call over IPv6."""
+    r = Relay("--listen", "[::1]:0")
+    check(r.url.startswith("ws://[::1]:"), r.url)
+    secret = os.urandom(32)
+    tool("phone", r.url, secret.hex(), "echo", 1).wait_line(
+        r"^LISTENING", 5)
+    c = tool("call", r.url, mailbox_id(secret).hex(), "v6", 5000)
+    c.wait_line(r"^REPLY echo:v6$", 5)
+
+
+def case_relay_restart_phone_returns():
+    """The relay dies and comes back on its port: the phone's client
+    object sees CLOSED, reconnects itself with backoff, and gets calls."""
+    r = Relay()
+    secret = os.urandom(32)
+    ph = tool("phone", r.url, secret.hex(), "echo-retry", 0)
+    ph.wait_line(r"^LISTENING", 5)
+    r.proc.p.kill()
+    r.proc.p.wait(3)
+    ph.wait_line(r"^CLOSED NETWORK", 3)
+    time.sleep(0.3)
+    r2 = Relay("--listen", "127.0.0.1:%d" % r.port)
+    ph.wait_line(r"^RECONNECTED$", 6)
+    c = tool("call", r2.url, mailbox_id(secret).hex(), "again", 5000)
+    c.wait_line(r"^REPLY echo:again$", 5)
 
 
 def case_relay_killed_mid_call():

@@ -102,7 +102,9 @@ on_status(void *arg, uint32_t chan, int type)
 /*
  * phone URL SECRET MODE N: listen; for each call, per MODE: echo (answer
  * "echo:" + message, hang up), hold (never answer), hangup (hang up at
- * once). Exits after N calls (0: never) or when the connection ends.
+ * once), echo-retry (echo, and when the connection ends reconnect the
+ * same object with backoff). Exits after N calls (0: never) or when the
+ * connection ends.
  */
 static int
 cmd_phone(char **av)
@@ -112,7 +114,7 @@ cmd_phone(char **av)
 	const char *mode = av[2];
 	char hex[65];
 	skp_relay_t *r = NULL;
-	int rc, n = 0, want = atoi(av[3]), status = 1;
+	int rc, n = 0, want = atoi(av[3]), status = 1, backoff;
 
 	if (unhex32(av[1], secret) != 0)
 		return 2;
@@ -146,7 +148,7 @@ cmd_phone(char **av)
 		case SKP_RELAY_EV_MESSAGE:
 			out("MESSAGE %u %.*s", (unsigned int)ev.chan,
 			    (int)(ev.len > 200 ? 200 : ev.len), ev.msg);
-			if (strcmp(mode, "echo") != 0)
+			if (strncmp(mode, "echo", 4) != 0)
 				break;
 			if ((reply = malloc(ev.len + 5)) == NULL)
 				goto out;
@@ -169,7 +171,21 @@ cmd_phone(char **av)
 			out("CLOSED %s %u", errname(ev.err),
 			    (unsigned int)ev.code);
 			status = 3;
-			goto out;
+			if (strcmp(mode, "echo-retry") != 0)
+				goto out;
+			/* Same object, again, with backoff: as a phone does. */
+			for (backoff = 100;; backoff = backoff < 1600 ?
+			    backoff * 2 : 1600) {
+				usleep((useconds_t)backoff * 1000);
+				if ((rc = skp_relay_connect(r, av[0], 2000)) ==
+				    SKP_OK && (rc = skp_relay_listen(r, secret,
+				    2000)) == SKP_OK)
+					break;
+				out("RETRY %s", errname(rc));
+			}
+			out("RECONNECTED");
+			mode = "echo";
+			break;
 		default:
 			out("%s %u", evname(ev.type), (unsigned int)ev.chan);
 			break;
