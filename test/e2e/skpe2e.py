@@ -46,6 +46,7 @@ class Kit:
         self.phone_bin = os.path.join(self.build, "cmd",
                                       "sk-phone-authenticator",
                                       "sk-phone-authenticator")
+        self.asan = asan_runtime(self.provider)
         self.state = self.path("computer")
         os.mkdir(self.state, 0o700)
         self.home = self.path("home")
@@ -60,8 +61,14 @@ class Kit:
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
 
-    def env(self, **extra):
-        """The environment every OpenSSH tool and sk-phone run gets."""
+    def env(self, preload=True, **extra):
+        """The environment every OpenSSH tool and sk-phone run gets.
+
+        In a build under AddressSanitizer, ssh-sk-helper can only dlopen
+        the provider with the ASan runtime loaded first: the OpenSSH tools
+        then run with it preloaded, and without leak checks (they leave
+        memory to exit on purpose). Programs built with ASan (preload=False)
+        keep their own options."""
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": self.home,
@@ -73,6 +80,11 @@ class Kit:
                   "SK_PHONE_DEBUG"):
             if k in os.environ:
                 env[k] = os.environ[k]
+        if self.asan and preload:
+            env["LD_PRELOAD"] = self.asan
+            opts = [o for o in env.get("ASAN_OPTIONS", "").split(":")
+                    if o and not o.startswith("detect_leaks")]
+            env["ASAN_OPTIONS"] = ":".join(opts + ["detect_leaks=0"])
         for k, v in extra.items():
             if v is None:
                 env.pop(k, None)
@@ -256,11 +268,13 @@ class Kit:
             f.write("UsePAM no\n")
             f.write("StrictModes no\n")
             f.write("LogLevel VERBOSE\n")
-        rc, _, err, _ = self.run([SSHD, "-t", "-f", self.sshd_config])
+        rc, _, err, _ = self.run([SSHD, "-t", "-f", self.sshd_config],
+                                 env=self.env(preload=False))
         if rc != 0:
             raise RuntimeError("sshd -t: " + err)
         self.sshd = self.spawn("sshd", [SSHD, "-D", "-f", self.sshd_config,
-                                        "-E", self.path("sshd.log")])
+                                        "-E", self.path("sshd.log")],
+                               env=self.env(preload=False))
         wait_port(self.sshd_port, self.sshd)
         self.known_hosts = self.path("known_hosts")
         self.user = pwd_name()
@@ -302,6 +316,20 @@ class Kit:
                              provider=self.provider) + [command]
         rc, out, err, dt = self.run(argv, env=env, timeout=timeout)
         return rc == 0 and "skp-login-ok" in out, err, dt
+
+
+def asan_runtime(lib):
+    """The ASan runtime the provider links, or None."""
+    try:
+        out = subprocess.run(["ldd", lib], capture_output=True, text=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and parts[0].startswith("libasan.so") and len(parts) > 2:
+            return parts[2]
+    return None
 
 
 def pwd_name():
