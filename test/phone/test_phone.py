@@ -36,6 +36,17 @@ class Fail(Exception):
     pass
 
 
+SANITIZER = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|"
+                       r"SUMMARY: \w+Sanitizer")
+
+
+def clean(text, who):
+    """Under ASan/UBSan, any report from a child fails the case."""
+    m = SANITIZER.search(text)
+    if m:
+        raise Fail("%s: sanitizer report: %s" % (who, text[m.start():][:800]))
+
+
 def check(cond, what):
     if not cond:
         raise Fail(what)
@@ -172,12 +183,34 @@ class World:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        if hasattr(p, "log"):
+            clean(open(p.log, errors="replace").read(), p.log)
+
+    def stop_all(self, keep_relay=True):
+        """Stop what a case started; a sanitizer report fails it."""
+        bad = None
+        for p in self.procs:
+            if keep_relay and p is self.relay:
+                continue
+            try:
+                self.stop(p)
+            except Fail as e:
+                bad = bad or e
+        for t in self.ptys:
+            try:
+                t.close()
+            except Fail as e:
+                bad = bad or e
+        self.ptys = []
+        self.procs = [p for p in self.procs if p.poll() is None]
+        if bad:
+            raise bad
 
     def close(self):
-        for p in self.procs:
-            self.stop(p)
-        for t in self.ptys:
-            t.close()
+        try:
+            self.stop_all(keep_relay=False)
+        except Fail:
+            pass
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     # -- the test computer --
@@ -185,6 +218,7 @@ class World:
         r = subprocess.run([COMPUTER] + list(args[:1]) + [cdir] +
                            list(args[1:]), capture_output=True,
                            timeout=timeout, env=self.env())
+        clean(r.stderr.decode(errors="replace"), "computer")
         return r.returncode, r.stdout.decode(errors="replace")
 
     def comp_bg(self, cdir, *args):
@@ -202,7 +236,9 @@ class World:
                            stdin=stdin if stdin is not None
                            else subprocess.DEVNULL,
                            start_new_session=True)
-        return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
+        out = (r.stdout + r.stderr).decode(errors="replace")
+        clean(out, "phone")
+        return r.returncode, out
 
     def run_phone(self, state, *args, env=None):
         """A phone with no terminal; its output in a log file."""
@@ -232,6 +268,7 @@ class World:
         rc, out = self.phone(state, "pair", uri[1], "--yes", "--name",
                              phone_name)
         cout = c.communicate(timeout=WAIT)[0].decode()
+        clean(cout, "computer")
         check(rc == 0 and "paired with computer" in out, "phone: " + out)
         check(c.returncode == 0 and "paired" in cout, "computer: " + cout)
         code = re.search(r"confirmation code: (\d{3}) (\d{3})", out)
@@ -262,6 +299,7 @@ class Pty:
             finally:
                 os._exit(127)
         self.buf = b""
+        self.all = b""
 
     def read(self, timeout):
         r, _, _ = select.select([self.fd], [], [], timeout)
@@ -274,6 +312,7 @@ class Pty:
         if not data:
             return False
         self.buf += data
+        self.all += data
         return True
 
     def expect(self, text, timeout=WAIT):
@@ -309,6 +348,9 @@ class Pty:
             pid, _ = os.waitpid(self.pid, os.WNOHANG)
             if pid != 0:
                 self.pid = 0
+                while self.read(0.1):
+                    pass
+                clean(self.all.decode(errors="replace"), "phone (pty)")
                 return
             self.read(0.05)
         os.kill(self.pid, signal.SIGKILL)
@@ -553,6 +595,7 @@ def prompt_sign(t, *args):
 
 def finish(c):
     out = c.communicate(timeout=WAIT * 2)[0].decode()
+    clean(out, "computer")
     return c.returncode, out
 
 
@@ -842,15 +885,15 @@ def main():
         name = c.__name__[5:]
         t0 = time.time()
         try:
-            c()
+            try:
+                c()
+            finally:
+                W.stop_all()
             print("ok %d - %s (%.1f s)" % (i + 2, name, time.time() - t0))
         except Exception as e:
             failed += 1
             print("not ok %d - %s: %s" % (i + 2, name, e))
         sys.stdout.flush()
-        for p in W.procs:
-            if p is not W.relay:
-                W.stop(p)
     W.close()
     return 1 if failed else 0
 
