@@ -374,6 +374,44 @@ def tampered_answer_refused():
 
 
 @failures.case
+def phone_answer_tampered_refused():
+    """A phone (test only) that flips one byte inside its signed answer,
+    sealed in a genuine Noise message: only libfido2's checks catch it."""
+    K.stop_phone()
+    testphone = os.path.join(K.build, "test", "e2e", "testphone")
+    # "none" is the control: the same answers unchanged must pass, so a
+    # refusal below is the flipped byte's doing.
+    for mode in ("none", "authdata", "sig", "pubkey"):
+        name = "testphone-" + mode
+        p = K.spawn(name, [testphone, "--state", K.phone_dir, "--relay",
+                           K.direct_url, "--seconds", "60"],
+                    env=K.env(SKP_TESTPHONE_FLIP=mode))
+        deadline = time.monotonic() + skpe2e.START_TIMEOUT
+        while "listening" not in K.log(name) and p.poll() is None and \
+                time.monotonic() < deadline:
+            time.sleep(0.02)
+        if mode == "none":
+            login_ok(K, K.path("fkey"), what="login via the test phone")
+            enroll(K, "untampered")
+        elif mode == "pubkey":
+            rc, out, err, _ = K.keygen("tampered-" + mode)
+            check(rc != 0, "a tampered new key was accepted")
+            check("did not verify" in err, "no refusal line", err)
+        else:
+            ok, err, _ = K.login(K.path("fkey"))
+            check(not ok, "a tampered signature logged in (%s)" % mode)
+            check("did not verify" in err, "no refusal line", err)
+            rc, out, err, _ = K.keygen("tampered-" + mode)
+            check(rc != 0, "a tampered new key was accepted (%s)" % mode)
+            check("did not verify" in err, "no refusal line", err)
+        check("answered command" in K.log(name), "the test phone did not "
+              "answer", K.log(name))
+        K.stop(p)
+    start_phone(K, extra=K.phone_extra)
+    login_ok(K, K.path("fkey"), what="login with the real phone again")
+
+
+@failures.case
 def phone_offline_times_out():
     K.stop_phone()
     timeout = 3
