@@ -120,9 +120,14 @@ audit(const char *dir, const char *computer, const char *op,
 	close(fd);
 }
 
-/* A line from the terminal within timeout_s; "" on timeout or EOF. */
+/*
+ * Ask on fd (a terminal, or stdin) and read one line within timeout_s;
+ * "" on timeout or EOF. With flush, what was typed before the question
+ * is dropped first, so a key pressed earlier does not answer it.
+ */
 static void
-read_answer(char *out, size_t len, unsigned long timeout_s)
+ask_line(int fd, int flush, const char *question, char *out, size_t len,
+    unsigned long timeout_s)
 {
 	struct pollfd pfd;
 	size_t n = 0;
@@ -130,15 +135,20 @@ read_answer(char *out, size_t len, unsigned long timeout_s)
 	char c;
 
 	out[0] = '\0';
-	pfd.fd = STDIN_FILENO;
+	if (flush && isatty(fd))
+		(void)tcflush(fd, TCIFLUSH);
+	if (fd == STDIN_FILENO) {
+		fputs(question, stdout);
+		fflush(stdout);
+	} else
+		dprintf(fd, "%s", question);
+	pfd.fd = fd;
 	pfd.events = POLLIN;
-	if (isatty(STDIN_FILENO))
-		(void)tcflush(STDIN_FILENO, TCIFLUSH);
 	if (poll(&pfd, 1, (int)(timeout_s * 1000)) <= 0)
 		return;
-	while (n + 1 < len && (r = read(STDIN_FILENO, &c, 1)) == 1 &&
-	    c != '\n')
-		out[n++] = c;
+	while (n + 1 < len && (r = read(fd, &c, 1)) == 1 && c != '\n')
+		if (c != '\r')
+			out[n++] = c;
 	out[n] = '\0';
 }
 
@@ -167,7 +177,7 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 	skp_pairflow_t *pf = NULL;
 	const char *listen_url;
 	char why[SKP_PH_WHY_MAX], name[SKP_NAME_MAX + 1], answer[16];
-	char comp_name[300], code[SKP_CONFIRM_CODE_LEN + 1];
+	char comp_name[300], code[SKP_CONFIRM_CODE_LEN + 1], question[400];
 	unsigned long timeout_s;
 	int rc, confirmed;
 
@@ -228,10 +238,10 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 		confirmed = 1;
 		printf("confirmed (--yes)\n");
 	} else {
-		printf("does computer \"%s\" show the same code? [y/N] ",
-		    comp_name);
-		fflush(stdout);
-		read_answer(answer, sizeof(answer), timeout_s);
+		snprintf(question, sizeof(question), "does computer \"%s\" "
+		    "show the same code? [y/N] ", comp_name);
+		ask_line(STDIN_FILENO, 1, question, answer, sizeof(answer),
+		    timeout_s);
 		confirmed = strcmp(answer, "y") == 0 ||
 		    strcmp(answer, "yes") == 0;
 	}
@@ -312,10 +322,8 @@ ask_pin(char *pin, size_t len)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	(void)tcsetattr(fd, TCSAFLUSH, &quiet);
-	dprintf(fd, "PIN for this session: ");
-	read_answer(pin, len, 120);
-	dprintf(fd, "\nagain: ");
-	read_answer(again, sizeof(again), 120);
+	ask_line(fd, 1, "PIN for this session: ", pin, len, 120);
+	ask_line(fd, 0, "\nagain: ", again, sizeof(again), 120);
 	dprintf(fd, "\n");
 	(void)tcsetattr(fd, TCSAFLUSH, &old);
 	if (strcmp(pin, again) != 0)

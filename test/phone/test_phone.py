@@ -686,6 +686,40 @@ def case_prompt_window_expires():
           any("decision=allow-window" in l for l in lines), "window log")
 
 
+def case_ask_pin_on_terminal():
+    t = Pty([PHONE, "--state", S, "run", "--approve", "always",
+             "--ask-pin"], W.env())
+    W.ptys.append(t)
+    t.expect("PIN for this session:")
+    t.send("97531\n")
+    t.expect("again:")
+    t.send("97531\n")
+    t.expect("listening on")
+    rc, out = W.comp(C, "sign", W.path("key1"), "--uv", "--pin", "97531")
+    check(rc == 0 and counter(out)[0] == 0x05, out)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--uv", "--pin", "2468")
+    check(rc != 0 and result(out)[0] == ST_PIN_BAD, out)
+    t.kill()
+
+
+def case_pair_confirm_on_terminal():
+    cdir = W.path("termpair")
+    os.makedirs(cdir, mode=0o700)
+    c = W.comp_bg(cdir, "pair", W.url, "termlaptop")
+    uri = c.stdout.readline().decode().split()[1]
+    t = Pty([PHONE, "--state", S, "pair", uri], W.env())
+    W.ptys.append(t)
+    seen = t.expect("[y/N]")
+    check(re.search(r"confirmation code: \d{3} \d{3}", seen), seen)
+    t.send("y\n")
+    t.expect('paired with computer "termlaptop"')
+    cout = c.communicate(timeout=WAIT)[0].decode()
+    check(c.returncode == 0 and "paired" in cout, cout)
+    t.kill()
+    rc, out = W.phone(S, "unpair", "termlaptop")
+    check(rc == 0, out)
+
+
 def case_restart_while_waiting():
     t = W.pty_phone(S)
     c, seen = prompt_sign(t)
@@ -855,6 +889,8 @@ CASES = [
     case_prompt_no_answer,
     case_prompt_busy_and_checks_before_prompt,
     case_prompt_window_expires,
+    case_ask_pin_on_terminal,
+    case_pair_confirm_on_terminal,
     case_restart_while_waiting,
     case_offline_then_online,
     case_pair_wrong_secret,
