@@ -3,6 +3,7 @@
 sk_load_resident_keys and nothing else (the version script's local: *).
 """
 
+import fnmatch
 import subprocess
 import sys
 
@@ -35,6 +36,18 @@ def main():
     cases.append(("no_other_sk_symbol", sk == WANT, "sk_*: %s" % sorted(sk)))
     skp = {n for _, n in defined if n.startswith("skp_")}
     cases.append(("core_hidden", not skp, "skp_*: %s" % sorted(skp)))
+    # ssh-agent loads providers only from its -P allowlist, by default
+    # /usr/lib*/* and /usr/local/lib*/* ('*' crosses '/'), after realpath.
+    if len(sys.argv) > 2:
+        installed = sys.argv[2]
+        prefixes = ("/usr/", "/usr/local/")
+        if installed.startswith(prefixes):
+            ok = any(fnmatch.fnmatchcase(installed, p)
+                     for p in ("/usr/lib*/*", "/usr/local/lib*/*"))
+            cases.append(("installed_in_agent_allowlist", ok, installed))
+        else:
+            cases.append(("installed_in_agent_allowlist # prefix outside "
+                          "/usr: ssh-agent needs -P", True, installed))
     print("1..%d" % len(cases))
     bad = 0
     for i, (name, ok, detail) in enumerate(cases, 1):

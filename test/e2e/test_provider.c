@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "skp-config.h"
 #include "sk-api.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
@@ -238,6 +239,8 @@ api_version_major(void)
 {
 	uint32_t v = p_version();
 
+	/* Exactly the major the build asked for (meson sk_api_version). */
+	CHECK(v == (uint32_t)SKP_SK_API_VERSION);
 	CHECK((v & SSH_SK_VERSION_MAJOR_MASK) == SSH_SK_VERSION_MAJOR_V10 ||
 	    (v & SSH_SK_VERSION_MAJOR_MASK) == SSH_SK_VERSION_MAJOR_V9);
 }
