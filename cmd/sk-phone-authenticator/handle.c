@@ -587,8 +587,7 @@ answer_get_assertion(struct skp_handler *h, struct skp_req *r)
 		goto out;
 	rc = reply(r, SKP_CTAP_OK, enc, enclen, NULL);
  out:
-	if (enc != NULL)
-		free(enc);
+	free(enc);
 	skp_wipe(&resp, sizeof(resp));
 	return rc;
 }

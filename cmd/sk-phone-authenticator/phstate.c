@@ -335,8 +335,8 @@ encode_computers(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 		    SKP_P256_PUB_LEN))) != SKP_OK ||
 		    (rc = skp_cbor_map_put(m, 3, skp_cbor_bytes(c->psk,
 		    SKP_PSK_LEN))) != SKP_OK ||
-		    (rc = skp_cbor_map_put(m, 4, skp_cbor_uint(c->paired_at))) !=
-		    SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 4,
+		    skp_cbor_uint(c->paired_at))) != SKP_OK ||
 		    (rc = skp_cbor_map_put(m, 5,
 		    skp_cbor_uint(c->window_until))) != SKP_OK) {
 			skp_cbor_free(&m);
@@ -962,7 +962,8 @@ key_from_passphrase(struct skp_phstate *st, const char *passfile,
 	    (rc = get_bytes(m, 5, sizeof(want), sizeof(want), want, NULL)) !=
 	    SKP_OK) {
 		rc = fix_rc(rc);
-		say(why, whylen, "%s/%s: %s", st->dir, FILE_KDF, skp_strerror(rc));
+		say(why, whylen, "%s/%s: %s", st->dir, FILE_KDF,
+		    skp_strerror(rc));
 		goto out;
 	}
 	/* Bounded so a doctored file cannot make us spend gigabytes. */
@@ -984,8 +985,7 @@ key_from_passphrase(struct skp_phstate *st, const char *passfile,
  out:
 	skp_wipe(pass, sizeof(pass));
 	skp_wipe(check, sizeof(check));
-	if (enc != NULL)
-		free(enc);
+	free(enc);
 	skp_cbor_free(&m);
 	skp_buf_free(&raw);
 	return rc;
@@ -1089,8 +1089,8 @@ reload_locked(struct skp_phstate *st, char *why, size_t whylen)
 {
 	int rc;
 
-	if ((rc = load_file(st, FILE_COMPUTERS, skp_phstate_decode_computers, why,
-	    whylen)) != SKP_OK ||
+	if ((rc = load_file(st, FILE_COMPUTERS, skp_phstate_decode_computers,
+	    why, whylen)) != SKP_OK ||
 	    (rc = load_file(st, FILE_CREDS, skp_phstate_decode_creds, why,
 	    whylen)) != SKP_OK ||
 	    (rc = load_file(st, FILE_COUNTERS, skp_phstate_decode_counters, why,
@@ -1501,12 +1501,6 @@ skp_phstate_seen_add(struct skp_phstate *st,
 
 /* ---- fingerprints ---- */
 
-static int
-put_string(skp_buf_t *b, const void *p, size_t n)
-{
-	return skp_buf_string(b, p, n);
-}
-
 int
 skp_phstate_fingerprint(const struct skp_ph_cred *c, char *out,
     size_t outlen)
@@ -1519,10 +1513,10 @@ skp_phstate_fingerprint(const struct skp_ph_cred *c, char *out,
 
 	if ((b = skp_buf_new(1024)) == NULL)
 		return SKP_ERR_NOMEM;
-	if ((rc = put_string(b, alg, strlen(alg))) != SKP_OK ||
-	    (rc = put_string(b, "nistp256", 8)) != SKP_OK ||
-	    (rc = put_string(b, c->key.pub, SKP_P256_PUB_LEN)) != SKP_OK ||
-	    (rc = put_string(b, c->rp, strlen(c->rp))) != SKP_OK ||
+	if ((rc = skp_buf_string(b, alg, strlen(alg))) != SKP_OK ||
+	    (rc = skp_buf_string(b, "nistp256", 8)) != SKP_OK ||
+	    (rc = skp_buf_string(b, c->key.pub, SKP_P256_PUB_LEN)) != SKP_OK ||
+	    (rc = skp_buf_string(b, c->rp, strlen(c->rp))) != SKP_OK ||
 	    (rc = skp_sha256(skp_buf_ptr(b), skp_buf_len(b), h)) != SKP_OK)
 		goto out;
 	n = EVP_EncodeBlock(b64, h, sizeof(h));

@@ -8,7 +8,7 @@
 enum skp_prompt_answer {
 	SKP_PROMPT_PENDING = 0,
 	SKP_PROMPT_ONCE,	/* allow this request */
-	SKP_PROMPT_WINDOW,	/* allow everything from the computer for a while */
+	SKP_PROMPT_WINDOW,	/* allow all from the computer for a while */
 	SKP_PROMPT_REJECT,
 	SKP_PROMPT_TIMEOUT,	/* no answer in time: a rejection */
 	SKP_PROMPT_GONE,	/* the terminal closed: a rejection */

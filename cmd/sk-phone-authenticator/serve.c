@@ -29,7 +29,7 @@ struct serve {
 	const struct skp_serve_opts	*o;
 	skp_relay_t			*relay;
 	struct skp_prompt		 prompt;
-	struct skp_req			*pending;	/* waiting on the owner */
+	struct skp_req			*pending;	/* the owner's */
 	uint32_t			 pending_chan;
 };
 
@@ -417,8 +417,8 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 			if ((rc = connected(&s, &fatal)) != SKP_OK)
 				goto out;
 		} else {
-			fprintf(stderr, "sk-phone-authenticator: relay %s: %s\n",
-			    url, skp_strerror(rc));
+			fprintf(stderr, "sk-phone-authenticator: relay %s: "
+			    "%s\n", url, skp_strerror(rc));
 			if (rc == SKP_ERR_INVALID || rc == SKP_ERR_TLS)
 				fatal = rc;
 		}

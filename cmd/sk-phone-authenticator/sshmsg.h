@@ -29,7 +29,7 @@ struct skp_sshmsg {
 	char		key_alg[65];
 	const uint8_t	*key_blob;	/* points into the parsed data */
 	size_t		key_blob_len;
-	int		hostbound;	/* publickey-hostbound-v00@openssh.com */
+	int		hostbound;	/* method publickey-hostbound-v00 */
 	const uint8_t	*host_key;	/* the server's key, when hostbound */
 	size_t		host_key_len;
 	/* sshsig */

@@ -52,7 +52,7 @@ struct skp_call_phone {
 
 struct skp_call_response {
 	unsigned int	 status;	/* CTAP2 status; 0 = OK */
-	uint8_t		*ctap;		/* CTAP response, CBOR; NULL if absent */
+	uint8_t		*ctap;		/* CTAP response (CBOR) or NULL */
 	size_t		 ctap_len;
 	/* may be ""; control characters replaced by '?' */
 	char		 reason[SKP_CALL_REASON_MAX + 1];

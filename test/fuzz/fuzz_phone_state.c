@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			roundtrip(st, encode_creds, p, n);
 		break;
 	case 4:
-		/* Counters of unknown credentials are dropped: no round trip. */
+		/* Counters of unknown keys are dropped: no round trip. */
 		(void)skp_phstate_decode_counters(st, p, n);
 		break;
 	default:

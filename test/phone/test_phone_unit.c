@@ -304,11 +304,12 @@ payload_hello_roundtrip(void)
 }
 
 /* {1: "a", 2: h'00'*32, 3: "ws://r"} and its variations, by hand. */
-#define MB	"5820" "0000000000000000000000000000000000000000000000000000000000000000"
+#define MB	"5820" "00000000000000000000000000000000" \
+		"00000000000000000000000000000000"
 static void
 payload_hello_refusals(void)
 {
-	CHECK_RC(decode_hex_hello("a3" "0161" "61" "02" MB "03" "66" "77733a2f2f72"),
+	CHECK_RC(decode_hex_hello("a3" "016161" "02" MB "0366" "77733a2f2f72"),
 	    SKP_OK);
 	/* missing 3 */
 	CHECK_RC(decode_hex_hello("a2" "0161" "61" "02" MB), SKP_ERR_FORMAT);
