@@ -248,7 +248,9 @@ skp_p256_ecdh(const struct skp_p256_key *k,
 	rc = SKP_ERR_INTERNAL;
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL)) == NULL ||
 	    EVP_PKEY_derive_init(ctx) != 1 ||
-	    EVP_PKEY_derive_set_peer(ctx, theirs) != 1 ||
+	    /* p256_pkey() checked the point (on the curve, not infinity;
+	     * P-256 has cofactor 1): skip OpenSSL's second, costlier check. */
+	    EVP_PKEY_derive_set_peer_ex(ctx, theirs, 0) != 1 ||
 	    EVP_PKEY_derive(ctx, out, &len) != 1 || len != SKP_P256_DH_LEN)
 		goto out;
 	rc = SKP_OK;
