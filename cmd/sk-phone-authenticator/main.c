@@ -173,7 +173,7 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 	struct skp_phstate *st = NULL;
 	struct skp_pairuri pu;
 	struct skp_pair_peer peer;
-	struct skp_ph_computer comp;
+	struct skp_ph_computer comp, *old;
 	skp_pairflow_t *pf = NULL;
 	const char *listen_url;
 	char why[SKP_PH_WHY_MAX], name[SKP_NAME_MAX + 1], answer[16];
@@ -196,9 +196,18 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 		    "the future): run sk-phone pair again for a new one\n");
 		goto out;
 	}
+	skp_sshmsg_printable(pu.name, comp_name, sizeof(comp_name));
 	if ((rc = skp_phstate_open(dir, a->passfile, 1, &st, why,
 	    sizeof(why))) != SKP_OK) {
 		die_why("state", rc, why);
+		goto out;
+	}
+	/* Refused now rather than after both sides confirmed. */
+	if ((old = skp_phstate_computer_find(st, pu.name)) != NULL &&
+	    memcmp(old->pub, pu.computer_pub, sizeof(old->pub)) != 0) {
+		fprintf(stderr, PROG ": another computer named \"%s\" is "
+		    "paired: unpair it first\n", comp_name);
+		rc = SKP_ERR_EXISTS;
 		goto out;
 	}
 	if (!st->have_identity || a->name != NULL) {
@@ -220,7 +229,6 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 		fprintf(stderr, PROG ": %s\n", skp_strerror(rc));
 		goto out;
 	}
-	skp_sshmsg_printable(pu.name, comp_name, sizeof(comp_name));
 	printf("pairing with computer \"%s\" via %s ...\n", comp_name,
 	    pu.relay);
 	fflush(stdout);

@@ -1276,14 +1276,21 @@ do_computer_put(struct skp_phstate *st, const void *arg, char *why,
 	struct skp_ph_computer *old;
 	size_t i;
 
-	/* Pairing again with the same computer replaces its record. */
+	/*
+	 * Pairing again with the same computer replaces its record; another
+	 * computer may not take a name already paired.
+	 */
 	for (i = 0; i < st->ncomputers; i++) {
 		old = &st->computers[i];
-		if (memcmp(old->pub, c->pub, SKP_P256_PUB_LEN) == 0 ||
-		    strcmp(old->name, c->name) == 0) {
+		if (memcmp(old->pub, c->pub, SKP_P256_PUB_LEN) == 0) {
 			*old = *c;
 			return SKP_OK;
 		}
+	}
+	if (skp_phstate_computer_find(st, c->name) != NULL) {
+		say(why, whylen, "another computer named \"%s\" is paired: "
+		    "unpair it first", c->name);
+		return SKP_ERR_EXISTS;
 	}
 	if (st->ncomputers == SKP_PH_MAX_COMPUTERS) {
 		say(why, whylen, "already paired with %d computers",

@@ -769,6 +769,17 @@ def case_pair_stale_uri():
     check(rc != 0 and "too old" in out, out)
 
 
+def case_pair_name_taken():
+    cdir = W.path("impostor")
+    os.makedirs(cdir, mode=0o700)
+    rc, out = W.comp(cdir, "make-uri", W.url, "laptop", "--", "0")
+    check(rc == 0, out)
+    rc, out = W.phone(S, "pair", out.split()[1], "--yes")
+    check(rc != 0 and "unpair it first" in out, out)
+    rc, out = W.phone(S, "computers")
+    check(out.count('"laptop"') == 1, out)
+
+
 def case_pair_declined():
     cdir = W.path("declined")
     os.makedirs(cdir, mode=0o700)
@@ -895,6 +906,7 @@ CASES = [
     case_offline_then_online,
     case_pair_wrong_secret,
     case_pair_stale_uri,
+    case_pair_name_taken,
     case_pair_declined,
     case_keys_delete_log,
     case_files_refused_when_open,
