@@ -248,6 +248,19 @@ skp_cli_unpair(int argc, char **argv)
 	return ret;
 }
 
+/* Text from the phone, made safe for a terminal: no control bytes. */
+static void
+printable(const uint8_t *p, size_t n, char *out, size_t outlen)
+{
+	size_t i;
+
+	if (outlen == 0)
+		return;
+	for (i = 0; i < n && i + 1 < outlen && p[i] != '\0'; i++)
+		out[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	out[i] = '\0';
+}
+
 /* SHA256:base64 of the OpenSSH public key blob, as ssh-keygen -l shows. */
 static void
 fingerprint(const struct sk_resident_key *rk, char *out, size_t outlen)
@@ -285,13 +298,13 @@ skp_cli_keys(int argc, char **argv)
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 },
 	};
-	char dir[SKP_STORE_PATH_MAX], fp[80], user[65];
+	char dir[SKP_STORE_PATH_MAX], fp[80], user[65], app[256];
 	struct sk_option opt, *opts[2] = { NULL, NULL };
 	struct sk_resident_key **rks = NULL;
 	skp_store_phones_t *phones = NULL;
 	const struct skp_store_pairing *ph;
 	struct skp_keyhandle kh;
-	size_t nrks = 0, i, n;
+	size_t nrks = 0, i;
 	int c, ret = 1, rc;
 
 	while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
@@ -327,12 +340,11 @@ skp_cli_keys(int argc, char **argv)
 		    skp_store_phones_find_id(phones, kh.phone_id, &ph) ==
 		    SKP_OK)
 			phone = ph->phone_name;
-		n = rk->user_id_len < sizeof(user) - 1 ? rk->user_id_len :
-		    sizeof(user) - 1;
-		memcpy(user, rk->user_id, n);
-		user[n] = '\0';
+		printable(rk->user_id, rk->user_id_len, user, sizeof(user));
+		printable((const uint8_t *)rk->application,
+		    strlen(rk->application), app, sizeof(app));
 		fingerprint(rk, fp, sizeof(fp));
-		printf("%s user '%s' %s%s on phone '%s'\n", rk->application,
+		printf("%s user '%s' %s%s on phone '%s'\n", app,
 		    user, fp, (rk->flags & SSH_SK_USER_VERIFICATION_REQD) ?
 		    " verify-required" : "", phone);
 	}
