@@ -44,7 +44,7 @@ skp_cli_confirm(const char *question)
 
 	/* The terminal, not stdin: the answer must come from a person. */
 	if ((tty = fopen("/dev/tty", "r+e")) == NULL)
-		return 0;
+		return -1;
 	fprintf(tty, "%s [y/N] ", question);
 	fflush(tty);
 	if (fgets(answer, sizeof(answer), tty) != NULL)

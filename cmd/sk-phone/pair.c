@@ -348,13 +348,12 @@ skp_cli_pair(int argc, char **argv)
 	fflush(stdout);
 	if (yes)
 		confirmed = 1;
-	else if (!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0) {
+	else if ((confirmed = skp_cli_confirm("Does the phone show the "
+	    "same code?")) < 0) {
 		skp_cli_err("no terminal to confirm the code on: pass --yes "
 		    "to accept it");
 		confirmed = 0;
-	} else
-		confirmed = skp_cli_confirm("Does the phone show the same "
-		    "code?");
+	}
 	if (confirmed)
 		fprintf(stderr, "waiting for the phone to confirm...\n");
 	rc = skp_pairflow_finish(pf, confirmed, timeout_s * 1000, &peer);

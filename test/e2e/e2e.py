@@ -544,6 +544,42 @@ def second_phone_needs_device():
 
 
 @pair.case
+def pair_unconfirmed_saves_nothing():
+    """Without --yes and without a terminal, the code cannot be
+    confirmed: the pairing is declined on both sides, nothing saved."""
+    before = open(os.path.join(K.state, "phones"), "rb").read()
+    uri_file = K.path("uri-declined")
+    comp = K.spawn("pair-declined", [K.cli, "pair", "--relay", K.relay_url,
+                                     "--uri-file", uri_file, "--timeout",
+                                     "20"])
+    skpe2e.wait_file(uri_file, comp)
+    with open(uri_file) as f:
+        uri = f.read().strip()
+    K.phone_dir = K.path("phone-declined")
+    rc, out, err, _ = K.run(K.phone_argv("pair", uri, "--name", "phone3",
+                                         "--yes", "--timeout", "20"))
+    check(rc != 0, "the phone paired with an unconfirmed computer",
+          out + err)
+    comp.wait(timeout=20)
+    check(comp.returncode != 0, "sk-phone pair succeeded unconfirmed")
+    log = K.log("pair-declined")
+    check("--yes" in log and "nothing saved" in log, "says", log)
+    after = open(os.path.join(K.state, "phones"), "rb").read()
+    check(before == after, "the phones file changed")
+
+
+@pair.case
+def pair_relay_down_fails_fast():
+    port = skpe2e.free_port()
+    rc, out, err, dt = K.run([K.cli, "pair", "--relay",
+                              "ws://127.0.0.1:%d" % port, "--yes",
+                              "--timeout", "20"])
+    check(rc != 0, "paired without a relay")
+    check("cannot reach the relay" in err, "says", err)
+    check(dt < 2.0, "took %.1f s" % dt)
+
+
+@pair.case
 def unpair_forgets():
     rc, out, err, _ = K.run([K.cli, "unpair", "phone2"])
     check(rc == 0, "unpair", out + err)
