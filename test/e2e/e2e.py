@@ -568,6 +568,74 @@ def pair_unconfirmed_saves_nothing():
     check(before == after, "the phones file changed")
 
 
+def read_until(fd, want, buf, timeout=20.0):
+    """Read a pty until want appears in what was read; bounded."""
+    import select
+    deadline = time.monotonic() + timeout
+    while want not in buf and time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    return buf
+
+
+@pair.case
+def pair_on_a_terminal():
+    """On a terminal: the QR code in black on white (readable on dark
+    and light themes), a countdown, and the question answered by a
+    person; the colored code still decodes to the URI."""
+    import fcntl
+    import termios
+    import qrimage
+    master, slave = os.openpty()
+
+    def ctty():
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    uri_file = K.path("uri-tty")
+    p = subprocess.Popen([K.cli, "pair", "--relay", K.relay_url, "--name",
+                          "ttybox", "--uri-file", uri_file, "--timeout",
+                          "20"], stdin=slave, stdout=slave, stderr=slave,
+                         env=K.env(), preexec_fn=ctty)
+    K.procs.append(p)
+    p.skp_name = "pair-tty"
+    os.close(slave)
+    try:
+        buf = read_until(master, b"sk-phone://", b"")
+        skpe2e.wait_file(uri_file, p)
+        with open(uri_file) as f:
+            uri = f.read().strip()
+        K.phone_dir = K.path("phone-tty")
+        phone = K.spawn("phone-tty-pair", K.phone_argv(
+            "pair", uri, "--name", "phone4", "--yes", "--timeout", "20"))
+        buf = read_until(master, b"same code?", buf)
+        check(b"same code?" in buf, "no question", buf.decode(
+            "utf-8", "replace")[-500:])
+        os.write(master, b"y\n")
+        buf = read_until(master, b"Paired with", buf)
+        p.wait(timeout=20)
+        phone.wait(timeout=20)
+    finally:
+        os.close(master)
+    text = buf.decode("utf-8", "replace")
+    check(p.returncode == 0 and phone.returncode == 0, "pairing failed",
+          text[-800:] + K.log("phone-tty-pair"))
+    check("\x1b[30;47m" in text, "no black-on-white colors")
+    check("left" in text, "no countdown")
+    pgm = K.path("qr-tty.pgm")
+    qrimage.text_to_pgm(text.replace("\r", ""), pgm)
+    rc, got, err, _ = K.run(["zbarimg", "--raw", "-q", pgm])
+    check(rc == 0 and got.strip() == uri, "colored QR decoded to %r" %
+          got.strip())
+
+
 @pair.case
 def pair_relay_down_fails_fast():
     port = skpe2e.free_port()
