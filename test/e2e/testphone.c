@@ -79,7 +79,8 @@ answer_assertion(struct skp_phstate *st, struct skp_req *r, uint8_t **enc,
 	int rc;
 
 	for (i = 0; i < st->ncreds; i++)
-		if (memcmp(st->creds[i].id, r->cred_id, SKP_PH_CRED_ID_LEN) == 0)
+		if (memcmp(st->creds[i].id, r->cred_id,
+		    SKP_PH_CRED_ID_LEN) == 0)
 			c = &st->creds[i];
 	if (c == NULL)
 		return SKP_ERR_NOT_FOUND;
