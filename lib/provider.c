@@ -369,8 +369,9 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_TIMEOUT:
 		say("timed out after %d s waiting for phone '%s': check "
-		    "that it is on, online and showing the request "
-		    "(`sk-phone status`)", p->timeout_s, name);
+		    "that it is on and showing the request, and that it "
+		    "still pairs this computer (`sk-phone status`)",
+		    p->timeout_s, name);
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_REJECTED:
 		say("rejected on phone '%s'%s%s", name, sep, reason);
@@ -438,8 +439,6 @@ on_status(int state, void *arg)
 		if (st->what != NULL)
 			say("waiting for %s on phone '%s' (up to %d s)",
 			    st->what, st->phone, (ms_left(st->p) + 999) / 1000);
-		else
-			dbg("phone '%s' is online", st->phone);
 		dbg("the relay reached phone '%s'", st->phone);
 	} else if (state == SKP_CALL_OFFLINE)
 		say("phone '%s' is offline, still waiting (up to %d s)",
@@ -447,9 +446,8 @@ on_status(int state, void *arg)
 }
 
 /*
- * Send one request envelope to a phone and return its CTAP answer. On a
- * failure, *ret is the SSH_SK_ERR_* to give OpenSSH and the user has
- * been told why.
+ * Send one request envelope to a phone and return its CTAP answer: 0, or
+ * the SSH_SK_ERR_* to give OpenSSH once the user has been told why.
  */
 static int
 prov_ask(struct prov *p, const struct skp_store_pairing *ph,
@@ -492,6 +490,13 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 	rc = skp_call(&cp, &p->identity, msg, msglen, ms_left(p), on_status,
 	    &st, &resp);
 	dbg("call done: %s, status 0x%02x", skp_strerror(rc), resp.status);
+	if (rc == SKP_ERR_PIN_INVALID &&
+	    resp.status == SKP_CTAP_PIN_BLOCKED) {
+		/* Not "wrong PIN": asking again cannot help. */
+		say("the PIN of phone '%s' is blocked after too many wrong "
+		    "tries; unblock it on the phone", ph->phone_name);
+		goto out;
+	}
 	if (rc != SKP_OK) {
 		ret = prov_error(p, ph, rc, resp.reason);
 		goto out;
