@@ -128,7 +128,10 @@ ssh-keygen -q -t ecdsa-sk -w "$provider" -N '' -C demo@sk-phone \
 sed 's/^/    /' "$tmp/id_ecdsa_sk.pub"
 
 echo "==> a throwaway sshd on 127.0.0.1"
-mkdir -p /run/sshd
+if [ ! -d /run/sshd ] && ! mkdir -p /run/sshd 2>/dev/null; then
+	echo "demo: sshd needs the folder /run/sshd: run the demo as root" >&2
+	exit 1
+fi
 sport=$(free_port)
 ssh-keygen -q -t ed25519 -N '' -f "$tmp/host_key"
 cp "$tmp/id_ecdsa_sk.pub" "$tmp/authorized_keys"
