@@ -645,7 +645,7 @@ relay(struct flow *fl, struct host *h, const sigset_t *waitmask)
 				break;
 			case 3:
 				f->wblocked = 0;
-				/* FALLTHROUGH */
+				__attribute__((fallthrough));
 			case 2:
 				if (!f->reof && flow_splice(f) != 0)
 					err = -1;
