@@ -13,7 +13,7 @@
 #include "sshmsg.h"
 
 #define AUDIT_FILE	"audit.log"
-#define AUDIT_LINE_MAX	1024
+#define AUDIT_LINE_MAX	1536
 
 static void
 escaped(const char *s, char *out, size_t outlen)
@@ -42,7 +42,7 @@ check_private(int fd)
 int
 skp_audit_append(int dirfd, const struct skp_audit_entry *e)
 {
-	char line[AUDIT_LINE_MAX], comp[300], subj[300], when[32];
+	char line[AUDIT_LINE_MAX], comp[300], subj[300], host[300], when[32];
 	struct tm tm;
 	time_t t;
 	ssize_t w;
@@ -56,8 +56,11 @@ skp_audit_append(int dirfd, const struct skp_audit_entry *e)
 	}
 	escaped(e->computer, comp, sizeof(comp));
 	escaped(e->subject, subj, sizeof(subj));
+	escaped(e->host, host, sizeof(host));
 	n = snprintf(line, sizeof(line), "%s computer=\"%s\" op=%s "
-	    "subject=\"%s\" key=%s decision=%s\n", when, comp, e->op, subj,
+	    "subject=\"%s\" host=\"%s\" verified=%s key=%s decision=%s\n",
+	    when, comp, e->op, subj, host,
+	    e->verified == NULL ? "-" : e->verified,
 	    e->key == NULL ? "-" : e->key, e->decision);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
 		rc = SKP_ERR_TOO_LARGE;

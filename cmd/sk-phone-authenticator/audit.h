@@ -9,6 +9,8 @@ struct skp_audit_entry {
 	const char	*computer;	/* paired name, or "-" */
 	const char	*op;		/* "enroll", "login", "sign", ... */
 	const char	*subject;	/* user or namespace, or NULL */
+	const char	*host;		/* a login's host (pin name), or NULL */
+	const char	*verified;	/* "yes", "new", "no", or NULL: "-" */
 	const char	*key;		/* "SHA256:..." fingerprint, or NULL */
 	const char	*decision;	/* "allow-once", "reject", ... */
 };
@@ -16,7 +18,7 @@ struct skp_audit_entry {
 /*
  * Appends one line to dir/audit.log (created 0600, O_APPEND):
  *   2024-05-01T12:00:00Z computer="work" op=login subject="root"
- *   key=SHA256:... decision=allow-once
+ *   host="db1.example.com" verified=yes key=SHA256:... decision=allow-once
  * Strings are escaped for a terminal (skp_sshmsg_printable, quotes too).
  */
 int	skp_audit_append(int dirfd, const struct skp_audit_entry *);

@@ -12,6 +12,7 @@
 #include "sk-phone/noise.h"
 
 #include "handle.h"
+#include "hostcheck.h"
 #include "phstate.h"
 #include "sshmsg.h"
 
@@ -94,6 +95,8 @@ refusal(uint8_t status)
 		return "reject";
 	case SKP_CTAP_USER_ACTION_TIMEOUT:
 		return "reject-no-answer";
+	case SKP_CTAP_HOSTKEY_CHANGED:
+		return "refused-host-key-changed";
 	default:
 		return "refused-invalid";
 	}
@@ -233,6 +236,48 @@ userauth_key_matches(const struct skp_sshmsg *m, const struct skp_ph_cred *c)
 	    memcmp(app, c->rp, applen) == 0;
 }
 
+void
+skp_handle_changed_reason(const char *host, char *out, size_t outlen)
+{
+	/* "[host]:port" is a glob to a shell: quoted in the command. */
+	const char *q = strchr(host, '[') != NULL ? "'" : "";
+	int n;
+
+	n = snprintf(out, outlen, "host key for %s changed; the phone refused "
+	    "to sign; if the change is expected run: sk-phone-authenticator "
+	    "hosts forget %s%s%s", host, q, host, q);
+	if (n < 0 || (size_t)n >= outlen || (size_t)n > SKP_CTAP_REASON_MAX)
+		snprintf(out, outlen, "the pinned host key changed; the phone "
+		    "refused to sign; if the change is expected run: "
+		    "sk-phone-authenticator hosts (and hosts forget NAME)");
+}
+
+/*
+ * Host information a login carries must hold, and a pinned host key must
+ * not have changed: both refused here, before anyone is asked.
+ */
+static int
+check_host(struct skp_handler *h, struct skp_req *r)
+{
+	char reason[SKP_CTAP_REASON_MAX + 1];
+
+	skp_hostcheck_run(&r->req.ctx, &r->msg, h->st, &r->host);
+	switch (r->host.state) {
+	case SKP_HOSTCHECK_CHANGED:
+		skp_handle_changed_reason(r->host.host, reason,
+		    sizeof(reason));
+		return skp_handle_refuse(r, SKP_CTAP_HOSTKEY_CHANGED, reason);
+	case SKP_HOSTCHECK_BAD:
+		r->decision = "refused-host-signature";
+		snprintf(reason, sizeof(reason), "host verification failed "
+		    "(%s); the phone refused to sign", r->host.why);
+		return skp_handle_refuse(r, SKP_CTAP_INVALID_PARAMETER,
+		    reason);
+	default:
+		return SKP_OK;
+	}
+}
+
 /* The resident key of an rp and user, other than the one given. */
 static struct skp_ph_cred *
 find_resident(struct skp_phstate *st, const char *rp, const uint8_t *uid,
@@ -296,6 +341,8 @@ begin_get_assertion(struct skp_handler *h, struct skp_req *r)
 	    !userauth_key_matches(&r->msg, c))
 		return skp_handle_refuse(r, SKP_CTAP_INVALID_PARAMETER,
 		    "the login names another key");
+	if ((rc = check_host(h, r)) != SKP_OK || r->next != 0)
+		return rc;
 	if (ga->uv == 1 || c->cred_protect == 3)
 		return check_uv(h, r);
 	return SKP_OK;
@@ -538,7 +585,8 @@ answer_make_credential(struct skp_handler *h, struct skp_req *r,
 }
 
 static int
-answer_get_assertion(struct skp_handler *h, struct skp_req *r)
+answer_get_assertion(struct skp_handler *h, struct skp_req *r,
+    uint64_t now_ms)
 {
 	const struct skp_ctap_get_assertion *ga = &r->req.ga;
 	struct skp_ctap_ga_resp resp;
@@ -552,6 +600,22 @@ answer_get_assertion(struct skp_handler *h, struct skp_req *r)
 
 	memset(&resp, 0, sizeof(resp));
 	memset(&ad, 0, sizeof(ad));
+	/* A first login to a host pins its key, now that it is allowed. */
+	if (r->host.state == SKP_HOSTCHECK_NEW) {
+		rc = skp_phstate_host_pin(h->st, r->host.host,
+		    r->req.ctx.host.host_key, r->req.ctx.host.host_key_len,
+		    now_ms / 1000, r->computer.name, why, sizeof(why));
+		if (rc == SKP_ERR_HOSTKEY) {
+			/* Another request pinned another key meanwhile. */
+			r->host.state = SKP_HOSTCHECK_CHANGED;
+			skp_handle_changed_reason(r->host.host, why,
+			    sizeof(why));
+			rc = skp_handle_refuse(r, SKP_CTAP_HOSTKEY_CHANGED, why);
+			goto out;
+		}
+		if (rc != SKP_OK)
+			goto out;
+	}
 	/* The counter reaches the disk before any signature with it. */
 	rc = skp_phstate_counter_next(h->st, r->cred_id, &counter, why,
 	    sizeof(why));
@@ -663,7 +727,7 @@ skp_handle_approved(struct skp_handler *h, struct skp_req *r,
 		rc = answer_make_credential(h, r, now_ms);
 		break;
 	case SKP_CTAP_GET_ASSERTION:
-		rc = answer_get_assertion(h, r);
+		rc = answer_get_assertion(h, r, now_ms);
 		break;
 	case SKP_CTAP_CRED_MGMT:
 		rc = answer_cred_mgmt(h, r);

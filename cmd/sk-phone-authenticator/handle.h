@@ -9,6 +9,7 @@
 #include "sk-phone/ctap.h"
 #include "sk-phone/noise.h"
 
+#include "hostcheck.h"
 #include "phstate.h"
 #include "sshmsg.h"
 
@@ -36,6 +37,7 @@ struct skp_req {
 	struct skp_ph_computer	 computer;	/* who asked */
 	struct skp_ctap_request	 req;
 	struct skp_sshmsg	 msg;		/* what the raw data says */
+	struct skp_hostcheck	 host;		/* which host, for a login */
 	uint8_t			 cred_id[SKP_PH_CRED_ID_LEN]; /* assertion */
 	int			 uv;		/* the PIN was checked */
 	/* For the prompt and the audit log. */
@@ -65,5 +67,13 @@ void	skp_req_free(struct skp_req **);
 
 /* The operation in words, for the prompt: "SSH login", ... */
 const char *skp_handle_op_text(const struct skp_req *);
+
+/*
+ * The reason the computer shows when a pinned host key changed (at most
+ * SKP_CTAP_REASON_MAX bytes): "host key for HOST changed; the phone
+ * refused to sign; if the change is expected run: sk-phone-authenticator
+ * hosts forget HOST".
+ */
+void	skp_handle_changed_reason(const char *host, char *out, size_t outlen);
 
 #endif

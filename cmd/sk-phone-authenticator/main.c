@@ -15,6 +15,7 @@
 #include "skp-config.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
+#include "sk-phone/hostkey.h"
 #include "sk-phone/pairflow.h"
 #include "sk-phone/pairuri.h"
 
@@ -54,7 +55,8 @@ usage(void)
 	    "  run [--approve ask|always|never] [--relay URL] "
 	    "[--window HOURS]\n"
 	    "      [--timeout S] [--pin-file FILE | --ask-pin]\n"
-	    "  log | computers | unpair NAME | keys | delete KEY\n");
+	    "  log | computers | unpair NAME | keys | delete KEY\n"
+	    "  hosts | hosts forget NAME\n");
 }
 
 static void
@@ -102,8 +104,8 @@ open_dirfd(const char *dir)
 }
 
 static void
-audit(const char *dir, const char *computer, const char *op,
-    const char *decision)
+audit_host(const char *dir, const char *computer, const char *op,
+    const char *host, const char *decision)
 {
 	struct skp_audit_entry e;
 	int fd;
@@ -114,10 +116,18 @@ audit(const char *dir, const char *computer, const char *op,
 	e.time = now_s();
 	e.computer = computer;
 	e.op = op;
+	e.host = host;
 	e.decision = decision;
 	if (skp_audit_append(fd, &e) != SKP_OK)
 		fprintf(stderr, PROG ": cannot write the audit log\n");
 	close(fd);
+}
+
+static void
+audit(const char *dir, const char *computer, const char *op,
+    const char *decision)
+{
+	audit_host(dir, computer, op, NULL, decision);
 }
 
 /*
@@ -459,7 +469,8 @@ cmd_computers(struct skp_phstate *st)
 		printf("\"%s\" paired %s", name, when);
 		if (c->window_until > now) {
 			date_text(c->window_until, until, sizeof(until));
-			printf(", everything allowed until %s", until);
+			printf(", verified logins and signatures allowed "
+			    "until %s", until);
 		}
 		printf("\n");
 	}
@@ -494,6 +505,75 @@ cmd_keys(struct skp_phstate *st)
 	if (st->ncreds == 0)
 		printf("no keys\n");
 	return 0;
+}
+
+static int
+cmd_hosts(struct skp_phstate *st)
+{
+	const struct skp_ph_host *h;
+	const struct skp_ph_host_window *w;
+	char name[300], by[300], comp[300], fp[SKP_HOSTKEY_FP_LEN];
+	char when[32], until[32];
+	uint64_t now = now_s();
+	size_t i, j, k;
+
+	for (i = 0; i < st->nhosts; i++) {
+		h = &st->hosts[i];
+		skp_sshmsg_printable(h->name, name, sizeof(name));
+		skp_sshmsg_printable(h->pinned_by, by, sizeof(by));
+		if (skp_hostkey_fingerprint(h->key, h->key_len, fp) != SKP_OK)
+			snprintf(fp, sizeof(fp), "?");
+		date_text(h->pinned_at, when, sizeof(when));
+		printf("%s %s %s pinned %s by \"%s\"\n", name, h->type, fp,
+		    when, by);
+		/* Its open windows, once, under its first key. */
+		for (j = 0; j < i; j++)
+			if (strcmp(st->hosts[j].name, h->name) == 0)
+				break;
+		for (k = 0; j == i && k < st->nhwins; k++) {
+			w = &st->hwins[k];
+			if (strcmp(w->host, h->name) != 0 || w->until <= now)
+				continue;
+			skp_sshmsg_printable(w->computer, comp, sizeof(comp));
+			date_text(w->until, until, sizeof(until));
+			printf("  logins from \"%s\" allowed until %s\n",
+			    comp, until);
+		}
+	}
+	if (st->nhosts == 0)
+		printf("no pinned host keys\n");
+	return 0;
+}
+
+/* The pin name as the phone keeps it: DNS names are case-blind. */
+static void
+lower(const char *in, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; in[i] != '\0' && i + 1 < len; i++)
+		out[i] = in[i] >= 'A' && in[i] <= 'Z' ?
+		    (char)(in[i] - 'A' + 'a') : in[i];
+	out[i] = '\0';
+}
+
+static int
+cmd_hosts_forget(const char *dir, struct skp_phstate *st, const char *arg)
+{
+	char name[SKP_PH_HOST_NAME_MAX + 2], shown[300], why[SKP_PH_WHY_MAX];
+	int rc;
+
+	lower(arg, name, sizeof(name));
+	skp_sshmsg_printable(name, shown, sizeof(shown));
+	if ((rc = skp_phstate_host_forget(st, name, why, sizeof(why))) !=
+	    SKP_OK) {
+		die_why("hosts forget", rc, why);
+		return rc;
+	}
+	audit_host(dir, NULL, "forget-host", name, "forgotten");
+	printf("forgot the host keys of %s: the next login to it pins its "
+	    "key again\n", shown);
+	return SKP_OK;
 }
 
 /* KEY: a fingerprint, or at least 8 hex digits of the id, unique. */
@@ -553,11 +633,19 @@ cmd_small(const struct args *a, const char *dir, const char *cmd,
 		rc = cmd_computers(st);
 	else if (strcmp(cmd, "keys") == 0)
 		rc = cmd_keys(st);
+	else if (strcmp(cmd, "hosts") == 0 && arg == NULL)
+		rc = cmd_hosts(st);
+	else if (strcmp(cmd, "hosts") == 0)
+		rc = cmd_hosts_forget(dir, st, arg);
 	else if (strcmp(cmd, "unpair") == 0) {
 		if ((rc = skp_phstate_computer_remove(st, arg, why,
 		    sizeof(why))) != SKP_OK)
 			die_why("unpair", rc, why);
 		else {
+			/* Its host windows go with it. */
+			if (skp_phstate_host_window_clear(st, arg, why,
+			    sizeof(why)) != SKP_OK)
+				die_why("unpair", SKP_ERR_IO, why);
 			audit(dir, arg, "unpair", "unpaired");
 			printf("unpaired \"%s\"\n", arg);
 		}
@@ -705,8 +793,12 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "run") == 0 && nargs == 0)
 		return cmd_run(&a, dir);
 	if ((strcmp(cmd, "log") == 0 || strcmp(cmd, "computers") == 0 ||
-	    strcmp(cmd, "keys") == 0) && nargs == 0)
+	    strcmp(cmd, "keys") == 0 || strcmp(cmd, "hosts") == 0) &&
+	    nargs == 0)
 		return cmd_small(&a, dir, cmd, NULL);
+	if (strcmp(cmd, "hosts") == 0 && nargs == 2 &&
+	    strcmp(argv[optind + 1], "forget") == 0)
+		return cmd_small(&a, dir, cmd, argv[optind + 2]);
 	if ((strcmp(cmd, "unpair") == 0 || strcmp(cmd, "delete") == 0) &&
 	    nargs == 1)
 		return cmd_small(&a, dir, cmd, argv[optind + 1]);

@@ -20,6 +20,8 @@
 #include "sk-phone/cbor.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
+#include "sk-phone/hostinfo.h"
+#include "sk-phone/hostkey.h"
 #include "sk-phone/pairuri.h"
 #include "sk-phone/store.h"
 
@@ -34,6 +36,7 @@
 #define FILE_CREDS		"credentials"
 #define FILE_COUNTERS	"counters"
 #define FILE_SEEN		"seen"
+#define FILE_HOSTS		"hosts"
 #define FILE_LOCK		"lock"
 
 #define SEAL_AD		"sk-phone-authenticator v1 "
@@ -628,6 +631,209 @@ encode_seen(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 	return encode_list(&list, out, outlen);
 }
 
+/* ---- hosts: pins and per-host windows ---- */
+
+int
+skp_phstate_host_name_ok(const char *name)
+{
+	char host[SKP_HOSTINFO_HOST_MAX + 1], again[SKP_HOSTINFO_PIN_MAX];
+	const char *end;
+	unsigned long port = 22;
+	size_t n;
+
+	if (name == NULL || (n = strlen(name)) == 0 ||
+	    n > SKP_PH_HOST_NAME_MAX)
+		return 0;
+	if (name[0] == '[') {
+		/* "[host]:port": host has no ']' (skp_hostinfo_host_ok). */
+		if ((end = strchr(name, ']')) == NULL || end[1] != ':' ||
+		    (size_t)(end - name - 1) > SKP_HOSTINFO_HOST_MAX ||
+		    end[2] < '1' || end[2] > '9' || strlen(end + 2) > 5)
+			return 0;
+		memcpy(host, name + 1, (size_t)(end - name - 1));
+		host[end - name - 1] = '\0';
+		port = strtoul(end + 2, NULL, 10);
+		if (port > 65535)
+			return 0;
+	} else {
+		if (n > SKP_HOSTINFO_HOST_MAX)
+			return 0;
+		memcpy(host, name, n + 1);
+	}
+	/* Exactly what skp_hostinfo_pin_name() makes, byte for byte. */
+	return skp_hostinfo_pin_name(host, (uint16_t)port, again,
+	    sizeof(again)) == SKP_OK && strcmp(again, name) == 0;
+}
+
+static int
+decode_host(const cbor_item_t *m, struct skp_ph_host *h)
+{
+	static const int64_t keys[] = { 1, 2, 3, 4 };
+	int rc;
+
+	if ((rc = check_map(m, keys, nitems(keys))) != SKP_OK ||
+	    (rc = get_text(m, 1, SKP_PH_HOST_NAME_MAX, h->name)) != SKP_OK ||
+	    (rc = get_bytes(m, 2, 1, SKP_PH_HOST_KEY_MAX, h->key,
+	    &h->key_len)) != SKP_OK ||
+	    (rc = get_uint(m, 3, &h->pinned_at)) != SKP_OK ||
+	    (rc = get_text(m, 4, SKP_NAME_MAX, h->pinned_by)) != SKP_OK)
+		return rc;
+	if (!skp_phstate_host_name_ok(h->name) ||
+	    skp_pairuri_check_name(h->pinned_by, strlen(h->pinned_by)) !=
+	    SKP_OK)
+		return SKP_ERR_FORMAT;
+	/* Only keys the phone can check are ever pinned. */
+	if (skp_hostkey_check(h->key, h->key_len, &h->type) != SKP_OK)
+		return SKP_ERR_FORMAT;
+	return SKP_OK;
+}
+
+static int
+decode_hwin(const cbor_item_t *m, struct skp_ph_host_window *w)
+{
+	static const int64_t keys[] = { 1, 2, 3 };
+	int rc;
+
+	if ((rc = check_map(m, keys, nitems(keys))) != SKP_OK ||
+	    (rc = get_text(m, 1, SKP_NAME_MAX, w->computer)) != SKP_OK ||
+	    (rc = get_text(m, 2, SKP_PH_HOST_NAME_MAX, w->host)) != SKP_OK ||
+	    (rc = get_uint(m, 3, &w->until)) != SKP_OK)
+		return rc;
+	if (skp_pairuri_check_name(w->computer, strlen(w->computer)) !=
+	    SKP_OK || !skp_phstate_host_name_ok(w->host))
+		return SKP_ERR_FORMAT;
+	return SKP_OK;
+}
+
+int
+skp_phstate_decode_hosts(struct skp_phstate *st, const uint8_t *p, size_t n)
+{
+	static const int64_t keys[] = { 1, 2 };
+	struct skp_ph_host *hosts = NULL;
+	struct skp_ph_host_window *wins = NULL;
+	cbor_item_t *m = NULL, *hl, *wl;
+	size_t i, j, nh = 0, nw = 0;
+	int rc;
+
+	if ((rc = load_map(p, n, keys, nitems(keys), &m)) != SKP_OK ||
+	    (rc = skp_cbor_map_get(m, 1, CBOR_TYPE_ARRAY, &hl)) != SKP_OK ||
+	    (rc = skp_cbor_map_get(m, 2, CBOR_TYPE_ARRAY, &wl)) != SKP_OK)
+		goto out;
+	nh = cbor_array_size(hl);
+	nw = cbor_array_size(wl);
+	if (nh > SKP_PH_MAX_HOSTS || nw > SKP_PH_MAX_HOST_WINDOWS) {
+		rc = SKP_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((hosts = calloc(SKP_PH_MAX_HOSTS, sizeof(*hosts))) == NULL ||
+	    (wins = calloc(SKP_PH_MAX_HOST_WINDOWS, sizeof(*wins))) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < nh; i++) {
+		if ((rc = decode_host(cbor_array_handle(hl)[i], &hosts[i])) !=
+		    SKP_OK)
+			goto out;
+		/* One pin per name and key type. */
+		for (j = 0; j < i; j++) {
+			if (strcmp(hosts[j].name, hosts[i].name) == 0 &&
+			    strcmp(hosts[j].type, hosts[i].type) == 0) {
+				rc = SKP_ERR_FORMAT;
+				goto out;
+			}
+		}
+	}
+	for (i = 0; i < nw; i++) {
+		if ((rc = decode_hwin(cbor_array_handle(wl)[i], &wins[i])) !=
+		    SKP_OK)
+			goto out;
+		for (j = 0; j < i; j++) {
+			if (strcmp(wins[j].computer, wins[i].computer) == 0 &&
+			    strcmp(wins[j].host, wins[i].host) == 0) {
+				rc = SKP_ERR_FORMAT;
+				goto out;
+			}
+		}
+	}
+	memcpy(st->hosts, hosts, nh * sizeof(*hosts));
+	st->nhosts = nh;
+	memcpy(st->hwins, wins, nw * sizeof(*wins));
+	st->nhwins = nw;
+ out:
+	free(hosts);
+	free(wins);
+	skp_cbor_free(&m);
+	return fix_rc(rc);
+}
+
+static int
+encode_hosts(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
+{
+	const struct skp_ph_host *h;
+	const struct skp_ph_host_window *w;
+	cbor_item_t *top = NULL, *hl = NULL, *wl = NULL, *m;
+	size_t i;
+	int rc = SKP_OK;
+
+	if ((top = skp_cbor_map(2)) == NULL ||
+	    (hl = skp_cbor_array(st->nhosts)) == NULL ||
+	    (wl = skp_cbor_array(st->nhwins)) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < st->nhosts && rc == SKP_OK; i++) {
+		h = &st->hosts[i];
+		if ((m = skp_cbor_map(4)) == NULL) {
+			rc = SKP_ERR_NOMEM;
+			break;
+		}
+		if ((rc = skp_cbor_map_put(m, 1, skp_cbor_text(h->name))) !=
+		    SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 2, skp_cbor_bytes(h->key,
+		    h->key_len))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 3,
+		    skp_cbor_uint(h->pinned_at))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 4,
+		    skp_cbor_text(h->pinned_by))) != SKP_OK) {
+			skp_cbor_free(&m);
+			break;
+		}
+		rc = skp_cbor_array_push(hl, m);
+	}
+	for (i = 0; i < st->nhwins && rc == SKP_OK; i++) {
+		w = &st->hwins[i];
+		if ((m = skp_cbor_map(3)) == NULL) {
+			rc = SKP_ERR_NOMEM;
+			break;
+		}
+		if ((rc = skp_cbor_map_put(m, 1,
+		    skp_cbor_text(w->computer))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 2, skp_cbor_text(w->host))) !=
+		    SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 3, skp_cbor_uint(w->until))) !=
+		    SKP_OK) {
+			skp_cbor_free(&m);
+			break;
+		}
+		rc = skp_cbor_array_push(wl, m);
+	}
+	if (rc != SKP_OK)
+		goto out;
+	rc = skp_cbor_map_put(top, 1, hl);
+	hl = NULL;
+	if (rc != SKP_OK)
+		goto out;
+	rc = skp_cbor_map_put(top, 2, wl);
+	wl = NULL;
+	if (rc == SKP_OK)
+		rc = skp_cbor_encode(top, INNER_MAX, out, outlen);
+ out:
+	skp_cbor_free(&hl);
+	skp_cbor_free(&wl);
+	skp_cbor_free(&top);
+	return rc;
+}
+
 /* ---- sealing ---- */
 
 static int
@@ -736,8 +942,11 @@ load_file(struct skp_phstate *st, const char *name, decode_fn fn, char *why,
 
 	rc = skp_store_read(st->dir, name, &raw, why, whylen);
 	if (rc == SKP_ERR_NOT_FOUND) {
-		/* Not there yet: an empty set. */
-		rc = fn(st, (const uint8_t *)"\xa1\x01\x80", 3);
+		/* Not there yet: an empty set ({1: []}, hosts {1: [], 2: []}). */
+		if (strcmp(name, FILE_HOSTS) == 0)
+			rc = fn(st, (const uint8_t *)"\xa2\x01\x80\x02\x80", 5);
+		else
+			rc = fn(st, (const uint8_t *)"\xa1\x01\x80", 3);
 		goto out;
 	}
 	if (rc != SKP_OK)
@@ -1094,9 +1303,11 @@ reload_locked(struct skp_phstate *st, char *why, size_t whylen)
 	    (rc = load_file(st, FILE_CREDS, skp_phstate_decode_creds, why,
 	    whylen)) != SKP_OK ||
 	    (rc = load_file(st, FILE_COUNTERS, skp_phstate_decode_counters, why,
+	    whylen)) != SKP_OK ||
+	    (rc = load_file(st, FILE_SEEN, skp_phstate_decode_seen, why,
 	    whylen)) != SKP_OK)
 		return rc;
-	return load_file(st, FILE_SEEN, skp_phstate_decode_seen, why, whylen);
+	return load_file(st, FILE_HOSTS, skp_phstate_decode_hosts, why, whylen);
 }
 
 int
@@ -1504,6 +1715,232 @@ skp_phstate_seen_add(struct skp_phstate *st,
 
 	return edit(st, FILE_SEEN, skp_phstate_decode_seen, encode_seen,
 	    do_seen_add, &a, why, whylen);
+}
+
+/* ---- host pins and windows ---- */
+
+const struct skp_ph_host *
+skp_phstate_host_find(const struct skp_phstate *st, const char *name,
+    const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < st->nhosts; i++)
+		if (strcmp(st->hosts[i].name, name) == 0 &&
+		    strcmp(st->hosts[i].type, type) == 0)
+			return &st->hosts[i];
+	return NULL;
+}
+
+size_t
+skp_phstate_host_count(const struct skp_phstate *st, const char *name)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < st->nhosts; i++)
+		if (strcmp(st->hosts[i].name, name) == 0)
+			n++;
+	return n;
+}
+
+uint64_t
+skp_phstate_host_window(const struct skp_phstate *st, const char *computer,
+    const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->nhwins; i++)
+		if (strcmp(st->hwins[i].computer, computer) == 0 &&
+		    strcmp(st->hwins[i].host, name) == 0)
+			return st->hwins[i].until;
+	return 0;
+}
+
+struct pin_arg {
+	const char	*name;
+	const uint8_t	*key;
+	size_t		 keylen;
+	const char	*type;
+	uint64_t	 now;
+	const char	*computer;
+};
+
+static int
+do_host_pin(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	const struct pin_arg *a = arg;
+	const struct skp_ph_host *old;
+	struct skp_ph_host *h;
+
+	if ((old = skp_phstate_host_find(st, a->name, a->type)) != NULL) {
+		if (old->key_len == a->keylen &&
+		    memcmp(old->key, a->key, a->keylen) == 0)
+			return SKP_OK;
+		say(why, whylen, "another %s key is pinned for %s", a->type,
+		    a->name);
+		return SKP_ERR_HOSTKEY;
+	}
+	if (st->nhosts == SKP_PH_MAX_HOSTS) {
+		say(why, whylen, "the phone pins %d host keys already: "
+		    "forget one (hosts forget NAME)", SKP_PH_MAX_HOSTS);
+		return SKP_ERR_TOO_LARGE;
+	}
+	h = &st->hosts[st->nhosts++];
+	memset(h, 0, sizeof(*h));
+	snprintf(h->name, sizeof(h->name), "%s", a->name);
+	memcpy(h->key, a->key, a->keylen);
+	h->key_len = a->keylen;
+	h->type = a->type;
+	h->pinned_at = a->now;
+	snprintf(h->pinned_by, sizeof(h->pinned_by), "%s", a->computer);
+	return SKP_OK;
+}
+
+int
+skp_phstate_host_pin(struct skp_phstate *st, const char *name,
+    const uint8_t *key, size_t keylen, uint64_t now, const char *computer,
+    char *why, size_t whylen)
+{
+	struct pin_arg a = { name, key, keylen, NULL, now, computer };
+
+	if (!skp_phstate_host_name_ok(name) || keylen == 0 ||
+	    keylen > SKP_PH_HOST_KEY_MAX ||
+	    skp_pairuri_check_name(computer, strlen(computer)) != SKP_OK ||
+	    skp_hostkey_check(key, keylen, &a.type) != SKP_OK) {
+		say(why, whylen, "cannot pin this host key");
+		return SKP_ERR_INVALID;
+	}
+	return edit(st, FILE_HOSTS, skp_phstate_decode_hosts, encode_hosts,
+	    do_host_pin, &a, why, whylen);
+}
+
+/* Drop the windows matching computer and/or host (NULL: any). */
+static size_t
+drop_windows(struct skp_phstate *st, const char *computer, const char *host)
+{
+	size_t i, o = 0, n;
+
+	for (i = 0; i < st->nhwins; i++) {
+		if ((computer == NULL ||
+		    strcmp(st->hwins[i].computer, computer) == 0) &&
+		    (host == NULL || strcmp(st->hwins[i].host, host) == 0))
+			continue;
+		st->hwins[o++] = st->hwins[i];
+	}
+	n = st->nhwins - o;
+	st->nhwins = o;
+	return n;
+}
+
+static int
+do_host_forget(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	const char *name = arg;
+	size_t i, o = 0, gone;
+
+	for (i = 0; i < st->nhosts; i++) {
+		if (strcmp(st->hosts[i].name, name) == 0)
+			continue;
+		st->hosts[o++] = st->hosts[i];
+	}
+	gone = st->nhosts - o;
+	st->nhosts = o;
+	gone += drop_windows(st, NULL, name);
+	if (gone == 0) {
+		say(why, whylen, "no host key is pinned for %s", name);
+		return SKP_ERR_NOT_FOUND;
+	}
+	return SKP_OK;
+}
+
+int
+skp_phstate_host_forget(struct skp_phstate *st, const char *name, char *why,
+    size_t whylen)
+{
+	if (!skp_phstate_host_name_ok(name)) {
+		say(why, whylen, "%s is not a host name as the phone pins it "
+		    "(\"host\", or \"[host]:port\" for another port than 22)",
+		    name);
+		return SKP_ERR_INVALID;
+	}
+	return edit(st, FILE_HOSTS, skp_phstate_decode_hosts, encode_hosts,
+	    do_host_forget, name, why, whylen);
+}
+
+struct hwin_arg {
+	const char	*computer;
+	const char	*name;
+	uint64_t	 until;
+	uint64_t	 now;
+};
+
+static int
+do_host_window_set(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	const struct hwin_arg *a = arg;
+	struct skp_ph_host_window *w;
+	size_t i, o = 0, first;
+
+	(void)why;
+	(void)whylen;
+	/* Past windows go; so does this pair's old one. */
+	for (i = 0; i < st->nhwins; i++) {
+		w = &st->hwins[i];
+		if (w->until <= a->now || (strcmp(w->computer,
+		    a->computer) == 0 && strcmp(w->host, a->name) == 0))
+			continue;
+		st->hwins[o++] = *w;
+	}
+	st->nhwins = o;
+	if (st->nhwins == SKP_PH_MAX_HOST_WINDOWS) {
+		/* Full of open windows: the one that ends first makes room. */
+		for (i = 1, first = 0; i < st->nhwins; i++)
+			if (st->hwins[i].until < st->hwins[first].until)
+				first = i;
+		st->hwins[first] = st->hwins[--st->nhwins];
+	}
+	w = &st->hwins[st->nhwins++];
+	memset(w, 0, sizeof(*w));
+	snprintf(w->computer, sizeof(w->computer), "%s", a->computer);
+	snprintf(w->host, sizeof(w->host), "%s", a->name);
+	w->until = a->until;
+	return SKP_OK;
+}
+
+int
+skp_phstate_host_window_set(struct skp_phstate *st, const char *computer,
+    const char *name, uint64_t until, uint64_t now, char *why, size_t whylen)
+{
+	struct hwin_arg a = { computer, name, until, now };
+
+	if (!skp_phstate_host_name_ok(name) ||
+	    skp_pairuri_check_name(computer, strlen(computer)) != SKP_OK) {
+		say(why, whylen, "bad host or computer name");
+		return SKP_ERR_INVALID;
+	}
+	return edit(st, FILE_HOSTS, skp_phstate_decode_hosts, encode_hosts,
+	    do_host_window_set, &a, why, whylen);
+}
+
+static int
+do_host_window_clear(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	(void)drop_windows(st, arg, NULL);
+	return SKP_OK;
+}
+
+int
+skp_phstate_host_window_clear(struct skp_phstate *st, const char *computer,
+    char *why, size_t whylen)
+{
+	return edit(st, FILE_HOSTS, skp_phstate_decode_hosts, encode_hosts,
+	    do_host_window_clear, computer, why, whylen);
 }
 
 /* ---- fingerprints ---- */

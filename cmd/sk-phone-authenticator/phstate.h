@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #include "sk-phone/crypto.h"
+#include "sk-phone/ctap.h"
+#include "sk-phone/hostinfo.h"
 #include "sk-phone/pairuri.h"
 
 /*
@@ -22,6 +24,9 @@
  *                8: credProtect, 9: created, 10: made for (computer)}]}
  *   counters     sealed {1: [{1: credential id, 2: counter}]}
  *   seen         sealed {1: [{1: request id, 2: time seen (ms)}]}
+ *   hosts        sealed {1: [{1: pin name, 2: host key blob, 3: pinned at,
+ *                4: pinned by (computer)}], 2: [{1: computer, 2: pin name,
+ *                3: window until}]}
  * "sealed" is {1: nonce (12), 2: AES-256-GCM ciphertext and tag} of the
  * inner map, with the file name in the associated data.
  */
@@ -36,6 +41,11 @@
 #define SKP_PH_REQ_ID_LEN	16
 #define SKP_PH_KEY_LEN		32	/* storage key */
 #define SKP_PH_WHY_MAX		1024
+/* Host pins: one per pin name and key type, as known_hosts keeps them. */
+#define SKP_PH_MAX_HOSTS	200
+#define SKP_PH_MAX_HOST_WINDOWS	64
+#define SKP_PH_HOST_NAME_MAX	(SKP_HOSTINFO_PIN_MAX - 1)
+#define SKP_PH_HOST_KEY_MAX	SKP_CTAP_HOST_BLOB_MAX
 
 struct skp_ph_computer {
 	char		name[SKP_NAME_MAX + 1];
@@ -64,6 +74,23 @@ struct skp_ph_seen {
 	uint64_t	at_ms;
 };
 
+/* A pinned host key: the pin name as skp_hostinfo_pin_name() makes it. */
+struct skp_ph_host {
+	char		name[SKP_PH_HOST_NAME_MAX + 1];
+	uint8_t		key[SKP_PH_HOST_KEY_MAX];	/* SSH wire blob */
+	size_t		key_len;
+	const char	*type;		/* skp_hostkey_check(): static */
+	uint64_t	pinned_at;	/* unix seconds */
+	char		pinned_by[SKP_NAME_MAX + 1];	/* computer name */
+};
+
+/* "Allow this host for a while": verified logins from one computer. */
+struct skp_ph_host_window {
+	char		computer[SKP_NAME_MAX + 1];
+	char		host[SKP_PH_HOST_NAME_MAX + 1];	/* pin name */
+	uint64_t	until;		/* unix seconds */
+};
+
 struct skp_phstate {
 	char			dir[4096];
 	uint8_t			key[SKP_PH_KEY_LEN];
@@ -80,6 +107,10 @@ struct skp_phstate {
 	size_t			ncreds;
 	struct skp_ph_seen	seen[SKP_PH_MAX_SEEN];
 	size_t			nseen;
+	struct skp_ph_host	hosts[SKP_PH_MAX_HOSTS];
+	size_t			nhosts;
+	struct skp_ph_host_window hwins[SKP_PH_MAX_HOST_WINDOWS];
+	size_t			nhwins;
 };
 
 /*
@@ -130,6 +161,35 @@ int	skp_phstate_seen_add(struct skp_phstate *,
 	    const uint8_t [SKP_PH_REQ_ID_LEN], uint64_t now_ms,
 	    uint64_t keep_ms, char *why, size_t whylen);
 
+/*
+ * Host pins (the phone's own list, for every paired computer). pin_add:
+ * 0 when the key is now pinned (or already was), SKP_ERR_HOSTKEY when a
+ * different key of the same type is pinned under name, SKP_ERR_TOO_LARGE
+ * when the list is full. forget removes every pin of name and its
+ * windows (SKP_ERR_NOT_FOUND when there were none). Windows past their
+ * time are dropped at each write; a full list drops the one that ends
+ * first. window_clear removes a computer's windows (after unpairing).
+ */
+int	skp_phstate_host_pin(struct skp_phstate *, const char *name,
+	    const uint8_t *key, size_t keylen, uint64_t now,
+	    const char *computer, char *why, size_t whylen);
+int	skp_phstate_host_forget(struct skp_phstate *, const char *name,
+	    char *why, size_t whylen);
+int	skp_phstate_host_window_set(struct skp_phstate *, const char *computer,
+	    const char *name, uint64_t until, uint64_t now, char *why,
+	    size_t whylen);
+int	skp_phstate_host_window_clear(struct skp_phstate *,
+	    const char *computer, char *why, size_t whylen);
+/* The pin of name for a key type, or NULL; how many pins name has. */
+const struct skp_ph_host *skp_phstate_host_find(const struct skp_phstate *,
+	    const char *name, const char *type);
+size_t	skp_phstate_host_count(const struct skp_phstate *, const char *name);
+/* Until when computer may log in to name unasked; 0: no window. */
+uint64_t skp_phstate_host_window(const struct skp_phstate *,
+	    const char *computer, const char *name);
+/* 1 when name is a pin name: "host" (lower case) or "[host]:port". */
+int	skp_phstate_host_name_ok(const char *name);
+
 /* Lookups in the loaded state; NULL when absent. */
 struct skp_ph_computer	*skp_phstate_computer_find(struct skp_phstate *,
 			    const char *name);
@@ -149,6 +209,8 @@ int	skp_phstate_decode_creds(struct skp_phstate *, const uint8_t *,
 int	skp_phstate_decode_counters(struct skp_phstate *, const uint8_t *,
 	    size_t);
 int	skp_phstate_decode_seen(struct skp_phstate *, const uint8_t *,
+	    size_t);
+int	skp_phstate_decode_hosts(struct skp_phstate *, const uint8_t *,
 	    size_t);
 /* The sealed wrapper: AES-256-GCM under key, the file name bound in. */
 int	skp_phstate_seal(const uint8_t key[SKP_PH_KEY_LEN], const char *name,

@@ -34,18 +34,25 @@ skp_prompt_init(struct skp_prompt *p, int in, int out)
 
 void
 skp_prompt_ask(struct skp_prompt *p, const char *text,
-    const char *window_text, uint64_t deadline_ms, uint64_t now_ms)
+    const char *host_text, const char *window_text, uint64_t deadline_ms,
+    uint64_t now_ms)
 {
-	char buf[512];
+	char buf[1024];
 
 	p->active = 1;
+	p->host_offered = host_text != NULL;
 	p->len = 0;
 	p->deadline_ms = deadline_ms;
 	if (p->in >= 0 && isatty(p->in))
 		(void)tcflush(p->in, TCIFLUSH);
 	put(p, text);
-	snprintf(buf, sizeof(buf), "  [o] allow once   [w] allow %s   "
-	    "[r] reject\n  answer within %llu s: ", window_text,
+	put(p, "  [o] allow once\n");
+	if (host_text != NULL) {
+		snprintf(buf, sizeof(buf), "  [h] allow %s\n", host_text);
+		put(p, buf);
+	}
+	snprintf(buf, sizeof(buf), "  [w] allow %s\n  [r] reject\n"
+	    "  answer within %llu s: ", window_text,
 	    (unsigned long long)((deadline_ms - now_ms + 999) / 1000));
 	put(p, buf);
 }
@@ -57,8 +64,11 @@ skp_prompt_fd(const struct skp_prompt *p)
 }
 
 static enum skp_prompt_answer
-parse(const char *s)
+parse(const struct skp_prompt *p, const char *s)
 {
+	if (p->host_offered && (strcmp(s, "h") == 0 ||
+	    strcmp(s, "host") == 0))
+		return SKP_PROMPT_HOST;
 	if (strcmp(s, "o") == 0 || strcmp(s, "once") == 0 ||
 	    strcmp(s, "y") == 0 || strcmp(s, "yes") == 0)
 		return SKP_PROMPT_ONCE;
@@ -77,6 +87,7 @@ done(struct skp_prompt *p, enum skp_prompt_answer a)
 		"", "allowed once\n", "allowed for the window\n",
 		"rejected\n", "\n  no answer in time: rejected\n",
 		"\n  the terminal closed: rejected\n",
+		"allowed for this host\n",
 	};
 
 	p->active = 0;
@@ -114,11 +125,13 @@ skp_prompt_step(struct skp_prompt *p, int readable, uint64_t now_ms)
 			continue;
 		}
 		p->line[p->len] = '\0';
-		a = parse(p->line);
+		a = parse(p, p->line);
 		p->len = 0;
 		if (a != SKP_PROMPT_PENDING)
 			return done(p, a);
-		put(p, "  please answer o (once), w (window) or r (reject): ");
+		put(p, p->host_offered ? "  please answer o (once), h (this "
+		    "host), w (window) or r (reject): " : "  please answer o "
+		    "(once), w (window) or r (reject): ");
 	}
 	if (now_ms >= p->deadline_ms)
 		return done(p, SKP_PROMPT_TIMEOUT);

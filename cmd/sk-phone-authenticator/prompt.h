@@ -12,11 +12,13 @@ enum skp_prompt_answer {
 	SKP_PROMPT_REJECT,
 	SKP_PROMPT_TIMEOUT,	/* no answer in time: a rejection */
 	SKP_PROMPT_GONE,	/* the terminal closed: a rejection */
+	SKP_PROMPT_HOST,	/* allow this host from the computer a while */
 };
 
 struct skp_prompt {
 	int		in, out;	/* -1 when there is no terminal */
 	int		active;
+	int		host_offered;	/* "h" is an answer */
 	uint64_t	deadline_ms;
 	char		line[128];
 	size_t		len;
@@ -27,9 +29,11 @@ void	skp_prompt_init(struct skp_prompt *, int in, int out);
 /*
  * Show text (several lines) and the choices, and drop anything typed
  * before the question, so a key pressed earlier does not answer it.
+ * host_text (NULL: not offered) and window_text complete "allow ...".
  */
 void	skp_prompt_ask(struct skp_prompt *, const char *text,
-	    const char *window_text, uint64_t deadline_ms, uint64_t now_ms);
+	    const char *host_text, const char *window_text,
+	    uint64_t deadline_ms, uint64_t now_ms);
 /* The fd to poll for input, or -1 when nothing is asked. */
 int	skp_prompt_fd(const struct skp_prompt *);
 /* After poll said readable, or to check the deadline: the answer. */

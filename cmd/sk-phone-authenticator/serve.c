@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "audit.h"
 #include "handle.h"
+#include "hostcheck.h"
 #include "phstate.h"
 #include "prompt.h"
 #include "serve.h"
@@ -60,12 +62,19 @@ clock_text(char out[16])
 		snprintf(out, 16, "--:--:--");
 }
 
+static int
+is_login(const struct skp_req *r)
+{
+	return r->req.command == SKP_CTAP_GET_ASSERTION &&
+	    r->msg.kind == SKP_SSHMSG_USERAUTH;
+}
+
 /* One line on stdout and one in the audit log per decision. */
 static void
 record(struct serve *s, const struct skp_req *r, const char *decision)
 {
 	struct skp_audit_entry e;
-	char comp[300], subj[300], when[16];
+	char comp[300], subj[300], host[300], when[16];
 	int rc;
 
 	memset(&e, 0, sizeof(e));
@@ -73,6 +82,8 @@ record(struct serve *s, const struct skp_req *r, const char *decision)
 	e.computer = r->computer.name[0] != '\0' ? r->computer.name : NULL;
 	e.op = r->op != NULL ? r->op : "request";
 	e.subject = r->subject[0] != '\0' ? r->subject : NULL;
+	e.host = r->host.host[0] != '\0' ? r->host.host : NULL;
+	e.verified = skp_hostcheck_verified_word(&r->host, is_login(r));
 	e.key = r->key_fp[0] != '\0' ? r->key_fp : NULL;
 	e.decision = decision;
 	if ((rc = skp_audit_append(s->o->audit_dirfd, &e)) != SKP_OK)
@@ -82,9 +93,15 @@ record(struct serve *s, const struct skp_req *r, const char *decision)
 	    sizeof(comp));
 	skp_sshmsg_printable(e.subject == NULL ? "-" : e.subject, subj,
 	    sizeof(subj));
+	skp_sshmsg_printable(e.host == NULL ? "unknown host" : e.host, host,
+	    sizeof(host));
 	clock_text(when);
-	printf("%s computer \"%s\": %s [%s]: %s\n", when, comp, e.op, subj,
-	    decision);
+	if (is_login(r))
+		printf("%s computer \"%s\": %s [%s @ %s, verified %s]: %s\n",
+		    when, comp, e.op, subj, host, e.verified, decision);
+	else
+		printf("%s computer \"%s\": %s [%s]: %s\n", when, comp, e.op,
+		    subj, decision);
 	fflush(stdout);
 }
 
@@ -110,25 +127,72 @@ finish(struct serve *s, struct skp_req **rp, uint32_t chan,
 }
 
 static void
-window_text(const struct serve *s, const char *name, char *out, size_t len)
+duration_text(const struct serve *s, char *out, size_t len)
 {
-	char comp[300];
-
-	skp_sshmsg_printable(name, comp, sizeof(comp));
 	if (s->o->window_s % 3600 == 0)
-		snprintf(out, len, "everything from \"%s\" for %llu hours",
-		    comp, (unsigned long long)(s->o->window_s / 3600));
+		snprintf(out, len, "%llu hours",
+		    (unsigned long long)(s->o->window_s / 3600));
 	else
-		snprintf(out, len, "everything from \"%s\" for %llu seconds",
-		    comp, (unsigned long long)s->o->window_s);
+		snprintf(out, len, "%llu seconds",
+		    (unsigned long long)s->o->window_s);
+}
+
+/* Append a formatted line to text, bounded. */
+static void add(char *, size_t, size_t *, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+add(char *text, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(text + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off += (size_t)n;
+}
+
+/* The login's "user @ host" lines, as verified as they are. */
+static void
+host_lines(const struct skp_req *r, const char *subj, char *text, size_t len,
+    size_t *off)
+{
+	const struct skp_hostcheck *hc = &r->host;
+	char host[300];
+
+	skp_sshmsg_printable(hc->host, host, sizeof(host));
+	switch (hc->state) {
+	case SKP_HOSTCHECK_PINNED:
+	case SKP_HOSTCHECK_NEW:
+		add(text, len, off, "  user:        %s @ %s (verified)\n",
+		    subj, host);
+		add(text, len, off, "  host key:    %s %s (%s)\n",
+		    hc->key_type, hc->fp, hc->state == SKP_HOSTCHECK_PINNED ?
+		    "pinned" : hc->other_types ? "NEW key type for this host, "
+		    "pinned if you allow" : "first use, pinned if you allow");
+		break;
+	default:
+		add(text, len, off, "  user:        %s @ unknown host (not "
+		    "verified)\n", subj);
+		if (hc->state == SKP_HOSTCHECK_UNVERIFIED && host[0] != '\0')
+			add(text, len, off, "  note:        the computer names "
+			    "%s, but %s\n", host, hc->why);
+		break;
+	}
 }
 
 static void
 ask(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
 {
-	char text[2048], comp[300], subj[300], app[600], win[400];
+	char text[2048], comp[300], subj[300], app[600], dur[64];
+	char win[512], hostwin[768], host[300];
 	const struct skp_sshmsg *m = &r->msg;
-	size_t off;
+	int verified;
+	size_t off = 0;
 
 	skp_sshmsg_printable(r->computer.name, comp, sizeof(comp));
 	skp_sshmsg_printable(r->subject, subj, sizeof(subj));
@@ -137,37 +201,74 @@ ask(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
 		skp_sshmsg_printable(r->req.mc.rp_id, app, sizeof(app));
 	else if (r->req.command == SKP_CTAP_GET_ASSERTION)
 		skp_sshmsg_printable(r->req.ga.rp_id, app, sizeof(app));
-	off = (size_t)snprintf(text, sizeof(text),
-	    "\nrequest from computer \"%s\"\n  operation:   %s\n", comp,
-	    skp_handle_op_text(r));
-	if (app[0] != '\0' && off < sizeof(text))
-		off += (size_t)snprintf(text + off, sizeof(text) - off,
-		    "  application: %s\n", app);
-	if (m->kind == SKP_SSHMSG_USERAUTH && off < sizeof(text))
-		off += (size_t)snprintf(text + off, sizeof(text) - off,
-		    "  user:        %s @ unknown host (not verified)\n", subj);
-	else if (m->kind == SKP_SSHMSG_SSHSIG && off < sizeof(text))
-		off += (size_t)snprintf(text + off, sizeof(text) - off,
-		    "  namespace:   %s\n", subj);
+	add(text, sizeof(text), &off, "\nrequest from computer \"%s\"\n",
+	    comp);
+	if (r->req.command == SKP_CTAP_GET_ASSERTION &&
+	    m->kind == SKP_SSHMSG_SSHSIG)
+		add(text, sizeof(text), &off, "  operation:   sign, namespace "
+		    "'%s' (SSHSIG, hash %s)\n", subj, m->hash_alg);
+	else
+		add(text, sizeof(text), &off, "  operation:   %s\n",
+		    skp_handle_op_text(r));
+	if (app[0] != '\0')
+		add(text, sizeof(text), &off, "  application: %s\n", app);
+	if (is_login(r))
+		host_lines(r, subj, text, sizeof(text), &off);
 	else if (r->req.command == SKP_CTAP_MAKE_CREDENTIAL &&
-	    subj[0] != '\0' && off < sizeof(text))
-		off += (size_t)snprintf(text + off, sizeof(text) - off,
-		    "  user:        %s\n", subj);
+	    subj[0] != '\0')
+		add(text, sizeof(text), &off, "  user:        %s\n", subj);
 	else if (r->req.command == SKP_CTAP_GET_ASSERTION &&
-	    off < sizeof(text))
-		off += (size_t)snprintf(text + off, sizeof(text) - off,
-		    "  data:        %zu bytes, neither SSH login nor SSHSIG\n",
-		    r->req.ctx.raw_len);
-	if (r->key_fp[0] != '\0' && off < sizeof(text))
-		off += (size_t)snprintf(text + off, sizeof(text) - off,
-		    "  key:         %s\n", r->key_fp);
-	if (r->uv && off < sizeof(text))
-		(void)snprintf(text + off, sizeof(text) - off,
-		    "  PIN:         checked\n");
-	window_text(s, r->computer.name, win, sizeof(win));
+	    m->kind != SKP_SSHMSG_SSHSIG)
+		add(text, sizeof(text), &off, "  data:        %zu bytes, "
+		    "neither SSH login nor SSHSIG\n", r->req.ctx.raw_len);
+	if (r->key_fp[0] != '\0')
+		add(text, sizeof(text), &off, "  key:         %s\n",
+		    r->key_fp);
+	if (r->uv)
+		add(text, sizeof(text), &off, "  PIN:         checked\n");
+	duration_text(s, dur, sizeof(dur));
+	snprintf(win, sizeof(win), "verified logins and signatures from "
+	    "\"%s\" for %s", comp, dur);
+	verified = r->host.state == SKP_HOSTCHECK_PINNED ||
+	    r->host.state == SKP_HOSTCHECK_NEW;
+	if (verified) {
+		skp_sshmsg_printable(r->host.host, host, sizeof(host));
+		snprintf(hostwin, sizeof(hostwin), "logins to %s from \"%s\" "
+		    "for %s", host, comp, dur);
+	}
 	s->pending = r;
 	s->pending_chan = chan;
-	skp_prompt_ask(&s->prompt, text, win, now + s->o->prompt_ms, now);
+	skp_prompt_ask(&s->prompt, text, verified ? hostwin : NULL, win,
+	    now + s->o->prompt_ms, now);
+}
+
+/*
+ * What an open window allows without asking, or NULL. A host window:
+ * verified logins to that pinned host from that computer. The computer's
+ * window: verified logins to pinned hosts, SSHSIG signatures and listing
+ * resident keys. Never a login to an unverified host or a host seen for
+ * the first time, never signatures of other data, never an enrollment.
+ */
+static const char *
+window_allows(struct serve *s, const struct skp_req *r, uint64_t now_s)
+{
+	struct skp_ph_computer *c;
+	int covered = 0;
+
+	if (is_login(r) && r->host.state == SKP_HOSTCHECK_PINNED &&
+	    skp_phstate_host_window(s->h->st, r->computer.name,
+	    r->host.host) > now_s)
+		return "allow-host-window";
+	if (r->req.command == SKP_CTAP_GET_ASSERTION)
+		covered = (is_login(r) &&
+		    r->host.state == SKP_HOSTCHECK_PINNED) ||
+		    (r->msg.kind == SKP_SSHMSG_SSHSIG);
+	else if (r->req.command == SKP_CTAP_CRED_MGMT)
+		covered = 1;
+	c = skp_phstate_computer_find(s->h->st, r->computer.name);
+	if (covered && c != NULL && c->window_until > now_s)
+		return "allow-window";
+	return NULL;
 }
 
 static void
@@ -191,7 +292,7 @@ static void
 on_message(struct serve *s, uint32_t chan, const uint8_t *msg, size_t len)
 {
 	struct skp_req *r = NULL;
-	struct skp_ph_computer *c;
+	const char *allowed;
 	uint64_t now = now_ms();
 	char why[SKP_PH_WHY_MAX];
 	int rc;
@@ -225,9 +326,8 @@ on_message(struct serve *s, uint32_t chan, const uint8_t *msg, size_t len)
 	default:
 		break;
 	}
-	c = skp_phstate_computer_find(s->h->st, r->computer.name);
-	if (c != NULL && c->window_until > now / 1000) {
-		approve(s, &r, chan, "allow-window");
+	if ((allowed = window_allows(s, r, now / 1000)) != NULL) {
+		approve(s, &r, chan, allowed);
 		return;
 	}
 	if (s->pending != NULL) {
@@ -265,6 +365,13 @@ on_answer(struct serve *s, enum skp_prompt_answer a)
 		    SKP_OK)
 			fprintf(stderr, "sk-phone-authenticator: %s\n", why);
 		approve(s, &r, chan, "allow-window-start");
+		break;
+	case SKP_PROMPT_HOST:
+		if ((rc = skp_phstate_host_window_set(s->h->st,
+		    r->computer.name, r->host.host, now / 1000 +
+		    s->o->window_s, now / 1000, why, sizeof(why))) != SKP_OK)
+			fprintf(stderr, "sk-phone-authenticator: %s\n", why);
+		approve(s, &r, chan, "allow-host-window-start");
 		break;
 	case SKP_PROMPT_TIMEOUT:
 		refuse(s, &r, chan, SKP_CTAP_USER_ACTION_TIMEOUT,

@@ -115,7 +115,8 @@ parse_sshsig(const uint8_t *data, size_t len, struct skp_sshmsg *m)
 	if (m->ns[0] == '\0')
 		return SKP_ERR_FORMAT;
 	/* reserved: OpenSSH writes it empty; anything may follow later. */
-	if ((rc = skp_reader_string(&r, &p, &n, 1024)) != SKP_OK ||
+	if ((rc = skp_reader_string(&r, &m->reserved, &m->reserved_len,
+	    1024)) != SKP_OK ||
 	    (rc = get_cstring(&r, m->hash_alg, sizeof(m->hash_alg) - 1)) !=
 	    SKP_OK ||
 	    (rc = skp_reader_string(&r, &p, &n, sizeof(m->hash))) != SKP_OK)

@@ -34,6 +34,8 @@ struct skp_sshmsg {
 	size_t		host_key_len;
 	/* sshsig */
 	char		ns[SKP_SSHMSG_NS_MAX + 1];
+	const uint8_t	*reserved;	/* points into the parsed data */
+	size_t		reserved_len;
 	char		hash_alg[17];	/* "sha256" or "sha512" */
 	uint8_t		hash[64];
 	size_t		hash_len;

@@ -615,7 +615,7 @@ def case_prompt_allow_once():
 def case_prompt_reject():
     t = W.pty_phone(S)
     c, seen = prompt_sign(t, "--sshsig", "git")
-    check("SSHSIG" in seen and "namespace:   git" in seen, seen)
+    check("sign, namespace 'git' (SSHSIG, hash sha512)" in seen, seen)
     t.send("maybe\n")
     t.expect("please answer")
     t.send("r\n")
@@ -664,19 +664,21 @@ def case_prompt_busy_and_checks_before_prompt():
 
 def case_prompt_window_expires():
     t = W.pty_phone(S, env={"SKP_TEST_WINDOW_SECONDS": "3"})
-    c, seen = prompt_sign(t)
-    check("for 3 seconds" in seen, seen)
+    c, seen = prompt_sign(t, "--sshsig", "git")
+    check("verified logins and signatures from \"laptop\" for 3 seconds"
+          in seen, seen)
+    check("[h]" not in seen, "a host window offered for a signature")
     t.send("w\n")
     rc, out = finish(c)
     check(rc == 0, out)
-    # inside the window: no question
-    rc, out = W.comp(C, "sign", W.path("key1"))
+    # inside the window: no question for a signature
+    rc, out = W.comp(C, "sign", W.path("key1"), "--sshsig", "file")
     check(rc == 0, out)
     check("answer within" not in t.drain(0.3), "asked inside the window")
     rc, out = W.phone(S, "computers")
-    check("everything allowed until" in out, out)
+    check("verified logins and signatures allowed until" in out, out)
     time.sleep(3.5)
-    c, seen = prompt_sign(t)
+    c, seen = prompt_sign(t, "--sshsig", "git")
     t.send("r\n")
     rc, out = finish(c)
     check(rc != 0 and result(out)[0] == ST_DENIED, out)
@@ -821,7 +823,8 @@ def case_keys_delete_log():
           "decision=allow-once" in out, out)
     for l in out.splitlines():
         check(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ computer=\"[^\"]*\" "
-                       r"op=\S+ subject=\"[^\"]*\" key=\S+ decision=\S+$", l),
+                       r"op=\S+ subject=\"[^\"]*\" host=\"[^\"]*\" "
+                       r"verified=(yes|new|no|-) key=\S+ decision=\S+$", l),
               "bad audit line: " + l)
 
 

@@ -867,7 +867,8 @@ readable(int fd)
 }
 
 static enum skp_prompt_answer
-answer(const char *typed, int close_it, uint64_t now, uint64_t deadline)
+answer_host(const char *typed, int close_it, uint64_t now, uint64_t deadline,
+    const char *host)
 {
 	struct skp_prompt p;
 	enum skp_prompt_answer a;
@@ -876,7 +877,7 @@ answer(const char *typed, int close_it, uint64_t now, uint64_t deadline)
 	if (pipe(in) != 0 || (out = open("/dev/null", O_WRONLY)) < 0)
 		abort();
 	skp_prompt_init(&p, in[0], out);
-	skp_prompt_ask(&p, "question\n", "for a while", deadline, 0);
+	skp_prompt_ask(&p, "question\n", host, "for a while", deadline, 0);
 	if (write(in[1], typed, strlen(typed)) < 0)
 		abort();
 	if (close_it)
@@ -892,6 +893,12 @@ answer(const char *typed, int close_it, uint64_t now, uint64_t deadline)
 	return a;
 }
 
+static enum skp_prompt_answer
+answer(const char *typed, int close_it, uint64_t now, uint64_t deadline)
+{
+	return answer_host(typed, close_it, now, deadline, NULL);
+}
+
 static void
 prompt_answers(void)
 {
@@ -905,6 +912,15 @@ prompt_answers(void)
 	CHECK(answer("maybe\n", 0, 0, 1000) == SKP_PROMPT_PENDING);
 	/* Half a line is no answer yet. */
 	CHECK(answer("o", 0, 0, 1000) == SKP_PROMPT_PENDING);
+	/* "h" answers only when this host was offered. */
+	CHECK(answer("h\n", 0, 0, 1000) == SKP_PROMPT_PENDING);
+	CHECK(answer("host\nr\n", 0, 0, 1000) == SKP_PROMPT_REJECT);
+	CHECK(answer_host("h\n", 0, 0, 1000, "db1 for a while") ==
+	    SKP_PROMPT_HOST);
+	CHECK(answer_host("host\n", 0, 0, 1000, "db1 for a while") ==
+	    SKP_PROMPT_HOST);
+	CHECK(answer_host("w\n", 0, 0, 1000, "db1 for a while") ==
+	    SKP_PROMPT_WINDOW);
 }
 
 static void
@@ -916,7 +932,7 @@ prompt_timeout_and_gone(void)
 	CHECK(answer("maybe\n", 0, 2000, 1000) == SKP_PROMPT_TIMEOUT);
 	CHECK(answer("", 1, 0, 1000) == SKP_PROMPT_GONE);
 	skp_prompt_init(&p, -1, -1);
-	skp_prompt_ask(&p, "q\n", "w", 1000, 0);
+	skp_prompt_ask(&p, "q\n", NULL, "w", 1000, 0);
 	CHECK(skp_prompt_fd(&p) == -1);
 	CHECK(skp_prompt_step(&p, 0, 0) == SKP_PROMPT_GONE);
 	/* Nothing asked, nothing answered. */
@@ -943,9 +959,13 @@ audit_lines(void)
 	e.op = "login";
 	e.subject = "root\n";
 	e.key = "SHA256:x";
+	e.host = "[db1]:2222";
+	e.verified = "yes";
 	e.decision = "allow-once";
 	CHECK_RC(skp_audit_append(fd, &e), SKP_OK);
 	e.subject = NULL;
+	e.host = NULL;
+	e.verified = NULL;
 	e.key = NULL;
 	e.decision = "reject";
 	CHECK_RC(skp_audit_append(fd, &e), SKP_OK);
@@ -954,10 +974,11 @@ audit_lines(void)
 	REQUIRE((f = fopen(path, "r")) != NULL);
 	CHECK(fgets(line, sizeof(line), f) != NULL);
 	CHECK(strcmp(line, "2023-11-14T22:13:20Z computer=\"lap\\x22top\" "
-	    "op=login subject=\"root\\x0a\" key=SHA256:x decision=allow-once\n")
-	    == 0);
+	    "op=login subject=\"root\\x0a\" host=\"[db1]:2222\" verified=yes "
+	    "key=SHA256:x decision=allow-once\n") == 0);
 	CHECK(fgets(line, sizeof(line), f) != NULL);
-	CHECK(strstr(line, "subject=\"-\" key=- decision=reject\n") != NULL);
+	CHECK(strstr(line, "subject=\"-\" host=\"-\" verified=- key=- "
+	    "decision=reject\n") != NULL);
 	fclose(f);
 	REQUIRE(chmod(path, 0644) == 0);
 	CHECK_RC(skp_audit_append(fd, &e), SKP_ERR_PERM);
