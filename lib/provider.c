@@ -402,9 +402,13 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 		    name);
 		return SSH_SK_ERR_GENERAL;
 	case SKP_ERR_HOSTKEY:
-		say("phone '%s' refused: the server's host key is not the one "
-		    "it pinned for this host (a different server, or an "
-		    "attack)%s%s", name, sep, reason);
+		/* The phone's reason names the host and the way out. */
+		if (*reason != '\0')
+			say("phone '%s': %s", name, reason);
+		else
+			say("phone '%s' refused: the server's host key is not "
+			    "the one it pinned for this host (a different "
+			    "server, or an attack)", name);
 		return SSH_SK_ERR_GENERAL;
 	case SKP_ERR_UV_UNAVAILABLE:
 		say("phone '%s' cannot verify its user (set a PIN on it)%s%s",

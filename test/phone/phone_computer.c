@@ -32,6 +32,12 @@ struct opts {
 	const char	*data_hex;
 	const char	*userauth;
 	const char	*sshsig;
+	const char	*sid_hex;	/* the userauth session id */
+	const char	*host;		/* host info: name, */
+	unsigned int	 port;		/* port, */
+	const char	*hostkey_hex;	/* key blob, */
+	const char	*hostsig_hex;	/* signature blob */
+	const char	*hostbound_hex;	/* host-bound userauth: its host key */
 	int		 resident, uv, overwrite, no_up, decline, tamper;
 	unsigned int	 cred_protect;
 	long long	 offset_ms;
@@ -303,12 +309,49 @@ send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
 	return rc;
 }
 
+/* Hex into a buffer of at most max bytes. */
+static int
+unhex(const char *hex, uint8_t *out, size_t max, size_t *len)
+{
+	size_t n = strlen(hex) / 2;
+
+	if (n == 0 || n > max || strlen(hex) % 2 != 0 ||
+	    skp_unhex(hex, out, n) != SKP_OK)
+		return SKP_ERR_INVALID;
+	*len = n;
+	return SKP_OK;
+}
+
+/* Host information as sk-phone proxy would leave it (context key 3). */
+static int
+set_host(struct skp_ctap_context *ctx, const struct opts *o)
+{
+	struct skp_ctap_host *h = &ctx->host;
+	int rc;
+
+	if (o->host == NULL)
+		return SKP_OK;
+	if (o->hostkey_hex == NULL || o->hostsig_hex == NULL ||
+	    o->port == 0 || o->port > 65535)
+		return SKP_ERR_INVALID;
+	snprintf(h->name, sizeof(h->name), "%s", o->host);
+	h->port = (uint16_t)o->port;
+	snprintf(h->kex, sizeof(h->kex), "curve25519-sha256");
+	if ((rc = unhex(o->hostkey_hex, h->host_key, sizeof(h->host_key),
+	    &h->host_key_len)) != SKP_OK ||
+	    (rc = unhex(o->hostsig_hex, h->signature, sizeof(h->signature),
+	    &h->signature_len)) != SKP_OK)
+		return rc;
+	ctx->has_host = 1;
+	return SKP_OK;
+}
+
 static int
 raw_from(const struct opts *o, uint8_t *raw, size_t max, size_t *len)
 {
 	skp_buf_t *b = NULL;
-	uint8_t sid[32];
-	size_t n;
+	uint8_t sid[64];
+	size_t n, sidlen = 32;
 	int rc = SKP_OK;
 
 	if (o->data_hex != NULL) {
@@ -323,14 +366,22 @@ raw_from(const struct opts *o, uint8_t *raw, size_t max, size_t *len)
 		return SKP_ERR_NOMEM;
 	if (o->userauth != NULL) {
 		static const char alg[] = "sk-ecdsa-sha2-nistp256@openssh.com";
+		const char *method = o->hostbound_hex != NULL ?
+		    "publickey-hostbound-v00@openssh.com" : "publickey";
+
 		/* The key blob here is filled in by the caller. */
-		if ((rc = skp_random(sid, sizeof(sid))) != SKP_OK ||
-		    (rc = skp_buf_string(b, sid, sizeof(sid))) != SKP_OK ||
+		if (o->sid_hex != NULL)
+			rc = unhex(o->sid_hex, sid, sizeof(sid), &sidlen);
+		else
+			rc = skp_random(sid, sidlen);
+		if (rc != SKP_OK ||
+		    (rc = skp_buf_string(b, sid, sidlen)) != SKP_OK ||
 		    (rc = skp_buf_u8(b, 50)) != SKP_OK ||
 		    (rc = skp_buf_string(b, o->userauth,
 		    strlen(o->userauth))) != SKP_OK ||
 		    (rc = skp_buf_string(b, "ssh-connection", 14)) != SKP_OK ||
-		    (rc = skp_buf_string(b, "publickey", 9)) != SKP_OK ||
+		    (rc = skp_buf_string(b, method, strlen(method))) !=
+		    SKP_OK ||
 		    (rc = skp_buf_u8(b, 1)) != SKP_OK ||
 		    (rc = skp_buf_string(b, alg, strlen(alg))) != SKP_OK)
 			goto out;
@@ -342,11 +393,10 @@ raw_from(const struct opts *o, uint8_t *raw, size_t max, size_t *len)
 		    (rc = skp_buf_string(b, "", 0)) != SKP_OK ||
 		    (rc = skp_buf_string(b, "sha512", 6)) != SKP_OK ||
 		    (rc = skp_buf_u32(b, 64)) != SKP_OK ||
-		    (rc = skp_buf_put(b, sid, sizeof(sid))) != SKP_OK ||
-		    (rc = skp_buf_put(b, sid, sizeof(sid))) != SKP_OK)
+		    (rc = skp_buf_put(b, sid, 64)) != SKP_OK)
 			goto out;
-	} else if ((rc = skp_random(sid, sizeof(sid))) != SKP_OK ||
-	    (rc = skp_buf_put(b, sid, sizeof(sid))) != SKP_OK)
+	} else if ((rc = skp_random(sid, 32)) != SKP_OK ||
+	    (rc = skp_buf_put(b, sid, 32)) != SKP_OK)
 		goto out;
 	*len = skp_buf_len(b);
 	memcpy(raw, skp_buf_ptr(b), *len);
@@ -385,6 +435,27 @@ append_key_blob(struct skp_ctap_context *ctx, const uint8_t *pub,
 	}
 	skp_buf_free(&b);
 	return rc;
+}
+
+/* Append an SSH string given in hex to the raw data. */
+static int
+append_string_hex(struct skp_ctap_context *ctx, const char *hex)
+{
+	uint8_t v[SKP_CTAP_HOST_BLOB_MAX];
+	size_t n;
+	int rc;
+
+	if ((rc = unhex(hex, v, sizeof(v), &n)) != SKP_OK)
+		return rc;
+	if (ctx->raw_len + 4 + n > sizeof(ctx->raw))
+		return SKP_ERR_TOO_LARGE;
+	ctx->raw[ctx->raw_len++] = 0;
+	ctx->raw[ctx->raw_len++] = 0;
+	ctx->raw[ctx->raw_len++] = (uint8_t)(n >> 8);
+	ctx->raw[ctx->raw_len++] = (uint8_t)n;
+	memcpy(ctx->raw + ctx->raw_len, v, n);
+	ctx->raw_len += n;
+	return SKP_OK;
 }
 
 static void
@@ -546,6 +617,13 @@ cmd_sign(const char *dir, const char *keyfile, const struct opts *o)
 	if (o->userauth != NULL &&
 	    (rc = append_key_blob(&req->ctx, pub, rp)) != SKP_OK)
 		goto out;
+	if (o->userauth != NULL && o->hostbound_hex != NULL &&
+	    (rc = append_string_hex(&req->ctx, o->hostbound_hex)) != SKP_OK)
+		goto out;
+	if ((rc = set_host(&req->ctx, o)) != SKP_OK) {
+		fail("host info", rc);
+		goto out;
+	}
 	if ((rc = skp_sha256(req->ctx.raw, req->ctx.raw_len, req->ga.cdh)) !=
 	    SKP_OK)
 		goto out;
@@ -658,6 +736,12 @@ main(int argc, char **argv)
 		{ "offset-ms",	  required_argument, NULL, 'O' },
 		{ "repeat",	  required_argument, NULL, 'x' },
 		{ "timeout-ms",	  required_argument, NULL, 't' },
+		{ "sid",	  required_argument, NULL, 'i' },
+		{ "host",	  required_argument, NULL, 'H' },
+		{ "port",	  required_argument, NULL, 'P' },
+		{ "hostkey",	  required_argument, NULL, 'K' },
+		{ "hostsig",	  required_argument, NULL, 'G' },
+		{ "hostbound",	  required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o;
@@ -668,6 +752,7 @@ main(int argc, char **argv)
 	o.rp = "ssh:";
 	o.user = "";
 	o.repeat = 1;
+	o.port = 22;
 	o.timeout_ms = CALL_TIMEOUT_MS;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -688,6 +773,12 @@ main(int argc, char **argv)
 		case 'O': o.offset_ms = atoll(optarg); break;
 		case 'x': o.repeat = atoi(optarg); break;
 		case 't': o.timeout_ms = atoi(optarg); break;
+		case 'i': o.sid_hex = optarg; break;
+		case 'H': o.host = optarg; break;
+		case 'P': o.port = (unsigned int)atoi(optarg); break;
+		case 'K': o.hostkey_hex = optarg; break;
+		case 'G': o.hostsig_hex = optarg; break;
+		case 'B': o.hostbound_hex = optarg; break;
 		default: return 2;
 		}
 	}

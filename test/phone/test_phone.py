@@ -23,9 +23,12 @@ import tempfile
 import shutil
 import time
 
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.utils import \
+    decode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 
 PHONE, COMPUTER, RELAY = (os.path.abspath(p) for p in sys.argv[1:4])
 ONLY = sys.argv[4:]
@@ -884,6 +887,246 @@ def case_relay_restart_reconnect():
     W.stop(p)
 
 
+# ---- host verification (host info as sk-phone proxy leaves it) ----
+
+def sstr(b):
+    return struct.pack(">I", len(b)) + b
+
+
+def mpint(n):
+    b = n.to_bytes((n.bit_length() + 8) // 8, "big")
+    return sstr(b)
+
+
+class HostKey:
+    """A server host key: its SSH blob, and signatures over a session id."""
+
+    def __init__(self, kind="ed25519"):
+        self.kind = kind
+        if kind == "ed25519":
+            self.k = ed25519.Ed25519PrivateKey.generate()
+            raw = self.k.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            self.blob = sstr(b"ssh-ed25519") + sstr(raw)
+        elif kind == "ecdsa":
+            self.k = ec.generate_private_key(ec.SECP256R1())
+            q = self.k.public_key().public_bytes(
+                serialization.Encoding.X962,
+                serialization.PublicFormat.UncompressedPoint)
+            self.blob = (sstr(b"ecdsa-sha2-nistp256") + sstr(b"nistp256") +
+                         sstr(q))
+        else:
+            self.k = rsa.generate_private_key(65537, 2048)
+            n = self.k.public_key().public_numbers()
+            self.blob = sstr(b"ssh-rsa") + mpint(n.e) + mpint(n.n)
+
+    def sign(self, sid, alg=None):
+        if self.kind == "ed25519":
+            return sstr(b"ssh-ed25519") + sstr(self.k.sign(sid))
+        if self.kind == "ecdsa":
+            r, s_ = decode_dss_signature(self.k.sign(sid,
+                                                     ec.ECDSA(hashes.SHA256())))
+            return sstr(b"ecdsa-sha2-nistp256") + sstr(mpint(r) + mpint(s_))
+        h = {"ssh-rsa": hashes.SHA1(), "rsa-sha2-256": hashes.SHA256(),
+             "rsa-sha2-512": hashes.SHA512()}[alg or "rsa-sha2-512"]
+        sig = self.k.sign(sid, padding.PKCS1v15(), h)
+        return sstr((alg or "rsa-sha2-512").encode()) + sstr(sig)
+
+
+ST_HOSTKEY, ST_INVALID = 0xf3, 0x02
+E_HOSTKEY, E_INVALID = -32, -3
+
+
+def login_args(host, port, hk, user="root", sig_sid=None, hostbound=None,
+               alg=None):
+    """A userauth request with the host's signature over its session id
+    (or over sig_sid: a signature that does not belong to the session)."""
+    sid = os.urandom(32)
+    args = ["--userauth", user, "--sid", sid.hex(), "--host", host,
+            "--port", str(port), "--hostkey", hk.blob.hex(),
+            "--hostsig", hk.sign(sig_sid or sid, alg).hex()]
+    if hostbound is not None:
+        args += ["--hostbound", hostbound.hex()]
+    return args
+
+
+def last_audit(state):
+    return audit_lines(state)[-1]
+
+
+def case_host_first_use_pins():
+    hk, hk2, hk3 = HostKey(), HostKey(), HostKey("ecdsa")
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("db1", 2222, hk))
+    check(rc == 0, out)
+    line = last_audit(S)
+    check('host="[db1]:2222" verified=new' in line and
+          "decision=allow-always" in line, line)
+    rc, out = W.phone(S, "hosts")
+    check(re.search(r"^\[db1\]:2222 ssh-ed25519 SHA256:\S{43} pinned "
+                    r"\S+ \S+ by \"laptop\"$", out, re.M), out)
+    # the same key again, and under the name in upper case: verified
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("DB1", 2222, hk))
+    check(rc == 0, out)
+    check('host="[db1]:2222" verified=yes' in last_audit(S),
+          last_audit(S))
+    # another key of the same type: refused on its own, with the way out
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("db1", 2222, hk2))
+    check(rc != 0 and result(out) == (ST_HOSTKEY, E_HOSTKEY), out)
+    want = ("host key for [db1]:2222 changed; the phone refused to sign; "
+            "if the change is expected run: sk-phone-authenticator hosts "
+            "forget '[db1]:2222'")
+    check('reason="%s"' % want in out, out)
+    line = last_audit(S)
+    check("decision=refused-host-key-changed" in line and
+          "verified=yes" in line, line)
+    # a key of another type is a new pin beside the first
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("db1", 2222, hk3))
+    check(rc == 0 and "verified=new" in last_audit(S), out)
+    W.stop(p)
+    rc, out = W.phone(S, "hosts")
+    check(out.count("[db1]:2222 ") == 2 and "ecdsa-sha2-nistp256" in out,
+          out)
+    rc, out = W.phone(S, "hosts", "forget", "[DB1]:2222")
+    check(rc == 0 and "forgot" in out, out)
+    rc, out = W.phone(S, "hosts")
+    check("[db1]:2222" not in out, out)
+    check("op=forget-host" in last_audit(S) and
+          "decision=forgotten" in last_audit(S), last_audit(S))
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("db1", 2222, hk2))
+    check(rc == 0 and "verified=new" in last_audit(S), out)
+    W.stop(p)
+    rc, out = W.phone(S, "hosts", "forget", "[db1]:2222")
+    check(rc == 0, out)
+    rc, out = W.phone(S, "hosts", "forget", "[db1]:2222")
+    check(rc != 0 and "no host key is pinned" in out, out)
+    rc, out = W.phone(S, "hosts", "forget", "db1:22!")
+    check(rc != 0 and "not a host name" in out, out)
+
+
+def case_host_info_that_does_not_verify():
+    hk, other = HostKey(), HostKey()
+    p = W.run_phone(S, "--approve", "always")
+    # a signature over another session: refused, nothing pinned
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("db5", 22, hk, sig_sid=os.urandom(32)))
+    check(rc != 0 and result(out) == (ST_INVALID, E_INVALID), out)
+    check("host verification failed" in out and "does not verify" in out,
+          out)
+    check("decision=refused-host-signature" in last_audit(S),
+          last_audit(S))
+    # a host-bound login naming another host key than the proxy saw
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("db5", 22, hk, hostbound=other.blob))
+    check(rc != 0 and result(out)[0] == ST_INVALID, out)
+    check("another host key" in out, out)
+    # a host key that is not valid
+    bad = HostKey()
+    bad.blob = sstr(b"ssh-ed25519") + sstr(b"\x00" * 31)
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("db5", 22, bad))
+    check(rc != 0 and result(out)[0] == ST_INVALID, out)
+    rc, out = W.phone(S, "hosts")
+    check("db5" not in out, out)
+    # host-bound with the same key: verified
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("db5", 22, hk, hostbound=hk.blob))
+    check(rc == 0, out)
+    check('host="db5" verified=new' in last_audit(S), last_audit(S))
+    W.stop(p)
+    rc, out = W.phone(S, "hosts", "forget", "db5")
+    check(rc == 0, out)
+
+
+def case_host_unverifiable_is_not_verified():
+    hk = HostKey("rsa")
+    p = W.run_phone(S, "--approve", "always")
+    # ssh-rsa (SHA-1) cannot be checked: not verified, not pinned
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("old", 22, hk, alg="ssh-rsa"))
+    check(rc == 0, out)
+    check('host="old" verified=no' in last_audit(S), last_audit(S))
+    # rsa-sha2-256 is: verified
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("old", 22, hk, alg="rsa-sha2-256"))
+    check(rc == 0 and 'host="old" verified=new' in last_audit(S),
+          last_audit(S))
+    # no host information: no host
+    rc, out = W.comp(C, "sign", W.path("key1"), "--userauth", "root")
+    check(rc == 0 and 'host="-" verified=no' in last_audit(S),
+          last_audit(S))
+    rc, out = W.comp(C, "sign", W.path("key1"), "--sshsig", "git")
+    check(rc == 0 and 'host="-" verified=-' in last_audit(S),
+          last_audit(S))
+    W.stop(p)
+    rc, out = W.phone(S, "hosts")
+    check(out.count("old ssh-rsa") == 1, out)
+    W.phone(S, "hosts", "forget", "old")
+
+
+def case_prompt_host_window():
+    db2, db3, db4 = HostKey(), HostKey(), HostKey()
+    t = W.pty_phone(S)
+    # first use: asked, "this host" offered
+    c, seen = prompt_sign(t, *login_args("db2", 2222, db2))
+    check("user:        root @ [db2]:2222 (verified)" in seen, seen)
+    check("first use, pinned if you allow" in seen, seen)
+    check('[h] allow logins to [db2]:2222 from "laptop" for 3 hours'
+          in seen, seen)
+    t.send("h\n")
+    rc, out = finish(c)
+    check(rc == 0, out)
+    t.expect("allow-host-window-start")
+    # the same host again: not asked
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("db2", 2222, db2, user="admin"))
+    check(rc == 0, out)
+    check("answer within" not in t.drain(0.3), "asked inside the window")
+    check("decision=allow-host-window" in last_audit(S) and
+          "verified=yes" in last_audit(S), last_audit(S))
+    rc, out = W.phone(S, "hosts")
+    check('logins from "laptop" allowed until' in out, out)
+    # another host: asked (first use); then asked again (no window)
+    c, seen = prompt_sign(t, *login_args("db3", 22, db3))
+    check("root @ db3 (verified)" in seen, seen)
+    t.send("o\n")
+    check(finish(c)[0] == 0, "db3 once")
+    c, seen = prompt_sign(t, *login_args("db3", 22, db3))
+    check("(pinned)" in seen, seen)
+    t.send("r\n")
+    check(finish(c)[0] != 0, "db3 rejected")
+    # an unverified login: asked, no host window offered
+    c, seen = prompt_sign(t, "--userauth", "root")
+    check("root @ unknown host (not verified)" in seen, seen)
+    check("[h]" not in seen, seen)
+    t.send("w\n")
+    check(finish(c)[0] == 0, "unverified, window")
+    # the computer's window: verified logins to pinned hosts and SSHSIG
+    # signatures, never unverified logins, new hosts or other data
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("db3", 22, db3))
+    check(rc == 0 and "decision=allow-window" in last_audit(S), out)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--sshsig", "git")
+    check(rc == 0 and "decision=allow-window" in last_audit(S), out)
+    check("answer within" not in t.drain(0.3), "asked inside the window")
+    for args in (["--userauth", "root"], login_args("db4", 22, db4), []):
+        c, seen = prompt_sign(t, *args)
+        t.send("r\n")
+        rc, out = finish(c)
+        check(rc != 0 and result(out)[0] == ST_DENIED, out)
+    t.kill()
+    rc, out = W.phone(S, "hosts")
+    check("db4" not in out, "a rejected first login pinned: " + out)
+    for h in ("[db2]:2222", "db3"):
+        W.phone(S, "hosts", "forget", h)
+
+
 CASES = [
     case_pair_state_private,
     case_enroll_sign_counter,
@@ -915,6 +1158,10 @@ CASES = [
     case_files_refused_when_open,
     case_passphrase_state,
     case_relay_restart_reconnect,
+    case_host_first_use_pins,
+    case_host_info_that_does_not_verify,
+    case_host_unverifiable_is_not_verified,
+    case_prompt_host_window,
 ]
 
 
