@@ -9,8 +9,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
 #include "sk-phone/buf.h"
 #include "sk-phone/call.h"
+#include "sk-phone/cbor.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/ctap.h"
 #include "sk-phone/err.h"
@@ -22,6 +28,7 @@
 
 #include "audit.h"
 #include "handle.h"
+#include "hostcheck.h"
 #include "phstate.h"
 #include "prompt.h"
 #include "sshmsg.h"
@@ -1141,6 +1148,647 @@ handle_get_info_and_refusals(void)
 	kk_free(&k);
 }
 
+/* ---- host keys, the host check, pins ---- */
+
+/* A host key: its SSH blob, and signatures over data with it. */
+struct hkey {
+	EVP_PKEY	*k;
+	int		 kind;		/* 0 ed25519, 1 ecdsa p256, 2 rsa */
+	uint8_t		 blob[1024];
+	size_t		 bloblen;
+};
+
+static void
+put_mpint(skp_buf_t *b, const BIGNUM *n)
+{
+	uint8_t v[600];
+	int len = BN_num_bytes(n);
+
+	v[0] = 0;
+	if (len < 0 || (size_t)len >= sizeof(v) ||
+	    BN_bn2bin(n, v + 1) != len)
+		abort();
+	/* A leading zero only when the top bit is set. */
+	if (len > 0 && (v[1] & 0x80) != 0)
+		ssh_string(b, v, (size_t)len + 1);
+	else
+		ssh_string(b, v + 1, (size_t)len);
+}
+
+static void
+hkey_make(struct hkey *h, int kind)
+{
+	static const char *const names[] = { "ED25519", "EC", "RSA" };
+	EVP_PKEY_CTX *ctx;
+	skp_buf_t *b = skp_buf_new(sizeof(h->blob));
+	uint8_t raw[200];
+	size_t rawlen = sizeof(raw);
+	BIGNUM *n = NULL, *e = NULL;
+
+	memset(h, 0, sizeof(*h));
+	h->kind = kind;
+	if (b == NULL || (ctx = EVP_PKEY_CTX_new_from_name(NULL, names[kind],
+	    NULL)) == NULL || EVP_PKEY_keygen_init(ctx) != 1)
+		abort();
+	if ((kind == 1 && EVP_PKEY_CTX_set_group_name(ctx, "P-256") != 1) ||
+	    (kind == 2 && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) != 1) ||
+	    EVP_PKEY_keygen(ctx, &h->k) != 1)
+		abort();
+	EVP_PKEY_CTX_free(ctx);
+	if (kind == 0) {
+		if (EVP_PKEY_get_raw_public_key(h->k, raw, &rawlen) != 1)
+			abort();
+		sstr(b, "ssh-ed25519");
+		ssh_string(b, raw, rawlen);
+	} else if (kind == 1) {
+		if (EVP_PKEY_get_octet_string_param(h->k, "encoded-pub-key",
+		    raw, sizeof(raw), &rawlen) != 1)
+			abort();
+		sstr(b, "ecdsa-sha2-nistp256");
+		sstr(b, "nistp256");
+		ssh_string(b, raw, rawlen);
+	} else {
+		if (EVP_PKEY_get_bn_param(h->k, "n", &n) != 1 ||
+		    EVP_PKEY_get_bn_param(h->k, "e", &e) != 1)
+			abort();
+		sstr(b, "ssh-rsa");
+		put_mpint(b, e);
+		put_mpint(b, n);
+		BN_free(n);
+		BN_free(e);
+	}
+	h->bloblen = skp_buf_len(b);
+	memcpy(h->blob, skp_buf_ptr(b), h->bloblen);
+	skp_buf_free(&b);
+}
+
+/* The SSH signature blob over data; alg for RSA ("ssh-rsa", ...). */
+static void
+hkey_sign(const struct hkey *h, const uint8_t *data, size_t len,
+    const char *alg, uint8_t *out, size_t *outlen)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	const EVP_MD *dg = NULL;
+	skp_buf_t *b = skp_buf_new(2048), *rs = skp_buf_new(256);
+	uint8_t sig[600];
+	const unsigned char *p = sig;
+	size_t siglen = sizeof(sig);
+	ECDSA_SIG *es;
+
+	if (h->kind == 1)
+		dg = EVP_sha256();
+	else if (h->kind == 2)
+		dg = strcmp(alg, "ssh-rsa") == 0 ? EVP_sha1() :
+		    strcmp(alg, "rsa-sha2-256") == 0 ? EVP_sha256() :
+		    EVP_sha512();
+	if (md == NULL || b == NULL || rs == NULL ||
+	    EVP_DigestSignInit(md, NULL, dg, NULL, h->k) != 1 ||
+	    EVP_DigestSign(md, sig, &siglen, data, len) != 1)
+		abort();
+	if (h->kind == 0) {
+		sstr(b, "ssh-ed25519");
+		ssh_string(b, sig, siglen);
+	} else if (h->kind == 1) {
+		if ((es = d2i_ECDSA_SIG(NULL, &p, (long)siglen)) == NULL)
+			abort();
+		put_mpint(rs, ECDSA_SIG_get0_r(es));
+		put_mpint(rs, ECDSA_SIG_get0_s(es));
+		ECDSA_SIG_free(es);
+		sstr(b, "ecdsa-sha2-nistp256");
+		ssh_string(b, skp_buf_ptr(rs), skp_buf_len(rs));
+	} else {
+		sstr(b, alg);
+		ssh_string(b, sig, siglen);
+	}
+	*outlen = skp_buf_len(b);
+	memcpy(out, skp_buf_ptr(b), *outlen);
+	skp_buf_free(&b);
+	skp_buf_free(&rs);
+	EVP_MD_CTX_free(md);
+}
+
+static void
+hkey_free(struct hkey *h)
+{
+	EVP_PKEY_free(h->k);
+	h->k = NULL;
+}
+
+/* A login's data (session id of 32 bytes 0x07) and its host info. */
+struct hlogin {
+	skp_buf_t		*data;
+	struct skp_sshmsg	 msg;
+	struct skp_ctap_context	 ctx;
+};
+
+static void
+hlogin_make(struct hlogin *l, const struct hkey *h, const char *host,
+    uint16_t port, const struct hkey *bound, int other_session)
+{
+	struct ua u = ua_ok;
+	uint8_t sid[32];
+
+	memset(l, 0, sizeof(*l));
+	memset(sid, 7, sizeof(sid));
+	if (bound != NULL) {
+		u.method = "publickey-hostbound-v00@openssh.com";
+		u.hostkey = 1;
+	}
+	l->data = userauth(&u);
+	if (bound != NULL) {
+		/* userauth() appends "HOSTKEY": the real blob instead. */
+		skp_buf_t *b = skp_buf_new(4096);
+
+		if (b == NULL || skp_buf_put(b, skp_buf_ptr(l->data),
+		    skp_buf_len(l->data) - 11) != SKP_OK)
+			abort();
+		ssh_string(b, bound->blob, bound->bloblen);
+		skp_buf_free(&l->data);
+		l->data = b;
+	}
+	skp_sshmsg_parse(skp_buf_ptr(l->data), skp_buf_len(l->data), &l->msg);
+	if (h == NULL)
+		return;
+	l->ctx.has_host = 1;
+	snprintf(l->ctx.host.name, sizeof(l->ctx.host.name), "%s", host);
+	l->ctx.host.port = port;
+	snprintf(l->ctx.host.kex, sizeof(l->ctx.host.kex), "curve25519-sha256");
+	memcpy(l->ctx.host.host_key, h->blob, h->bloblen);
+	l->ctx.host.host_key_len = h->bloblen;
+	sid[0] ^= (uint8_t)other_session;
+	hkey_sign(h, sid, sizeof(sid), h->kind == 2 ? "rsa-sha2-512" : NULL,
+	    l->ctx.host.signature, &l->ctx.host.signature_len);
+}
+
+static enum skp_hostcheck_state
+hcheck(const struct hlogin *l, const struct skp_phstate *st,
+    struct skp_hostcheck *hc)
+{
+	skp_hostcheck_run(&l->ctx, &l->msg, st, hc);
+	return hc->state;
+}
+
+static void
+hostcheck_verified_and_pinned(void)
+{
+	struct skp_phstate *st;
+	struct skp_hostcheck hc;
+	struct hkey ed, ed2, ec;
+	struct hlogin l;
+
+	REQUIRE((st = open_state(fresh_dir())) != NULL);
+	hkey_make(&ed, 0);
+	hkey_make(&ed2, 0);
+	hkey_make(&ec, 1);
+	hlogin_make(&l, &ed, "DB1.example.com", 22, NULL, 0);
+	REQUIRE(l.msg.kind == SKP_SSHMSG_USERAUTH);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_NEW);
+	CHECK(strcmp(hc.host, "db1.example.com") == 0);
+	CHECK(strcmp(hc.key_type, "ssh-ed25519") == 0);
+	CHECK(strncmp(hc.fp, "SHA256:", 7) == 0 && !hc.other_types);
+	CHECK(strcmp(skp_hostcheck_verified_word(&hc, 1), "new") == 0);
+	CHECK_RC(skp_phstate_host_pin(st, hc.host, ed.blob, ed.bloblen, 1,
+	    "laptop", NULL, 0), SKP_OK);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_PINNED);
+	CHECK(strcmp(skp_hostcheck_verified_word(&hc, 1), "yes") == 0);
+	skp_buf_free(&l.data);
+	/* Another key of the type: changed. Of another type: new. */
+	hlogin_make(&l, &ed2, "db1.example.com", 22, NULL, 0);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_CHANGED);
+	CHECK(strcmp(hc.host, "db1.example.com") == 0);
+	skp_buf_free(&l.data);
+	hlogin_make(&l, &ec, "db1.example.com", 22, NULL, 0);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_NEW);
+	CHECK(hc.other_types == 1);
+	CHECK(strcmp(hc.key_type, "ecdsa-sha2-nistp256") == 0);
+	skp_buf_free(&l.data);
+	/* Another port is another name. */
+	hlogin_make(&l, &ed2, "db1.example.com", 2222, NULL, 0);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_NEW);
+	CHECK(strcmp(hc.host, "[db1.example.com]:2222") == 0);
+	skp_buf_free(&l.data);
+	/* Host-bound with the same key. */
+	hlogin_make(&l, &ed, "db1.example.com", 22, &ed, 0);
+	REQUIRE(l.msg.kind == SKP_SSHMSG_USERAUTH && l.msg.hostbound);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_PINNED);
+	skp_buf_free(&l.data);
+	hkey_free(&ed);
+	hkey_free(&ed2);
+	hkey_free(&ec);
+	skp_phstate_free(&st);
+}
+
+static void
+hostcheck_refusals(void)
+{
+	struct skp_phstate *st;
+	struct skp_hostcheck hc;
+	struct hkey ed, ed2, rsa;
+	struct hlogin l;
+	skp_buf_t *b;
+
+	REQUIRE((st = calloc(1, sizeof(*st))) != NULL);
+	hkey_make(&ed, 0);
+	hkey_make(&ed2, 0);
+	hkey_make(&rsa, 2);
+	/* No host info, or not a login: nothing to check. */
+	hlogin_make(&l, NULL, NULL, 0, NULL, 0);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_NONE);
+	CHECK(strcmp(skp_hostcheck_verified_word(&hc, 1), "no") == 0);
+	CHECK(strcmp(skp_hostcheck_verified_word(&hc, 0), "-") == 0);
+	skp_buf_free(&l.data);
+	hlogin_make(&l, &ed, "db1", 22, NULL, 0);
+	b = sshsig("SSHSIG", "git", "sha512", 64, 0);
+	skp_sshmsg_parse(skp_buf_ptr(b), skp_buf_len(b), &l.msg);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_NONE);
+	skp_buf_free(&b);
+	skp_buf_free(&l.data);
+	/* A signature over another session. */
+	hlogin_make(&l, &ed, "db1", 22, NULL, 1);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_BAD);
+	CHECK(strstr(hc.why, "does not verify") != NULL);
+	/* A signature of another key. */
+	memcpy(l.ctx.host.host_key, ed2.blob, ed2.bloblen);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_BAD);
+	skp_buf_free(&l.data);
+	/* Host-bound to another key than the proxy saw. */
+	hlogin_make(&l, &ed, "db1", 22, &ed2, 0);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_BAD);
+	CHECK(strstr(hc.why, "another host key") != NULL);
+	skp_buf_free(&l.data);
+	/* A host key that is not one (cut short). */
+	hlogin_make(&l, &ed, "db1", 22, NULL, 0);
+	l.ctx.host.host_key_len--;
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_BAD);
+	CHECK(strstr(hc.why, "not valid") != NULL);
+	skp_buf_free(&l.data);
+	/* A name that makes no pin name: verified signature, not a host. */
+	hlogin_make(&l, &ed, "-oProxyCommand", 22, NULL, 0);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_UNVERIFIED);
+	CHECK(hc.host[0] == '\0');
+	skp_buf_free(&l.data);
+	/* ssh-rsa (SHA-1): cannot be checked; rsa-sha2-512 can. */
+	hlogin_make(&l, &rsa, "old", 22, NULL, 0);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_NEW);
+	{
+		uint8_t sid[32];
+
+		memset(sid, 7, sizeof(sid));
+		hkey_sign(&rsa, sid, sizeof(sid), "ssh-rsa",
+		    l.ctx.host.signature, &l.ctx.host.signature_len);
+	}
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_UNVERIFIED);
+	CHECK(strcmp(hc.host, "old") == 0 && strstr(hc.why, "SHA-1"));
+	CHECK(strcmp(skp_hostcheck_verified_word(&hc, 1), "no") == 0);
+	skp_buf_free(&l.data);
+	hkey_free(&ed);
+	hkey_free(&ed2);
+	hkey_free(&rsa);
+	free(st);
+}
+
+static void
+phstate_host_names(void)
+{
+	CHECK(skp_phstate_host_name_ok("db1.example.com"));
+	CHECK(skp_phstate_host_name_ok("[db1]:2222"));
+	CHECK(skp_phstate_host_name_ok("[::1]:2222"));
+	CHECK(skp_phstate_host_name_ok("[h]:65535"));
+	CHECK(!skp_phstate_host_name_ok("DB1"));		/* lower case */
+	CHECK(!skp_phstate_host_name_ok("[db1]:22"));	/* plain for 22 */
+	CHECK(!skp_phstate_host_name_ok("[db1]:022"));
+	CHECK(!skp_phstate_host_name_ok("[db1]:65536"));
+	CHECK(!skp_phstate_host_name_ok("[db1]:0"));
+	CHECK(!skp_phstate_host_name_ok("[db1]2222"));
+	CHECK(!skp_phstate_host_name_ok("[db1]:2222x"));
+	CHECK(!skp_phstate_host_name_ok("[]:2222"));
+	CHECK(!skp_phstate_host_name_ok("-db1"));
+	CHECK(!skp_phstate_host_name_ok("db 1"));
+	CHECK(!skp_phstate_host_name_ok(""));
+}
+
+static void
+phstate_hosts(void)
+{
+	const char *dir = fresh_dir();
+	struct skp_phstate *st, *st2;
+	struct hkey a, b, c;
+	char why[SKP_PH_WHY_MAX];
+	char name[32];
+	size_t i;
+
+	REQUIRE((st = open_state(dir)) != NULL);
+	hkey_make(&a, 0);
+	hkey_make(&b, 0);
+	hkey_make(&c, 1);
+	CHECK_RC(skp_phstate_host_pin(st, "db1", a.blob, a.bloblen, 100,
+	    "laptop", NULL, 0), SKP_OK);
+	CHECK_RC(skp_phstate_host_pin(st, "db1", a.blob, a.bloblen, 200,
+	    "desk", NULL, 0), SKP_OK);
+	CHECK(st->nhosts == 1 && st->hosts[0].pinned_at == 100);
+	CHECK_RC(skp_phstate_host_pin(st, "db1", b.blob, b.bloblen, 300,
+	    "laptop", why, sizeof(why)), SKP_ERR_HOSTKEY);
+	CHECK(strstr(why, "db1") != NULL);
+	CHECK_RC(skp_phstate_host_pin(st, "db1", c.blob, c.bloblen, 300,
+	    "laptop", NULL, 0), SKP_OK);
+	CHECK_RC(skp_phstate_host_pin(st, "DB1", a.blob, a.bloblen, 1,
+	    "laptop", NULL, 0), SKP_ERR_INVALID);
+	CHECK_RC(skp_phstate_host_pin(st, "db2", a.blob, 10, 1, "laptop",
+	    NULL, 0), SKP_ERR_INVALID);
+	/* Windows: per computer and host, past ones go at the next write. */
+	CHECK_RC(skp_phstate_host_window_set(st, "laptop", "db1", 1000, 500,
+	    NULL, 0), SKP_OK);
+	CHECK_RC(skp_phstate_host_window_set(st, "desk", "[db2]:2222", 600,
+	    500, NULL, 0), SKP_OK);
+	CHECK(skp_phstate_host_window(st, "laptop", "db1") == 1000);
+	CHECK(skp_phstate_host_window(st, "desk", "db1") == 0);
+	/* Seen by another process, after a restart. */
+	REQUIRE((st2 = open_state(dir)) != NULL);
+	CHECK(st2->nhosts == 2 && st2->nhwins == 2);
+	CHECK(skp_phstate_host_find(st2, "db1", "ssh-ed25519") != NULL);
+	CHECK(skp_phstate_host_find(st2, "db1", "ecdsa-sha2-nistp256") !=
+	    NULL);
+	CHECK(skp_phstate_host_find(st2, "db1", "ssh-rsa") == NULL);
+	CHECK(skp_phstate_host_count(st2, "db1") == 2);
+	CHECK(strcmp(st2->hosts[0].pinned_by, "laptop") == 0);
+	CHECK_RC(skp_phstate_host_window_set(st2, "laptop", "db3", 2000, 700,
+	    NULL, 0), SKP_OK);
+	CHECK(skp_phstate_host_window(st2, "desk", "[db2]:2222") == 0);
+	CHECK(st2->nhwins == 2);
+	/* A full list makes room by the window that ends first. */
+	for (i = 0; i < SKP_PH_MAX_HOST_WINDOWS; i++) {
+		snprintf(name, sizeof(name), "h%zu", i);
+		REQUIRE(skp_phstate_host_window_set(st2, "desk", name,
+		    5000 + i, 700, NULL, 0) == SKP_OK);
+	}
+	CHECK(st2->nhwins == SKP_PH_MAX_HOST_WINDOWS);
+	CHECK(skp_phstate_host_window(st2, "laptop", "db1") == 0);
+	CHECK(skp_phstate_host_window(st2, "laptop", "db3") == 0);
+	CHECK(skp_phstate_host_window(st2, "desk", "h63") == 5063);
+	CHECK_RC(skp_phstate_host_window_clear(st2, "desk", NULL, 0), SKP_OK);
+	CHECK(st2->nhwins == 0);
+	/* Forget: every key of the name, and its windows. */
+	CHECK_RC(skp_phstate_host_window_set(st, "laptop", "db1", 9000, 800,
+	    NULL, 0), SKP_OK);
+	CHECK_RC(skp_phstate_host_forget(st, "db1", NULL, 0), SKP_OK);
+	CHECK(st->nhosts == 0 && st->nhwins == 0);
+	CHECK_RC(skp_phstate_host_forget(st, "db1", why, sizeof(why)),
+	    SKP_ERR_NOT_FOUND);
+	CHECK_RC(skp_phstate_host_forget(st, "[db1]:22", why, sizeof(why)),
+	    SKP_ERR_INVALID);
+	CHECK_RC(skp_phstate_host_pin(st, "db1", b.blob, b.bloblen, 300,
+	    "laptop", NULL, 0), SKP_OK);
+	hkey_free(&a);
+	hkey_free(&b);
+	hkey_free(&c);
+	skp_phstate_free(&st);
+	skp_phstate_free(&st2);
+}
+
+/* {1: [pin...], 2: [window...]} by hand, for the decoder's refusals. */
+static int
+decode_hosts_with(const char *name, const uint8_t *key, size_t keylen,
+    int twice, const char *win_host)
+{
+	struct skp_phstate *st = calloc(1, sizeof(*st));
+	cbor_item_t *top, *hl, *wl, *m;
+	uint8_t *enc = NULL;
+	size_t enclen = 0, i;
+	int rc;
+
+	if (st == NULL || (top = skp_cbor_map(2)) == NULL ||
+	    (hl = skp_cbor_array(2)) == NULL ||
+	    (wl = skp_cbor_array(1)) == NULL)
+		abort();
+	for (i = 0; i < (twice ? 2U : 1U); i++) {
+		m = skp_cbor_map(4);
+		if (skp_cbor_map_put(m, 1, skp_cbor_text(name)) != SKP_OK ||
+		    skp_cbor_map_put(m, 2, skp_cbor_bytes(key, keylen)) !=
+		    SKP_OK ||
+		    skp_cbor_map_put(m, 3, skp_cbor_uint(1)) != SKP_OK ||
+		    skp_cbor_map_put(m, 4, skp_cbor_text("laptop")) != SKP_OK ||
+		    skp_cbor_array_push(hl, m) != SKP_OK)
+			abort();
+	}
+	if (win_host != NULL) {
+		m = skp_cbor_map(3);
+		if (skp_cbor_map_put(m, 1, skp_cbor_text("laptop")) != SKP_OK ||
+		    skp_cbor_map_put(m, 2, skp_cbor_text(win_host)) != SKP_OK ||
+		    skp_cbor_map_put(m, 3, skp_cbor_uint(5)) != SKP_OK ||
+		    skp_cbor_array_push(wl, m) != SKP_OK)
+			abort();
+	}
+	if (skp_cbor_map_put(top, 1, hl) != SKP_OK ||
+	    skp_cbor_map_put(top, 2, wl) != SKP_OK ||
+	    skp_cbor_encode(top, 1 << 20, &enc, &enclen) != SKP_OK)
+		abort();
+	rc = skp_phstate_decode_hosts(st, enc, enclen);
+	if (rc == SKP_OK && (st->nhosts != (twice ? 2U : 1U) ||
+	    strcmp(st->hosts[0].name, name) != 0))
+		rc = SKP_ERR_INTERNAL;
+	skp_cbor_free(&top);
+	free(enc);
+	free(st);
+	return rc;
+}
+
+static void
+phstate_hosts_decode_refusals(void)
+{
+	struct skp_phstate *st;
+	struct hkey a;
+	uint8_t *p;
+	size_t n;
+
+	hkey_make(&a, 0);
+	CHECK_RC(decode_hosts_with("db1", a.blob, a.bloblen, 0, "db1"),
+	    SKP_OK);
+	/* Two pins of one name and key type. */
+	CHECK_RC(decode_hosts_with("db1", a.blob, a.bloblen, 1, NULL),
+	    SKP_ERR_FORMAT);
+	/* Names that are not pin names. */
+	CHECK_RC(decode_hosts_with("DB1", a.blob, a.bloblen, 0, NULL),
+	    SKP_ERR_FORMAT);
+	CHECK_RC(decode_hosts_with("db1", a.blob, a.bloblen, 0, "[db1]:22"),
+	    SKP_ERR_FORMAT);
+	/* A key the phone could not check. */
+	CHECK_RC(decode_hosts_with("db1", a.blob, a.bloblen - 1, 0, NULL),
+	    SKP_ERR_FORMAT);
+	CHECK_RC(decode_hosts_with("db1", (const uint8_t *)"\0\0\0\7ssh-dss",
+	    11, 0, NULL), SKP_ERR_FORMAT);
+	hkey_free(&a);
+	REQUIRE((st = calloc(1, sizeof(*st))) != NULL);
+	/* {1: []} lacks the windows; {1: [], 2: [], 3: 0} has a key more. */
+	p = skp_test_unhex("a10180", &n);
+	CHECK_RC(skp_phstate_decode_hosts(st, p, n), SKP_ERR_FORMAT);
+	free(p);
+	p = skp_test_unhex("a30180028003" "00", &n);
+	CHECK_RC(skp_phstate_decode_hosts(st, p, n), SKP_ERR_FORMAT);
+	free(p);
+	p = skp_test_unhex("a20180" "02a0", &n);
+	CHECK_RC(skp_phstate_decode_hosts(st, p, n), SKP_ERR_CBOR_TYPE);
+	free(p);
+	free(st);
+}
+
+/* ---- the handler: a login whose pinned host key changed ---- */
+
+static int
+login_request(const struct skp_ph_cred *c, const struct hlogin *l,
+    uint64_t time_ms, uint8_t idbyte, uint8_t **env, size_t *len)
+{
+	struct skp_ctap_request *req = calloc(1, sizeof(*req));
+	int rc;
+
+	if (req == NULL)
+		return SKP_ERR_NOMEM;
+	req->command = SKP_CTAP_GET_ASSERTION;
+	req->time_ms = time_ms;
+	memset(req->id, idbyte, sizeof(req->id));
+	snprintf(req->ctx.computer_name, sizeof(req->ctx.computer_name),
+	    "laptop");
+	snprintf(req->ga.rp_id, sizeof(req->ga.rp_id), "%s", c->rp);
+	memcpy(req->ga.allow[0].id, c->id, sizeof(c->id));
+	req->ga.allow[0].id_len = sizeof(c->id);
+	req->ga.nallow = 1;
+	req->ga.up = SKP_CTAP_OPT_ABSENT;
+	req->ga.uv = SKP_CTAP_OPT_ABSENT;
+	req->ctx.has_raw = 1;
+	req->ctx.raw_len = skp_buf_len(l->data);
+	memcpy(req->ctx.raw, skp_buf_ptr(l->data), req->ctx.raw_len);
+	req->ctx.has_host = l->ctx.has_host;
+	req->ctx.host = l->ctx.host;
+	if ((rc = skp_sha256(req->ctx.raw, req->ctx.raw_len,
+	    req->ga.cdh)) == SKP_OK)
+		rc = skp_ctap_request_encode(req, env, len);
+	free(req);
+	return rc;
+}
+
+/* A userauth with this credential's key blob (the handler checks it). */
+static void
+hlogin_for(struct hlogin *l, const struct skp_ph_cred *c,
+    const struct hkey *h, const char *host)
+{
+	struct hlogin tmp;
+	skp_buf_t *b = skp_buf_new(4096), *kb = skp_buf_new(1024);
+	uint8_t sid[32];
+
+	hlogin_make(&tmp, h, host, 22, NULL, 0);
+	memset(sid, 7, sizeof(sid));
+	ssh_string(b, sid, sizeof(sid));
+	if (skp_buf_u8(b, 50) != SKP_OK)
+		abort();
+	sstr(b, "root");
+	sstr(b, "ssh-connection");
+	sstr(b, "publickey");
+	if (skp_buf_u8(b, 1) != SKP_OK)
+		abort();
+	sstr(b, "sk-ecdsa-sha2-nistp256@openssh.com");
+	sstr(kb, "sk-ecdsa-sha2-nistp256@openssh.com");
+	sstr(kb, "nistp256");
+	ssh_string(kb, c->key.pub, sizeof(c->key.pub));
+	sstr(kb, c->rp);
+	ssh_string(b, skp_buf_ptr(kb), skp_buf_len(kb));
+	skp_buf_free(&kb);
+	*l = tmp;
+	skp_buf_free(&l->data);
+	l->data = b;
+	skp_sshmsg_parse(skp_buf_ptr(b), skp_buf_len(b), &l->msg);
+}
+
+static void
+handle_host_key_changed(void)
+{
+	struct skp_handler h;
+	struct skp_ctap_response rs;
+	struct skp_ph_cred c;
+	struct skp_req *r = NULL;
+	struct hkey a, b;
+	struct hlogin l;
+	struct kk k;
+	skp_buf_t *m;
+	uint8_t *env = NULL;
+	size_t envlen;
+	uint64_t now = 1800000000000ULL;
+
+	kk_setup(&k);
+	memset(&h, 0, sizeof(h));
+	h.st = k.st;
+	add_cred(k.st, 0x31, &c);
+	hkey_make(&a, 0);
+	hkey_make(&b, 0);
+	/* First use: to be asked, then pinned once approved. */
+	hlogin_for(&l, &c, &a, "db1");
+	REQUIRE(login_request(&c, &l, now, 1, &env, &envlen) == SKP_OK);
+	m = kk_msg1(&k, env, envlen, 0);
+	free(env);
+	CHECK_RC(skp_handle_begin(&h, skp_buf_ptr(m), skp_buf_len(m), now,
+	    &r), SKP_OK);
+	REQUIRE(r != NULL && r->next == SKP_HANDLE_APPROVE);
+	CHECK(r->host.state == SKP_HOSTCHECK_NEW);
+	CHECK(k.st->nhosts == 0);
+	CHECK_RC(skp_handle_approved(&h, r, now), SKP_OK);
+	CHECK(r->status == 0 && k.st->nhosts == 1);
+	skp_req_free(&r);
+	skp_buf_free(&m);
+	skp_buf_free(&l.data);
+	/* Another key for db1: refused before anyone is asked. */
+	hlogin_for(&l, &c, &b, "db1");
+	REQUIRE(login_request(&c, &l, now, 2, &env, &envlen) == SKP_OK);
+	m = kk_msg1(&k, env, envlen, 0);
+	free(env);
+	CHECK_RC(skp_handle_begin(&h, skp_buf_ptr(m), skp_buf_len(m), now,
+	    &r), SKP_OK);
+	REQUIRE(r != NULL && r->next == SKP_HANDLE_RESPOND);
+	CHECK(r->status == SKP_CTAP_HOSTKEY_CHANGED);
+	CHECK(strcmp(r->decision, "refused-host-key-changed") == 0);
+	memset(&rs, 0, sizeof(rs));
+	CHECK_RC(kk_answer(&k, r, &rs), SKP_OK);
+	CHECK(strcmp(rs.reason, "host key for db1 changed; the phone refused "
+	    "to sign; if the change is expected run: sk-phone-authenticator "
+	    "hosts forget db1") == 0);
+	CHECK(skp_ctap_status_err(rs.status) == SKP_ERR_HOSTKEY);
+	skp_ctap_response_clear(&rs);
+	skp_req_free(&r);
+	skp_buf_free(&m);
+	skp_buf_free(&l.data);
+	/* The pin changed between the question and the answer. */
+	hlogin_for(&l, &c, &b, "db2");
+	REQUIRE(login_request(&c, &l, now, 3, &env, &envlen) == SKP_OK);
+	m = kk_msg1(&k, env, envlen, 0);
+	free(env);
+	CHECK_RC(skp_handle_begin(&h, skp_buf_ptr(m), skp_buf_len(m), now,
+	    &r), SKP_OK);
+	REQUIRE(r != NULL && r->next == SKP_HANDLE_APPROVE);
+	REQUIRE(skp_phstate_host_pin(k.st, "db2", a.blob, a.bloblen, 1,
+	    "laptop", NULL, 0) == SKP_OK);
+	CHECK_RC(skp_handle_approved(&h, r, now), SKP_OK);
+	CHECK(r->status == SKP_CTAP_HOSTKEY_CHANGED);
+	skp_req_free(&r);
+	skp_buf_free(&m);
+	skp_buf_free(&l.data);
+	hkey_free(&a);
+	hkey_free(&b);
+	kk_free(&k);
+}
+
+static void
+handle_changed_reason_fits(void)
+{
+	char host[300], out[SKP_PH_WHY_MAX];
+
+	skp_handle_changed_reason("[db1]:2222", out, sizeof(out));
+	CHECK(strcmp(out, "host key for [db1]:2222 changed; the phone "
+	    "refused to sign; if the change is expected run: "
+	    "sk-phone-authenticator hosts forget '[db1]:2222'") == 0);
+	memset(host, 'a', 250);
+	host[250] = '\0';
+	skp_handle_changed_reason(host, out, sizeof(out));
+	CHECK(strlen(out) <= SKP_CTAP_REASON_MAX);
+	CHECK(strstr(out, "sk-phone-authenticator hosts") != NULL);
+}
+
 static const struct skp_test_case cases[] = {
 	{ "sshmsg_userauth", sshmsg_userauth },
 	{ "sshmsg_userauth_hostbound", sshmsg_userauth_hostbound },
@@ -1172,6 +1820,13 @@ static const struct skp_test_case cases[] = {
 	{ "prompt_timeout_and_gone", prompt_timeout_and_gone },
 	{ "audit_lines", audit_lines },
 	{ "handle_get_info_and_refusals", handle_get_info_and_refusals },
+	{ "hostcheck_verified_and_pinned", hostcheck_verified_and_pinned },
+	{ "hostcheck_refusals", hostcheck_refusals },
+	{ "phstate_host_names", phstate_host_names },
+	{ "phstate_hosts", phstate_hosts },
+	{ "phstate_hosts_decode_refusals", phstate_hosts_decode_refusals },
+	{ "handle_host_key_changed", handle_host_key_changed },
+	{ "handle_changed_reason_fits", handle_changed_reason_fits },
 };
 
 int
