@@ -11,6 +11,9 @@
  *   SKP_TESTPHONE_FLIP=sig		a byte inside the DER signature's r
  *   SKP_TESTPHONE_FLIP=pubkey		enroll: a byte of the new public key
  *   SKP_TESTPHONE_FLIP=none		nothing (the control case)
+ *   SKP_TESTPHONE_DUMP=DIR		also write the data of each signature
+ *					request (and its host information) to
+ *					DIR as fuzz_sshmsg inputs
  *
  * Never built into anything installed. It keeps no state: credentials it
  * makes are not saved, and counters do not move.
@@ -139,6 +142,59 @@ answer_credential(struct skp_req *r, uint8_t **enc, size_t *enclen)
 	return rc;
 }
 
+static void
+dump_file(const char *dir, unsigned int n, const char *what,
+    const skp_buf_t *b)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%03u-%s", dir, n, what);
+	if ((f = fopen(path, "wb")) == NULL)
+		return;
+	if (fwrite(skp_buf_ptr(b), 1, skp_buf_len(b), f) != skp_buf_len(b))
+		fprintf(stderr, "testphone: %s: short write\n", path);
+	fclose(f);
+}
+
+/*
+ * The data OpenSSH asked to sign, as fuzz_sshmsg inputs: 0x00 || data,
+ * and with host information 0x01 || u16 key || u16 signature || u8 name
+ * || u16 port || data.
+ */
+static void
+dump(const struct skp_req *r)
+{
+	const struct skp_ctap_context *c = &r->req.ctx;
+	const char *dir = getenv("SKP_TESTPHONE_DUMP");
+	static unsigned int n;
+	skp_buf_t *b;
+	size_t nl = strlen(c->host.name);
+
+	if (dir == NULL || !c->has_raw ||
+	    (b = skp_buf_new(16 + 2 * SKP_CTAP_HOST_BLOB_MAX + 256 +
+	    SKP_CTAP_RAW_MAX)) == NULL)
+		return;
+	n++;
+	if (skp_buf_u8(b, 0) == SKP_OK &&
+	    skp_buf_put(b, c->raw, c->raw_len) == SKP_OK)
+		dump_file(dir, n, "data", b);
+	skp_buf_reset(b);
+	if (c->has_host && skp_buf_u8(b, 1) == SKP_OK &&
+	    skp_buf_u16(b, (uint16_t)c->host.host_key_len) == SKP_OK &&
+	    skp_buf_put(b, c->host.host_key, c->host.host_key_len) ==
+	    SKP_OK &&
+	    skp_buf_u16(b, (uint16_t)c->host.signature_len) == SKP_OK &&
+	    skp_buf_put(b, c->host.signature, c->host.signature_len) ==
+	    SKP_OK &&
+	    skp_buf_u8(b, (uint8_t)nl) == SKP_OK &&
+	    skp_buf_put(b, c->host.name, nl) == SKP_OK &&
+	    skp_buf_u16(b, c->host.port) == SKP_OK &&
+	    skp_buf_put(b, c->raw, c->raw_len) == SKP_OK)
+		dump_file(dir, n, "host", b);
+	skp_buf_free(&b);
+}
+
 /* One call: the reference phone's checks, then a tampered answer. */
 static void
 serve_call(skp_relay_t *relay, struct skp_handler *h, uint32_t chan)
@@ -156,6 +212,8 @@ serve_call(skp_relay_t *relay, struct skp_handler *h, uint32_t chan)
 		goto out;
 	if (r->next == SKP_HANDLE_DROP)
 		goto out;
+	if (r->req.command == SKP_CTAP_GET_ASSERTION)
+		dump(r);
 	if (r->next == SKP_HANDLE_APPROVE) {
 		if (r->req.command == SKP_CTAP_GET_ASSERTION)
 			rc = answer_assertion(h->st, r, &ctap, &ctaplen);
