@@ -53,6 +53,8 @@ static const struct code_info codes[] = {
 	{ SKP_RELAY_C_HUNG_UP,	  SKP_ERR_CLOSED,  "hung up" },
 	{ SKP_RELAY_C_PEER_GONE,  SKP_ERR_CLOSED,  "peer disconnected" },
 	{ SKP_RELAY_C_RDV_BUSY,	  SKP_ERR_LIMIT,   "rendezvous taken" },
+	{ SKP_RELAY_C_HELD_DATA,  SKP_ERR_LIMIT,
+	    "too much data before delivery" },
 };
 
 static const struct code_info *
@@ -288,8 +290,6 @@ struct chan {
 	uint32_t	 id;
 	uint8_t		 type;
 	uint8_t		 ready;		/* ONLINE, PEER, or an incoming call */
-	struct txnode	*held;		/* sent before ready, kept in order */
-	struct txnode	**heldtail;
 };
 
 struct evnode {
@@ -471,7 +471,6 @@ chan_add(skp_relay_t *r, uint32_t id, uint8_t type)
 		return NULL;
 	c->id = id;
 	c->type = type;
-	c->heldtail = &c->held;
 	c->next = r->chans;
 	r->chans = c;
 	return c;
@@ -485,7 +484,6 @@ chan_del(skp_relay_t *r, uint32_t id)
 	for (cp = &r->chans; (c = *cp) != NULL; cp = &c->next) {
 		if (c->id == id) {
 			*cp = c->next;
-			txlist_free(c->held);
 			free(c);
 			return;
 		}
@@ -499,7 +497,6 @@ chans_free(skp_relay_t *r)
 
 	for (c = r->chans; c != NULL; c = next) {
 		next = c->next;
-		txlist_free(c->held);
 		free(c);
 	}
 	r->chans = NULL;
@@ -617,22 +614,6 @@ bad_frame(skp_relay_t *r, struct lws *wsi, int err)
 	return -1;
 }
 
-/* Messages a caller sent before the call was delivered go out now. */
-static void
-chan_ready(skp_relay_t *r, struct chan *c)
-{
-	struct txnode *t, *next;
-
-	c->ready = 1;
-	for (t = c->held; t != NULL; t = next) {
-		next = t->next;
-		t->next = NULL;
-		tx_queue(r, t);
-	}
-	c->held = NULL;
-	c->heldtail = &c->held;
-}
-
 static int
 on_frame(skp_relay_t *r, struct lws *wsi, const uint8_t *p, size_t n)
 {
@@ -664,7 +645,7 @@ on_frame(skp_relay_t *r, struct lws *wsi, const uint8_t *p, size_t n)
 		if (c->type != CH_CALL)
 			return bad_frame(r, wsi, SKP_ERR_STATE);
 		if (f.kind == SKP_RELAY_ONLINE) {
-			chan_ready(r, c);
+			c->ready = 1;
 			type = SKP_RELAY_EV_ONLINE;
 		} else
 			type = SKP_RELAY_EV_OFFLINE;
@@ -676,7 +657,7 @@ on_frame(skp_relay_t *r, struct lws *wsi, const uint8_t *p, size_t n)
 		if (c->type != CH_JOIN)
 			return bad_frame(r, wsi, SKP_ERR_STATE);
 		if (f.kind == SKP_RELAY_PEER) {
-			chan_ready(r, c);
+			c->ready = 1;
 			type = SKP_RELAY_EV_PEER;
 		} else
 			type = SKP_RELAY_EV_WAITING;
@@ -1284,11 +1265,7 @@ skp_relay_send(skp_relay_t *r, uint32_t chan, const void *msg, size_t len)
 		return SKP_ERR_NOT_FOUND;
 	if ((t = txnode_new(SKP_RELAY_DATA, chan, msg, len)) == NULL)
 		return SKP_ERR_NOMEM;
-	if (!c->ready) {
-		*c->heldtail = t;
-		c->heldtail = &t->next;
-		return SKP_OK;
-	}
+	/* Before ONLINE or PEER too: the relay keeps it for the other side. */
 	tx_queue(r, t);
 	flush(r);
 	return SKP_OK;

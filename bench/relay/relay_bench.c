@@ -9,8 +9,9 @@
  *  3. runs calls at a fixed rate (default 1,000/s): round-trip
  *     percentiles at that load;
  *  4. optionally, one new connection per call, as the provider does.
- * A call is: CALL, ONLINE, DATA to the phone, the phone's DATA back (the
- * round trip ends here), HANGUP from the phone, END to the caller.
+ * A call is: CALL and DATA (sent together, as the client library does),
+ * ONLINE, the phone's INCOMING and DATA, its DATA back (the round trip
+ * ends here), HANGUP from the phone, END to the caller.
  *
  * The clients are written here on raw sockets and epoll so that the
  * bench is not the bottleneck. It prints figures; it never fails on
@@ -386,6 +387,17 @@ conn_dead(struct conn *c)
 		B.idle_open--;
 	c->st = S_DEAD;
 	(void)epoll_ctl(B.ep, EPOLL_CTL_DEL, c->fd, NULL);
+	/*
+	 * One-shot callers end with a reset, after the close handshake: a
+	 * normal close would leave every port in TIME_WAIT on our side and
+	 * run the source addresses out of ports within seconds.
+	 */
+	if (c->role == R_ONESHOT) {
+		struct linger lg = { 1, 0 };
+
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg,
+		    sizeof(lg));
+	}
 	close(c->fd);
 	c->fd = -1;
 }
@@ -418,7 +430,9 @@ start_call(struct conn *c)
 	c->got_reply = 0;
 	c->got_end = 0;
 	c->t_start = now_ns();
+	/* The request goes with the CALL, as the client library sends it. */
 	send_frame(c, SKP_RELAY_CALL, c->chan, body, sizeof(body));
+	send_frame(c, SKP_RELAY_DATA, c->chan, B.payload, (size_t)B.size);
 	flush_out(c);
 }
 
@@ -473,11 +487,7 @@ on_frame(struct conn *c, const uint8_t *p, size_t n)
 	case R_ONESHOT:
 		if (chan != c->chan)
 			break;
-		if (kind == SKP_RELAY_ONLINE) {
-			send_frame(c, SKP_RELAY_DATA, chan, B.payload,
-			    (size_t)B.size);
-			flush_out(c);
-		} else if (kind == SKP_RELAY_DATA) {
+		if (kind == SKP_RELAY_DATA) {
 			record_rtt(now_ns() - c->t_start);
 			c->got_reply = 1;
 		} else if (kind == SKP_RELAY_END) {
@@ -489,9 +499,12 @@ on_frame(struct conn *c, const uint8_t *p, size_t n)
 			c->in_call = 0;
 			if (B.measuring)
 				B.calls_done++;
-			if (c->role == R_ONESHOT)
-				conn_dead(c);
-			else
+			if (c->role == R_ONESHOT) {
+				/* As the library does: close frame, code 1000. */
+				ws_send(c, 0x8, (const uint8_t *)"\x03\xe8", 2,
+				    NULL, 0);
+				flush_out(c);
+			} else
 				caller_idle(c);
 		}
 		break;
@@ -714,9 +727,10 @@ report(const char *what, double secs, unsigned long long cpu0,
 
 	qsort(B.rtt, B.nrtt, sizeof(*B.rtt), cmp_u64);
 	printf("%-22s %8llu calls in %5.2f s = %8.0f calls/s; round trip "
-	    "p50 %.3f ms, p99 %.3f ms, max %.3f ms; CPU: relay %.0f%%, "
-	    "bench %.0f%%%s\n", what, (unsigned long long)B.calls_done, secs,
-	    (double)B.calls_done / secs, pct(50), pct(99), pct(100),
+	    "p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms; CPU: relay "
+	    "%.0f%%, bench %.0f%%%s\n", what,
+	    (unsigned long long)B.calls_done, secs,
+	    (double)B.calls_done / secs, pct(50), pct(90), pct(99), pct(100),
 	    100.0 * cpu / secs, 100.0 * (self_cpu() - bench_cpu0) / secs,
 	    B.errors ? " (errors!)" : "");
 	fflush(stdout);
@@ -729,6 +743,82 @@ wait_until(int (*done)(void), int secs)
 
 	while (!done() && now_ns() < end)
 		pump(10);
+}
+
+/*
+ * The machine's own noise: a TCP echo between two processes pinned as
+ * the relay and the bench are, at the same rate, without the relay. A
+ * call crosses the relay four times, so its tail can be no better than
+ * this one's.
+ */
+static void
+baseline(void)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	uint64_t next, t, *r;
+	size_t i, n = (size_t)B.rate * (size_t)B.seconds;
+	int ls, c, one = 1;
+	ssize_t k, got;
+	pid_t pid;
+	char buf[65536];
+
+	if (n == 0 || (r = calloc(n, sizeof(*r))) == NULL)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(0x7f000001U);
+	if ((ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(ls, 1) != 0 ||
+	    getsockname(ls, (struct sockaddr *)&sa, &sl) != 0)
+		die("baseline socket");
+	if ((pid = fork()) < 0)
+		die("fork");
+	if (pid == 0) {
+		pin(0, 0);
+		if ((c = accept(ls, NULL, NULL)) < 0)
+			_exit(1);
+		(void)setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+		while ((k = read(c, buf, sizeof(buf))) > 0)
+			if (write(c, buf, (size_t)k) != k)
+				_exit(1);
+		_exit(0);
+	}
+	close(ls);
+	if ((c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(c, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		die("baseline connect");
+	(void)setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	next = now_ns();
+	for (i = 0; i < n; i++) {
+		struct timespec ts;
+
+		next += NS / (uint64_t)B.rate;
+		while ((t = now_ns()) < next) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = (long)(next - t);
+			nanosleep(&ts, NULL);
+		}
+		t = now_ns();
+		if (write(c, B.payload, (size_t)B.size) != (ssize_t)B.size)
+			die("baseline write");
+		for (got = 0; got < (ssize_t)B.size; got += k)
+			if ((k = read(c, buf, sizeof(buf))) <= 0)
+				die("baseline read");
+		r[i] = now_ns() - t;
+	}
+	close(c);
+	(void)waitpid(pid, NULL, 0);
+	qsort(r, n, sizeof(*r), cmp_u64);
+	printf("%-22s %8zu echoes at %d/s, no relay: round trip p50 %.3f "
+	    "ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+	    "machine baseline:", n, B.rate, (double)r[n / 2] / 1e6,
+	    (double)r[n * 9 / 10] / 1e6, (double)r[n * 99 / 100] / 1e6,
+	    (double)r[n - 1] / 1e6);
+	fflush(stdout);
+	free(r);
 }
 
 static int nconnecting_target;
@@ -805,8 +895,9 @@ main(int argc, char **argv)
 	(void)skp_random(B.payload, (size_t)B.size);
 	if ((B.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		die("epoll_create1");
-	start_relay();
 	pin(0, 1);
+	baseline();
+	start_relay();
 	printf("relay pid %d on CPU 0 (port %d, %s loop), bench on CPU 1; %d "
 	    "source addresses\n", (int)B.pid, B.port, B.loop, B.sources);
 	usleep(200000);

@@ -139,6 +139,8 @@ usage(FILE *f)
 "  --max-pending N            held calls and waiting rendezvous in all (10000)\n"
 "  --max-channels N           open channels per caller connection (16)\n"
 "  --max-hold SECS            cap on a call's timeout (300)\n"
+"  --max-held-bytes BYTES     data kept for calls not yet delivered,\n"
+"                             in all (67108864)\n"
 "  --handshake-timeout SECS   to finish the websocket handshake (10)\n"
 "  --idle-timeout SECS        close a connection that does nothing (60)\n"
 "  --ping-interval SECS       ping a silent connection; no pong in as\n"
@@ -238,7 +240,7 @@ raise_nofile(void)
 enum {
 	O_LISTEN = 256, O_CERT, O_KEY, O_FRAME, O_CONNS, O_PER_ADDR,
 	O_CALLS, O_PENDING, O_CHANS, O_HOLD, O_HANDSHAKE, O_IDLE, O_PING,
-	O_LOOP,
+	O_LOOP, O_HELD,
 };
 
 static const struct option longopts[] = {
@@ -256,6 +258,7 @@ static const struct option longopts[] = {
 	{ "idle-timeout",	required_argument, NULL, O_IDLE },
 	{ "ping-interval",	required_argument, NULL, O_PING },
 	{ "event-loop",		required_argument, NULL, O_LOOP },
+	{ "max-held-bytes",	required_argument, NULL, O_HELD },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
@@ -267,6 +270,7 @@ static int use_libev;
 static int
 parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 {
+	uint32_t u;
 	int ch, rc = 0;
 
 	while (rc == 0 &&
@@ -311,6 +315,11 @@ parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 		case O_HOLD:
 			rc = parse_u32("--max-hold", optarg, 1, 86400,
 			    &c->max_hold_s);
+			break;
+		case O_HELD:
+			rc = parse_u32("--max-held-bytes", optarg, 0,
+			    UINT32_MAX, &u);
+			c->max_held_bytes = u;
 			break;
 		case O_HANDSHAKE:
 			rc = parse_u32("--handshake-timeout", optarg, 1, 3600,
@@ -417,6 +426,7 @@ main(int argc, char **argv)
 	c.max_pending = 10000;
 	c.max_chans = 16;
 	c.max_hold_s = 300;
+	c.max_held_bytes = 64 * 1024 * 1024;
 	c.handshake_s = 10;
 	c.idle_s = 60;
 	c.ping_s = 30;

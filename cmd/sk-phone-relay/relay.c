@@ -76,6 +76,10 @@ struct link {
 	struct mbox	*mb;
 	struct rdv	*rdv;
 	struct wtimer	 timer;
+	/* DATA from a before delivery, kept for b: at most --max-frame. */
+	struct txq	*held;
+	struct txq	**heldtail;
+	uint32_t	 heldbytes;
 	uint8_t		 kind;
 	uint8_t		 state;
 };
@@ -129,6 +133,7 @@ static struct {
 	uint32_t		 nconns;	/* TCP */
 	uint32_t		 nlive;		/* websocket */
 	uint32_t		 npending;
+	uint64_t		 heldbytes;	/* in all links */
 	uint32_t		 qhigh;
 	uint32_t		 qlow;
 	int			 stopping;
@@ -348,6 +353,38 @@ mbox_get(const uint8_t id[SKP_RELAY_ID_LEN])
 	return mb;
 }
 
+static void
+held_free(struct link *l)
+{
+	struct txq *q, *next;
+
+	for (q = l->held; q != NULL; q = next) {
+		next = q->next;
+		txq_free(q);
+	}
+	R.heldbytes -= l->heldbytes;
+	l->held = NULL;
+	l->heldtail = &l->held;
+	l->heldbytes = 0;
+}
+
+/* b is there now: what a sent before goes to it, under b's channel. */
+static void
+held_flush(struct link *l)
+{
+	struct txq *q, *next;
+
+	for (q = l->held; q != NULL; q = next) {
+		next = q->next;
+		skp_relay_put_hdr(q->buf + LWS_PRE, SKP_RELAY_DATA, l->b.chan);
+		queue(l->b.conn, q);
+	}
+	R.heldbytes -= l->heldbytes;
+	l->held = NULL;
+	l->heldtail = &l->held;
+	l->heldbytes = 0;
+}
+
 /*
  * A link ends: tell every side still there except `from' (who asked for
  * it) with `code', and forget it.
@@ -367,6 +404,7 @@ link_end(struct link *l, struct end *from, uint16_t code)
 	}
 	if (l->state == L_HELD || l->state == L_WAITING)
 		R.npending--;
+	held_free(l);
 	if (l->rdv != NULL) {
 		table_del(&R.rdvs, &l->rdv->n);
 		free(l->rdv);
@@ -403,6 +441,7 @@ deliver(struct link *l)
 	end_attach(ph, &l->b, l, ch);
 	send_ctl(ph, SKP_RELAY_INCOMING, ch, NULL, 0);
 	send_ctl(l->a.conn, SKP_RELAY_ONLINE, l->a.chan, NULL, 0);
+	held_flush(l);
 }
 
 /* Routing for a connection is over: its channels end, its mailbox is
@@ -559,6 +598,7 @@ do_call(struct conn *c, const struct skp_relay_frame *f)
 	}
 	l->kind = K_CALL;
 	l->timer.type = T_LINK;
+	l->heldtail = &l->held;
 	l->mb = mb;
 	l->mnext = mb->calls;
 	if (l->mnext != NULL)
@@ -606,6 +646,7 @@ do_join(struct conn *c, const struct skp_relay_frame *f)
 			wheel_arm(&R.wheel, &l->timer, due);
 		send_ctl(l->a.conn, SKP_RELAY_PEER, l->a.chan, NULL, 0);
 		send_ctl(c, SKP_RELAY_PEER, f->chan, NULL, 0);
+		held_flush(l);
 		return;
 	}
 	if (R.npending >= R.c.max_pending) {
@@ -626,6 +667,7 @@ do_join(struct conn *c, const struct skp_relay_frame *f)
 	(void)table_put(&R.rdvs, &rv->n);
 	l->kind = K_RDV;
 	l->state = L_WAITING;
+	l->heldtail = &l->held;
 	l->rdv = rv;
 	l->timer.type = T_LINK;
 	l->b.link = l;
@@ -644,28 +686,51 @@ do_data(struct conn *c, const struct skp_relay_frame *f, const uint8_t *p,
     size_t n, struct txq **node)
 {
 	struct end *e, *peer;
+	struct link *l;
 	struct txq *q;
+	uint16_t refuse;
 
 	/* Ended a moment ago by the other side or a timer: drop it. */
 	if ((e = end_find(c, f->chan)) == NULL)
 		return;
-	if (e->link->state != L_ACTIVE) {
-		conn_close(c, SKP_RELAY_C_PROTOCOL);
+	l = e->link;
+	peer = other_end(e);
+	/*
+	 * Before delivery only a (the caller, the first to join) is there.
+	 * What it sends is kept, bounded per link and in all, so a request
+	 * can go with its CALL and save the caller a round trip.
+	 */
+	if (l->state != L_ACTIVE && (n > R.c.max_frame - l->heldbytes ||
+	    n > R.c.max_held_bytes - R.heldbytes)) {
+		refuse = n > R.c.max_frame - l->heldbytes ?
+		    SKP_RELAY_C_HELD_DATA : SKP_RELAY_C_PENDING;
+		R.st_refused++;
+		relayd_refusal("held call ended: %s",
+		    skp_relay_code_reason(refuse));
+		link_end(l, NULL, refuse);
 		return;
 	}
-	peer = other_end(e);
-	if (peer->conn == NULL || (peer->conn->flags & F_CLOSING))
+	if (l->state == L_ACTIVE &&
+	    (peer->conn == NULL || (peer->conn->flags & F_CLOSING)))
 		return;
 	if (node != NULL && *node != NULL) {
 		q = *node;
 		*node = NULL;
 	} else {
 		if ((q = txq_new(n)) == NULL) {
-			link_end(e->link, NULL, SKP_RELAY_C_SLOW);
+			link_end(l, NULL, SKP_RELAY_C_SLOW);
 			return;
 		}
 		memcpy(q->buf + LWS_PRE, p, n);
 		q->len = (uint32_t)n;
+	}
+	if (l->state != L_ACTIVE) {
+		q->next = NULL;
+		*l->heldtail = q;
+		l->heldtail = &q->next;
+		l->heldbytes += q->len;
+		R.heldbytes += q->len;
+		return;
 	}
 	skp_relay_put_hdr(q->buf + LWS_PRE, SKP_RELAY_DATA, peer->chan);
 	queue(peer->conn, q);

@@ -22,6 +22,7 @@ struct relayd_conf {
 	uint32_t	 max_pending;	/* held calls and waiting rendezvous */
 	uint32_t	 max_chans;	/* channels per caller connection */
 	uint32_t	 max_hold_s;	/* cap on a call's timeout */
+	uint64_t	 max_held_bytes; /* DATA kept for calls not delivered */
 	uint32_t	 handshake_s;	/* to finish the websocket handshake */
 	uint32_t	 idle_s;	/* connection doing nothing */
 	uint32_t	 ping_s;	/* ping a silent connection */

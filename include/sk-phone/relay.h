@@ -59,7 +59,8 @@
 #define SKP_RELAY_C_PHONE_GONE	4024	/* END: phone dropped during the call */
 #define SKP_RELAY_C_HUNG_UP	4025	/* END: the other side hung up */
 #define SKP_RELAY_C_PEER_GONE	4026	/* END: the other side disconnected */
-#define SKP_RELAY_C_RDV_BUSY	4027	/* END: rendezvous already has two */
+#define SKP_RELAY_C_RDV_BUSY	4027	/* END: this conn already waits there */
+#define SKP_RELAY_C_HELD_DATA	4028	/* END: too much DATA before delivery */
 
 /* The reason text the relay sends with a code; "unknown" for others. */
 const char	*skp_relay_code_reason(unsigned int code);
@@ -219,9 +220,11 @@ int	skp_relay_join(skp_relay_t *, const uint8_t id[SKP_RELAY_ID_LEN],
 
 /*
  * Sends one whole message (at most SKP_RELAY_MAX_MSG bytes) on a
- * channel. A caller's message on a call not yet ONLINE (or a rendezvous
- * without PEER) is kept and sent when it is. Does not block; it writes
- * what the socket takes now and the rest during later calls.
+ * channel. A caller may send at once after skp_relay_call() or
+ * skp_relay_join(): the relay keeps what comes before the phone or the
+ * peer (up to one frame's worth) and hands it over on delivery, which
+ * saves a round trip. Does not block; it writes what the socket takes
+ * now and the rest during later calls.
  */
 int	skp_relay_send(skp_relay_t *, uint32_t chan, const void *, size_t);
 

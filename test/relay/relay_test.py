@@ -494,6 +494,54 @@ def case_rendezvous():
     y.expect_end(5, 4020, 3)
 
 
+def case_data_before_delivery():
+    """DATA right after CALL or JOIN is kept and handed over, in order,
+    when the phone or the peer comes."""
+    r = Relay()
+    secret = os.urandom(32)
+    c = RawWS(r.port)
+    c.call(4, mailbox_id(secret))
+    c.send(hdr(DATA, 4) + b"early-1")
+    c.send(hdr(DATA, 4) + b"early-2")
+    c.expect(OFFLINE, 4)
+    ph = raw_phone(r, secret)
+    pc, _ = ph.expect(INCOMING, None)
+    check(ph.expect(DATA, pc)[1] == b"early-1", "first held message")
+    check(ph.expect(DATA, pc)[1] == b"early-2", "second held message")
+    c.expect(ONLINE, 4)
+    ph.send(hdr(DATA, pc) + b"answer")
+    check(c.expect(DATA, 4)[1] == b"answer", "answer")
+    rid = os.urandom(32)
+    a = RawWS(r.port)
+    a.join(9, rid)
+    a.send(hdr(DATA, 9) + b"hello-from-a")
+    a.expect(WAITING, 9)
+    b = RawWS(r.port)
+    b.join(2, rid)
+    b.expect(PEER, 2)
+    check(b.expect(DATA, 2)[1] == b"hello-from-a", "held join data")
+    a.expect(PEER, 9)
+
+
+def case_limit_held_data():
+    """Held DATA: at most --max-frame per call (4028), and at most
+    --max-held-bytes in all (4022)."""
+    r = Relay("--max-frame", "1024", "--max-held-bytes", "1500")
+    c = RawWS(r.port)
+    c.call(1, os.urandom(32))
+    c.expect(OFFLINE, 1)
+    c.send(hdr(DATA, 1) + os.urandom(600))
+    c.send(hdr(DATA, 1) + os.urandom(600))
+    c.expect_end(1, 4028)
+    t = tool("call", r.url, os.urandom(32).hex(), "x" * 700, 3000)
+    t.wait_line(r"^OFFLINE", 3)
+    c.call(2, os.urandom(32))
+    c.expect(OFFLINE, 2)
+    c.send(hdr(DATA, 2) + os.urandom(900))
+    c.expect_end(2, 4022)
+    check(t.p.poll() is None, "the first held call was ended")
+
+
 def case_rendezvous_same_conn():
     """A connection cannot meet itself."""
     r = Relay()
@@ -673,11 +721,6 @@ def case_protocol_errors():
         c.expect_close(4000)
     c = RawWS(r.port)
     mb = os.urandom(32)
-    c.call(1, mb)
-    c.expect(OFFLINE, 1)
-    c.send(hdr(DATA, 1) + b"too early")
-    c.expect_close(4000)
-    c = RawWS(r.port)
     c.call(1, mb)
     c.expect(OFFLINE, 1)
     c.call(1, mb)

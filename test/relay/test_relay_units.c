@@ -182,7 +182,7 @@ codes_distinct_and_mapped(void)
 {
 	static const unsigned int all[] = { 4000, 4001, 4002, 4003, 4004,
 	    4005, 4006, 4007, 4008, 4009, 4010, 4020, 4021, 4022, 4023, 4024,
-	    4025, 4026, 4027 };
+	    4025, 4026, 4027, 4028 };
 	size_t i, j;
 
 	for (i = 0; i < nitems(all); i++) {
@@ -199,6 +199,7 @@ codes_distinct_and_mapped(void)
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_ADDR_CONNS), SKP_ERR_LIMIT);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_MBOX_CALLS), SKP_ERR_LIMIT);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_PENDING), SKP_ERR_LIMIT);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_HELD_DATA), SKP_ERR_LIMIT);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_PROOF), SKP_ERR_INVALID);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_REPLACED), SKP_ERR_EXISTS);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_SHUTDOWN), SKP_ERR_CLOSED);
