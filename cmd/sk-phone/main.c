@@ -24,7 +24,7 @@ usage(FILE *f)
 	    "       sk-phone status [--timeout SECONDS]\n"
 	    "       sk-phone unpair [NAME]\n"
 	    "       sk-phone keys [--device NAME]\n"
-	    "       sk-phone setup [--write] [--provider PATH]\n"
+	    "       sk-phone setup [--write [--proxy]] [--provider PATH]\n"
 	    "       sk-phone proxy [-J COMMAND] [-w SECONDS] HOST PORT\n"
 	    "       sk-phone --version\n");
 }
@@ -74,23 +74,43 @@ provider_path(const char *given, char *out, size_t outlen)
 	return SKP_ERR_NOT_FOUND;
 }
 
+/* This program's absolute path, for the ProxyCommand line. */
+static int
+self_path(char *out, size_t outlen)
+{
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", out, outlen - 1)) <= 0 ||
+	    (size_t)n >= outlen - 1 || out[0] != '/')
+		return SKP_ERR_NOT_FOUND;
+	out[n] = '\0';
+	return SKP_OK;
+}
+
 static int
 cmd_setup(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "write",	no_argument,		NULL, 'w' },
+		{ "proxy",	no_argument,		NULL, 'x' },
 		{ "provider",	required_argument,	NULL, 'p' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 },
 	};
-	char path[PATH_MAX], *other = NULL, *config = NULL, *sshdir = NULL;
+	struct skp_setup_result res;
+	char path[PATH_MAX], self[PATH_MAX], *config = NULL, *sshdir = NULL;
+	char *proxy = NULL;
 	const char *given = NULL, *home;
-	int c, write = 0, state = SKP_SETUP_ABSENT, ret = 1, rc, bak = 0;
+	int c, write = 0, with_proxy = 0, ret = 1, rc;
 
-	while ((c = getopt_long(argc, argv, "wp:h", longopts, NULL)) != -1) {
+	memset(&res, 0, sizeof(res));
+	while ((c = getopt_long(argc, argv, "wxp:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'w':
 			write = 1;
+			break;
+		case 'x':
+			with_proxy = 1;
 			break;
 		case 'p':
 			given = optarg;
@@ -112,6 +132,16 @@ cmd_setup(int argc, char **argv)
 	}
 	if (provider_path(given, path, sizeof(path)) != SKP_OK)
 		goto out;
+	if (self_path(self, sizeof(self)) != SKP_OK ||
+	    skp_setup_proxy_command(self, &proxy) != SKP_OK) {
+		/* Without a usable path of its own, only the provider. */
+		proxy = NULL;
+		if (with_proxy) {
+			skp_cli_err("cannot name this program's path in a "
+			    "ProxyCommand (no %% or ' allowed in it)");
+			goto out;
+		}
+	}
 	if (!write) {
 		printf("# Add this line at the top of ~/.ssh/config "
 		    "(or run `sk-phone setup --write`):\n");
@@ -119,6 +149,13 @@ cmd_setup(int argc, char **argv)
 		printf("# ssh-keygen and ssh-add take it as -w / -S, or from "
 		    "the environment:\n");
 		printf("export SSH_SK_PROVIDER=%s\n", path);
+		if (proxy != NULL) {
+			printf("# Optional: let the phone check and pin each "
+			    "server's host key. Add these\n# lines at the "
+			    "end of ~/.ssh/config (or run `sk-phone setup "
+			    "--write --proxy`):\n");
+			printf("Host *\n\tProxyCommand %s\n", proxy);
+		}
 		ret = 0;
 		goto out;
 	}
@@ -136,30 +173,54 @@ cmd_setup(int argc, char **argv)
 		skp_cli_err("cannot make %s: %s", sshdir, strerror(errno));
 		goto out;
 	}
-	if ((rc = skp_setup_write(config, path, &state, &other,
-	    &bak)) != SKP_OK) {
+	if ((rc = skp_setup_write(config, path, with_proxy ? proxy : NULL,
+	    &res)) != SKP_OK) {
 		skp_cli_err("cannot update %s: %s", config,
 		    rc == SKP_ERR_IO ? strerror(errno) : skp_strerror(rc));
 		goto out;
 	}
-	switch (state) {
+	ret = 0;
+	switch (res.provider_state) {
 	case SKP_SETUP_PRESENT:
 		printf("%s already has SecurityKeyProvider %s\n", config, path);
-		ret = 0;
 		break;
 	case SKP_SETUP_OTHER:
 		skp_cli_err("%s already sets SecurityKeyProvider %s; change "
-		    "that line to %s by hand", config, other, path);
+		    "that line to %s by hand", config, res.provider_other,
+		    path);
+		ret = 1;
 		break;
 	default:
-		printf("added SecurityKeyProvider %s to %s%s%s\n", path,
-		    config, bak ? "; the old file is " : "",
-		    bak ? "config.bak" : "");
-		ret = 0;
+		printf("added SecurityKeyProvider %s to %s\n", path, config);
 		break;
 	}
+	if (with_proxy) {
+		switch (res.proxy_state) {
+		case SKP_SETUP_PRESENT:
+			printf("%s already runs sk-phone proxy\n", config);
+			break;
+		case SKP_SETUP_OTHER:
+			skp_cli_err("%s already has \"%s\" for every host, so "
+			    "a ProxyCommand added after it would not apply; "
+			    "use \"ProxyCommand %s\" there by hand (with a "
+			    "jump host: sk-phone proxy -J 'ssh -W %%%%h:%%%%p "
+			    "JUMP' %%h %%p)", config, res.proxy_other, proxy);
+			ret = 1;
+			break;
+		default:
+			printf("added \"Host *\" with ProxyCommand %s at the "
+			    "end of %s: the phone now checks and pins the "
+			    "host keys of servers\n", proxy, config);
+			break;
+		}
+	} else
+		printf("to let the phone check and pin host keys too, run "
+		    "sk-phone setup --write --proxy\n");
+	if (res.backed_up)
+		printf("the old file is %s.bak\n", config);
  out:
-	free(other);
+	skp_setup_result_clear(&res);
+	free(proxy);
 	free(config);
 	free(sshdir);
 	return ret;

@@ -1,4 +1,4 @@
-/* sk-phone setup: find or add the SecurityKeyProvider line in ssh_config. */
+/* sk-phone setup: find or add the provider and proxy lines in ssh_config. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -17,6 +17,7 @@
 
 #define SETUP_MAX_CONFIG	(1024 * 1024)
 #define SETUP_KEYWORD		"SecurityKeyProvider"
+#define SETUP_PROXY_MARK	" proxy "
 
 static int
 is_space(char c)
@@ -94,6 +95,113 @@ skp_setup_scan(const char *config, size_t len, const char *provider,
 	return SKP_SETUP_ABSENT;
 }
 
+/*
+ * One ssh_config line split: *kw and *kwlen the keyword, *rest the
+ * arguments after the whitespace and/or '=' (trailing blanks dropped).
+ * 0 for a blank line or a comment.
+ */
+static int
+line_split(const char *p, size_t n, const char **kw, size_t *kwlen,
+    const char **rest, size_t *restlen)
+{
+	size_t i = 0, k;
+
+	while (i < n && is_space(p[i]))
+		i++;
+	if (i == n || p[i] == '#')
+		return 0;
+	k = i;
+	while (i < n && !is_space(p[i]) && p[i] != '=')
+		i++;
+	*kw = p + k;
+	*kwlen = i - k;
+	while (i < n && is_space(p[i]))
+		i++;
+	if (i < n && p[i] == '=')
+		i++;
+	while (i < n && is_space(p[i]))
+		i++;
+	while (n > i && is_space(p[n - 1]))
+		n--;
+	*rest = p + i;
+	*restlen = n - i;
+	return 1;
+}
+
+static int
+is_kw(const char *kw, size_t kwlen, const char *want)
+{
+	return kwlen == strlen(want) && strncasecmp(kw, want, kwlen) == 0;
+}
+
+/* "Host *" or "Match all": a block for every host. */
+static int
+every_host(const char *kw, size_t kwlen, const char *rest, size_t restlen)
+{
+	if (is_kw(kw, kwlen, "Host"))
+		return (restlen == 1 && rest[0] == '*') ||
+		    (restlen == 3 && memcmp(rest, "\"*\"", 3) == 0);
+	return is_kw(kw, kwlen, "Match") && restlen == 3 &&
+	    strncasecmp(rest, "all", 3) == 0;
+}
+
+int
+skp_setup_scan_proxy(const char *config, size_t len, char **other)
+{
+	const char *line = config, *end = config + len, *nl, *kw, *rest;
+	size_t kwlen, restlen;
+	int all = 1;	/* the global section applies to every host */
+
+	*other = NULL;
+	while (line < end) {
+		nl = memchr(line, '\n', (size_t)(end - line));
+		if (nl == NULL)
+			nl = end;
+		if (!line_split(line, (size_t)(nl - line), &kw, &kwlen, &rest,
+		    &restlen)) {
+			line = nl + 1;
+			continue;
+		}
+		if (is_kw(kw, kwlen, "Host") || is_kw(kw, kwlen, "Match"))
+			all = every_host(kw, kwlen, rest, restlen);
+		else if (is_kw(kw, kwlen, "ProxyCommand") &&
+		    memmem(rest, restlen, "sk-phone", 8) != NULL &&
+		    memmem(rest, restlen, SETUP_PROXY_MARK,
+		    strlen(SETUP_PROXY_MARK)) != NULL) {
+			free(*other);
+			*other = NULL;
+			return SKP_SETUP_PRESENT;
+		} else if (all && *other == NULL &&
+		    (is_kw(kw, kwlen, "ProxyCommand") ||
+		    is_kw(kw, kwlen, "ProxyJump"))) {
+			/* Keep looking: ours may still come later. */
+			if ((*other = strndup(kw, (size_t)(rest + restlen -
+			    kw))) == NULL)
+				return SKP_ERR_NOMEM;
+		}
+		line = nl + 1;
+	}
+	return *other != NULL ? SKP_SETUP_OTHER : SKP_SETUP_ABSENT;
+}
+
+int
+skp_setup_proxy_command(const char *cli, char **out)
+{
+	const char *q = strpbrk(cli, " \t\"\\$`!*?[]{}()<>|;&~#") != NULL ?
+	    "'" : "";
+
+	*out = NULL;
+	/* ssh expands % in ProxyCommand; a ' cannot be quoted in '...'. */
+	if (cli[0] != '/' || strchr(cli, '%') != NULL ||
+	    strchr(cli, '\'') != NULL || strchr(cli, '\n') != NULL)
+		return SKP_ERR_INVALID;
+	if (asprintf(out, "%s%s%s proxy %%h %%p", q, cli, q) == -1) {
+		*out = NULL;
+		return SKP_ERR_NOMEM;
+	}
+	return SKP_OK;
+}
+
 static int
 read_all(const char *path, char **out, size_t *outlen, mode_t *mode)
 {
@@ -160,7 +268,7 @@ write_fd(int fd, const char *p, size_t n)
 /* Write a whole file next to path, then rename it into place. */
 static int
 write_atomic(const char *path, mode_t mode, const char *a, size_t alen,
-    const char *b, size_t blen)
+    const char *b, size_t blen, const char *c, size_t clen)
 {
 	char *tmp = NULL, *dircopy = NULL;
 	int fd = -1, dfd = -1, rc = SKP_ERR_IO;
@@ -178,6 +286,7 @@ write_atomic(const char *path, mode_t mode, const char *a, size_t alen,
 	if (fchmod(fd, mode) == -1 ||
 	    write_fd(fd, a, alen) != SKP_OK ||
 	    write_fd(fd, b, blen) != SKP_OK ||
+	    write_fd(fd, c, clen) != SKP_OK ||
 	    fsync(fd) == -1)
 		goto out;
 	if (close(fd) == -1) {
@@ -210,18 +319,24 @@ write_atomic(const char *path, mode_t mode, const char *a, size_t alen,
 	return rc;
 }
 
-int
-skp_setup_write(const char *path, const char *provider, int *state,
-    char **other, int *backed_up)
+void
+skp_setup_result_clear(struct skp_setup_result *res)
 {
-	char *old = NULL, *head = NULL, *bak = NULL;
+	free(res->provider_other);
+	free(res->proxy_other);
+	memset(res, 0, sizeof(*res));
+}
+
+int
+skp_setup_write(const char *path, const char *provider,
+    const char *proxy_command, struct skp_setup_result *res)
+{
+	char *old = NULL, *head = NULL, *tail = NULL, *bak = NULL;
 	size_t oldlen = 0;
 	mode_t mode = 0600;
 	int rc, st, quote;
 
-	*state = SKP_SETUP_ABSENT;
-	*other = NULL;
-	*backed_up = 0;
+	memset(res, 0, sizeof(*res));
 	rc = read_all(path, &old, &oldlen, &mode);
 	if (rc == SKP_ERR_NOT_FOUND) {
 		old = NULL;
@@ -233,29 +348,26 @@ skp_setup_write(const char *path, const char *provider, int *state,
 		goto out;
 	}
 	if (old != NULL) {
-		if ((st = skp_setup_scan(old, oldlen, provider, other)) < 0) {
+		if ((st = skp_setup_scan(old, oldlen, provider,
+		    &res->provider_other)) < 0) {
 			rc = st;
 			goto out;
 		}
-		*state = st;
-		if (st != SKP_SETUP_ABSENT) {
-			rc = SKP_OK;
-			goto out;
+		res->provider_state = st;
+		if (proxy_command != NULL) {
+			if ((st = skp_setup_scan_proxy(old, oldlen,
+			    &res->proxy_other)) < 0) {
+				rc = st;
+				goto out;
+			}
+			res->proxy_state = st;
 		}
-		if (asprintf(&bak, "%s.bak", path) == -1) {
-			bak = NULL;
-			rc = SKP_ERR_NOMEM;
-			goto out;
-		}
-		if ((rc = write_atomic(bak, mode, old, oldlen, "", 0)) !=
-		    SKP_OK)
-			goto out;
-		*backed_up = 1;
 	}
 	quote = strpbrk(provider, " \t") != NULL;
 	/* At the top: ssh takes the first value, and a Host block ends the
 	 * global section, so anywhere else it might not apply to all. */
-	if (asprintf(&head, "# Added by sk-phone setup: keys made with "
+	if (res->provider_state == SKP_SETUP_ABSENT &&
+	    asprintf(&head, "# Added by sk-phone setup: keys made with "
 	    "libsk-phone sign on the paired phone.\n"
 	    SETUP_KEYWORD " %s%s%s\n\n", quote ? "\"" : "", provider,
 	    quote ? "\"" : "") == -1) {
@@ -263,11 +375,42 @@ skp_setup_write(const char *path, const char *provider, int *state,
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
-	rc = write_atomic(path, mode, head, strlen(head),
-	    old == NULL ? "" : old, oldlen);
+	/* At the end, under "Host *": hosts configured above keep their
+	 * own ProxyCommand or ProxyJump (ssh takes the first value). */
+	if (proxy_command != NULL && res->proxy_state == SKP_SETUP_ABSENT &&
+	    asprintf(&tail, "%s\n# Added by sk-phone setup: ssh connects "
+	    "through sk-phone proxy, so the\n# phone can check and pin each "
+	    "server's host key.\nHost *\n\tProxyCommand %s\n",
+	    oldlen > 0 && old[oldlen - 1] != '\n' ? "\n" : "",
+	    proxy_command) == -1) {
+		tail = NULL;
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if (head == NULL && tail == NULL) {
+		rc = SKP_OK;
+		goto out;
+	}
+	if (old != NULL) {
+		if (asprintf(&bak, "%s.bak", path) == -1) {
+			bak = NULL;
+			rc = SKP_ERR_NOMEM;
+			goto out;
+		}
+		if ((rc = write_atomic(bak, mode, old, oldlen, "", 0, "",
+		    0)) != SKP_OK)
+			goto out;
+		res->backed_up = 1;
+	}
+	rc = write_atomic(path, mode, head == NULL ? "" : head,
+	    head == NULL ? 0 : strlen(head), old == NULL ? "" : old, oldlen,
+	    tail == NULL ? "" : tail, tail == NULL ? 0 : strlen(tail));
+	if (rc == SKP_OK)
+		res->wrote = 1;
  out:
 	free(old);
 	free(head);
+	free(tail);
 	free(bak);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* sk-phone setup: the SecurityKeyProvider line in ~/.ssh/config. */
+/* sk-phone setup: the SecurityKeyProvider and ProxyCommand lines. */
 #ifndef SKP_CLI_SETUP_H
 #define SKP_CLI_SETUP_H
 
@@ -15,13 +15,40 @@
 int	skp_setup_scan(const char *config, size_t len, const char *provider,
 	    char **other);
 /*
- * Add "SecurityKeyProvider provider" at the top of the file at path (so
- * it applies to every host), after copying the old file to path.bak;
- * atomic (temp file, fsync, rename); never adds it twice.
- * *state gets the SKP_SETUP_* found before writing; *backed_up is 1
- * when an old file was copied to path.bak.
+ * How an existing ssh config stands towards `sk-phone proxy`:
+ * SKP_SETUP_PRESENT when a ProxyCommand runs "sk-phone ... proxy",
+ * SKP_SETUP_OTHER when another ProxyCommand or ProxyJump applies to every
+ * host (in the global section or under "Host *": ssh takes the first
+ * value, so a block added later would never apply; *other gets a copy of
+ * the line), else SKP_SETUP_ABSENT. A ProxyCommand or ProxyJump for some
+ * hosts only is no obstacle: those hosts keep theirs.
  */
-int	skp_setup_write(const char *path, const char *provider, int *state,
-	    char **other, int *backed_up);
+int	skp_setup_scan_proxy(const char *config, size_t len, char **other);
+
+/* "PATH proxy %h %p", the path quoted for the shell when needed. */
+int	skp_setup_proxy_command(const char *cli, char **out);
+
+struct skp_setup_result {
+	int	 provider_state;	/* SKP_SETUP_* found before writing */
+	char	*provider_other;	/* malloc'd, for SKP_SETUP_OTHER */
+	int	 proxy_state;		/* the same for the proxy */
+	char	*proxy_other;
+	int	 backed_up;		/* the old file went to path.bak */
+	int	 wrote;
+};
+
+/*
+ * Add "SecurityKeyProvider provider" at the top of the file at path (so
+ * it applies to every host) unless a SecurityKeyProvider is there; with
+ * proxy_command (NULL: not asked), also "Host *" and "ProxyCommand
+ * proxy_command" at the end (so every Host block before it keeps its own
+ * proxy) unless skp_setup_scan_proxy() finds one. The old file is copied
+ * to path.bak first; the new one is written atomically (temp file, fsync,
+ * rename); nothing is ever added twice. Free res with
+ * skp_setup_result_clear().
+ */
+int	skp_setup_write(const char *path, const char *provider,
+	    const char *proxy_command, struct skp_setup_result *res);
+void	skp_setup_result_clear(struct skp_setup_result *);
 
 #endif

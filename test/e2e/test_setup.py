@@ -1,7 +1,9 @@
 # sk-phone setup: the SecurityKeyProvider line in ~/.ssh/config.
 """TAP test of `sk-phone setup` in a throwaway HOME: it prints the line,
 adds it once at the top with a backup, never twice, and refuses to
-override another provider.
+override another provider; it offers the ProxyCommand block and with
+--proxy adds it at the end, once, leaving per-host proxies in effect and
+refusing to hide behind another proxy for every host.
 """
 
 import atexit
@@ -106,6 +108,81 @@ def refuses_other_provider():
     check(rc != 0, "rc 0 over another provider")
     check("/usr/lib/other.so" in err, "names the other", err)
     check(config(home) == old, "file changed")
+
+
+def proxy_line():
+    return "ProxyCommand %s proxy %%h %%p" % os.path.realpath(CLI)
+
+
+def ssh_g(home, host):
+    p = subprocess.run(["ssh", "-G", "-F", os.path.join(home, ".ssh",
+                        "config"), host], capture_output=True, text=True,
+                       timeout=30)
+    return p.stdout + p.stderr
+
+
+@tap.case
+def offers_proxy_line():
+    home = fresh_home()
+    rc, out, _ = run(home)
+    check(rc == 0, "rc %d" % rc)
+    check("Host *\n\t%s\n" % proxy_line() in out, "proxy block", out)
+    check("--write --proxy" in out, "says how", out)
+
+
+@tap.case
+def write_without_proxy_adds_no_proxy():
+    home = fresh_home()
+    rc, out, err = run(home, "--write")
+    check(rc == 0, "rc %d" % rc, err)
+    check("ProxyCommand" not in config(home), "proxy added unasked")
+    check("--write --proxy" in out, "says how", out)
+
+
+@tap.case
+def write_proxy_at_end_keeps_per_host_proxies():
+    home = fresh_home()
+    os.mkdir(os.path.join(home, ".ssh"), 0o700)
+    old = "Host jump\n\tProxyJump bastion\nHost db\n\tUser admin"
+    with open(os.path.join(home, ".ssh", "config"), "w") as f:
+        f.write(old)
+    rc, out, err = run(home, "--write", "--proxy")
+    check(rc == 0, "rc %d" % rc, err)
+    c = config(home)
+    check(c.index("SecurityKeyProvider") < c.index("Host jump") <
+          c.index("Host *"), "order", c)
+    check(c.endswith("Host *\n\t%s\n" % proxy_line()), "at the end", c)
+    check("\tUser admin\n" in c, "a line without its newline kept", c)
+    with open(os.path.join(home, ".ssh", "config.bak")) as f:
+        check(f.read() == old, "backup holds the old file")
+    g = ssh_g(home, "db")
+    check(("proxycommand %s proxy %%h %%p" % os.path.realpath(CLI)) in g,
+          "ssh -G db", g)
+    g = ssh_g(home, "jump")
+    check("proxyjump bastion" in g and "sk-phone proxy" not in g,
+          "the jump host keeps its own", g)
+    rc, out, _ = run(home, "--write", "--proxy")
+    check(rc == 0 and "already runs sk-phone proxy" in out, "twice", out)
+    check(config(home).count("ProxyCommand") == 1, "added twice")
+
+
+@tap.case
+def proxy_refused_behind_another_for_every_host():
+    for old in ("ProxyCommand nc %h %p\nHost x\n\tUser y\n",
+                "Host *\n  ProxyJump = bastion\n"):
+        home = fresh_home()
+        os.mkdir(os.path.join(home, ".ssh"), 0o700)
+        with open(os.path.join(home, ".ssh", "config"), "w") as f:
+            f.write(old)
+        rc, out, err = run(home, "--write", "--proxy")
+        check(rc != 0, "rc 0 behind another proxy", out)
+        check("would not apply" in err and
+              old.split("\n")[old.startswith("Host") and 1 or 0].strip()
+              in err, "names it", err)
+        c = config(home)
+        check("ProxyCommand %s" % os.path.realpath(CLI) not in c,
+              "added anyway", c)
+        check("SecurityKeyProvider" in c, "the provider line", c)
 
 
 @tap.case
