@@ -41,6 +41,16 @@ WAIT = 30.0
 tap = Tap()
 K = None
 
+SANITIZER = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|"
+                       r"SUMMARY: \w+Sanitizer")
+
+
+def clean(text, who):
+    """Under ASan/UBSan any report fails the case."""
+    m = SANITIZER.search(text)
+    check(m is None, "%s: sanitizer report" % who,
+          text[m.start():][:1500] if m else "")
+
 
 # -- the world -------------------------------------------------------------
 
@@ -144,6 +154,7 @@ def ssh_argv(kit, host="127.0.0.1", proxy=True, known_hosts=None,
 def login(kit, **kw):
     """ssh through the proxy (unless proxy=False): (ok, stderr)."""
     rc, out, err, _ = kit.run(ssh_argv(kit, **kw), env=env(kit))
+    clean(err, "ssh")
     return rc == 0 and "skp-login-ok" in out, err
 
 
@@ -159,8 +170,9 @@ def finish(p):
     except subprocess.TimeoutExpired:
         p.kill()
         out, err = p.communicate()
-    return (p.returncode == 0 and b"skp-login-ok" in out,
-            err.decode("utf-8", "replace"))
+    err = err.decode("utf-8", "replace")
+    clean(err, "ssh")
+    return p.returncode == 0 and b"skp-login-ok" in out, err
 
 
 def audit(kit):
@@ -215,6 +227,7 @@ class Pty:
             finally:
                 os._exit(127)
         self.buf = b""
+        self.all = b""
 
     def read(self, timeout):
         r, _, _ = select.select([self.fd], [], [], timeout)
@@ -225,6 +238,7 @@ class Pty:
         except OSError:
             data = b""
         self.buf += data
+        self.all += data
         return bool(data)
 
     def expect(self, text, timeout=WAIT):
@@ -272,6 +286,7 @@ class Pty:
             os.close(self.fd)
         except OSError:
             pass
+        clean(self.all.decode("utf-8", "replace"), "phone (terminal)")
 
 
 def ask_and_answer(t, p, answer):
@@ -415,6 +430,7 @@ def git_commit_signed_by_phone():
           seen)
     t.send("o\n")
     out, err = p.communicate(timeout=WAIT * 2)
+    clean(err.decode("utf-8", "replace"), "git commit")
     check(p.returncode == 0, "git commit -S", (out + err).decode())
     K.pty = None
     t.close()
@@ -540,6 +556,15 @@ def real_data_feeds_the_fuzz_harness():
         for f, name in zip(hosts, names):
             shutil.copy(os.path.join(dump, f),
                         os.path.join(seeds, "host-" + name))
+
+
+@tap.case
+def no_sanitizer_reports():
+    """Every log of this world (phones, relay, proxy runs): clean."""
+    K.stop_phone()
+    for f in sorted(os.listdir(K.tmp)):
+        if f.endswith(".log"):
+            clean(K.log(f[:-4]), f)
 
 
 def main():
