@@ -14,15 +14,19 @@ userauth requests with their host information, real SSHSIG data) is also
 written to DIR as fuzz_sshmsg seeds.
 """
 
+import hashlib
 import os
 import pty
 import re
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skpe2e  # noqa: E402
@@ -208,6 +212,43 @@ def known_hosts(alg):
     t = KEY_TYPES[alg]
     return K.known_hosts if t == "ssh-ed25519" else K.path("known_hosts." +
                                                            t)
+
+
+def state_payload(path):
+    """A state file: "SKPS", version, length, payload, SHA-256."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack(">I", data[6:10])[0]
+    check(data[:4] == b"SKPS" and len(data) == 10 + n + 32 and
+          hashlib.sha256(data[:10 + n]).digest() == data[10 + n:],
+          "state file " + path)
+    return data[10:10 + n]
+
+
+def cbor_map_bytes(b):
+    """The two byte strings of a sealed file: {1: nonce, 2: sealed}."""
+    check(b[0] == 0xa2 and b[1] == 0x01 and b[2] == 0x4c, "sealed form")
+    nonce = b[3:15]
+    check(b[15] == 0x02, "sealed form")
+    head = b[16]
+    check(head >> 5 == 2, "sealed form")
+    ai = head & 31
+    if ai < 24:
+        n, off = ai, 17
+    else:
+        w = 1 << (ai - 24)
+        n, off = int.from_bytes(b[17:17 + w], "big"), 17 + w
+    check(off + n == len(b), "sealed form")
+    return nonce, b[off:off + n]
+
+
+def unseal(state, name):
+    """A sealed state file of the phone, opened with its key file."""
+    key = state_payload(os.path.join(state, "masterkey"))
+    check(key[:3] == b"\xa1\x01\x58" and key[3] == 32, "masterkey")
+    nonce, ct = cbor_map_bytes(state_payload(os.path.join(state, name)))
+    return AESGCM(key[4:36]).decrypt(
+        nonce, ct, b"sk-phone-authenticator v1 " + name.encode())
 
 
 def host_pub(kind):
@@ -536,6 +577,9 @@ def real_data_feeds_the_fuzz_harness():
         names.append("sshsig-%s%s" % (ns, "-sha256" if extra else ""))
     K.stop(p)
     got = sorted(os.listdir(dump))
+    # The phone's pins as it wrote them: the hosts file's inner payload.
+    with open(os.path.join(dump, "hosts-file"), "wb") as f:
+        f.write(b"\x02" + unseal(K.phone_dir, "hosts"))
     datas = [f for f in got if f.endswith("-data")]
     hosts = [f for f in got if f.endswith("-host")]
     check(len(datas) == len(names) and len(hosts) == 3, "dumped", str(got))
@@ -551,6 +595,8 @@ def real_data_feeds_the_fuzz_harness():
     seeds = os.environ.get("SKP_WRITE_SEEDS")
     if seeds:
         os.makedirs(seeds, exist_ok=True)
+        shutil.copy(os.path.join(dump, "hosts-file"),
+                    os.path.join(seeds, "hosts-file"))
         for f, name in zip(datas, names):
             shutil.copy(os.path.join(dump, f), os.path.join(seeds, name))
         for f, name in zip(hosts, names):

@@ -1,13 +1,15 @@
 /*
  * Fuzz harness: the phone's parser of the data it signs (SSH userauth
- * requests, SSHSIG) and its host check. The first byte picks:
- *   even: the rest is the data; what parses must re-encode to exactly
- *         the input (the parser is strict), and what is shown must be
- *         printable;
- *   odd:  u16 host key length, host key, u16 signature length,
- *         signature, u8 host name length, host name, u16 port, then the
- *         data: host information as sk-phone proxy leaves it, checked as
- *         the phone checks it; whatever is called verified must verify.
+ * requests, SSHSIG), its host check, and its file of host pins. The
+ * first byte, modulo 3, picks:
+ *   0: the rest is the data; what parses must re-encode to exactly the
+ *      input (the parser is strict), and what is shown must be printable;
+ *   1: u16 host key length, host key, u16 signature length, signature,
+ *      u8 host name length, host name, u16 port, then the data: host
+ *      information as sk-phone proxy leaves it, checked as the phone
+ *      checks it; whatever is called verified must verify;
+ *   2: the inner payload of the "hosts" state file; what decodes must
+ *      re-encode to exactly the input.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -183,14 +185,38 @@ host_check(const uint8_t *p, size_t n)
 	free(ctx);
 }
 
+static void
+hosts_file(const uint8_t *p, size_t n)
+{
+	static struct skp_phstate *st;
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+
+	if (st == NULL && (st = calloc(1, sizeof(*st))) == NULL)
+		abort();
+	if (skp_phstate_decode_hosts(st, p, n) != SKP_OK)
+		return;
+	if (encode_hosts(st, &out, &outlen) != SKP_OK || outlen != n ||
+	    memcmp(out, p, n) != 0)
+		abort();
+	free(out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 1 || size > 1 + 3 * SKP_CTAP_RAW_MAX)
+	if (size < 1 || size > 1 + INNER_MAX)
 		return 0;
-	if ((data[0] & 1) == 0)
+	switch (data[0] % 3) {
+	case 0:
 		parse_only(data + 1, size - 1);
-	else
+		break;
+	case 1:
 		host_check(data + 1, size - 1);
+		break;
+	default:
+		hosts_file(data + 1, size - 1);
+		break;
+	}
 	return 0;
 }
