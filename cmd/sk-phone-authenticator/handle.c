@@ -610,7 +610,8 @@ answer_get_assertion(struct skp_handler *h, struct skp_req *r,
 			r->host.state = SKP_HOSTCHECK_CHANGED;
 			skp_handle_changed_reason(r->host.host, why,
 			    sizeof(why));
-			rc = skp_handle_refuse(r, SKP_CTAP_HOSTKEY_CHANGED, why);
+			rc = skp_handle_refuse(r, SKP_CTAP_HOSTKEY_CHANGED,
+			    why);
 			goto out;
 		}
 		if (rc != SKP_OK)

@@ -25,7 +25,7 @@ struct skp_hostcheck {
 	/* The pin name when verified (or CHANGED); else the host as the
 	 * computer named it, when it did and the name is sane; else "". */
 	char		host[SKP_HOSTINFO_PIN_MAX];
-	const char	*key_type;	/* "ssh-ed25519", ...; NULL if unknown */
+	const char	*key_type;	/* "ssh-ed25519", ...; NULL: unknown */
 	char		fp[SKP_HOSTKEY_FP_LEN];	/* the host key's, or "" */
 	int		other_types;	/* NEW: pins of other key types exist */
 	char		why[160];	/* UNVERIFIED, BAD: the reason */

@@ -942,7 +942,7 @@ load_file(struct skp_phstate *st, const char *name, decode_fn fn, char *why,
 
 	rc = skp_store_read(st->dir, name, &raw, why, whylen);
 	if (rc == SKP_ERR_NOT_FOUND) {
-		/* Not there yet: an empty set ({1: []}, hosts {1: [], 2: []}). */
+		/* Not there yet: empty ({1: []}; hosts {1: [], 2: []}). */
 		if (strcmp(name, FILE_HOSTS) == 0)
 			rc = fn(st, (const uint8_t *)"\xa2\x01\x80\x02\x80", 5);
 		else
