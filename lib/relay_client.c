@@ -314,7 +314,7 @@ struct skp_relay {
 	lws_sorted_usec_list_t	 wake;
 	struct txnode		*tx;
 	struct txnode		**txtail;
-	uint8_t			*rx;		/* the message being assembled */
+	uint8_t			*rx;		/* a message in pieces */
 	size_t			 rxlen;
 	struct chan		*chans;
 	uint32_t		 next_chan;
@@ -795,7 +795,8 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (in != NULL && len >= 2)
 			r->close_code = (uint16_t)(b[0] << 8 | b[1]);
-		dbg(r, "relay closed with code %u", (unsigned int)r->close_code);
+		dbg(r, "relay closed with code %u",
+		    (unsigned int)r->close_code);
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (wsi == r->wsi)

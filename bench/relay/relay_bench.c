@@ -1,4 +1,4 @@
-/* Load generator for sk-phone-relay: idle phones held, calls per second, round trips. */
+/* Load generator for sk-phone-relay: idle phones, calls/s, round trips. */
 /*
  * It starts the relay itself (pinned to one CPU, the bench on another),
  * then:
@@ -500,7 +500,7 @@ on_frame(struct conn *c, const uint8_t *p, size_t n)
 			if (B.measuring)
 				B.calls_done++;
 			if (c->role == R_ONESHOT) {
-				/* As the library does: close frame, code 1000. */
+				/* As the library does: close, code 1000. */
 				ws_send(c, 0x8, (const uint8_t *)"\x03\xe8", 2,
 				    NULL, 0);
 				flush_out(c);
@@ -828,9 +828,10 @@ static int phones_all_open(void) { return B.phones_open >= B.phones; }
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: relay_bench --relay PATH [--idle N] [--phones P] "
-	    "[--callers M]\n       [--seconds S] [--rate R] [--sources K] "
-	    "[--size BYTES] [--oneshot]\n       [--loop poll|libev]\n");
+	fprintf(stderr, "usage: relay_bench --relay PATH [--idle N] "
+	    "[--phones P] [--callers M]\n"
+	    "       [--seconds S] [--rate R] [--sources K] [--size BYTES]\n"
+	    "       [--oneshot] [--loop poll|libev]\n");
 	exit(2);
 }
 

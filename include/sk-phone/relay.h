@@ -31,10 +31,10 @@
 /* Relay to client. */
 #define SKP_RELAY_LISTENING	0x81	/* chan 0; empty */
 #define SKP_RELAY_INCOMING	0x82	/* to a phone: new call on chan */
-#define SKP_RELAY_ONLINE	0x83	/* to a caller: delivered to the phone */
+#define SKP_RELAY_ONLINE	0x83	/* to a caller: reached the phone */
 #define SKP_RELAY_OFFLINE	0x84	/* to a caller: phone away, call held */
 #define SKP_RELAY_WAITING	0x85	/* rendezvous: first there, waiting */
-#define SKP_RELAY_PEER		0x86	/* rendezvous: the other party is there */
+#define SKP_RELAY_PEER		0x86	/* rendezvous: the other one is there */
 #define SKP_RELAY_END		0x87	/* chan over; code (uint16) || reason */
 
 /*
@@ -186,9 +186,11 @@ int	skp_relay_set_deadline(skp_relay_t *, int timeout_ms);
 /*
  * Connects (TCP, TLS, websocket handshake) within timeout_ms.
  * SKP_ERR_NETWORK, SKP_ERR_TLS, SKP_ERR_TIMEOUT, SKP_ERR_LIMIT (refused
- * by a relay limit), SKP_ERR_INVALID (bad URL). After an
- * SKP_RELAY_EV_CLOSED event, calling it again reconnects; every channel
- * of the old connection is gone.
+ * by a relay limit), SKP_ERR_INVALID (bad URL), SKP_ERR_IO (ca_file
+ * unreadable). After an SKP_RELAY_EV_CLOSED event, calling it again
+ * reconnects; every channel and unread event of the old connection is
+ * gone. A host name is resolved with getaddrinfo(), which the timeout
+ * cannot cut short (libwebsockets 4.1 resolves synchronously).
  */
 int	skp_relay_connect(skp_relay_t *, const char *url, int timeout_ms);
 

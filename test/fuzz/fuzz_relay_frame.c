@@ -1,4 +1,4 @@
-/* Fuzz harness: relay frames, as the relay parses a client's and a client the relay's. */
+/* Fuzz harness: relay frames, both directions (relay and client parsers). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

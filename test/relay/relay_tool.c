@@ -1,4 +1,4 @@
-/* Test client for sk-phone-relay, built on lib/relay_client.c; driven by relay_test.py. */
+/* Test client of sk-phone-relay on lib/relay_client.c, for relay_test.py. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-/* Unit tests: relay frame codec, codes, mailbox id; the relay's tables and timer wheel. */
+/* Unit tests: relay frames, codes, mailbox id; relay tables, timer wheel. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
