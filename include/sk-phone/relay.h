@@ -111,6 +111,9 @@ void	skp_relay_put_hdr(uint8_t out[SKP_RELAY_HDR_LEN], uint8_t kind,
  * level, which it keeps silent unless SK_PHONE_DEBUG=1; nothing ever on
  * stdout; SIGPIPE is blocked around its I/O and no signal handler is left
  * changed). Single-threaded: use one object from one thread at a time.
+ * Objects in several threads work, except that wss connects must not
+ * overlap: libwebsockets 4.1 keeps one process-wide OpenSSL ex-data
+ * index that each new context re-registers mid-handshake of another.
  *
  * URLs: ws://host[:port][/path] or wss://host[:port][/path]; host may be
  * a name, an IPv4 address or [IPv6]. Default ports 80 and 443. wss
