@@ -95,6 +95,9 @@ debug_on(void)
 }
 
 /* One whole line with one write(), so lines never interleave. */
+static void vline(const char *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vline(const char *prefix, const char *fmt, va_list ap)
 {

@@ -46,6 +46,8 @@ static int verbose;
 static struct ev_loop *evloop;
 #endif
 
+static void vlogf(const char *, va_list) __attribute__((format(printf, 1, 0)));
+
 static void
 vlogf(const char *fmt, va_list ap)
 {

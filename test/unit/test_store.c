@@ -161,7 +161,7 @@ as_nobody(void (*fn)(void))
 	fflush(stdout);
 	fflush(stderr);
 	if ((pid = fork()) < 0) {
-		CHECK(!"fork");
+		CHECK(pid >= 0);
 		return;
 	}
 	if (pid == 0) {
@@ -605,8 +605,10 @@ static void
 file_refuse_bad_names(void)
 {
 	static const char *bad[] = { "", "../x", ".hidden", "a/b", "a b",
-	    "x.tmp", "0123456789012345678901234567890123456789012345678901"
-	    "2345678901234" };	/* 65 */
+	    "x.tmp",
+	    /* 65 characters, one over the cap */
+	    "01234567890123456789012345678901234567890123456789012345678901234"
+	};
 	char *t = mktmp(), why[SKP_STORE_WHY_MAX];
 	skp_buf_t *b = NULL;
 	size_t i;
