@@ -105,7 +105,10 @@ record(struct serve *s, const struct skp_req *r, const char *decision)
 	fflush(stdout);
 }
 
-/* Send message 2 (if any), end the channel, log the decision. */
+/*
+ * Log the decision, then send message 2 (if any) and end the channel:
+ * no answer leaves before its line is in the audit log.
+ */
 static void
 finish(struct serve *s, struct skp_req **rp, uint32_t chan,
     const char *decision)
@@ -113,6 +116,9 @@ finish(struct serve *s, struct skp_req **rp, uint32_t chan,
 	struct skp_req *r = *rp;
 	int rc;
 
+	/* getInfo is no decision: it is answered to anyone paired. */
+	if (r->req.command != SKP_CTAP_GET_INFO || r->status != 0)
+		record(s, r, r->decision != NULL ? r->decision : decision);
 	if (r->reply != NULL && s->relay != NULL &&
 	    (rc = skp_relay_send(s->relay, chan, skp_buf_ptr(r->reply),
 	    skp_buf_len(r->reply))) != SKP_OK)
@@ -120,9 +126,6 @@ finish(struct serve *s, struct skp_req **rp, uint32_t chan,
 		    skp_strerror(rc));
 	if (s->relay != NULL)
 		(void)skp_relay_hangup(s->relay, chan);
-	/* getInfo is no decision: it is answered to anyone paired. */
-	if (r->req.command != SKP_CTAP_GET_INFO || r->status != 0)
-		record(s, r, r->decision != NULL ? r->decision : decision);
 	skp_req_free(rp);
 }
 
