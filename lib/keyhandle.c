@@ -1,4 +1,4 @@
-/* Encode and strictly decode the key handle (docs/protocol/40-keyhandle.md). */
+/* Encode and strictly decode the key handle (docs/PROTOCOL.md §5). */
 #include <stdint.h>
 #include <string.h>
 

@@ -32,7 +32,7 @@ struct skp_hostcheck {
 };
 
 /*
- * docs/protocol/80-host.md section 6. Only an SSH userauth request with
+ * docs/PROTOCOL.md §9 section 6. Only an SSH userauth request with
  * host information is checked: when the request is host-bound, its host
  * key must be the one the proxy saw (else BAD); the host's signature over
  * the request's session id must verify with that key (else BAD; an

@@ -11,7 +11,7 @@
 #include "sk-phone/pairuri.h"
 
 /*
- * Files (docs/protocol/70-phone.md), each a state file (store.h) in a 0700
+ * Files (docs/PROTOCOL.md §8), each a state file (store.h) in a 0700
  * folder, 0600, replaced atomically:
  *   masterkey    {1: storage key (32)}		  without a passphrase
  *   kdf          {1: salt, 2: log2 N, 3: r, 4: p, 5: check tag}  with one

@@ -29,7 +29,7 @@
 	SKP_AUTHDATA_AAGUID_LEN + 2 + SKP_AUTHDATA_CRED_ID_MAX + \
 	SKP_COSE_ES256_LEN)
 
-/* sk-phone's AAGUID (docs/protocol/30-ctap.md). */
+/* sk-phone's AAGUID (docs/PROTOCOL.md §4). */
 extern const uint8_t skp_authdata_aaguid[SKP_AUTHDATA_AAGUID_LEN];
 
 struct skp_authdata {

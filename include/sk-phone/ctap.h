@@ -8,7 +8,7 @@
 #include "sk-phone/crypto.h"
 
 /*
- * Byte for byte in docs/protocol/30-ctap.md. Encoders write canonical
+ * Byte for byte in docs/PROTOCOL.md §4. Encoders write canonical
  * CBOR; decoders take strict CBOR (see cbor.h) and refuse wrong types
  * (SKP_ERR_CBOR_TYPE), missing required fields and values out of range
  * (SKP_ERR_FORMAT), items over the caps below (SKP_ERR_TOO_LARGE), an

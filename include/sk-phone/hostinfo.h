@@ -14,7 +14,7 @@
  * ssh-sk-helper, another child of the same ssh) reads it by its own
  * parent's pid. Folder: $XDG_RUNTIME_DIR/sk-phone when XDG_RUNTIME_DIR is
  * an absolute path to a folder, else /tmp/sk-phone-<uid>; either must be
- * the user's own, mode 0700, not a symlink. Format: docs/protocol/80-host.md.
+ * the user's own, mode 0700, not a symlink. Format: docs/PROTOCOL.md §9.
  */
 #define SKP_HOSTINFO_VERSION	1
 #define SKP_HOSTINFO_HOST_MAX	255

@@ -12,7 +12,7 @@
  * Noise protocol framework, revision 34, with one custom DH function
  * "P256": public keys in `e` and `s` tokens are 65-byte uncompressed
  * points, and the DH output (DHLEN for the key schedule) is the 32-byte
- * X coordinate. Cipher AESGCM, hash SHA256. See docs/protocol/20-noise.md.
+ * X coordinate. Cipher AESGCM, hash SHA256. See docs/PROTOCOL.md §3.
  */
 #define SKP_NOISE_MAX_MSG	65535	/* any Noise message, of either kind */
 #define SKP_NOISE_PSK_LEN	32

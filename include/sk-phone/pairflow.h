@@ -96,7 +96,7 @@ int	skp_pairflow_finish(skp_pairflow_t *, int confirmed, int timeout_ms,
 void	skp_pairflow_free(skp_pairflow_t **);
 
 /*
- * The pairing payloads (docs/protocol/00-decisions.md), strict CBOR:
+ * The pairing payloads (docs/PROTOCOL.md §1), strict CBOR:
  * msg 1 {1: phone name, 2: mailbox id (32 bytes), 3: relay URL},
  * msg 2 {1: computer name}, confirmation {1: true}. Names and the URL
  * follow skp_pairuri_check_name() and skp_pairuri_check_relay().

@@ -57,7 +57,7 @@ int	skp_pairuri_check_relay(const char *, size_t len);
 /* 1..SKP_NAME_MAX bytes of valid UTF-8 without control characters. */
 int	skp_pairuri_check_name(const char *, size_t len);
 
-/* Derivations (docs/protocol/10-pairing.md). */
+/* Derivations (docs/PROTOCOL.md §2). */
 int	skp_pairuri_rendezvous_id(const uint8_t [SKP_QR_SECRET_LEN],
 	    uint8_t [SKP_RENDEZVOUS_ID_LEN]);
 int	skp_pairuri_pairing_psk(const uint8_t [SKP_QR_SECRET_LEN],

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /*
- * Wire format (docs/protocol/60-relay.md has it byte for byte).
+ * Wire format (docs/PROTOCOL.md §7 has it byte for byte).
  *
  * Every websocket message is one binary frame:
  *	kind (1) || channel id (uint32, big endian) || body

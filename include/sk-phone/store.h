@@ -10,7 +10,7 @@
 #include "sk-phone/pairuri.h"
 
 /*
- * A state file (docs/protocol/50-state.md): "SKPS" || format version
+ * A state file (docs/PROTOCOL.md §6): "SKPS" || format version
  * (uint16) || payload length (uint32) || payload (CBOR map) || SHA-256 of
  * all that precedes.
  */

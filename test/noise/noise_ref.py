@@ -1,6 +1,6 @@
 """An independent Noise (revision 34) implementation for sk-phone's tests.
 
-Written from the Noise specification and docs/protocol/00-decisions.md,
+Written from the Noise specification and docs/PROTOCOL.md §1,
 on python3-cryptography, to check lib/noise.c byte for byte. Only what
 sk-phone uses: DH "P256" (65-byte uncompressed public keys, the 32-byte
 X coordinate as DH output), AESGCM, SHA256, and the two patterns

@@ -15,7 +15,7 @@ usage: test_interop.py NOISE_PEER [DOC]
    patterns, fresh random ephemerals, through "noise_peer peer".
 3. Refusals across implementations: wrong psk, wrong static, an invalid
    point inside an encrypted `s`, an invalid `e`, tampering, replays.
-4. The test vector printed in DOC (docs/protocol/20-noise.md) must be
+4. The test vector printed in DOC (docs/PROTOCOL.md §3) must be
    exactly what Python computes.
 Exit status 0 only when every check passed.
 """

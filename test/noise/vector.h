@@ -1,4 +1,4 @@
-/* Fixed inputs of the Noise test vector in docs/protocol/20-noise.md. */
+/* Fixed inputs of the Noise test vector in docs/PROTOCOL.md §3. */
 #ifndef SKP_TEST_NOISE_VECTOR_H
 #define SKP_TEST_NOISE_VECTOR_H
 

@@ -226,7 +226,7 @@ request_cm_roundtrip(void)
 	CHECK(!b.ctx.has_raw);
 }
 
-/* The bytes of a getInfo request, key by key (docs/protocol/30-ctap.md). */
+/* The bytes of a getInfo request, key by key (docs/PROTOCOL.md §4). */
 static void
 request_info_golden(void)
 {

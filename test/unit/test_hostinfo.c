@@ -74,7 +74,7 @@ same(const struct skp_hostinfo *a, const struct skp_hostinfo *b)
 }
 
 /*
- * The record built field by field, as docs/protocol/80-host.md says,
+ * The record built field by field, as docs/PROTOCOL.md §9 says,
  * with a checksum; for records encode() refuses to make.
  */
 static uint8_t *

@@ -21,7 +21,7 @@ static struct skp_p256_key phone_s, computer_s, phone_e, computer_e;
 static uint8_t pair_psk[32], request_psk[32];
 
 /*
- * The doc's test vector (docs/protocol/20-noise.md), as computed by the
+ * The doc's test vector (docs/PROTOCOL.md §3), as computed by the
  * independent Python implementation in test/noise/.
  */
 struct vector {
