@@ -1659,6 +1659,8 @@ skp_ctap_status_err(uint8_t status)
 		return SKP_ERR_UV_UNAVAILABLE;
 	case SKP_CTAP_BAD_VERSION:
 		return SKP_ERR_VERSION;
+	case SKP_CTAP_HOST_UNVERIFIED:
+		return SKP_ERR_HOST_UNVERIFIED;
 	case SKP_CTAP_RAW_MISMATCH:
 	case SKP_CTAP_INVALID_PARAMETER:
 	case SKP_CTAP_INVALID_OPTION:
@@ -1733,6 +1735,8 @@ skp_ctap_status_str(uint8_t status)
 		return "user verification not available";
 	case SKP_CTAP_BAD_VERSION:
 		return "unsupported envelope version";
+	case SKP_CTAP_HOST_UNVERIFIED:
+		return "host verification failed";
 	default:
 		return "unknown status";
 	}

@@ -37,6 +37,7 @@ static const char *const messages[] = {
 	"the server's host key changed",		/* -32 */
 	"the phone cannot verify the user",		/* -33 */
 	"the relay's TLS certificate is not trusted",	/* -34 */
+	"the server's host key signature did not verify", /* -35 */
 };
 
 const char *

@@ -404,6 +404,10 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 		    "the clocks of this computer and the phone are right",
 		    name);
 		return SSH_SK_ERR_GENERAL;
+	case SKP_ERR_HOST_UNVERIFIED:
+		say("phone '%s' refused: the server's host key signature did "
+		    "not verify%s%s", name, sep, reason);
+		return SSH_SK_ERR_GENERAL;
 	case SKP_ERR_HOSTKEY:
 		/* The phone's reason names the host and the way out. */
 		if (*reason != '\0')

@@ -271,8 +271,7 @@ check_host(struct skp_handler *h, struct skp_req *r)
 		r->decision = "refused-host-signature";
 		snprintf(reason, sizeof(reason), "host verification failed "
 		    "(%s); the phone refused to sign", r->host.why);
-		return skp_handle_refuse(r, SKP_CTAP_INVALID_PARAMETER,
-		    reason);
+		return skp_handle_refuse(r, SKP_CTAP_HOST_UNVERIFIED, reason);
 	default:
 		return SKP_OK;
 	}

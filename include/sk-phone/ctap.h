@@ -64,6 +64,7 @@
 #define SKP_CTAP_NOT_PAIRED		0xf4
 #define SKP_CTAP_UV_UNAVAILABLE		0xf5	/* cannot verify the user */
 #define SKP_CTAP_BAD_VERSION		0xf6	/* unknown envelope version */
+#define SKP_CTAP_HOST_UNVERIFIED	0xf7	/* host info does not verify */
 
 /* Caps, in bytes unless said otherwise. */
 #define SKP_CTAP_ENVELOPE_MAX		65000	/* fits a Noise message */

@@ -41,7 +41,8 @@
 #define SKP_ERR_HOSTKEY		-32	/* pinned host key changed */
 #define SKP_ERR_UV_UNAVAILABLE	-33	/* phone cannot verify the user */
 #define SKP_ERR_TLS		-34	/* certificate not trusted */
-#define SKP_ERR_LAST		-34
+#define SKP_ERR_HOST_UNVERIFIED	-35	/* host info does not verify */
+#define SKP_ERR_LAST		-35
 
 const char *skp_strerror(int);
 

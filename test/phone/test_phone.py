@@ -933,8 +933,8 @@ class HostKey:
         return sstr((alg or "rsa-sha2-512").encode()) + sstr(sig)
 
 
-ST_HOSTKEY, ST_INVALID = 0xf3, 0x02
-E_HOSTKEY, E_INVALID = -32, -3
+ST_HOSTKEY, ST_HOST_UNVERIFIED = 0xf3, 0xf7
+E_HOSTKEY, E_HOST_UNVERIFIED = -32, -35
 
 
 def login_args(host, port, hk, user="root", sig_sid=None, hostbound=None,
@@ -1016,7 +1016,7 @@ def case_host_info_that_does_not_verify():
     # a signature over another session: refused, nothing pinned
     rc, out = W.comp(C, "sign", W.path("key1"),
                      *login_args("db5", 22, hk, sig_sid=os.urandom(32)))
-    check(rc != 0 and result(out) == (ST_INVALID, E_INVALID), out)
+    check(rc != 0 and result(out) == (ST_HOST_UNVERIFIED, E_HOST_UNVERIFIED), out)
     check("host verification failed" in out and "does not verify" in out,
           out)
     check("decision=refused-host-signature" in last_audit(S),
@@ -1024,14 +1024,14 @@ def case_host_info_that_does_not_verify():
     # a host-bound login naming another host key than the proxy saw
     rc, out = W.comp(C, "sign", W.path("key1"),
                      *login_args("db5", 22, hk, hostbound=other.blob))
-    check(rc != 0 and result(out)[0] == ST_INVALID, out)
+    check(rc != 0 and result(out)[0] == ST_HOST_UNVERIFIED, out)
     check("another host key" in out, out)
     # a host key that is not valid
     bad = HostKey()
     bad.blob = sstr(b"ssh-ed25519") + sstr(b"\x00" * 31)
     rc, out = W.comp(C, "sign", W.path("key1"),
                      *login_args("db5", 22, bad))
-    check(rc != 0 and result(out)[0] == ST_INVALID, out)
+    check(rc != 0 and result(out)[0] == ST_HOST_UNVERIFIED, out)
     rc, out = W.phone(S, "hosts")
     check("db5" not in out, out)
     # host-bound with the same key: verified
