@@ -18,6 +18,9 @@
 #include <time.h>
 
 #include <libwebsockets.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509err.h>
 #if defined(SKP_RELAY_LIBEV)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wconversion"
@@ -389,6 +392,54 @@ parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 	return 0;
 }
 
+/*
+ * Load the certificate and key once ourselves before libwebsockets does:
+ * the operator gets the file and the reason, and lws, which leaks when its
+ * vhost fails, only ever sees material that loads.
+ */
+static int
+check_tls_files(const char *cert, const char *key)
+{
+	SSL_CTX *ctx = NULL;
+	char why[256];
+	const char *what = NULL, *file = NULL;
+	unsigned long e;
+	int rc = -1;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		fprintf(stderr, "sk-phone-relay: cannot initialise TLS\n");
+		goto out;
+	}
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		what = "cannot load the certificate (PEM) from";
+		file = cert;
+	} else if (SSL_CTX_use_PrivateKey_file(ctx, key,
+	    SSL_FILETYPE_PEM) != 1) {
+		e = ERR_peek_last_error();
+		what = ERR_GET_LIB(e) == ERR_LIB_X509 &&
+		    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ?
+		    "the key does not match the certificate:" :
+		    "cannot load the private key (PEM) from";
+		file = key;
+	} else if (SSL_CTX_check_private_key(ctx) != 1) {
+		what = "the key does not match the certificate:";
+		file = key;
+	}
+	if (what != NULL) {
+		e = ERR_peek_last_error();
+		ERR_error_string_n(e, why, sizeof(why));
+		fprintf(stderr, "sk-phone-relay: %s %s (%s)\n", what, file,
+		    e != 0 ? why : "unknown reason");
+		ERR_clear_error();
+		goto out;
+	}
+	rc = 0;
+out:
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
 /* One round of the event loop: until something happened or a tick. */
 static void
 service_once(void)
@@ -443,6 +494,8 @@ main(int argc, char **argv)
 	if (parse_args(argc, argv, &c, &conns_set) != 0)
 		return 2;
 	verbose = c.verbose;
+	if (c.tls_cert != NULL && check_tls_files(c.tls_cert, c.tls_key) != 0)
+		return 1;
 
 	nofile = raise_nofile();
 	if (nofile < FD_RESERVE * 2) {

@@ -936,6 +936,25 @@ def case_cli():
                           "--tls-cert", "/nonexistent", "--tls-key",
                           "/nonexistent"], capture_output=True, timeout=5)
     check(out.returncode == 1, "bad certificate: exit %d" % out.returncode)
+    check(b"cannot load the certificate (PEM) from /nonexistent" in
+          out.stderr, out.stderr)
+    check(b"Sanitizer" not in out.stderr, out.stderr)
+    # a key that does not belong to the certificate
+    tmp = TMP
+    for name in ("cli-a", "cli-b"):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-subj", "/CN=127.0.0.1", "-days", "1",
+                        "-keyout", os.path.join(tmp, name + ".key"),
+                        "-out", os.path.join(tmp, name + ".crt")],
+                       capture_output=True, check=True, timeout=30)
+    out = subprocess.run([RELAY, "--listen", "127.0.0.1:1",
+                          "--tls-cert", os.path.join(tmp, "cli-a.crt"),
+                          "--tls-key", os.path.join(tmp, "cli-b.key")],
+                         capture_output=True, timeout=5)
+    check(out.returncode == 1 and
+          b"the key does not match the certificate" in out.stderr,
+          "mismatched key: exit %d, %r" % (out.returncode, out.stderr))
 
 
 def main():
