@@ -861,3 +861,26 @@ skp_cbor_get_text(const cbor_item_t *it, size_t max, char *out, size_t outsz)
 	out[n] = '\0';
 	return SKP_OK;
 }
+
+int
+skp_cbor_load_map(const void *p, size_t n, size_t maxlen,
+    const int64_t *keys, size_t nkeys, cbor_item_t **out)
+{
+	cbor_item_t *m = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = skp_cbor_load(p, n, maxlen, &m)) != SKP_OK)
+		goto out;
+	if (!cbor_isa_map(m)) {
+		rc = SKP_ERR_CBOR_TYPE;
+		goto out;
+	}
+	if ((rc = skp_cbor_map_only(m, keys, nkeys)) != SKP_OK)
+		goto out;
+	*out = m;
+	m = NULL;
+out:
+	skp_cbor_free(&m);
+	return rc;
+}

@@ -1,4 +1,7 @@
 /* Messages for the SKP_ERR_* codes. */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "sk-phone/err.h"
 
 static const char *const messages[] = {
@@ -46,4 +49,16 @@ skp_strerror(int err)
 	if (err > 0 || err < SKP_ERR_LAST)
 		return "unknown error";
 	return messages[-err];
+}
+
+void
+skp_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
 }

@@ -87,25 +87,6 @@ encode_map(cbor_item_t **m, uint8_t **out, size_t *outlen)
 	return rc;
 }
 
-static int
-load_map(const uint8_t *p, size_t n, const int64_t *keys, size_t nkeys,
-    cbor_item_t **m)
-{
-	int rc;
-
-	if ((rc = skp_cbor_load(p, n, PAIR_PAYLOAD_MAX, m)) != SKP_OK)
-		goto out;
-	if (!cbor_isa_map(*m)) {
-		rc = SKP_ERR_CBOR_TYPE;
-		goto out;
-	}
-	rc = skp_cbor_map_only(*m, keys, nkeys);
- out:
-	if (rc != SKP_OK)
-		skp_cbor_free(m);
-	return rc;
-}
-
 int
 skp_pairflow_encode_hello(const struct skp_pair_hello *h, uint8_t **out,
     size_t *outlen)
@@ -145,7 +126,8 @@ skp_pairflow_decode_hello(const uint8_t *p, size_t n,
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
-	if ((rc = load_map(p, n, keys, nitems(keys), &m)) != SKP_OK ||
+	if ((rc = skp_cbor_load_map(p, n, PAIR_PAYLOAD_MAX, keys, nitems(keys),
+	    &m)) != SKP_OK ||
 	    (rc = get_text_checked(m, 1, tmp.name, SKP_NAME_MAX, 0)) !=
 	    SKP_OK ||
 	    (rc = skp_cbor_map_get(m, 2, CBOR_TYPE_BYTESTRING, &it)) !=
@@ -196,7 +178,8 @@ skp_pairflow_decode_reply(const uint8_t *p, size_t n,
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
-	if ((rc = load_map(p, n, keys, nitems(keys), &m)) != SKP_OK ||
+	if ((rc = skp_cbor_load_map(p, n, PAIR_PAYLOAD_MAX, keys, nitems(keys),
+	    &m)) != SKP_OK ||
 	    (rc = get_text_checked(m, 1, tmp, SKP_NAME_MAX, 0)) != SKP_OK)
 		goto out;
 	memcpy(name, tmp, sizeof(tmp));
@@ -235,7 +218,8 @@ skp_pairflow_decode_confirm(const uint8_t *p, size_t n)
 	cbor_item_t *m = NULL, *it;
 	int rc, yes = 0;
 
-	if ((rc = load_map(p, n, keys, nitems(keys), &m)) != SKP_OK ||
+	if ((rc = skp_cbor_load_map(p, n, PAIR_PAYLOAD_MAX, keys, nitems(keys),
+	    &m)) != SKP_OK ||
 	    (rc = skp_cbor_map_get(m, 1, CBOR_TYPE_FLOAT_CTRL, &it)) !=
 	    SKP_OK ||
 	    (rc = skp_cbor_get_bool(it, &yes)) != SKP_OK)

@@ -25,21 +25,6 @@ static const uint8_t store_magic[4] = { 'S', 'K', 'P', 'S' };
 #define PWBUF_LEN	16384
 #define NKEYS(a)	(sizeof(a) / sizeof((a)[0]))
 
-static void say(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 static void
 quiet(char *why, size_t whylen)
 {
@@ -111,7 +96,7 @@ skp_store_computer_dir(char *out, size_t outlen, char *why, size_t whylen)
 	if ((e = secure_getenv("SK_PHONE_DIR")) != NULL && e[0] != '\0') {
 		/* A relative path would depend on where ssh was started. */
 		if (e[0] != '/') {
-			say(why, whylen, "SK_PHONE_DIR must be an absolute "
+			skp_why(why, whylen, "SK_PHONE_DIR must be an absolute "
 			    "path (it is \"%s\")", e);
 			return SKP_ERR_INVALID;
 		}
@@ -122,14 +107,15 @@ skp_store_computer_dir(char *out, size_t outlen, char *why, size_t whylen)
 		n = snprintf(out, outlen, "%s/sk-phone", e);
 	} else {
 		if ((rc = home_dir(home, sizeof(home))) != SKP_OK) {
-			say(why, whylen, "cannot find your home folder: set "
+			skp_why(why, whylen,
+			    "cannot find your home folder: set "
 			    "HOME or SK_PHONE_DIR");
 			return rc;
 		}
 		n = snprintf(out, outlen, "%s/.config/sk-phone", home);
 	}
 	if (n < 0 || (size_t)n >= outlen) {
-		say(why, whylen, "the sk-phone folder path is too long");
+		skp_why(why, whylen, "the sk-phone folder path is too long");
 		out[0] = '\0';
 		return SKP_ERR_TOO_LARGE;
 	}
@@ -175,14 +161,15 @@ check_stat(const struct stat *st, const char *path, int isdir, char *why,
     size_t whylen)
 {
 	if (st->st_uid != geteuid()) {
-		say(why, whylen, "%s is owned by uid %lu, not by you (uid %lu):"
+		skp_why(why, whylen,
+		    "%s is owned by uid %lu, not by you (uid %lu):"
 		    " run (as root) chown %lu %s, or set SK_PHONE_DIR to a "
 		    "folder of your own", path, (unsigned long)st->st_uid,
 		    (unsigned long)geteuid(), (unsigned long)geteuid(), path);
 		return SKP_ERR_PERM;
 	}
 	if ((st->st_mode & 077) != 0) {
-		say(why, whylen, "%s is open to other users (mode %04o); "
+		skp_why(why, whylen, "%s is open to other users (mode %04o); "
 		    "run: chmod %s %s", path, (unsigned)(st->st_mode & 07777),
 		    isdir ? "700" : "600", path);
 		return SKP_ERR_PERM;
@@ -199,19 +186,19 @@ dir_open(const char *dir, int create, int *fdp, char *why, size_t whylen)
 
 	*fdp = -1;
 	if (dir == NULL || dir[0] == '\0') {
-		say(why, whylen, "no sk-phone folder given");
+		skp_why(why, whylen, "no sk-phone folder given");
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
 	if (strlen(dir) >= SKP_STORE_PATH_MAX) {
-		say(why, whylen, "the sk-phone folder path is too long");
+		skp_why(why, whylen, "the sk-phone folder path is too long");
 		rc = SKP_ERR_TOO_LARGE;
 		goto out;
 	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 &&
 	    errno == ENOENT && create) {
 		if (make_dirs(dir) != 0) {
-			say(why, whylen, "cannot create %s: %s", dir,
+			skp_why(why, whylen, "cannot create %s: %s", dir,
 			    strerror(errno));
 			rc = SKP_ERR_IO;
 			goto out;
@@ -220,17 +207,19 @@ dir_open(const char *dir, int create, int *fdp, char *why, size_t whylen)
 	}
 	if (fd < 0) {
 		if (errno == ENOENT) {
-			say(why, whylen, "%s does not exist", dir);
+			skp_why(why, whylen, "%s does not exist", dir);
 			rc = SKP_ERR_NOT_FOUND;
 		} else {
-			say(why, whylen, "cannot open the folder %s: %s", dir,
+			skp_why(why, whylen, "cannot open the folder %s: %s",
+			    dir,
 			    strerror(errno));
 			rc = SKP_ERR_IO;
 		}
 		goto out;
 	}
 	if (fstat(fd, &st) != 0) {
-		say(why, whylen, "cannot stat %s: %s", dir, strerror(errno));
+		skp_why(why, whylen, "cannot stat %s: %s", dir,
+		    strerror(errno));
 		rc = SKP_ERR_IO;
 		goto out;
 	}
@@ -331,10 +320,11 @@ skp_store_parse(const uint8_t *p, size_t n, const uint8_t **payload,
 	if ((rc = parse_file(p, n, payload, payloadlen, &reason, &ver)) !=
 	    SKP_OK) {
 		if (rc == SKP_ERR_VERSION)
-			say(why, whylen, "state file format %u is newer than "
+			skp_why(why, whylen,
+			    "state file format %u is newer than "
 			    "this sk-phone reads (%u)", ver, SKP_STORE_VERSION);
 		else
-			say(why, whylen, "state file damaged: %s", reason);
+			skp_why(why, whylen, "state file damaged: %s", reason);
 	}
 	return rc;
 }
@@ -413,41 +403,42 @@ skp_store_read(const char *dir, const char *name, skp_buf_t **payload,
 
 	quiet(why, whylen);
 	if (!valid_name(name) || payload == NULL) {
-		say(why, whylen, "bad state file name");
+		skp_why(why, whylen, "bad state file name");
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
 	if ((rc = dir_open(dir, 0, &dfd, why, whylen)) != SKP_OK)
 		goto out;
 	if ((rc = join(path, sizeof(path), dir, name)) != SKP_OK) {
-		say(why, whylen, "the path of %s is too long", name);
+		skp_why(why, whylen, "the path of %s is too long", name);
 		goto out;
 	}
 	/* NONBLOCK: a FIFO planted here must not hang ssh. */
 	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 	    O_NONBLOCK | O_NOCTTY)) < 0) {
 		if (errno == ENOENT) {
-			say(why, whylen, "%s does not exist", path);
+			skp_why(why, whylen, "%s does not exist", path);
 			rc = SKP_ERR_NOT_FOUND;
 		} else if (errno == ELOOP) {
-			say(why, whylen, "%s is a symbolic link, which "
+			skp_why(why, whylen, "%s is a symbolic link, which "
 			    "sk-phone does not follow in its folder: replace "
 			    "it with the file itself", path);
 			rc = SKP_ERR_PERM;
 		} else {
-			say(why, whylen, "cannot open %s: %s", path,
+			skp_why(why, whylen, "cannot open %s: %s", path,
 			    strerror(errno));
 			rc = SKP_ERR_IO;
 		}
 		goto out;
 	}
 	if (fstat(fd, &st) != 0) {
-		say(why, whylen, "cannot stat %s: %s", path, strerror(errno));
+		skp_why(why, whylen, "cannot stat %s: %s", path,
+		    strerror(errno));
 		rc = SKP_ERR_IO;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		say(why, whylen, "%s is not a regular file: remove it "
+		skp_why(why, whylen, "%s is not a regular file: remove it "
 		    "(rm -r %s)", path, path);
 		rc = SKP_ERR_PERM;
 		goto out;
@@ -459,18 +450,19 @@ skp_store_read(const char *dir, const char *name, skp_buf_t **payload,
 		goto out;
 	}
 	if ((rc = read_capped(fd, raw, SKP_STORE_FILE_MAX + 1)) != SKP_OK) {
-		say(why, whylen, "cannot read %s: %s", path,
+		skp_why(why, whylen, "cannot read %s: %s", path,
 		    rc == SKP_ERR_IO ? strerror(errno) : skp_strerror(rc));
 		goto out;
 	}
 	if ((rc = parse_file(skp_buf_ptr(raw), skp_buf_len(raw), &body,
 	    &bodylen, &reason, &ver)) != SKP_OK) {
 		if (rc == SKP_ERR_VERSION)
-			say(why, whylen, "%s was written by a newer sk-phone "
+			skp_why(why, whylen,
+			    "%s was written by a newer sk-phone "
 			    "(format %u; this one reads up to %u): upgrade "
 			    "sk-phone", path, ver, SKP_STORE_VERSION);
 		else
-			say(why, whylen, "%s is damaged (%s); it cannot be "
+			skp_why(why, whylen, "%s is damaged (%s); it cannot be "
 			    "used: remove it (rm %s) and pair again", path,
 			    reason, path);
 		goto out;
@@ -538,19 +530,19 @@ skp_store_write(const char *dir, const char *name, const uint8_t *payload,
 	quiet(why, whylen);
 	if (!valid_name(name) || (payload == NULL && len > 0) ||
 	    (flags & ~SKP_STORE_NOREPLACE) != 0) {
-		say(why, whylen, "bad state file name or arguments");
+		skp_why(why, whylen, "bad state file name or arguments");
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
 	if ((rc = skp_store_frame(payload, len, &file)) != SKP_OK) {
-		say(why, whylen, "cannot save %s: %s", name,
+		skp_why(why, whylen, "cannot save %s: %s", name,
 		    skp_strerror(rc));
 		goto out;
 	}
 	if ((rc = dir_open(dir, 1, &dfd, why, whylen)) != SKP_OK)
 		goto out;
 	if ((rc = join(path, sizeof(path), dir, name)) != SKP_OK) {
-		say(why, whylen, "the path of %s is too long", name);
+		skp_why(why, whylen, "the path of %s is too long", name);
 		goto out;
 	}
 	if ((rc = skp_random(rnd, sizeof(rnd))) != SKP_OK)
@@ -559,7 +551,7 @@ skp_store_write(const char *dir, const char *name, const uint8_t *payload,
 	snprintf(tmp, sizeof(tmp), ".%s.tmp-%s", name, hex);
 	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0600)) < 0) {
-		say(why, whylen, "cannot create a file in %s: %s", dir,
+		skp_why(why, whylen, "cannot create a file in %s: %s", dir,
 		    strerror(errno));
 		rc = SKP_ERR_IO;
 		goto out;
@@ -569,13 +561,15 @@ skp_store_write(const char *dir, const char *name, const uint8_t *payload,
 	if (fchmod(fd, 0600) != 0 ||
 	    write_all(fd, skp_buf_ptr(file), skp_buf_len(file)) != 0 ||
 	    fsync(fd) != 0) {
-		say(why, whylen, "cannot write %s: %s", path, strerror(errno));
+		skp_why(why, whylen, "cannot write %s: %s", path,
+		    strerror(errno));
 		rc = SKP_ERR_IO;
 		goto out;
 	}
 	if (close(fd) != 0) {
 		fd = -1;
-		say(why, whylen, "cannot write %s: %s", path, strerror(errno));
+		skp_why(why, whylen, "cannot write %s: %s", path,
+		    strerror(errno));
 		rc = SKP_ERR_IO;
 		goto out;
 	}
@@ -583,17 +577,18 @@ skp_store_write(const char *dir, const char *name, const uint8_t *payload,
 	if (flags & SKP_STORE_NOREPLACE) {
 		if (link_noreplace(dfd, tmp, name) != 0) {
 			if (errno == EEXIST) {
-				say(why, whylen, "%s already exists", path);
+				skp_why(why, whylen, "%s already exists", path);
 				rc = SKP_ERR_EXISTS;
 			} else {
-				say(why, whylen, "cannot create %s: %s", path,
+				skp_why(why, whylen, "cannot create %s: %s",
+				    path,
 				    strerror(errno));
 				rc = SKP_ERR_IO;
 			}
 			goto out;
 		}
 	} else if (renameat(dfd, tmp, dfd, name) != 0) {
-		say(why, whylen, "cannot replace %s: %s", path,
+		skp_why(why, whylen, "cannot replace %s: %s", path,
 		    strerror(errno));
 		rc = SKP_ERR_IO;
 		goto out;
@@ -601,7 +596,7 @@ skp_store_write(const char *dir, const char *name, const uint8_t *payload,
 	have_tmp = 0;
 	/* Without this the rename itself may not survive a crash. */
 	if (fsync(dfd) != 0) {
-		say(why, whylen, "cannot flush the folder %s: %s", dir,
+		skp_why(why, whylen, "cannot flush the folder %s: %s", dir,
 		    strerror(errno));
 		rc = SKP_ERR_IO;
 		goto out;
@@ -627,29 +622,29 @@ skp_store_remove(const char *dir, const char *name, char *why,
 
 	quiet(why, whylen);
 	if (!valid_name(name)) {
-		say(why, whylen, "bad state file name");
+		skp_why(why, whylen, "bad state file name");
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
 	if ((rc = dir_open(dir, 0, &dfd, why, whylen)) != SKP_OK)
 		goto out;
 	if ((rc = join(path, sizeof(path), dir, name)) != SKP_OK) {
-		say(why, whylen, "the path of %s is too long", name);
+		skp_why(why, whylen, "the path of %s is too long", name);
 		goto out;
 	}
 	if (unlinkat(dfd, name, 0) != 0) {
 		if (errno == ENOENT) {
-			say(why, whylen, "%s does not exist", path);
+			skp_why(why, whylen, "%s does not exist", path);
 			rc = SKP_ERR_NOT_FOUND;
 		} else {
-			say(why, whylen, "cannot remove %s: %s", path,
+			skp_why(why, whylen, "cannot remove %s: %s", path,
 			    strerror(errno));
 			rc = SKP_ERR_IO;
 		}
 		goto out;
 	}
 	if (fsync(dfd) != 0) {
-		say(why, whylen, "cannot flush the folder %s: %s", dir,
+		skp_why(why, whylen, "cannot flush the folder %s: %s", dir,
 		    strerror(errno));
 		rc = SKP_ERR_IO;
 		goto out;
@@ -668,7 +663,7 @@ corrupt(int rc, const char *dir, const char *name, char *why,
 {
 	if (rc == SKP_ERR_NOMEM || rc == SKP_ERR_INTERNAL)
 		return rc;
-	say(why, whylen, "%s/%s is damaged (%s); it cannot be used: remove "
+	skp_why(why, whylen, "%s/%s is damaged (%s); it cannot be used: remove "
 	    "it (rm %s/%s) and pair again", dir, name, skp_strerror(rc), dir,
 	    name);
 	return SKP_ERR_CORRUPT;
@@ -767,7 +762,7 @@ skp_store_identity_create(const char *dir, struct skp_p256_key *k,
 	}
 	if ((rc = skp_p256_generate(&t)) != SKP_OK ||
 	    (rc = skp_store_identity_encode(&t, &enc, &enclen)) != SKP_OK) {
-		say(why, whylen, "cannot make an identity key: %s",
+		skp_why(why, whylen, "cannot make an identity key: %s",
 		    skp_strerror(rc));
 		goto out;
 	}
@@ -841,28 +836,28 @@ skp_store_phones_add(skp_store_phones_t *s,
 	memcpy(&t, in, sizeof(t));
 	if ((rc = skp_pairuri_check_name(t.phone_name,
 	    strnlen(t.phone_name, sizeof(t.phone_name)))) != SKP_OK) {
-		say(why, whylen, "the phone's name is not valid");
+		skp_why(why, whylen, "the phone's name is not valid");
 		goto out;
 	}
 	if ((rc = skp_pairuri_check_name(t.computer_name,
 	    strnlen(t.computer_name, sizeof(t.computer_name)))) != SKP_OK) {
-		say(why, whylen, "the computer's name is not valid");
+		skp_why(why, whylen, "the computer's name is not valid");
 		goto out;
 	}
 	if ((rc = skp_pairuri_check_relay(t.relay,
 	    strnlen(t.relay, sizeof(t.relay)))) != SKP_OK) {
-		say(why, whylen, "the relay URL is not valid");
+		skp_why(why, whylen, "the relay URL is not valid");
 		goto out;
 	}
 	if ((rc = skp_p256_check_public(t.phone_pub)) != SKP_OK) {
-		say(why, whylen, "the phone's key is not valid");
+		skp_why(why, whylen, "the phone's key is not valid");
 		goto out;
 	}
 	if ((rc = skp_pairuri_phone_id(t.phone_pub, t.phone_id)) != SKP_OK)
 		goto out;
 	for (i = 0; i < s->n; i++) {
 		if (name_equal(s->p[i].phone_name, t.phone_name)) {
-			say(why, whylen, "a phone named \"%s\" is already "
+			skp_why(why, whylen, "a phone named \"%s\" is already "
 			    "paired: unpair it first, or choose another name",
 			    t.phone_name);
 			rc = SKP_ERR_EXISTS;
@@ -870,14 +865,14 @@ skp_store_phones_add(skp_store_phones_t *s,
 		}
 		if (memcmp(s->p[i].phone_id, t.phone_id,
 		    sizeof(t.phone_id)) == 0) {
-			say(why, whylen, "this phone is already paired as "
+			skp_why(why, whylen, "this phone is already paired as "
 			    "\"%s\": unpair it first", s->p[i].phone_name);
 			rc = SKP_ERR_EXISTS;
 			goto out;
 		}
 	}
 	if (s->n >= SKP_STORE_MAX_PHONES) {
-		say(why, whylen, "sk-phone keeps at most %d paired phones: "
+		skp_why(why, whylen, "sk-phone keeps at most %d paired phones: "
 		    "unpair one first", SKP_STORE_MAX_PHONES);
 		rc = SKP_ERR_TOO_LARGE;
 		goto out;
@@ -1160,7 +1155,7 @@ skp_store_phones_save(const char *dir, const skp_store_phones_t *s,
 
 	quiet(why, whylen);
 	if ((rc = skp_store_phones_encode(s, &enc, &enclen)) != SKP_OK) {
-		say(why, whylen, "cannot save the pairings: %s",
+		skp_why(why, whylen, "cannot save the pairings: %s",
 		    skp_strerror(rc));
 		goto out;
 	}

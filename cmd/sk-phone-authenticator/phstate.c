@@ -52,41 +52,7 @@
 typedef int (*decode_fn)(struct skp_phstate *, const uint8_t *, size_t);
 typedef int (*encode_fn)(const struct skp_phstate *, uint8_t **, size_t *);
 
-static void say(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- small CBOR helpers ---- */
-
-static int
-load_map(const uint8_t *p, size_t n, const int64_t *keys, size_t nkeys,
-    cbor_item_t **m)
-{
-	int rc;
-
-	if ((rc = skp_cbor_load(p, n, INNER_MAX, m)) != SKP_OK)
-		goto out;
-	if (!cbor_isa_map(*m)) {
-		rc = SKP_ERR_CBOR_TYPE;
-		goto out;
-	}
-	rc = skp_cbor_map_only(*m, keys, nkeys);
- out:
-	if (rc != SKP_OK)
-		skp_cbor_free(m);
-	return rc;
-}
 
 static int
 check_map(const cbor_item_t *m, const int64_t *keys, size_t nkeys)
@@ -156,7 +122,8 @@ load_list(const uint8_t *p, size_t n, size_t max, cbor_item_t **m,
 	static const int64_t keys[] = { 1 };
 	int rc;
 
-	if ((rc = load_map(p, n, keys, nitems(keys), m)) != SKP_OK)
+	if ((rc = skp_cbor_load_map(p, n, INNER_MAX, keys, nitems(keys),
+	    m)) != SKP_OK)
 		return rc;
 	if ((rc = skp_cbor_map_get(*m, 1, CBOR_TYPE_ARRAY, list)) != SKP_OK)
 		return rc;
@@ -203,7 +170,8 @@ skp_phstate_decode_identity(struct skp_phstate *st, const uint8_t *p,
 	cbor_item_t *m = NULL;
 	int rc;
 
-	if ((rc = load_map(p, n, keys, nitems(keys), &m)) != SKP_OK ||
+	if ((rc = skp_cbor_load_map(p, n, INNER_MAX, keys, nitems(keys),
+	    &m)) != SKP_OK ||
 	    (rc = get_bytes(m, 1, sizeof(priv), sizeof(priv), priv, NULL)) !=
 	    SKP_OK ||
 	    (rc = get_bytes(m, 2, sizeof(secret), sizeof(secret), secret,
@@ -715,7 +683,8 @@ skp_phstate_decode_hosts(struct skp_phstate *st, const uint8_t *p, size_t n)
 	size_t i, j, nh = 0, nw = 0;
 	int rc;
 
-	if ((rc = load_map(p, n, keys, nitems(keys), &m)) != SKP_OK ||
+	if ((rc = skp_cbor_load_map(p, n, INNER_MAX, keys, nitems(keys),
+	    &m)) != SKP_OK ||
 	    (rc = skp_cbor_map_get(m, 1, CBOR_TYPE_ARRAY, &hl)) != SKP_OK ||
 	    (rc = skp_cbor_map_get(m, 2, CBOR_TYPE_ARRAY, &wl)) != SKP_OK)
 		goto out;
@@ -956,7 +925,8 @@ load_file(struct skp_phstate *st, const char *name, decode_fn fn, char *why,
 	if (rc == SKP_OK)
 		rc = fn(st, pt, ptlen);
 	if (rc != SKP_OK)
-		say(why, whylen, "%s/%s: %s", st->dir, name, skp_strerror(rc));
+		skp_why(why, whylen, "%s/%s: %s", st->dir, name,
+		    skp_strerror(rc));
  out:
 	if (pt != NULL) {
 		skp_wipe(pt, ptlen);
@@ -977,7 +947,7 @@ save_file(struct skp_phstate *st, const char *name, encode_fn fn, char *why,
 	if ((rc = fn(st, &pt, &ptlen)) != SKP_OK ||
 	    (rc = skp_phstate_seal(st->key, name, pt, ptlen, &sealed,
 	    &sealedlen)) != SKP_OK) {
-		say(why, whylen, "%s: %s", name, skp_strerror(rc));
+		skp_why(why, whylen, "%s: %s", name, skp_strerror(rc));
 		goto out;
 	}
 	rc = skp_store_write(st->dir, name, sealed, sealedlen, 0, why,
@@ -1001,7 +971,7 @@ lock_dir(const struct skp_phstate *st, int *fdp, char *why, size_t whylen)
 	snprintf(path, sizeof(path), "%s/%s", st->dir, FILE_LOCK);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-		say(why, whylen, "%s: %s", path, strerror(errno));
+		skp_why(why, whylen, "%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return SKP_ERR_IO;
@@ -1032,7 +1002,7 @@ read_passphrase(const char *path, char *out, size_t outlen, size_t *len,
 	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		say(why, whylen, "%s: %s", path, strerror(errno));
+		skp_why(why, whylen, "%s: %s", path, strerror(errno));
 		return SKP_ERR_IO;
 	}
 	if (fstat(fd, &sb) != 0) {
@@ -1040,7 +1010,7 @@ read_passphrase(const char *path, char *out, size_t outlen, size_t *len,
 		goto out;
 	}
 	if (S_ISREG(sb.st_mode) && (sb.st_mode & 077) != 0) {
-		say(why, whylen, "%s is open to others: run chmod 600 %s",
+		skp_why(why, whylen, "%s is open to others: run chmod 600 %s",
 		    path, path);
 		rc = SKP_ERR_PERM;
 		goto out;
@@ -1048,7 +1018,8 @@ read_passphrase(const char *path, char *out, size_t outlen, size_t *len,
 	while (got < outlen && (n = read(fd, out + got, outlen - got)) > 0)
 		got += (size_t)n;
 	if (got == outlen) {
-		say(why, whylen, "%s: passphrase longer than %d bytes", path,
+		skp_why(why, whylen, "%s: passphrase longer than %d bytes",
+		    path,
 		    PASS_MAX - 1);
 		rc = SKP_ERR_TOO_LARGE;
 		goto out;
@@ -1059,7 +1030,7 @@ read_passphrase(const char *path, char *out, size_t outlen, size_t *len,
 	if (got > 0 && out[got - 1] == '\r')
 		got--;
 	if (got == 0) {
-		say(why, whylen, "%s: empty passphrase", path);
+		skp_why(why, whylen, "%s: empty passphrase", path);
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
@@ -1156,12 +1127,13 @@ key_from_passphrase(struct skp_phstate *st, const char *passfile,
 		goto out;
 	}
 	if (rc == SKP_ERR_NOT_FOUND) {
-		say(why, whylen, "%s has no passphrase set up", st->dir);
+		skp_why(why, whylen, "%s has no passphrase set up", st->dir);
 		goto out;
 	}
 	if (rc != SKP_OK)
 		goto out;
-	if ((rc = load_map(skp_buf_ptr(raw), skp_buf_len(raw), keys,
+	if ((rc = skp_cbor_load_map(skp_buf_ptr(raw), skp_buf_len(raw),
+	    INNER_MAX, keys,
 	    nitems(keys), &m)) != SKP_OK ||
 	    (rc = get_bytes(m, 1, sizeof(salt), sizeof(salt), salt, NULL)) !=
 	    SKP_OK ||
@@ -1171,7 +1143,7 @@ key_from_passphrase(struct skp_phstate *st, const char *passfile,
 	    (rc = get_bytes(m, 5, sizeof(want), sizeof(want), want, NULL)) !=
 	    SKP_OK) {
 		rc = fix_rc(rc);
-		say(why, whylen, "%s/%s: %s", st->dir, FILE_KDF,
+		skp_why(why, whylen, "%s/%s: %s", st->dir, FILE_KDF,
 		    skp_strerror(rc));
 		goto out;
 	}
@@ -1179,7 +1151,8 @@ key_from_passphrase(struct skp_phstate *st, const char *passfile,
 	if (log2n < 10 || log2n > KDF_LOG2N_MAX || r < 1 || r > 8 ||
 	    p < 1 || p > 4) {
 		rc = SKP_ERR_CORRUPT;
-		say(why, whylen, "%s/%s: bad parameters", st->dir, FILE_KDF);
+		skp_why(why, whylen, "%s/%s: bad parameters", st->dir,
+		    FILE_KDF);
 		goto out;
 	}
 	if ((rc = scrypt(pass, passlen, salt, sizeof(salt),
@@ -1189,7 +1162,7 @@ key_from_passphrase(struct skp_phstate *st, const char *passfile,
 		goto out;
 	if (!skp_ct_equal(check, want, sizeof(check))) {
 		rc = SKP_ERR_DECRYPT;
-		say(why, whylen, "wrong passphrase for %s", st->dir);
+		skp_why(why, whylen, "wrong passphrase for %s", st->dir);
 	}
  out:
 	skp_wipe(pass, sizeof(pass));
@@ -1227,18 +1200,19 @@ key_from_file(struct skp_phstate *st, int create, char *why, size_t whylen)
 		goto out;
 	}
 	if (rc == SKP_ERR_NOT_FOUND) {
-		say(why, whylen, "%s is not set up (no %s): pair first",
+		skp_why(why, whylen, "%s is not set up (no %s): pair first",
 		    st->dir, FILE_MASTERKEY);
 		goto out;
 	}
 	if (rc != SKP_OK)
 		goto out;
-	if ((rc = load_map(skp_buf_ptr(raw), skp_buf_len(raw), keys,
+	if ((rc = skp_cbor_load_map(skp_buf_ptr(raw), skp_buf_len(raw),
+	    INNER_MAX, keys,
 	    nitems(keys), &m)) != SKP_OK ||
 	    (rc = get_bytes(m, 1, sizeof(st->key), sizeof(st->key), st->key,
 	    NULL)) != SKP_OK) {
 		rc = fix_rc(rc);
-		say(why, whylen, "%s/%s: %s", st->dir, FILE_MASTERKEY,
+		skp_why(why, whylen, "%s/%s: %s", st->dir, FILE_MASTERKEY,
 		    skp_strerror(rc));
 	}
  out:
@@ -1282,7 +1256,7 @@ load_identity(struct skp_phstate *st, char *why, size_t whylen)
 	if ((rc = skp_phstate_open_sealed(st->key, FILE_IDENTITY,
 	    skp_buf_ptr(raw), skp_buf_len(raw), &pt, &ptlen)) != SKP_OK ||
 	    (rc = skp_phstate_decode_identity(st, pt, ptlen)) != SKP_OK)
-		say(why, whylen, "%s/%s: %s", st->dir, FILE_IDENTITY,
+		skp_why(why, whylen, "%s/%s: %s", st->dir, FILE_IDENTITY,
 		    skp_strerror(rc));
  out:
 	if (pt != NULL) {
@@ -1336,25 +1310,27 @@ skp_phstate_open(const char *dir, const char *passfile, int create,
 		goto out;
 	}
 	if (strlen(dir) >= sizeof(st->dir) - SKP_STORE_NAME_MAX - 2) {
-		say(why, whylen, "state folder path too long");
+		skp_why(why, whylen, "state folder path too long");
 		rc = SKP_ERR_TOO_LARGE;
 		goto out;
 	}
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
 	if ((rc = skp_store_dir_check(dir, create, why, whylen)) != SKP_OK) {
 		if (rc == SKP_ERR_NOT_FOUND)
-			say(why, whylen, "%s does not exist: pair first", dir);
+			skp_why(why, whylen, "%s does not exist: pair first",
+			    dir);
 		goto out;
 	}
 	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
 		goto out;
 	if (passfile != NULL && file_exists(dir, FILE_MASTERKEY)) {
-		say(why, whylen, "%s uses a key file, not a passphrase", dir);
+		skp_why(why, whylen, "%s uses a key file, not a passphrase",
+		    dir);
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
 	if (passfile == NULL && file_exists(dir, FILE_KDF)) {
-		say(why, whylen, "%s is protected by a passphrase: give "
+		skp_why(why, whylen, "%s is protected by a passphrase: give "
 		    "--passphrase-file", dir);
 		rc = SKP_ERR_INVALID;
 		goto out;
@@ -1394,7 +1370,7 @@ skp_phstate_identity_set(struct skp_phstate *st, const char *name,
 	if ((name != NULL && skp_pairuri_check_name(name, strlen(name)) !=
 	    SKP_OK) || (relay != NULL &&
 	    skp_pairuri_check_relay(relay, strlen(relay)) != SKP_OK)) {
-		say(why, whylen, "bad phone name or relay URL");
+		skp_why(why, whylen, "bad phone name or relay URL");
 		return SKP_ERR_INVALID;
 	}
 	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
@@ -1499,12 +1475,12 @@ do_computer_put(struct skp_phstate *st, const void *arg, char *why,
 		}
 	}
 	if (skp_phstate_computer_find(st, c->name) != NULL) {
-		say(why, whylen, "another computer named \"%s\" is paired: "
+		skp_why(why, whylen, "another computer named \"%s\" is paired: "
 		    "unpair it first", c->name);
 		return SKP_ERR_EXISTS;
 	}
 	if (st->ncomputers == SKP_PH_MAX_COMPUTERS) {
-		say(why, whylen, "already paired with %d computers",
+		skp_why(why, whylen, "already paired with %d computers",
 		    SKP_PH_MAX_COMPUTERS);
 		return SKP_ERR_TOO_LARGE;
 	}
@@ -1538,7 +1514,7 @@ do_computer_remove(struct skp_phstate *st, const void *arg, char *why,
 		    sizeof(st->computers[0]));
 		return SKP_OK;
 	}
-	say(why, whylen, "no paired computer named \"%s\"", name);
+	skp_why(why, whylen, "no paired computer named \"%s\"", name);
 	return SKP_ERR_NOT_FOUND;
 }
 
@@ -1563,7 +1539,8 @@ do_window_set(struct skp_phstate *st, const void *arg, char *why,
 	struct skp_ph_computer *c;
 
 	if ((c = skp_phstate_computer_find(st, w->name)) == NULL) {
-		say(why, whylen, "no paired computer named \"%s\"", w->name);
+		skp_why(why, whylen, "no paired computer named \"%s\"",
+		    w->name);
 		return SKP_ERR_NOT_FOUND;
 	}
 	c->window_until = w->until;
@@ -1589,7 +1566,8 @@ do_cred_add(struct skp_phstate *st, const void *arg, char *why,
 	if (skp_phstate_cred_find(st, c->id, sizeof(c->id)) != NULL)
 		return SKP_ERR_EXISTS;
 	if (st->ncreds == SKP_PH_MAX_CREDS) {
-		say(why, whylen, "the phone holds %d keys already: delete one",
+		skp_why(why, whylen,
+		    "the phone holds %d keys already: delete one",
 		    SKP_PH_MAX_CREDS);
 		return SKP_ERR_TOO_LARGE;
 	}
@@ -1622,7 +1600,7 @@ do_cred_remove(struct skp_phstate *st, const void *arg, char *why,
 		skp_wipe(&st->creds[st->ncreds], sizeof(st->creds[0]));
 		return SKP_OK;
 	}
-	say(why, whylen, "no such key");
+	skp_why(why, whylen, "no such key");
 	return SKP_ERR_NOT_FOUND;
 }
 
@@ -1648,11 +1626,12 @@ do_counter_next(struct skp_phstate *st, const void *arg, char *why,
 
 	if ((c = skp_phstate_cred_find(st, a->id, SKP_PH_CRED_ID_LEN)) ==
 	    NULL) {
-		say(why, whylen, "the key was deleted");
+		skp_why(why, whylen, "the key was deleted");
 		return SKP_ERR_NOT_FOUND;
 	}
 	if (c->counter == UINT32_MAX) {
-		say(why, whylen, "the key's signature counter is exhausted");
+		skp_why(why, whylen,
+		    "the key's signature counter is exhausted");
 		return SKP_ERR_LIMIT;
 	}
 	c->counter++;
@@ -1777,12 +1756,12 @@ do_host_pin(struct skp_phstate *st, const void *arg, char *why,
 		if (old->key_len == a->keylen &&
 		    memcmp(old->key, a->key, a->keylen) == 0)
 			return SKP_OK;
-		say(why, whylen, "another %s key is pinned for %s", a->type,
+		skp_why(why, whylen, "another %s key is pinned for %s", a->type,
 		    a->name);
 		return SKP_ERR_HOSTKEY;
 	}
 	if (st->nhosts == SKP_PH_MAX_HOSTS) {
-		say(why, whylen, "the phone pins %d host keys already: "
+		skp_why(why, whylen, "the phone pins %d host keys already: "
 		    "forget one (hosts forget NAME)", SKP_PH_MAX_HOSTS);
 		return SKP_ERR_TOO_LARGE;
 	}
@@ -1808,7 +1787,7 @@ skp_phstate_host_pin(struct skp_phstate *st, const char *name,
 	    keylen > SKP_PH_HOST_KEY_MAX ||
 	    skp_pairuri_check_name(computer, strlen(computer)) != SKP_OK ||
 	    skp_hostkey_check(key, keylen, &a.type) != SKP_OK) {
-		say(why, whylen, "cannot pin this host key");
+		skp_why(why, whylen, "cannot pin this host key");
 		return SKP_ERR_INVALID;
 	}
 	return edit(st, FILE_HOSTS, skp_phstate_decode_hosts, encode_hosts,
@@ -1849,7 +1828,7 @@ do_host_forget(struct skp_phstate *st, const void *arg, char *why,
 	st->nhosts = o;
 	gone += drop_windows(st, NULL, name);
 	if (gone == 0) {
-		say(why, whylen, "no host key is pinned for %s", name);
+		skp_why(why, whylen, "no host key is pinned for %s", name);
 		return SKP_ERR_NOT_FOUND;
 	}
 	return SKP_OK;
@@ -1860,7 +1839,8 @@ skp_phstate_host_forget(struct skp_phstate *st, const char *name, char *why,
     size_t whylen)
 {
 	if (!skp_phstate_host_name_ok(name)) {
-		say(why, whylen, "%s is not a host name as the phone pins it "
+		skp_why(why, whylen,
+		    "%s is not a host name as the phone pins it "
 		    "(\"host\", or \"[host]:port\" for another port than 22)",
 		    name);
 		return SKP_ERR_INVALID;
@@ -1918,7 +1898,7 @@ skp_phstate_host_window_set(struct skp_phstate *st, const char *computer,
 
 	if (!skp_phstate_host_name_ok(name) ||
 	    skp_pairuri_check_name(computer, strlen(computer)) != SKP_OK) {
-		say(why, whylen, "bad host or computer name");
+		skp_why(why, whylen, "bad host or computer name");
 		return SKP_ERR_INVALID;
 	}
 	return edit(st, FILE_HOSTS, skp_phstate_decode_hosts, encode_hosts,

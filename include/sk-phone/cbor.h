@@ -25,6 +25,12 @@
 #define SKP_CBOR_MAX_DEPTH	16	/* a top-level item is at depth 1 */
 #define SKP_CBOR_MAX_ITEMS	16384	/* every item counts, keys too */
 
+/*
+ * Load a map whose every key sk-phone defines: the profile, a map at the
+ * top (SKP_ERR_CBOR_TYPE), and no key outside the list (SKP_ERR_FORMAT).
+ */
+int	skp_cbor_load_map(const void *, size_t len, size_t maxlen,
+	    const int64_t *keys, size_t nkeys, cbor_item_t **);
 /* Check bytes against the profile without building anything. */
 int	skp_cbor_check(const void *, size_t len, size_t maxlen);
 /* Check, then load into a libcbor tree; free it with skp_cbor_free. */

@@ -2,6 +2,8 @@
 #ifndef SKP_ERR_H
 #define SKP_ERR_H
 
+#include <stddef.h>
+
 /*
  * Every int-returning function answers 0 on success or one of these.
  * Add new codes at the end and give each a message in lib/err.c.
@@ -45,5 +47,8 @@
 #define SKP_ERR_LAST		-35
 
 const char *skp_strerror(int);
+/* A one-line message for the user into why (when given): what, where, fix. */
+void	skp_why(char *why, size_t whylen, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 #endif

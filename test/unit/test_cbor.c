@@ -466,7 +466,37 @@ roundtrip_nested(void)
 	free(out2);
 }
 
+/* {1: 2, 3: 4} and variants. */
+static void
+load_map_keys_and_type(void)
+{
+	static const uint8_t ok[] = { 0xa2, 0x01, 0x02, 0x03, 0x04 };
+	static const uint8_t extra[] = { 0xa2, 0x01, 0x02, 0x05, 0x04 };
+	static const uint8_t array[] = { 0x82, 0x01, 0x02 };
+	static const uint8_t unsorted[] = { 0xa2, 0x03, 0x04, 0x01, 0x02 };
+	static const int64_t keys[] = { 1, 3 };
+	cbor_item_t *m = NULL;
+
+	CHECK_RC(skp_cbor_load_map(ok, sizeof(ok), 64, keys, nitems(keys),
+	    &m), SKP_OK);
+	CHECK(m != NULL && cbor_map_size(m) == 2);
+	skp_cbor_free(&m);
+	CHECK_RC(skp_cbor_load_map(extra, sizeof(extra), 64, keys,
+	    nitems(keys), &m), SKP_ERR_FORMAT);
+	CHECK(m == NULL);
+	CHECK_RC(skp_cbor_load_map(array, sizeof(array), 64, keys,
+	    nitems(keys), &m), SKP_ERR_CBOR_TYPE);
+	CHECK(m == NULL);
+	CHECK_RC(skp_cbor_load_map(unsorted, sizeof(unsorted), 64, keys,
+	    nitems(keys), &m), SKP_ERR_CBOR_ORDER);
+	CHECK(m == NULL);
+	CHECK_RC(skp_cbor_load_map(ok, sizeof(ok), 4, keys, nitems(keys),
+	    &m), SKP_ERR_TOO_LARGE);
+	CHECK(m == NULL);
+}
+
 static const struct skp_test_case cases[] = {
+	{ "load_map_keys_and_type", load_map_keys_and_type },
 	{ "accepts_canonical", accepts_canonical },
 	{ "refuses_empty_and_truncated", refuses_empty_and_truncated },
 	{ "refuses_trailing", refuses_trailing },
