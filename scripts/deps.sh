@@ -3,9 +3,9 @@
 # only those that are missing. Uses sudo when not root.
 set -eu
 
-PKGS="meson ninja-build pkg-config gcc libc6-dev libssl-dev libfido2-dev
-libcbor-dev libqrencode-dev libwebsockets-dev openssh-client openssh-server
-zbar-tools mandoc python3 python3-cryptography procps"
+PKGS="meson ninja-build pkg-config gcc binutils libc6-dev libssl-dev openssl
+libfido2-dev libcbor-dev libqrencode-dev libwebsockets-dev openssh-client
+openssh-server zbar-tools mandoc python3 python3-cryptography procps git"
 
 missing=""
 for p in $PKGS; do
