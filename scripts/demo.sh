@@ -155,10 +155,12 @@ wait_port "$sport"
 echo "    sshd listens on 127.0.0.1:$sport"
 
 user=$(id -un)
-echo "==> ssh $user@127.0.0.1 (the phone signs the login)"
+echo "==> ssh $user@127.0.0.1 through sk-phone proxy (the phone checks the"
+echo "    server's host key signature, pins the key, and signs the login)"
 ssh -p "$sport" -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes \
     -o IdentityAgent=none -o UserKnownHostsFile="$tmp/known_hosts" \
     -o StrictHostKeyChecking=accept-new \
+    -o ProxyCommand="$cli proxy %h %p" \
     -o SecurityKeyProvider="$provider" -i "$tmp/id_ecdsa_sk" \
     "$user@127.0.0.1" 'echo "    logged in as $(id -un) on $(hostname)"'
 
@@ -174,5 +176,7 @@ ssh-keygen -Y verify -f "$tmp/allowed_signers" -I demo@sk-phone \
 
 echo "==> the phone's audit log"
 "$phone" --state "$phonedir" log | sed 's/^/    /'
+echo "==> the host keys the phone pinned"
+"$phone" --state "$phonedir" hosts | sed 's/^/    /'
 
 echo "==> done: stopping the relay, the phone and sshd, removing $tmp"
