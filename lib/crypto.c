@@ -1,5 +1,6 @@
 /* P-256, AES-256-GCM, SHA-256 and HKDF on OpenSSL 3, with raw key bytes. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,27 +97,93 @@ out:
 	return rc;
 }
 
+/*
+ * One P-256 group for the process. Making one costs OpenSSL about as much
+ * as a fifth of an ECDH (Montgomery constants, the generator), and a
+ * Noise handshake used to make nearly thirty. It is public and constant,
+ * and only read once made (EC_POINT_* take it const), so threads share
+ * it. It goes at exit, or when the provider is unloaded (dlclose), which
+ * would otherwise leak it once per load.
+ */
+static EC_GROUP *p256_group;
+static pthread_once_t p256_once = PTHREAD_ONCE_INIT;
+
+static void
+p256_group_init(void)
+{
+	p256_group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+}
+
+static void p256_group_fini(void) __attribute__((destructor));
+
+static void
+p256_group_fini(void)
+{
+	EC_GROUP_free(p256_group);
+	p256_group = NULL;
+}
+
+static const EC_GROUP *
+p256(void)
+{
+	if (pthread_once(&p256_once, p256_group_init) != 0)
+		return NULL;
+	return p256_group;
+}
+
+/* A scalar as a constant-time BIGNUM in [1, n-1], or SKP_ERR_CRYPTO. */
+static int
+p256_scalar(const EC_GROUP *g, const uint8_t priv[SKP_P256_PRIV_LEN],
+    BIGNUM **out)
+{
+	BIGNUM *d;
+
+	*out = NULL;
+	if ((d = BN_secure_new()) == NULL ||
+	    BN_bin2bn(priv, SKP_P256_PRIV_LEN, d) == NULL) {
+		BN_clear_free(d);
+		return SKP_ERR_INTERNAL;
+	}
+	BN_set_flags(d, BN_FLG_CONSTTIME);
+	if (BN_is_zero(d) || BN_cmp(d, EC_GROUP_get0_order(g)) >= 0) {
+		BN_clear_free(d);
+		return SKP_ERR_CRYPTO;
+	}
+	*out = d;
+	return SKP_OK;
+}
+
+/* An uncompressed point on the curve, not infinity, or SKP_ERR_CRYPTO. */
+static int
+p256_point(const EC_GROUP *g, const uint8_t pub[SKP_P256_PUB_LEN],
+    EC_POINT *pt, BN_CTX *bnctx)
+{
+	if (pub[0] != 0x04 ||
+	    EC_POINT_oct2point(g, pt, pub, SKP_P256_PUB_LEN, bnctx) != 1 ||
+	    EC_POINT_is_at_infinity(g, pt) ||
+	    EC_POINT_is_on_curve(g, pt, bnctx) != 1)
+		return SKP_ERR_CRYPTO;
+	return SKP_OK;
+}
+
 /* The point for a scalar, and a check that the scalar is in [1, n-1]. */
 static int
 p256_public_of(const uint8_t priv[SKP_P256_PRIV_LEN],
     uint8_t pub[SKP_P256_PUB_LEN])
 {
-	EC_GROUP *g = NULL;
+	const EC_GROUP *g;
 	EC_POINT *pt = NULL;
 	BIGNUM *d = NULL;
 	BN_CTX *bnctx = NULL;
 	int rc = SKP_ERR_INTERNAL;
 
-	if ((g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)) == NULL ||
+	if ((g = p256()) == NULL ||
 	    (pt = EC_POINT_new(g)) == NULL ||
-	    (bnctx = BN_CTX_secure_new()) == NULL ||
-	    (d = BN_secure_new()) == NULL ||
-	    BN_bin2bn(priv, SKP_P256_PRIV_LEN, d) == NULL)
+	    (bnctx = BN_CTX_secure_new()) == NULL)
 		goto out;
-	if (BN_is_zero(d) || BN_cmp(d, EC_GROUP_get0_order(g)) >= 0) {
-		rc = SKP_ERR_CRYPTO;
+	if ((rc = p256_scalar(g, priv, &d)) != SKP_OK)
 		goto out;
-	}
+	rc = SKP_ERR_INTERNAL;
 	if (EC_POINT_mul(g, pt, d, NULL, NULL, bnctx) != 1 ||
 	    EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, pub,
 	    SKP_P256_PUB_LEN, bnctx) != SKP_P256_PUB_LEN)
@@ -125,8 +192,7 @@ p256_public_of(const uint8_t priv[SKP_P256_PRIV_LEN],
 out:
 	BN_clear_free(d);
 	BN_CTX_free(bnctx);
-	EC_POINT_free(pt);
-	EC_GROUP_free(g);
+	EC_POINT_clear_free(pt);
 	return rc;
 }
 
@@ -164,25 +230,13 @@ skp_p256_generate(struct skp_p256_key *k)
 int
 skp_p256_check_public(const uint8_t pub[SKP_P256_PUB_LEN])
 {
-	EC_GROUP *g = NULL;
+	const EC_GROUP *g;
 	EC_POINT *pt = NULL;
-	int rc = SKP_ERR_CRYPTO;
+	int rc = SKP_ERR_INTERNAL;
 
-	if (pub[0] != 0x04)
-		return SKP_ERR_CRYPTO;
-	if ((g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)) == NULL ||
-	    (pt = EC_POINT_new(g)) == NULL) {
-		rc = SKP_ERR_INTERNAL;
-		goto out;
-	}
-	if (EC_POINT_oct2point(g, pt, pub, SKP_P256_PUB_LEN, NULL) != 1 ||
-	    EC_POINT_is_at_infinity(g, pt) ||
-	    EC_POINT_is_on_curve(g, pt, NULL) != 1)
-		goto out;
-	rc = SKP_OK;
-out:
+	if ((g = p256()) != NULL && (pt = EC_POINT_new(g)) != NULL)
+		rc = p256_point(g, pub, pt, NULL);
 	EC_POINT_free(pt);
-	EC_GROUP_free(g);
 	return rc;
 }
 
@@ -233,31 +287,43 @@ out:
 	return rc;
 }
 
+/*
+ * ECDH on the shared group, as OpenSSL's own ECDH does it (the x of d * Q,
+ * EC_POINT_mul with a constant-time scalar; P-256 has cofactor 1) but
+ * without building two EVP_PKEYs, each with a group of its own, per call.
+ */
 int
 skp_p256_ecdh(const struct skp_p256_key *k,
     const uint8_t peer[SKP_P256_PUB_LEN], uint8_t out[SKP_P256_DH_LEN])
 {
-	EVP_PKEY *mine = NULL, *theirs = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	size_t len = SKP_P256_DH_LEN;
-	int rc;
+	const EC_GROUP *g;
+	EC_POINT *theirs = NULL, *shared = NULL;
+	BIGNUM *d = NULL, *x = NULL;
+	BN_CTX *bnctx = NULL;
+	int rc = SKP_ERR_INTERNAL;
 
-	if ((rc = p256_pkey(k->pub, k->priv, &mine)) != SKP_OK ||
-	    (rc = p256_pkey(peer, NULL, &theirs)) != SKP_OK)
+	if ((g = p256()) == NULL ||
+	    (theirs = EC_POINT_new(g)) == NULL ||
+	    (shared = EC_POINT_new(g)) == NULL ||
+	    (x = BN_secure_new()) == NULL ||
+	    (bnctx = BN_CTX_secure_new()) == NULL)
+		goto out;
+	if ((rc = p256_point(g, peer, theirs, bnctx)) != SKP_OK ||
+	    (rc = p256_scalar(g, k->priv, &d)) != SKP_OK)
 		goto out;
 	rc = SKP_ERR_INTERNAL;
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL)) == NULL ||
-	    EVP_PKEY_derive_init(ctx) != 1 ||
-	    /* p256_pkey() checked the point (on the curve, not infinity;
-	     * P-256 has cofactor 1): skip OpenSSL's second, costlier check. */
-	    EVP_PKEY_derive_set_peer_ex(ctx, theirs, 0) != 1 ||
-	    EVP_PKEY_derive(ctx, out, &len) != 1 || len != SKP_P256_DH_LEN)
+	if (EC_POINT_mul(g, shared, NULL, theirs, d, bnctx) != 1 ||
+	    EC_POINT_is_at_infinity(g, shared) ||
+	    EC_POINT_get_affine_coordinates(g, shared, x, NULL, bnctx) != 1 ||
+	    BN_bn2binpad(x, out, SKP_P256_DH_LEN) != SKP_P256_DH_LEN)
 		goto out;
 	rc = SKP_OK;
 out:
-	EVP_PKEY_CTX_free(ctx);
-	EVP_PKEY_free(mine);
-	EVP_PKEY_free(theirs);
+	BN_CTX_free(bnctx);
+	BN_clear_free(x);
+	BN_clear_free(d);
+	EC_POINT_clear_free(shared);
+	EC_POINT_free(theirs);
 	return rc;
 }
 
