@@ -159,6 +159,75 @@ fix_rc(int rc)
 
 /* ---- identity ---- */
 
+/* ---- what the loaded state last matched on disk ---- */
+
+static int
+file_slot(const char *name)
+{
+	static const char *const names[SKP_PH_NFILES] = {
+		[SKP_PH_FILE_COMPUTERS] = FILE_COMPUTERS,
+		[SKP_PH_FILE_CREDS] = FILE_CREDS,
+		[SKP_PH_FILE_COUNTERS] = FILE_COUNTERS,
+		[SKP_PH_FILE_SEEN] = FILE_SEEN,
+		[SKP_PH_FILE_HOSTS] = FILE_HOSTS,
+	};
+	int i;
+
+	for (i = 0; i < SKP_PH_NFILES; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static void
+file_forget(struct skp_phstate *st, int slot)
+{
+	struct skp_ph_file_seen *f = &st->files[slot];
+
+	free(f->bytes);
+	f->bytes = NULL;
+	f->len = 0;
+	f->state = 0;
+}
+
+static void
+files_forget(struct skp_phstate *st)
+{
+	int i;
+
+	for (i = 0; i < SKP_PH_NFILES; i++)
+		file_forget(st, i);
+}
+
+/* st now matches these bytes of the file (NULL: the file is absent). */
+static void
+file_remember(struct skp_phstate *st, int slot, const uint8_t *p, size_t n)
+{
+	struct skp_ph_file_seen *f = &st->files[slot];
+
+	file_forget(st, slot);
+	if (p == NULL) {
+		f->state = 2;
+		return;
+	}
+	if ((f->bytes = malloc(n == 0 ? 1 : n)) == NULL)
+		return;
+	memcpy(f->bytes, p, n);
+	f->len = n;
+	f->state = 1;
+}
+
+/* 1 when st already matches these bytes (NULL: absent) of the file. */
+static int
+file_same(const struct skp_phstate *st, int slot, const uint8_t *p, size_t n)
+{
+	const struct skp_ph_file_seen *f = &st->files[slot];
+
+	if (p == NULL)
+		return f->state == 2;
+	return f->state == 1 && f->len == n && memcmp(f->bytes, p, n) == 0;
+}
+
 int
 skp_phstate_decode_identity(struct skp_phstate *st, const uint8_t *p,
     size_t n)
@@ -252,6 +321,7 @@ skp_phstate_decode_computers(struct skp_phstate *st, const uint8_t *p,
 	size_t i, j, cnt = 0;
 	int rc;
 
+	file_forget(st, SKP_PH_FILE_COMPUTERS);
 	if ((rc = load_list(p, n, SKP_PH_MAX_COMPUTERS, &m, &list)) != SKP_OK)
 		goto out;
 	cnt = cbor_array_size(list);
@@ -372,6 +442,9 @@ skp_phstate_decode_creds(struct skp_phstate *st, const uint8_t *p, size_t n)
 	size_t i, j, cnt = 0;
 	int rc;
 
+	/* Counters hang off the credentials: decoded again after. */
+	file_forget(st, SKP_PH_FILE_CREDS);
+	file_forget(st, SKP_PH_FILE_COUNTERS);
 	if ((rc = load_list(p, n, SKP_PH_MAX_CREDS, &m, &list)) != SKP_OK)
 		goto out;
 	cnt = cbor_array_size(list);
@@ -465,6 +538,7 @@ skp_phstate_decode_counters(struct skp_phstate *st, const uint8_t *p,
 	size_t i, k, cnt;
 	int rc;
 
+	file_forget(st, SKP_PH_FILE_COUNTERS);
 	if ((rc = load_list(p, n, SKP_PH_MAX_CREDS, &m, &list)) != SKP_OK)
 		goto out;
 	if ((vals = calloc(SKP_PH_MAX_CREDS, sizeof(*vals))) == NULL) {
@@ -546,6 +620,7 @@ skp_phstate_decode_seen(struct skp_phstate *st, const uint8_t *p, size_t n)
 	size_t i, cnt = 0;
 	int rc;
 
+	file_forget(st, SKP_PH_FILE_SEEN);
 	if ((rc = load_list(p, n, SKP_PH_MAX_SEEN, &m, &list)) != SKP_OK)
 		goto out;
 	if ((tmp = calloc(SKP_PH_MAX_SEEN, sizeof(*tmp))) == NULL) {
@@ -683,6 +758,7 @@ skp_phstate_decode_hosts(struct skp_phstate *st, const uint8_t *p, size_t n)
 	size_t i, j, nh = 0, nw = 0;
 	int rc;
 
+	file_forget(st, SKP_PH_FILE_HOSTS);
 	if ((rc = skp_cbor_load_map(p, n, INNER_MAX, keys, nitems(keys),
 	    &m)) != SKP_OK ||
 	    (rc = skp_cbor_map_get(m, 1, CBOR_TYPE_ARRAY, &hl)) != SKP_OK ||
@@ -907,23 +983,35 @@ load_file(struct skp_phstate *st, const char *name, decode_fn fn, char *why,
 	skp_buf_t *raw = NULL;
 	uint8_t *pt = NULL;
 	size_t ptlen = 0;
-	int rc;
+	int rc, slot = file_slot(name);
 
 	rc = skp_store_read(st->dir, name, &raw, why, whylen);
 	if (rc == SKP_ERR_NOT_FOUND) {
+		rc = SKP_OK;
+		if (slot >= 0 && file_same(st, slot, NULL, 0))
+			goto out;
 		/* Not there yet: empty ({1: []}; hosts {1: [], 2: []}). */
 		if (strcmp(name, FILE_HOSTS) == 0)
 			rc = fn(st, (const uint8_t *)"\xa2\x01\x80\x02\x80", 5);
 		else
 			rc = fn(st, (const uint8_t *)"\xa1\x01\x80", 3);
+		if (rc == SKP_OK && slot >= 0)
+			file_remember(st, slot, NULL, 0);
 		goto out;
 	}
 	if (rc != SKP_OK)
+		goto out;
+	/* Read every time (another process may have changed it), but
+	 * decrypted and decoded only when it did. */
+	if (slot >= 0 && file_same(st, slot, skp_buf_ptr(raw),
+	    skp_buf_len(raw)))
 		goto out;
 	rc = skp_phstate_open_sealed(st->key, name, skp_buf_ptr(raw),
 	    skp_buf_len(raw), &pt, &ptlen);
 	if (rc == SKP_OK)
 		rc = fn(st, pt, ptlen);
+	if (rc == SKP_OK && slot >= 0)
+		file_remember(st, slot, skp_buf_ptr(raw), skp_buf_len(raw));
 	if (rc != SKP_OK)
 		skp_why(why, whylen, "%s/%s: %s", st->dir, name,
 		    skp_strerror(rc));
@@ -942,7 +1030,7 @@ save_file(struct skp_phstate *st, const char *name, encode_fn fn, char *why,
 {
 	uint8_t *pt = NULL, *sealed = NULL;
 	size_t ptlen = 0, sealedlen = 0;
-	int rc;
+	int rc, slot;
 
 	if ((rc = fn(st, &pt, &ptlen)) != SKP_OK ||
 	    (rc = skp_phstate_seal(st->key, name, pt, ptlen, &sealed,
@@ -952,6 +1040,12 @@ save_file(struct skp_phstate *st, const char *name, encode_fn fn, char *why,
 	}
 	rc = skp_store_write(st->dir, name, sealed, sealedlen, 0, why,
 	    whylen);
+	if ((slot = file_slot(name)) >= 0) {
+		if (rc == SKP_OK)
+			file_remember(st, slot, sealed, sealedlen);
+		else
+			file_forget(st, slot);
+	}
  out:
 	if (pt != NULL) {
 		skp_wipe(pt, ptlen);
@@ -1354,6 +1448,7 @@ skp_phstate_free(struct skp_phstate **stp)
 {
 	if (stp == NULL || *stp == NULL)
 		return;
+	files_forget(*stp);
 	skp_wipe(*stp, sizeof(**stp));
 	free(*stp);
 	*stp = NULL;
@@ -1450,8 +1545,11 @@ edit(struct skp_phstate *st, const char *name, decode_fn dec, encode_fn enc,
 	rc = save_file(st, name, enc, why, whylen);
  out:
 	unlock_dir(&lfd);
-	if (rc != SKP_OK)
+	if (rc != SKP_OK) {
+		/* st may hold the edit that did not reach the disk. */
+		files_forget(st);
 		(void)skp_phstate_reload(st, NULL, 0);
+	}
 	return rc;
 }
 

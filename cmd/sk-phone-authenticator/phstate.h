@@ -91,6 +91,27 @@ struct skp_ph_host_window {
 	uint64_t	until;		/* unix seconds */
 };
 
+/*
+ * What a list file held when the loaded state last matched it: its sealed
+ * bytes (ciphertext, not secret). A file read back unchanged need not be
+ * decrypted and decoded again. Any direct decode, and any failed edit,
+ * forgets it.
+ */
+enum {
+	SKP_PH_FILE_COMPUTERS,
+	SKP_PH_FILE_CREDS,
+	SKP_PH_FILE_COUNTERS,
+	SKP_PH_FILE_SEEN,
+	SKP_PH_FILE_HOSTS,
+	SKP_PH_NFILES
+};
+
+struct skp_ph_file_seen {
+	int		state;		/* 0: unknown; 1: these bytes; 2: absent */
+	uint8_t		*bytes;
+	size_t		len;
+};
+
 struct skp_phstate {
 	char			dir[4096];
 	uint8_t			key[SKP_PH_KEY_LEN];
@@ -111,6 +132,7 @@ struct skp_phstate {
 	size_t			nhosts;
 	struct skp_ph_host_window hwins[SKP_PH_MAX_HOST_WINDOWS];
 	size_t			nhwins;
+	struct skp_ph_file_seen	files[SKP_PH_NFILES];
 };
 
 /*

@@ -715,6 +715,86 @@ phstate_counters(void)
 	skp_phstate_free(&st2);
 }
 
+/*
+ * Unchanged files are not decoded again: what another process wrote must
+ * still be seen, and counters must survive a change of the credentials
+ * file alone (they are decoded into the credentials).
+ */
+static void
+phstate_reload_sees_other_writers(void)
+{
+	const char *dir = fresh_dir();
+	struct skp_phstate *st, *st2;
+	struct skp_ph_cred c, *cp;
+	uint8_t id[16];
+	uint32_t v = 0, i;
+
+	REQUIRE((st = open_state(dir)) != NULL);
+	REQUIRE((st2 = open_state(dir)) != NULL);
+	add_cred(st, 0x11, &c);
+	for (i = 1; i <= 3; i++)
+		REQUIRE(skp_phstate_counter_next(st, c.id, &v, NULL, 0) ==
+		    SKP_OK);
+	CHECK_RC(skp_phstate_reload(st, NULL, 0), SKP_OK);
+	REQUIRE((cp = skp_phstate_cred_find(st, c.id, 16)) != NULL);
+	CHECK(cp->counter == 3);
+	/* Only the credentials file changes. */
+	CHECK_RC(skp_phstate_reload(st2, NULL, 0), SKP_OK);
+	add_cred(st2, 0x22, NULL);
+	CHECK_RC(skp_phstate_reload(st, NULL, 0), SKP_OK);
+	CHECK(st->ncreds == 2);
+	REQUIRE((cp = skp_phstate_cred_find(st, c.id, 16)) != NULL);
+	CHECK(cp->counter == 3);
+	CHECK_RC(skp_phstate_counter_next(st, c.id, &v, NULL, 0), SKP_OK);
+	CHECK(v == 4);
+	/* The other's replay entry and counter reach this one. */
+	memset(id, 9, sizeof(id));
+	CHECK_RC(skp_phstate_seen_add(st2, id, 1000000, 600000, NULL, 0),
+	    SKP_OK);
+	CHECK_RC(skp_phstate_counter_next(st2, c.id, &v, NULL, 0), SKP_OK);
+	CHECK(v == 5);
+	CHECK_RC(skp_phstate_reload(st, NULL, 0), SKP_OK);
+	CHECK(st->nseen == 1);
+	REQUIRE((cp = skp_phstate_cred_find(st, c.id, 16)) != NULL);
+	CHECK(cp->counter == 5);
+	CHECK_RC(skp_phstate_seen_add(st, id, 1000001, 600000, NULL, 0),
+	    SKP_ERR_REPLAY);
+	/* Removed elsewhere: gone here too. */
+	CHECK_RC(skp_phstate_cred_remove(st2, c.id, NULL, 0), SKP_OK);
+	CHECK_RC(skp_phstate_reload(st, NULL, 0), SKP_OK);
+	CHECK(skp_phstate_cred_find(st, c.id, 16) == NULL);
+	skp_phstate_free(&st);
+	skp_phstate_free(&st2);
+}
+
+/* What was decoded straight into the state is not mistaken for the disk. */
+static void
+phstate_reload_after_direct_decode(void)
+{
+	const char *dir = fresh_dir();
+	struct skp_phstate *st;
+	struct skp_ph_cred c;
+	uint8_t id[16], *p;
+	size_t n;
+
+	REQUIRE((st = open_state(dir)) != NULL);
+	add_cred(st, 0x11, &c);
+	memset(id, 9, sizeof(id));
+	REQUIRE(skp_phstate_seen_add(st, id, 1000000, 600000, NULL, 0) ==
+	    SKP_OK);
+	p = skp_test_unhex("a10180", &n);
+	CHECK_RC(skp_phstate_decode_seen(st, p, n), SKP_OK);
+	CHECK_RC(skp_phstate_decode_creds(st, p, n), SKP_OK);
+	CHECK(st->nseen == 0 && st->ncreds == 0);
+	CHECK_RC(skp_phstate_reload(st, NULL, 0), SKP_OK);
+	CHECK(st->nseen == 1);
+	CHECK(st->ncreds == 1);
+	CHECK_RC(skp_phstate_seen_add(st, id, 1000001, 600000, NULL, 0),
+	    SKP_ERR_REPLAY);
+	free(p);
+	skp_phstate_free(&st);
+}
+
 static void
 phstate_counter_end(void)
 {
@@ -1812,6 +1892,10 @@ static const struct skp_test_case cases[] = {
 	{ "phstate_replay_cache", phstate_replay_cache },
 	{ "phstate_counters", phstate_counters },
 	{ "phstate_counter_end", phstate_counter_end },
+	{ "phstate_reload_sees_other_writers",
+	    phstate_reload_sees_other_writers },
+	{ "phstate_reload_after_direct_decode",
+	    phstate_reload_after_direct_decode },
 	{ "phstate_decode_refusals", phstate_decode_refusals },
 	{ "phstate_cred_key_must_match", phstate_cred_key_must_match },
 	{ "phstate_passphrase", phstate_passphrase },
