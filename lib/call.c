@@ -98,10 +98,12 @@ skp_call(const struct skp_call_phone *phone,
 {
 	struct skp_relay_opts opts;
 	struct call_ctx ctx;
+	skp_relay_t *r = NULL;
 	skp_noise_t *hs = NULL;
 	skp_buf_t *b = NULL;
 	uint8_t *reply = NULL;
 	size_t replylen = 0;
+	uint32_t chan;
 	int rc;
 
 	if (resp != NULL)
@@ -124,16 +126,32 @@ skp_call(const struct skp_call_phone *phone,
 	memset(&opts, 0, sizeof(opts));
 	opts.on_status = on_status;
 	opts.arg = &ctx;
-	if ((b = skp_buf_new(SKP_NOISE_MAX_MSG)) == NULL) {
+	if ((b = skp_buf_new(SKP_NOISE_MAX_MSG)) == NULL ||
+	    (r = skp_relay_new(&opts)) == NULL) {
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
-	if ((rc = noise_setup(&hs, phone, identity)) != SKP_OK ||
+	/*
+	 * The TCP and websocket handshakes travel while the first Noise
+	 * message (an ephemeral key, two ECDH) is computed; then the call
+	 * and the message go together.
+	 */
+	if ((rc = skp_relay_set_deadline(r, timeout_ms)) != SKP_OK ||
+	    (rc = skp_relay_connect_start(r, phone->relay_url,
+	    timeout_ms)) != SKP_OK ||
+	    (rc = noise_setup(&hs, phone, identity)) != SKP_OK ||
 	    (rc = skp_noise_write_message(hs, request, request_len, b)) !=
 	    SKP_OK)
 		goto out;
-	rc = skp_relay_exchange(phone->relay_url, &opts, phone->mailbox_id,
-	    skp_buf_ptr(b), skp_buf_len(b), timeout_ms, &reply, &replylen);
+	if ((rc = skp_relay_connect_finish(r, timeout_ms)) == SKP_OK &&
+	    (rc = skp_relay_call(r, phone->mailbox_id, (uint32_t)timeout_ms,
+	    &chan)) == SKP_OK &&
+	    (rc = skp_relay_send(r, chan, skp_buf_ptr(b), skp_buf_len(b))) ==
+	    SKP_OK &&
+	    (rc = skp_relay_recv(r, chan, timeout_ms, &reply, &replylen)) ==
+	    SKP_OK)
+		(void)skp_relay_hangup(r, chan);
+	skp_relay_free(&r);
 	/* The deadline passed: with the phone never reached, say so. */
 	if (rc == SKP_ERR_TIMEOUT && !ctx.online)
 		rc = SKP_ERR_OFFLINE;
@@ -152,6 +170,7 @@ skp_call(const struct skp_call_phone *phone,
 		goto out;
 	rc = skp_ctap_status_err((uint8_t)resp->status);
  out:
+	skp_relay_free(&r);
 	if (reply != NULL) {
 		skp_wipe(reply, replylen);
 		free(reply);

@@ -1036,14 +1036,13 @@ ctx_create(skp_relay_t *r)
 }
 
 int
-skp_relay_connect(skp_relay_t *r, const char *url, int timeout_ms)
+skp_relay_connect_start(skp_relay_t *r, const char *url, int timeout_ms)
 {
 	struct lws_client_connect_info ci;
 	struct sigguard g;
 	struct lws *wsi;
-	uint64_t until;
 	FILE *f;
-	int rc;
+	int i, rc;
 
 	if (r == NULL || url == NULL || timeout_ms <= 0)
 		return SKP_ERR_INVALID;
@@ -1051,7 +1050,6 @@ skp_relay_connect(skp_relay_t *r, const char *url, int timeout_ms)
 		return SKP_ERR_TIMEOUT;
 	if (r->state == CS_CONNECTING || r->state == CS_OPEN)
 		return SKP_ERR_STATE;
-	until = until_of(r, timeout_ms);
 	conn_reset(r);
 	/* What the old connection left unread means nothing now. */
 	ev_release(r);
@@ -1095,6 +1093,27 @@ skp_relay_connect(skp_relay_t *r, const char *url, int timeout_ms)
 	guard_leave(&g);
 	if (wsi == NULL && r->state == CS_CONNECTING)
 		conn_ended(r, SKP_ERR_NETWORK);
+	/*
+	 * Without waiting: the TCP connect is under way; on a near relay it
+	 * completes at once, and the next turns send the upgrade request.
+	 */
+	for (i = 0; i < 2 && r->state == CS_CONNECTING; i++)
+		pump(r, 0);
+	return SKP_OK;
+}
+
+int
+skp_relay_connect_finish(skp_relay_t *r, int timeout_ms)
+{
+	uint64_t until;
+	int rc;
+
+	if (r == NULL || timeout_ms <= 0)
+		return SKP_ERR_INVALID;
+	if (r->state != CS_CONNECTING && r->state != CS_OPEN &&
+	    r->state != CS_CLOSED)
+		return SKP_ERR_STATE;
+	until = until_of(r, timeout_ms);
 	while (r->state == CS_CONNECTING && now_ms() < until)
 		pump(r, until);
 	if (r->state == CS_CONNECTING) {
@@ -1120,6 +1139,16 @@ skp_relay_connect(skp_relay_t *r, const char *url, int timeout_ms)
 		return rc;
 	}
 	return SKP_OK;
+}
+
+int
+skp_relay_connect(skp_relay_t *r, const char *url, int timeout_ms)
+{
+	int rc;
+
+	if ((rc = skp_relay_connect_start(r, url, timeout_ms)) != SKP_OK)
+		return rc;
+	return skp_relay_connect_finish(r, timeout_ms);
 }
 
 /* Can the object take a new request now? */

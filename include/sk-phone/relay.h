@@ -196,6 +196,17 @@ int	skp_relay_set_deadline(skp_relay_t *, int timeout_ms);
  * cannot cut short (libwebsockets 4.1 resolves synchronously).
  */
 int	skp_relay_connect(skp_relay_t *, const char *url, int timeout_ms);
+/*
+ * The same in two halves, for a caller with work to do meanwhile (the
+ * provider computes its Noise message while the handshakes travel):
+ * _start opens the connection and sends what it can without waiting
+ * (its errors are those of skp_relay_connect(), the early ones);
+ * _finish waits for the websocket, timeout_ms at most, and returns what
+ * skp_relay_connect() would have.
+ */
+int	skp_relay_connect_start(skp_relay_t *, const char *url,
+	    int timeout_ms);
+int	skp_relay_connect_finish(skp_relay_t *, int timeout_ms);
 
 /*
  * Phone: listen on the mailbox of this secret; blocks until the relay

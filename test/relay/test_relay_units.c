@@ -1,7 +1,15 @@
 /* Unit tests: relay frames, codes, mailbox id; relay tables, timer wheel. */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "sk-phone/err.h"
 #include "sk-phone/relay.h"
@@ -353,6 +361,73 @@ wheel_timers(void)
 	CHECK(fired[2] == 2);
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The two halves of connect: refusals, and a handshake left pending. */
+static void
+connect_halves(void)
+{
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	skp_relay_t *r;
+	char url[64];
+	uint64_t t0;
+	int fd, rc;
+
+	REQUIRE((r = skp_relay_new(NULL)) != NULL);
+	CHECK_RC(skp_relay_connect_start(NULL, "ws://127.0.0.1:1", 1000),
+	    SKP_ERR_INVALID);
+	CHECK_RC(skp_relay_connect_start(r, NULL, 1000), SKP_ERR_INVALID);
+	CHECK_RC(skp_relay_connect_start(r, "ws://127.0.0.1:1", 0),
+	    SKP_ERR_INVALID);
+	CHECK_RC(skp_relay_connect_start(r, "http://127.0.0.1:1", 1000),
+	    SKP_ERR_INVALID);
+	/* Nothing started: nothing to finish. */
+	CHECK_RC(skp_relay_connect_finish(NULL, 1000), SKP_ERR_INVALID);
+	CHECK_RC(skp_relay_connect_finish(r, 0), SKP_ERR_INVALID);
+	CHECK_RC(skp_relay_connect_finish(r, 1000), SKP_ERR_STATE);
+	/* A listener that accepts (the kernel does) and never answers. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	REQUIRE((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    listen(fd, 4) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &salen) == 0);
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%u",
+	    (unsigned int)ntohs(sa.sin_port));
+	t0 = mono_ms();
+	CHECK_RC(skp_relay_connect_start(r, url, 5000), SKP_OK);
+	/* It did not wait for the upgrade. */
+	CHECK(mono_ms() - t0 < 1000);
+	CHECK_RC(skp_relay_connect_start(r, url, 5000), SKP_ERR_STATE);
+	t0 = mono_ms();
+	CHECK_RC(skp_relay_connect_finish(r, 200), SKP_ERR_TIMEOUT);
+	CHECK(mono_ms() - t0 >= 150 && mono_ms() - t0 < 3000);
+	close(fd);
+	/* Refused at once: the error comes from finish. */
+	REQUIRE((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	sa.sin_port = 0;
+	salen = sizeof(sa);
+	REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &salen) == 0);
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%u",
+	    (unsigned int)ntohs(sa.sin_port));
+	rc = skp_relay_connect_start(r, url, 2000);
+	CHECK(rc == SKP_OK || rc == SKP_ERR_NETWORK);
+	if (rc == SKP_OK)
+		CHECK_RC(skp_relay_connect_finish(r, 2000), SKP_ERR_NETWORK);
+	close(fd);
+	skp_relay_free(&r);
+}
+
 static const struct skp_test_case cases[] = {
 	{ "header_layout", header_layout },
 	{ "client_frames_parse", client_frames_parse },
@@ -364,6 +439,7 @@ static const struct skp_test_case cases[] = {
 	{ "siphash_vectors", siphash_vectors },
 	{ "table_put_get_del_grow", table_put_get_del_grow },
 	{ "wheel_timers", wheel_timers },
+	{ "connect_halves", connect_halves },
 };
 
 int
