@@ -50,6 +50,24 @@ skp_sha256(const void *p, size_t n, uint8_t out[SKP_SHA256_LEN])
 }
 
 int
+skp_sha256_2(const void *a, size_t alen, const void *b, size_t blen,
+    uint8_t out[SKP_SHA256_LEN])
+{
+	EVP_MD_CTX *md;
+	int rc = SKP_ERR_INTERNAL;
+
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return SKP_ERR_NOMEM;
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(md, a, alen) == 1 &&
+	    EVP_DigestUpdate(md, b, blen) == 1 &&
+	    EVP_DigestFinal_ex(md, out, NULL) == 1)
+		rc = SKP_OK;
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+int
 skp_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
     uint8_t out[SKP_SHA256_LEN])
 {

@@ -64,8 +64,6 @@ struct skp_noise {
 	size_t			prologue_len;
 	/* A message being built, or a payload being decrypted. */
 	uint8_t			msg[SKP_NOISE_MAX_MSG];
-	/* h || data, the input of MixHash. */
-	uint8_t			hbuf[HASHLEN + SKP_NOISE_MAX_MSG];
 };
 
 struct skp_noise_transport {
@@ -184,15 +182,16 @@ out:
 static int
 mix_hash(skp_noise_t *st, const uint8_t *data, size_t len)
 {
+	uint8_t h[HASHLEN];
 	int rc;
 
 	if (len > SKP_NOISE_MAX_MSG)
 		return SKP_ERR_INTERNAL;
-	memcpy(st->hbuf, st->h, HASHLEN);
-	if (len > 0)
-		memcpy(st->hbuf + HASHLEN, data, len);
-	rc = skp_sha256(st->hbuf, HASHLEN + len, st->h);
-	skp_wipe(st->hbuf, HASHLEN + len);
+	/* Hashed in two parts: no 64 KiB copy buffer in every handshake. */
+	if ((rc = skp_sha256_2(st->h, HASHLEN, len > 0 ? data :
+	    (const uint8_t *)"", len, h)) == SKP_OK)
+		memcpy(st->h, h, HASHLEN);
+	skp_wipe(h, sizeof(h));
 	return rc;
 }
 

@@ -25,6 +25,9 @@ int	skp_ct_equal(const void *, const void *, size_t);
 int	skp_random(void *, size_t);
 
 int	skp_sha256(const void *, size_t, uint8_t [SKP_SHA256_LEN]);
+/* SHA-256 of a || b, without copying them together. */
+int	skp_sha256_2(const void *a, size_t alen, const void *b, size_t blen,
+	    uint8_t [SKP_SHA256_LEN]);
 int	skp_hmac_sha256(const void *key, size_t keylen, const void *,
 	    size_t, uint8_t [SKP_SHA256_LEN]);
 int	skp_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm,

@@ -19,6 +19,26 @@ sha256_abc(void)
 	free(want);
 }
 
+/* In two parts, wherever the cut: the same digest as the whole. */
+static void
+sha256_two_parts(void)
+{
+	uint8_t out[32];
+	size_t n;
+	uint8_t *want = skp_test_unhex("ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad", &n);
+
+	CHECK_RC(skp_sha256_2("a", 1, "bc", 2, out), SKP_OK);
+	CHECK_MEM(out, want, 32);
+	CHECK_RC(skp_sha256_2("abc", 3, "", 0, out), SKP_OK);
+	CHECK_MEM(out, want, 32);
+	CHECK_RC(skp_sha256_2("", 0, "abc", 3, out), SKP_OK);
+	CHECK_MEM(out, want, 32);
+	CHECK_RC(skp_sha256_2("ab", 2, "cd", 2, out), SKP_OK);
+	CHECK(memcmp(out, want, 32) != 0);
+	free(want);
+}
+
 static void
 hmac_rfc4231_case1(void)
 {
@@ -248,6 +268,7 @@ ct_equal(void)
 
 static const struct skp_test_case cases[] = {
 	{ "sha256_abc", sha256_abc },
+	{ "sha256_two_parts", sha256_two_parts },
 	{ "hmac_rfc4231_case1", hmac_rfc4231_case1 },
 	{ "hkdf_rfc5869_case1", hkdf_rfc5869_case1 },
 	{ "ecdh_rfc5903", ecdh_rfc5903 },
