@@ -189,26 +189,44 @@ pin_matches(const char *want, const char *got)
 	return eq;
 }
 
-/* User verification, when the request or the credential asks for it. */
+/*
+ * User verification, when the request or the credential asks for it. The
+ * wrong-PIN count lives in the state folder ("pin"): a wrong PIN is on
+ * disk before the answer leaves, so restarting the phone (or killing it
+ * between the check and the answer) gives no more tries.
+ */
 static int
 check_uv(struct skp_handler *h, struct skp_req *r)
 {
+	char why[SKP_PH_WHY_MAX];
+
 	if (!h->have_pin)
 		return skp_handle_refuse(r, SKP_CTAP_UV_UNAVAILABLE,
 		    "user verification not available: the phone has no PIN "
 		    "(--pin-file)");
-	if (h->pin_failures >= SKP_HANDLE_PIN_TRIES)
+	if (h->st->pin_failures >= SKP_HANDLE_PIN_TRIES || h->pin_stuck)
 		return skp_handle_refuse(r, SKP_CTAP_PIN_BLOCKED,
-		    "PIN blocked after too many wrong tries: restart the "
-		    "phone's authenticator");
+		    "PIN blocked after too many wrong tries: the phone's "
+		    "owner must run: sk-phone-authenticator pin-reset");
 	if (!r->req.ctx.has_pin)
 		return skp_handle_refuse(r, SKP_CTAP_PIN_REQUIRED,
 		    "PIN required");
 	if (!pin_matches(h->pin, r->req.ctx.pin)) {
-		h->pin_failures++;
+		if (skp_phstate_pin_failed(h->st, why, sizeof(why)) !=
+		    SKP_OK) {
+			/* Uncounted tries would be unlimited: stop here. */
+			h->pin_stuck = 1;
+			return skp_handle_refuse(r, SKP_CTAP_PIN_BLOCKED,
+			    "the phone cannot record wrong PINs: PIN "
+			    "blocked until it restarts");
+		}
 		return skp_handle_refuse(r, SKP_CTAP_PIN_INVALID, "wrong PIN");
 	}
-	h->pin_failures = 0;
+	/* Only a count above 0 costs a write. */
+	if (h->st->pin_failures != 0 &&
+	    skp_phstate_pin_reset(h->st, why, sizeof(why)) != SKP_OK)
+		return skp_handle_refuse(r, SKP_CTAP_OTHER,
+		    "the phone cannot save its state");
 	r->uv = 1;
 	return SKP_OK;
 }

@@ -28,7 +28,8 @@ struct skp_handler {
 	struct skp_phstate	*st;
 	int			 have_pin;
 	char			 pin[SKP_CTAP_PIN_MAX + 1];
-	unsigned int		 pin_failures;
+	/* A wrong PIN could not be counted on disk: no more PINs. */
+	int			 pin_stuck;
 };
 
 struct skp_req {

@@ -56,7 +56,7 @@ usage(void)
 	    "[--window HOURS]\n"
 	    "      [--timeout S] [--pin-file FILE | --ask-pin]\n"
 	    "  log | computers | unpair NAME | keys | delete KEY\n"
-	    "  hosts | hosts forget NAME\n");
+	    "  hosts | hosts forget NAME | pin-reset\n");
 }
 
 static void
@@ -637,7 +637,19 @@ cmd_small(const struct args *a, const char *dir, const char *cmd,
 		rc = cmd_hosts(st);
 	else if (strcmp(cmd, "hosts") == 0)
 		rc = cmd_hosts_forget(dir, st, arg);
-	else if (strcmp(cmd, "unpair") == 0) {
+	else if (strcmp(cmd, "pin-reset") == 0) {
+		/* Only whoever can open the state folder unblocks the PIN. */
+		unsigned int was = st->pin_failures;
+
+		if ((rc = skp_phstate_pin_reset(st, why, sizeof(why))) !=
+		    SKP_OK)
+			die_why("pin-reset", rc, why);
+		else {
+			audit(dir, NULL, "pin-reset", "reset");
+			printf("PIN tries reset (%u wrong PIN%s before)\n", was,
+			    was == 1 ? "" : "s");
+		}
+	} else if (strcmp(cmd, "unpair") == 0) {
 		if ((rc = skp_phstate_computer_remove(st, arg, why,
 		    sizeof(why))) != SKP_OK)
 			die_why("unpair", rc, why);
@@ -793,7 +805,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "run") == 0 && nargs == 0)
 		return cmd_run(&a, dir);
 	if ((strcmp(cmd, "log") == 0 || strcmp(cmd, "computers") == 0 ||
-	    strcmp(cmd, "keys") == 0 || strcmp(cmd, "hosts") == 0) &&
+	    strcmp(cmd, "keys") == 0 || strcmp(cmd, "hosts") == 0 ||
+	    strcmp(cmd, "pin-reset") == 0) &&
 	    nargs == 0)
 		return cmd_small(&a, dir, cmd, NULL);
 	if (strcmp(cmd, "hosts") == 0 && nargs == 2 &&

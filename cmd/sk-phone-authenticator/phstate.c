@@ -37,6 +37,7 @@
 #define FILE_COUNTERS	"counters"
 #define FILE_SEEN		"seen"
 #define FILE_HOSTS		"hosts"
+#define FILE_PIN		"pin"
 #define FILE_LOCK		"lock"
 
 #define SEAL_AD		"sk-phone-authenticator v1 "
@@ -170,6 +171,7 @@ file_slot(const char *name)
 		[SKP_PH_FILE_COUNTERS] = FILE_COUNTERS,
 		[SKP_PH_FILE_SEEN] = FILE_SEEN,
 		[SKP_PH_FILE_HOSTS] = FILE_HOSTS,
+		[SKP_PH_FILE_PIN] = FILE_PIN,
 	};
 	int i;
 
@@ -879,6 +881,46 @@ encode_hosts(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 	return rc;
 }
 
+/* ---- the wrong-PIN count ---- */
+
+int
+skp_phstate_decode_pin(struct skp_phstate *st, const uint8_t *p, size_t n)
+{
+	static const int64_t keys[] = { 1 };
+	cbor_item_t *m = NULL;
+	uint64_t v;
+	int rc;
+
+	file_forget(st, SKP_PH_FILE_PIN);
+	if ((rc = skp_cbor_load_map(p, n, INNER_MAX, keys, nitems(keys),
+	    &m)) != SKP_OK ||
+	    (rc = get_uint(m, 1, &v)) != SKP_OK)
+		goto out;
+	if (v > SKP_PH_PIN_FAILURES_MAX) {
+		rc = SKP_ERR_FORMAT;
+		goto out;
+	}
+	st->pin_failures = (unsigned int)v;
+ out:
+	skp_cbor_free(&m);
+	return fix_rc(rc);
+}
+
+static int
+encode_pin(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
+{
+	cbor_item_t *m;
+	int rc;
+
+	if ((m = skp_cbor_map(1)) == NULL)
+		return SKP_ERR_NOMEM;
+	if ((rc = skp_cbor_map_put(m, 1, skp_cbor_uint(st->pin_failures))) ==
+	    SKP_OK)
+		rc = skp_cbor_encode(m, INNER_MAX, out, outlen);
+	skp_cbor_free(&m);
+	return rc;
+}
+
 /* ---- sealing ---- */
 
 static int
@@ -990,9 +1032,12 @@ load_file(struct skp_phstate *st, const char *name, decode_fn fn, char *why,
 		rc = SKP_OK;
 		if (slot >= 0 && file_same(st, slot, NULL, 0))
 			goto out;
-		/* Not there yet: empty ({1: []}; hosts {1: [], 2: []}). */
+		/* Not there yet: empty ({1: []}; hosts {1: [], 2: []};
+		 * pin {1: 0}). */
 		if (strcmp(name, FILE_HOSTS) == 0)
 			rc = fn(st, (const uint8_t *)"\xa2\x01\x80\x02\x80", 5);
+		else if (strcmp(name, FILE_PIN) == 0)
+			rc = fn(st, (const uint8_t *)"\xa1\x01\x00", 3);
 		else
 			rc = fn(st, (const uint8_t *)"\xa1\x01\x80", 3);
 		if (rc == SKP_OK && slot >= 0)
@@ -1373,9 +1418,11 @@ reload_locked(struct skp_phstate *st, char *why, size_t whylen)
 	    (rc = load_file(st, FILE_COUNTERS, skp_phstate_decode_counters, why,
 	    whylen)) != SKP_OK ||
 	    (rc = load_file(st, FILE_SEEN, skp_phstate_decode_seen, why,
+	    whylen)) != SKP_OK ||
+	    (rc = load_file(st, FILE_HOSTS, skp_phstate_decode_hosts, why,
 	    whylen)) != SKP_OK)
 		return rc;
-	return load_file(st, FILE_HOSTS, skp_phstate_decode_hosts, why, whylen);
+	return load_file(st, FILE_PIN, skp_phstate_decode_pin, why, whylen);
 }
 
 int
@@ -1792,6 +1839,45 @@ skp_phstate_seen_add(struct skp_phstate *st,
 
 	return edit(st, FILE_SEEN, skp_phstate_decode_seen, encode_seen,
 	    do_seen_add, &a, why, whylen);
+}
+
+/* ---- the wrong-PIN count ---- */
+
+static int
+do_pin_failed(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	(void)arg;
+	(void)why;
+	(void)whylen;
+	if (st->pin_failures < SKP_PH_PIN_FAILURES_MAX)
+		st->pin_failures++;
+	return SKP_OK;
+}
+
+int
+skp_phstate_pin_failed(struct skp_phstate *st, char *why, size_t whylen)
+{
+	return edit(st, FILE_PIN, skp_phstate_decode_pin, encode_pin,
+	    do_pin_failed, NULL, why, whylen);
+}
+
+static int
+do_pin_reset(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	(void)arg;
+	(void)why;
+	(void)whylen;
+	st->pin_failures = 0;
+	return SKP_OK;
+}
+
+int
+skp_phstate_pin_reset(struct skp_phstate *st, char *why, size_t whylen)
+{
+	return edit(st, FILE_PIN, skp_phstate_decode_pin, encode_pin,
+	    do_pin_reset, NULL, why, whylen);
 }
 
 /* ---- host pins and windows ---- */

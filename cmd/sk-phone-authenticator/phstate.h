@@ -27,6 +27,7 @@
  *   hosts        sealed {1: [{1: pin name, 2: host key blob, 3: pinned at,
  *                4: pinned by (computer)}], 2: [{1: computer, 2: pin name,
  *                3: window until}]}
+ *   pin          sealed {1: wrong PINs in a row}	  absent: 0
  * "sealed" is {1: nonce (12), 2: AES-256-GCM ciphertext and tag} of the
  * inner map, with the file name in the associated data.
  */
@@ -46,6 +47,7 @@
 #define SKP_PH_MAX_HOST_WINDOWS	64
 #define SKP_PH_HOST_NAME_MAX	(SKP_HOSTINFO_PIN_MAX - 1)
 #define SKP_PH_HOST_KEY_MAX	SKP_CTAP_HOST_BLOB_MAX
+#define SKP_PH_PIN_FAILURES_MAX	255	/* the count stops here */
 
 struct skp_ph_computer {
 	char		name[SKP_NAME_MAX + 1];
@@ -103,6 +105,7 @@ enum {
 	SKP_PH_FILE_COUNTERS,
 	SKP_PH_FILE_SEEN,
 	SKP_PH_FILE_HOSTS,
+	SKP_PH_FILE_PIN,
 	SKP_PH_NFILES
 };
 
@@ -132,6 +135,7 @@ struct skp_phstate {
 	size_t			nhosts;
 	struct skp_ph_host_window hwins[SKP_PH_MAX_HOST_WINDOWS];
 	size_t			nhwins;
+	unsigned int		pin_failures;	/* from "pin" */
 	struct skp_ph_file_seen	files[SKP_PH_NFILES];
 };
 
@@ -147,7 +151,10 @@ int	skp_phstate_open(const char *dir, const char *passphrase_file,
 /* Wipes every secret. */
 void	skp_phstate_free(struct skp_phstate **);
 
-/* Re-read computers, credentials and counters (another process's edits). */
+/*
+ * Re-read computers, credentials, counters, the replay cache, host pins
+ * and the PIN failure count (another process's edits).
+ */
 int	skp_phstate_reload(struct skp_phstate *, char *why, size_t whylen);
 
 /*
@@ -182,6 +189,14 @@ int	skp_phstate_counter_next(struct skp_phstate *,
 int	skp_phstate_seen_add(struct skp_phstate *,
 	    const uint8_t [SKP_PH_REQ_ID_LEN], uint64_t now_ms,
 	    uint64_t keep_ms, char *why, size_t whylen);
+
+/*
+ * The wrong-PIN count, as a security key keeps its PIN retries: pin_failed
+ * adds one (up to SKP_PH_PIN_FAILURES_MAX) and pin_reset sets it to 0,
+ * each on disk before it returns; st->pin_failures is the new count.
+ */
+int	skp_phstate_pin_failed(struct skp_phstate *, char *why, size_t whylen);
+int	skp_phstate_pin_reset(struct skp_phstate *, char *why, size_t whylen);
 
 /*
  * Host pins (the phone's own list, for every paired computer). pin_add:
@@ -234,6 +249,7 @@ int	skp_phstate_decode_seen(struct skp_phstate *, const uint8_t *,
 	    size_t);
 int	skp_phstate_decode_hosts(struct skp_phstate *, const uint8_t *,
 	    size_t);
+int	skp_phstate_decode_pin(struct skp_phstate *, const uint8_t *, size_t);
 /* The sealed wrapper: AES-256-GCM under key, the file name bound in. */
 int	skp_phstate_seal(const uint8_t key[SKP_PH_KEY_LEN], const char *name,
 	    const uint8_t *, size_t, uint8_t **out, size_t *outlen);

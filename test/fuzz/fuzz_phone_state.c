@@ -38,7 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || (st = calloc(1, sizeof(*st))) == NULL)
 		return 0;
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0:
 		if (skp_phstate_open_sealed(key, "credentials", p, n, &pt,
 		    &ptlen) == SKP_OK &&
@@ -60,6 +60,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4:
 		/* Counters of unknown keys are dropped: no round trip. */
 		(void)skp_phstate_decode_counters(st, p, n);
+		break;
+	case 6:
+		if (skp_phstate_decode_pin(st, p, n) == SKP_OK)
+			roundtrip(st, encode_pin, p, n);
 		break;
 	default:
 		if (skp_phstate_decode_seen(st, p, n) == SKP_OK)

@@ -590,6 +590,34 @@ def case_uv_with_pin_file():
     W.stop(p)
 
 
+ST_PIN_BLOCKED = 0x32
+
+
+def case_pin_tries_survive_restart():
+    pin = W.path("pin")
+    with open(pin, "w") as f:
+        f.write("2468\n")
+    # a new phone process for every wrong PIN: the count is on disk
+    for i in range(8):
+        p = W.run_phone(S, "--approve", "always", "--pin-file", pin)
+        rc, out = W.comp(C, "sign", W.path("key1"), "--uv", "--pin", "1357")
+        check(rc != 0 and result(out)[0] == ST_PIN_BAD, "try %d: %s" %
+              (i, out))
+        W.stop(p, signal.SIGKILL if i % 2 else signal.SIGTERM)
+    p = W.run_phone(S, "--approve", "always", "--pin-file", pin)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--uv", "--pin", "2468")
+    check(rc != 0 and result(out)[0] == ST_PIN_BLOCKED, out)
+    check("pin-reset" in out, "no unblock hint: " + out)
+    # the owner unblocks it while the phone runs
+    rc, out = W.phone(S, "pin-reset")
+    check(rc == 0 and "8 wrong PINs before" in out, out)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--uv", "--pin", "2468")
+    check(rc == 0 and counter(out)[0] == 0x05, out)
+    W.stop(p)
+    rc, out = W.phone(S, "pin-reset")
+    check(rc == 0 and "0 wrong PINs before" in out, out)
+
+
 def prompt_sign(t, *args):
     c = W.comp_bg(C, "sign", W.path("key1"), *args)
     seen = t.expect("answer within")
@@ -1141,6 +1169,7 @@ CASES = [
     case_reject_policy,
     case_uv_without_pin_file,
     case_uv_with_pin_file,
+    case_pin_tries_survive_restart,
     case_prompt_allow_once,
     case_prompt_reject,
     case_prompt_no_answer,

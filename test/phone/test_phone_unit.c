@@ -1853,6 +1853,165 @@ handle_host_key_changed(void)
 	kk_free(&k);
 }
 
+/* ---- the handler: the wrong-PIN count survives restarts ---- */
+
+static int
+pin_request(uint64_t time_ms, uint8_t idbyte, const char *pin, uint8_t **env,
+    size_t *len)
+{
+	struct skp_ctap_request *req = calloc(1, sizeof(*req));
+	int rc;
+
+	if (req == NULL)
+		return SKP_ERR_NOMEM;
+	req->command = SKP_CTAP_MAKE_CREDENTIAL;
+	req->time_ms = time_ms;
+	memset(req->id, idbyte, sizeof(req->id));
+	snprintf(req->ctx.computer_name, sizeof(req->ctx.computer_name),
+	    "laptop");
+	req->ctx.has_pin = 1;
+	snprintf(req->ctx.pin, sizeof(req->ctx.pin), "%s", pin);
+	/* An enrollment's challenge: any bytes, hashed into cdh. */
+	req->ctx.has_raw = 1;
+	req->ctx.raw_len = 32;
+	memset(req->ctx.raw, 0x42, req->ctx.raw_len);
+	if (skp_sha256(req->ctx.raw, req->ctx.raw_len, req->mc.cdh) !=
+	    SKP_OK)
+		abort();
+	snprintf(req->mc.rp_id, sizeof(req->mc.rp_id), "ssh:");
+	memset(req->mc.user_id, 0, 32);
+	req->mc.user_id_len = 32;
+	snprintf(req->mc.user_name, sizeof(req->mc.user_name), "openssh");
+	req->mc.cred_protect = 2;
+	req->mc.rk = 0;
+	req->mc.up = SKP_CTAP_OPT_ABSENT;
+	req->mc.uv = 1;
+	rc = skp_ctap_request_encode(req, env, len);
+	free(req);
+	return rc;
+}
+
+/* One PIN request through h (a phone over st): the status it gets. */
+static int
+pin_try(struct kk *k, struct skp_handler *h, uint8_t idbyte, const char *pin,
+    int *uv)
+{
+	struct skp_req *r = NULL;
+	skp_buf_t *m;
+	uint8_t *env = NULL;
+	size_t envlen;
+	int status;
+
+	if (pin_request(1800000000000ULL, idbyte, pin, &env, &envlen) !=
+	    SKP_OK)
+		abort();
+	m = kk_msg1(k, env, envlen, 0);
+	free(env);
+	if (skp_handle_begin(h, skp_buf_ptr(m), skp_buf_len(m),
+	    1800000000000ULL, &r) != SKP_OK || r == NULL)
+		abort();
+	status = r->status;
+	*uv = r->uv;
+	skp_req_free(&r);
+	skp_buf_free(&m);
+	return status;
+}
+
+static void
+handle_pin_failures_durable(void)
+{
+	struct skp_handler h, h2;
+	struct skp_phstate *st2 = NULL;
+	struct stat sb;
+	char path[4096 + 8];
+	struct kk k;
+	uint8_t id = 1;
+	int i, uv;
+
+	kk_setup(&k);
+	memset(&h, 0, sizeof(h));
+	h.st = k.st;
+	h.have_pin = 1;
+	snprintf(h.pin, sizeof(h.pin), "2468");
+	CHECK(k.st->pin_failures == 0);
+	for (i = 0; i < 3; i++)
+		CHECK(pin_try(&k, &h, id++, "1357", &uv) ==
+		    SKP_CTAP_PIN_INVALID && !uv);
+	CHECK(k.st->pin_failures == 3);
+	/* On disk, sealed, 0600: a restarted phone starts from 3. */
+	snprintf(path, sizeof(path), "%s/pin", k.st->dir);
+	REQUIRE(stat(path, &sb) == 0);
+	CHECK((sb.st_mode & 0777) == 0600);
+	REQUIRE((st2 = open_state(k.st->dir)) != NULL);
+	CHECK(st2->pin_failures == 3);
+	h2 = h;
+	h2.st = st2;
+	for (i = 3; i < SKP_HANDLE_PIN_TRIES; i++)
+		CHECK(pin_try(&k, &h2, id++, "1357", &uv) ==
+		    SKP_CTAP_PIN_INVALID);
+	CHECK(st2->pin_failures == SKP_HANDLE_PIN_TRIES);
+	CHECK(pin_try(&k, &h2, id++, "2468", &uv) == SKP_CTAP_PIN_BLOCKED &&
+	    !uv);
+	/* Another restart: still blocked, even for the right PIN. */
+	skp_phstate_free(&st2);
+	REQUIRE((st2 = open_state(k.st->dir)) != NULL);
+	h2.st = st2;
+	CHECK(st2->pin_failures == SKP_HANDLE_PIN_TRIES);
+	CHECK(pin_try(&k, &h2, id++, "2468", &uv) == SKP_CTAP_PIN_BLOCKED &&
+	    !uv);
+	/* The old process sees it at its next reload, as serve does. */
+	CHECK_RC(skp_phstate_reload(k.st, NULL, 0), SKP_OK);
+	CHECK(pin_try(&k, &h, id++, "2468", &uv) == SKP_CTAP_PIN_BLOCKED);
+	/* The owner's pin-reset unblocks it. */
+	CHECK_RC(skp_phstate_pin_reset(st2, NULL, 0), SKP_OK);
+	CHECK(st2->pin_failures == 0);
+	CHECK_RC(skp_phstate_reload(k.st, NULL, 0), SKP_OK);
+	CHECK(k.st->pin_failures == 0);
+	CHECK(pin_try(&k, &h, id++, "2468", &uv) == 0 && uv);
+	/* A right PIN sets the count back to 0, on disk too. */
+	CHECK(pin_try(&k, &h, id++, "0000", &uv) == SKP_CTAP_PIN_INVALID);
+	CHECK(pin_try(&k, &h, id++, "0000", &uv) == SKP_CTAP_PIN_INVALID);
+	CHECK(k.st->pin_failures == 2);
+	CHECK(pin_try(&k, &h, id++, "2468", &uv) == 0 && uv);
+	CHECK(k.st->pin_failures == 0);
+	skp_phstate_free(&st2);
+	REQUIRE((st2 = open_state(k.st->dir)) != NULL);
+	CHECK(st2->pin_failures == 0);
+	/* A stale copy counts from the disk, not from its memory. */
+	CHECK_RC(skp_phstate_pin_failed(st2, NULL, 0), SKP_OK);
+	CHECK_RC(skp_phstate_pin_failed(k.st, NULL, 0), SKP_OK);
+	CHECK(k.st->pin_failures == 2);
+	skp_phstate_free(&st2);
+	kk_free(&k);
+}
+
+static void
+phstate_pin_decode_refusals(void)
+{
+	struct skp_phstate *st = calloc(1, sizeof(*st));
+
+	REQUIRE(st != NULL);
+	CHECK_RC(skp_phstate_decode_pin(st, (const uint8_t *)"\xa1\x01\x07",
+	    3), SKP_OK);
+	CHECK(st->pin_failures == 7);
+	CHECK_RC(skp_phstate_decode_pin(st,
+	    (const uint8_t *)"\xa1\x01\x18\xff", 4), SKP_OK);
+	CHECK(st->pin_failures == 255);
+	/* Over the cap, missing, another key, another type, trailing. */
+	CHECK(skp_phstate_decode_pin(st,
+	    (const uint8_t *)"\xa1\x01\x19\x01\x00", 5) != SKP_OK);
+	CHECK(skp_phstate_decode_pin(st, (const uint8_t *)"\xa0", 1) !=
+	    SKP_OK);
+	CHECK(skp_phstate_decode_pin(st,
+	    (const uint8_t *)"\xa2\x01\x00\x02\x00", 5) != SKP_OK);
+	CHECK(skp_phstate_decode_pin(st, (const uint8_t *)"\xa1\x01\x20",
+	    3) != SKP_OK);
+	CHECK(skp_phstate_decode_pin(st,
+	    (const uint8_t *)"\xa1\x01\x00\x00", 4) != SKP_OK);
+	CHECK(st->pin_failures == 255);
+	free(st);
+}
+
 static void
 handle_changed_reason_fits(void)
 {
@@ -1897,6 +2056,8 @@ static const struct skp_test_case cases[] = {
 	{ "phstate_reload_after_direct_decode",
 	    phstate_reload_after_direct_decode },
 	{ "phstate_decode_refusals", phstate_decode_refusals },
+	{ "phstate_pin_decode_refusals", phstate_pin_decode_refusals },
+	{ "handle_pin_failures_durable", handle_pin_failures_durable },
 	{ "phstate_cred_key_must_match", phstate_cred_key_must_match },
 	{ "phstate_passphrase", phstate_passphrase },
 	{ "phstate_fingerprint", phstate_fingerprint },
