@@ -433,8 +433,10 @@ setter_ok(skp_noise_t *st)
 	return 1;
 }
 
-int
-skp_noise_set_local_static(skp_noise_t *st, const struct skp_p256_key *k)
+/* Take a checked key pair into one of the state's slots (s or e). */
+static int
+set_keypair(skp_noise_t *st, const struct skp_p256_key *k,
+    struct skp_p256_key *slot, int *has)
 {
 	int rc;
 
@@ -445,8 +447,8 @@ skp_noise_set_local_static(skp_noise_t *st, const struct skp_p256_key *k)
 	if (k == NULL)
 		rc = SKP_ERR_INVALID;
 	else if ((rc = check_keypair(k)) == SKP_OK) {
-		memcpy(&st->s, k, sizeof(st->s));
-		st->has_s = 1;
+		memcpy(slot, k, sizeof(*slot));
+		*has = 1;
 	}
 	if (rc != SKP_OK)
 		noise_kill(st);
@@ -454,24 +456,18 @@ skp_noise_set_local_static(skp_noise_t *st, const struct skp_p256_key *k)
 }
 
 int
+skp_noise_set_local_static(skp_noise_t *st, const struct skp_p256_key *k)
+{
+	return set_keypair(st, k, st != NULL ? &st->s : NULL,
+	    st != NULL ? &st->has_s : NULL);
+}
+
+int
 skp_noise_set_ephemeral_for_test(skp_noise_t *st,
     const struct skp_p256_key *k)
 {
-	int rc;
-
-	if (st == NULL)
-		return SKP_ERR_INVALID;
-	if (!setter_ok(st))
-		return SKP_ERR_STATE;
-	if (k == NULL)
-		rc = SKP_ERR_INVALID;
-	else if ((rc = check_keypair(k)) == SKP_OK) {
-		memcpy(&st->e, k, sizeof(st->e));
-		st->has_e = 1;
-	}
-	if (rc != SKP_OK)
-		noise_kill(st);
-	return rc;
+	return set_keypair(st, k, st != NULL ? &st->e : NULL,
+	    st != NULL ? &st->has_e : NULL);
 }
 
 int
