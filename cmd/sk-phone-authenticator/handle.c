@@ -437,7 +437,7 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 	}
 	skew = now_ms > r->req.time_ms ? now_ms - r->req.time_ms :
 	    r->req.time_ms - now_ms;
-	if (skew > SKP_HANDLE_FRESH_MS) {
+	if (skew > (h->fresh_ms != 0 ? h->fresh_ms : SKP_HANDLE_FRESH_MS)) {
 		rc = skp_handle_refuse(r, SKP_CTAP_STALE, "request too old, or "
 		    "the clocks of computer and phone differ by more than 120 "
 		    "seconds");

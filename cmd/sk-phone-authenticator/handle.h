@@ -30,6 +30,8 @@ struct skp_handler {
 	char			 pin[SKP_CTAP_PIN_MAX + 1];
 	/* A wrong PIN could not be counted on disk: no more PINs. */
 	int			 pin_stuck;
+	/* 0: SKP_HANDLE_FRESH_MS (only a test build sets another). */
+	uint64_t		 fresh_ms;
 };
 
 struct skp_req {

@@ -363,7 +363,9 @@ cmd_run(const struct args *a, const char *dir)
 	struct skp_phstate *st = NULL;
 	struct skp_serve_opts o;
 	struct skp_handler h;
+#ifdef SKP_TEST_HOOKS
 	const char *env;
+#endif
 	char why[SKP_PH_WHY_MAX];
 	int rc, ttyfd = -1;
 
@@ -394,7 +396,12 @@ cmd_run(const struct args *a, const char *dir)
 	}
 	o.approve = a->approve;
 	o.window_s = a->window_h * 3600;
-	/* Test only: a window of seconds, so tests can watch one expire. */
+#ifdef SKP_TEST_HOOKS
+	/*
+	 * Only in sk-phone-authenticator-test, the build the tests run: a
+	 * window of seconds, so tests can watch one expire, and a shorter
+	 * freshness limit, so they can make a held request go stale.
+	 */
 	if ((env = getenv("SKP_TEST_WINDOW_SECONDS")) != NULL &&
 	    strtoul(env, NULL, 10) > 0) {
 		o.window_s = strtoul(env, NULL, 10);
@@ -402,6 +409,14 @@ cmd_run(const struct args *a, const char *dir)
 		    "(SKP_TEST_WINDOW_SECONDS)\n",
 		    (unsigned long long)o.window_s);
 	}
+	if ((env = getenv("SKP_TEST_FRESHNESS_MS")) != NULL &&
+	    strtoul(env, NULL, 10) > 0) {
+		h.fresh_ms = strtoul(env, NULL, 10);
+		printf("TEST ONLY: requests older than %llu ms are refused "
+		    "(SKP_TEST_FRESHNESS_MS)\n",
+		    (unsigned long long)h.fresh_ms);
+	}
+#endif
 	o.prompt_ms = (a->have_timeout ? a->timeout_s : PROMPT_TIMEOUT_S) *
 	    1000;
 	o.relay = a->relay;

@@ -43,9 +43,10 @@ class Kit:
         self.cli = os.path.join(self.build, "cmd", "sk-phone", "sk-phone")
         self.relay_bin = os.path.join(self.build, "cmd", "sk-phone-relay",
                                       "sk-phone-relay")
+        # The phone with its test knobs (SKP_TEST_*), built for the tests.
         self.phone_bin = os.path.join(self.build, "cmd",
                                       "sk-phone-authenticator",
-                                      "sk-phone-authenticator")
+                                      "sk-phone-authenticator-test")
         self.asan = asan_runtime(self.provider)
         self.state = self.path("computer")
         os.mkdir(self.state, 0o700)

@@ -243,11 +243,12 @@ class World:
         clean(out, "phone")
         return r.returncode, out
 
-    def run_phone(self, state, *args, env=None):
+    def run_phone(self, state, *args, env=None, binary=None):
         """A phone with no terminal; its output in a log file."""
         log = self.path("phone-%d.log" % len(self.procs))
         f = open(log, "wb")
-        p = subprocess.Popen([PHONE, "--state", state, "run"] + list(args),
+        p = subprocess.Popen([binary or PHONE, "--state", state, "run"] +
+                             list(args),
                              stdout=f, stderr=f, stdin=subprocess.DEVNULL,
                              env=self.env(**(env or {})),
                              start_new_session=True)
@@ -517,6 +518,32 @@ def case_stale_refused():
     W.stop(p)
     check(sum("decision=refused-stale" in l for l in audit_lines(S)) >= 2,
           "stale refusals not logged")
+
+
+def case_test_knobs_only_in_test_build():
+    """The installed phone has no SKP_TEST_* knob; the test build has."""
+    installed = os.environ.get("SKP_PHONE_INSTALLED")
+    check(installed and os.path.exists(installed),
+          "SKP_PHONE_INSTALLED names no program")
+    check(b"SKP_TEST_" not in open(installed, "rb").read(),
+          "the installed phone contains a test knob")
+    check(b"SKP_TEST_FRESHNESS_MS" in open(PHONE, "rb").read(),
+          "the test phone has no freshness knob")
+    knobs = {"SKP_TEST_WINDOW_SECONDS": "3", "SKP_TEST_FRESHNESS_MS": "2000"}
+    # the test build: a request 5 s old is stale under a 2 s limit
+    p = W.run_phone(S, "--approve", "always", env=knobs)
+    log = open(p.log).read()
+    check("TEST ONLY: requests older than 2000 ms" in log and
+          "TEST ONLY: the allow window lasts 3 seconds" in log, log)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--offset-ms", "-5000")
+    check(rc != 0 and result(out) == (ST_STALE, E_EXPIRED), out)
+    W.stop(p)
+    # the installed one ignores both: it signs, and says nothing of them
+    p = W.run_phone(S, "--approve", "always", env=knobs, binary=installed)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--offset-ms", "-5000")
+    check(rc == 0, out)
+    W.stop(p)
+    check("TEST ONLY" not in open(p.log).read(), open(p.log).read())
 
 
 def case_replay_refused():
@@ -1163,6 +1190,7 @@ CASES = [
     case_resident_list_and_exclude,
     case_no_private_key_in_clear,
     case_stale_refused,
+    case_test_knobs_only_in_test_build,
     case_replay_refused,
     case_tampered_refused,
     case_not_paired_refused,
