@@ -46,6 +46,7 @@ status_of(int rc)
 	case SKP_ERR_TOO_LARGE:
 		return SKP_CTAP_INVALID_LENGTH;
 	case SKP_ERR_VERSION:
+	case SKP_ERR_OLD_VERSION:
 		return SKP_CTAP_BAD_VERSION;
 	case SKP_ERR_NOMEM:
 	case SKP_ERR_INTERNAL:
@@ -838,7 +839,8 @@ skp_ctap_request_decode(const uint8_t *p, size_t len,
 	    (rc = skp_cbor_get_uint(v, &u)) != SKP_OK)
 		goto out;
 	if (u != SKP_CTAP_VERSION) {
-		rc = SKP_ERR_VERSION;
+		rc = u > SKP_CTAP_VERSION ? SKP_ERR_VERSION :
+		    SKP_ERR_OLD_VERSION;
 		goto out;
 	}
 	if ((rc = skp_cbor_map_only(m, keys, 6)) != SKP_OK ||

@@ -41,6 +41,7 @@ static const char *const messages[] = {
 	"the phone cannot verify the user",		/* -33 */
 	"the relay's TLS certificate is not trusted",	/* -34 */
 	"the server's host key signature did not verify", /* -35 */
+	"written by an older version of sk-phone",	/* -36 */
 };
 
 const char *

@@ -279,7 +279,7 @@ skp_pairuri_encode(const struct skp_pairuri *u, char *out, size_t outlen)
 	    SKP_OK)
 		goto out;
 	if ((rc = skp_buf_put(b, URI_PREFIX, strlen(URI_PREFIX))) != SKP_OK ||
-	    (rc = skp_buf_put(b, "v=1&k=", 6)) != SKP_OK ||
+	    (rc = skp_buf_put(b, "v=2&k=", 6)) != SKP_OK ||
 	    (rc = skp_buf_put(b, k, strlen(k))) != SKP_OK ||
 	    (rc = skp_buf_put(b, "&s=", 3)) != SKP_OK ||
 	    (rc = skp_buf_put(b, s, strlen(s))) != SKP_OK ||
@@ -318,8 +318,9 @@ is_newer_version(const struct span *v)
 	for (i = 0; i < v->len; i++)
 		if (!is_digit(v->p[i]))
 			return 0;
-	/* Any other well-formed number, however long, is larger than 1. */
-	return !(v->len == 1 && (v->p[0] == '0' || v->p[0] == '1'));
+	/* Any other well-formed number, however long, is larger than 2. */
+	return !(v->len == 1 && (v->p[0] == '0' || v->p[0] == '1' ||
+	    v->p[0] == '2'));
 }
 
 /* Split the query into the six known parameters, each exactly once. */
@@ -349,6 +350,9 @@ split_query(const char *q, size_t n, struct span val[P_COUNT])
 	}
 	if (seen[P_V] == 1 && is_newer_version(&val[P_V]))
 		return SKP_ERR_VERSION;
+	/* Protocol 1's URI: the computer must be updated, not the phone. */
+	if (seen[P_V] == 1 && val[P_V].len == 1 && val[P_V].p[0] == '1')
+		return SKP_ERR_OLD_VERSION;
 	for (j = 0; j < P_COUNT; j++)
 		if (seen[j] != 1)
 			rc = SKP_ERR_FORMAT;
@@ -395,7 +399,7 @@ skp_pairuri_parse(const char *uri, size_t len, struct skp_pairuri *u)
 	}
 	if ((rc = split_query(uri + plen, len - plen, val)) != SKP_OK)
 		goto out;
-	if (val[P_V].len != 1 || val[P_V].p[0] != '1' ||
+	if (val[P_V].len != 1 || val[P_V].p[0] != '2' ||
 	    val[P_K].len != B64_PUB_LEN || val[P_S].len != B64_SECRET_LEN) {
 		rc = SKP_ERR_FORMAT;
 		goto out;

@@ -429,6 +429,12 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 		say("phone '%s' does not hold this key%s%s", name, sep,
 		    reason);
 		return SSH_SK_ERR_GENERAL;
+	case SKP_ERR_VERSION:
+		/* A phone of protocol 1 refuses version 2 envelopes. */
+		say("phone '%s' speaks another version of the sk-phone "
+		    "protocol%s%s: update sk-phone-authenticator on the phone "
+		    "(this computer speaks protocol 2)", name, sep, reason);
+		return SSH_SK_ERR_UNSUPPORTED;
 	default:
 		say("request to phone '%s' failed: %s%s%s", name,
 		    skp_strerror(rc), sep, reason);

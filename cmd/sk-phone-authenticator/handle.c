@@ -420,7 +420,12 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 	if ((rc = skp_ctap_request_decode(skp_buf_ptr(pt), skp_buf_len(pt),
 	    &r->req, &status)) != SKP_OK) {
 		rc = skp_handle_refuse(r, status != SKP_CTAP_OK ? status :
-		    SKP_CTAP_INVALID_CBOR, "malformed request");
+		    SKP_CTAP_INVALID_CBOR, rc == SKP_ERR_OLD_VERSION ?
+		    "the computer speaks an older sk-phone protocol: update "
+		    "sk-phone on the computer (the phone speaks protocol 2)" :
+		    rc == SKP_ERR_VERSION ? "the computer speaks a newer "
+		    "sk-phone protocol: update sk-phone-authenticator on the "
+		    "phone" : "malformed request");
 		goto out;
 	}
 	describe(r);

@@ -195,9 +195,20 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 	memset(&peer, 0, sizeof(peer));
 	memset(&comp, 0, sizeof(comp));
 	timeout_s = a->have_timeout ? a->timeout_s : PAIR_TIMEOUT_S;
+	rc = SKP_ERR_TOO_LARGE;
 	if (strlen(uri) > SKP_PAIRURI_MAX ||
 	    (rc = skp_pairuri_parse(uri, strlen(uri), &pu)) != SKP_OK) {
-		fprintf(stderr, PROG ": not an sk-phone pairing URI\n");
+		if (rc == SKP_ERR_OLD_VERSION)
+			fprintf(stderr, PROG ": this pairing code is from an "
+			    "older sk-phone (protocol 1): update sk-phone on "
+			    "the computer, then run sk-phone pair again\n");
+		else if (rc == SKP_ERR_VERSION)
+			fprintf(stderr, PROG ": this pairing code is from a "
+			    "newer sk-phone: update sk-phone-authenticator on "
+			    "this phone\n");
+		else
+			fprintf(stderr, PROG ": not an sk-phone pairing "
+			    "URI\n");
 		rc = SKP_ERR_FORMAT;
 		goto out;
 	}

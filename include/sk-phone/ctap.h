@@ -12,7 +12,8 @@
  * CBOR; decoders take strict CBOR (see cbor.h) and refuse wrong types
  * (SKP_ERR_CBOR_TYPE), missing required fields and values out of range
  * (SKP_ERR_FORMAT), items over the caps below (SKP_ERR_TOO_LARGE), an
- * unknown envelope version (SKP_ERR_VERSION) and commands, algorithms or
+ * newer envelope version (SKP_ERR_VERSION), an older one
+ * (SKP_ERR_OLD_VERSION) and commands, algorithms or
  * formats sk-phone does not speak (SKP_ERR_UNSUPPORTED). Keys sk-phone
  * did not define are refused in its own maps (envelopes, context, host
  * info) and ignored in the maps CTAP defines, as CTAP asks.
@@ -21,7 +22,7 @@
  * *_clear() wipes it (the context carries the user's PIN).
  */
 
-#define SKP_CTAP_VERSION		1	/* envelope version */
+#define SKP_CTAP_VERSION		2	/* envelope version (protocol 2) */
 
 #define SKP_CTAP_MAKE_CREDENTIAL	0x01
 #define SKP_CTAP_GET_ASSERTION		0x02

@@ -44,7 +44,8 @@
 #define SKP_ERR_UV_UNAVAILABLE	-33	/* phone cannot verify the user */
 #define SKP_ERR_TLS		-34	/* certificate not trusted */
 #define SKP_ERR_HOST_UNVERIFIED	-35	/* host info does not verify */
-#define SKP_ERR_LAST		-35
+#define SKP_ERR_OLD_VERSION	-36	/* written by an older sk-phone */
+#define SKP_ERR_LAST		-36
 
 const char *skp_strerror(int);
 /* A one-line message for the user into why (when given): what, where, fix. */

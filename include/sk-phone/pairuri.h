@@ -7,7 +7,7 @@
 
 #include "sk-phone/crypto.h"
 
-#define SKP_PAIRURI_VERSION	1
+#define SKP_PAIRURI_VERSION	2
 #define SKP_PAIRURI_MAX		1024	/* whole URI, bytes, without NUL */
 #define SKP_PAIRURI_MAX_AGE	300	/* seconds a QR code is good for */
 #define SKP_PAIRURI_MAX_AHEAD	60	/* seconds of clock skew forgiven */
@@ -43,7 +43,7 @@ int	skp_pairuri_encode(const struct skp_pairuri *, char *out,
 	    size_t outlen);
 /*
  * Strict parse of len bytes (no NUL needed). SKP_ERR_VERSION for a v
- * newer than ours, SKP_ERR_CRYPTO for a key not on the curve, otherwise
+ * newer than ours, SKP_ERR_OLD_VERSION for v=1 (protocol 1), SKP_ERR_CRYPTO for a key not on the curve, otherwise
  * SKP_ERR_FORMAT / SKP_ERR_TOO_LARGE. Does not check freshness.
  */
 int	skp_pairuri_parse(const char *, size_t len, struct skp_pairuri *);

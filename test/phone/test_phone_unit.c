@@ -440,8 +440,10 @@ pairflow_phone_refuses_stale_uri(void)
 	make_uri(-(SKP_PAIRURI_MAX_AHEAD + 30), uri, sizeof(uri));
 	CHECK_RC(skp_pairflow_phone_new(uri, &id, "phone", mb, DEAD_RELAY, 0,
 	    &pf), SKP_ERR_EXPIRED);
-	CHECK_RC(skp_pairflow_phone_new("sk-phone://pair?v=1", &id, "phone",
+	CHECK_RC(skp_pairflow_phone_new("sk-phone://pair?v=2", &id, "phone",
 	    mb, DEAD_RELAY, 0, &pf), SKP_ERR_FORMAT);
+	CHECK_RC(skp_pairflow_phone_new("sk-phone://pair?v=1", &id, "phone",
+	    mb, DEAD_RELAY, 0, &pf), SKP_ERR_OLD_VERSION);
 	make_uri(10, uri, sizeof(uri));
 	CHECK_RC(skp_pairflow_phone_new(uri, &id, "", mb, DEAD_RELAY, 0, &pf),
 	    SKP_ERR_INVALID);

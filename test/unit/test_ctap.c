@@ -235,7 +235,7 @@ request_info_golden(void)
 	size_t n = 0, wl;
 	uint8_t *want = skp_test_unhex(
 	    "a5"			/* map, 5 pairs */
-	    "0101"			/* 1: version 1 */
+	    "0102"			/* 1: version 2 */
 	    "0250000102030405060708090a0b0c0d0e0f"	/* 2: id */
 	    "031b0000018bcfe56800"	/* 3: time 1700000000000 */
 	    "0404"			/* 4: command getInfo */
@@ -536,10 +536,12 @@ name(void)								\
 #define ST_PARAM SKP_CTAP_INVALID_PARAMETER
 
 /* Envelope */
-REFUSAL(env_refuses_version_2, req_mc, set(t, K(1), skp_cbor_uint(2)),
+REFUSAL(env_refuses_version_3, req_mc, set(t, K(1), skp_cbor_uint(3)),
     SKP_ERR_VERSION, SKP_CTAP_BAD_VERSION)
+REFUSAL(env_refuses_version_1, req_mc, set(t, K(1), skp_cbor_uint(1)),
+    SKP_ERR_OLD_VERSION, SKP_CTAP_BAD_VERSION)
 REFUSAL(env_refuses_version_0, req_mc, set(t, K(1), skp_cbor_uint(0)),
-    SKP_ERR_VERSION, SKP_CTAP_BAD_VERSION)
+    SKP_ERR_OLD_VERSION, SKP_CTAP_BAD_VERSION)
 REFUSAL(env_refuses_missing_version, req_mc, del(t, K(1)), FMT, ST_MISS)
 REFUSAL(env_refuses_version_type, req_mc, set(t, K(1), S("1")), TYPE,
     ST_TYPE)
@@ -767,24 +769,24 @@ expect_bytes(const char *hex, int want_rc, uint8_t want_st, int line)
 static void
 env_refuses_trailing(void)
 {
-	expect_bytes("a5010102" ID16 "03010404" "06a102636c6170" "00",
+	expect_bytes("a5010202" ID16 "03010404" "06a102636c6170" "00",
 	    SKP_ERR_TRAILING, ST_CBOR, __LINE__);
 }
 
 static void
 env_refuses_unsorted(void)
 {
-	expect_bytes("a5010102" ID16 "04040301" "06a102636c6170",
+	expect_bytes("a5010202" ID16 "04040301" "06a102636c6170",
 	    SKP_ERR_CBOR_ORDER, ST_CBOR, __LINE__);
 	/* unsorted inside the context map */
-	expect_bytes("a5010102" ID16 "03010404" "06a2026161" "0140",
+	expect_bytes("a5010202" ID16 "03010404" "06a2026161" "0140",
 	    SKP_ERR_CBOR_ORDER, ST_CBOR, __LINE__);
 }
 
 static void
 env_refuses_duplicate(void)
 {
-	expect_bytes("a5010102" ID16 "03010301" "06a102636c6170",
+	expect_bytes("a5010202" ID16 "03010301" "06a102636c6170",
 	    SKP_ERR_CBOR_ORDER, ST_CBOR, __LINE__);
 }
 
@@ -792,7 +794,7 @@ static void
 env_refuses_non_minimal(void)
 {
 	/* time 1 as a two-byte integer */
-	expect_bytes("a5010102" ID16 "0318010404" "06a102636c6170",
+	expect_bytes("a5010202" ID16 "0318010404" "06a102636c6170",
 	    SKP_ERR_FORMAT, ST_CBOR, __LINE__);
 }
 
@@ -1816,7 +1818,8 @@ static const struct skp_test_case cases[] = {
 	{ "env_refuses_not_a_map", env_refuses_not_a_map },
 	{ "env_refuses_oversize", env_refuses_oversize },
 #define C_(n)	{ #n, n },
-	C_(env_refuses_version_2)
+	C_(env_refuses_version_3)
+	C_(env_refuses_version_1)
 	C_(env_refuses_version_0)
 	C_(env_refuses_missing_version)
 	C_(env_refuses_version_type)

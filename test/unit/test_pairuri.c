@@ -25,7 +25,7 @@
 #define RELAY_E	"wss%3A%2F%2Frelay.example.com%3A8443%2Fsk%3Fx%3D1"
 #define NAME	"work laptop \xc3\xa9"
 #define NAME_E	"work%20laptop%20%C3%A9"
-#define VECTOR_URI "sk-phone://pair?v=1&k=" PUB_B64 "&s=" SEC_B64 \
+#define VECTOR_URI "sk-phone://pair?v=2&k=" PUB_B64 "&s=" SEC_B64 \
 		"&r=" RELAY_E "&n=" NAME_E "&t=1700000000"
 
 static void
@@ -121,7 +121,7 @@ static void
 parse_any_order_and_lower_hex(void)
 {
 	const char *s = "sk-phone://pair?t=5&n=a%c3%a9&r=ws%3a%2f%2fh&s="
-	    SEC_B64 "&k=" PUB_B64 "&v=1";
+	    SEC_B64 "&k=" PUB_B64 "&v=2";
 	struct skp_pairuri u;
 
 	REQUIRE(skp_pairuri_parse(s, strlen(s), &u) == SKP_OK);
@@ -134,12 +134,12 @@ static void
 refuse_scheme_and_path(void)
 {
 	static const char *bad[] = {
-		"SK-PHONE://pair?v=1",
-		"sk-phone:/pair?v=1",
-		"sk-phone://Pair?v=1",
-		"sk-phone://pair/?v=1",
-		"sk-phone://pairs?v=1",
-		"https://pair?v=1",
+		"SK-PHONE://pair?v=2",
+		"sk-phone:/pair?v=2",
+		"sk-phone://Pair?v=2",
+		"sk-phone://pair/?v=2",
+		"sk-phone://pairs?v=2",
+		"https://pair?v=2",
 		"sk-phone://pair",
 		"sk-phone://pair?",
 		"",
@@ -160,25 +160,25 @@ refuse_scheme_and_path(void)
 static void
 refuse_unknown_param(void)
 {
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
 	    "&x=1")), SKP_ERR_FORMAT);
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
-	    "&vv=1")), SKP_ERR_FORMAT);
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	    "&vv=2")), SKP_ERR_FORMAT);
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
 	    "&n")), SKP_ERR_FORMAT);
 	/* Sanity: the same without the extra parameter is fine. */
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
 	    "")), SKP_OK);
 }
 
 static void
 refuse_repeated_param(void)
 {
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
 	    "&n=b")), SKP_ERR_FORMAT);
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
-	    "&v=1")), SKP_ERR_FORMAT);
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	    "&v=2")), SKP_ERR_FORMAT);
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
 	    "&t=1")), SKP_ERR_FORMAT);
 }
 
@@ -211,34 +211,46 @@ refuse_missing_param(void)
 static void
 refuse_empty_field(void)
 {
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
 	    "&")), SKP_ERR_FORMAT);
-	CHECK_RC(parse(mk("1&", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	CHECK_RC(parse(mk("2&", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
 	    "")), SKP_ERR_FORMAT);
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "",
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "",
 	    "")), SKP_ERR_FORMAT);
 }
 
 static void
 refuse_newer_version(void)
 {
-	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	CHECK_RC(parse(mk("3", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
 	    "")), SKP_ERR_VERSION);
 	CHECK_RC(parse(mk("10", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
 	    "")), SKP_ERR_VERSION);
 	CHECK_RC(parse(mk("123456789012345678901234567890", PUB_B64,
 	    SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")), SKP_ERR_VERSION);
 	/* A newer version may add parameters or change the others. */
-	CHECK_RC(parse(mk("2", "x", "y", "z", "", "", "&q=new")),
+	CHECK_RC(parse(mk("3", "x", "y", "z", "", "", "&q=new")),
 	    SKP_ERR_VERSION);
 	CHECK_RC(parse("sk-phone://pair?v=3"), SKP_ERR_VERSION);
+}
+
+/* Protocol 1's URI: refused as older, whatever else it holds. */
+static void
+refuse_old_version(void)
+{
+	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	    "")), SKP_ERR_OLD_VERSION);
+	CHECK_RC(parse(mk("1", "x", "y", "z", "", "", "&q=new")),
+	    SKP_ERR_OLD_VERSION);
+	CHECK_RC(parse("sk-phone://pair?v=1"), SKP_ERR_OLD_VERSION);
+	CHECK(strstr(skp_strerror(SKP_ERR_OLD_VERSION), "older") != NULL);
 }
 
 static void
 refuse_bad_version(void)
 {
-	static const char *bad[] = { "0", "01", "", "1.0", "+1", "-1", "1a",
-	    "%31" };
+	static const char *bad[] = { "0", "02", "", "2.0", "+2", "-2", "2a",
+	    "%32", "01" };
 	size_t i;
 
 	for (i = 0; i < nitems(bad); i++)
@@ -256,32 +268,32 @@ refuse_bad_key(void)
 	/* Flip the last Y character: almost surely off the curve. */
 	snprintf(k, sizeof(k), "%s", PUB_B64);
 	k[strlen(k) - 2] = k[strlen(k) - 2] == 'A' ? 'B' : 'A';
-	CHECK_RC(parse(mk("1", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
+	CHECK_RC(parse(mk("2", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
 	    SKP_ERR_CRYPTO);
 	/* 0x02 prefix: a compressed point spelled in 65 bytes. */
 	snprintf(k, sizeof(k), "%s", PUB_B64);
 	k[0] = 'A';
 	k[1] = 'r';
-	CHECK_RC(parse(mk("1", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
+	CHECK_RC(parse(mk("2", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
 	    SKP_ERR_CRYPTO);
 	/* Too short, too long, padded, non-url alphabet. */
 	snprintf(k, sizeof(k), "%.86s", PUB_B64);
-	CHECK_RC(parse(mk("1", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
+	CHECK_RC(parse(mk("2", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
 	    SKP_ERR_FORMAT);
 	snprintf(k, sizeof(k), "%sAAAA", PUB_B64);
-	CHECK_RC(parse(mk("1", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
+	CHECK_RC(parse(mk("2", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
 	    SKP_ERR_FORMAT);
 	snprintf(k, sizeof(k), "%s=", PUB_B64);
-	CHECK_RC(parse(mk("1", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
+	CHECK_RC(parse(mk("2", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
 	    SKP_ERR_FORMAT);
 	snprintf(k, sizeof(k), "%s", PUB_B64);
 	k[5] = '+';
-	CHECK_RC(parse(mk("1", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
+	CHECK_RC(parse(mk("2", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
 	    SKP_ERR_FORMAT);
 	/* Non-zero leftover bits: a second spelling of the same bytes. */
 	snprintf(k, sizeof(k), "%s", PUB_B64);
 	k[strlen(k) - 1] = 'N';
-	CHECK_RC(parse(mk("1", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
+	CHECK_RC(parse(mk("2", k, SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")),
 	    SKP_ERR_FORMAT);
 	/* The encoder refuses it too. */
 	fill(&u);
@@ -292,13 +304,13 @@ refuse_bad_key(void)
 static void
 refuse_bad_secret(void)
 {
-	CHECK_RC(parse(mk("1", PUB_B64, "AAECAwQFBgcICQoLDA0O", "ws%3A%2F%2Fh",
+	CHECK_RC(parse(mk("2", PUB_B64, "AAECAwQFBgcICQoLDA0O", "ws%3A%2F%2Fh",
 	    "a", "1", "")), SKP_ERR_FORMAT);			/* 15 bytes */
-	CHECK_RC(parse(mk("1", PUB_B64, "AAECAwQFBgcICQoLDA0ODxA",
+	CHECK_RC(parse(mk("2", PUB_B64, "AAECAwQFBgcICQoLDA0ODxA",
 	    "ws%3A%2F%2Fh", "a", "1", "")), SKP_ERR_FORMAT);	/* 17 */
-	CHECK_RC(parse(mk("1", PUB_B64, "AAECAwQFBgcICQoLDA0ODw==",
+	CHECK_RC(parse(mk("2", PUB_B64, "AAECAwQFBgcICQoLDA0ODw==",
 	    "ws%3A%2F%2Fh", "a", "1", "")), SKP_ERR_FORMAT);
-	CHECK_RC(parse(mk("1", PUB_B64, "", "ws%3A%2F%2Fh", "a", "1", "")),
+	CHECK_RC(parse(mk("2", PUB_B64, "", "ws%3A%2F%2Fh", "a", "1", "")),
 	    SKP_ERR_FORMAT);
 }
 
@@ -354,23 +366,23 @@ refuse_bad_relay_in_uri(void)
 	char r[1024];
 	size_t i;
 
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "http%3A%2F%2Fh", "a", "1",
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "http%3A%2F%2Fh", "a", "1",
 	    "")), SKP_ERR_FORMAT);
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2F", "a", "1",
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2F", "a", "1",
 	    "")), SKP_ERR_FORMAT);
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh%00", "a", "1",
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh%00", "a", "1",
 	    "")), SKP_ERR_FORMAT);
 	/* Literal reserved characters must be percent-encoded. */
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws://h", "a", "1", "")),
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws://h", "a", "1", "")),
 	    SKP_ERR_FORMAT);
 	/* 256 decoded bytes. */
 	i = (size_t)snprintf(r, sizeof(r), "ws%%3A%%2F%%2F");
 	memset(r + i, 'a', 251);
 	r[i + 251] = '\0';
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, r, "a", "1", "")),
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, r, "a", "1", "")),
 	    SKP_ERR_TOO_LARGE);
 	r[i + 250] = '\0';
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, r, "a", "1", "")), SKP_OK);
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, r, "a", "1", "")), SKP_OK);
 }
 
 static void
@@ -417,15 +429,15 @@ refuse_bad_name_in_uri(void)
 	size_t i;
 
 	for (i = 0; i < nitems(bad); i++)
-		CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", bad[i],
+		CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", bad[i],
 		    "1", "")), SKP_ERR_FORMAT);
 	/* 65 decoded bytes; 64 are fine. */
 	memset(n, 'a', 65);
 	n[65] = '\0';
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", n, "1", "")),
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", n, "1", "")),
 	    SKP_ERR_TOO_LARGE);
 	n[64] = '\0';
-	CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", n, "1", "")),
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", n, "1", "")),
 	    SKP_OK);
 }
 
@@ -440,13 +452,13 @@ time_rules(void)
 	size_t i;
 
 	for (i = 0; i < nitems(bad); i++)
-		CHECK_RC(parse(mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a",
+		CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a",
 		    bad[i], "")), SKP_ERR_FORMAT);
-	s = mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a",
+	s = mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a",
 	    "18446744073709551615", "");
 	REQUIRE(skp_pairuri_parse(s, strlen(s), &u) == SKP_OK);
 	CHECK(u.created == UINT64_MAX);
-	s = mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "0", "");
+	s = mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "0", "");
 	REQUIRE(skp_pairuri_parse(s, strlen(s), &u) == SKP_OK);
 	CHECK(u.created == 0);
 }
@@ -505,7 +517,7 @@ static void
 parse_failure_leaves_output(void)
 {
 	struct skp_pairuri u, before;
-	const char *s = mk("1", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "01",
+	const char *s = mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "01",
 	    "");
 
 	memset(&u, 0x5a, sizeof(u));
@@ -614,6 +626,7 @@ static const struct skp_test_case cases[] = {
 	{ "refuse_missing_param", refuse_missing_param },
 	{ "refuse_empty_field", refuse_empty_field },
 	{ "refuse_newer_version", refuse_newer_version },
+	{ "refuse_old_version", refuse_old_version },
 	{ "refuse_bad_version", refuse_bad_version },
 	{ "refuse_bad_key", refuse_bad_key },
 	{ "refuse_bad_secret", refuse_bad_secret },
