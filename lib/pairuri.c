@@ -9,6 +9,7 @@
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
 #include "sk-phone/pairuri.h"
+#include "sk-phone/relayurl.h"
 
 #define URI_PREFIX	"sk-phone://pair?"
 #define MAILBOX_PREFIX	"sk-phone mailbox v1"
@@ -135,60 +136,11 @@ pct_encode(skp_buf_t *b, const char *s, size_t n)
 	return rc;
 }
 
-/* host = reg-name of letters, digits, '-', '.', or an IPv6 literal. */
-static int
-check_authority(const char *p, size_t n)
-{
-	size_t i = 0, hostlen = 0;
-	uint64_t port;
-
-	if (n > 0 && p[0] == '[') {
-		for (i = 1; i < n && p[i] != ']'; i++)
-			if (hexval(p[i]) < 0 && p[i] != ':' && p[i] != '.')
-				return SKP_ERR_FORMAT;
-		if (i == n || i == 1)
-			return SKP_ERR_FORMAT;
-		i++;
-		hostlen = i;
-	} else {
-		for (; i < n && p[i] != ':'; i++)
-			if (!is_alnum(p[i]) && p[i] != '-' && p[i] != '.')
-				return SKP_ERR_FORMAT;
-		hostlen = i;
-	}
-	if (hostlen == 0)
-		return SKP_ERR_FORMAT;
-	if (i == n)
-		return SKP_OK;
-	if (p[i] != ':' || parse_decimal(p + i + 1, n - i - 1, &port) !=
-	    SKP_OK || port == 0 || port > 65535)
-		return SKP_ERR_FORMAT;
-	return SKP_OK;
-}
-
+/* The one relay URL grammar lives in relayurl.c (PROTOCOL.md §2.2). */
 int
 skp_pairuri_check_relay(const char *s, size_t n)
 {
-	size_t i, skip, auth;
-
-	if (s == NULL || n == 0)
-		return SKP_ERR_FORMAT;
-	if (n > SKP_RELAY_URL_MAX)
-		return SKP_ERR_TOO_LARGE;
-	/* Printable ASCII only; no fragment, which websockets forbid. */
-	for (i = 0; i < n; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '#')
-			return SKP_ERR_FORMAT;
-	if (n > 5 && memcmp(s, "ws://", 5) == 0)
-		skip = 5;
-	else if (n > 6 && memcmp(s, "wss://", 6) == 0)
-		skip = 6;
-	else
-		return SKP_ERR_FORMAT;
-	for (auth = skip; auth < n && s[auth] != '/' && s[auth] != '?';
-	    auth++)
-		;
-	return check_authority(s + skip, auth - skip);
+	return skp_relayurl_parse(s, n, NULL, NULL);
 }
 
 /*

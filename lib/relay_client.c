@@ -20,6 +20,7 @@
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
 #include "sk-phone/relay.h"
+#include "sk-phone/relayurl.h"
 
 #define MAILBOX_LABEL	"sk-phone mailbox v1"
 
@@ -264,7 +265,6 @@ skp_relay_parse_relay(const uint8_t *p, size_t n, struct skp_relay_frame *f)
 #define CLIENT_KEEPALIVE_S	20
 #define CLIENT_FDS		16
 #define CLIENT_CLOSE_FLUSH_MS	250
-#define CLIENT_URL_MAX		1024
 
 enum cstate {
 	CS_IDLE = 0,
@@ -930,68 +930,19 @@ pump(skp_relay_t *r, uint64_t until)
 	return SKP_OK;
 }
 
-/* Strict URL split: ws[s]://host[:port][/path]. */
+/* The one relay URL parser (lib/relayurl.c, PROTOCOL.md §2.2). */
 static int
 url_parse(skp_relay_t *r, const char *url)
 {
-	const char *p, *h, *he, *e;
-	unsigned long port;
-	size_t hl;
-	char *end;
+	struct skp_relayurl u;
 
-	if (url == NULL || strlen(url) > CLIENT_URL_MAX)
+	if (url == NULL || skp_relayurl_parse(url, strlen(url), &u, NULL) !=
+	    SKP_OK)
 		return SKP_ERR_INVALID;
-	if (strncmp(url, "wss://", 6) == 0) {
-		r->tls = 1;
-		p = url + 6;
-	} else if (strncmp(url, "ws://", 5) == 0) {
-		r->tls = 0;
-		p = url + 5;
-	} else
-		return SKP_ERR_INVALID;
-	if (*p == '[') {
-		h = p + 1;
-		if ((he = strchr(h, ']')) == NULL)
-			return SKP_ERR_INVALID;
-		e = he + 1;
-		for (p = h; p < he; p++)
-			if (!(*p == ':' || *p == '.' || (*p >= '0' &&
-			    *p <= '9') || (*p >= 'a' && *p <= 'f') ||
-			    (*p >= 'A' && *p <= 'F')))
-				return SKP_ERR_INVALID;
-	} else {
-		h = p;
-		for (he = h; *he != '\0' && *he != ':' && *he != '/'; he++)
-			if (!((*he >= 'a' && *he <= 'z') || (*he >= 'A' &&
-			    *he <= 'Z') || (*he >= '0' && *he <= '9') ||
-			    *he == '.' || *he == '-' || *he == '_'))
-				return SKP_ERR_INVALID;
-		e = he;
-	}
-	hl = (size_t)(he - h);
-	if (hl == 0 || hl >= sizeof(r->host))
-		return SKP_ERR_INVALID;
-	memcpy(r->host, h, hl);
-	r->host[hl] = '\0';
-	r->port = r->tls ? 443 : 80;
-	if (*e == ':') {
-		if (e[1] < '0' || e[1] > '9')
-			return SKP_ERR_INVALID;
-		errno = 0;
-		port = strtoul(e + 1, &end, 10);
-		if (errno != 0 || port == 0 || port > 65535 || end - e > 6)
-			return SKP_ERR_INVALID;
-		r->port = (int)port;
-		e = end;
-	}
-	if (*e == '\0')
-		e = "/";
-	if (*e != '/' || strlen(e) >= sizeof(r->path))
-		return SKP_ERR_INVALID;
-	for (p = e; *p != '\0'; p++)
-		if (*p <= 0x20 || *p >= 0x7f)
-			return SKP_ERR_INVALID;
-	memcpy(r->path, e, strlen(e) + 1);
+	r->tls = u.tls;
+	r->port = u.port;
+	snprintf(r->host, sizeof(r->host), "%s", u.host);
+	snprintf(r->path, sizeof(r->path), "%s", u.path);
 	return SKP_OK;
 }
 

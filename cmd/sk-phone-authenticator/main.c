@@ -18,6 +18,7 @@
 #include "sk-phone/hostkey.h"
 #include "sk-phone/pairflow.h"
 #include "sk-phone/pairuri.h"
+#include "sk-phone/relayurl.h"
 
 #include "audit.h"
 #include "handle.h"
@@ -733,7 +734,7 @@ main(int argc, char **argv)
 	};
 	struct args a;
 	char dir[4096];
-	const char *cmd;
+	const char *cmd, *uwhy = NULL;
 	int c, nargs, rc;
 
 	memset(&a, 0, sizeof(a));
@@ -753,9 +754,10 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			a.relay = optarg;
-			if (skp_pairuri_check_relay(optarg, strlen(optarg)) !=
-			    SKP_OK) {
-				fprintf(stderr, PROG ": bad relay URL\n");
+			if (skp_relayurl_parse(optarg, strlen(optarg), NULL,
+			    &uwhy) != SKP_OK) {
+				fprintf(stderr, PROG ": --relay %s: %s\n",
+				    optarg, uwhy);
 				return 2;
 			}
 			break;

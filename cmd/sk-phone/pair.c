@@ -15,6 +15,7 @@
 #include "sk-phone/err.h"
 #include "sk-phone/pairflow.h"
 #include "sk-phone/pairuri.h"
+#include "sk-phone/relayurl.h"
 #include "sk-phone/store.h"
 
 #include "cli.h"
@@ -204,7 +205,7 @@ skp_cli_pair(int argc, char **argv)
 	struct ticker ticker;
 	skp_store_phones_t *phones = NULL;
 	skp_pairflow_t *pf = NULL;
-	const char *uri_file = NULL, *env, *uri, *code;
+	const char *uri_file = NULL, *env, *uri, *code, *uwhy = NULL;
 	char *end;
 	long t;
 	int c, yes = 0, timeout_s = PAIR_TIMEOUT_DEFAULT, ret = 1, rc;
@@ -218,12 +219,11 @@ skp_cli_pair(int argc, char **argv)
 		switch (c) {
 		case 'r':
 			snprintf(relay, sizeof(relay), "%s", optarg);
-			if (strlen(optarg) >= sizeof(relay) ||
-			    skp_pairuri_check_relay(optarg,
-			    strlen(optarg)) != SKP_OK) {
-				skp_cli_err("--relay wants ws://HOST:PORT or "
-				    "wss://HOST:PORT, at most %d bytes",
-				    SKP_RELAY_URL_MAX);
+			if (skp_relayurl_parse(optarg, strlen(optarg), NULL,
+			    &uwhy) != SKP_OK) {
+				skp_cli_err("--relay %s: %s; it wants "
+				    "ws://HOST:PORT or wss://HOST:PORT/PATH",
+				    optarg, uwhy);
 				ret = 2;
 				goto out;
 			}
@@ -284,8 +284,16 @@ skp_cli_pair(int argc, char **argv)
 	/* The relay: given, else from the environment, else the one the
 	 * phones already paired use. */
 	if (relay[0] == '\0' && (env = getenv("SK_PHONE_RELAY")) != NULL &&
-	    skp_pairuri_check_relay(env, strlen(env)) == SKP_OK)
+	    env[0] != '\0') {
+		if (skp_relayurl_parse(env, strlen(env), NULL, &uwhy) !=
+		    SKP_OK) {
+			skp_cli_err("SK_PHONE_RELAY=%s: %s; fix it or pass "
+			    "--relay", env, uwhy);
+			ret = 2;
+			goto out;
+		}
 		snprintf(relay, sizeof(relay), "%s", env);
+	}
 	if (relay[0] == '\0' && skp_store_phones_load(dir, &phones, why,
 	    sizeof(why)) == SKP_OK && skp_store_phones_count(phones) > 0)
 		snprintf(relay, sizeof(relay), "%s",

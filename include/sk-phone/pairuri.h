@@ -52,7 +52,7 @@ int	skp_pairuri_check_fresh(const struct skp_pairuri *, uint64_t now);
 void	skp_pairuri_clear(struct skp_pairuri *);
 
 /* Field rules shared with the pairing payloads and the state files. */
-/* ws:// or wss://, a host, printable ASCII, at most SKP_RELAY_URL_MAX. */
+/* skp_relayurl_parse() without the parts (include/sk-phone/relayurl.h). */
 int	skp_pairuri_check_relay(const char *, size_t len);
 /* 1..SKP_NAME_MAX bytes of valid UTF-8 without control characters. */
 int	skp_pairuri_check_name(const char *, size_t len);

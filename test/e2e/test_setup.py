@@ -194,6 +194,24 @@ def refuses_relative_provider():
     check(p.returncode != 0, "relative path accepted")
 
 
+@tap.case
+def relay_url_refused_with_the_rule():
+    """--relay and SK_PHONE_RELAY go through the one relay URL parser
+    (PROTOCOL.md 2.2) and the refusal names the rule broken."""
+    home = fresh_home()
+    env = {"PATH": "/usr/bin:/bin", "HOME": home}
+    for args, extra, want in (
+            (["--relay", "wss://relay.example.org?x=1"], {}, "no query"),
+            (["--relay", "ws://h:0080"], {}, "leading zeros"),
+            (["--relay", "ws://u@h/"], {}, "user info"),
+            ([], {"SK_PHONE_RELAY": "ws://relay_x"}, "SK_PHONE_RELAY")):
+        p = subprocess.run([CLI, "pair", "--timeout", "1", *args],
+                           capture_output=True, text=True,
+                           env=dict(env, **extra), timeout=30)
+        check(p.returncode == 2, "exit %d for %s" % (p.returncode, args))
+        check(want in p.stderr, "message: " + p.stderr)
+
+
 if __name__ == "__main__":
     CLI, PROVIDER = sys.argv[1], os.path.abspath(sys.argv[2])
     sys.exit(tap.run(sys.argv[3:]))

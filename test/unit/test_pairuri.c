@@ -21,8 +21,8 @@
 #define PUB_B64	"BNrQtlOUIhz5sFHh_spXh9CY3-Y3_JC575RdDDdyWBGAUnGgRhzbglLWHx" \
 		"xFb6PlmrH0WzOsz19YOJ4Fd7iZC7M"
 #define SEC_B64	"AAECAwQFBgcICQoLDA0ODw"	/* bytes 00..0f */
-#define RELAY	"wss://relay.example.com:8443/sk?x=1"
-#define RELAY_E	"wss%3A%2F%2Frelay.example.com%3A8443%2Fsk%3Fx%3D1"
+#define RELAY	"wss://relay.example.com:8443/sk"
+#define RELAY_E	"wss%3A%2F%2Frelay.example.com%3A8443%2Fsk"
 #define NAME	"work laptop \xc3\xa9"
 #define NAME_E	"work%20laptop%20%C3%A9"
 #define VECTOR_URI "sk-phone://pair?v=2&k=" PUB_B64 "&s=" SEC_B64 \
@@ -320,51 +320,33 @@ relay(const char *url)
 	return skp_pairuri_check_relay(url, strlen(url));
 }
 
+/*
+ * The full grammar is tested in test_relayurl.c; this is the pairing
+ * check's share of it (it is the same parser).
+ */
 static void
 relay_rules(void)
 {
-	char big[300];
-
 	CHECK_RC(relay("ws://h"), SKP_OK);
 	CHECK_RC(relay("wss://relay.example.com"), SKP_OK);
-	CHECK_RC(relay("wss://relay.example.com:443/a/b?c=d&e"), SKP_OK);
 	CHECK_RC(relay("ws://127.0.0.1:8080/"), SKP_OK);
 	CHECK_RC(relay("ws://[::1]:8080/x"), SKP_OK);
-	CHECK_RC(relay("ws://[::1]"), SKP_OK);
-	CHECK_RC(relay("ws://h?x"), SKP_OK);
+	CHECK_RC(relay("wss://relay.example.com:443/a/b?c=d&e"),
+	    SKP_ERR_FORMAT);
+	CHECK_RC(relay("ws://h?x"), SKP_ERR_FORMAT);
+	CHECK_RC(relay("ws://relay_x"), SKP_ERR_FORMAT);
 	CHECK_RC(relay("http://h"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("WSS://h"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss:/h"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss:///path"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://:443/"), SKP_ERR_FORMAT);
 	CHECK_RC(relay("wss://user@h/"), SKP_ERR_FORMAT);
 	CHECK_RC(relay("wss://h/#frag"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://h/a b"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://h/\x7f"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://h/\xc3\xa9"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://h:"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://h:0"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://h:65536"), SKP_ERR_FORMAT);
 	CHECK_RC(relay("wss://h:0443"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://h:1:2"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://[]:1"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://[::1"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://[::1]x"), SKP_ERR_FORMAT);
-	CHECK_RC(relay("wss://[g::1]"), SKP_ERR_FORMAT);
 	CHECK_RC(skp_pairuri_check_relay("ws://h\0x", 8), SKP_ERR_FORMAT);
-	/* 255 bytes is the most. */
-	memset(big, 'a', sizeof(big));
-	memcpy(big, "ws://", 5);
-	CHECK_RC(skp_pairuri_check_relay(big, 255), SKP_OK);
-	CHECK_RC(skp_pairuri_check_relay(big, 256), SKP_ERR_TOO_LARGE);
 }
 
 static void
 refuse_bad_relay_in_uri(void)
 {
 	char r[1024];
-	size_t i;
+	size_t i, j;
 
 	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "http%3A%2F%2Fh", "a", "1",
 	    "")), SKP_ERR_FORMAT);
@@ -377,7 +359,8 @@ refuse_bad_relay_in_uri(void)
 	    SKP_ERR_FORMAT);
 	/* 256 decoded bytes. */
 	i = (size_t)snprintf(r, sizeof(r), "ws%%3A%%2F%%2F");
-	memset(r + i, 'a', 251);
+	for (j = 0; j < 251; j++)	/* labels of 63 between dots */
+		r[i + j] = j % 64 == 63 ? '.' : 'a';
 	r[i + 251] = '\0';
 	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, r, "a", "1", "")),
 	    SKP_ERR_TOO_LARGE);
