@@ -13,6 +13,7 @@
 #include "sshmsg.h"
 
 #define AUDIT_FILE	"audit.log"
+#define AUDIT_OLD	"audit.log.1"
 #define AUDIT_LINE_MAX	1536
 
 static void
@@ -43,6 +44,8 @@ int
 skp_audit_append(int dirfd, const struct skp_audit_entry *e)
 {
 	char line[AUDIT_LINE_MAX], comp[300], subj[300], host[300], when[32];
+	struct stat sb;
+	uint64_t max;
 	struct tm tm;
 	time_t t;
 	ssize_t w;
@@ -66,6 +69,7 @@ skp_audit_append(int dirfd, const struct skp_audit_entry *e)
 		rc = SKP_ERR_TOO_LARGE;
 		goto out;
 	}
+	max = e->max_bytes != 0 ? e->max_bytes : SKP_AUDIT_MAX_BYTES;
 	fd = openat(dirfd, AUDIT_FILE, O_WRONLY | O_APPEND | O_CREAT |
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
@@ -74,9 +78,26 @@ skp_audit_append(int dirfd, const struct skp_audit_entry *e)
 	}
 	if ((rc = check_private(fd)) != SKP_OK)
 		goto out;
+	if (fstat(fd, &sb) != 0) {
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	if ((uint64_t)sb.st_size + (uint64_t)n > max && sb.st_size > 0) {
+		/* The older half goes; a new log starts. */
+		close(fd);
+		fd = -1;
+		if (renameat(dirfd, AUDIT_FILE, dirfd, AUDIT_OLD) != 0 ||
+		    (fd = openat(dirfd, AUDIT_FILE, O_WRONLY | O_APPEND |
+		    O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+			rc = SKP_ERR_IO;
+			goto out;
+		}
+		if ((rc = check_private(fd)) != SKP_OK)
+			goto out;
+	}
 	/* One write of a whole line, so lines never interleave. */
 	w = write(fd, line, (size_t)n);
-	if (w != n || fsync(fd) != 0) {
+	if (w != n || (!e->no_sync && fsync(fd) != 0)) {
 		rc = SKP_ERR_IO;
 		goto out;
 	}
@@ -87,14 +108,14 @@ skp_audit_append(int dirfd, const struct skp_audit_entry *e)
 	return rc;
 }
 
-int
-skp_audit_print(int dirfd)
+static int
+print_file(int dirfd, const char *name)
 {
 	char buf[4096];
 	ssize_t n;
 	int fd, rc;
 
-	fd = openat(dirfd, AUDIT_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		rc = errno == ENOENT ? SKP_OK : SKP_ERR_IO;
 		goto out;
@@ -112,5 +133,15 @@ skp_audit_print(int dirfd)
  out:
 	if (fd >= 0)
 		close(fd);
+	return rc;
+}
+
+int
+skp_audit_print(int dirfd)
+{
+	int rc;
+
+	if ((rc = print_file(dirfd, AUDIT_OLD)) == SKP_OK)
+		rc = print_file(dirfd, AUDIT_FILE);
 	return rc;
 }

@@ -13,7 +13,19 @@ struct skp_audit_entry {
 	const char	*verified;	/* "yes", "new", "no", or NULL: "-" */
 	const char	*key;		/* "SHA256:..." fingerprint, or NULL */
 	const char	*decision;	/* "allow-once", "reject", ... */
+	/* Summaries of junk: written, not fsync()ed (a flood costs no I/O
+	 * wait). */
+	int		 no_sync;
+	/* Rotate past this many bytes; 0: SKP_AUDIT_MAX_BYTES. */
+	uint64_t	 max_bytes;
 };
+
+/*
+ * The log is capped: a line that would take it past max_bytes first moves
+ * audit.log to audit.log.1 (replacing the one before), so at most about
+ * twice the cap is kept.
+ */
+#define SKP_AUDIT_MAX_BYTES	(4 * 1024 * 1024)
 
 /*
  * Appends one line to dir/audit.log (created 0600, O_APPEND):
@@ -22,7 +34,8 @@ struct skp_audit_entry {
  * Strings are escaped for a terminal (skp_sshmsg_printable, quotes too).
  */
 int	skp_audit_append(int dirfd, const struct skp_audit_entry *);
-/* Copies the log to stdout, after the same permission checks. */
+/* Copies the log (audit.log.1, then audit.log) to stdout, after the same
+ * permission checks. */
 int	skp_audit_print(int dirfd);
 
 #endif

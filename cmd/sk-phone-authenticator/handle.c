@@ -417,6 +417,17 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 		rc = SKP_OK;
 		goto out;
 	}
+	/*
+	 * The keys in memory only tell who asked, so that the refusal is
+	 * theirs to read; no decision is made on a state that may be old
+	 * (a key deleted or a computer unpaired by another process).
+	 */
+	if (h->state_unreadable) {
+		r->decision = "refused-state-unreadable";
+		rc = skp_handle_refuse(r, SKP_CTAP_OTHER, "the phone cannot "
+		    "read its state folder: see the phone's terminal");
+		goto out;
+	}
 	if ((rc = skp_ctap_request_decode(skp_buf_ptr(pt), skp_buf_len(pt),
 	    &r->req, &status)) != SKP_OK) {
 		rc = skp_handle_refuse(r, status != SKP_CTAP_OK ? status :
@@ -448,24 +459,34 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 		    "seconds");
 		goto out;
 	}
-	rc = skp_phstate_seen_add(h->st, r->req.id, now_ms,
-	    SKP_HANDLE_REPLAY_MS, NULL, 0);
+	/*
+	 * getInfo reads nothing and changes nothing, and its answer is the
+	 * same to everyone paired: a replayed one learns nothing new. It
+	 * takes no place in the replay cache, so that no flood of them can
+	 * fill it.
+	 */
+	if (r->req.command == SKP_CTAP_GET_INFO) {
+		rc = skp_handle_approved(h, r, now_ms);
+		goto out;
+	}
+	/* Each computer has its own share of the cache. */
+	rc = skp_phstate_seen_add(h->st, &r->computer, r->req.id,
+	    r->req.time_ms, now_ms, SKP_HANDLE_REPLAY_MS, NULL, 0);
 	if (rc == SKP_ERR_REPLAY) {
 		rc = skp_handle_refuse(r, SKP_CTAP_REPLAYED,
 		    "request replayed");
 		goto out;
 	}
 	if (rc == SKP_ERR_LIMIT) {
+		r->decision = "refused-flood";
 		rc = skp_handle_refuse(r, SKP_CTAP_CHANNEL_BUSY,
-		    "too many requests: try again later");
+		    "too many requests from this computer in 10 minutes: "
+		    "try again later");
 		goto out;
 	}
 	if (rc != SKP_OK)
 		goto out;
 	switch (r->req.command) {
-	case SKP_CTAP_GET_INFO:
-		rc = skp_handle_approved(h, r, now_ms);
-		goto out;
 	case SKP_CTAP_MAKE_CREDENTIAL:
 		rc = begin_make_credential(h, r);
 		break;

@@ -32,6 +32,11 @@ struct skp_handler {
 	int			 pin_stuck;
 	/* 0: SKP_HANDLE_FRESH_MS (only a test build sets another). */
 	uint64_t		 fresh_ms;
+	/*
+	 * The state could not be re-read for this request: the paired
+	 * computer gets a refusal, nothing is decided on the old state.
+	 */
+	int			 state_unreadable;
 };
 
 struct skp_req {

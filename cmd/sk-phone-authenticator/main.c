@@ -421,6 +421,13 @@ cmd_run(const struct args *a, const char *dir)
 		    "(SKP_TEST_WINDOW_SECONDS)\n",
 		    (unsigned long long)o.window_s);
 	}
+	if ((env = getenv("SKP_TEST_AUDIT_MAX_BYTES")) != NULL &&
+	    strtoul(env, NULL, 10) > 0) {
+		o.audit_max_bytes = strtoul(env, NULL, 10);
+		printf("TEST ONLY: the audit log is rotated past %llu bytes "
+		    "(SKP_TEST_AUDIT_MAX_BYTES)\n",
+		    (unsigned long long)o.audit_max_bytes);
+	}
 	if ((env = getenv("SKP_TEST_FRESHNESS_MS")) != NULL &&
 	    strtoul(env, NULL, 10) > 0) {
 		h.fresh_ms = strtoul(env, NULL, 10);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cbor.h>
@@ -613,18 +614,96 @@ encode_counters(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 
 /* ---- replay cache ---- */
 
+static uint64_t
+boot_clock_ms(const struct skp_phstate *st)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 +
+	    st->mono_skew_ms;
+}
+
+/*
+ * This boot's id (the kernel's boot_id, a UUID), read once; all zero when
+ * it cannot be read, which matches no file.
+ */
+static const uint8_t *
+boot_id(void)
+{
+	static uint8_t id[SKP_PH_BOOT_ID_LEN];
+	static int done;
+	char text[64], hex[2 * SKP_PH_BOOT_ID_LEN + 1];
+	size_t i, o = 0;
+	ssize_t n;
+	int fd;
+
+	if (done)
+		return id;
+	done = 1;
+	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY |
+	    O_CLOEXEC)) < 0)
+		return id;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return id;
+	text[n] = '\0';
+	for (i = 0; text[i] != '\0' && o < sizeof(hex) - 1; i++)
+		if (text[i] != '-' && text[i] != '\n')
+			hex[o++] = text[i];
+	hex[o] = '\0';
+	if (o != sizeof(hex) - 1 || skp_unhex(hex, id, sizeof(id)) != SKP_OK)
+		memset(id, 0, sizeof(id));
+	return id;
+}
+
+static int
+boot_id_known(const uint8_t *id)
+{
+	static const uint8_t zero[SKP_PH_BOOT_ID_LEN];
+
+	return memcmp(id, zero, sizeof(zero)) != 0;
+}
+
+void
+skp_phstate_seen_tag(const struct skp_ph_computer *c,
+    uint8_t tag[SKP_PH_SEEN_TAG_LEN])
+{
+	/* The x coordinate after the 0x04: as random as a hash of it. */
+	memcpy(tag, c->pub + 1, SKP_PH_SEEN_TAG_LEN);
+}
+
 int
 skp_phstate_decode_seen(struct skp_phstate *st, const uint8_t *p, size_t n)
 {
-	static const int64_t keys[] = { 1, 2 };
+	static const int64_t top[] = { 1, 2 };
+	static const int64_t keys[] = { 1, 2, 3, 4, 5 };
 	struct skp_ph_seen *tmp = NULL;
 	cbor_item_t *m = NULL, *list, *e;
+	uint8_t boot[SKP_PH_BOOT_ID_LEN];
+	uint64_t now_mono = boot_clock_ms(st);
 	size_t i, cnt = 0;
-	int rc;
+	int rc, same_boot = 0;
 
 	file_forget(st, SKP_PH_FILE_SEEN);
-	if ((rc = load_list(p, n, SKP_PH_MAX_SEEN, &m, &list)) != SKP_OK)
+	if ((rc = skp_cbor_load_map(p, n, INNER_MAX, top, nitems(top),
+	    &m)) != SKP_OK ||
+	    (rc = skp_cbor_map_get(m, 1, CBOR_TYPE_ARRAY, &list)) != SKP_OK)
 		goto out;
+	if (cbor_array_size(list) > SKP_PH_MAX_SEEN) {
+		rc = SKP_ERR_TOO_LARGE;
+		goto out;
+	}
+	/* Key 2 (absent in files of older phones): the boot it was in. */
+	rc = get_bytes(m, 2, sizeof(boot), sizeof(boot), boot, NULL);
+	if (rc == SKP_OK)
+		same_boot = boot_id_known(boot) &&
+		    memcmp(boot, boot_id(), sizeof(boot)) == 0;
+	else if (rc != SKP_ERR_NOT_FOUND)
+		goto out;
+	rc = SKP_OK;
 	if ((tmp = calloc(SKP_PH_MAX_SEEN, sizeof(*tmp))) == NULL) {
 		rc = SKP_ERR_NOMEM;
 		goto out;
@@ -637,6 +716,23 @@ skp_phstate_decode_seen(struct skp_phstate *st, const uint8_t *p, size_t n)
 		    tmp[i].id, NULL)) != SKP_OK ||
 		    (rc = get_uint(e, 2, &tmp[i].at_ms)) != SKP_OK)
 			goto out;
+		/* 3, 4 and 5 are absent in entries of older phones. */
+		if ((rc = get_uint(e, 3, &tmp[i].req_ms)) == SKP_ERR_NOT_FOUND)
+			tmp[i].req_ms = tmp[i].at_ms;
+		else if (rc != SKP_OK)
+			goto out;
+		if ((rc = get_uint(e, 4, &tmp[i].mono_ms)) ==
+		    SKP_ERR_NOT_FOUND || (rc == SKP_OK && (!same_boot ||
+		    tmp[i].mono_ms > now_mono)))
+			/* Not this boot's clock: kept as if seen now. */
+			tmp[i].mono_ms = now_mono;
+		else if (rc != SKP_OK)
+			goto out;
+		rc = get_bytes(e, 5, SKP_PH_SEEN_TAG_LEN, SKP_PH_SEEN_TAG_LEN,
+		    tmp[i].tag, NULL);
+		if (rc != SKP_OK && rc != SKP_ERR_NOT_FOUND)
+			goto out;
+		rc = SKP_OK;
 	}
 	memcpy(st->seen, tmp, cnt * sizeof(*tmp));
 	st->nseen = cnt;
@@ -649,31 +745,46 @@ skp_phstate_decode_seen(struct skp_phstate *st, const uint8_t *p, size_t n)
 static int
 encode_seen(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 {
-	cbor_item_t *list, *m;
+	cbor_item_t *list = NULL, *m = NULL, *top = NULL;
 	size_t i;
 	int rc = SKP_OK;
 
 	if ((list = skp_cbor_array(st->nseen)) == NULL)
 		return SKP_ERR_NOMEM;
 	for (i = 0; i < st->nseen && rc == SKP_OK; i++) {
-		if ((m = skp_cbor_map(2)) == NULL) {
+		if ((m = skp_cbor_map(5)) == NULL) {
 			rc = SKP_ERR_NOMEM;
 			break;
 		}
 		if ((rc = skp_cbor_map_put(m, 1, skp_cbor_bytes(st->seen[i].id,
 		    SKP_PH_REQ_ID_LEN))) != SKP_OK ||
 		    (rc = skp_cbor_map_put(m, 2,
-		    skp_cbor_uint(st->seen[i].at_ms))) != SKP_OK) {
+		    skp_cbor_uint(st->seen[i].at_ms))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 3,
+		    skp_cbor_uint(st->seen[i].req_ms))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 4,
+		    skp_cbor_uint(st->seen[i].mono_ms))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 5, skp_cbor_bytes(st->seen[i].tag,
+		    SKP_PH_SEEN_TAG_LEN))) != SKP_OK) {
 			skp_cbor_free(&m);
 			break;
 		}
 		rc = skp_cbor_array_push(list, m);
 	}
-	if (rc != SKP_OK) {
-		skp_cbor_free(&list);
-		return rc;
+	if (rc == SKP_OK && (top = skp_cbor_map(2)) == NULL)
+		rc = SKP_ERR_NOMEM;
+	if (rc == SKP_OK) {
+		rc = skp_cbor_map_put(top, 1, list);
+		list = NULL;
 	}
-	return encode_list(&list, out, outlen);
+	if (rc == SKP_OK)
+		rc = skp_cbor_map_put(top, 2, skp_cbor_bytes(boot_id(),
+		    SKP_PH_BOOT_ID_LEN));
+	if (rc == SKP_OK)
+		rc = skp_cbor_encode(top, INNER_MAX, out, outlen);
+	skp_cbor_free(&list);
+	skp_cbor_free(&top);
+	return rc;
 }
 
 /* ---- hosts: pins and per-host windows ---- */
@@ -1797,48 +1908,100 @@ skp_phstate_counter_next(struct skp_phstate *st,
 
 struct seen_arg {
 	const uint8_t	*id;
+	const uint8_t	*tag;
+	uint64_t	 req_ms;
 	uint64_t	 now_ms;
 	uint64_t	 keep_ms;
 };
+
+static int
+tag_paired(const struct skp_phstate *st, const uint8_t *tag)
+{
+	static const uint8_t none[SKP_PH_SEEN_TAG_LEN];
+	uint8_t t[SKP_PH_SEEN_TAG_LEN];
+	size_t i;
+
+	if (memcmp(tag, none, sizeof(none)) == 0)
+		return 1;	/* an older phone's: kept until it expires */
+	for (i = 0; i < st->ncomputers; i++) {
+		skp_phstate_seen_tag(&st->computers[i], t);
+		if (memcmp(t, tag, sizeof(t)) == 0)
+			return 1;
+	}
+	return 0;
+}
 
 static int
 do_seen_add(struct skp_phstate *st, const void *arg, char *why,
     size_t whylen)
 {
 	const struct seen_arg *a = arg;
-	size_t i, o = 0;
+	uint64_t mono = boot_clock_ms(st);
+	const struct skp_ph_seen *e;
+	size_t i, o = 0, mine = 0;
 	int rc = SKP_OK;
 
 	(void)why;
 	(void)whylen;
-	/* Forget what is past the window; a request that old is stale. */
 	for (i = 0; i < st->nseen; i++) {
-		if (st->seen[i].at_ms + a->keep_ms < a->now_ms)
+		e = &st->seen[i];
+		/* Forgotten only when both clocks say it is old. */
+		if (mono - e->mono_ms >= a->keep_ms &&
+		    a->now_ms >= e->req_ms && a->now_ms - e->req_ms >=
+		    a->keep_ms)
 			continue;
-		if (memcmp(st->seen[i].id, a->id, SKP_PH_REQ_ID_LEN) == 0)
+		/* An unpaired computer's: its requests no longer decrypt. */
+		if (memcmp(e->tag, a->tag, SKP_PH_SEEN_TAG_LEN) != 0 &&
+		    !tag_paired(st, e->tag))
+			continue;
+		if (memcmp(e->id, a->id, SKP_PH_REQ_ID_LEN) == 0)
 			rc = SKP_ERR_REPLAY;
-		st->seen[o++] = st->seen[i];
+		if (memcmp(e->tag, a->tag, SKP_PH_SEEN_TAG_LEN) == 0)
+			mine++;
+		st->seen[o++] = *e;
 	}
 	st->nseen = o;
 	if (rc != SKP_OK)
 		return rc;
-	if (st->nseen == SKP_PH_MAX_SEEN)
+	if (mine >= SKP_PH_SEEN_SHARE || st->nseen == SKP_PH_MAX_SEEN)
 		return SKP_ERR_LIMIT;
 	memcpy(st->seen[st->nseen].id, a->id, SKP_PH_REQ_ID_LEN);
+	memcpy(st->seen[st->nseen].tag, a->tag, SKP_PH_SEEN_TAG_LEN);
 	st->seen[st->nseen].at_ms = a->now_ms;
+	st->seen[st->nseen].req_ms = a->req_ms;
+	st->seen[st->nseen].mono_ms = mono;
 	st->nseen++;
 	return SKP_OK;
 }
 
 int
-skp_phstate_seen_add(struct skp_phstate *st,
-    const uint8_t id[SKP_PH_REQ_ID_LEN], uint64_t now_ms, uint64_t keep_ms,
-    char *why, size_t whylen)
+skp_phstate_seen_add(struct skp_phstate *st, const struct skp_ph_computer *who,
+    const uint8_t id[SKP_PH_REQ_ID_LEN], uint64_t req_ms, uint64_t now_ms,
+    uint64_t keep_ms, char *why, size_t whylen)
 {
-	struct seen_arg a = { id, now_ms, keep_ms };
+	uint8_t tag[SKP_PH_SEEN_TAG_LEN];
+	struct seen_arg a = { id, tag, req_ms, now_ms, keep_ms };
 
+	memset(tag, 0, sizeof(tag));
+	if (who != NULL)
+		skp_phstate_seen_tag(who, tag);
 	return edit(st, FILE_SEEN, skp_phstate_decode_seen, encode_seen,
 	    do_seen_add, &a, why, whylen);
+}
+
+size_t
+skp_phstate_seen_count(const struct skp_phstate *st,
+    const struct skp_ph_computer *who)
+{
+	uint8_t tag[SKP_PH_SEEN_TAG_LEN];
+	size_t i, n = 0;
+
+	memset(tag, 0, sizeof(tag));
+	if (who != NULL)
+		skp_phstate_seen_tag(who, tag);
+	for (i = 0; i < st->nseen; i++)
+		n += memcmp(st->seen[i].tag, tag, sizeof(tag)) == 0;
+	return n;
 }
 
 /* ---- the wrong-PIN count ---- */

@@ -23,7 +23,9 @@
  *                5: public key, 6: private key, 7: resident,
  *                8: credProtect, 9: created, 10: made for (computer)}]}
  *   counters     sealed {1: [{1: credential id, 2: counter}]}
- *   seen         sealed {1: [{1: request id, 2: time seen (ms)}]}
+ *   seen         sealed {1: [{1: request id, 2: time seen (ms),
+ *                3: request time (ms), 4: boot clock seen (ms),
+ *                5: computer tag (8)}], 2: boot id (16)}
  *   hosts        sealed {1: [{1: pin name, 2: host key blob, 3: pinned at,
  *                4: pinned by (computer)}], 2: [{1: computer, 2: pin name,
  *                3: window until}]}
@@ -34,7 +36,15 @@
 
 #define SKP_PH_MAX_COMPUTERS	16
 #define SKP_PH_MAX_CREDS	128
-#define SKP_PH_MAX_SEEN		1024
+/*
+ * The replay cache: each computer holds at most SKP_PH_SEEN_SHARE live ids,
+ * so that one cannot push another's out; ids written by an older phone
+ * (no computer tag) have a share of their own.
+ */
+#define SKP_PH_SEEN_SHARE	256
+#define SKP_PH_MAX_SEEN		((SKP_PH_MAX_COMPUTERS + 1) * SKP_PH_SEEN_SHARE)
+#define SKP_PH_SEEN_TAG_LEN	8
+#define SKP_PH_BOOT_ID_LEN	16
 #define SKP_PH_CRED_ID_LEN	16
 #define SKP_PH_RP_MAX		255	/* as SKP_CTAP_RP_ID_MAX */
 #define SKP_PH_USER_ID_MAX	64
@@ -73,7 +83,11 @@ struct skp_ph_cred {
 
 struct skp_ph_seen {
 	uint8_t		id[SKP_PH_REQ_ID_LEN];
-	uint64_t	at_ms;
+	uint64_t	at_ms;		/* recorded: wall clock, unix ms */
+	uint64_t	req_ms;		/* the request's own time */
+	uint64_t	mono_ms;	/* recorded: CLOCK_BOOTTIME, ms */
+	/* The computer's (skp_phstate_seen_tag); all zero: none known. */
+	uint8_t		tag[SKP_PH_SEEN_TAG_LEN];
 };
 
 /* A pinned host key: the pin name as skp_hostinfo_pin_name() makes it. */
@@ -136,6 +150,11 @@ struct skp_phstate {
 	struct skp_ph_host_window hwins[SKP_PH_MAX_HOST_WINDOWS];
 	size_t			nhwins;
 	unsigned int		pin_failures;	/* from "pin" */
+	/*
+	 * Added to CLOCK_BOOTTIME wherever the state reads it: the unit
+	 * tests move the boot clock with it (0 otherwise).
+	 */
+	uint64_t		mono_skew_ms;
 	struct skp_ph_file_seen	files[SKP_PH_NFILES];
 };
 
@@ -182,13 +201,28 @@ int	skp_phstate_counter_next(struct skp_phstate *,
 	    const uint8_t [SKP_PH_CRED_ID_LEN], uint32_t *, char *why,
 	    size_t whylen);
 /*
- * The replay cache: SKP_ERR_REPLAY when id was seen within keep_ms of
- * now_ms, else it is recorded (on disk) and 0. Entries older than keep_ms
- * go. SKP_ERR_LIMIT when full of live entries.
+ * The replay cache: SKP_ERR_REPLAY when id is still remembered, else it
+ * is recorded (on disk) with who's tag (NULL: none) and 0. An id is
+ * forgotten only when both clocks agree that it is older than keep_ms:
+ * the boot clock (CLOCK_BOOTTIME, which no one sets) since it was
+ * recorded, and the wall clock (now_ms) since the request's own time
+ * req_ms; so a wall clock set forward or back forgets nothing early.
+ * Across a reboot (another boot id in the file) the boot clock is unknown:
+ * every id is kept keep_ms from the first load after it. Ids of
+ * computers no longer paired go. SKP_ERR_LIMIT when who's share
+ * (SKP_PH_SEEN_SHARE) is full of live ids; other computers are not
+ * touched.
  */
 int	skp_phstate_seen_add(struct skp_phstate *,
-	    const uint8_t [SKP_PH_REQ_ID_LEN], uint64_t now_ms,
-	    uint64_t keep_ms, char *why, size_t whylen);
+	    const struct skp_ph_computer *who,
+	    const uint8_t [SKP_PH_REQ_ID_LEN], uint64_t req_ms,
+	    uint64_t now_ms, uint64_t keep_ms, char *why, size_t whylen);
+/* A computer's tag in the replay cache: 8 bytes of its public key. */
+void	skp_phstate_seen_tag(const struct skp_ph_computer *,
+	    uint8_t [SKP_PH_SEEN_TAG_LEN]);
+/* How many ids the cache holds for who (NULL: those without a tag). */
+size_t	skp_phstate_seen_count(const struct skp_phstate *,
+	    const struct skp_ph_computer *who);
 
 /*
  * The wrong-PIN count, as a security key keeps its PIN retries: pin_failed

@@ -26,6 +26,8 @@
 
 static volatile sig_atomic_t stopping;
 
+#define nitems_flood	SKP_PH_MAX_COMPUTERS
+
 struct serve {
 	struct skp_handler		*h;
 	const struct skp_serve_opts	*o;
@@ -33,6 +35,19 @@ struct serve {
 	struct skp_prompt		 prompt;
 	struct skp_req			*pending;	/* the owner's */
 	uint32_t			 pending_chan;
+	/*
+	 * Messages that decrypt for no paired computer: counted, and
+	 * summarized in one audit line at most every
+	 * SKP_SERVE_JUNK_SUMMARY_MS (not fsync()ed), so a flood of junk
+	 * costs neither the log nor the disk.
+	 */
+	uint64_t			 junk;		/* not yet logged */
+	uint64_t			 junk_next;	/* boot clock, ms */
+	/* Computers whose replay share is full: one line per flood. */
+	struct {
+		char		name[SKP_NAME_MAX + 1];
+		uint64_t	refused;
+	}				 flood[SKP_PH_MAX_COMPUTERS];
 };
 
 static void
@@ -48,6 +63,15 @@ now_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+boot_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -86,6 +110,7 @@ record(struct serve *s, const struct skp_req *r, const char *decision)
 	e.verified = skp_hostcheck_verified_word(&r->host, is_login(r));
 	e.key = r->key_fp[0] != '\0' ? r->key_fp : NULL;
 	e.decision = decision;
+	e.max_bytes = s->o->audit_max_bytes;
 	if ((rc = skp_audit_append(s->o->audit_dirfd, &e)) != SKP_OK)
 		fprintf(stderr, "sk-phone-authenticator: audit log: %s\n",
 		    skp_strerror(rc));
@@ -105,6 +130,79 @@ record(struct serve *s, const struct skp_req *r, const char *decision)
 	fflush(stdout);
 }
 
+/* One line for the junk counted since the last one. */
+static void
+junk_summary(struct serve *s)
+{
+	struct skp_audit_entry e;
+	char subj[64], when[16];
+	int rc;
+
+	if (s->junk == 0)
+		return;
+	snprintf(subj, sizeof(subj), "%llu message%s",
+	    (unsigned long long)s->junk, s->junk == 1 ? "" : "s");
+	memset(&e, 0, sizeof(e));
+	e.time = now_ms() / 1000;
+	e.op = "request";
+	e.subject = subj;
+	e.decision = "refused-not-paired";
+	e.no_sync = 1;
+	e.max_bytes = s->o->audit_max_bytes;
+	if ((rc = skp_audit_append(s->o->audit_dirfd, &e)) != SKP_OK)
+		fprintf(stderr, "sk-phone-authenticator: audit log: %s\n",
+		    skp_strerror(rc));
+	clock_text(when);
+	printf("%s %s from no paired computer: refused-not-paired "
+	    "(counted, at most one line a minute)\n", when, subj);
+	fflush(stdout);
+	s->junk = 0;
+	s->junk_next = boot_ms() + SKP_SERVE_JUNK_SUMMARY_MS;
+}
+
+/*
+ * A computer whose replay share is full: its first refusal is logged,
+ * the rest counted until one of its requests gets through again.
+ * 1: the line is logged as usual; 0: counted only.
+ */
+static int
+flood_note(struct serve *s, const struct skp_req *r, int flooding)
+{
+	size_t i, free_slot = nitems_flood;
+	char comp[300], when[16];
+
+	for (i = 0; i < nitems_flood; i++) {
+		if (s->flood[i].name[0] == '\0') {
+			if (free_slot == nitems_flood)
+				free_slot = i;
+			continue;
+		}
+		if (strcmp(s->flood[i].name, r->computer.name) != 0)
+			continue;
+		if (flooding) {
+			s->flood[i].refused++;
+			return 0;
+		}
+		skp_sshmsg_printable(r->computer.name, comp, sizeof(comp));
+		clock_text(when);
+		printf("%s computer \"%s\": %llu requests refused while its "
+		    "share of the replay cache was full\n", when, comp,
+		    (unsigned long long)s->flood[i].refused);
+		memset(&s->flood[i], 0, sizeof(s->flood[i]));
+		return 1;
+	}
+	if (flooding && free_slot < nitems_flood) {
+		snprintf(s->flood[free_slot].name,
+		    sizeof(s->flood[free_slot].name), "%s", r->computer.name);
+		s->flood[free_slot].refused = 1;
+		printf("computer \"%s\" sends more requests than the replay "
+		    "cache holds for it (%d in 10 minutes): refused; further "
+		    "refusals are counted, not logged\n", r->computer.name,
+		    SKP_PH_SEEN_SHARE);
+	}
+	return 1;
+}
+
 /*
  * Log the decision, then send message 2 (if any) and end the channel:
  * no answer leaves before its line is in the audit log.
@@ -114,11 +212,18 @@ finish(struct serve *s, struct skp_req **rp, uint32_t chan,
     const char *decision)
 {
 	struct skp_req *r = *rp;
+	const char *d = r->decision != NULL ? r->decision : decision;
 	int rc;
 
-	/* getInfo is no decision: it is answered to anyone paired. */
-	if (r->req.command != SKP_CTAP_GET_INFO || r->status != 0)
-		record(s, r, r->decision != NULL ? r->decision : decision);
+	if (r->computer.name[0] == '\0' && r->next == SKP_HANDLE_DROP) {
+		/* Junk: counted, summarized now and then. */
+		s->junk++;
+		if (boot_ms() >= s->junk_next)
+			junk_summary(s);
+	} else if (flood_note(s, r, strcmp(d, "refused-flood") == 0) &&
+	    (r->req.command != SKP_CTAP_GET_INFO || r->status != 0))
+		/* getInfo is no decision: it is answered to anyone paired. */
+		record(s, r, d);
 	if (r->reply != NULL && s->relay != NULL &&
 	    (rc = skp_relay_send(s->relay, chan, skp_buf_ptr(r->reply),
 	    skp_buf_len(r->reply))) != SKP_OK)
@@ -304,8 +409,14 @@ on_message(struct serve *s, uint32_t chan, const uint8_t *msg, size_t len)
 	if (s->pending != NULL && chan == s->pending_chan)
 		return;
 	/* Another process may have unpaired or deleted since. */
-	if ((rc = skp_phstate_reload(s->h->st, why, sizeof(why))) != SKP_OK)
-		fprintf(stderr, "sk-phone-authenticator: %s\n", why);
+	s->h->state_unreadable = 0;
+	if ((rc = skp_phstate_reload(s->h->st, why, sizeof(why))) !=
+	    SKP_OK) {
+		/* Refused below (skp_handle_begin), never decided on. */
+		fprintf(stderr, "sk-phone-authenticator: cannot read the "
+		    "state, refusing the request: %s\n", why);
+		s->h->state_unreadable = 1;
+	}
 	rc = skp_handle_begin(s->h, msg, len, now, &r);
 	if (r == NULL) {
 		fprintf(stderr, "sk-phone-authenticator: %s\n",
@@ -408,6 +519,8 @@ drain(struct serve *s, int *fatal)
 {
 	struct skp_relay_event ev;
 
+	if (s->junk > 0 && boot_ms() >= s->junk_next)
+		junk_summary(s);
 	while (skp_relay_service(s->relay, 0, &ev) == SKP_OK) {
 		switch (ev.type) {
 		case SKP_RELAY_EV_MESSAGE:
@@ -549,6 +662,7 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 	rc = fatal;
  out:
 	cancel_pending(&s, "stopping");
+	junk_summary(&s);
 	skp_relay_free(&s.relay);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

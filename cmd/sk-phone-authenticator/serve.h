@@ -22,7 +22,11 @@ struct skp_serve_opts {
 	int		 tty_in;	/* -1: no terminal to ask on */
 	int		 tty_out;
 	int		 audit_dirfd;
+	uint64_t	 audit_max_bytes;	/* 0: SKP_AUDIT_MAX_BYTES */
 };
+
+/* Messages from no paired computer: at most one audit line this often. */
+#define SKP_SERVE_JUNK_SUMMARY_MS	60000
 
 /* Runs until SIGINT or SIGTERM (0) or a fatal error. */
 int	skp_serve(struct skp_handler *, const struct skp_serve_opts *);

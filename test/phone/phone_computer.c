@@ -42,6 +42,8 @@ struct opts {
 	unsigned int	 cred_protect;
 	long long	 offset_ms;
 	int		 repeat;
+	int		 fresh_ids;	/* each repeat a new request id */
+	int		 quiet;		/* print only a count per status */
 	int		 timeout_ms;
 };
 
@@ -295,9 +297,21 @@ send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
 	cp.mailbox_id = p.mailbox_id;
 	cp.request_psk = p.request_psk;
 	for (i = 0; i < o->repeat; i++) {
+		if (i > 0 && o->fresh_ids) {
+			free(msg);
+			msg = NULL;
+			if ((rc = skp_random(req->id, sizeof(req->id))) !=
+			    SKP_OK || (rc = skp_ctap_request_encode(req, &msg,
+			    &msglen)) != SKP_OK) {
+				fail("encode", rc);
+				goto out;
+			}
+		}
 		skp_call_response_clear(resp);
 		rc = skp_call(&cp, &id, msg, msglen, o->timeout_ms, on_status,
 		    NULL, resp);
+		if (o->quiet && i + 1 < o->repeat)
+			continue;
 		printf("result %d status=0x%02x err=%d (%s) reason=\"%s\"\n",
 		    i + 1, resp->status, rc, skp_strerror(rc), resp->reason);
 		fflush(stdout);
@@ -735,6 +749,8 @@ main(int argc, char **argv)
 		{ "cred-protect", required_argument, NULL, 'c' },
 		{ "offset-ms",	  required_argument, NULL, 'O' },
 		{ "repeat",	  required_argument, NULL, 'x' },
+		{ "fresh-ids",	  no_argument,	     NULL, 'F' },
+		{ "quiet",	  no_argument,	     NULL, 'q' },
 		{ "timeout-ms",	  required_argument, NULL, 't' },
 		{ "sid",	  required_argument, NULL, 'i' },
 		{ "host",	  required_argument, NULL, 'H' },
@@ -772,6 +788,8 @@ main(int argc, char **argv)
 		case 'c': o.cred_protect = (unsigned int)atoi(optarg); break;
 		case 'O': o.offset_ms = atoll(optarg); break;
 		case 'x': o.repeat = atoi(optarg); break;
+		case 'F': o.fresh_ids = 1; break;
+		case 'q': o.quiet = 1; break;
 		case 't': o.timeout_ms = atoi(optarg); break;
 		case 'i': o.sid_hex = optarg; break;
 		case 'H': o.host = optarg; break;

@@ -1182,6 +1182,127 @@ def case_prompt_host_window():
         W.phone(S, "hosts", "forget", h)
 
 
+# ---- floods: the replay cache and the audit log ----
+
+def case_replay_flood_no_lockout():
+    """A paired computer flooding the phone locks out no one else."""
+    desk, fl = W.path("computer-desk"), W.path("computer-flooder")
+    W.pair(S, desk, "desk")
+    W.pair(S, fl, "flooder")
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "enroll", W.path("keyf"))
+    check(rc == 0, out)
+    # 1030 getInfo, each a new request: they take no place in the cache
+    rc, out = W.comp(fl, "info", "--repeat", "1030", "--fresh-ids",
+                     "--quiet", timeout=300)
+    check(rc == 0 and result(out, 1030) == (0, 0), out[-500:])
+    rc, out = W.comp(C, "sign", W.path("keyf"))
+    check(rc == 0, out)
+    rc, out = W.comp(desk, "enroll", W.path("keydesk"))
+    check(rc == 0, out)
+    W.stop(p)
+    # requests that are recorded: the flooder fills its own share only
+    p = W.run_phone(S, "--approve", "never")
+    share = 256
+    rc, out = W.comp(fl, "sign", W.path("keyf"), "--repeat",
+                     str(share + 4), "--fresh-ids", "--quiet", timeout=600)
+    st, err = result(out, share + 4)
+    check(st == ST_BUSY and "too many requests from this computer" in out,
+          out[-500:])
+    W.stop(p)
+    p = W.run_phone(S, "--approve", "always")
+    for cdir, key in ((C, "keyf"), (desk, "keydesk")):
+        rc, out = W.comp(cdir, "sign", W.path(key))
+        check(rc == 0, "locked out: " + out)
+    rc, out = W.comp(fl, "sign", W.path("keyf"))
+    check(rc != 0 and result(out)[0] == ST_BUSY, out)
+    W.stop(p)
+    lines = [l for l in audit_lines(S) if "decision=refused-flood" in l]
+    check(len(lines) == 2 and all('computer="flooder"' in l for l in lines),
+          "flood lines: %r" % lines)
+    log = open(p.log).read()
+    check("further refusals are counted" in log, log)
+    for name in ("flooder", "desk"):
+        rc, out = W.phone(S, "unpair", name)
+        check(rc == 0, out)
+
+
+def case_junk_counted_not_logged():
+    """Messages for no paired computer: one summary line, no fsync each."""
+    junk = W.path("computer-junk")
+    W.pair(S, junk, "junk")
+    rc, out = W.phone(S, "unpair", "junk")
+    check(rc == 0, out)
+    before = len(audit_lines(S))
+    p = W.run_phone(S, "--approve", "always")
+    if not os.path.exists(W.path("keyf")):
+        rc, out = W.comp(C, "enroll", W.path("keyf"))
+        check(rc == 0, out)
+        before += 1
+    rc, out = W.comp(junk, "sign", W.path("keyf"), "--repeat", "40",
+                     "--quiet", "--timeout-ms", "3000", timeout=300)
+    check(rc != 0 and result(out, 40)[1] in (E_CLOSED, E_TIMEOUT), out)
+    # the first at once, the rest counted
+    new = audit_lines(S)[before:]
+    check(len(new) == 1 and 'subject="1 message"' in new[0] and
+          "decision=refused-not-paired" in new[0], "%r" % new)
+    rc, out = W.comp(C, "sign", W.path("keyf"))
+    check(rc == 0, out)
+    W.stop(p)
+    # stopping writes the count of the rest
+    new = [l for l in audit_lines(S)[before:] if "refused-not-paired" in l]
+    check(len(new) == 2 and 'subject="39 messages"' in new[1], "%r" % new)
+    check("39 messages from no paired computer" in open(p.log).read(),
+          open(p.log).read())
+
+
+def case_audit_log_rotated():
+    """Past its cap the log moves to audit.log.1; `log` shows both."""
+    p = W.run_phone(S, "--approve", "always",
+                    env={"SKP_TEST_AUDIT_MAX_BYTES": "1500"})
+    if not os.path.exists(W.path("keyf")):
+        rc, out = W.comp(C, "enroll", W.path("keyf"))
+        check(rc == 0, out)
+    for i in range(12):
+        rc, out = W.comp(C, "sign", W.path("keyf"), "--sshsig", "n%d" % i)
+        check(rc == 0, out)
+    W.stop(p)
+    cur, old = (os.path.join(S, f) for f in ("audit.log", "audit.log.1"))
+    check(os.path.exists(old), "not rotated")
+    check(os.path.getsize(cur) <= 1500 and os.path.getsize(old) <= 1500,
+          "sizes %d %d" % (os.path.getsize(cur), os.path.getsize(old)))
+    check(os.stat(old).st_mode & 0o777 == 0o600, "audit.log.1 mode")
+    rc, out = W.phone(S, "log")
+    check(rc == 0, out)
+    names = re.findall(r'subject="(n\d+)"', out)
+    check(names == ["n%d" % i for i in range(12)][-len(names):] and
+          len(names) >= 8, "log: %r" % names)
+
+
+def case_state_unreadable_refuses():
+    """A state that cannot be re-read refuses; nothing is decided on the
+    old one in memory."""
+    p = W.run_phone(S, "--approve", "always")
+    if not os.path.exists(W.path("keyf")):
+        rc, out = W.comp(C, "enroll", W.path("keyf"))
+        check(rc == 0, out)
+    cred = os.path.join(S, "credentials")
+    os.chmod(cred, 0o644)
+    try:
+        rc, out = W.comp(C, "sign", W.path("keyf"))
+    finally:
+        os.chmod(cred, 0o600)
+    check(rc != 0 and result(out)[0] == 0x7f and
+          "cannot read its state folder" in out, out)
+    check("decision=refused-state-unreadable" in last_audit(S),
+          last_audit(S))
+    rc, out = W.comp(C, "sign", W.path("keyf"))
+    check(rc == 0, out)
+    W.stop(p)
+    check("cannot read the state, refusing the request" in open(p.log).read(),
+          open(p.log).read())
+
+
 CASES = [
     case_pair_state_private,
     case_enroll_sign_counter,
@@ -1219,6 +1340,10 @@ CASES = [
     case_host_info_that_does_not_verify,
     case_host_unverifiable_is_not_verified,
     case_prompt_host_window,
+    case_replay_flood_no_lockout,
+    case_junk_counted_not_logged,
+    case_audit_log_rotated,
+    case_state_unreadable_refuses,
 ]
 
 

@@ -642,38 +642,132 @@ phstate_replay_cache(void)
 	const char *dir = fresh_dir();
 	struct skp_phstate *st, *st2;
 	uint8_t id[16], id2[16];
-	size_t i;
 
 	memset(id, 1, sizeof(id));
 	memset(id2, 2, sizeof(id2));
 	REQUIRE((st = open_state(dir)) != NULL);
-	CHECK_RC(skp_phstate_seen_add(st, id, 1000000, 600000, NULL, 0),
-	    SKP_OK);
-	CHECK_RC(skp_phstate_seen_add(st, id, 1000001, 600000, NULL, 0),
-	    SKP_ERR_REPLAY);
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, 1000000, 1000000, 600000,
+	    NULL, 0), SKP_OK);
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, 1000000, 1000001, 600000,
+	    NULL, 0), SKP_ERR_REPLAY);
 	/* Another process (a restart) sees it too. */
 	REQUIRE((st2 = open_state(dir)) != NULL);
-	CHECK_RC(skp_phstate_seen_add(st2, id, 1500000, 600000, NULL, 0),
-	    SKP_ERR_REPLAY);
-	CHECK_RC(skp_phstate_seen_add(st2, id2, 1500000, 600000, NULL, 0),
-	    SKP_OK);
-	/* Past the window it is forgotten. */
-	CHECK_RC(skp_phstate_seen_add(st, id, 1600001, 600000, NULL, 0),
-	    SKP_OK);
+	CHECK_RC(skp_phstate_seen_add(st2, NULL, id, 1000000, 1500000,
+	    600000, NULL, 0), SKP_ERR_REPLAY);
+	CHECK_RC(skp_phstate_seen_add(st2, NULL, id2, 1500000, 1500000,
+	    600000, NULL, 0), SKP_OK);
+	/* Past the window on both clocks it is forgotten. */
+	st->mono_skew_ms = 600001;
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, 1600001, 1600001, 600000,
+	    NULL, 0), SKP_OK);
 	CHECK(st->nseen == 2);
-	/* Full of live entries: refused, not forgotten. */
-	for (i = 0; i < SKP_PH_MAX_SEEN - 2; i++) {
-		memset(id, 0, sizeof(id));
-		memcpy(id, &i, sizeof(i));
-		id[15] = 0xee;
-		REQUIRE(skp_phstate_seen_add(st, id, 1600002, 600000, NULL,
-		    0) == SKP_OK);
-	}
-	memset(id, 0x77, sizeof(id));
-	CHECK_RC(skp_phstate_seen_add(st, id, 1600003, 600000, NULL, 0),
-	    SKP_ERR_LIMIT);
 	skp_phstate_free(&st);
 	skp_phstate_free(&st2);
+}
+
+/* A wall clock set forward or back forgets no id early. */
+static void
+phstate_replay_clock_jumps(void)
+{
+	const char *dir = fresh_dir();
+	struct skp_phstate *st;
+	uint8_t id[16], *p;
+	size_t n;
+	const uint64_t t = 1700000000000ull, hour = 3600000;
+
+	memset(id, 3, sizeof(id));
+	REQUIRE((st = open_state(dir)) != NULL);
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, t, t, 600000, NULL, 0),
+	    SKP_OK);
+	/* The wall clock jumps an hour ahead: the boot clock has not. */
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, t, t + hour, 600000,
+	    NULL, 0), SKP_ERR_REPLAY);
+	/* Ten boot-clock minutes on, the wall clock set back an hour. */
+	st->mono_skew_ms = 600001;
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, t, t - hour, 600000,
+	    NULL, 0), SKP_ERR_REPLAY);
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, t, t + 599999, 600000,
+	    NULL, 0), SKP_ERR_REPLAY);
+	/* Both clocks past the window: forgotten. */
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, t, t + 600000, 600000,
+	    NULL, 0), SKP_OK);
+	/*
+	 * A file from another boot (boot id 11..11, boot clock 0): its ids
+	 * are kept as if seen at this load, whatever the wall clock says.
+	 */
+	p = skp_test_unhex("a2018" "1" "a5015003030303030303030303030303030303"
+	    "021b0000018bcfe56800" "031b0000018bcfe56800" "0400"
+	    "05480000000000000000"
+	    "025011111111111111111111111111111111", &n);
+	CHECK_RC(skp_phstate_decode_seen(st, p, n), SKP_OK);
+	CHECK(st->nseen == 1 && st->seen[0].mono_ms >= 600001);
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, t, t + hour, 600000,
+	    NULL, 0), SKP_ERR_REPLAY);
+	free(p);
+	/* An older phone's entry {1: id, 2: time}: read, kept the same. */
+	p = skp_test_unhex("a1018" "1" "a2015003030303030303030303030303030303"
+	    "021b0000018bcfe56800", &n);
+	CHECK_RC(skp_phstate_decode_seen(st, p, n), SKP_OK);
+	CHECK(st->nseen == 1 && st->seen[0].req_ms == t &&
+	    st->seen[0].mono_ms >= 600001);
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, t, t + hour, 600000,
+	    NULL, 0), SKP_ERR_REPLAY);
+	free(p);
+	skp_phstate_free(&st);
+}
+
+/* One computer filling its share neither evicts nor blocks another. */
+static void
+phstate_replay_shares(void)
+{
+	const char *dir = fresh_dir();
+	struct skp_phstate *st;
+	struct skp_ph_computer a, b;
+	struct skp_p256_key k;
+	uint8_t id[16];
+	size_t i;
+
+	REQUIRE((st = open_state(dir)) != NULL);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	snprintf(a.name, sizeof(a.name), "a");
+	snprintf(b.name, sizeof(b.name), "b");
+	REQUIRE(skp_p256_generate(&k) == SKP_OK);
+	memcpy(a.pub, k.pub, sizeof(a.pub));
+	REQUIRE(skp_p256_generate(&k) == SKP_OK);
+	memcpy(b.pub, k.pub, sizeof(b.pub));
+	skp_wipe(&k, sizeof(k));
+	REQUIRE(skp_phstate_computer_put(st, &a, NULL, 0) == SKP_OK);
+	REQUIRE(skp_phstate_computer_put(st, &b, NULL, 0) == SKP_OK);
+	memset(id, 0xbb, sizeof(id));
+	CHECK_RC(skp_phstate_seen_add(st, &b, id, 1000000, 1000000, 600000,
+	    NULL, 0), SKP_OK);
+	for (i = 0; i < SKP_PH_SEEN_SHARE; i++) {
+		memset(id, 0, sizeof(id));
+		memcpy(id, &i, sizeof(i));
+		REQUIRE(skp_phstate_seen_add(st, &a, id, 1000000, 1000001,
+		    600000, NULL, 0) == SKP_OK);
+	}
+	/* a's share is full: a is refused, b's id is still there. */
+	memset(id, 0x77, sizeof(id));
+	CHECK_RC(skp_phstate_seen_add(st, &a, id, 1000000, 1000002, 600000,
+	    NULL, 0), SKP_ERR_LIMIT);
+	CHECK(skp_phstate_seen_count(st, &a) == SKP_PH_SEEN_SHARE);
+	CHECK(skp_phstate_seen_count(st, &b) == 1);
+	memset(id, 0xbb, sizeof(id));
+	CHECK_RC(skp_phstate_seen_add(st, &b, id, 1000000, 1000003, 600000,
+	    NULL, 0), SKP_ERR_REPLAY);
+	memset(id, 0xbc, sizeof(id));
+	CHECK_RC(skp_phstate_seen_add(st, &b, id, 1000000, 1000004, 600000,
+	    NULL, 0), SKP_OK);
+	/* a unpaired: its ids go at the next write, b's stay. */
+	REQUIRE(skp_phstate_computer_remove(st, "a", NULL, 0) == SKP_OK);
+	memset(id, 0xbd, sizeof(id));
+	CHECK_RC(skp_phstate_seen_add(st, &b, id, 1000000, 1000005, 600000,
+	    NULL, 0), SKP_OK);
+	CHECK(skp_phstate_seen_count(st, &a) == 0);
+	CHECK(skp_phstate_seen_count(st, &b) == 3);
+	skp_phstate_free(&st);
 }
 
 static void
@@ -751,7 +845,7 @@ phstate_reload_sees_other_writers(void)
 	CHECK(v == 4);
 	/* The other's replay entry and counter reach this one. */
 	memset(id, 9, sizeof(id));
-	CHECK_RC(skp_phstate_seen_add(st2, id, 1000000, 600000, NULL, 0),
+	CHECK_RC(skp_phstate_seen_add(st2, NULL, id, 1000000, 1000000, 600000, NULL, 0),
 	    SKP_OK);
 	CHECK_RC(skp_phstate_counter_next(st2, c.id, &v, NULL, 0), SKP_OK);
 	CHECK(v == 5);
@@ -759,7 +853,7 @@ phstate_reload_sees_other_writers(void)
 	CHECK(st->nseen == 1);
 	REQUIRE((cp = skp_phstate_cred_find(st, c.id, 16)) != NULL);
 	CHECK(cp->counter == 5);
-	CHECK_RC(skp_phstate_seen_add(st, id, 1000001, 600000, NULL, 0),
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, 1000001, 1000001, 600000, NULL, 0),
 	    SKP_ERR_REPLAY);
 	/* Removed elsewhere: gone here too. */
 	CHECK_RC(skp_phstate_cred_remove(st2, c.id, NULL, 0), SKP_OK);
@@ -782,7 +876,7 @@ phstate_reload_after_direct_decode(void)
 	REQUIRE((st = open_state(dir)) != NULL);
 	add_cred(st, 0x11, &c);
 	memset(id, 9, sizeof(id));
-	REQUIRE(skp_phstate_seen_add(st, id, 1000000, 600000, NULL, 0) ==
+	REQUIRE(skp_phstate_seen_add(st, NULL, id, 1000000, 1000000, 600000, NULL, 0) ==
 	    SKP_OK);
 	p = skp_test_unhex("a10180", &n);
 	CHECK_RC(skp_phstate_decode_seen(st, p, n), SKP_OK);
@@ -791,7 +885,7 @@ phstate_reload_after_direct_decode(void)
 	CHECK_RC(skp_phstate_reload(st, NULL, 0), SKP_OK);
 	CHECK(st->nseen == 1);
 	CHECK(st->ncreds == 1);
-	CHECK_RC(skp_phstate_seen_add(st, id, 1000001, 600000, NULL, 0),
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, 1000001, 1000001, 600000, NULL, 0),
 	    SKP_ERR_REPLAY);
 	free(p);
 	skp_phstate_free(&st);
@@ -1188,14 +1282,17 @@ handle_get_info_and_refusals(void)
 	CHECK(rs.status == 0 && rs.ctap != NULL);
 	skp_ctap_response_clear(&rs);
 	skp_req_free(&r);
-	/* The same envelope again: replayed. */
+	/*
+	 * The same getInfo again: answered again; getInfo takes no place in
+	 * the replay cache (its answer is the same to every paired computer).
+	 */
 	skp_buf_free(&m);
 	m = kk_msg1(&k, env, envlen, 0);
 	CHECK_RC(skp_handle_begin(&h, skp_buf_ptr(m), skp_buf_len(m), now,
 	    &r), SKP_OK);
 	REQUIRE(r != NULL);
-	CHECK(r->status == SKP_CTAP_REPLAYED);
-	CHECK(strcmp(r->decision, "refused-replay") == 0);
+	CHECK(r->status == SKP_CTAP_OK && r->next == SKP_HANDLE_RESPOND);
+	CHECK(k.st->nseen == 0);
 	skp_req_free(&r);
 	/* Stale by just over the window. */
 	skp_buf_free(&m);
@@ -2051,6 +2148,8 @@ static const struct skp_test_case cases[] = {
 	{ "phstate_folder_open_to_others", phstate_folder_open_to_others },
 	{ "phstate_seal", phstate_seal },
 	{ "phstate_replay_cache", phstate_replay_cache },
+	{ "phstate_replay_clock_jumps", phstate_replay_clock_jumps },
+	{ "phstate_replay_shares", phstate_replay_shares },
 	{ "phstate_counters", phstate_counters },
 	{ "phstate_counter_end", phstate_counter_end },
 	{ "phstate_reload_sees_other_writers",
