@@ -1,7 +1,7 @@
 /*
  * Fuzz harness: the phone's parser of the data it signs (SSH userauth
  * requests, SSHSIG), its host check, and its file of host pins. The
- * first byte, modulo 3, picks:
+ * first byte, modulo 4, picks:
  *   0: the rest is the data; what parses must re-encode to exactly the
  *      input (the parser is strict), and what is shown must be printable;
  *   1: u16 host key length, host key, u16 signature length, signature,
@@ -9,7 +9,13 @@
  *      information as sk-phone proxy leaves it, checked as the phone
  *      checks it; whatever is called verified must verify;
  *   2: the inner payload of the "hosts" state file; what decodes must
- *      re-encode to exactly the input.
+ *      re-encode to exactly the input;
+ *   3: one byte of pin flags, then as 1: the same check against a pin
+ *      table made from the flags (bit 0: this key pinned under this
+ *      name; bit 1: another key of this type pinned under this name;
+ *      bit 2: this key pinned under another name; bit 3: a key of
+ *      another type pinned under this name), so that "pinned" and
+ *      "changed" are reached and checked.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -130,9 +136,82 @@ get_blob(skp_reader_t *r, uint8_t *out, size_t max, size_t *len)
 }
 
 static void
-host_check(const uint8_t *p, size_t n)
+add_pin(struct skp_phstate *st, const char *name, const uint8_t *key,
+    size_t keylen, const char *type)
 {
-	static struct skp_phstate *st;	/* no pins: every host is new */
+	struct skp_ph_host *h;
+
+	if (st->nhosts >= SKP_PH_MAX_HOSTS || keylen > sizeof(h->key))
+		abort();
+	h = &st->hosts[st->nhosts++];
+	memset(h, 0, sizeof(*h));
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	memcpy(h->key, key, keylen);
+	h->key_len = keylen;
+	h->type = type;
+	h->pinned_at = 1700000000;
+	snprintf(h->pinned_by, sizeof(h->pinned_by), "fuzz");
+}
+
+/*
+ * The same login again, against pins made from flags; hc0 is the answer
+ * without pins (NEW: verified, first use).
+ */
+static void
+host_check_pinned(const struct skp_ctap_context *ctx,
+    const struct skp_sshmsg *m, struct skp_phstate *st, uint8_t flags,
+    const struct skp_hostcheck *hc0)
+{
+	const struct skp_ctap_host *h = &ctx->host;
+	struct skp_hostcheck hc;
+	uint8_t other[SKP_PH_HOST_KEY_MAX];
+	int own = 0, changed = 0, types = 0;
+
+	if (hc0->state != SKP_HOSTCHECK_NEW || h->host_key_len == 0 ||
+	    h->host_key_len > sizeof(other))
+		return;
+	memcpy(other, h->host_key, h->host_key_len);
+	other[h->host_key_len - 1] ^= 1;
+	st->nhosts = 0;
+	if (flags & 8) {
+		add_pin(st, hc0->host, other, h->host_key_len, "ssh-fake");
+		types = 1;
+	}
+	if (flags & 4)
+		add_pin(st, strcmp(hc0->host, "relabel.example") == 0 ?
+		    "other.example" : "relabel.example", h->host_key,
+		    h->host_key_len, hc0->key_type);
+	if (flags & 2) {
+		add_pin(st, hc0->host, other, h->host_key_len,
+		    hc0->key_type);
+		changed = 1;
+	} else if (flags & 1) {
+		add_pin(st, hc0->host, h->host_key, h->host_key_len,
+		    hc0->key_type);
+		own = 1;
+	}
+	skp_hostcheck_run(ctx, m, st, &hc);
+	/* Pins change only the verdict on a verified host, never the host. */
+	if (strcmp(hc.host, hc0->host) != 0 || hc.key_type != hc0->key_type ||
+	    strcmp(hc.fp, hc0->fp) != 0)
+		abort();
+	if (changed && hc.state != SKP_HOSTCHECK_CHANGED)
+		abort();
+	if (own && hc.state != SKP_HOSTCHECK_PINNED)
+		abort();
+	/* A key pinned under another name pins nothing here. */
+	if (!own && !changed && (hc.state == SKP_HOSTCHECK_PINNED ||
+	    hc.state == SKP_HOSTCHECK_CHANGED))
+		abort();
+	if (hc.state == SKP_HOSTCHECK_NEW && hc.other_types != types)
+		abort();
+	st->nhosts = 0;
+}
+
+static void
+host_check(const uint8_t *p, size_t n, int pinned)
+{
+	static struct skp_phstate *st;	/* pins only while pinned runs */
 	struct skp_ctap_context *ctx;
 	struct skp_hostcheck hc;
 	struct skp_sshmsg m;
@@ -140,8 +219,17 @@ host_check(const uint8_t *p, size_t n)
 	uint8_t namelen;
 	uint16_t port;
 
+	uint8_t flags = 0;
+
 	if (st == NULL && (st = calloc(1, sizeof(*st))) == NULL)
 		abort();
+	if (pinned) {
+		if (n == 0)
+			return;
+		flags = p[0];
+		p++;
+		n--;
+	}
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		abort();
 	skp_reader_init(&r, p, n);
@@ -181,6 +269,8 @@ host_check(const uint8_t *p, size_t n)
 	if ((hc.state == SKP_HOSTCHECK_BAD ||
 	    hc.state == SKP_HOSTCHECK_UNVERIFIED) && hc.why[0] == '\0')
 		abort();
+	if (pinned)
+		host_check_pinned(ctx, &m, st, flags, &hc);
  out:
 	free(ctx);
 }
@@ -207,15 +297,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1 || size > 1 + INNER_MAX)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		parse_only(data + 1, size - 1);
 		break;
 	case 1:
-		host_check(data + 1, size - 1);
+		host_check(data + 1, size - 1, 0);
+		break;
+	case 2:
+		hosts_file(data + 1, size - 1);
 		break;
 	default:
-		hosts_file(data + 1, size - 1);
+		host_check(data + 1, size - 1, 1);
 		break;
 	}
 	return 0;
