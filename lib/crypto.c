@@ -9,6 +9,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
@@ -388,6 +389,61 @@ skp_p256_verify(const uint8_t pub[SKP_P256_PUB_LEN], const void *msg,
 out:
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+int
+skp_p256_sign_raw(const struct skp_p256_key *k, const void *msg,
+    size_t msglen, uint8_t raw[SKP_P256_RAW_SIG_LEN])
+{
+	uint8_t der[SKP_P256_SIG_MAX];
+	const unsigned char *p = der;
+	const BIGNUM *r, *s;
+	ECDSA_SIG *sig = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = skp_p256_sign(k, msg, msglen, der, &len)) != SKP_OK)
+		goto out;
+	rc = SKP_ERR_INTERNAL;
+	if ((sig = d2i_ECDSA_SIG(NULL, &p, (long)len)) == NULL)
+		goto out;
+	ECDSA_SIG_get0(sig, &r, &s);
+	if (BN_bn2binpad(r, raw, 32) != 32 ||
+	    BN_bn2binpad(s, raw + 32, 32) != 32)
+		goto out;
+	rc = SKP_OK;
+out:
+	ECDSA_SIG_free(sig);
+	skp_wipe(der, sizeof(der));
+	return rc;
+}
+
+int
+skp_p256_verify_raw(const uint8_t pub[SKP_P256_PUB_LEN], const void *msg,
+    size_t msglen, const uint8_t raw[SKP_P256_RAW_SIG_LEN])
+{
+	BIGNUM *r = NULL, *s = NULL;
+	ECDSA_SIG *sig = NULL;
+	unsigned char *der = NULL;
+	int len, rc = SKP_ERR_INTERNAL;
+
+	if ((sig = ECDSA_SIG_new()) == NULL ||
+	    (r = BN_bin2bn(raw, 32, NULL)) == NULL ||
+	    (s = BN_bin2bn(raw + 32, 32, NULL)) == NULL)
+		goto out;
+	if (ECDSA_SIG_set0(sig, r, s) != 1)
+		goto out;
+	r = s = NULL;
+	if ((len = i2d_ECDSA_SIG(sig, &der)) <= 0)
+		goto out;
+	/* Zero or out-of-range r and s fail in OpenSSL's verify. */
+	rc = skp_p256_verify(pub, msg, msglen, der, (size_t)len);
+out:
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(sig);
+	OPENSSL_free(der);
 	return rc;
 }
 

@@ -22,7 +22,8 @@
 #include "sk-phone/relay.h"
 #include "sk-phone/relayurl.h"
 
-#define MAILBOX_LABEL	"sk-phone mailbox v1"
+#define MAILBOX_LABEL	"sk-phone mailbox v2"
+#define PROOF_LABEL	"sk-phone mailbox proof v2"
 
 struct code_info {
 	unsigned int	 code;
@@ -44,6 +45,9 @@ static const struct code_info codes[] = {
 	{ SKP_RELAY_C_SHUTDOWN,	  SKP_ERR_CLOSED,  "relay shutting down" },
 	{ SKP_RELAY_C_KEEPALIVE,  SKP_ERR_NETWORK, "no answer to ping" },
 	{ SKP_RELAY_C_SLOW,	  SKP_ERR_LIMIT,   "relay out of memory" },
+	{ SKP_RELAY_C_OLD_PROTOCOL, SKP_ERR_FORMAT,
+	    "sk-phone relay protocol 1 is no longer served: update sk-phone "
+	    "(phone and computer) to protocol 2" },
 	{ SKP_RELAY_C_TIMEOUT,	  SKP_ERR_TIMEOUT, "timed out" },
 	{ SKP_RELAY_C_MBOX_CALLS, SKP_ERR_LIMIT,
 	    "too many calls to this mailbox" },
@@ -89,17 +93,67 @@ skp_relay_code_err(unsigned int code)
 }
 
 int
-skp_relay_mailbox_id(const uint8_t secret[SKP_RELAY_SECRET_LEN],
+skp_relay_mailbox_id(const uint8_t pub[SKP_RELAY_PUB_LEN],
     uint8_t id[SKP_RELAY_ID_LEN])
 {
-	uint8_t in[sizeof(MAILBOX_LABEL) - 1 + SKP_RELAY_SECRET_LEN];
+	return skp_sha256_2(MAILBOX_LABEL, sizeof(MAILBOX_LABEL) - 1, pub,
+	    SKP_RELAY_PUB_LEN, id);
+}
+
+/* label || nonce || mailbox id: what the phone signs. */
+static void
+proof_msg(const uint8_t nonce[SKP_RELAY_NONCE_LEN],
+    const uint8_t id[SKP_RELAY_ID_LEN], uint8_t out[SKP_RELAY_PROOF_MSG_LEN])
+{
+	memcpy(out, PROOF_LABEL, sizeof(PROOF_LABEL) - 1);
+	memcpy(out + sizeof(PROOF_LABEL) - 1, nonce, SKP_RELAY_NONCE_LEN);
+	memcpy(out + sizeof(PROOF_LABEL) - 1 + SKP_RELAY_NONCE_LEN, id,
+	    SKP_RELAY_ID_LEN);
+}
+
+int
+skp_relay_proof_digest(const uint8_t nonce[SKP_RELAY_NONCE_LEN],
+    const uint8_t id[SKP_RELAY_ID_LEN], uint8_t digest[SKP_SHA256_LEN])
+{
+	uint8_t m[SKP_RELAY_PROOF_MSG_LEN];
+
+	proof_msg(nonce, id, m);
+	return skp_sha256(m, sizeof(m), digest);
+}
+
+int
+skp_relay_prove(const struct skp_p256_key *key,
+    const uint8_t nonce[SKP_RELAY_NONCE_LEN],
+    uint8_t sig[SKP_RELAY_SIG_LEN])
+{
+	uint8_t id[SKP_RELAY_ID_LEN], m[SKP_RELAY_PROOF_MSG_LEN];
 	int rc;
 
-	memcpy(in, MAILBOX_LABEL, sizeof(MAILBOX_LABEL) - 1);
-	memcpy(in + sizeof(MAILBOX_LABEL) - 1, secret, SKP_RELAY_SECRET_LEN);
-	rc = skp_sha256(in, sizeof(in), id);
-	skp_wipe(in, sizeof(in));
-	return rc;
+	if ((rc = skp_relay_mailbox_id(key->pub, id)) != SKP_OK)
+		return rc;
+	proof_msg(nonce, id, m);
+	return skp_p256_sign_raw(key, m, sizeof(m), sig);
+}
+
+int
+skp_relay_proof_check(const uint8_t id[SKP_RELAY_ID_LEN],
+    const uint8_t pub[SKP_RELAY_PUB_LEN],
+    const uint8_t nonce[SKP_RELAY_NONCE_LEN],
+    const uint8_t sig[SKP_RELAY_SIG_LEN])
+{
+	uint8_t want[SKP_RELAY_ID_LEN], m[SKP_RELAY_PROOF_MSG_LEN];
+	int rc;
+
+	if ((rc = skp_relay_mailbox_id(pub, want)) != SKP_OK)
+		return rc;
+	/* Public data: no need for constant time, but it costs nothing. */
+	if (!skp_ct_equal(want, id, SKP_RELAY_ID_LEN))
+		return SKP_ERR_CRYPTO;
+	if (skp_p256_check_public(pub) != SKP_OK)
+		return SKP_ERR_CRYPTO;
+	proof_msg(nonce, id, m);
+	return skp_p256_verify_raw(pub, m, sizeof(m), sig) == SKP_OK ?
+	    SKP_OK : SKP_ERR_CRYPTO;
 }
 
 void
@@ -148,16 +202,24 @@ skp_relay_parse_client(const uint8_t *p, size_t n, struct skp_relay_frame *f)
 
 	if ((rc = parse_hdr(&r, p, n, &tmp)) != SKP_OK)
 		goto out;
-	/* Only LISTEN is about the connection; the rest name a channel. */
-	if ((tmp.kind == SKP_RELAY_LISTEN) != (tmp.chan == 0)) {
+	/* LISTEN and PROVE are about the connection; the rest name a
+	 * channel. */
+	if ((tmp.kind == SKP_RELAY_LISTEN || tmp.kind == SKP_RELAY_PROVE) !=
+	    (tmp.chan == 0)) {
 		rc = SKP_ERR_FORMAT;
 		goto out;
 	}
 	switch (tmp.kind) {
 	case SKP_RELAY_LISTEN:
 		if ((rc = skp_reader_ptr(&r, &tmp.id, SKP_RELAY_ID_LEN)) !=
-		    SKP_OK || (rc = skp_reader_ptr(&r, &tmp.secret,
-		    SKP_RELAY_SECRET_LEN)) != SKP_OK)
+		    SKP_OK || (rc = skp_reader_ptr(&r, &tmp.pub,
+		    SKP_RELAY_PUB_LEN)) != SKP_OK)
+			goto out;
+		rc = skp_reader_end(&r);
+		break;
+	case SKP_RELAY_PROVE:
+		tmp.len = SKP_RELAY_SIG_LEN;
+		if ((rc = skp_reader_ptr(&r, &tmp.data, tmp.len)) != SKP_OK)
 			goto out;
 		rc = skp_reader_end(&r);
 		break;
@@ -207,7 +269,8 @@ skp_relay_parse_relay(const uint8_t *p, size_t n, struct skp_relay_frame *f)
 
 	if ((rc = parse_hdr(&r, p, n, &tmp)) != SKP_OK)
 		goto out;
-	if ((tmp.kind == SKP_RELAY_LISTENING) != (tmp.chan == 0)) {
+	if ((tmp.kind == SKP_RELAY_LISTENING ||
+	    tmp.kind == SKP_RELAY_CHALLENGE) != (tmp.chan == 0)) {
 		rc = SKP_ERR_FORMAT;
 		goto out;
 	}
@@ -218,6 +281,12 @@ skp_relay_parse_relay(const uint8_t *p, size_t n, struct skp_relay_frame *f)
 	case SKP_RELAY_OFFLINE:
 	case SKP_RELAY_WAITING:
 	case SKP_RELAY_PEER:
+		rc = skp_reader_end(&r);
+		break;
+	case SKP_RELAY_CHALLENGE:
+		tmp.len = SKP_RELAY_NONCE_LEN;
+		if ((rc = skp_reader_ptr(&r, &tmp.data, tmp.len)) != SKP_OK)
+			goto out;
 		rc = skp_reader_end(&r);
 		break;
 	case SKP_RELAY_DATA:
@@ -308,7 +377,9 @@ struct skp_relay {
 	uint16_t		 close_code;
 	int			 tls_failed;
 	int			 closing;	/* close once tx is flushed */
-	int			 listening;
+	int			 listening;	/* LISTEN sent */
+	int			 proving;	/* waiting for CHALLENGE */
+	struct skp_p256_key	 mbkey;		/* while proving */
 	uint64_t		 deadline;	/* monotonic ms; 0: none */
 	int			 woken;
 	lws_sorted_usec_list_t	 wake;
@@ -582,6 +653,8 @@ conn_reset(skp_relay_t *r)
 	r->rxlen = 0;
 	chans_free(r);
 	r->listening = 0;
+	r->proving = 0;
+	skp_wipe(&r->mbkey, sizeof(r->mbkey));
 	r->closing = 0;
 }
 
@@ -614,6 +687,26 @@ bad_frame(skp_relay_t *r, struct lws *wsi, int err)
 	return -1;
 }
 
+/* The relay's challenge: sign it with the mailbox key, which then goes. */
+static int
+send_proof(skp_relay_t *r, struct lws *wsi,
+    const uint8_t nonce[SKP_RELAY_NONCE_LEN])
+{
+	uint8_t sig[SKP_RELAY_SIG_LEN];
+	struct txnode *t;
+	int rc;
+
+	rc = skp_relay_prove(&r->mbkey, nonce, sig);
+	r->proving = 0;
+	skp_wipe(&r->mbkey, sizeof(r->mbkey));
+	if (rc != SKP_OK)
+		return bad_frame(r, wsi, rc);
+	if ((t = txnode_new(SKP_RELAY_PROVE, 0, sig, sizeof(sig))) == NULL)
+		return bad_frame(r, wsi, SKP_ERR_NOMEM);
+	tx_queue(r, t);
+	return 0;
+}
+
 static int
 on_frame(skp_relay_t *r, struct lws *wsi, const uint8_t *p, size_t n)
 {
@@ -625,8 +718,12 @@ on_frame(skp_relay_t *r, struct lws *wsi, const uint8_t *p, size_t n)
 		return bad_frame(r, wsi, rc);
 	c = chan_find(r, f.chan);
 	switch (f.kind) {
+	case SKP_RELAY_CHALLENGE:
+		if (!r->proving)
+			return bad_frame(r, wsi, SKP_ERR_STATE);
+		return send_proof(r, wsi, f.data);
 	case SKP_RELAY_LISTENING:
-		if (!r->listening)
+		if (!r->listening || r->proving)
 			return bad_frame(r, wsi, SKP_ERR_STATE);
 		type = SKP_RELAY_EV_LISTENING;
 		break;
@@ -1126,29 +1223,31 @@ flush(skp_relay_t *r)
 }
 
 int
-skp_relay_listen(skp_relay_t *r, const uint8_t secret[SKP_RELAY_SECRET_LEN],
+skp_relay_listen(skp_relay_t *r, const struct skp_p256_key *key,
     int timeout_ms)
 {
-	uint8_t body[SKP_RELAY_ID_LEN + SKP_RELAY_SECRET_LEN];
+	uint8_t body[SKP_RELAY_ID_LEN + SKP_RELAY_PUB_LEN];
 	struct evnode **ep, *e;
 	struct txnode *t = NULL;
 	uint64_t until;
 	int rc;
 
-	if (secret == NULL || timeout_ms <= 0)
+	if (key == NULL || timeout_ms <= 0)
 		return SKP_ERR_INVALID;
 	if ((rc = usable(r)) != SKP_OK)
 		return rc;
 	if (r->listening || r->chans != NULL)
 		return SKP_ERR_STATE;
-	if ((rc = skp_relay_mailbox_id(secret, body)) != SKP_OK)
+	if ((rc = skp_relay_mailbox_id(key->pub, body)) != SKP_OK)
 		goto out;
-	memcpy(body + SKP_RELAY_ID_LEN, secret, SKP_RELAY_SECRET_LEN);
+	memcpy(body + SKP_RELAY_ID_LEN, key->pub, SKP_RELAY_PUB_LEN);
 	if ((t = txnode_new(SKP_RELAY_LISTEN, 0, body, sizeof(body))) ==
 	    NULL) {
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
+	r->mbkey = *key;
+	r->proving = 1;
 	until = until_of(r, timeout_ms);
 	r->listening = 1;
 	tx_queue(r, t);

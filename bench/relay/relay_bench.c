@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "sk-phone/crypto.h"
+#include "sk-phone/err.h"
 #include "sk-phone/relay.h"
 
 #define MAX_EVENTS	256
@@ -58,6 +59,7 @@ struct conn {
 	uint8_t		 got_end;
 	uint32_t	 chan;		/* caller: current channel */
 	uint32_t	 phone;		/* caller: index of its phone */
+	uint32_t	 kid;		/* listener: its mailbox key's number */
 	uint64_t	 t_start;	/* caller: ns when CALL was sent */
 	uint8_t		*in;
 	size_t		 inlen, incap;
@@ -94,6 +96,7 @@ static struct {
 	uint64_t	 period;
 	uint64_t	 backlog;	/* calls due but no caller free */
 	uint8_t		*payload;
+	uint32_t	 keyseq;
 } B;
 
 static uint64_t
@@ -409,7 +412,7 @@ handshake(struct conn *c)
 	    "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
 	    "Connection: Upgrade\r\nSec-WebSocket-Key: c2stcGhvbmUtYmVuY2gh\r\n"
 	    "Sec-WebSocket-Version: 13\r\n"
-	    "Sec-WebSocket-Protocol: sk-phone-relay.v1\r\n\r\n";
+	    "Sec-WebSocket-Protocol: " SKP_RELAY_SUBPROTOCOL "\r\n\r\n";
 
 	out_put(c, req, sizeof(req) - 1);
 	c->st = S_UPGRADING;
@@ -454,10 +457,25 @@ record_rtt(uint64_t ns)
 	B.rtt[B.nrtt++] = ns;
 }
 
+/* Mailbox key number i: from a hash of i, so nothing is kept per
+ * connection. */
+static void
+bench_key(uint32_t i, struct skp_p256_key *k)
+{
+	uint8_t seed[4] = { (uint8_t)(i >> 24), (uint8_t)(i >> 16),
+	    (uint8_t)(i >> 8), (uint8_t)i }, priv[32];
+
+	(void)skp_sha256(seed, sizeof(seed), priv);
+	if (skp_p256_from_private(priv, k) != SKP_OK)
+		die("mailbox key");
+}
+
 /* One relay frame arrived on c. */
 static void
 on_frame(struct conn *c, const uint8_t *p, size_t n)
 {
+	uint8_t sig[SKP_RELAY_SIG_LEN];
+	struct skp_p256_key k;
 	uint32_t chan;
 	uint8_t kind;
 
@@ -468,6 +486,18 @@ on_frame(struct conn *c, const uint8_t *p, size_t n)
 	kind = p[0];
 	chan = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
 	    (uint32_t)p[3] << 8 | p[4];
+	/* The mailbox proof: the key again from its number, sign. */
+	if (kind == SKP_RELAY_CHALLENGE &&
+	    n == SKP_RELAY_HDR_LEN + SKP_RELAY_NONCE_LEN) {
+		bench_key(c->kid, &k);
+		if (skp_relay_prove(&k, p + 5, sig) != SKP_OK) {
+			B.errors++;
+			return;
+		}
+		send_frame(c, SKP_RELAY_PROVE, 0, sig, sizeof(sig));
+		flush_out(c);
+		return;
+	}
 	switch (c->role) {
 	case R_IDLE:
 		if (kind == SKP_RELAY_LISTENING)
@@ -536,10 +566,13 @@ parse_in(struct conn *c)
 		off = (size_t)((uint8_t *)e - c->in);
 		c->st = S_OPEN;
 		if (c->role == R_IDLE || c->role == R_PHONE) {
-			uint8_t body[64];
+			uint8_t body[SKP_RELAY_ID_LEN + SKP_RELAY_PUB_LEN];
+			struct skp_p256_key k;
 
-			(void)skp_random(body + 32, 32);
-			(void)skp_relay_mailbox_id(body + 32, body);
+			c->kid = B.keyseq++;
+			bench_key(c->kid, &k);
+			memcpy(body + 32, k.pub, SKP_RELAY_PUB_LEN);
+			(void)skp_relay_mailbox_id(k.pub, body);
 			if (c->role == R_PHONE)
 				memcpy(B.mbox[c->phone], body, 32);
 			send_frame(c, SKP_RELAY_LISTEN, 0, body, sizeof(body));

@@ -178,6 +178,30 @@ default_name(char *out, size_t len)
 		snprintf(out, len, "phone");
 }
 
+/*
+ * A phone of protocol 1 gets a mailbox key pair when its identity is read
+ * (phstate.c); save it now and say what it means for its computers.
+ */
+static int
+mailbox_migrate(struct skp_phstate *st)
+{
+	char why[SKP_PH_WHY_MAX];
+	int rc;
+
+	if (!st->have_identity || !st->mailbox_migrated)
+		return SKP_OK;
+	if ((rc = skp_phstate_identity_set(st, NULL, NULL, why,
+	    sizeof(why))) != SKP_OK) {
+		die_why("identity", rc, why);
+		return rc;
+	}
+	fprintf(stderr, PROG ": this phone now uses protocol 2 and has a new "
+	    "mailbox on the relay (the old one cannot be listened on any "
+	    "more): every computer paired before must pair again (run "
+	    "'sk-phone pair' there and '" PROG " pair' here)\n");
+	return SKP_OK;
+}
+
 static int
 cmd_pair(const struct args *a, const char *dir, const char *uri)
 {
@@ -224,6 +248,8 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 		die_why("state", rc, why);
 		goto out;
 	}
+	if ((rc = mailbox_migrate(st)) != SKP_OK)
+		goto out;
 	/* Refused now rather than after both sides confirmed. */
 	if ((old = skp_phstate_computer_find(st, pu.name)) != NULL &&
 	    memcmp(old->pub, pu.computer_pub, sizeof(old->pub)) != 0) {
@@ -395,6 +421,8 @@ cmd_run(const struct args *a, const char *dir)
 		rc = SKP_ERR_NOT_PAIRED;
 		goto out;
 	}
+	if ((rc = mailbox_migrate(st)) != SKP_OK)
+		goto out;
 	h.st = st;
 	if (a->pinfile != NULL) {
 		if ((rc = read_pin_file(a->pinfile, h.pin, sizeof(h.pin))) !=

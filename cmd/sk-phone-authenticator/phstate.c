@@ -24,6 +24,7 @@
 #include "sk-phone/hostinfo.h"
 #include "sk-phone/hostkey.h"
 #include "sk-phone/pairuri.h"
+#include "sk-phone/relay.h"
 #include "sk-phone/store.h"
 
 #include "phstate.h"
@@ -231,26 +232,49 @@ file_same(const struct skp_phstate *st, int slot, const uint8_t *p, size_t n)
 	return f->state == 1 && f->len == n && memcmp(f->bytes, p, n) == 0;
 }
 
+/*
+ * {1: identity key, 3: name, 4: relay, 5: mailbox private key}. A file of
+ * protocol 1 has {2: mailbox secret} instead of 5: the phone gets a
+ * mailbox key pair here (written with the next save) and
+ * mailbox_migrated says so, since computers paired before know only the
+ * old mailbox, where no relay of protocol 2 lets anyone listen.
+ */
 int
 skp_phstate_decode_identity(struct skp_phstate *st, const uint8_t *p,
     size_t n)
 {
-	static const int64_t keys[] = { 1, 2, 3, 4 };
-	uint8_t priv[SKP_P256_PRIV_LEN], secret[SKP_MAILBOX_SECRET_LEN];
+	static const int64_t keys[] = { 1, 2, 3, 4, 5 };
+	uint8_t priv[SKP_P256_PRIV_LEN], mbpriv[SKP_P256_PRIV_LEN];
 	char name[SKP_NAME_MAX + 1], relay[SKP_RELAY_URL_MAX + 1];
-	struct skp_p256_key k;
-	cbor_item_t *m = NULL;
-	int rc;
+	struct skp_p256_key k, mk;
+	cbor_item_t *m = NULL, *it;
+	int rc, migrated = 0;
 
 	if ((rc = skp_cbor_load_map(p, n, INNER_MAX, keys, nitems(keys),
 	    &m)) != SKP_OK ||
 	    (rc = get_bytes(m, 1, sizeof(priv), sizeof(priv), priv, NULL)) !=
 	    SKP_OK ||
-	    (rc = get_bytes(m, 2, sizeof(secret), sizeof(secret), secret,
-	    NULL)) != SKP_OK ||
 	    (rc = get_text(m, 3, SKP_NAME_MAX, name)) != SKP_OK ||
 	    (rc = get_text(m, 4, SKP_RELAY_URL_MAX, relay)) != SKP_OK)
 		goto out;
+	if (skp_cbor_map_get(m, 5, CBOR_TYPE_BYTESTRING, &it) == SKP_OK) {
+		if (skp_cbor_map_get(m, 2, CBOR_TYPE_BYTESTRING, &it) ==
+		    SKP_OK) {
+			rc = SKP_ERR_FORMAT;	/* both: neither version */
+			goto out;
+		}
+		if ((rc = get_bytes(m, 5, sizeof(mbpriv), sizeof(mbpriv),
+		    mbpriv, NULL)) != SKP_OK ||
+		    (rc = skp_p256_from_private(mbpriv, &mk)) != SKP_OK)
+			goto out;
+	} else {
+		/* Protocol 1: the old secret must be there and is dropped. */
+		if ((rc = get_bytes(m, 2, SKP_MAILBOX_SECRET_LEN,
+		    SKP_MAILBOX_SECRET_LEN, mbpriv, NULL)) != SKP_OK ||
+		    (rc = skp_p256_generate(&mk)) != SKP_OK)
+			goto out;
+		migrated = 1;
+	}
 	if (skp_pairuri_check_name(name, strlen(name)) != SKP_OK ||
 	    (relay[0] != '\0' &&
 	    skp_pairuri_check_relay(relay, strlen(relay)) != SKP_OK)) {
@@ -259,17 +283,19 @@ skp_phstate_decode_identity(struct skp_phstate *st, const uint8_t *p,
 	}
 	if ((rc = skp_p256_from_private(priv, &k)) != SKP_OK)
 		goto out;
-	if ((rc = skp_pairuri_mailbox_id(secret, st->mailbox_id)) != SKP_OK)
+	if ((rc = skp_relay_mailbox_id(mk.pub, st->mailbox_id)) != SKP_OK)
 		goto out;
 	st->identity = k;
-	memcpy(st->mailbox_secret, secret, sizeof(secret));
+	st->mailbox_key = mk;
+	st->mailbox_migrated = migrated;
 	memcpy(st->name, name, sizeof(name));
 	memcpy(st->relay, relay, sizeof(relay));
 	st->have_identity = 1;
  out:
 	skp_wipe(priv, sizeof(priv));
-	skp_wipe(secret, sizeof(secret));
+	skp_wipe(mbpriv, sizeof(mbpriv));
 	skp_wipe(&k, sizeof(k));
+	skp_wipe(&mk, sizeof(mk));
 	skp_cbor_free(&m);
 	return fix_rc(rc);
 }
@@ -284,10 +310,11 @@ encode_identity(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 		return SKP_ERR_NOMEM;
 	if ((rc = skp_cbor_map_put(m, 1, skp_cbor_bytes(st->identity.priv,
 	    SKP_P256_PRIV_LEN))) == SKP_OK &&
-	    (rc = skp_cbor_map_put(m, 2, skp_cbor_bytes(st->mailbox_secret,
-	    SKP_MAILBOX_SECRET_LEN))) == SKP_OK &&
 	    (rc = skp_cbor_map_put(m, 3, skp_cbor_text(st->name))) == SKP_OK &&
-	    (rc = skp_cbor_map_put(m, 4, skp_cbor_text(st->relay))) == SKP_OK)
+	    (rc = skp_cbor_map_put(m, 4, skp_cbor_text(st->relay))) ==
+	    SKP_OK &&
+	    (rc = skp_cbor_map_put(m, 5, skp_cbor_bytes(st->mailbox_key.priv,
+	    SKP_P256_PRIV_LEN))) == SKP_OK)
 		rc = skp_cbor_encode(m, INNER_MAX, out, outlen);
 	skp_cbor_free(&m);
 	return rc;
@@ -1633,9 +1660,8 @@ skp_phstate_identity_set(struct skp_phstate *st, const char *name,
 	if (!st->have_identity) {
 		/* First use: the phone's own key and mailbox. */
 		if ((rc = skp_p256_generate(&st->identity)) != SKP_OK ||
-		    (rc = skp_random(st->mailbox_secret,
-		    sizeof(st->mailbox_secret))) != SKP_OK ||
-		    (rc = skp_pairuri_mailbox_id(st->mailbox_secret,
+		    (rc = skp_p256_generate(&st->mailbox_key)) != SKP_OK ||
+		    (rc = skp_relay_mailbox_id(st->mailbox_key.pub,
 		    st->mailbox_id)) != SKP_OK)
 			goto out;
 		snprintf(st->name, sizeof(st->name), "%s", "phone");
@@ -1646,8 +1672,10 @@ skp_phstate_identity_set(struct skp_phstate *st, const char *name,
 	if (relay != NULL)
 		snprintf(st->relay, sizeof(st->relay), "%s", relay);
 	if ((rc = save_file(st, FILE_IDENTITY, encode_identity, why, whylen)) ==
-	    SKP_OK)
+	    SKP_OK) {
 		st->have_identity = 1;
+		st->mailbox_migrated = 0;
+	}
  out:
 	unlock_dir(&lfd);
 	return rc;

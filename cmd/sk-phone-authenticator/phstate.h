@@ -15,8 +15,8 @@
  * folder, 0600, replaced atomically:
  *   masterkey    {1: storage key (32)}		  without a passphrase
  *   kdf          {1: salt, 2: log2 N, 3: r, 4: p, 5: check tag}  with one
- *   identity     sealed {1: identity key, 2: mailbox secret, 3: name,
- *                4: relay URL}
+ *   identity     sealed {1: identity key, 3: name, 4: relay URL,
+ *                5: mailbox key}  (protocol 1: 2: mailbox secret, not 5)
  *   computers    sealed {1: [{1: name, 2: public key, 3: request psk,
  *                4: paired at, 5: window until}]}
  *   credentials  sealed {1: [{1: id, 2: rp id, 3: user id, 4: user name,
@@ -135,7 +135,9 @@ struct skp_phstate {
 	/* identity */
 	int			have_identity;
 	struct skp_p256_key	identity;
-	uint8_t			mailbox_secret[SKP_MAILBOX_SECRET_LEN];
+	struct skp_p256_key	mailbox_key;	/* id = hash of its public */
+	/* Loaded from a protocol 1 file: a new mailbox, not yet saved. */
+	int			mailbox_migrated;
 	uint8_t			mailbox_id[SKP_MAILBOX_ID_LEN];
 	char			name[SKP_NAME_MAX + 1];
 	char			relay[SKP_RELAY_URL_MAX + 1];

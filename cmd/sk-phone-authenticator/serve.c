@@ -48,6 +48,7 @@ struct serve {
 		char		name[SKP_NAME_MAX + 1];
 		uint64_t	refused;
 	}				 flood[SKP_PH_MAX_COMPUTERS];
+	int				 taken;		/* closed by 4007 */
 };
 
 static void
@@ -515,7 +516,7 @@ cancel_pending(struct serve *s, const char *why)
 
 /* Handle every queued relay event. 1: the connection is gone. */
 static int
-drain(struct serve *s, int *fatal)
+drain(struct serve *s)
 {
 	struct skp_relay_event ev;
 
@@ -534,10 +535,21 @@ drain(struct serve *s, int *fatal)
 		case SKP_RELAY_EV_CLOSED:
 			cancel_pending(s, "the relay connection dropped");
 			if (ev.err == SKP_ERR_EXISTS) {
+				/*
+				 * Only a holder of the mailbox key can do
+				 * this: a second copy of this phone, or a
+				 * thief. Keep coming back; never give up.
+				 */
+				s->taken = 1;
 				fprintf(stderr, "sk-phone-authenticator: "
-				    "another authenticator took over this "
-				    "phone's mailbox\n");
-				*fatal = SKP_ERR_EXISTS;
+				    "WARNING: another program holding this "
+				    "phone's mailbox key took the mailbox "
+				    "over (relay code 4007). Either a second "
+				    "sk-phone-authenticator runs on this "
+				    "phone's state (stop one of them), or "
+				    "the mailbox key was stolen (run "
+				    "'sk-phone-authenticator mailbox rotate' "
+				    "and re-pair). Reconnecting.\n");
 			} else
 				fprintf(stderr, "sk-phone-authenticator: "
 				    "relay connection lost: %s\n",
@@ -551,7 +563,7 @@ drain(struct serve *s, int *fatal)
 }
 
 static int
-connected(struct serve *s, int *fatal)
+connected(struct serve *s)
 {
 	struct pollfd pfd[2];
 	enum skp_prompt_answer a;
@@ -571,7 +583,7 @@ connected(struct serve *s, int *fatal)
 		timeout = POLL_MAX_MS;
 		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			return SKP_ERR_IO;
-		if (drain(s, fatal))
+		if (drain(s))
 			return SKP_OK;
 		if (s->pending != NULL) {
 			readable = n > 1 && (pfd[1].revents &
@@ -602,6 +614,9 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 	struct sigaction sa, old_int, old_term;
 	struct serve s;
 	uint64_t backoff = SKP_SERVE_BACKOFF_MIN_MS, wait;
+	/* Two holders of the key would take the mailbox from each other
+	 * at once, forever: a takeover backs off on its own count. */
+	uint64_t taken_backoff = SKP_SERVE_BACKOFF_MIN_MS;
 	const char *url;
 	uint32_t rnd;
 	int rc, fatal = 0;
@@ -630,20 +645,22 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 		}
 		rc = skp_relay_connect(s.relay, url, CONNECT_TIMEOUT_MS);
 		if (rc == SKP_OK)
-			rc = skp_relay_listen(s.relay, h->st->mailbox_secret,
+			rc = skp_relay_listen(s.relay, &h->st->mailbox_key,
 			    CONNECT_TIMEOUT_MS);
 		if (rc == SKP_OK) {
 			printf("listening on %s as phone \"%s\"\n", url,
 			    h->st->name);
 			fflush(stdout);
 			backoff = SKP_SERVE_BACKOFF_MIN_MS;
-			if ((rc = connected(&s, &fatal)) != SKP_OK)
+			if ((rc = connected(&s)) != SKP_OK)
 				goto out;
 		} else {
 			fprintf(stderr, "sk-phone-authenticator: relay %s: "
 			    "%s\n", url, skp_strerror(rc));
 			if (rc == SKP_ERR_INVALID || rc == SKP_ERR_TLS)
 				fatal = rc;
+			else if (rc == SKP_ERR_EXISTS)
+				s.taken = 1;
 		}
 		cancel_pending(&s, "the relay connection dropped");
 		skp_relay_free(&s.relay);
@@ -652,6 +669,15 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 		/* Backoff with jitter: between half and all of it. */
 		if (skp_random(&rnd, sizeof(rnd)) != SKP_OK)
 			rnd = 0;
+		if (s.taken) {
+			s.taken = 0;
+			if (taken_backoff > backoff)
+				backoff = taken_backoff;
+			taken_backoff = backoff * 2 >
+			    SKP_SERVE_BACKOFF_MAX_MS ?
+			    SKP_SERVE_BACKOFF_MAX_MS : backoff * 2;
+		} else
+			taken_backoff = SKP_SERVE_BACKOFF_MIN_MS;
 		wait = backoff / 2 + rnd % (backoff / 2 + 1);
 		fprintf(stderr, "sk-phone-authenticator: reconnecting in "
 		    "%llu ms\n", (unsigned long long)wait);

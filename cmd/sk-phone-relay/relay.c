@@ -1,7 +1,8 @@
 /* sk-phone-relay: the router of listeners, calls and rendezvous, and limits. */
 /*
  * libwebsockets.h names OpenSSL types that OPENSSL_NO_DEPRECATED hides
- * (RSA); this file calls no OpenSSL function itself.
+ * (RSA); this file calls no OpenSSL function itself (the mailbox proof
+ * is checked by lib/crypto.c).
  */
 #undef OPENSSL_NO_DEPRECATED
 
@@ -35,8 +36,16 @@
 
 enum role {
 	ROLE_NONE = 0,
+	ROLE_PROVING,		/* LISTEN done, CHALLENGE sent */
 	ROLE_LISTENER,
 	ROLE_CALLER,
+};
+
+/* Between LISTEN and PROVE; freed once the proof is checked. */
+struct proving {
+	uint8_t		 id[SKP_RELAY_ID_LEN];
+	uint8_t		 pub[SKP_RELAY_PUB_LEN];
+	uint8_t		 nonce[SKP_RELAY_NONCE_LEN];
 };
 
 enum { T_CONN = 1, T_LINK };
@@ -111,6 +120,7 @@ struct conn {
 	struct txq	*qhead;
 	struct txq	**qtail;
 	struct txq	*rx;		/* a frame arriving in pieces */
+	struct proving	*pv;		/* ROLE_PROVING */
 	struct wtimer	 timer;
 	uint32_t	 qbytes;
 	uint32_t	 last_rx;	/* tick */
@@ -455,6 +465,8 @@ conn_detach(struct conn *c)
 
 	while (c->ends != NULL)
 		link_end(c->ends->link, c->ends, code);
+	free(c->pv);
+	c->pv = NULL;
 	if ((mb = c->mb) != NULL) {
 		if (mb->listener == c)
 			mb->listener = NULL;
@@ -493,32 +505,66 @@ conn_close(struct conn *c, uint16_t code)
 
 /* Frames in. */
 
+/*
+ * LISTEN: the mailbox id and its public key. The relay answers with a
+ * fresh nonce to sign; the mailbox is the connection's only after PROVE.
+ */
 static void
 do_listen(struct conn *c, const struct skp_relay_frame *f)
 {
-	uint8_t id[SKP_RELAY_ID_LEN];
-	struct mbox *mb;
-	struct conn *old;
-	struct link *l, *next;
+	struct proving *pv;
 
 	if (c->role != ROLE_NONE) {
 		conn_close(c, SKP_RELAY_C_PROTOCOL);
 		return;
 	}
-	/* The proof: the secret hashes to the id. Nothing is stored. */
-	if (skp_relay_mailbox_id(f->secret, id) != SKP_OK ||
-	    !skp_ct_equal(id, f->id, SKP_RELAY_ID_LEN)) {
-		skp_wipe(id, sizeof(id));
+	if ((pv = calloc(1, sizeof(*pv))) == NULL) {
+		conn_close(c, SKP_RELAY_C_CONNS);
+		return;
+	}
+	memcpy(pv->id, f->id, SKP_RELAY_ID_LEN);
+	memcpy(pv->pub, f->pub, SKP_RELAY_PUB_LEN);
+	if (skp_random(pv->nonce, sizeof(pv->nonce)) != SKP_OK) {
+		free(pv);
+		conn_close(c, SKP_RELAY_C_CONNS);
+		return;
+	}
+	c->pv = pv;
+	c->role = ROLE_PROVING;
+	send_ctl(c, SKP_RELAY_CHALLENGE, 0, pv->nonce, sizeof(pv->nonce));
+}
+
+/* PROVE: the nonce signed with the mailbox key. Nothing is stored but
+ * the id. */
+static void
+do_prove(struct conn *c, const struct skp_relay_frame *f)
+{
+	struct proving *pv = c->pv;
+	struct mbox *mb;
+	struct conn *old;
+	struct link *l, *next;
+	int ok;
+
+	if (c->role != ROLE_PROVING || pv == NULL) {
+		conn_close(c, SKP_RELAY_C_PROTOCOL);
+		return;
+	}
+	ok = skp_relay_proof_check(pv->id, pv->pub, pv->nonce, f->data) ==
+	    SKP_OK;
+	c->pv = NULL;
+	if (!ok) {
+		free(pv);
 		conn_close(c, SKP_RELAY_C_PROOF);
 		return;
 	}
-	skp_wipe(id, sizeof(id));
 	/* The owner reconnected (the old socket may be half dead). Closing
 	 * it may free the mailbox, so look it up again after. */
-	mb = (struct mbox *)table_get(&R.mboxes, f->id);
+	mb = (struct mbox *)table_get(&R.mboxes, pv->id);
 	if (mb != NULL && (old = mb->listener) != NULL)
 		conn_close(old, SKP_RELAY_C_REPLACED);
-	if ((mb = mbox_get(f->id)) == NULL) {
+	mb = mbox_get(pv->id);
+	free(pv);
+	if (mb == NULL) {
 		conn_close(c, SKP_RELAY_C_CONNS);
 		return;
 	}
@@ -534,7 +580,7 @@ do_listen(struct conn *c, const struct skp_relay_frame *f)
 	if (R.c.verbose) {
 		char hex[17], name[64];
 
-		skp_hex(f->id, 8, hex);
+		skp_hex(mb->n.key, 8, hex);
 		relayd_vlog("%s: listening on %s...", peer_name(c->wsi, name,
 		    sizeof(name)), hex);
 	}
@@ -555,7 +601,8 @@ timeout_due(uint32_t ms)
 static int
 chan_open_ok(struct conn *c, const struct skp_relay_frame *f)
 {
-	if (c->role == ROLE_LISTENER || end_find(c, f->chan) != NULL) {
+	if (c->role == ROLE_LISTENER || c->role == ROLE_PROVING ||
+	    end_find(c, f->chan) != NULL) {
 		conn_close(c, SKP_RELAY_C_PROTOCOL);
 		return -1;
 	}
@@ -751,8 +798,9 @@ on_frame(struct conn *c, uint8_t *p, size_t n, struct txq **node)
 	switch (f.kind) {
 	case SKP_RELAY_LISTEN:
 		do_listen(c, &f);
-		/* The secret is not kept, not even in a freed buffer. */
-		skp_wipe(p, n);
+		break;
+	case SKP_RELAY_PROVE:
+		do_prove(c, &f);
 		break;
 	case SKP_RELAY_CALL:
 		do_call(c, &f);
@@ -1064,6 +1112,10 @@ on_established(struct conn *c, struct lws *wsi)
 	    sizeof(name)), (unsigned int)R.nlive);
 	if (R.stopping)
 		conn_close(c, SKP_RELAY_C_SHUTDOWN);
+	else if (lws_get_protocol(wsi) == NULL ||
+	    strcmp(lws_get_protocol(wsi)->name, SKP_RELAY_SUBPROTOCOL) != 0)
+		/* Protocol 1, or no subprotocol: told what to update. */
+		conn_close(c, SKP_RELAY_C_OLD_PROTOCOL);
 	else if (R.nconns > R.c.max_conns)
 		conn_close(c, SKP_RELAY_C_CONNS);
 	else if (a != NULL && a->count > R.c.max_per_addr)
@@ -1148,7 +1200,13 @@ relay_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 static const struct lws_protocols protocols[] = {
-	/* tx_packet_size: lws would cut every write to RX_CHUNK bytes. */
+	/*
+	 * The first serves clients that offer no subprotocol: protocol 1
+	 * ones, answered with SKP_RELAY_C_OLD_PROTOCOL like those offering
+	 * v1. tx_packet_size: lws would cut every write to RX_CHUNK bytes.
+	 */
+	{ SKP_RELAY_SUBPROTOCOL_V1, relay_cb, sizeof(struct conn), RX_CHUNK,
+	    0, NULL, 2 * SKP_RELAY_MAX_FRAME },
 	{ SKP_RELAY_SUBPROTOCOL, relay_cb, sizeof(struct conn), RX_CHUNK, 0,
 	    NULL, 2 * SKP_RELAY_MAX_FRAME },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },

@@ -46,6 +46,16 @@ int	skp_p256_sign(const struct skp_p256_key *, const void *msg,
 	    size_t msglen, uint8_t sig[SKP_P256_SIG_MAX], size_t *siglen);
 int	skp_p256_verify(const uint8_t [SKP_P256_PUB_LEN], const void *msg,
 	    size_t msglen, const uint8_t *sig, size_t siglen);
+/*
+ * The same with the signature as r || s, 32 bytes each, big endian (the
+ * relay's mailbox proof): SKP_ERR_CRYPTO for a signature that does not
+ * verify, r or s zero or not below the group order included.
+ */
+#define SKP_P256_RAW_SIG_LEN	64
+int	skp_p256_sign_raw(const struct skp_p256_key *, const void *msg,
+	    size_t msglen, uint8_t sig[SKP_P256_RAW_SIG_LEN]);
+int	skp_p256_verify_raw(const uint8_t [SKP_P256_PUB_LEN], const void *msg,
+	    size_t msglen, const uint8_t sig[SKP_P256_RAW_SIG_LEN]);
 
 /* out gets ptlen + SKP_AESGCM_TAG_LEN bytes. */
 int	skp_aesgcm_seal(const uint8_t [SKP_AESGCM_KEY_LEN],

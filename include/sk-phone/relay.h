@@ -14,20 +14,27 @@
  * refused. The relay caps a whole frame (header included) at --max-frame,
  * 65536 bytes by default.
  */
-#define SKP_RELAY_SUBPROTOCOL	"sk-phone-relay.v1"
+#define SKP_RELAY_SUBPROTOCOL	"sk-phone-relay.v2"
+/* Refused by the relay with SKP_RELAY_C_OLD_PROTOCOL. */
+#define SKP_RELAY_SUBPROTOCOL_V1 "sk-phone-relay.v1"
 #define SKP_RELAY_ID_LEN	32	/* mailbox id, rendezvous id */
-#define SKP_RELAY_SECRET_LEN	32	/* mailbox secret */
+#define SKP_RELAY_PUB_LEN	65	/* mailbox public key, SEC1 */
+#define SKP_RELAY_NONCE_LEN	32	/* CHALLENGE */
+#define SKP_RELAY_SIG_LEN	64	/* PROVE: ECDSA r || s */
+/* "sk-phone mailbox proof v2" (25) || nonce || mailbox id */
+#define SKP_RELAY_PROOF_MSG_LEN	(25 + SKP_RELAY_NONCE_LEN + SKP_RELAY_ID_LEN)
 #define SKP_RELAY_HDR_LEN	5
 #define SKP_RELAY_MAX_FRAME	65536	/* default cap on a whole frame */
 #define SKP_RELAY_MAX_MSG	(SKP_RELAY_MAX_FRAME - SKP_RELAY_HDR_LEN)
 #define SKP_RELAY_REASON_MAX	123	/* as in a websocket close frame */
 
 /* Client to relay. */
-#define SKP_RELAY_LISTEN	0x01	/* chan 0; mailbox id || secret */
+#define SKP_RELAY_LISTEN	0x01	/* chan 0; mailbox id || public key */
 #define SKP_RELAY_CALL		0x02	/* chan new; mailbox id || timeout */
 #define SKP_RELAY_JOIN		0x03	/* chan new; rendezvous id || timeout */
 #define SKP_RELAY_DATA		0x04	/* both ways; opaque message */
 #define SKP_RELAY_HANGUP	0x05	/* chan; empty body */
+#define SKP_RELAY_PROVE		0x06	/* chan 0; signature r || s */
 /* Relay to client. */
 #define SKP_RELAY_LISTENING	0x81	/* chan 0; empty */
 #define SKP_RELAY_INCOMING	0x82	/* to a phone: new call on chan */
@@ -36,6 +43,7 @@
 #define SKP_RELAY_WAITING	0x85	/* rendezvous: first there, waiting */
 #define SKP_RELAY_PEER		0x86	/* rendezvous: the other one is there */
 #define SKP_RELAY_END		0x87	/* chan over; code (uint16) || reason */
+#define SKP_RELAY_CHALLENGE	0x88	/* chan 0; nonce (32) to sign */
 
 /*
  * Codes: websocket close codes for the whole connection, and the code in
@@ -47,11 +55,12 @@
 #define SKP_RELAY_C_ADDR_CONNS	4003	/* too many connections from address */
 #define SKP_RELAY_C_CONNS	4004	/* relay full (--max-conns) */
 #define SKP_RELAY_C_IDLE	4005	/* nothing listened or called */
-#define SKP_RELAY_C_PROOF	4006	/* mailbox secret does not hash to id */
+#define SKP_RELAY_C_PROOF	4006	/* bad mailbox key, id or signature */
 #define SKP_RELAY_C_REPLACED	4007	/* the mailbox has a newer listener */
 #define SKP_RELAY_C_SHUTDOWN	4008	/* the relay is stopping */
 #define SKP_RELAY_C_KEEPALIVE	4009	/* no pong to the relay's ping */
 #define SKP_RELAY_C_SLOW	4010	/* END: relay could not queue a frame */
+#define SKP_RELAY_C_OLD_PROTOCOL 4011	/* a client of protocol 1 */
 #define SKP_RELAY_C_TIMEOUT	4020	/* END: call or rendezvous timed out */
 #define SKP_RELAY_C_MBOX_CALLS	4021	/* END: too many calls to the mailbox */
 #define SKP_RELAY_C_PENDING	4022	/* END: too many held calls in all */
@@ -71,9 +80,27 @@ const char	*skp_relay_code_reason(unsigned int code);
  */
 int		 skp_relay_code_err(unsigned int code);
 
-/* mailbox id = SHA-256("sk-phone mailbox v1" || secret). */
-int	skp_relay_mailbox_id(const uint8_t secret[SKP_RELAY_SECRET_LEN],
+struct skp_p256_key;
+
+/* mailbox id = SHA-256("sk-phone mailbox v2" || public key (65)). */
+int	skp_relay_mailbox_id(const uint8_t pub[SKP_RELAY_PUB_LEN],
 	    uint8_t id[SKP_RELAY_ID_LEN]);
+/*
+ * The mailbox proof (docs/PROTOCOL.md §7.4): an ECDSA P-256 / SHA-256
+ * signature, r || s, of "sk-phone mailbox proof v2" || nonce || id.
+ * _digest is the SHA-256 that is signed (for test vectors). _check:
+ * SKP_OK, or SKP_ERR_CRYPTO when id is not the hash of pub, pub is not a
+ * point, or the signature does not verify.
+ */
+int	skp_relay_proof_digest(const uint8_t nonce[SKP_RELAY_NONCE_LEN],
+	    const uint8_t id[SKP_RELAY_ID_LEN], uint8_t digest[32]);
+int	skp_relay_prove(const struct skp_p256_key *,
+	    const uint8_t nonce[SKP_RELAY_NONCE_LEN],
+	    uint8_t sig[SKP_RELAY_SIG_LEN]);
+int	skp_relay_proof_check(const uint8_t id[SKP_RELAY_ID_LEN],
+	    const uint8_t pub[SKP_RELAY_PUB_LEN],
+	    const uint8_t nonce[SKP_RELAY_NONCE_LEN],
+	    const uint8_t sig[SKP_RELAY_SIG_LEN]);
 
 /*
  * A parsed frame. Pointers point into the parsed bytes. Which fields are
@@ -83,10 +110,11 @@ struct skp_relay_frame {
 	uint8_t		 kind;
 	uint32_t	 chan;
 	const uint8_t	*id;		/* LISTEN, CALL, JOIN */
-	const uint8_t	*secret;	/* LISTEN */
+	const uint8_t	*pub;		/* LISTEN: mailbox public key */
 	uint32_t	 timeout_ms;	/* CALL, JOIN */
 	uint16_t	 code;		/* END */
-	const uint8_t	*data;		/* DATA: message; END: reason */
+	/* DATA: message; END: reason; PROVE: signature; CHALLENGE: nonce */
+	const uint8_t	*data;
 	size_t		 len;
 };
 
@@ -209,14 +237,16 @@ int	skp_relay_connect_start(skp_relay_t *, const char *url,
 int	skp_relay_connect_finish(skp_relay_t *, int timeout_ms);
 
 /*
- * Phone: listen on the mailbox of this secret; blocks until the relay
- * confirms (0), refuses (SKP_ERR_INVALID for a bad proof) or timeout_ms
- * passes. Calls then arrive as SKP_RELAY_EV_INCOMING events. A listen
+ * Phone: listen on the mailbox of this key (its id is the hash of the
+ * public key): LISTEN, the relay's CHALLENGE signed in PROVE, then
+ * LISTENING. Blocks until the relay confirms (0), refuses
+ * (SKP_ERR_INVALID for a bad proof) or timeout_ms passes. The key is
+ * copied only until the challenge is signed. Calls then arrive as SKP_RELAY_EV_INCOMING events. A listen
  * on a mailbox that already has a listener takes it over (the old
  * connection is closed with SKP_RELAY_C_REPLACED).
  */
-int	skp_relay_listen(skp_relay_t *,
-	    const uint8_t secret[SKP_RELAY_SECRET_LEN], int timeout_ms);
+int	skp_relay_listen(skp_relay_t *, const struct skp_p256_key *,
+	    int timeout_ms);
 
 /*
  * Caller: open a call to a mailbox. The relay holds it up to timeout_ms

@@ -292,7 +292,7 @@ main(int argc, char **argv)
 		url = st->relay;
 	if ((relay = skp_relay_new(NULL)) == NULL ||
 	    (rc = skp_relay_connect(relay, url, 5000)) != SKP_OK ||
-	    (rc = skp_relay_listen(relay, st->mailbox_secret, 5000)) !=
+	    (rc = skp_relay_listen(relay, &st->mailbox_key, 5000)) !=
 	    SKP_OK) {
 		fprintf(stderr, "testphone: relay %s: %s\n", url,
 		    skp_strerror(rc));

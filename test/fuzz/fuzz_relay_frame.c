@@ -32,12 +32,18 @@ rebuild(const uint8_t *p, size_t n, const struct skp_relay_frame *f)
 	if (memcmp(hdr, p, sizeof(hdr)) != 0)
 		abort();
 	inside(p, n, f->id, f->id != NULL ? SKP_RELAY_ID_LEN : 0);
-	inside(p, n, f->secret, f->secret != NULL ? SKP_RELAY_SECRET_LEN : 0);
+	inside(p, n, f->pub, f->pub != NULL ? SKP_RELAY_PUB_LEN : 0);
 	inside(p, n, f->data, f->len);
 	switch (f->kind) {
 	case SKP_RELAY_LISTEN:
-		if (body != 64 || f->chan != 0 || f->id != p + 5 ||
-		    f->secret != p + 37)
+		if (body != 97 || f->chan != 0 || f->id != p + 5 ||
+		    f->pub != p + 37)
+			abort();
+		break;
+	case SKP_RELAY_PROVE:
+	case SKP_RELAY_CHALLENGE:
+		if (body != (f->kind == SKP_RELAY_PROVE ? 64u : 32u) ||
+		    f->chan != 0 || f->data != p + 5 || f->len != body)
 			abort();
 		break;
 	case SKP_RELAY_CALL:
@@ -74,14 +80,14 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 	struct skp_relay_frame f;
 
 	if (skp_relay_parse_client(p, n, &f) == SKP_OK) {
-		if (f.kind > SKP_RELAY_HANGUP || f.kind == 0)
+		if (f.kind > SKP_RELAY_PROVE || f.kind == 0)
 			abort();
 		rebuild(p, n, &f);
 	} else if (f.kind != 0 || f.data != NULL || f.id != NULL)
 		abort();
 	if (skp_relay_parse_relay(p, n, &f) == SKP_OK) {
 		if (f.kind != SKP_RELAY_DATA && (f.kind < SKP_RELAY_LISTENING ||
-		    f.kind > SKP_RELAY_END))
+		    f.kind > SKP_RELAY_CHALLENGE))
 			abort();
 		rebuild(p, n, &f);
 	} else if (f.kind != 0 || f.data != NULL || f.id != NULL)

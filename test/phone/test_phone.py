@@ -491,7 +491,7 @@ def case_no_private_key_in_clear():
         check(public_of(c[6]) == c[5], "a stored key is not its public's")
         secrets.append(c[6])
     ident = unseal(S, "identity", key)
-    secrets += [ident[1], ident[2]]
+    secrets += [ident[1], ident[5]]
     for c in unseal(S, "computers", key)[1]:
         secrets.append(c[3])
     scan_for_secrets(S, secrets)

@@ -21,14 +21,19 @@ import tempfile
 import threading
 import time
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import \
+    decode_dss_signature
+
 RELAY = TOOL = None
 CASE_BOUND_S = 60
 PROCS = []
 TMP = tempfile.mkdtemp(prefix="skp-relay-test-")
 
-LISTEN, CALL, JOIN, DATA, HANGUP = 1, 2, 3, 4, 5
-LISTENING, INCOMING, ONLINE, OFFLINE, WAITING, PEER, END = (
-    0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87)
+LISTEN, CALL, JOIN, DATA, HANGUP, PROVE = 1, 2, 3, 4, 5, 6
+LISTENING, INCOMING, ONLINE, OFFLINE, WAITING, PEER, END, CHALLENGE = (
+    0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88)
 
 
 class Fail(Exception):
@@ -40,8 +45,30 @@ def check(cond, what):
         raise Fail(what)
 
 
+def mailbox_key(secret):
+    """The P-256 key whose private scalar is the 32 bytes of secret."""
+    return ec.derive_private_key(int.from_bytes(secret, "big"),
+                                 ec.SECP256R1())
+
+
+def mailbox_pub(secret):
+    return mailbox_key(secret).public_key().public_bytes(
+        serialization.Encoding.X962,
+        serialization.PublicFormat.UncompressedPoint)
+
+
 def mailbox_id(secret):
-    return hashlib.sha256(b"sk-phone mailbox v1" + secret).digest()
+    """docs/PROTOCOL.md 7.4: SHA-256("sk-phone mailbox v2" || pub)."""
+    return hashlib.sha256(b"sk-phone mailbox v2" +
+                          mailbox_pub(secret)).digest()
+
+
+def mailbox_proof(secret, nonce, mbid):
+    """ECDSA P-256 / SHA-256 of the label, nonce and id, as r || s."""
+    der = mailbox_key(secret).sign(b"sk-phone mailbox proof v2" + nonce +
+                                   mbid, ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(der)
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
 def hdr(kind, chan):
@@ -174,8 +201,12 @@ def tool(*args, env=None):
 class RawWS:
     """A minimal websocket client (RFC 6455), client frames masked."""
 
-    def __init__(self, port, proto=True, timeout=5.0):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout)
+    def __init__(self, port, proto=True, timeout=5.0,
+                 subproto="sk-phone-relay.v2", host="127.0.0.1",
+                 source=None):
+        self.s = socket.create_connection(
+            (host, port), timeout,
+            source_address=(source, 0) if source else None)
         self.s.settimeout(timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
@@ -183,7 +214,7 @@ class RawWS:
                "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
                % (port, key))
         if proto:
-            req += "Sec-WebSocket-Protocol: sk-phone-relay.v1\r\n"
+            req += "Sec-WebSocket-Protocol: %s\r\n" % subproto
         self.s.sendall((req + "\r\n").encode())
         buf = b""
         while b"\r\n\r\n" not in buf:
@@ -287,8 +318,16 @@ class RawWS:
                 raise Fail("want close %d, got EOF" % code)
         raise Fail("want close %d, got nothing" % code)
 
-    def listen(self, secret, mbid=None):
-        self.send(hdr(LISTEN, 0) + (mbid or mailbox_id(secret)) + secret)
+    def listen(self, secret, mbid=None, pub=None):
+        """LISTEN, then PROVE for the relay's CHALLENGE; returns the
+        nonce and the signature sent (a replay test sends them again)."""
+        mbid = mbid or mailbox_id(secret)
+        self.send(hdr(LISTEN, 0) + mbid + (pub or mailbox_pub(secret)))
+        _, nonce = self.expect(CHALLENGE, 0)
+        check(len(nonce) == 32, "challenge of %d bytes" % len(nonce))
+        sig = mailbox_proof(secret, nonce, mbid)
+        self.send(hdr(PROVE, 0) + sig)
+        return nonce, sig
 
     def call(self, chan, mbid, timeout_ms=5000):
         self.send(hdr(CALL, chan) + mbid + struct.pack(">I", timeout_ms))
@@ -699,19 +738,109 @@ def case_keepalive():
 
 
 def case_bad_mailbox_proof():
+    """An id that is not the hash of the key, a signature by another key,
+    a signature of another nonce, a key off the curve: all 4006."""
     r = Relay()
     secret = os.urandom(32)
     c = RawWS(r.port)
     c.listen(secret, mbid=mailbox_id(os.urandom(32)))
     c.expect_close(4006)
+    c = RawWS(r.port)
+    mbid = mailbox_id(secret)
+    c.send(hdr(LISTEN, 0) + mbid + mailbox_pub(secret))
+    _, nonce = c.expect(CHALLENGE, 0)
+    c.send(hdr(PROVE, 0) + mailbox_proof(os.urandom(32), nonce, mbid))
+    c.expect_close(4006)
+    c = RawWS(r.port)
+    c.send(hdr(LISTEN, 0) + mbid + mailbox_pub(secret))
+    _, nonce = c.expect(CHALLENGE, 0)
+    c.send(hdr(PROVE, 0) + mailbox_proof(secret, os.urandom(32), mbid))
+    c.expect_close(4006)
+    bad = b"\x04" + b"\x01" * 64
+    c = RawWS(r.port)
+    c.send(hdr(LISTEN, 0) + hashlib.sha256(b"sk-phone mailbox v2" +
+                                           bad).digest() + bad)
+    _, nonce = c.expect(CHALLENGE, 0)
+    c.send(hdr(PROVE, 0) + b"\x01" * 64)
+    c.expect_close(4006)
     # A listener with a good proof on that mailbox is not disturbed.
     raw_phone(r, secret)
+    check("4006" in r.text(), "refusal not logged")
+
+
+def case_replayed_listen():
+    """Someone who recorded a phone's LISTEN and PROVE sends them again:
+    the relay's nonce is fresh, so the proof fails (4006), and the phone
+    keeps its mailbox and still answers calls."""
+    r = Relay()
+    secret = os.urandom(32)
+    mbid = mailbox_id(secret)
+    ph = RawWS(r.port)
+    nonce, sig = ph.listen(secret)
+    ph.expect(LISTENING, 0)
+    for _ in range(3):
+        x = RawWS(r.port)
+        x.send(hdr(LISTEN, 0) + mbid + mailbox_pub(secret))
+        _, fresh = x.expect(CHALLENGE, 0)
+        check(fresh != nonce, "the relay sent the same nonce twice")
+        x.send(hdr(PROVE, 0) + sig)
+        x.expect_close(4006)
+    check(ph.recv(0.3)[0] == "timeout", "the phone was disturbed")
+    c = RawWS(r.port)
+    c.call(1, mbid)
+    c.expect(ONLINE, 1)
+    ph.expect(INCOMING, None)
+
+
+def case_listen_order():
+    """PROVE without LISTEN, twice, or a CALL between: protocol errors;
+    a connection that never proves does not get the mailbox."""
+    r = Relay()
+    secret = os.urandom(32)
+    c = RawWS(r.port)
+    c.send(hdr(PROVE, 0) + b"\0" * 64)
+    c.expect_close(4000)
+    c = RawWS(r.port)
+    c.send(hdr(LISTEN, 0) + mailbox_id(secret) + mailbox_pub(secret))
+    c.expect(CHALLENGE, 0)
+    c.call(1, os.urandom(32))
+    c.expect_close(4000)
+    c = RawWS(r.port)
+    c.send(hdr(LISTEN, 0) + mailbox_id(secret) + mailbox_pub(secret))
+    c.expect(CHALLENGE, 0)
+    c.send(hdr(LISTEN, 0) + mailbox_id(secret) + mailbox_pub(secret))
+    c.expect_close(4000)
+    # LISTEN alone: calls to the mailbox are held, not delivered to it.
+    c = RawWS(r.port)
+    c.send(hdr(LISTEN, 0) + mailbox_id(secret) + mailbox_pub(secret))
+    c.expect(CHALLENGE, 0)
+    k = RawWS(r.port)
+    k.call(1, mailbox_id(secret))
+    k.expect(OFFLINE, 1)
+    check(c.recv(0.3)[0] == "timeout", "an unproved listener got a call")
+
+
+def case_old_protocol():
+    """A client of protocol 1 (subprotocol v1, or none) is told to
+    update, with its own close code and a reason that says what to do."""
+    r = Relay()
+    for kw in ({"subproto": "sk-phone-relay.v1"}, {"proto": False}):
+        c = RawWS(r.port, **kw)
+        reason = c.expect_close(4011)
+        check("protocol 1" in reason and "update" in reason and
+              "protocol 2" in reason, reason)
+    # A v1 LISTEN (id || secret) on a v2 connection is malformed.
+    c = RawWS(r.port)
+    c.send(hdr(LISTEN, 0) + os.urandom(64))
+    c.expect_close(4000)
 
 
 def case_protocol_errors():
     r = Relay()
     for frame in (hdr(0x7f, 1),
-                  hdr(LISTEN, 1) + b"\0" * 64,
+                  hdr(LISTEN, 1) + b"\0" * 97,
+                  hdr(PROVE, 1) + b"\0" * 64,
+                  hdr(CHALLENGE, 0) + b"\0" * 32,
                   hdr(CALL, 0) + b"\0" * 36,
                   hdr(CALL, 1) + b"\0" * 35,
                   hdr(HANGUP, 1) + b"x",

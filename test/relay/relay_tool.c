@@ -111,20 +111,22 @@ cmd_phone(char **av)
 {
 	struct skp_relay_event ev;
 	uint8_t secret[32], id[32], *reply = NULL;
+	struct skp_p256_key key;
 	const char *mode = av[2];
 	char hex[65];
 	skp_relay_t *r = NULL;
 	int rc, n = 0, want = atoi(av[3]), status = 1, backoff;
 
-	if (unhex32(av[1], secret) != 0)
+	if (unhex32(av[1], secret) != 0 ||
+	    skp_p256_from_private(secret, &key) != SKP_OK)
 		return 2;
-	(void)skp_relay_mailbox_id(secret, id);
+	(void)skp_relay_mailbox_id(key.pub, id);
 	skp_hex(id, 32, hex);
 	out("MAILBOX %s", hex);
 	if ((r = skp_relay_new(&opts)) == NULL)
 		return 1;
 	if ((rc = skp_relay_connect(r, av[0], 5000)) != SKP_OK ||
-	    (rc = skp_relay_listen(r, secret, 5000)) != SKP_OK) {
+	    (rc = skp_relay_listen(r, &key, 5000)) != SKP_OK) {
 		out("ERROR %s", errname(rc));
 		goto out;
 	}
@@ -178,7 +180,7 @@ cmd_phone(char **av)
 			    backoff * 2 : 1600) {
 				usleep((useconds_t)backoff * 1000);
 				if ((rc = skp_relay_connect(r, av[0], 2000)) ==
-				    SKP_OK && (rc = skp_relay_listen(r, secret,
+				    SKP_OK && (rc = skp_relay_listen(r, &key,
 				    2000)) == SKP_OK)
 					break;
 				out("RETRY %s", errname(rc));
@@ -198,6 +200,7 @@ cmd_phone(char **av)
  out:
 	skp_relay_free(&r);
 	skp_wipe(secret, sizeof(secret));
+	skp_wipe(&key, sizeof(key));
 	return status;
 }
 

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
 #include "sk-phone/relay.h"
 
@@ -40,16 +41,20 @@ header_layout(void)
 static void
 client_frames_parse(void)
 {
-	uint8_t buf[128], body[64];
+	uint8_t buf[128], body[97];
 	struct skp_relay_frame f;
 	size_t n;
 
 	memset(body, 0xab, 32);
-	memset(body + 32, 0xcd, 32);
-	n = frame(buf, SKP_RELAY_LISTEN, 0, body, 64);
+	memset(body + 32, 0xcd, 65);
+	n = frame(buf, SKP_RELAY_LISTEN, 0, body, 97);
 	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_OK);
 	CHECK(f.kind == SKP_RELAY_LISTEN && f.chan == 0);
-	CHECK(f.id == buf + 5 && f.secret == buf + 37);
+	CHECK(f.id == buf + 5 && f.pub == buf + 37);
+
+	n = frame(buf, SKP_RELAY_PROVE, 0, body, 64);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_OK);
+	CHECK(f.kind == SKP_RELAY_PROVE && f.data == buf + 5 && f.len == 64);
 
 	memcpy(body + 32, "\x00\x00\x27\x10", 4);
 	n = frame(buf, SKP_RELAY_CALL, 9, body, 36);
@@ -77,7 +82,7 @@ client_frames_parse(void)
 static void
 client_frames_refused(void)
 {
-	uint8_t buf[128], body[70];
+	uint8_t buf[128], body[100];
 	struct skp_relay_frame f;
 	size_t n;
 
@@ -95,7 +100,11 @@ client_frames_refused(void)
 	n = frame(buf, SKP_RELAY_END, 1, "\x0f\xa0", 2);
 	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
 	/* Channel rules. */
-	n = frame(buf, SKP_RELAY_LISTEN, 1, body, 64);
+	n = frame(buf, SKP_RELAY_LISTEN, 1, body, 97);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_PROVE, 1, body, 64);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
+	n = frame(buf, SKP_RELAY_CHALLENGE, 0, body, 32);
 	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
 	n = frame(buf, SKP_RELAY_CALL, 0, body, 36);
 	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
@@ -104,9 +113,16 @@ client_frames_refused(void)
 	n = frame(buf, SKP_RELAY_HANGUP, 0, NULL, 0);
 	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
 	/* Exact lengths. */
-	n = frame(buf, SKP_RELAY_LISTEN, 0, body, 63);
+	/* A protocol 1 LISTEN (id || secret) is too short. */
+	n = frame(buf, SKP_RELAY_LISTEN, 0, body, 64);
 	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_TRUNCATED);
-	n = frame(buf, SKP_RELAY_LISTEN, 0, body, 65);
+	n = frame(buf, SKP_RELAY_LISTEN, 0, body, 96);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_TRUNCATED);
+	n = frame(buf, SKP_RELAY_LISTEN, 0, body, 98);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_TRAILING);
+	n = frame(buf, SKP_RELAY_PROVE, 0, body, 63);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_TRUNCATED);
+	n = frame(buf, SKP_RELAY_PROVE, 0, body, 65);
 	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_TRAILING);
 	n = frame(buf, SKP_RELAY_CALL, 1, body, 35);
 	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_TRUNCATED);
@@ -129,6 +145,16 @@ relay_frames_parse(void)
 
 	n = frame(buf, SKP_RELAY_LISTENING, 0, NULL, 0);
 	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_OK);
+	memset(buf + 100, 0x5a, 32);
+	n = frame(buf, SKP_RELAY_CHALLENGE, 0, buf + 100, 32);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_OK);
+	CHECK(f.kind == SKP_RELAY_CHALLENGE && f.data == buf + 5 &&
+	    f.len == 32);
+	CHECK_RC(skp_relay_parse_relay(buf, n - 1, &f), SKP_ERR_TRUNCATED);
+	n = frame(buf, SKP_RELAY_CHALLENGE, 0, buf + 100, 33);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_TRAILING);
+	n = frame(buf, SKP_RELAY_CHALLENGE, 1, buf + 100, 32);
+	CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_ERR_FORMAT);
 	for (i = 0; i < sizeof(kinds); i++) {
 		n = frame(buf, kinds[i], 5, NULL, 0);
 		CHECK_RC(skp_relay_parse_relay(buf, n, &f), SKP_OK);
@@ -189,7 +215,7 @@ static void
 codes_distinct_and_mapped(void)
 {
 	static const unsigned int all[] = { 4000, 4001, 4002, 4003, 4004,
-	    4005, 4006, 4007, 4008, 4009, 4010, 4020, 4021, 4022, 4023, 4024,
+	    4005, 4006, 4007, 4008, 4009, 4010, 4011, 4020, 4021, 4022, 4023, 4024,
 	    4025, 4026, 4027, 4028 };
 	size_t i, j;
 
@@ -213,30 +239,87 @@ codes_distinct_and_mapped(void)
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_SHUTDOWN), SKP_ERR_CLOSED);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_PHONE_GONE), SKP_ERR_CLOSED);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_PROTOCOL), SKP_ERR_FORMAT);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_OLD_PROTOCOL),
+	    SKP_ERR_FORMAT);
 	CHECK_RC(skp_relay_code_err(1001), SKP_ERR_CLOSED);
 	CHECK_RC(skp_relay_code_err(1006), SKP_ERR_NETWORK);
 }
 
+/* docs/PROTOCOL.md §7.4: the mailbox key vector. */
+#define V_PRIV	"0102030405060708090a0b0c0d0e0f10" \
+		"1112131415161718191a1b1c1d1e1f20"
+#define V_PUB	"04515c3d6eb9e396b904d3feca7f54fd" \
+		"cd0cc1e997bf375dca515ad0a6c3b403" \
+		"5f4536be3a50f318fbf9a5475902a221" \
+		"502bef0d57e08c53b2cc0a56f17d9f93" \
+		"54"
+#define V_ID	"6700dc1d4b0287376810b072ff86e790" \
+		"745a06a6893acf73b1e61d3bd7096a66"
+#define V_NONCE	"404142434445464748494a4b4c4d4e4f" \
+		"505152535455565758595a5b5c5d5e5f"
+#define V_DIGEST "23a5c150175f155749384f453dd0dc3c" \
+		"f8ea9bfb588d460e6da4194e9cb5798f"
+/* RFC 6979 (deterministic) signature of the vector, made elsewhere. */
+#define V_SIG	"d2160a11e7c1046a56022379f0299d08" \
+		"44b74f78dd22874d5bd2da0c8e76ce4c" \
+		"6c8ab65fb38b71da93ab487cc7a64c5d" \
+		"67beb6727d9a009ce26fae0cf5caf7df"
+
 static void
 mailbox_id_vector(void)
 {
-	uint8_t secret[32], id[32];
-	size_t i, n;
-	uint8_t *want;
+	uint8_t *priv, *pub, *id, *nonce, *digest, *sig;
+	uint8_t got[32], mysig[SKP_RELAY_SIG_LEN], other[32];
+	struct skp_p256_key k;
+	size_t n[6];
 
-	memset(secret, 0, sizeof(secret));
-	want = skp_test_unhex("e7de4e7a00498c963b58b6376e01b250"
-	    "297e658291d31ac752539dc5d324641b", &n);
-	CHECK_RC(skp_relay_mailbox_id(secret, id), SKP_OK);
-	CHECK(n == 32 && memcmp(id, want, 32) == 0);
-	free(want);
-	for (i = 0; i < 32; i++)
-		secret[i] = (uint8_t)i;
-	want = skp_test_unhex("f3ad2651fe4eeb4da0567263853f3124"
-	    "46354362115cba464f47e2ff225c5996", &n);
-	CHECK_RC(skp_relay_mailbox_id(secret, id), SKP_OK);
-	CHECK(n == 32 && memcmp(id, want, 32) == 0);
-	free(want);
+	priv = skp_test_unhex(V_PRIV, &n[0]);
+	pub = skp_test_unhex(V_PUB, &n[1]);
+	id = skp_test_unhex(V_ID, &n[2]);
+	nonce = skp_test_unhex(V_NONCE, &n[3]);
+	digest = skp_test_unhex(V_DIGEST, &n[4]);
+	sig = skp_test_unhex(V_SIG, &n[5]);
+	CHECK(n[0] == 32 && n[1] == 65 && n[2] == 32 && n[3] == 32 &&
+	    n[4] == 32 && n[5] == 64);
+	CHECK_RC(skp_p256_from_private(priv, &k), SKP_OK);
+	CHECK_MEM(k.pub, pub, 65);
+	CHECK_RC(skp_relay_mailbox_id(pub, got), SKP_OK);
+	CHECK_MEM(got, id, 32);
+	CHECK_RC(skp_relay_proof_digest(nonce, id, got), SKP_OK);
+	CHECK_MEM(got, digest, 32);
+	/* The fixed signature verifies; ours (randomized) too. */
+	CHECK_RC(skp_relay_proof_check(id, pub, nonce, sig), SKP_OK);
+	CHECK_RC(skp_relay_prove(&k, nonce, mysig), SKP_OK);
+	CHECK_RC(skp_relay_proof_check(id, pub, nonce, mysig), SKP_OK);
+	/* Another nonce (a replay), another id, a flipped bit: refused. */
+	memcpy(other, nonce, 32);
+	other[31] ^= 1;
+	CHECK_RC(skp_relay_proof_check(id, pub, other, sig), SKP_ERR_CRYPTO);
+	memcpy(other, id, 32);
+	other[0] ^= 1;
+	CHECK_RC(skp_relay_proof_check(other, pub, nonce, sig),
+	    SKP_ERR_CRYPTO);
+	mysig[10] ^= 0x40;
+	CHECK_RC(skp_relay_proof_check(id, pub, nonce, mysig),
+	    SKP_ERR_CRYPTO);
+	/* r = 0, s = 0, and r, s = the group order: refused. */
+	memset(mysig, 0, sizeof(mysig));
+	CHECK_RC(skp_relay_proof_check(id, pub, nonce, mysig),
+	    SKP_ERR_CRYPTO);
+	memset(mysig, 0xff, sizeof(mysig));
+	CHECK_RC(skp_relay_proof_check(id, pub, nonce, mysig),
+	    SKP_ERR_CRYPTO);
+	/* A public key off the curve whose hash is the id. */
+	pub[64] ^= 1;
+	CHECK_RC(skp_relay_mailbox_id(pub, got), SKP_OK);
+	CHECK_RC(skp_relay_proof_check(got, pub, nonce, sig), SKP_ERR_CRYPTO);
+	skp_wipe(&k, sizeof(k));
+	free(priv);
+	free(pub);
+	free(id);
+	free(nonce);
+	free(digest);
+	free(sig);
 }
 
 /* Vectors from the SipHash paper (key 00..0f, message 00..n-1). */
