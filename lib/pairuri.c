@@ -12,7 +12,6 @@
 #include "sk-phone/relayurl.h"
 
 #define URI_PREFIX	"sk-phone://pair?"
-#define MAILBOX_PREFIX	"sk-phone mailbox v1"
 #define INFO_RENDEZVOUS	"sk-phone v1 rendezvous"
 #define INFO_PAIR_PSK	"sk-phone v1 pairing psk"
 #define INFO_CONFIRM	"sk-phone v1 confirm"
@@ -460,19 +459,5 @@ skp_pairuri_phone_id(const uint8_t pub[SKP_P256_PUB_LEN],
 
 	if ((rc = skp_sha256(pub, SKP_P256_PUB_LEN, d)) == SKP_OK)
 		memcpy(out, d, SKP_PHONE_ID_LEN);
-	return rc;
-}
-
-int
-skp_pairuri_mailbox_id(const uint8_t m[SKP_MAILBOX_SECRET_LEN],
-    uint8_t out[SKP_MAILBOX_ID_LEN])
-{
-	uint8_t in[sizeof(MAILBOX_PREFIX) - 1 + SKP_MAILBOX_SECRET_LEN];
-	int rc;
-
-	memcpy(in, MAILBOX_PREFIX, sizeof(MAILBOX_PREFIX) - 1);
-	memcpy(in + sizeof(MAILBOX_PREFIX) - 1, m, SKP_MAILBOX_SECRET_LEN);
-	rc = skp_sha256(in, sizeof(in), out);
-	skp_wipe(in, sizeof(in));
 	return rc;
 }

@@ -69,7 +69,5 @@ int	skp_pairuri_request_psk(const uint8_t [SKP_HANDSHAKE_HASH_LEN],
 	    uint8_t [SKP_PSK_LEN]);
 int	skp_pairuri_phone_id(const uint8_t [SKP_P256_PUB_LEN],
 	    uint8_t [SKP_PHONE_ID_LEN]);
-int	skp_pairuri_mailbox_id(const uint8_t [SKP_MAILBOX_SECRET_LEN],
-	    uint8_t [SKP_MAILBOX_ID_LEN]);
 
 #endif
