@@ -942,6 +942,27 @@ def case_relay_restart_reconnect():
     W.stop(p)
 
 
+def case_mailbox_takeover_keeps_running():
+    """A second phone on the same state proves the same mailbox and takes
+    it over (4007): the first says so loudly and reconnects, never exits;
+    with the second gone, the first answers again."""
+    p1 = W.run_phone(S, "--approve", "always")
+    p2 = W.run_phone(S, "--approve", "always")
+    wait_file(p1.log, "WARNING: another program holding this phone's "
+              "mailbox key took the mailbox over", p1)
+    end = time.time() + 20
+    while open(p1.log).read().count("listening on") < 2:
+        check(time.time() < end, "first phone did not come back")
+        check(p1.poll() is None, "first phone exited")
+        time.sleep(0.2)
+    check(p1.poll() is None, "first phone exited")
+    W.stop(p2)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--timeout-ms", "40000")
+    check(rc == 0, out)
+    check(p1.poll() is None, "first phone exited")
+    W.stop(p1)
+
+
 # ---- host verification (host info as sk-phone proxy leaves it) ----
 
 def sstr(b):
@@ -1336,6 +1357,7 @@ CASES = [
     case_files_refused_when_open,
     case_passphrase_state,
     case_relay_restart_reconnect,
+    case_mailbox_takeover_keeps_running,
     case_host_first_use_pins,
     case_host_info_that_does_not_verify,
     case_host_unverifiable_is_not_verified,

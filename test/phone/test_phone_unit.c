@@ -20,6 +20,7 @@
 #include "sk-phone/crypto.h"
 #include "sk-phone/ctap.h"
 #include "sk-phone/err.h"
+#include "sk-phone/relay.h"
 #include "sk-phone/noise.h"
 #include "sk-phone/pairflow.h"
 #include "sk-phone/pairuri.h"
@@ -964,6 +965,49 @@ phstate_decode_refusals(void)
 	p = skp_test_unhex("a10180", &n);
 	CHECK_RC(skp_phstate_decode_creds(st, p, n), SKP_OK);
 	CHECK_RC(skp_phstate_decode_identity(st, p, n), SKP_ERR_CBOR_TYPE);
+	free(p);
+	skp_phstate_free(&st);
+}
+
+/* A protocol 1 identity (key 2, the mailbox secret) is read with a new
+ * mailbox key; a protocol 2 one (key 5) as it is; both or neither: no. */
+static void
+phstate_identity_mailbox_versions(void)
+{
+	struct skp_phstate *st = calloc(1, sizeof(*st));
+	uint8_t id[32], want[32];
+	uint8_t *p;
+	size_t n;
+
+	CHECK(st != NULL);
+	p = skp_test_unhex("a4015820010101010101010101010101010101010101010101010101"
+	    "01010101010101010258200202020202020202020202020202020202"
+	    "020202020202020202020202020202036570686f6e650460", &n);
+	CHECK_RC(skp_phstate_decode_identity(st, p, n), SKP_OK);
+	free(p);
+	CHECK(st->mailbox_migrated == 1);
+	CHECK_RC(skp_relay_mailbox_id(st->mailbox_key.pub, id), SKP_OK);
+	CHECK(memcmp(id, st->mailbox_id, 32) == 0);
+	memcpy(want, st->mailbox_id, 32);
+	p = skp_test_unhex("a4015820010101010101010101010101010101010101010101010101"
+	    "0101010101010101036570686f6e6504600558200505050505050505"
+	    "050505050505050505050505050505050505050505050505", &n);
+	CHECK_RC(skp_phstate_decode_identity(st, p, n), SKP_OK);
+	free(p);
+	CHECK(st->mailbox_migrated == 0);
+	memset(id, 0x05, sizeof(id));
+	CHECK(memcmp(st->mailbox_key.priv, id, 32) == 0);
+	CHECK(memcmp(st->mailbox_id, want, 32) != 0);
+	p = skp_test_unhex("a5015820010101010101010101010101010101010101010101010101"
+	    "01010101010101010258200202020202020202020202020202020202"
+	    "020202020202020202020202020202036570686f6e65046005582005"
+	    "05050505050505050505050505050505050505050505050505050505"
+	    "050505", &n);
+	CHECK_RC(skp_phstate_decode_identity(st, p, n), SKP_ERR_FORMAT);
+	free(p);
+	p = skp_test_unhex("a3015820010101010101010101010101010101010101010101010101"
+	    "0101010101010101036570686f6e650460", &n);
+	CHECK(skp_phstate_decode_identity(st, p, n) != SKP_OK);
 	free(p);
 	skp_phstate_free(&st);
 }
@@ -2128,6 +2172,8 @@ handle_changed_reason_fits(void)
 }
 
 static const struct skp_test_case cases[] = {
+	{ "phstate_identity_mailbox_versions",
+	    phstate_identity_mailbox_versions },
 	{ "sshmsg_userauth", sshmsg_userauth },
 	{ "sshmsg_userauth_hostbound", sshmsg_userauth_hostbound },
 	{ "sshmsg_userauth_refusals", sshmsg_userauth_refusals },
