@@ -1359,11 +1359,62 @@ kdf_check(const uint8_t key[SKP_PH_KEY_LEN], uint8_t out[SKP_SHA256_LEN])
 	    strlen(KDF_CHECK), out);
 }
 
+/*
+ * The "kdf" file's payload: salt, scrypt parameters and check tag.
+ * SKP_ERR_TOO_LARGE for parameters past the bounds (so that a doctored
+ * file cannot make us spend gigabytes), else fix_rc()'s codes.
+ */
+static int
+kdf_decode(const uint8_t *raw, size_t rawlen,
+    uint8_t salt[KDF_SALT_LEN], uint64_t *log2n, uint64_t *r, uint64_t *p,
+    uint8_t want[SKP_SHA256_LEN])
+{
+	static const int64_t keys[] = { 1, 2, 3, 4, 5 };
+	cbor_item_t *m = NULL;
+	int rc;
+
+	if ((rc = skp_cbor_load_map(raw, rawlen, INNER_MAX, keys,
+	    nitems(keys), &m)) != SKP_OK ||
+	    (rc = get_bytes(m, 1, KDF_SALT_LEN, KDF_SALT_LEN, salt, NULL)) !=
+	    SKP_OK ||
+	    (rc = get_uint(m, 2, log2n)) != SKP_OK ||
+	    (rc = get_uint(m, 3, r)) != SKP_OK ||
+	    (rc = get_uint(m, 4, p)) != SKP_OK ||
+	    (rc = get_bytes(m, 5, SKP_SHA256_LEN, SKP_SHA256_LEN, want,
+	    NULL)) != SKP_OK) {
+		rc = fix_rc(rc);
+		goto out;
+	}
+	if (*log2n < 10 || *log2n > KDF_LOG2N_MAX || *r < 1 || *r > 8 ||
+	    *p < 1 || *p > 4)
+		rc = SKP_ERR_TOO_LARGE;
+ out:
+	skp_cbor_free(&m);
+	return rc;
+}
+
+/* The "masterkey" file's payload: the storage key. */
+static int
+masterkey_decode(const uint8_t *raw, size_t rawlen,
+    uint8_t key[SKP_PH_KEY_LEN])
+{
+	static const int64_t keys[] = { 1 };
+	cbor_item_t *m = NULL;
+	int rc;
+
+	if ((rc = skp_cbor_load_map(raw, rawlen, INNER_MAX, keys,
+	    nitems(keys), &m)) != SKP_OK ||
+	    (rc = get_bytes(m, 1, SKP_PH_KEY_LEN, SKP_PH_KEY_LEN, key,
+	    NULL)) != SKP_OK)
+		rc = fix_rc(rc);
+	skp_cbor_free(&m);
+	return rc;
+}
+
 static int
 key_from_passphrase(struct skp_phstate *st, const char *passfile,
     int create, char *why, size_t whylen)
 {
-	static const int64_t keys[] = { 1, 2, 3, 4, 5 };
 	uint8_t salt[KDF_SALT_LEN], check[SKP_SHA256_LEN], want[SKP_SHA256_LEN];
 	char pass[PASS_MAX];
 	skp_buf_t *raw = NULL;
@@ -1409,27 +1460,16 @@ key_from_passphrase(struct skp_phstate *st, const char *passfile,
 	}
 	if (rc != SKP_OK)
 		goto out;
-	if ((rc = skp_cbor_load_map(skp_buf_ptr(raw), skp_buf_len(raw),
-	    INNER_MAX, keys,
-	    nitems(keys), &m)) != SKP_OK ||
-	    (rc = get_bytes(m, 1, sizeof(salt), sizeof(salt), salt, NULL)) !=
-	    SKP_OK ||
-	    (rc = get_uint(m, 2, &log2n)) != SKP_OK ||
-	    (rc = get_uint(m, 3, &r)) != SKP_OK ||
-	    (rc = get_uint(m, 4, &p)) != SKP_OK ||
-	    (rc = get_bytes(m, 5, sizeof(want), sizeof(want), want, NULL)) !=
-	    SKP_OK) {
-		rc = fix_rc(rc);
-		skp_why(why, whylen, "%s/%s: %s", st->dir, FILE_KDF,
-		    skp_strerror(rc));
-		goto out;
-	}
-	/* Bounded so a doctored file cannot make us spend gigabytes. */
-	if (log2n < 10 || log2n > KDF_LOG2N_MAX || r < 1 || r > 8 ||
-	    p < 1 || p > 4) {
-		rc = SKP_ERR_CORRUPT;
-		skp_why(why, whylen, "%s/%s: bad parameters", st->dir,
-		    FILE_KDF);
+	if ((rc = kdf_decode(skp_buf_ptr(raw), skp_buf_len(raw), salt,
+	    &log2n, &r, &p, want)) != SKP_OK) {
+		if (rc == SKP_ERR_TOO_LARGE)
+			skp_why(why, whylen, "%s/%s: bad parameters",
+			    st->dir, FILE_KDF);
+		else
+			skp_why(why, whylen, "%s/%s: %s", st->dir, FILE_KDF,
+			    skp_strerror(rc));
+		if (rc == SKP_ERR_TOO_LARGE)
+			rc = SKP_ERR_CORRUPT;
 		goto out;
 	}
 	if ((rc = scrypt(pass, passlen, salt, sizeof(salt),
@@ -1453,7 +1493,6 @@ key_from_passphrase(struct skp_phstate *st, const char *passfile,
 static int
 key_from_file(struct skp_phstate *st, int create, char *why, size_t whylen)
 {
-	static const int64_t keys[] = { 1 };
 	skp_buf_t *raw = NULL;
 	cbor_item_t *m = NULL;
 	uint8_t *enc = NULL;
@@ -1483,15 +1522,10 @@ key_from_file(struct skp_phstate *st, int create, char *why, size_t whylen)
 	}
 	if (rc != SKP_OK)
 		goto out;
-	if ((rc = skp_cbor_load_map(skp_buf_ptr(raw), skp_buf_len(raw),
-	    INNER_MAX, keys,
-	    nitems(keys), &m)) != SKP_OK ||
-	    (rc = get_bytes(m, 1, sizeof(st->key), sizeof(st->key), st->key,
-	    NULL)) != SKP_OK) {
-		rc = fix_rc(rc);
+	if ((rc = masterkey_decode(skp_buf_ptr(raw), skp_buf_len(raw),
+	    st->key)) != SKP_OK)
 		skp_why(why, whylen, "%s/%s: %s", st->dir, FILE_MASTERKEY,
 		    skp_strerror(rc));
-	}
  out:
 	if (enc != NULL) {
 		skp_wipe(enc, enclen);
