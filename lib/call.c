@@ -55,7 +55,8 @@ tame(char *s)
 }
 
 static int
-decode_response(const uint8_t *p, size_t n, struct skp_call_response *out)
+decode_response(const uint8_t *p, size_t n, struct skp_call_response *out,
+    int *pin_may_follow)
 {
 	struct skp_ctap_response r;
 	int rc;
@@ -63,6 +64,7 @@ decode_response(const uint8_t *p, size_t n, struct skp_call_response *out)
 	memset(&r, 0, sizeof(r));
 	if ((rc = skp_ctap_response_decode(p, n, &r)) != SKP_OK)
 		goto out;
+	*pin_may_follow = r.pin_may_follow;
 	out->status = r.status;
 	out->ctap = r.ctap;
 	out->ctap_len = r.ctap_len;
@@ -90,6 +92,57 @@ noise_setup(skp_noise_t **hs, const struct skp_call_phone *phone,
 	return skp_noise_set_psk(*hs, phone->request_psk);
 }
 
+/* Decrypt failures mean: not our phone, or tampered with. */
+static int
+not_ours(int rc)
+{
+	if (rc == SKP_ERR_DECRYPT || rc == SKP_ERR_CRYPTO ||
+	    rc == SKP_ERR_FORMAT || rc == SKP_ERR_TRUNCATED)
+		return SKP_ERR_VERIFY;
+	return rc;
+}
+
+/*
+ * Transport message 3 with the PIN, then transport message 4 back: the
+ * keys of Split, which the phone's fresh ephemeral went into (ee, se), so
+ * a later theft of either static key does not open a recorded PIN.
+ */
+static int
+send_pin(skp_relay_t *r, uint32_t chan, skp_noise_t *hs, const char *pin,
+    int timeout_ms, skp_buf_t *b, struct skp_call_response *resp)
+{
+	skp_noise_transport_t *tp = NULL;
+	uint8_t *msg = NULL, *reply = NULL;
+	size_t msglen = 0, replylen = 0;
+	int rc;
+
+	skp_buf_reset(b);
+	if ((rc = skp_noise_split(hs, &tp)) != SKP_OK ||
+	    (rc = skp_ctap_pin_encode(pin, &msg, &msglen)) != SKP_OK ||
+	    (rc = skp_noise_transport_encrypt(tp, msg, msglen, b)) != SKP_OK)
+		goto out;
+	if ((rc = skp_relay_send(r, chan, skp_buf_ptr(b), skp_buf_len(b))) !=
+	    SKP_OK ||
+	    (rc = skp_relay_recv(r, chan, timeout_ms, &reply, &replylen)) !=
+	    SKP_OK)
+		goto out;
+	resp->sent_len = msglen + SKP_NOISE_TAG_LEN;
+	resp->answer_len = replylen;
+	skp_buf_reset(b);
+	rc = not_ours(skp_noise_transport_decrypt(tp, reply, replylen, b));
+ out:
+	if (msg != NULL) {
+		skp_wipe(msg, msglen);
+		free(msg);
+	}
+	if (reply != NULL) {
+		skp_wipe(reply, replylen);
+		free(reply);
+	}
+	skp_noise_transport_free(&tp);
+	return rc;
+}
+
 int
 skp_call(const struct skp_call_phone *phone,
     const struct skp_p256_key *identity, const uint8_t *request,
@@ -103,8 +156,8 @@ skp_call(const struct skp_call_phone *phone,
 	skp_buf_t *b = NULL;
 	uint8_t *reply = NULL;
 	size_t replylen = 0;
-	uint32_t chan;
-	int rc;
+	uint32_t chan = 0;
+	int rc, more = 0, called = 0;
 
 	if (resp != NULL)
 		memset(resp, 0, sizeof(*resp));
@@ -145,31 +198,45 @@ skp_call(const struct skp_call_phone *phone,
 		goto out;
 	if ((rc = skp_relay_connect_finish(r, timeout_ms)) == SKP_OK &&
 	    (rc = skp_relay_call(r, phone->mailbox_id, (uint32_t)timeout_ms,
-	    &chan)) == SKP_OK &&
+	    &chan)) == SKP_OK)
+		called = 1;
+	if (rc == SKP_OK &&
 	    (rc = skp_relay_send(r, chan, skp_buf_ptr(b), skp_buf_len(b))) ==
-	    SKP_OK &&
-	    (rc = skp_relay_recv(r, chan, timeout_ms, &reply, &replylen)) ==
 	    SKP_OK)
-		(void)skp_relay_hangup(r, chan);
-	skp_relay_free(&r);
+		rc = skp_relay_recv(r, chan, timeout_ms, &reply, &replylen);
 	/* The deadline passed: with the phone never reached, say so. */
 	if (rc == SKP_ERR_TIMEOUT && !ctx.online)
 		rc = SKP_ERR_OFFLINE;
 	if (rc != SKP_OK)
 		goto out;
+	resp->sent_len = skp_buf_len(b);
+	resp->answer_len = replylen;
 	skp_buf_reset(b);
-	rc = skp_noise_read_message(hs, reply, replylen, b);
 	/* Only our phone, knowing the psk and its key, can answer. */
-	if (rc == SKP_ERR_DECRYPT || rc == SKP_ERR_CRYPTO ||
-	    rc == SKP_ERR_FORMAT || rc == SKP_ERR_TRUNCATED)
-		rc = SKP_ERR_VERIFY;
-	if (rc != SKP_OK)
+	if ((rc = not_ours(skp_noise_read_message(hs, reply, replylen, b))) !=
+	    SKP_OK ||
+	    (rc = decode_response(skp_buf_ptr(b), skp_buf_len(b), resp,
+	    &more)) != SKP_OK)
 		goto out;
-	if ((rc = decode_response(skp_buf_ptr(b), skp_buf_len(b), resp)) !=
-	    SKP_OK)
-		goto out;
+	if (resp->status == SKP_CTAP_PIN_REQUIRED && more &&
+	    phone->pin != NULL && phone->pin[0] != '\0') {
+		skp_call_response_clear(resp);
+		resp->pin_sent = 1;
+		if ((rc = send_pin(r, chan, hs, phone->pin, timeout_ms, b,
+		    resp)) != SKP_OK ||
+		    (rc = decode_response(skp_buf_ptr(b), skp_buf_len(b),
+		    resp, &more)) != SKP_OK)
+			goto out;
+		/* The phone asks once: a second "send the PIN" is wrong. */
+		if (more) {
+			rc = SKP_ERR_FORMAT;
+			goto out;
+		}
+	}
 	rc = skp_ctap_status_err((uint8_t)resp->status);
  out:
+	if (called)
+		(void)skp_relay_hangup(r, chan);
 	skp_relay_free(&r);
 	if (reply != NULL) {
 		skp_wipe(reply, replylen);

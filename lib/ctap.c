@@ -205,6 +205,110 @@ finish(cbor_item_t **m, int rc, uint8_t **out, size_t *outlen)
 	return rc;
 }
 
+/*
+ * Padding (protocol 2): key 15, a byte string of zeros, appended to an
+ * encoded map so that the whole is exactly the first bucket it can fill.
+ * Key 15 is larger than every other key of these maps, so it goes last
+ * and the map stays canonical; only the map's count grows by one. With R
+ * bytes to add, the key takes 1 and the string's head 1 (n < 24), 2
+ * (n < 256) or 3: R = 26 and R = 259 cannot be made, and such a bucket
+ * is skipped for the next one.
+ */
+static size_t
+pad_head(size_t r)
+{
+	if (r >= 2 && r <= 25)
+		return 1;
+	if (r >= 27 && r <= 258)
+		return 2;
+	if (r >= 260 && r <= 3 + 65535)
+		return 3;
+	return 0;
+}
+
+static int
+pad_to(uint8_t **buf, size_t *len, const size_t *buckets, size_t nb)
+{
+	uint8_t *p = *buf, *q;
+	size_t i, r = 0, head = 0, n;
+
+	/* A definite map of fewer than 23 pairs: one head byte. */
+	if (*len == 0 || p[0] < 0xa0 || p[0] >= 0xa0 + 23)
+		return SKP_ERR_INVALID;
+	for (i = 0; i < nb; i++) {
+		if (buckets[i] < *len)
+			continue;
+		r = buckets[i] - *len;
+		if ((head = pad_head(r)) != 0)
+			break;
+	}
+	if (i == nb)
+		return SKP_ERR_TOO_LARGE;
+	if ((q = calloc(1, buckets[i])) == NULL)
+		return SKP_ERR_NOMEM;
+	n = r - 1 - head;
+	memcpy(q, p, *len);
+	q[0]++;
+	q[*len] = SKP_CTAP_PAD_KEY;
+	if (head == 1)
+		q[*len + 1] = (uint8_t)(0x40 + n);
+	else if (head == 2) {
+		q[*len + 1] = 0x58;
+		q[*len + 2] = (uint8_t)n;
+	} else {
+		q[*len + 1] = 0x59;
+		q[*len + 2] = (uint8_t)(n >> 8);
+		q[*len + 3] = (uint8_t)n;
+	}
+	/* The zeros are calloc's. */
+	skp_wipe(p, *len);
+	free(p);
+	*buf = q;
+	*len = buckets[i];
+	return SKP_OK;
+}
+
+/* Key 15, when present, must be bytes of zeros only. */
+static int
+check_pad(const cbor_item_t *m)
+{
+	cbor_item_t *v = NULL;
+	const uint8_t *p;
+	size_t n, i;
+	uint8_t acc = 0;
+	int rc;
+
+	rc = skp_cbor_map_get(m, SKP_CTAP_PAD_KEY, CBOR_TYPE_BYTESTRING, &v);
+	if (rc == SKP_ERR_NOT_FOUND)
+		return SKP_OK;
+	if (rc != SKP_OK ||
+	    (rc = skp_cbor_get_bytes_ptr(v, SKP_CTAP_ENVELOPE_MAX, &p, &n)) !=
+	    SKP_OK)
+		return rc;
+	for (i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0 ? SKP_OK : SKP_ERR_FORMAT;
+}
+
+static int
+finish_padded(cbor_item_t **m, int rc, const size_t *buckets, size_t nb,
+    uint8_t **out, size_t *outlen)
+{
+	if ((rc = finish(m, rc, out, outlen)) != SKP_OK)
+		return rc;
+	if ((rc = pad_to(out, outlen, buckets, nb)) != SKP_OK) {
+		skp_wipe(*out, *outlen);
+		free(*out);
+		*out = NULL;
+		*outlen = 0;
+	}
+	return rc;
+}
+
+static const size_t request_buckets[] = SKP_CTAP_REQUEST_BUCKETS;
+static const size_t response_buckets[] = SKP_CTAP_RESPONSE_BUCKETS;
+#define NBUCKETS(a)	(sizeof(a) / sizeof((a)[0]))
+
 static cbor_item_t *
 text_if(const char *s)
 {
@@ -436,8 +540,6 @@ enc_ctx(const struct skp_ctap_context *c, cbor_item_t **out)
 
 	if ((c->has_raw && c->raw_len > SKP_CTAP_RAW_MAX) ||
 	    !str_ok(c->computer_name, 1, SKP_CTAP_COMPUTER_NAME_MAX) ||
-	    (c->has_pin && (c->pin[0] == '\0' ||
-	    strnlen(c->pin, SKP_CTAP_PIN_MAX + 1) > SKP_CTAP_PIN_MAX)) ||
 	    (c->overwrite != 0 && c->overwrite != 1))
 		goto out;
 	if (c->has_host && (!str_ok(h->name, 1, SKP_CTAP_HOST_NAME_MAX) ||
@@ -454,8 +556,6 @@ enc_ctx(const struct skp_ctap_context *c, cbor_item_t **out)
 	    c->raw_len))) != SKP_OK) ||
 	    (rc = skp_cbor_map_put(m, 2, skp_cbor_text(c->computer_name))) !=
 	    SKP_OK ||
-	    (c->has_pin && (rc = skp_cbor_map_put(m, 4,
-	    skp_cbor_text(c->pin))) != SKP_OK) ||
 	    (c->overwrite && (rc = skp_cbor_map_put(m, 5,
 	    skp_cbor_bool(1))) != SKP_OK))
 		goto out;
@@ -545,7 +645,8 @@ skp_ctap_request_encode(const struct skp_ctap_request *req, uint8_t **out,
 out:
 	skp_cbor_free(&params);
 	skp_cbor_free(&ctx);
-	return finish(&m, rc, out, outlen);
+	return finish_padded(&m, rc, request_buckets,
+	    NBUCKETS(request_buckets), out, outlen);
 }
 
 /* Request decoding (the phone's side) */
@@ -768,7 +869,7 @@ out:
 }
 
 static int
-dec_ctx(const cbor_item_t *m, struct skp_ctap_context *c)
+dec_ctx(const cbor_item_t *m, struct skp_ctap_context *c, struct dec *d)
 {
 	static const int64_t keys[] = { 1, 2, 3, 4, 5 };
 	cbor_item_t *v = NULL;
@@ -795,18 +896,15 @@ dec_ctx(const cbor_item_t *m, struct skp_ctap_context *c)
 			goto out;
 		c->has_host = 1;
 	}
+	/*
+	 * Protocol 1 sent the PIN here, under keys a later theft of the
+	 * phone's static key recovers: refused, whatever its type.
+	 */
 	v = NULL;
-	if ((rc = opt(m, 4, CBOR_TYPE_STRING, &v)) != SKP_OK)
+	if ((rc = skp_cbor_map_get(m, 4, CBOR_TYPE_STRING, &v)) !=
+	    SKP_ERR_NOT_FOUND) {
+		rc = refuse(d, SKP_CTAP_INVALID_PARAMETER, SKP_ERR_FORMAT);
 		goto out;
-	if (v != NULL) {
-		if ((rc = skp_cbor_get_text(v, SKP_CTAP_PIN_MAX, c->pin,
-		    sizeof(c->pin))) != SKP_OK)
-			goto out;
-		if (c->pin[0] == '\0') {
-			rc = SKP_ERR_FORMAT;
-			goto out;
-		}
-		c->has_pin = 1;
 	}
 	v = NULL;
 	if ((rc = opt(m, 5, CBOR_TYPE_FLOAT_CTRL, &v)) != SKP_OK)
@@ -821,7 +919,7 @@ int
 skp_ctap_request_decode(const uint8_t *p, size_t len,
     struct skp_ctap_request *req, uint8_t *status)
 {
-	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6 };
+	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6, SKP_CTAP_PAD_KEY };
 	cbor_item_t *m = NULL, *v, *params = NULL, *ctx;
 	struct dec d = { SKP_CTAP_OK };
 	uint64_t u;
@@ -843,7 +941,8 @@ skp_ctap_request_decode(const uint8_t *p, size_t len,
 		    SKP_ERR_OLD_VERSION;
 		goto out;
 	}
-	if ((rc = skp_cbor_map_only(m, keys, 6)) != SKP_OK ||
+	if ((rc = skp_cbor_map_only(m, keys, 7)) != SKP_OK ||
+	    (rc = check_pad(m)) != SKP_OK ||
 	    (rc = need(m, 2, CBOR_TYPE_BYTESTRING, &v)) != SKP_OK ||
 	    (rc = bytes_exact(v, req->id, SKP_CTAP_REQUEST_ID_LEN)) !=
 	    SKP_OK ||
@@ -886,7 +985,7 @@ skp_ctap_request_decode(const uint8_t *p, size_t len,
 	if (rc != SKP_OK)
 		goto out;
 	if ((rc = need(m, 6, CBOR_TYPE_MAP, &ctx)) != SKP_OK ||
-	    (rc = dec_ctx(ctx, &req->ctx)) != SKP_OK)
+	    (rc = dec_ctx(ctx, &req->ctx, &d)) != SKP_OK)
 		goto out;
 	if ((req->command == SKP_CTAP_MAKE_CREDENTIAL ||
 	    req->command == SKP_CTAP_GET_ASSERTION) && !req->ctx.has_raw) {
@@ -950,8 +1049,8 @@ ctap_item(const uint8_t *p, size_t len, cbor_item_t **out)
 }
 
 int
-skp_ctap_response_encode(uint8_t status, const uint8_t *ctap,
-    size_t ctap_len, const char *reason, uint8_t **out, size_t *outlen)
+skp_ctap_answer_encode(const struct skp_ctap_answer *a, uint8_t **out,
+    size_t *outlen)
 {
 	cbor_item_t *m = NULL, *body = NULL;
 	int rc = SKP_ERR_INVALID;
@@ -959,19 +1058,23 @@ skp_ctap_response_encode(uint8_t status, const uint8_t *ctap,
 	*out = NULL;
 	*outlen = 0;
 	/* An answer carries a CTAP response or a reason, never both. */
-	if ((status == SKP_CTAP_OK) != (ctap != NULL))
+	if ((a->status == SKP_CTAP_OK) != (a->ctap != NULL))
 		goto out;
-	if (reason != NULL && (status == SKP_CTAP_OK ||
-	    !str_ok(reason, 0, SKP_CTAP_REASON_MAX)))
+	if (a->reason != NULL && (a->status == SKP_CTAP_OK ||
+	    !str_ok(a->reason, 0, SKP_CTAP_REASON_MAX)))
 		goto out;
-	if (ctap != NULL && (rc = ctap_item(ctap, ctap_len, &body)) !=
-	    SKP_OK) {
+	if (a->pin_may_follow && (a->status != SKP_CTAP_PIN_REQUIRED ||
+	    a->unpadded))
+		goto out;
+	if (a->ctap != NULL && (rc = ctap_item(a->ctap, a->ctap_len,
+	    &body)) != SKP_OK) {
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
 	rc = SKP_ERR_NOMEM;
-	if ((m = skp_cbor_map(3)) == NULL ||
-	    (rc = skp_cbor_map_put(m, 1, skp_cbor_uint(status))) != SKP_OK)
+	if ((m = skp_cbor_map(4)) == NULL ||
+	    (rc = skp_cbor_map_put(m, 1, skp_cbor_uint(a->status))) !=
+	    SKP_OK)
 		goto out;
 	if (body != NULL) {
 		rc = skp_cbor_map_put(m, 2, body);
@@ -979,20 +1082,41 @@ skp_ctap_response_encode(uint8_t status, const uint8_t *ctap,
 		if (rc != SKP_OK)
 			goto out;
 	}
-	if (reason != NULL && reason[0] != '\0' &&
-	    (rc = skp_cbor_map_put(m, 3, skp_cbor_text(reason))) != SKP_OK)
+	if (a->reason != NULL && a->reason[0] != '\0' &&
+	    (rc = skp_cbor_map_put(m, 3, skp_cbor_text(a->reason))) !=
+	    SKP_OK)
+		goto out;
+	if (a->pin_may_follow &&
+	    (rc = skp_cbor_map_put(m, 5, skp_cbor_bool(1))) != SKP_OK)
 		goto out;
 	rc = SKP_OK;
 out:
 	skp_cbor_free(&body);
-	return finish(&m, rc, out, outlen);
+	if (rc == SKP_OK && a->unpadded)
+		return finish(&m, rc, out, outlen);
+	return finish_padded(&m, rc, response_buckets,
+	    NBUCKETS(response_buckets), out, outlen);
+}
+
+int
+skp_ctap_response_encode(uint8_t status, const uint8_t *ctap,
+    size_t ctap_len, const char *reason, uint8_t **out, size_t *outlen)
+{
+	struct skp_ctap_answer a;
+
+	memset(&a, 0, sizeof(a));
+	a.status = status;
+	a.ctap = ctap;
+	a.ctap_len = ctap_len;
+	a.reason = reason;
+	return skp_ctap_answer_encode(&a, out, outlen);
 }
 
 int
 skp_ctap_response_decode(const uint8_t *p, size_t len,
     struct skp_ctap_response *resp)
 {
-	static const int64_t keys[] = { 1, 2, 3 };
+	static const int64_t keys[] = { 1, 2, 3, 5, SKP_CTAP_PAD_KEY };
 	cbor_item_t *m = NULL, *v = NULL;
 	uint64_t st;
 	int rc;
@@ -1004,7 +1128,8 @@ skp_ctap_response_decode(const uint8_t *p, size_t len,
 		rc = SKP_ERR_CBOR_TYPE;
 		goto out;
 	}
-	if ((rc = skp_cbor_map_only(m, keys, 3)) != SKP_OK ||
+	if ((rc = skp_cbor_map_only(m, keys, 5)) != SKP_OK ||
+	    (rc = check_pad(m)) != SKP_OK ||
 	    (rc = need(m, 1, CBOR_TYPE_UINT, &v)) != SKP_OK ||
 	    (rc = skp_cbor_get_uint(v, &st)) != SKP_OK)
 		goto out;
@@ -1035,11 +1160,78 @@ skp_ctap_response_decode(const uint8_t *p, size_t len,
 		    sizeof(resp->reason))) != SKP_OK)
 			goto out;
 	}
+	/* "The PIN may follow": true, and only with PIN_REQUIRED. */
+	v = NULL;
+	if ((rc = opt(m, 5, CBOR_TYPE_FLOAT_CTRL, &v)) != SKP_OK)
+		goto out;
+	if (v != NULL) {
+		if ((rc = skp_cbor_get_bool(v, &resp->pin_may_follow)) !=
+		    SKP_OK)
+			goto out;
+		if (!resp->pin_may_follow || st != SKP_CTAP_PIN_REQUIRED) {
+			rc = SKP_ERR_FORMAT;
+			goto out;
+		}
+	}
 	rc = SKP_OK;
 out:
 	skp_cbor_free(&m);
 	if (rc != SKP_OK)
 		skp_ctap_response_clear(resp);
+	return public_rc(rc);
+}
+
+/* Transport message 3: the PIN, padded to one size. */
+
+int
+skp_ctap_pin_encode(const char *pin, uint8_t **out, size_t *outlen)
+{
+	static const size_t bucket[] = { SKP_CTAP_PIN_MSG_LEN };
+	cbor_item_t *m = NULL;
+	int rc = SKP_ERR_INVALID;
+
+	*out = NULL;
+	*outlen = 0;
+	if (pin == NULL || pin[0] == '\0' ||
+	    strnlen(pin, SKP_CTAP_PIN_MAX + 1) > SKP_CTAP_PIN_MAX)
+		goto out;
+	rc = SKP_ERR_NOMEM;
+	if ((m = skp_cbor_map(2)) == NULL ||
+	    (rc = skp_cbor_map_put(m, 1, skp_cbor_text(pin))) != SKP_OK)
+		goto out;
+	rc = SKP_OK;
+out:
+	/* skp_cbor_free wipes the tree's copy of the PIN. */
+	return finish_padded(&m, rc, bucket, 1, out, outlen);
+}
+
+int
+skp_ctap_pin_decode(const uint8_t *p, size_t len,
+    char pin[SKP_CTAP_PIN_MAX + 1])
+{
+	static const int64_t keys[] = { 1, SKP_CTAP_PAD_KEY };
+	cbor_item_t *m = NULL, *v = NULL;
+	int rc;
+
+	memset(pin, 0, SKP_CTAP_PIN_MAX + 1);
+	if ((rc = skp_cbor_load(p, len, SKP_CTAP_PIN_MSG_LEN, &m)) != SKP_OK)
+		goto out;
+	if (!cbor_isa_map(m)) {
+		rc = SKP_ERR_CBOR_TYPE;
+		goto out;
+	}
+	if ((rc = skp_cbor_map_only(m, keys, 2)) != SKP_OK ||
+	    (rc = check_pad(m)) != SKP_OK ||
+	    (rc = need(m, 1, CBOR_TYPE_STRING, &v)) != SKP_OK ||
+	    (rc = skp_cbor_get_text(v, SKP_CTAP_PIN_MAX, pin,
+	    SKP_CTAP_PIN_MAX + 1)) != SKP_OK)
+		goto out;
+	if (pin[0] == '\0')
+		rc = SKP_ERR_FORMAT;
+out:
+	skp_cbor_free(&m);
+	if (rc != SKP_OK)
+		skp_wipe(pin, SKP_CTAP_PIN_MAX + 1);
 	return public_rc(rc);
 }
 

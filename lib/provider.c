@@ -67,6 +67,8 @@ SKP_EXPORT int		sk_load_resident_keys(const char *,
 struct prov {
 	char				 dir[SKP_STORE_PATH_MAX];
 	struct skp_p256_key		 identity;	/* secret */
+	/* OpenSSH's PIN: sent only if the phone asks (transport msg 3). */
+	char				 pin[SKP_CTAP_PIN_MAX + 1];
 	skp_store_phones_t		*phones;
 	int				 timeout_s;
 	struct timespec			 deadline;
@@ -498,6 +500,7 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 	cp.static_pub = ph->phone_pub;
 	cp.mailbox_id = ph->mailbox_id;
 	cp.request_psk = ph->request_psk;
+	cp.pin = p->pin[0] != '\0' ? p->pin : NULL;
 	st.p = p;
 	st.phone = ph->phone_name;
 	st.what = what;
@@ -604,16 +607,16 @@ pin_or_null(const char *pin)
 }
 
 static int
-set_pin(struct skp_ctap_context *ctx, const char *pin)
+set_pin(struct prov *p, const char *pin)
 {
+	skp_wipe(p->pin, sizeof(p->pin));
 	if ((pin = pin_or_null(pin)) == NULL)
 		return 0;
 	if (strlen(pin) > SKP_CTAP_PIN_MAX) {
 		say("the PIN is longer than %d bytes", SKP_CTAP_PIN_MAX);
 		return SSH_SK_ERR_GENERAL;
 	}
-	ctx->has_pin = 1;
-	snprintf(ctx->pin, sizeof(ctx->pin), "%s", pin);
+	snprintf(p->pin, sizeof(p->pin), "%s", pin);
 	return 0;
 }
 
@@ -796,7 +799,7 @@ sk_enroll(uint32_t alg, const uint8_t *challenge, size_t challenge_len,
 	else if (flags & SSH_SK_RESIDENT_KEY)
 		req->mc.cred_protect = PROV_CRED_PROTECT_UV_OPTIONAL_WITH_ID;
 	req->ctx.overwrite = (flags & SSH_SK_FORCE_OPERATION) != 0;
-	if ((ret = set_pin(&req->ctx, pin)) != 0)
+	if ((ret = set_pin(p, pin)) != 0)
 		goto out;
 	if ((ret = prov_ask(p, ph, req, "approval of a new key", &ctap,
 	    &ctap_len)) != 0)
@@ -950,7 +953,7 @@ sk_sign(uint32_t alg, const uint8_t *data, size_t data_len,
 	req->ga.up = (flags & SSH_SK_USER_PRESENCE_REQD) ? 1 : 0;
 	req->ga.uv = (flags & SSH_SK_USER_VERIFICATION_REQD) ? 1 :
 	    SKP_CTAP_OPT_ABSENT;
-	if ((ret = set_pin(&req->ctx, pin)) != 0)
+	if ((ret = set_pin(p, pin)) != 0)
 		goto out;
 	add_host_info(&req->ctx);
 	if ((ret = prov_ask(p, ph, req,
@@ -1135,7 +1138,7 @@ sk_load_resident_keys(const char *pin, struct sk_option **options,
 		req->command = SKP_CTAP_CRED_MGMT;
 		req->cm.subcommand = SKP_CTAP_CM_ENUM_CREDS;
 		req->cm.has_rp_id_hash = 0;
-		if ((ret = set_pin(&req->ctx, pin)) != 0)
+		if ((ret = set_pin(p, pin)) != 0)
 			goto out;
 		last = prov_ask(p, ph, req, "approval to list its keys", &ctap,
 		    &ctap_len);

@@ -32,6 +32,7 @@ skp_req_free(struct skp_req **rp)
 	if (rp == NULL || (r = *rp) == NULL)
 		return;
 	skp_noise_free(&r->hs);
+	skp_noise_transport_free(&r->tp);
 	skp_buf_free(&r->reply);
 	skp_ctap_request_clear(&r->req);
 	skp_wipe(r, sizeof(*r));
@@ -102,32 +103,59 @@ refusal(uint8_t status)
 	}
 }
 
-/* Message 2 carrying the response envelope. */
+/*
+ * The answer: Noise message 2, or transport message 4 after a PIN came
+ * in message 3. ask_pin keeps the channel's keys for that message 3.
+ */
 static int
-reply(struct skp_req *r, uint8_t status, const uint8_t *ctap, size_t ctaplen,
-    const char *reason)
+send_answer(struct skp_req *r, const struct skp_ctap_answer *a, int ask_pin)
 {
 	uint8_t *env = NULL;
 	size_t envlen = 0;
 	int rc;
 
-	r->status = status;
-	if (r->hs == NULL)
+	r->status = a->status;
+	if (r->hs == NULL && r->tp == NULL)
 		return SKP_ERR_STATE;
+	skp_buf_free(&r->reply);
 	if ((r->reply = skp_buf_new(SKP_NOISE_MAX_MSG)) == NULL)
 		return SKP_ERR_NOMEM;
-	if ((rc = skp_ctap_response_encode(status, status == 0 ? ctap : NULL,
-	    status == 0 ? ctaplen : 0, reason, &env, &envlen)) != SKP_OK ||
-	    (rc = skp_noise_write_message(r->hs, env, envlen, r->reply)) !=
-	    SKP_OK)
+	if ((rc = skp_ctap_answer_encode(a, &env, &envlen)) != SKP_OK)
+		goto out;
+	if (r->tp != NULL)
+		rc = skp_noise_transport_encrypt(r->tp, env, envlen, r->reply);
+	else if ((rc = skp_noise_write_message(r->hs, env, envlen,
+	    r->reply)) == SKP_OK && ask_pin)
+		rc = skp_noise_split(r->hs, &r->tp);
+ out:
+	if (rc != SKP_OK)
 		skp_buf_free(&r->reply);
 	skp_noise_free(&r->hs);
+	if (!ask_pin || rc != SKP_OK)
+		skp_noise_transport_free(&r->tp);
 	if (env != NULL) {
 		skp_wipe(env, envlen);
 		free(env);
 	}
-	r->next = SKP_HANDLE_RESPOND;
+	r->next = ask_pin && rc == SKP_OK ? SKP_HANDLE_PIN :
+	    SKP_HANDLE_RESPOND;
 	return rc;
+}
+
+static int
+reply(struct skp_req *r, uint8_t status, const uint8_t *ctap, size_t ctaplen,
+    const char *reason)
+{
+	struct skp_ctap_answer a;
+
+	memset(&a, 0, sizeof(a));
+	a.status = status;
+	a.ctap = status == 0 ? ctap : NULL;
+	a.ctap_len = status == 0 ? ctaplen : 0;
+	a.reason = reason;
+	/* Protocol 1's computer must be able to read why it was refused. */
+	a.unpadded = status == SKP_CTAP_BAD_VERSION;
+	return send_answer(r, &a, 0);
 }
 
 int
@@ -189,46 +217,110 @@ pin_matches(const char *want, const char *got)
 	return eq;
 }
 
+static int
+pin_blocked(struct skp_req *r)
+{
+	return skp_handle_refuse(r, SKP_CTAP_PIN_BLOCKED,
+	    "PIN blocked after too many wrong tries: the phone's owner must "
+	    "run: sk-phone-authenticator pin-reset");
+}
+
 /*
- * User verification, when the request or the credential asks for it. The
- * wrong-PIN count lives in the state folder ("pin"): a wrong PIN is on
- * disk before the answer leaves, so restarting the phone (or killing it
- * between the check and the answer) gives no more tries.
+ * User verification, when the request or the credential asks for it:
+ * answer PIN_REQUIRED with "the PIN may follow" (key 5) and keep the
+ * channel; the PIN comes in transport message 3 (skp_handle_pin).
  */
 static int
 check_uv(struct skp_handler *h, struct skp_req *r)
 {
-	char why[SKP_PH_WHY_MAX];
+	struct skp_ctap_answer a;
 
 	if (!h->have_pin)
 		return skp_handle_refuse(r, SKP_CTAP_UV_UNAVAILABLE,
 		    "user verification not available: the phone has no PIN "
 		    "(--pin-file)");
 	if (h->st->pin_failures >= SKP_HANDLE_PIN_TRIES || h->pin_stuck)
-		return skp_handle_refuse(r, SKP_CTAP_PIN_BLOCKED,
-		    "PIN blocked after too many wrong tries: the phone's "
-		    "owner must run: sk-phone-authenticator pin-reset");
-	if (!r->req.ctx.has_pin)
-		return skp_handle_refuse(r, SKP_CTAP_PIN_REQUIRED,
-		    "PIN required");
-	if (!pin_matches(h->pin, r->req.ctx.pin)) {
+		return pin_blocked(r);
+	memset(&a, 0, sizeof(a));
+	a.status = SKP_CTAP_PIN_REQUIRED;
+	a.reason = "PIN required";
+	a.pin_may_follow = 1;
+	r->decision = "refused-pin-required";
+	return send_answer(r, &a, 1);
+}
+
+/*
+ * The PIN from transport message 3. The wrong-PIN count lives in the
+ * state folder ("pin"): a wrong PIN is on disk before the answer leaves,
+ * so restarting the phone (or killing it between the check and the
+ * answer) gives no more tries.
+ */
+int
+skp_handle_pin(struct skp_handler *h, struct skp_req *r, const uint8_t *msg,
+    size_t len)
+{
+	char why[SKP_PH_WHY_MAX], pin[SKP_CTAP_PIN_MAX + 1];
+	skp_buf_t *pt = NULL;
+	int rc;
+
+	memset(pin, 0, sizeof(pin));
+	if (r->next != SKP_HANDLE_PIN || r->tp == NULL) {
+		rc = SKP_ERR_STATE;
+		goto out;
+	}
+	r->decision = NULL;
+	if ((pt = skp_buf_new(SKP_NOISE_MAX_MSG)) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if (skp_noise_transport_decrypt(r->tp, msg, len, pt) != SKP_OK) {
+		/* Not from the computer that asked: nothing to answer. */
+		skp_noise_transport_free(&r->tp);
+		skp_buf_free(&r->reply);
+		r->next = SKP_HANDLE_DROP;
+		r->decision = "refused-pin-message";
+		rc = SKP_OK;
+		goto out;
+	}
+	if (skp_ctap_pin_decode(skp_buf_ptr(pt), skp_buf_len(pt), pin) !=
+	    SKP_OK) {
+		rc = skp_handle_refuse(r, SKP_CTAP_INVALID_PARAMETER,
+		    "malformed PIN message");
+		goto out;
+	}
+	if (h->st->pin_failures >= SKP_HANDLE_PIN_TRIES || h->pin_stuck) {
+		rc = pin_blocked(r);
+		goto out;
+	}
+	if (!pin_matches(h->pin, pin)) {
 		if (skp_phstate_pin_failed(h->st, why, sizeof(why)) !=
 		    SKP_OK) {
 			/* Uncounted tries would be unlimited: stop here. */
 			h->pin_stuck = 1;
-			return skp_handle_refuse(r, SKP_CTAP_PIN_BLOCKED,
+			rc = skp_handle_refuse(r, SKP_CTAP_PIN_BLOCKED,
 			    "the phone cannot record wrong PINs: PIN "
 			    "blocked until it restarts");
+			goto out;
 		}
-		return skp_handle_refuse(r, SKP_CTAP_PIN_INVALID, "wrong PIN");
+		rc = skp_handle_refuse(r, SKP_CTAP_PIN_INVALID, "wrong PIN");
+		goto out;
 	}
 	/* Only a count above 0 costs a write. */
 	if (h->st->pin_failures != 0 &&
-	    skp_phstate_pin_reset(h->st, why, sizeof(why)) != SKP_OK)
-		return skp_handle_refuse(r, SKP_CTAP_OTHER,
+	    skp_phstate_pin_reset(h->st, why, sizeof(why)) != SKP_OK) {
+		rc = skp_handle_refuse(r, SKP_CTAP_OTHER,
 		    "the phone cannot save its state");
+		goto out;
+	}
 	r->uv = 1;
-	return SKP_OK;
+	r->status = SKP_CTAP_OK;
+	skp_buf_free(&r->reply);
+	r->next = SKP_HANDLE_APPROVE;
+	rc = SKP_OK;
+ out:
+	skp_wipe(pin, sizeof(pin));
+	skp_buf_free(&pt);
+	return rc;
 }
 
 /* The key named in a userauth request must be the one asked to sign. */
@@ -494,7 +586,8 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 		rc = begin_get_assertion(h, r);
 		break;
 	case SKP_CTAP_CRED_MGMT:
-		rc = SKP_OK;
+		/* CTAP 2.1: listing resident keys needs the PIN, if set. */
+		rc = h->have_pin ? check_uv(h, r) : SKP_OK;
 		break;
 	default:
 		rc = skp_handle_refuse(r, SKP_CTAP_INVALID_COMMAND,

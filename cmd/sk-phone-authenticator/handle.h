@@ -22,6 +22,7 @@ enum skp_handle_next {
 	SKP_HANDLE_DROP = 1,	/* not from a paired computer: no answer */
 	SKP_HANDLE_RESPOND,	/* answer now: req->reply holds message 2 */
 	SKP_HANDLE_APPROVE,	/* ask the owner, then skp_handle_approved */
+	SKP_HANDLE_PIN,		/* send req->reply, wait for skp_handle_pin */
 };
 
 struct skp_handler {
@@ -42,6 +43,7 @@ struct skp_handler {
 struct skp_req {
 	enum skp_handle_next	 next;
 	skp_noise_t		*hs;		/* waiting to write message 2 */
+	skp_noise_transport_t	*tp;		/* after a PIN was asked for */
 	struct skp_ph_computer	 computer;	/* who asked */
 	struct skp_ctap_request	 req;
 	struct skp_sshmsg	 msg;		/* what the raw data says */
@@ -66,6 +68,14 @@ struct skp_req {
  */
 int	skp_handle_begin(struct skp_handler *, const uint8_t *msg, size_t len,
 	    uint64_t now_ms, struct skp_req **out);
+/*
+ * Transport message 3 of a request that asked for the PIN (next was
+ * SKP_HANDLE_PIN): decrypt, check the PIN (a wrong one is counted), and
+ * leave next as RESPOND (a refusal in req->reply: transport message 4),
+ * APPROVE, or DROP when the message does not decrypt.
+ */
+int	skp_handle_pin(struct skp_handler *, struct skp_req *,
+	    const uint8_t *msg, size_t len);
 /* The owner (or the policy) allowed it: make the answer. */
 int	skp_handle_approved(struct skp_handler *, struct skp_req *,
 	    uint64_t now_ms);

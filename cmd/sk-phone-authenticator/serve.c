@@ -23,6 +23,9 @@
 
 #define CONNECT_TIMEOUT_MS	10000
 #define POLL_MAX_MS		1000
+/* Calls waiting for the PIN (transport message 3), and how long. */
+#define PIN_WAIT_MAX		8
+#define PIN_WAIT_MS		10000
 
 static volatile sig_atomic_t stopping;
 
@@ -49,6 +52,12 @@ struct serve {
 		uint64_t	refused;
 	}				 flood[SKP_PH_MAX_COMPUTERS];
 	int				 taken;		/* closed by 4007 */
+	/* Asked for the PIN: the computer sends it right away, or not. */
+	struct {
+		struct skp_req		*r;
+		uint32_t		 chan;
+		uint64_t		 until;
+	} pinwait[PIN_WAIT_MAX];
 };
 
 static void
@@ -397,18 +406,93 @@ refuse(struct serve *s, struct skp_req **rp, uint32_t chan, uint8_t status,
 	finish(s, rp, chan, decision);
 }
 
+/* A call that waits for the PIN: its slot, or -1. */
+static int
+pinwait_find(const struct serve *s, uint32_t chan)
+{
+	int i;
+
+	for (i = 0; i < PIN_WAIT_MAX; i++)
+		if (s->pinwait[i].r != NULL && s->pinwait[i].chan == chan)
+			return i;
+	return -1;
+}
+
+/* The computer went away, or never sent the PIN: as protocol 1 logged. */
+static void
+pinwait_end(struct serve *s, int i)
+{
+	struct skp_req *r = s->pinwait[i].r;
+
+	s->pinwait[i].r = NULL;
+	skp_buf_free(&r->reply);
+	finish(s, &r, s->pinwait[i].chan, "refused-pin-required");
+}
+
+static void
+pinwait_expire(struct serve *s, uint64_t now, int all)
+{
+	int i;
+
+	for (i = 0; i < PIN_WAIT_MAX; i++)
+		if (s->pinwait[i].r != NULL &&
+		    (all || now >= s->pinwait[i].until))
+			pinwait_end(s, i);
+}
+
+/* Send message 2 (PIN required, the PIN may follow) and wait. */
+static void
+pinwait_add(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
+{
+	int i, rc, oldest = 0;
+
+	for (i = 0; i < PIN_WAIT_MAX; i++) {
+		if (s->pinwait[i].r == NULL)
+			break;
+		if (s->pinwait[i].until < s->pinwait[oldest].until)
+			oldest = i;
+	}
+	if (i == PIN_WAIT_MAX) {
+		pinwait_end(s, oldest);
+		i = oldest;
+	}
+	if ((rc = skp_relay_send(s->relay, chan, skp_buf_ptr(r->reply),
+	    skp_buf_len(r->reply))) != SKP_OK) {
+		fprintf(stderr, "sk-phone-authenticator: cannot answer: %s\n",
+		    skp_strerror(rc));
+		skp_buf_free(&r->reply);
+		finish(s, &r, chan, "refused-pin-required");
+		return;
+	}
+	skp_buf_free(&r->reply);
+	s->pinwait[i].r = r;
+	s->pinwait[i].chan = chan;
+	s->pinwait[i].until = now + PIN_WAIT_MS;
+}
+
+static void proceed(struct serve *, struct skp_req *, uint32_t, uint64_t);
+
 static void
 on_message(struct serve *s, uint32_t chan, const uint8_t *msg, size_t len)
 {
 	struct skp_req *r = NULL;
-	const char *allowed;
 	uint64_t now = now_ms();
 	char why[SKP_PH_WHY_MAX];
-	int rc;
+	int rc, i;
 
 	/* A second message on the call being asked about is not ours. */
 	if (s->pending != NULL && chan == s->pending_chan)
 		return;
+	if ((i = pinwait_find(s, chan)) >= 0) {
+		/* Transport message 3: the PIN. */
+		r = s->pinwait[i].r;
+		s->pinwait[i].r = NULL;
+		if ((rc = skp_handle_pin(s->h, r, msg, len)) != SKP_OK)
+			fprintf(stderr, "sk-phone-authenticator: %s\n",
+			    skp_strerror(rc));
+		proceed(s, r, chan, now);
+		return;
+	}
 	/* Another process may have unpaired or deleted since. */
 	s->h->state_unreadable = 0;
 	if ((rc = skp_phstate_reload(s->h->st, why, sizeof(why))) !=
@@ -423,6 +507,19 @@ on_message(struct serve *s, uint32_t chan, const uint8_t *msg, size_t len)
 		fprintf(stderr, "sk-phone-authenticator: %s\n",
 		    skp_strerror(rc));
 		(void)skp_relay_hangup(s->relay, chan);
+		return;
+	}
+	proceed(s, r, chan, now);
+}
+
+/* After the checks that need no one: the policy, a window, the owner. */
+static void
+proceed(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
+{
+	const char *allowed;
+
+	if (r->next == SKP_HANDLE_PIN) {
+		pinwait_add(s, r, chan, now);
 		return;
 	}
 	if (r->next != SKP_HANDLE_APPROVE) {
@@ -519,6 +616,7 @@ static int
 drain(struct serve *s)
 {
 	struct skp_relay_event ev;
+	int i;
 
 	if (s->junk > 0 && boot_ms() >= s->junk_next)
 		junk_summary(s);
@@ -531,9 +629,12 @@ drain(struct serve *s)
 			if (s->pending != NULL && ev.chan == s->pending_chan)
 				cancel_pending(s,
 				    "the computer gave up on the request");
+			if ((i = pinwait_find(s, ev.chan)) >= 0)
+				pinwait_end(s, i);
 			break;
 		case SKP_RELAY_EV_CLOSED:
 			cancel_pending(s, "the relay connection dropped");
+			pinwait_expire(s, 0, 1);
 			if (ev.err == SKP_ERR_EXISTS) {
 				/*
 				 * Only a holder of the mailbox key can do
@@ -585,6 +686,7 @@ connected(struct serve *s)
 			return SKP_ERR_IO;
 		if (drain(s))
 			return SKP_OK;
+		pinwait_expire(s, now_ms(), 0);
 		if (s->pending != NULL) {
 			readable = n > 1 && (pfd[1].revents &
 			    (POLLIN | POLLHUP | POLLERR)) != 0;
@@ -663,6 +765,7 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 				s.taken = 1;
 		}
 		cancel_pending(&s, "the relay connection dropped");
+		pinwait_expire(&s, 0, 1);
 		skp_relay_free(&s.relay);
 		if (stopping || fatal != 0)
 			break;
@@ -689,6 +792,7 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
  out:
 	cancel_pending(&s, "stopping");
 	junk_summary(&s);
+	pinwait_expire(&s, 0, 1);
 	skp_relay_free(&s.relay);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

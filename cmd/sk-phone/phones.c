@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -103,6 +105,7 @@ phone_info(const struct skp_store_pairing *ph,
 	cp.static_pub = ph->phone_pub;
 	cp.mailbox_id = ph->mailbox_id;
 	cp.request_psk = ph->request_psk;
+	cp.pin = NULL;
 	if ((rc = skp_call(&cp, id, msg, msglen, timeout_ms, NULL, NULL,
 	    &resp)) != SKP_OK)
 		goto out;
@@ -290,6 +293,64 @@ fingerprint(const struct sk_resident_key *rk, char *out, size_t outlen)
 	skp_buf_free(&b);
 }
 
+/*
+ * The phone's PIN, which listing resident keys needs when the phone has
+ * one: one line from standard input when it is not a terminal (scripts,
+ * tests), else asked on the terminal without echo. 0, or -1 with a
+ * message.
+ */
+static int
+read_pin(char *pin, size_t len)
+{
+	struct termios old, quiet;
+	FILE *in = stdin, *tty = NULL;
+	int echo_off = 0, rc = -1;
+	size_t n;
+
+	if (isatty(STDIN_FILENO)) {
+		if ((tty = fopen("/dev/tty", "r+e")) == NULL) {
+			skp_cli_err("the phone needs its PIN, and there is no "
+			    "terminal to ask it on");
+			return -1;
+		}
+		in = tty;
+		fprintf(tty, "PIN of the phone: ");
+		fflush(tty);
+		if (tcgetattr(fileno(tty), &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			echo_off = tcsetattr(fileno(tty), TCSAFLUSH,
+			    &quiet) == 0;
+		}
+	}
+	if (fgets(pin, (int)len, in) == NULL) {
+		skp_cli_err("the phone needs its PIN: none was given");
+		goto out;
+	}
+	n = strcspn(pin, "\r\n");
+	if (pin[n] == '\0' && n == len - 1) {
+		skp_cli_err("the PIN is longer than %d bytes",
+		    SKP_CTAP_PIN_MAX);
+		goto out;
+	}
+	pin[n] = '\0';
+	if (n == 0) {
+		skp_cli_err("the phone needs its PIN: none was given");
+		goto out;
+	}
+	rc = 0;
+ out:
+	if (echo_off) {
+		(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+		fprintf(tty, "\n");
+	}
+	if (tty != NULL)
+		fclose(tty);
+	if (rc != 0)
+		skp_wipe(pin, len);
+	return rc;
+}
+
 int
 skp_cli_keys(int argc, char **argv)
 {
@@ -299,6 +360,7 @@ skp_cli_keys(int argc, char **argv)
 		{ NULL,		0,			NULL, 0 },
 	};
 	char dir[SKP_STORE_PATH_MAX], fp[80], user[65], app[256];
+	char pin[SKP_CTAP_PIN_MAX + 2];
 	struct sk_option opt, *opts[2] = { NULL, NULL };
 	struct sk_resident_key **rks = NULL;
 	skp_store_phones_t *phones = NULL;
@@ -327,7 +389,15 @@ skp_cli_keys(int argc, char **argv)
 	if (load(dir, sizeof(dir), NULL, &phones, 0) != 0)
 		goto out;
 	/* Exactly what ssh-keygen -K gets from the provider. */
-	if ((rc = sk_load_resident_keys(NULL, opts, &rks, &nrks)) != 0)
+	rc = sk_load_resident_keys(NULL, opts, &rks, &nrks);
+	/* A phone with a PIN asks for it (protocol 2): as ssh-keygen -K. */
+	if (rc == SSH_SK_ERR_PIN_REQUIRED) {
+		if (read_pin(pin, sizeof(pin)) != 0)
+			goto out;
+		rc = sk_load_resident_keys(pin, opts, &rks, &nrks);
+		skp_wipe(pin, sizeof(pin));
+	}
+	if (rc != 0)
 		goto out;
 	if (nrks == 0)
 		printf("no resident keys\n");

@@ -15,6 +15,13 @@
  * decodes the response envelope {1: status, 2: CTAP response, 3: reason}.
  * Everything, from connecting to the answer, is bounded by timeout_ms.
  *
+ * The PIN (protocol 2, docs/PROTOCOL.md §4.2): when the phone answers
+ * 0x36 PIN_REQUIRED with key 5 ("the PIN may follow") and phone->pin is
+ * set, the PIN goes in Noise transport message 3 (keys from Split, to
+ * which both ephemerals contributed) and the answer in transport message
+ * 4 is the result. Without a PIN the call ends with
+ * SKP_ERR_PIN_REQUIRED, so that OpenSSH asks for one and retries.
+ *
  * Results:
  *   0			status 0; resp->ctap holds the CTAP response
  *   SKP_ERR_NETWORK	relay unreachable or the connection failed
@@ -48,6 +55,7 @@ struct skp_call_phone {
 	const uint8_t	*static_pub;	/* SKP_P256_PUB_LEN */
 	const uint8_t	*mailbox_id;	/* 32 bytes */
 	const uint8_t	*request_psk;	/* 32 bytes */
+	const char	*pin;		/* NULL, or sent if the phone asks */
 };
 
 struct skp_call_response {
@@ -56,6 +64,10 @@ struct skp_call_response {
 	size_t		 ctap_len;
 	/* may be ""; control characters replaced by '?' */
 	char		 reason[SKP_CALL_REASON_MAX + 1];
+	int		 pin_sent;	/* the answer came after our PIN */
+	/* Noise message sizes on the wire: the last sent, the answer. */
+	size_t		 sent_len;
+	size_t		 answer_len;
 };
 
 typedef void skp_call_status_fn(int state, void *arg);

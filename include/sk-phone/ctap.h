@@ -19,7 +19,13 @@
  * info) and ignored in the maps CTAP defines, as CTAP asks.
  *
  * Every struct is plain with fixed caps; decoders zero it first, and
- * *_clear() wipes it (the context carries the user's PIN).
+ * *_clear() wipes it.
+ *
+ * Protocol 2: the PIN never travels in the request (context key 4 is
+ * refused); it goes in transport message 3 once the phone asked for it
+ * (response key 5), see skp_ctap_pin_encode. Envelopes and the PIN
+ * message are padded (key 15, zero bytes) to the bucket sizes below, so
+ * that sizes on the wire tell little (docs/PROTOCOL.md §4.2).
  */
 
 #define SKP_CTAP_VERSION		2	/* envelope version (protocol 2) */
@@ -66,6 +72,12 @@
 #define SKP_CTAP_UV_UNAVAILABLE		0xf5	/* cannot verify the user */
 #define SKP_CTAP_BAD_VERSION		0xf6	/* unknown envelope version */
 #define SKP_CTAP_HOST_UNVERIFIED	0xf7	/* host info does not verify */
+
+/* Padding buckets: an encoded envelope is exactly one of these long. */
+#define SKP_CTAP_REQUEST_BUCKETS	{ 2048, 8192, 32768, 65000 }
+#define SKP_CTAP_RESPONSE_BUCKETS	{ 1024, 4096, 16384, 65000 }
+#define SKP_CTAP_PIN_MSG_LEN		128	/* transport message 3 */
+#define SKP_CTAP_PAD_KEY		15
 
 /* Caps, in bytes unless said otherwise. */
 #define SKP_CTAP_ENVELOPE_MAX		65000	/* fits a Noise message */
@@ -115,8 +127,6 @@ struct skp_ctap_context {
 	char		computer_name[SKP_CTAP_COMPUTER_NAME_MAX + 1];
 	int		has_host;
 	struct skp_ctap_host host;
-	int		has_pin;
-	char		pin[SKP_CTAP_PIN_MAX + 1];	/* secret */
 	int		overwrite;	/* 0 when absent */
 };
 
@@ -166,9 +176,9 @@ struct skp_ctap_request {
  * status is what the phone answers when the decoder refuses the request
  * (may be NULL): INVALID_CBOR, CBOR_UNEXPECTED_TYPE, MISSING_PARAMETER,
  * INVALID_LENGTH, INVALID_PARAMETER, INVALID_COMMAND,
- * UNSUPPORTED_ALGORITHM, INVALID_SUBCOMMAND or BAD_VERSION.
- * Encoders hand back malloc'd bytes. A request carries the PIN: wipe the
- * encoded bytes (skp_wipe) before free(), and the decoder's input too.
+ * UNSUPPORTED_ALGORITHM, INVALID_SUBCOMMAND or BAD_VERSION; a context
+ * with key 4 (protocol 1's PIN) is INVALID_PARAMETER.
+ * Encoders hand back malloc'd bytes, padded to a request bucket.
  */
 int	skp_ctap_request_encode(const struct skp_ctap_request *, uint8_t **out,
 	    size_t *outlen);
@@ -184,9 +194,23 @@ struct skp_ctap_response {
 	uint8_t		*ctap;		/* present iff status == 0 */
 	size_t		 ctap_len;
 	char		 reason[SKP_CTAP_REASON_MAX + 1];	/* may be "" */
+	int		 pin_may_follow;	/* key 5: only with 0x36 */
 };
 
-/* ctap must be a strict CBOR map or array when status is 0, else NULL. */
+/* What an answer says, for skp_ctap_answer_encode. */
+struct skp_ctap_answer {
+	uint8_t		 status;
+	const uint8_t	*ctap;		/* strict CBOR map or array iff 0 */
+	size_t		 ctap_len;
+	const char	*reason;	/* NULL or text; only when status != 0 */
+	int		 pin_may_follow; /* key 5 = true; status must be 0x36 */
+	/* Protocol 1's layout, for the version refusal (no padding). */
+	int		 unpadded;
+};
+
+int	skp_ctap_answer_encode(const struct skp_ctap_answer *, uint8_t **out,
+	    size_t *outlen);
+/* The same for the plain cases: ctap only when status is 0. */
 int	skp_ctap_response_encode(uint8_t status, const uint8_t *ctap,
 	    size_t ctap_len, const char *reason, uint8_t **out,
 	    size_t *outlen);
@@ -275,6 +299,15 @@ int	skp_ctap_creds_encode(const struct skp_ctap_cred *, size_t n,
 int	skp_ctap_creds_decode(const uint8_t *, size_t, uint8_t subcommand,
 	    int all_rps, struct skp_ctap_cred **out, size_t *n);
 void	skp_ctap_creds_free(struct skp_ctap_cred **, size_t n);
+
+/*
+ * Transport message 3's payload: {1: PIN (text 1..63), 15: zero bytes},
+ * always SKP_CTAP_PIN_MSG_LEN bytes so that the PIN's length does not
+ * show. Wipe both the encoding and the decoded PIN after use.
+ */
+int	skp_ctap_pin_encode(const char *pin, uint8_t **out, size_t *outlen);
+int	skp_ctap_pin_decode(const uint8_t *, size_t,
+	    char pin[SKP_CTAP_PIN_MAX + 1]);
 
 /* The SKP_ERR_* for a status the phone answered (0 for SKP_CTAP_OK). */
 int		 skp_ctap_status_err(uint8_t status);

@@ -280,7 +280,20 @@ def enroll_application_and_login():
 def resident_download_and_login():
     dl = K.path("download")
     os.mkdir(dl, 0o700)
-    ap, _ = askpass(K, "", "askpass-empty")
+    # The phone has a PIN: listing its resident keys needs it (issue 9
+    # item 8); no PIN and a wrong one are refused, the wrong one counted.
+    for name, answer in (("askpass-empty", ""), ("askpass-wrong", "9999")):
+        ap, calls = askpass(K, answer, name)
+        rc, out, err, _ = K.run([SSH_KEYGEN, "-K", "-N", "", "-w",
+                                 K.provider], env=K.env(**ap), cwd=dl)
+        check(rc != 0 and not os.listdir(dl),
+              "ssh-keygen -K without the right PIN", out + err)
+        check("PIN" in prompts(calls), "no PIN prompt", err)
+    check("wrong PIN" in err, "no wrong PIN line", err)
+    rc, log, _, _ = K.run(K.phone_argv("log"))
+    check("list-keys" in log and "refused-pin-invalid" in log,
+          "the wrong PIN is not in the audit log", log)
+    ap, _ = askpass(K, PIN, "askpass-right")
     rc, out, err, _ = K.run([SSH_KEYGEN, "-K", "-N", "", "-w",
                              K.provider], env=K.env(**ap), cwd=dl)
     check(rc == 0, "ssh-keygen -K", out + err)
@@ -512,7 +525,14 @@ def status_online_then_offline():
 @pair.case
 def keys_lists_resident():
     enroll(K, "bobkey", "resident", "user=bob")
-    rc, out, err, _ = K.run([K.cli, "keys"])
+    # The phone has a PIN: read from standard input.
+    rc, out, err, _ = K.run([K.cli, "keys"], input=b"")
+    check(rc != 0 and "needs its PIN" in err, "sk-phone keys without PIN",
+          out + err)
+    rc, out, err, _ = K.run([K.cli, "keys"], input=b"0000\n")
+    check(rc != 0 and "wrong PIN" in err and "bob" not in out,
+          "sk-phone keys with a wrong PIN", out + err)
+    rc, out, err, _ = K.run([K.cli, "keys"], input=PIN.encode() + b"\n")
     check(rc == 0, "sk-phone keys", out + err)
     check("ssh: user 'bob'" in out and "SHA256:" in out and
           "phone 'phone1'" in out, "keys says", out)

@@ -1,4 +1,7 @@
-/* Fuzz harness: the phone decoding a request envelope from the network. */
+/*
+ * Fuzz harness: the phone decoding a request envelope from the network,
+ * and the same bytes as the PIN message (transport message 3).
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +12,27 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+/* A PIN that decodes encodes again, 128 bytes, to the same PIN. */
+static void
+pin_message(const uint8_t *p, size_t n)
+{
+	char pin[SKP_CTAP_PIN_MAX + 1], again[SKP_CTAP_PIN_MAX + 1];
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+
+	if (skp_ctap_pin_decode(p, n, pin) != SKP_OK) {
+		if (pin[0] != '\0')
+			abort();	/* a refused PIN is wiped */
+		return;
+	}
+	if (skp_ctap_pin_encode(pin, &out, &outlen) != SKP_OK ||
+	    outlen != SKP_CTAP_PIN_MSG_LEN ||
+	    skp_ctap_pin_decode(out, outlen, again) != SKP_OK ||
+	    strcmp(pin, again) != 0)
+		abort();
+	free(out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 {
@@ -16,6 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 	uint8_t *out = NULL, status = 0xff;
 	size_t outlen = 0;
 
+	pin_message(p, n);
 	if (skp_ctap_request_decode(p, n, &req, &status) != SKP_OK) {
 		/* A refusal always names a status for the answer. */
 		if (status == SKP_CTAP_OK)

@@ -57,6 +57,25 @@ answer(uint8_t kind, const uint8_t *p, size_t n)
 	free(out);
 }
 
+static int
+pin_question_ok(const struct skp_ctap_response *r)
+{
+	struct skp_ctap_answer a;
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+	int ok;
+
+	memset(&a, 0, sizeof(a));
+	a.status = r->status;
+	a.reason = r->reason;
+	a.pin_may_follow = 1;
+	ok = r->status == SKP_CTAP_PIN_REQUIRED &&
+	    skp_ctap_answer_encode(&a, &out, &outlen) == SKP_OK &&
+	    outlen == 1024;
+	free(out);
+	return ok;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 {
@@ -69,6 +88,9 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 	if (skp_ctap_response_decode(p + 1, n - 1, &r) == SKP_OK) {
 		(void)skp_ctap_status_err(r.status);
 		(void)skp_ctap_status_str(r.status);
+		/* Key 5 comes only with 0x36, and encodes again. */
+		if (r.pin_may_follow && !pin_question_ok(&r))
+			abort();
 		if (r.ctap != NULL)
 			answer(p[0], r.ctap, r.ctap_len);
 		skp_ctap_response_clear(&r);

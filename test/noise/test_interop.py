@@ -16,7 +16,11 @@ usage: test_interop.py NOISE_PEER [DOC]
 3. Refusals across implementations: wrong psk, wrong static, an invalid
    point inside an encrypted `s`, an invalid `e`, tampering, replays.
 4. The test vector printed in DOC (docs/PROTOCOL.md §3) must be
-   exactly what Python computes.
+   exactly what Python computes, and so must the PIN vector (§3.10.1).
+5. Protocol 2's PIN in a request, both ways between C and Python: the PIN
+   message (transport message 3) and the answer (4) after a handshake
+   whose message 2 asked for it; a thief with the phone's static key and
+   the psk opens message 1 (no PIN there) but not message 3.
 Exit status 0 only when every check passed.
 """
 
@@ -487,6 +491,42 @@ def test_published_vectors():
 
 DOC_BEGIN = "<!-- vector begin -->"
 DOC_END = "<!-- vector end -->"
+PIN_BEGIN = "<!-- pin vector begin -->"
+PIN_END = "<!-- pin vector end -->"
+
+
+def pad(head, size):
+    """A CBOR map (its bytes, fewer than 23 pairs) padded with key 15."""
+    r = size - len(head)
+    if 2 <= r <= 25:
+        h = bytes([0x40 + r - 2])
+    elif 27 <= r <= 258:
+        h = bytes([0x58, r - 3])
+    elif r >= 260:
+        h = b"\x59" + (r - 4).to_bytes(2, "big")
+    else:
+        raise ValueError("no padding makes %d bytes" % r)
+    return bytes([head[0] + 1]) + head[1:] + b"\x0f" + h + \
+        bytes(size - len(head) - 1 - len(h))
+
+
+# Written from §4.2 by hand: {1: "1234"} in 128 bytes; the PIN question
+# {1: 0x36, 3: "PIN required", 5: true} and the answer {1: 0x31, 3: "wrong
+# PIN"} in 1024 (the first response bucket).
+PIN_MSG = pad(b"\xa1\x01\x64" + b"1234", 128)
+PIN_QUESTION = pad(b"\xa3\x01\x18\x36\x03\x6c" + b"PIN required" +
+                   b"\x05\xf5", 1024)
+PIN_ANSWER = pad(b"\xa2\x01\x18\x31\x03\x69" + b"wrong PIN", 1024)
+
+
+def pin_vector_fields():
+    """§3.10.1: transport messages 3 and 4 after the KKpsk0 vector."""
+    out, _, _ = py_pattern(VECTOR, "KKpsk0")
+    c1 = nr.CipherState(out["c1_initiator"])
+    c2 = nr.CipherState(out["c2_initiator"])
+    return [("KKpsk0.pin.msg3_payload", PIN_MSG),
+            ("KKpsk0.pin.msg3", c1.encrypt_with_ad(b"", PIN_MSG)),
+            ("KKpsk0.pin.msg4", c2.encrypt_with_ad(b"", PIN_ANSWER))]
 
 
 def vector_fields():
@@ -520,14 +560,14 @@ def vector_fields():
     return fields
 
 
-def vector_markdown():
-    lines = [DOC_BEGIN, "```"]
-    for name, value in vector_fields():
+def vector_markdown(fields=None, begin=DOC_BEGIN, end=DOC_END):
+    lines = [begin, "```"]
+    for name, value in (fields or vector_fields()):
         lines.append(name + " =")
         h = value.hex()
         for i in range(0, len(h), 64):
             lines.append("  " + h[i:i + 64])
-    lines += ["```", DOC_END]
+    lines += ["```", end]
     return "\n".join(lines)
 
 
@@ -538,10 +578,19 @@ def test_doc(path):
     except OSError as exc:
         check(False, "doc: %s" % exc)
         return
-    m = re.search(re.escape(DOC_BEGIN) + r"\n```\n(.*?)```\n" +
-                  re.escape(DOC_END), text, re.S)
+    doc_block(text, DOC_BEGIN, DOC_END, vector_fields())
+    doc_block(text, PIN_BEGIN, PIN_END, pin_vector_fields())
+    # The payloads and protocol names appear in the doc too.
+    for pattern in ("IKpsk0", "KKpsk0"):
+        check(("Noise_%s_P256_AESGCM_SHA256" % pattern) in text,
+              "doc: protocol name " + pattern)
+
+
+def doc_block(text, begin, end, fields):
+    m = re.search(re.escape(begin) + r"\n```\n(.*?)```\n" +
+                  re.escape(end), text, re.S)
     if not m:
-        check(False, "doc: no test vector block")
+        check(False, "doc: no test vector block " + begin)
         return
     doc = []
     for line in m.group(1).splitlines():
@@ -551,15 +600,54 @@ def test_doc(path):
             doc[-1][1] += line.strip()
         else:
             check(False, "doc: stray line %r" % line)
-    want = [(k, v.hex()) for k, v in vector_fields()]
+    want = [(k, v.hex()) for k, v in fields]
     check(len(doc) == len(want), "doc: %d vector fields, want %d" % (
         len(doc), len(want)))
     for (dk, dv), (wk, wv) in zip(doc, want):
         check(dk == wk and dv == wv, "doc: vector field %s" % wk)
-    # The payloads and protocol names appear in the doc too.
-    for pattern in ("IKpsk0", "KKpsk0"):
-        check(("Noise_%s_P256_AESGCM_SHA256" % pattern) in text,
-              "doc: protocol name " + pattern)
+
+
+def test_pin_flow(peer):
+    """Protocol 2's PIN: after message 2 asks, transport messages 3, 4."""
+    for c_role in ("initiator", "responder"):
+        label = "PIN, C " + c_role
+        c, py, (c_s, py_s) = setup_pair(peer, "KKpsk0", c_role)
+        request = pad(b"\xa1\x01\x02", 2048)  # no PIN in message 1
+        if c_role == "initiator":      # C is the computer
+            m1 = c.ok("write", request.hex())
+            check(py.read_message(m1) == request, label + ": msg 1")
+            m2 = py.write_message(PIN_QUESTION)
+            check(c.ok("read", m2.hex()) == PIN_QUESTION, label + ": msg 2")
+            c.ok("split")
+            m3 = c.ok("encrypt", PIN_MSG.hex())
+            check(py.transport.decrypt(m3) == PIN_MSG, label + ": msg 3")
+            m4 = py.transport.encrypt(PIN_ANSWER)
+            check(c.ok("decrypt", m4.hex()) == PIN_ANSWER,
+                  label + ": msg 4")
+            phone_s, comp_pub, psk = py_s, c_s.pub, py.psk
+        else:                          # C is the phone
+            m1 = py.write_message(request)
+            check(c.ok("read", m1.hex()) == request, label + ": msg 1")
+            m2 = c.ok("write", PIN_QUESTION.hex())
+            check(py.read_message(m2) == PIN_QUESTION, label + ": msg 2")
+            c.ok("split")
+            m3 = py.transport.encrypt(PIN_MSG)
+            check(c.ok("decrypt", m3.hex()) == PIN_MSG, label + ": msg 3")
+            m4 = c.ok("encrypt", PIN_ANSWER.hex())
+            check(py.transport.decrypt(m4) == PIN_ANSWER, label + ": msg 4")
+            phone_s, comp_pub, psk = c_s, py_s.pub, py.psk
+        c.close()
+        check(len(m3) == 128 + 16 and len(m4) == 1024 + 16,
+              label + ": sizes 144 and 1040")
+        # The thief: the phone's static key and the psk, the transcript.
+        thief = nr.HandshakeState("KKpsk0", False, phone_s, rs=comp_pub,
+                                  psk=psk)
+        got = thief.read_message(m1)
+        check(got == request and b"1234" not in got,
+              label + ": message 1 opens to the thief, without the PIN")
+        thief.write_message(b"")
+        expect_raise(lambda: thief.transport.decrypt(m3),
+                     label + ": the thief cannot open message 3")
 
 
 def main():
@@ -569,10 +657,13 @@ def main():
     peer = sys.argv[1]
     if len(sys.argv) == 3 and sys.argv[2] == "--markdown":
         print(vector_markdown())
+        print()
+        print(vector_markdown(pin_vector_fields(), PIN_BEGIN, PIN_END))
         return 0
     signal.alarm(240)
     parts = [test_published_vectors, lambda: test_transcripts(peer),
-             lambda: test_interop(peer), lambda: test_refusals(peer)]
+             lambda: test_interop(peer), lambda: test_refusals(peer),
+             lambda: test_pin_flow(peer)]
     if len(sys.argv) > 2:
         parts.append(lambda: test_doc(sys.argv[2]))
     for part in parts:

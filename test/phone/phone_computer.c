@@ -296,6 +296,7 @@ send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
 	cp.static_pub = p.phone_pub;
 	cp.mailbox_id = p.mailbox_id;
 	cp.request_psk = p.request_psk;
+	cp.pin = o->pin;
 	for (i = 0; i < o->repeat; i++) {
 		if (i > 0 && o->fresh_ids) {
 			free(msg);
@@ -314,6 +315,8 @@ send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
 			continue;
 		printf("result %d status=0x%02x err=%d (%s) reason=\"%s\"\n",
 		    i + 1, resp->status, rc, skp_strerror(rc), resp->reason);
+		printf("wire sent=%zu answer=%zu\n", resp->sent_len,
+		    resp->answer_len);
 		fflush(stdout);
 	}
  out:
@@ -484,15 +487,6 @@ put_hex(const char *label, const uint8_t *p, size_t n, FILE *f)
 	free(hex);
 }
 
-static void
-set_pin(struct skp_ctap_request *req, const struct opts *o)
-{
-	if (o->pin != NULL) {
-		req->ctx.has_pin = 1;
-		snprintf(req->ctx.pin, sizeof(req->ctx.pin), "%s", o->pin);
-	}
-}
-
 static int
 cmd_enroll(const char *dir, const char *keyfile, const struct opts *o)
 {
@@ -523,7 +517,6 @@ cmd_enroll(const char *dir, const char *keyfile, const struct opts *o)
 	req->ctx.has_raw = 1;
 	req->ctx.raw_len = 32;
 	req->ctx.overwrite = o->overwrite;
-	set_pin(req, o);
 	if ((rc = skp_random(req->ctx.raw, 32)) != SKP_OK ||
 	    (rc = skp_sha256(req->ctx.raw, 32, req->mc.cdh)) != SKP_OK)
 		goto out;
@@ -624,7 +617,6 @@ cmd_sign(const char *dir, const char *keyfile, const struct opts *o)
 	req->ga.up = o->no_up ? 0 : SKP_CTAP_OPT_ABSENT;
 	req->ga.uv = o->uv ? 1 : SKP_CTAP_OPT_ABSENT;
 	req->ctx.has_raw = 1;
-	set_pin(req, o);
 	if ((rc = raw_from(o, req->ctx.raw, sizeof(req->ctx.raw),
 	    &req->ctx.raw_len)) != SKP_OK)
 		goto out;

@@ -1026,6 +1026,34 @@ def login_args(host, port, hk, user="root", sig_sid=None, hostbound=None,
     return args
 
 
+def wire(out):
+    """The Noise message sizes the test computer saw: (sent, answer)."""
+    m = re.search(r"wire sent=(\d+) answer=(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else (None, None)
+
+
+def case_sizes_tell_nothing():
+    """Issue 9 item 13: padded envelopes. A verified login and a git
+    signature are the same size on the wire, and so are an approval and
+    a refusal (the first buckets: 2048 + 81, 1024 + 81)."""
+    hk = HostKey("rsa")
+    p = W.run_phone(S, "--approve", "always")
+    rc, login = W.comp(C, "sign", W.path("key1"),
+                       *login_args("sizes.example.com", 22, hk))
+    check(rc == 0, login)
+    rc, sig = W.comp(C, "sign", W.path("key1"), "--sshsig", "git")
+    check(rc == 0, sig)
+    check(wire(login)[0] == wire(sig)[0] == 2048 + 81,
+          "request sizes differ: %s %s" % (wire(login), wire(sig)))
+    W.stop(p)
+    p = W.run_phone(S, "--approve", "never")
+    rc, no = W.comp(C, "sign", W.path("key1"), "--sshsig", "git")
+    check(rc != 0 and "status=0x27" in no, no)
+    check(wire(sig)[1] == wire(no)[1] == 1024 + 81,
+          "answer sizes differ: %s %s" % (wire(sig), wire(no)))
+    W.stop(p)
+
+
 def last_audit(state):
     return audit_lines(state)[-1]
 
@@ -1366,6 +1394,7 @@ CASES = [
     case_junk_counted_not_logged,
     case_audit_log_rotated,
     case_state_unreadable_refuses,
+    case_sizes_tell_nothing,
 ]
 
 

@@ -516,6 +516,7 @@ call_refusals(void)
 	cp.static_pub = ph.pub;
 	cp.mailbox_id = mb;
 	cp.request_psk = psk;
+	cp.pin = NULL;
 	CHECK_RC(skp_call(&cp, &id, req, sizeof(req), 3000, NULL, NULL,
 	    &resp), SKP_ERR_NETWORK);
 	CHECK(resp.ctap == NULL && resp.status == 0);
@@ -1999,8 +2000,7 @@ handle_host_key_changed(void)
 /* ---- the handler: the wrong-PIN count survives restarts ---- */
 
 static int
-pin_request(uint64_t time_ms, uint8_t idbyte, const char *pin, uint8_t **env,
-    size_t *len)
+pin_request(uint64_t time_ms, uint8_t idbyte, uint8_t **env, size_t *len)
 {
 	struct skp_ctap_request *req = calloc(1, sizeof(*req));
 	int rc;
@@ -2012,8 +2012,6 @@ pin_request(uint64_t time_ms, uint8_t idbyte, const char *pin, uint8_t **env,
 	memset(req->id, idbyte, sizeof(req->id));
 	snprintf(req->ctx.computer_name, sizeof(req->ctx.computer_name),
 	    "laptop");
-	req->ctx.has_pin = 1;
-	snprintf(req->ctx.pin, sizeof(req->ctx.pin), "%s", pin);
 	/* An enrollment's challenge: any bytes, hashed into cdh. */
 	req->ctx.has_raw = 1;
 	req->ctx.raw_len = 32;
@@ -2034,6 +2032,48 @@ pin_request(uint64_t time_ms, uint8_t idbyte, const char *pin, uint8_t **env,
 	return rc;
 }
 
+/*
+ * Transport message 3 with pin, after message 2 asked for it (0x36 with
+ * key 5); the request's next step afterwards.
+ */
+static void
+pin_send(struct kk *k, struct skp_handler *h, struct skp_req *r,
+    const char *pin)
+{
+	struct skp_ctap_response rs;
+	skp_noise_transport_t *tp = NULL;
+	skp_buf_t *b = skp_buf_new(SKP_NOISE_MAX_MSG);
+	uint8_t *pm = NULL;
+	size_t pmlen = 0;
+
+	REQUIRE(b != NULL);
+	CHECK(r->next == SKP_HANDLE_PIN);
+	CHECK_RC(kk_answer(k, r, &rs), SKP_OK);
+	CHECK(rs.status == SKP_CTAP_PIN_REQUIRED && rs.pin_may_follow);
+	skp_ctap_response_clear(&rs);
+	if (skp_noise_split(k->init, &tp) != SKP_OK ||
+	    skp_ctap_pin_encode(pin, &pm, &pmlen) != SKP_OK ||
+	    skp_noise_transport_encrypt(tp, pm, pmlen, b) != SKP_OK)
+		abort();
+	CHECK(pmlen == SKP_CTAP_PIN_MSG_LEN);
+	CHECK_RC(skp_handle_pin(h, r, skp_buf_ptr(b), skp_buf_len(b)),
+	    SKP_OK);
+	/* A refusal goes back in transport message 4. */
+	if (r->next == SKP_HANDLE_RESPOND) {
+		skp_buf_reset(b);
+		CHECK_RC(skp_noise_transport_decrypt(tp, skp_buf_ptr(r->reply),
+		    skp_buf_len(r->reply), b), SKP_OK);
+		CHECK_RC(skp_ctap_response_decode(skp_buf_ptr(b),
+		    skp_buf_len(b), &rs), SKP_OK);
+		CHECK(rs.status == r->status && !rs.pin_may_follow);
+		skp_ctap_response_clear(&rs);
+	}
+	skp_wipe(pm, pmlen);
+	free(pm);
+	skp_noise_transport_free(&tp);
+	skp_buf_free(&b);
+}
+
 /* One PIN request through h (a phone over st): the status it gets. */
 static int
 pin_try(struct kk *k, struct skp_handler *h, uint8_t idbyte, const char *pin,
@@ -2045,14 +2085,15 @@ pin_try(struct kk *k, struct skp_handler *h, uint8_t idbyte, const char *pin,
 	size_t envlen;
 	int status;
 
-	if (pin_request(1800000000000ULL, idbyte, pin, &env, &envlen) !=
-	    SKP_OK)
+	if (pin_request(1800000000000ULL, idbyte, &env, &envlen) != SKP_OK)
 		abort();
 	m = kk_msg1(k, env, envlen, 0);
 	free(env);
 	if (skp_handle_begin(h, skp_buf_ptr(m), skp_buf_len(m),
 	    1800000000000ULL, &r) != SKP_OK || r == NULL)
 		abort();
+	if (r->next == SKP_HANDLE_PIN)
+		pin_send(k, h, r, pin);
 	status = r->status;
 	*uv = r->uv;
 	skp_req_free(&r);
@@ -2125,6 +2166,168 @@ handle_pin_failures_durable(void)
 	CHECK_RC(skp_phstate_pin_failed(k.st, NULL, 0), SKP_OK);
 	CHECK(k.st->pin_failures == 2);
 	skp_phstate_free(&st2);
+	kk_free(&k);
+}
+
+/*
+ * Issue 9 item 7: a recorded transcript of a request with the PIN, read
+ * later by someone who stole the phone's static key and the request psk.
+ * Message 1 opens (it was made under es, ss and the psk) and holds no
+ * PIN; the PIN is in transport message 3 only, whose keys need the
+ * phone's ephemeral, which the thief does not have.
+ */
+static void
+handle_pin_forward_secret(void)
+{
+	static const char pin[] = "2468";
+	struct skp_handler h;
+	struct skp_req *r = NULL;
+	struct skp_ctap_response rs;
+	skp_noise_t *thief = NULL;
+	skp_noise_transport_t *tp = NULL, *ttp = NULL;
+	skp_buf_t *m1, *m3 = skp_buf_new(SKP_NOISE_MAX_MSG);
+	skp_buf_t *pt = skp_buf_new(SKP_NOISE_MAX_MSG);
+	skp_buf_t *junk = skp_buf_new(SKP_NOISE_MAX_MSG);
+	uint8_t *env = NULL, *pm = NULL;
+	size_t envlen = 0, pmlen = 0;
+	struct kk k;
+
+	REQUIRE(m3 != NULL && pt != NULL && junk != NULL);
+	kk_setup(&k);
+	memset(&h, 0, sizeof(h));
+	h.st = k.st;
+	h.have_pin = 1;
+	snprintf(h.pin, sizeof(h.pin), "%s", pin);
+	/* The computer: message 1, then the PIN once asked. */
+	REQUIRE(pin_request(1800000000000ULL, 0x77, &env, &envlen) == SKP_OK);
+	m1 = kk_msg1(&k, env, envlen, 0);
+	CHECK_RC(skp_handle_begin(&h, skp_buf_ptr(m1), skp_buf_len(m1),
+	    1800000000000ULL, &r), SKP_OK);
+	REQUIRE(r != NULL && r->next == SKP_HANDLE_PIN);
+	CHECK_RC(kk_answer(&k, r, &rs), SKP_OK);
+	CHECK(rs.status == SKP_CTAP_PIN_REQUIRED && rs.pin_may_follow);
+	skp_ctap_response_clear(&rs);
+	REQUIRE(skp_noise_split(k.init, &tp) == SKP_OK &&
+	    skp_ctap_pin_encode(pin, &pm, &pmlen) == SKP_OK &&
+	    skp_noise_transport_encrypt(tp, pm, pmlen, m3) == SKP_OK);
+	CHECK_RC(skp_handle_pin(&h, r, skp_buf_ptr(m3), skp_buf_len(m3)),
+	    SKP_OK);
+	CHECK(r->next == SKP_HANDLE_APPROVE && r->uv);
+	CHECK_RC(skp_handle_approved(&h, r, 1800000000000ULL), SKP_OK);
+	/* Message 4 is the signed answer, under the transport keys. */
+	CHECK_RC(skp_noise_transport_decrypt(tp, skp_buf_ptr(r->reply),
+	    skp_buf_len(r->reply), pt), SKP_OK);
+	CHECK_RC(skp_ctap_response_decode(skp_buf_ptr(pt), skp_buf_len(pt),
+	    &rs), SKP_OK);
+	CHECK(rs.status == SKP_CTAP_OK && rs.ctap != NULL);
+	skp_ctap_response_clear(&rs);
+	/* The thief: the phone's static key and psk, and the transcript. */
+	skp_buf_reset(pt);
+	REQUIRE((thief = skp_noise_new(SKP_NOISE_KKPSK0,
+	    SKP_NOISE_RESPONDER)) != NULL);
+	REQUIRE(skp_noise_set_local_static(thief, &k.st->identity) ==
+	    SKP_OK && skp_noise_set_remote_static(thief, k.comp.pub) ==
+	    SKP_OK && skp_noise_set_psk(thief, k.psk) == SKP_OK);
+	CHECK_RC(skp_noise_read_message(thief, skp_buf_ptr(m1),
+	    skp_buf_len(m1), pt), SKP_OK);
+	CHECK(skp_buf_len(pt) == envlen &&
+	    memcmp(skp_buf_ptr(pt), env, envlen) == 0);
+	CHECK(memmem(skp_buf_ptr(pt), skp_buf_len(pt), pin,
+	    strlen(pin)) == NULL);
+	CHECK(memmem(skp_buf_ptr(m3), skp_buf_len(m3), pin,
+	    strlen(pin)) == NULL);
+	/* Its own message 2 gives it other keys: message 3 stays shut. */
+	REQUIRE(skp_noise_write_message(thief, NULL, 0, junk) == SKP_OK &&
+	    skp_noise_split(thief, &ttp) == SKP_OK);
+	skp_buf_reset(pt);
+	CHECK_RC(skp_noise_transport_decrypt(ttp, skp_buf_ptr(m3),
+	    skp_buf_len(m3), pt), SKP_ERR_DECRYPT);
+	skp_noise_transport_free(&ttp);
+	skp_noise_transport_free(&tp);
+	skp_noise_free(&thief);
+	skp_req_free(&r);
+	skp_wipe(pm, pmlen);
+	free(pm);
+	free(env);
+	skp_buf_free(&m1);
+	skp_buf_free(&m3);
+	skp_buf_free(&pt);
+	skp_buf_free(&junk);
+	kk_free(&k);
+}
+
+/*
+ * Message 1 of protocol 1 put the PIN in context key 4: refused now, and
+ * nothing counted or asked. A message 3 that does not decrypt under the
+ * call's keys gets no answer at all.
+ */
+static void
+handle_pin_refusals(void)
+{
+	struct skp_handler h;
+	struct skp_req *r = NULL;
+	struct skp_ctap_response rs;
+	cbor_item_t *t = NULL, *ctx, *ctx2;
+	struct cbor_pair *pp;
+	skp_buf_t *m1;
+	size_t i;
+	uint8_t *env = NULL, *env2 = NULL, junk[160];
+	size_t envlen = 0, env2len = 0;
+	struct kk k;
+
+	kk_setup(&k);
+	memset(&h, 0, sizeof(h));
+	h.st = k.st;
+	h.have_pin = 1;
+	snprintf(h.pin, sizeof(h.pin), "2468");
+	REQUIRE(pin_request(1800000000000ULL, 0x78, &env, &envlen) == SKP_OK);
+	/* The same envelope with {4: "2468"} in its context. */
+	REQUIRE(skp_cbor_load(env, envlen, SKP_CTAP_ENVELOPE_MAX, &t) ==
+	    SKP_OK);
+	REQUIRE(skp_cbor_map_get(t, 6, CBOR_TYPE_MAP, &ctx) == SKP_OK &&
+	    cbor_map_size(ctx) == 2);
+	/* Its keys 1 and 2, then 4: a new map in the old one's place. */
+	pp = cbor_map_handle(ctx);
+	REQUIRE((ctx2 = skp_cbor_map(3)) != NULL &&
+	    skp_cbor_map_put(ctx2, 1, cbor_incref(pp[0].value)) == SKP_OK &&
+	    skp_cbor_map_put(ctx2, 2, cbor_incref(pp[1].value)) == SKP_OK &&
+	    skp_cbor_map_put(ctx2, 4, skp_cbor_text("2468")) == SKP_OK);
+	pp = cbor_map_handle(t);
+	for (i = 0; i < cbor_map_size(t); i++)
+		if (cbor_get_uint8(pp[i].key) == 6) {
+			cbor_decref(&pp[i].value);
+			pp[i].value = ctx2;
+		}
+	REQUIRE(skp_cbor_encode(t, SKP_CTAP_ENVELOPE_MAX, &env2, &env2len) ==
+	    SKP_OK);
+	m1 = kk_msg1(&k, env2, env2len, 0);
+	CHECK_RC(skp_handle_begin(&h, skp_buf_ptr(m1), skp_buf_len(m1),
+	    1800000000000ULL, &r), SKP_OK);
+	REQUIRE(r != NULL);
+	CHECK(r->next == SKP_HANDLE_RESPOND && !r->uv);
+	CHECK(r->status == SKP_CTAP_INVALID_PARAMETER);
+	CHECK_RC(kk_answer(&k, r, &rs), SKP_OK);
+	CHECK(rs.status == SKP_CTAP_INVALID_PARAMETER && !rs.pin_may_follow);
+	skp_ctap_response_clear(&rs);
+	CHECK(k.st->pin_failures == 0);
+	skp_req_free(&r);
+	skp_buf_free(&m1);
+	/* A message 3 that is not from the call's computer: dropped. */
+	m1 = kk_msg1(&k, env, envlen, 0);
+	CHECK_RC(skp_handle_begin(&h, skp_buf_ptr(m1), skp_buf_len(m1),
+	    1800000000000ULL, &r), SKP_OK);
+	REQUIRE(r != NULL && r->next == SKP_HANDLE_PIN);
+	memset(junk, 0x33, sizeof(junk));
+	CHECK_RC(skp_handle_pin(&h, r, junk, sizeof(junk)), SKP_OK);
+	CHECK(r->next == SKP_HANDLE_DROP && r->reply == NULL && !r->uv);
+	CHECK(k.st->pin_failures == 0);
+	/* And nothing more on that call. */
+	CHECK_RC(skp_handle_pin(&h, r, junk, sizeof(junk)), SKP_ERR_STATE);
+	skp_req_free(&r);
+	skp_buf_free(&m1);
+	skp_cbor_free(&t);
+	free(env);
+	free(env2);
 	kk_free(&k);
 }
 
@@ -2205,6 +2408,8 @@ static const struct skp_test_case cases[] = {
 	{ "phstate_decode_refusals", phstate_decode_refusals },
 	{ "phstate_pin_decode_refusals", phstate_pin_decode_refusals },
 	{ "handle_pin_failures_durable", handle_pin_failures_durable },
+	{ "handle_pin_forward_secret", handle_pin_forward_secret },
+	{ "handle_pin_refusals", handle_pin_refusals },
 	{ "phstate_cred_key_must_match", phstate_cred_key_must_match },
 	{ "phstate_passphrase", phstate_passphrase },
 	{ "phstate_fingerprint", phstate_fingerprint },

@@ -68,8 +68,6 @@ req_mc_full(struct skp_ctap_request *r)
 	strcpy(r->mc.rp_name, "ssh");
 	fill_host(&r->ctx.host);
 	r->ctx.has_host = 1;
-	r->ctx.has_pin = 1;
-	strcpy(r->ctx.pin, "123456");
 	r->ctx.overwrite = 1;
 }
 
@@ -168,7 +166,6 @@ request_mc_roundtrip(void)
 	CHECK_MEM(b.ctx.host.host_key, a.ctx.host.host_key, 15);
 	CHECK(b.ctx.host.signature_len == 83);
 	CHECK(strcmp(b.ctx.host.kex, "curve25519-sha256") == 0);
-	CHECK(b.ctx.has_pin && strcmp(b.ctx.pin, "123456") == 0);
 	CHECK(b.ctx.overwrite == 1);
 	CHECK_RC(skp_ctap_request_check_raw(&b), SKP_OK);
 	/* The minimal form: no name, options, extensions, host or PIN. */
@@ -178,7 +175,7 @@ request_mc_roundtrip(void)
 	a.mc.rk = a.mc.uv = SKP_CTAP_OPT_ABSENT;
 	CHECK_RC(roundtrip(&a, &b), SKP_OK);
 	CHECK(b.mc.rk == SKP_CTAP_OPT_ABSENT && b.mc.cred_protect == 0);
-	CHECK(!b.ctx.has_host && !b.ctx.has_pin && !b.ctx.overwrite);
+	CHECK(!b.ctx.has_host && !b.ctx.overwrite);
 }
 
 static void
@@ -233,15 +230,23 @@ request_info_golden(void)
 	static struct skp_ctap_request a, b;
 	uint8_t *p = NULL;
 	size_t n = 0, wl;
-	uint8_t *want = skp_test_unhex(
-	    "a5"			/* map, 5 pairs */
+	uint8_t *head = skp_test_unhex(
+	    "a6"			/* map, 6 pairs */
 	    "0102"			/* 1: version 2 */
 	    "0250000102030405060708090a0b0c0d0e0f"	/* 2: id */
 	    "031b0000018bcfe56800"	/* 3: time 1700000000000 */
 	    "0404"			/* 4: command getInfo */
 	    "06a102636c6170"		/* 6: {2: "lap"} */
+	    "0f5907d4"			/* 15: 2004 zero bytes */
 	    , &wl);
+	uint8_t *want = calloc(1, 2048);
 	size_t i;
+
+	/* Padded to the first request bucket, 2048 bytes. */
+	REQUIRE(want != NULL && wl == 44);
+	memcpy(want, head, wl);
+	free(head);
+	wl = 2048;
 
 	req_info(&a);
 	for (i = 0; i < 16; i++)
@@ -281,7 +286,7 @@ request_clear_wipes_pin(void)
 
 	req_mc_full(&a);
 	CHECK_RC(roundtrip(&a, &b), SKP_OK);
-	CHECK(b.ctx.pin[0] == '1');
+	CHECK(b.ctx.raw_len != 0);
 	skp_ctap_request_clear(&b);
 	CHECK(memcmp(&b, zero, sizeof(b)) == 0);
 }
@@ -304,9 +309,6 @@ request_encode_refuses(void)
 	CHECK_RC(skp_ctap_request_encode(&a, &p, &n), SKP_ERR_INVALID);
 	req_mc(&a);
 	strcpy(a.ctx.computer_name, "a\nb");
-	CHECK_RC(skp_ctap_request_encode(&a, &p, &n), SKP_ERR_INVALID);
-	req_mc(&a);
-	a.ctx.has_pin = 1;
 	CHECK_RC(skp_ctap_request_encode(&a, &p, &n), SKP_ERR_INVALID);
 	req_ga(&a);
 	a.ga.allow[0].id_len = 15;
@@ -704,12 +706,20 @@ REFUSAL(ctx_refuses_long_computer_name, req_mc, set(C(t), K(2),
     letters(65)), BIG, ST_LEN)
 REFUSAL(ctx_refuses_computer_name_escape, req_mc, set(C(t), K(2),
     S("work\x1b]0;x\x07")), FMT, ST_CBOR)
-REFUSAL(ctx_refuses_long_pin, req_mc, set(C(t), K(4), letters(64)), BIG,
-    ST_LEN)
+/* Protocol 2: no PIN in message 1, whatever its form. */
+REFUSAL(ctx_refuses_pin, req_mc, set(C(t), K(4), S("123456")), FMT,
+    ST_PARAM)
+REFUSAL(ctx_refuses_long_pin, req_mc, set(C(t), K(4), letters(64)), FMT,
+    ST_PARAM)
 REFUSAL(ctx_refuses_empty_pin, req_mc, set(C(t), K(4), S("")), FMT,
-    ST_CBOR)
+    ST_PARAM)
 REFUSAL(ctx_refuses_pin_type, req_mc, set(C(t), K(4), skp_cbor_uint(1234)),
-    TYPE, ST_TYPE)
+    FMT, ST_PARAM)
+/* Padding: zero bytes only. */
+REFUSAL(env_refuses_padding_nonzero, req_mc, set(t, K(15),
+    skp_cbor_bytes((const uint8_t *)"\0\0\1", 3)), FMT, ST_CBOR)
+REFUSAL(env_refuses_padding_type, req_mc, set(t, K(15), S("   ")), TYPE,
+    ST_TYPE)
 REFUSAL(ctx_refuses_overwrite_type, req_mc, set(C(t), K(5),
     skp_cbor_uint(1)), TYPE, ST_TYPE)
 REFUSAL(ctx_refuses_host_type, req_mc, set(C(t), K(3), S("db1")), TYPE,
@@ -862,10 +872,165 @@ response_roundtrip(void)
 	p = NULL;
 	CHECK_RC(skp_ctap_response_encode(SKP_CTAP_STALE, NULL, 0, NULL, &p,
 	    &n), SKP_OK);
-	CHECK(n == 4 && p[0] == 0xa1 && p[1] == 0x01 && p[2] == 0x18 &&
-	    p[3] == SKP_CTAP_STALE);
+	/* {1: 0xf0, 15: 1016 zero bytes}: the first response bucket. */
+	CHECK(n == 1024 && p[0] == 0xa2 && p[1] == 0x01 && p[2] == 0x18 &&
+	    p[3] == SKP_CTAP_STALE && p[4] == 0x0f && p[5] == 0x59 &&
+	    p[6] == 0x03 && p[7] == 0xf8);
 	free(p);
 	free(body);
+}
+
+static int resp_hex(const char *);
+
+/* Protocol 2's answer keys: 5 ("the PIN may follow"), and the version
+ * refusal in protocol 1's layout. */
+static void
+response_pin_may_follow(void)
+{
+	struct skp_ctap_answer a;
+	struct skp_ctap_response r;
+	uint8_t *p = NULL;
+	size_t n = 0;
+
+	memset(&a, 0, sizeof(a));
+	a.status = SKP_CTAP_PIN_REQUIRED;
+	a.reason = "PIN required";
+	a.pin_may_follow = 1;
+	CHECK_RC(skp_ctap_answer_encode(&a, &p, &n), SKP_OK);
+	CHECK(n == 1024);
+	CHECK_RC(skp_ctap_response_decode(p, n, &r), SKP_OK);
+	CHECK(r.status == SKP_CTAP_PIN_REQUIRED && r.pin_may_follow);
+	skp_ctap_response_clear(&r);
+	free(p);
+	p = NULL;
+	/* Only with 0x36, never unpadded. */
+	a.status = SKP_CTAP_PIN_INVALID;
+	CHECK_RC(skp_ctap_answer_encode(&a, &p, &n), SKP_ERR_INVALID);
+	a.status = SKP_CTAP_PIN_REQUIRED;
+	a.unpadded = 1;
+	CHECK_RC(skp_ctap_answer_encode(&a, &p, &n), SKP_ERR_INVALID);
+	CHECK(p == NULL);
+	/* {1: 0x36, 5: true}, {1: 0x36, 5: false}, {1: 0x31, 5: true} */
+	CHECK_RC(resp_hex("a2011836" "05f5"), SKP_OK);
+	CHECK_RC(resp_hex("a2011836" "05f4"), SKP_ERR_FORMAT);
+	CHECK_RC(resp_hex("a2011831" "05f5"), SKP_ERR_FORMAT);
+	CHECK_RC(resp_hex("a2011836" "0501"), SKP_ERR_CBOR_TYPE);
+	/* The version refusal: {1: 0xf6, 3: "x"}, 7 bytes, no padding. */
+	memset(&a, 0, sizeof(a));
+	a.status = SKP_CTAP_BAD_VERSION;
+	a.reason = "x";
+	a.unpadded = 1;
+	CHECK_RC(skp_ctap_answer_encode(&a, &p, &n), SKP_OK);
+	CHECK(n == 7 && p[0] == 0xa2);
+	free(p);
+}
+
+static void
+response_padding(void)
+{
+	/* {1: 0x27, 15: h'0000'}; non-zero, wrong type */
+	CHECK_RC(resp_hex("a2011827" "0f420000"), SKP_OK);
+	CHECK_RC(resp_hex("a2011827" "0f420001"), SKP_ERR_FORMAT);
+	CHECK_RC(resp_hex("a2011827" "0f6161"), SKP_ERR_CBOR_TYPE);
+}
+
+/*
+ * Every size lands on a bucket: requests with raw data of 0..8192 bytes
+ * (crossing the 2048 and 8192 edges, where 26 and 259 bytes of room
+ * cannot be padded and the next bucket is taken), answers with reasons
+ * of every length.
+ */
+static void
+padding_buckets(void)
+{
+	static const size_t rq[] = SKP_CTAP_REQUEST_BUCKETS;
+	static const size_t rs[] = SKP_CTAP_RESPONSE_BUCKETS;
+	static struct skp_ctap_request a, b;
+	char reason[SKP_CTAP_REASON_MAX + 1];
+	uint8_t *p = NULL, st;
+	size_t n = 0, i, k, len, seen[4] = { 0 };
+	int ok = 1;
+
+	for (len = 0; len <= SKP_CTAP_RAW_MAX; len++) {
+		req_ga(&a);
+		a.ctx.raw_len = len;
+		memset(a.ctx.raw, 0x5a, len);
+		if (skp_sha256(a.ctx.raw, len, a.ga.cdh) != SKP_OK ||
+		    skp_ctap_request_encode(&a, &p, &n) != SKP_OK) {
+			ok = 0;
+			break;
+		}
+		for (k = 0; k < 4 && n != rq[k]; k++)
+			;
+		if (k == 4 || skp_ctap_request_decode(p, n, &b, &st) !=
+		    SKP_OK || b.ctx.raw_len != len)
+			ok = 0;
+		else
+			seen[k]++;
+		free(p);
+		p = NULL;
+	}
+	CHECK(ok && seen[0] > 0 && seen[1] > 0 && seen[2] > 0);
+	for (i = 0; i <= SKP_CTAP_REASON_MAX; i++) {
+		memset(reason, 'r', i);
+		reason[i] = '\0';
+		if (skp_ctap_response_encode(SKP_CTAP_OPERATION_DENIED, NULL,
+		    0, reason, &p, &n) != SKP_OK || n != rs[0])
+			ok = 0;
+		free(p);
+		p = NULL;
+	}
+	CHECK(ok);
+}
+
+/* Transport message 3: {1: PIN, 15: zeros}, 128 bytes for any PIN. */
+static void
+pin_message(void)
+{
+	char pin[SKP_CTAP_PIN_MAX + 1], got[SKP_CTAP_PIN_MAX + 1];
+	uint8_t *p = NULL, *q;
+	size_t n = 0, i, qn;
+
+	for (i = 1; i <= SKP_CTAP_PIN_MAX; i++) {
+		memset(pin, '0' + (int)(i % 10), i);
+		pin[i] = '\0';
+		CHECK_RC(skp_ctap_pin_encode(pin, &p, &n), SKP_OK);
+		CHECK(n == SKP_CTAP_PIN_MSG_LEN);
+		CHECK_RC(skp_ctap_pin_decode(p, n, got), SKP_OK);
+		CHECK(strcmp(got, pin) == 0);
+		free(p);
+		p = NULL;
+	}
+	/* The vector of docs/PROTOCOL.md §4.2: PIN "1234". */
+	CHECK_RC(skp_ctap_pin_encode("1234", &p, &n), SKP_OK);
+	q = skp_test_unhex("a20164313233340f5876", &qn);
+	CHECK(qn == 10 && memcmp(p, q, qn) == 0);
+	for (i = qn; i < n; i++)
+		CHECK(p[i] == 0);
+	free(q);
+	/* Refused: non-zero padding, another key, an empty PIN, a long one. */
+	p[n - 1] = 1;
+	CHECK_RC(skp_ctap_pin_decode(p, n, got), SKP_ERR_FORMAT);
+	CHECK(got[0] == '\0');
+	free(p);
+	p = NULL;
+	q = skp_test_unhex("a2016131" "0240", &qn);
+	CHECK_RC(skp_ctap_pin_decode(q, qn, got), SKP_ERR_FORMAT);
+	free(q);
+	q = skp_test_unhex("a10160", &qn);
+	CHECK_RC(skp_ctap_pin_decode(q, qn, got), SKP_ERR_FORMAT);
+	free(q);
+	q = skp_test_unhex("a1015840"
+	    "61616161616161616161616161616161616161616161616161616161616161616"
+	    "161616161616161616161616161616161616161616161616161616161616161",
+	    &qn);
+	CHECK(skp_ctap_pin_decode(q, qn, got) != SKP_OK);
+	free(q);
+	CHECK_RC(skp_ctap_pin_encode("", &p, &n), SKP_ERR_INVALID);
+	memset(pin, 'x', SKP_CTAP_PIN_MAX);
+	pin[SKP_CTAP_PIN_MAX] = '\0';
+	CHECK_RC(skp_ctap_pin_encode(pin, &p, &n), SKP_OK);
+	free(p);
 }
 
 static void
@@ -1897,6 +2062,7 @@ static const struct skp_test_case cases[] = {
 	C_(ctx_refuses_empty_computer_name)
 	C_(ctx_refuses_long_computer_name)
 	C_(ctx_refuses_computer_name_escape)
+	C_(ctx_refuses_pin)
 	C_(ctx_refuses_long_pin)
 	C_(ctx_refuses_empty_pin)
 	C_(ctx_refuses_pin_type)
@@ -1915,8 +2081,14 @@ static const struct skp_test_case cases[] = {
 	C_(host_refuses_missing_kex)
 	C_(host_refuses_long_kex)
 	C_(host_refuses_unknown_key)
+	C_(env_refuses_padding_nonzero)
+	C_(env_refuses_padding_type)
 	C_(response_roundtrip)
 	C_(response_golden)
+	C_(response_pin_may_follow)
+	C_(response_padding)
+	C_(padding_buckets)
+	C_(pin_message)
 	C_(response_refuses_ok_without_body)
 	C_(response_refuses_error_with_body)
 	C_(response_refuses_reason_with_ok)

@@ -5,6 +5,7 @@
 
 #include "sk-phone/buf.h"
 #include "sk-phone/crypto.h"
+#include "sk-phone/ctap.h"
 #include "sk-phone/err.h"
 #include "sk-phone/noise.h"
 #include "harness.h"
@@ -296,6 +297,70 @@ static void
 test_vector_kk(void)
 {
 	check_vector(KK, &vector_kk);
+}
+
+/*
+ * docs/PROTOCOL.md §3.10.1: after the KK vector's handshake, transport
+ * message 3 with the PIN "1234" (c1, nonce 0) and message 4 with the
+ * answer {1: 0x31, 3: "wrong PIN"} (c2, nonce 0), made by the C encoders.
+ */
+static void
+test_vector_kk_pin(void)
+{
+	static const char msg3[] =
+	    "c5beda75f56a548d481182a284f576e9d8a47f69c78ac4c14c4dcae6e9235e94"
+	    "a76105acdf2ea3efe1c7167546654ea42eb73fd7606a142791267f9a98995ba1"
+	    "022d7bbbfdf643a3993c4e9cb724ff38a9222722b05fe8e488239765f2787df8"
+	    "75a1e53e3a9019544529d157cb38744afb67f1e5866489a19d9b206205bf58bc"
+	    "0b30b1f279a66c1ea7429e203937386b";
+	/* SHA-256 of the 1040-byte message 4, and its first 32 bytes. */
+	static const char msg4_sha256[] =
+	    "c78af8f866083ad21cedd7a27652371c9d1a9e3726caba34f4de67e81bb553c6";
+	static const char msg4_head[] =
+	    "b3e6dfc4c268ace2928bede0a38275a9ec1011e164a721e7241272b0ca139280";
+	struct hs h;
+	skp_noise_transport_t *ti = NULL, *tr = NULL;
+	skp_buf_t *ct = skp_buf_new(CAP), *pt = skp_buf_new(CAP);
+	uint8_t *pm = NULL, *am = NULL, *want, dg[32];
+	size_t pmlen = 0, amlen = 0, n;
+	char pin[SKP_CTAP_PIN_MAX + 1];
+
+	REQUIRE(ct != NULL && pt != NULL);
+	REQUIRE(hs_new(&h, KK, 1));
+	REQUIRE(hs_run(&h, "q", 1, "a", 1) == 0);
+	REQUIRE(skp_noise_split(h.i, &ti) == 0 &&
+	    skp_noise_split(h.r, &tr) == 0);
+	CHECK_RC(skp_ctap_pin_encode("1234", &pm, &pmlen), SKP_OK);
+	CHECK_RC(skp_noise_transport_encrypt(ti, pm, pmlen, ct), SKP_OK);
+	want = skp_test_unhex(msg3, &n);
+	CHECK(n == 144 && skp_buf_len(ct) == n &&
+	    memcmp(skp_buf_ptr(ct), want, n) == 0);
+	free(want);
+	CHECK_RC(skp_noise_transport_decrypt(tr, skp_buf_ptr(ct),
+	    skp_buf_len(ct), pt), SKP_OK);
+	CHECK_RC(skp_ctap_pin_decode(skp_buf_ptr(pt), skp_buf_len(pt), pin),
+	    SKP_OK);
+	CHECK(strcmp(pin, "1234") == 0);
+	skp_buf_reset(ct);
+	CHECK_RC(skp_ctap_response_encode(SKP_CTAP_PIN_INVALID, NULL, 0,
+	    "wrong PIN", &am, &amlen), SKP_OK);
+	CHECK_RC(skp_noise_transport_encrypt(tr, am, amlen, ct), SKP_OK);
+	CHECK(skp_buf_len(ct) == 1040);
+	CHECK_RC(skp_sha256(skp_buf_ptr(ct), skp_buf_len(ct), dg), SKP_OK);
+	want = skp_test_unhex(msg4_sha256, &n);
+	CHECK(n == 32 && memcmp(dg, want, 32) == 0);
+	free(want);
+	want = skp_test_unhex(msg4_head, &n);
+	CHECK(memcmp(skp_buf_ptr(ct), want, n) == 0);
+	free(want);
+	skp_wipe(pm, pmlen);
+	free(pm);
+	free(am);
+	skp_buf_free(&ct);
+	skp_buf_free(&pt);
+	skp_noise_transport_free(&ti);
+	skp_noise_transport_free(&tr);
+	hs_free(&h);
 }
 
 static void
@@ -1387,6 +1452,7 @@ main(int argc, char **argv)
 	static const struct skp_test_case cases[] = {
 		{ "vector_ik", test_vector_ik },
 		{ "vector_kk", test_vector_kk },
+		{ "vector_kk_pin", test_vector_kk_pin },
 		{ "handshake_ik", test_handshake_ik },
 		{ "handshake_kk", test_handshake_kk },
 		{ "handshake_empty_payloads", test_handshake_empty_payloads },
