@@ -2257,6 +2257,49 @@ handle_pin_forward_secret(void)
 }
 
 /*
+ * A computer of protocol 1 (envelope version 1) is told to update, in
+ * protocol 1's answer layout (no padding), and nothing else happens.
+ */
+static void
+handle_old_version(void)
+{
+	struct skp_handler h;
+	struct skp_req *r = NULL;
+	struct skp_ctap_response rs;
+	skp_buf_t *m1, *pt = skp_buf_new(SKP_NOISE_MAX_MSG);
+	uint8_t *env = NULL;
+	size_t envlen = 0;
+	struct kk k;
+
+	REQUIRE(pt != NULL);
+	kk_setup(&k);
+	memset(&h, 0, sizeof(h));
+	h.st = k.st;
+	REQUIRE(pin_request(1800000000000ULL, 0x79, &env, &envlen) == SKP_OK);
+	REQUIRE(env[1] == 0x01 && env[2] == 0x02);
+	env[2] = 0x01;
+	m1 = kk_msg1(&k, env, envlen, 0);
+	CHECK_RC(skp_handle_begin(&h, skp_buf_ptr(m1), skp_buf_len(m1),
+	    1800000000000ULL, &r), SKP_OK);
+	REQUIRE(r != NULL && r->next == SKP_HANDLE_RESPOND);
+	CHECK(r->status == SKP_CTAP_BAD_VERSION);
+	CHECK_RC(skp_noise_read_message(k.init, skp_buf_ptr(r->reply),
+	    skp_buf_len(r->reply), pt), SKP_OK);
+	CHECK(skp_buf_len(pt) < 256);
+	CHECK_RC(skp_ctap_response_decode(skp_buf_ptr(pt), skp_buf_len(pt),
+	    &rs), SKP_OK);
+	CHECK(rs.status == SKP_CTAP_BAD_VERSION &&
+	    strstr(rs.reason, "update sk-phone on the computer") != NULL);
+	CHECK_RC(skp_ctap_status_err(rs.status), SKP_ERR_VERSION);
+	skp_ctap_response_clear(&rs);
+	skp_req_free(&r);
+	skp_buf_free(&m1);
+	skp_buf_free(&pt);
+	free(env);
+	kk_free(&k);
+}
+
+/*
  * Message 1 of protocol 1 put the PIN in context key 4: refused now, and
  * nothing counted or asked. A message 3 that does not decrypt under the
  * call's keys gets no answer at all.
@@ -2410,6 +2453,7 @@ static const struct skp_test_case cases[] = {
 	{ "handle_pin_failures_durable", handle_pin_failures_durable },
 	{ "handle_pin_forward_secret", handle_pin_forward_secret },
 	{ "handle_pin_refusals", handle_pin_refusals },
+	{ "handle_old_version", handle_old_version },
 	{ "phstate_cred_key_must_match", phstate_cred_key_must_match },
 	{ "phstate_passphrase", phstate_passphrase },
 	{ "phstate_fingerprint", phstate_fingerprint },
