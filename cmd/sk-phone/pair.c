@@ -315,7 +315,13 @@ skp_cli_pair(int argc, char **argv)
 	}
 	if ((rc = skp_pairflow_computer_new(&identity, name, relay, &pf)) !=
 	    SKP_OK) {
-		skp_cli_err("cannot start pairing: %s", skp_strerror(rc));
+		if (rc == SKP_ERR_TOO_LARGE)
+			skp_cli_err("the pairing URI would be longer than %d "
+			    "bytes: use a shorter --relay URL or --name",
+			    SKP_PAIRURI_MAX);
+		else
+			skp_cli_err("cannot start pairing: %s",
+			    skp_strerror(rc));
 		goto out;
 	}
 	uri = skp_pairflow_uri(pf);

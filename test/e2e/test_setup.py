@@ -212,6 +212,22 @@ def relay_url_refused_with_the_rule():
         check(want in p.stderr, "message: " + p.stderr)
 
 
+@tap.case
+def pair_uri_too_long():
+    """A maximal relay URL and name overflow the 1024-byte pairing URI
+    (PROTOCOL.md 2.1): refused before any network, with what to do."""
+    home = fresh_home()
+    env = {"PATH": "/usr/bin:/bin", "HOME": home}
+    relay = "ws://127.0.0.1:1/" + ":@!$&'()*+,;=" * 18
+    relay = relay[:255]
+    name = "\u00e9" * 32
+    p = subprocess.run([CLI, "pair", "--timeout", "1", "--relay", relay,
+                        "--name", name], capture_output=True, text=True,
+                       env=env, timeout=30)
+    check(p.returncode != 0, "accepted: " + p.stdout)
+    check("longer than 1024 bytes" in p.stderr, "message: " + p.stderr)
+
+
 if __name__ == "__main__":
     CLI, PROVIDER = sys.argv[1], os.path.abspath(sys.argv[2])
     sys.exit(tap.run(sys.argv[3:]))

@@ -876,6 +876,42 @@ def case_http_refused():
     check(b"101" not in d, "upgraded a plain GET")
 
 
+def case_extension_offered():
+    """An offered extension (permessage-deflate) is not agreed: the
+    upgrade answer has no Sec-WebSocket-Extensions, and a frame with RSV1
+    set (a compressed message) is closed with 1002 (PROTOCOL.md 7.1)."""
+    r = Relay()
+    s = socket.create_connection(("127.0.0.1", r.port), 5)
+    s.settimeout(5)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Protocol: sk-phone-relay.v2\r\n"
+               "Sec-WebSocket-Extensions: permessage-deflate; "
+               "client_max_window_bits\r\n\r\n" % (r.port, key)).encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(4096)
+        check(d, "relay closed during the handshake")
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    check(head.startswith(b"HTTP/1.1 101"), "no upgrade: %r" % head)
+    check(b"sec-websocket-extensions" not in head.lower(),
+          "an extension was agreed: %r" % head)
+    body = hdr(LISTEN, 0)
+    mask = os.urandom(4)
+    s.sendall(bytes([0x80 | 0x40 | 0x2, 0x80 | len(body)]) + mask +
+              bytes(b ^ mask[i % 4] for i, b in enumerate(body)))
+    while len(rest) < 4:
+        d = s.recv(4096)
+        check(d, "EOF without a close frame")
+        rest += d
+    check(rest[0] == 0x88, "want a close frame, got %r" % rest[:8])
+    code = struct.unpack(">H", rest[2:4])[0]
+    check(code == 1002, "want close 1002, got %d" % code)
+
+
 # --------------------------------------------------------- life and death
 
 def case_sigterm_clean():
