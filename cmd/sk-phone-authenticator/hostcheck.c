@@ -25,6 +25,7 @@ skp_hostcheck_run(const struct skp_ctap_context *ctx,
 	const struct skp_ctap_host *h = &ctx->host;
 	const struct skp_ph_host *pin;
 	char name[SKP_HOSTINFO_PIN_MAX];
+	size_t i;
 	int rc;
 
 	memset(hc, 0, sizeof(*hc));
@@ -82,6 +83,15 @@ skp_hostcheck_run(const struct skp_ctap_context *ctx,
 	if ((pin = skp_phstate_host_find(st, name, hc->key_type)) == NULL) {
 		hc->state = SKP_HOSTCHECK_NEW;
 		hc->other_types = skp_phstate_host_count(st, name) > 0;
+		/* First use of this name: is the key known by another? */
+		for (i = 0; i < st->nhosts; i++)
+			if (st->hosts[i].key_len == h->host_key_len &&
+			    memcmp(st->hosts[i].key, h->host_key,
+			    h->host_key_len) == 0) {
+				snprintf(hc->pinned_as, sizeof(hc->pinned_as),
+				    "%s", st->hosts[i].name);
+				break;
+			}
 	} else if (pin->key_len == h->host_key_len &&
 	    memcmp(pin->key, h->host_key, pin->key_len) == 0)
 		hc->state = SKP_HOSTCHECK_PINNED;

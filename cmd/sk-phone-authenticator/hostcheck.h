@@ -28,6 +28,13 @@ struct skp_hostcheck {
 	const char	*key_type;	/* "ssh-ed25519", ...; NULL: unknown */
 	char		fp[SKP_HOSTKEY_FP_LEN];	/* the host key's, or "" */
 	int		other_types;	/* NEW: pins of other key types exist */
+	/*
+	 * NEW: this very key is pinned under another name (the first such
+	 * pin's name), "" when not. The computer may be relabelling a host
+	 * the owner knows: said first in the question, never covered by a
+	 * window and never pinned under the new name.
+	 */
+	char		pinned_as[SKP_HOSTINFO_PIN_MAX];
 	char		why[160];	/* UNVERIFIED, BAD: the reason */
 };
 
@@ -38,8 +45,8 @@ struct skp_hostcheck {
  * the request's session id must verify with that key (else BAD; an
  * algorithm the phone cannot check, such as ssh-rsa, is UNVERIFIED); the
  * host name must make a pin name (else UNVERIFIED). Then the pins of st
- * decide PINNED, CHANGED or NEW. Never fails; reads nothing but its
- * arguments.
+ * decide PINNED, CHANGED or NEW; a NEW key pinned under another name
+ * sets pinned_as. Never fails; reads nothing but its arguments.
  */
 void	skp_hostcheck_run(const struct skp_ctap_context *,
 	    const struct skp_sshmsg *, const struct skp_phstate *,

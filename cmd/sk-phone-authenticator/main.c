@@ -520,9 +520,9 @@ static int
 cmd_computers(struct skp_phstate *st)
 {
 	const struct skp_ph_computer *c;
-	char name[300], when[32], until[32];
+	char name[300], when[32], until[32], ns[600];
 	uint64_t now = now_s();
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < st->ncomputers; i++) {
 		c = &st->computers[i];
@@ -531,8 +531,14 @@ cmd_computers(struct skp_phstate *st)
 		printf("\"%s\" paired %s", name, when);
 		if (c->window_until > now) {
 			date_text(c->window_until, until, sizeof(until));
-			printf(", verified logins and signatures allowed "
-			    "until %s", until);
+			printf(", verified logins to pinned hosts");
+			for (j = 0; j < c->nwin_ns; j++) {
+				skp_sshmsg_printable(c->win_ns[j], ns,
+				    sizeof(ns));
+				printf("%s'%s'", j == 0 ? " and signatures of "
+				    "namespace " : ", ", ns);
+			}
+			printf(" allowed until %s", until);
 		}
 		printf("\n");
 	}

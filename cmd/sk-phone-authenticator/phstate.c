@@ -322,10 +322,43 @@ encode_identity(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 
 /* ---- computers ---- */
 
+/* Key 6: a non-empty list of distinct namespaces (absent: none). */
+static int
+decode_win_ns(const cbor_item_t *m, struct skp_ph_computer *c)
+{
+	cbor_item_t *list, *e;
+	size_t i, j, n;
+	int rc;
+
+	c->nwin_ns = 0;
+	if ((rc = skp_cbor_map_get(m, 6, CBOR_TYPE_ARRAY, &list)) ==
+	    SKP_ERR_NOT_FOUND)
+		return SKP_OK;
+	if (rc != SKP_OK)
+		return rc;
+	if ((n = cbor_array_size(list)) == 0 || n > SKP_PH_WIN_NS)
+		return SKP_ERR_FORMAT;
+	for (i = 0; i < n; i++) {
+		e = cbor_array_handle(list)[i];
+		if (!cbor_isa_string(e))
+			return SKP_ERR_CBOR_TYPE;
+		if ((rc = skp_cbor_get_text(e, SKP_PH_NS_MAX, c->win_ns[i],
+		    sizeof(c->win_ns[i]))) != SKP_OK)
+			return rc;
+		if (c->win_ns[i][0] == '\0')
+			return SKP_ERR_FORMAT;
+		for (j = 0; j < i; j++)
+			if (strcmp(c->win_ns[j], c->win_ns[i]) == 0)
+				return SKP_ERR_FORMAT;
+	}
+	c->nwin_ns = n;
+	return SKP_OK;
+}
+
 static int
 decode_computer(const cbor_item_t *m, struct skp_ph_computer *c)
 {
-	static const int64_t keys[] = { 1, 2, 3, 4, 5 };
+	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6 };
 	int rc;
 
 	if ((rc = check_map(m, keys, nitems(keys))) != SKP_OK ||
@@ -335,7 +368,8 @@ decode_computer(const cbor_item_t *m, struct skp_ph_computer *c)
 	    (rc = get_bytes(m, 3, SKP_PSK_LEN, SKP_PSK_LEN, c->psk, NULL)) !=
 	    SKP_OK ||
 	    (rc = get_uint(m, 4, &c->paired_at)) != SKP_OK ||
-	    (rc = get_uint(m, 5, &c->window_until)) != SKP_OK)
+	    (rc = get_uint(m, 5, &c->window_until)) != SKP_OK ||
+	    (rc = decode_win_ns(m, c)) != SKP_OK)
 		return rc;
 	if (skp_pairuri_check_name(c->name, strlen(c->name)) != SKP_OK)
 		return SKP_ERR_FORMAT;
@@ -385,6 +419,24 @@ skp_phstate_decode_computers(struct skp_phstate *st, const uint8_t *p,
 }
 
 static int
+put_win_ns(cbor_item_t *m, const struct skp_ph_computer *c)
+{
+	cbor_item_t *list;
+	size_t i;
+	int rc = SKP_OK;
+
+	if ((list = skp_cbor_array(c->nwin_ns)) == NULL)
+		return SKP_ERR_NOMEM;
+	for (i = 0; i < c->nwin_ns && rc == SKP_OK; i++)
+		rc = skp_cbor_array_push(list, skp_cbor_text(c->win_ns[i]));
+	if (rc != SKP_OK) {
+		skp_cbor_free(&list);
+		return rc;
+	}
+	return skp_cbor_map_put(m, 6, list);
+}
+
+static int
 encode_computers(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 {
 	const struct skp_ph_computer *c;
@@ -396,7 +448,7 @@ encode_computers(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 		return SKP_ERR_NOMEM;
 	for (i = 0; i < st->ncomputers && rc == SKP_OK; i++) {
 		c = &st->computers[i];
-		if ((m = skp_cbor_map(5)) == NULL) {
+		if ((m = skp_cbor_map(c->nwin_ns > 0 ? 6 : 5)) == NULL) {
 			rc = SKP_ERR_NOMEM;
 			break;
 		}
@@ -409,7 +461,8 @@ encode_computers(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 		    (rc = skp_cbor_map_put(m, 4,
 		    skp_cbor_uint(c->paired_at))) != SKP_OK ||
 		    (rc = skp_cbor_map_put(m, 5,
-		    skp_cbor_uint(c->window_until))) != SKP_OK) {
+		    skp_cbor_uint(c->window_until))) != SKP_OK ||
+		    (c->nwin_ns > 0 && (rc = put_win_ns(m, c)) != SKP_OK)) {
 			skp_cbor_free(&m);
 			break;
 		}
@@ -1847,6 +1900,8 @@ skp_phstate_computer_remove(struct skp_phstate *st, const char *name,
 struct window_arg {
 	const char	*name;
 	uint64_t	 until;
+	const char	*ns;
+	uint64_t	 now;
 };
 
 static int
@@ -1861,15 +1916,46 @@ do_window_set(struct skp_phstate *st, const void *arg, char *why,
 		    w->name);
 		return SKP_ERR_NOT_FOUND;
 	}
+	if (w->ns != NULL && (w->ns[0] == '\0' ||
+	    strlen(w->ns) > SKP_PH_NS_MAX)) {
+		skp_why(why, whylen, "not a namespace");
+		return SKP_ERR_INVALID;
+	}
+	/* A window past its time starts again with nothing in it. */
+	if (c->window_until <= w->now)
+		c->nwin_ns = 0;
 	c->window_until = w->until;
+	if (w->ns == NULL || skp_phstate_window_covers_ns(c, w->ns, 0))
+		return SKP_OK;
+	if (c->nwin_ns == SKP_PH_WIN_NS) {
+		memmove(c->win_ns[0], c->win_ns[1], (SKP_PH_WIN_NS - 1) *
+		    sizeof(c->win_ns[0]));
+		c->nwin_ns--;
+	}
+	snprintf(c->win_ns[c->nwin_ns], sizeof(c->win_ns[0]), "%s", w->ns);
+	c->nwin_ns++;
 	return SKP_OK;
 }
 
 int
-skp_phstate_window_set(struct skp_phstate *st, const char *name,
-    uint64_t until, char *why, size_t whylen)
+skp_phstate_window_covers_ns(const struct skp_ph_computer *c,
+    const char *ns, uint64_t now)
 {
-	struct window_arg w = { name, until };
+	size_t i;
+
+	if (now != 0 && c->window_until <= now)
+		return 0;
+	for (i = 0; i < c->nwin_ns; i++)
+		if (strcmp(c->win_ns[i], ns) == 0)
+			return 1;
+	return 0;
+}
+
+int
+skp_phstate_window_set(struct skp_phstate *st, const char *name,
+    uint64_t until, const char *ns, uint64_t now, char *why, size_t whylen)
+{
+	struct window_arg w = { name, until, ns, now };
 
 	return edit(st, FILE_COMPUTERS, skp_phstate_decode_computers,
 	    encode_computers, do_window_set, &w, why, whylen);

@@ -18,7 +18,9 @@
  *   identity     sealed {1: identity key, 3: name, 4: relay URL,
  *                5: mailbox key}  (protocol 1: 2: mailbox secret, not 5)
  *   computers    sealed {1: [{1: name, 2: public key, 3: request psk,
- *                4: paired at, 5: window until}]}
+ *                4: paired at, 5: window until, 6: [namespaces]}]}
+ *                (6: the SSHSIG namespaces approved under the window;
+ *                absent when none)
  *   credentials  sealed {1: [{1: id, 2: rp id, 3: user id, 4: user name,
  *                5: public key, 6: private key, 7: resident,
  *                8: credProtect, 9: created, 10: made for (computer)}]}
@@ -35,6 +37,8 @@
  */
 
 #define SKP_PH_MAX_COMPUTERS	16
+#define SKP_PH_WIN_NS		8	/* namespaces under one window */
+#define SKP_PH_NS_MAX		255	/* as SKP_SSHMSG_NS_MAX */
 #define SKP_PH_MAX_CREDS	128
 /*
  * The replay cache: each computer holds at most SKP_PH_SEEN_SHARE live ids,
@@ -64,7 +68,13 @@ struct skp_ph_computer {
 	uint8_t		pub[SKP_P256_PUB_LEN];
 	uint8_t		psk[SKP_PSK_LEN];
 	uint64_t	paired_at;	/* unix seconds */
-	uint64_t	window_until;	/* allow all until; 0: none */
+	uint64_t	window_until;	/* the window's end; 0: none */
+	/*
+	 * The window covers verified logins to pinned hosts and signatures
+	 * of these SSHSIG namespaces: those approved with "w" under it.
+	 */
+	char		win_ns[SKP_PH_WIN_NS][SKP_PH_NS_MAX + 1];
+	size_t		nwin_ns;
 };
 
 struct skp_ph_cred {
@@ -188,8 +198,17 @@ int	skp_phstate_computer_put(struct skp_phstate *,
 	    const struct skp_ph_computer *, char *why, size_t whylen);
 int	skp_phstate_computer_remove(struct skp_phstate *, const char *name,
 	    char *why, size_t whylen);
+/*
+ * The computer's window: open until `until`, covering namespace ns too
+ * (NULL: none more). A window past its time (at now) starts again with
+ * no namespace; a ninth namespace pushes out the first.
+ */
 int	skp_phstate_window_set(struct skp_phstate *, const char *name,
-	    uint64_t until, char *why, size_t whylen);
+	    uint64_t until, const char *ns, uint64_t now, char *why,
+	    size_t whylen);
+/* 1 when the computer's window is open at now and covers namespace ns. */
+int	skp_phstate_window_covers_ns(const struct skp_ph_computer *,
+	    const char *ns, uint64_t now);
 int	skp_phstate_cred_add(struct skp_phstate *, const struct skp_ph_cred *,
 	    char *why, size_t whylen);
 int	skp_phstate_cred_remove(struct skp_phstate *,

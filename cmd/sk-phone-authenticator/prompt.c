@@ -37,12 +37,15 @@ skp_prompt_ask(struct skp_prompt *p, const char *text,
     const char *host_text, const char *window_text, uint64_t deadline_ms,
     uint64_t now_ms)
 {
-	char buf[1024];
+	char buf[1536];
 
 	p->active = 1;
 	p->host_offered = host_text != NULL;
 	p->len = 0;
 	p->deadline_ms = deadline_ms;
+	p->reading = 0;
+	p->ignored = 0;
+	p->read_from_ms = now_ms + SKP_PROMPT_GUARD_MS;
 	if (p->in >= 0 && isatty(p->in))
 		(void)tcflush(p->in, TCIFLUSH);
 	put(p, text);
@@ -51,10 +54,38 @@ skp_prompt_ask(struct skp_prompt *p, const char *text,
 		snprintf(buf, sizeof(buf), "  [h] allow %s\n", host_text);
 		put(p, buf);
 	}
-	snprintf(buf, sizeof(buf), "  [w] allow %s\n  [r] reject\n"
-	    "  answer within %llu s: ", window_text,
-	    (unsigned long long)((deadline_ms - now_ms + 999) / 1000));
+	snprintf(buf, sizeof(buf), "  [w] allow %s\n  [r] reject\n",
+	    window_text);
 	put(p, buf);
+}
+
+/* The guard time is over: from now on input answers the question. */
+static void
+start_reading(struct skp_prompt *p, uint64_t now_ms)
+{
+	char buf[160];
+
+	p->reading = 1;
+	p->len = 0;
+	if (p->in >= 0 && isatty(p->in))
+		(void)tcflush(p->in, TCIFLUSH);
+	if (p->ignored)
+		put(p, "  (what was typed while the question appeared was "
+		    "ignored: read it, then answer)\n");
+	snprintf(buf, sizeof(buf), "  answer within %llu s: ",
+	    (unsigned long long)(p->deadline_ms > now_ms ?
+	    (p->deadline_ms - now_ms + 999) / 1000 : 0));
+	put(p, buf);
+}
+
+int
+skp_prompt_wait_ms(const struct skp_prompt *p, uint64_t now_ms)
+{
+	if (!p->active || p->reading)
+		return -1;
+	if (now_ms >= p->read_from_ms)
+		return 0;
+	return (int)(p->read_from_ms - now_ms);
 }
 
 int
@@ -114,6 +145,14 @@ skp_prompt_step(struct skp_prompt *p, int readable, uint64_t now_ms)
 		/* The terminal is gone: no more questions. */
 		p->in = -1;
 		return done(p, SKP_PROMPT_GONE);
+	}
+	if (!p->reading) {
+		/* Typed while the question appeared: for another one. */
+		if (n > 0)
+			p->ignored = 1;
+		if (now_ms >= p->read_from_ms)
+			start_reading(p, now_ms);
+		n = -1;
 	}
 	for (i = 0; n > 0 && i < (size_t)n; i++) {
 		if (buf[i] == '\r')

@@ -15,9 +15,19 @@ enum skp_prompt_answer {
 	SKP_PROMPT_HOST,	/* allow this host from the computer a while */
 };
 
+/*
+ * Input is ignored for this long after a question appears (or another
+ * replaces it), so that a key pressed for the one before cannot answer
+ * it; "answer within" is shown when answers are read.
+ */
+#define SKP_PROMPT_GUARD_MS	1000
+
 struct skp_prompt {
 	int		in, out;	/* -1 when there is no terminal */
 	int		active;
+	int		reading;	/* the guard time is over */
+	int		ignored;	/* input came during the guard time */
+	uint64_t	read_from_ms;	/* end of the guard time */
 	int		host_offered;	/* "h" is an answer */
 	uint64_t	deadline_ms;
 	char		line[128];
@@ -28,7 +38,8 @@ struct skp_prompt {
 void	skp_prompt_init(struct skp_prompt *, int in, int out);
 /*
  * Show text (several lines) and the choices, and drop anything typed
- * before the question, so a key pressed earlier does not answer it.
+ * before the question and during SKP_PROMPT_GUARD_MS after it, so a key
+ * pressed earlier does not answer it.
  * host_text (NULL: not offered) and window_text complete "allow ...".
  */
 void	skp_prompt_ask(struct skp_prompt *, const char *text,
@@ -36,6 +47,9 @@ void	skp_prompt_ask(struct skp_prompt *, const char *text,
 	    uint64_t deadline_ms, uint64_t now_ms);
 /* The fd to poll for input, or -1 when nothing is asked. */
 int	skp_prompt_fd(const struct skp_prompt *);
+/* Milliseconds until the prompt needs a step without input (the end of
+ * the guard time), or -1 when it needs none before its deadline. */
+int	skp_prompt_wait_ms(const struct skp_prompt *, uint64_t now_ms);
 /* After poll said readable, or to check the deadline: the answer. */
 enum skp_prompt_answer skp_prompt_step(struct skp_prompt *, int readable,
 	    uint64_t now_ms);

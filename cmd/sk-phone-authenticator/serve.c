@@ -285,13 +285,25 @@ host_lines(const struct skp_req *r, const char *subj, char *text, size_t len,
 	skp_sshmsg_printable(hc->host, host, sizeof(host));
 	switch (hc->state) {
 	case SKP_HOSTCHECK_PINNED:
-	case SKP_HOSTCHECK_NEW:
 		add(text, len, off, "  user:        %s @ %s (verified)\n",
 		    subj, host);
-		add(text, len, off, "  host key:    %s %s (%s)\n",
-		    hc->key_type, hc->fp, hc->state == SKP_HOSTCHECK_PINNED ?
-		    "pinned" : hc->other_types ? "NEW key type for this host, "
-		    "pinned if you allow" : "first use, pinned if you allow");
+		add(text, len, off, "  host key:    %s %s (pinned)\n",
+		    hc->key_type, hc->fp);
+		break;
+	case SKP_HOSTCHECK_NEW:
+		/* Its signature verifies, but nothing says the key is the
+		 * host's yet: not "verified". */
+		add(text, len, off, "  user:        %s @ %s (first use, not "
+		    "yet pinned)\n", subj, host);
+		if (hc->pinned_as[0] != '\0')
+			add(text, len, off, "  host key:    %s %s (pinned for "
+			    "another name: not pinned for this one)\n",
+			    hc->key_type, hc->fp);
+		else
+			add(text, len, off, "  host key:    %s %s (%s)\n",
+			    hc->key_type, hc->fp, hc->other_types ? "NEW key "
+			    "type for this host, pinned if you allow" :
+			    "pinned if you allow");
 		break;
 	default:
 		add(text, len, off, "  user:        %s @ unknown host (not "
@@ -307,7 +319,7 @@ static void
 ask(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
 {
 	char text[2048], comp[300], subj[300], app[600], dur[64];
-	char win[512], hostwin[768], host[300];
+	char win[1024], hostwin[768], host[300], pinned[300], ns[300];
 	const struct skp_sshmsg *m = &r->msg;
 	int verified;
 	size_t off = 0;
@@ -321,6 +333,16 @@ ask(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
 		skp_sshmsg_printable(r->req.ga.rp_id, app, sizeof(app));
 	add(text, sizeof(text), &off, "\nrequest from computer \"%s\"\n",
 	    comp);
+	/* A host the owner knows under another name: said first. */
+	if (is_login(r) && r->host.state == SKP_HOSTCHECK_NEW &&
+	    r->host.pinned_as[0] != '\0') {
+		skp_sshmsg_printable(r->host.pinned_as, pinned,
+		    sizeof(pinned));
+		skp_sshmsg_printable(r->host.host, host, sizeof(host));
+		add(text, sizeof(text), &off, "  WARNING:     this server's "
+		    "key is pinned as %s; the computer calls it %s\n",
+		    pinned, host);
+	}
 	if (r->req.command == SKP_CTAP_GET_ASSERTION &&
 	    m->kind == SKP_SSHMSG_SSHSIG)
 		add(text, sizeof(text), &off, "  operation:   sign, namespace "
@@ -345,10 +367,19 @@ ask(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
 	if (r->uv)
 		add(text, sizeof(text), &off, "  PIN:         checked\n");
 	duration_text(s, dur, sizeof(dur));
-	snprintf(win, sizeof(win), "verified logins and signatures from "
-	    "\"%s\" for %s", comp, dur);
+	/* The window covers what the owner sees it named. */
+	if (r->req.command == SKP_CTAP_GET_ASSERTION &&
+	    m->kind == SKP_SSHMSG_SSHSIG) {
+		skp_sshmsg_printable(m->ns, ns, sizeof(ns));
+		snprintf(win, sizeof(win), "verified logins to pinned hosts, "
+		    "and signatures of namespace '%s', from \"%s\" for %s",
+		    ns, comp, dur);
+	} else
+		snprintf(win, sizeof(win), "verified logins to pinned hosts "
+		    "from \"%s\" for %s (no signatures)", comp, dur);
 	verified = r->host.state == SKP_HOSTCHECK_PINNED ||
-	    r->host.state == SKP_HOSTCHECK_NEW;
+	    (r->host.state == SKP_HOSTCHECK_NEW &&
+	    r->host.pinned_as[0] == '\0');
 	if (verified) {
 		skp_sshmsg_printable(r->host.host, host, sizeof(host));
 		snprintf(hostwin, sizeof(hostwin), "logins to %s from \"%s\" "
@@ -363,9 +394,11 @@ ask(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
 /*
  * What an open window allows without asking, or NULL. A host window:
  * verified logins to that pinned host from that computer. The computer's
- * window: verified logins to pinned hosts, SSHSIG signatures and listing
- * resident keys. Never a login to an unverified host or a host seen for
- * the first time, never signatures of other data, never an enrollment.
+ * window: verified logins to pinned hosts, and SSHSIG signatures of the
+ * namespaces approved with "w" under it. Never a login to an unverified
+ * host, a host seen for the first time or a key pinned under another
+ * name, never signatures of other data or namespaces, never an
+ * enrollment or a listing of resident keys.
  */
 static const char *
 window_allows(struct serve *s, const struct skp_req *r, uint64_t now_s)
@@ -377,16 +410,15 @@ window_allows(struct serve *s, const struct skp_req *r, uint64_t now_s)
 	    skp_phstate_host_window(s->h->st, r->computer.name,
 	    r->host.host) > now_s)
 		return "allow-host-window";
-	if (r->req.command == SKP_CTAP_GET_ASSERTION)
-		covered = (is_login(r) &&
-		    r->host.state == SKP_HOSTCHECK_PINNED) ||
-		    (r->msg.kind == SKP_SSHMSG_SSHSIG);
-	else if (r->req.command == SKP_CTAP_CRED_MGMT)
-		covered = 1;
-	c = skp_phstate_computer_find(s->h->st, r->computer.name);
-	if (covered && c != NULL && c->window_until > now_s)
-		return "allow-window";
-	return NULL;
+	if ((c = skp_phstate_computer_find(s->h->st, r->computer.name)) ==
+	    NULL || c->window_until <= now_s ||
+	    r->req.command != SKP_CTAP_GET_ASSERTION)
+		return NULL;
+	if (is_login(r))
+		covered = r->host.state == SKP_HOSTCHECK_PINNED;
+	else if (r->msg.kind == SKP_SSHMSG_SSHSIG)
+		covered = skp_phstate_window_covers_ns(c, r->msg.ns, now_s);
+	return covered ? "allow-window" : NULL;
 }
 
 static void
@@ -573,8 +605,10 @@ on_answer(struct serve *s, enum skp_prompt_answer a)
 		break;
 	case SKP_PROMPT_WINDOW:
 		if ((rc = skp_phstate_window_set(s->h->st, r->computer.name,
-		    now / 1000 + s->o->window_s, why, sizeof(why))) !=
-		    SKP_OK)
+		    now / 1000 + s->o->window_s,
+		    r->req.command == SKP_CTAP_GET_ASSERTION &&
+		    r->msg.kind == SKP_SSHMSG_SSHSIG ? r->msg.ns : NULL,
+		    now / 1000, why, sizeof(why))) != SKP_OK)
 			fprintf(stderr, "sk-phone-authenticator: %s\n", why);
 		approve(s, &r, chan, "allow-window-start");
 		break;
@@ -669,7 +703,7 @@ connected(struct serve *s)
 	struct pollfd pfd[2];
 	enum skp_prompt_answer a;
 	uint64_t now;
-	int n, timeout, readable;
+	int n, timeout, readable, wait;
 
 	while (!stopping) {
 		n = 0;
@@ -682,6 +716,10 @@ connected(struct serve *s)
 			pfd[n++].revents = 0;
 		}
 		timeout = POLL_MAX_MS;
+		/* Wake up when the question starts to read answers. */
+		if ((wait = skp_prompt_wait_ms(&s->prompt, now_ms())) >= 0 &&
+		    wait < timeout)
+			timeout = wait;
 		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			return SKP_ERR_IO;
 		if (drain(s))

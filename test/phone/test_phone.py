@@ -723,18 +723,24 @@ def case_prompt_busy_and_checks_before_prompt():
 def case_prompt_window_expires():
     t = W.pty_phone(S, env={"SKP_TEST_WINDOW_SECONDS": "3"})
     c, seen = prompt_sign(t, "--sshsig", "git")
-    check("verified logins and signatures from \"laptop\" for 3 seconds"
-          in seen, seen)
+    check("verified logins to pinned hosts, and signatures of namespace "
+          "'git', from \"laptop\" for 3 seconds" in seen, seen)
     check("[h]" not in seen, "a host window offered for a signature")
     t.send("w\n")
     rc, out = finish(c)
     check(rc == 0, out)
-    # inside the window: no question for a signature
-    rc, out = W.comp(C, "sign", W.path("key1"), "--sshsig", "file")
+    # inside the window: no question for a signature of that namespace
+    rc, out = W.comp(C, "sign", W.path("key1"), "--sshsig", "git")
     check(rc == 0, out)
     check("answer within" not in t.drain(0.3), "asked inside the window")
     rc, out = W.phone(S, "computers")
-    check("verified logins and signatures allowed until" in out, out)
+    check("verified logins to pinned hosts and signatures of namespace "
+          "'git' allowed until" in out, out)
+    # another namespace: asked
+    c, seen = prompt_sign(t, "--sshsig", "file")
+    t.send("r\n")
+    rc, out = finish(c)
+    check(rc != 0 and result(out)[0] == ST_DENIED, out)
     time.sleep(3.5)
     c, seen = prompt_sign(t, "--sshsig", "git")
     t.send("r\n")
@@ -1179,8 +1185,9 @@ def case_prompt_host_window():
     t = W.pty_phone(S)
     # first use: asked, "this host" offered
     c, seen = prompt_sign(t, *login_args("db2", 2222, db2))
-    check("user:        root @ [db2]:2222 (verified)" in seen, seen)
-    check("first use, pinned if you allow" in seen, seen)
+    check("user:        root @ [db2]:2222 (first use, not yet pinned)"
+          in seen and "(verified)" not in seen, seen)
+    check("(pinned if you allow)" in seen, seen)
     check('[h] allow logins to [db2]:2222 from "laptop" for 3 hours'
           in seen, seen)
     t.send("h\n")
@@ -1198,11 +1205,11 @@ def case_prompt_host_window():
     check('logins from "laptop" allowed until' in out, out)
     # another host: asked (first use); then asked again (no window)
     c, seen = prompt_sign(t, *login_args("db3", 22, db3))
-    check("root @ db3 (verified)" in seen, seen)
+    check("root @ db3 (first use, not yet pinned)" in seen, seen)
     t.send("o\n")
     check(finish(c)[0] == 0, "db3 once")
     c, seen = prompt_sign(t, *login_args("db3", 22, db3))
-    check("(pinned)" in seen, seen)
+    check("(pinned)" in seen and "root @ db3 (verified)" in seen, seen)
     t.send("r\n")
     check(finish(c)[0] != 0, "db3 rejected")
     # an unverified login: asked, no host window offered
@@ -1211,15 +1218,27 @@ def case_prompt_host_window():
     check("[h]" not in seen, seen)
     t.send("w\n")
     check(finish(c)[0] == 0, "unverified, window")
-    # the computer's window: verified logins to pinned hosts and SSHSIG
-    # signatures, never unverified logins, new hosts or other data
+    # the computer's window: verified logins to pinned hosts, and SSHSIG
+    # signatures of the namespaces approved under it; never unverified
+    # logins, new hosts, other namespaces or other data
     rc, out = W.comp(C, "sign", W.path("key1"),
                      *login_args("db3", 22, db3))
     check(rc == 0 and "decision=allow-window" in last_audit(S), out)
+    check("answer within" not in t.drain(0.3), "asked inside the window")
+    # a window started on a login covers no signature
+    c, seen = prompt_sign(t, "--sshsig", "git")
+    check("[w] allow verified logins to pinned hosts, and signatures of "
+          "namespace 'git', from \"laptop\"" in seen, seen)
+    t.send("w\n")
+    check(finish(c)[0] == 0, "git, window")
     rc, out = W.comp(C, "sign", W.path("key1"), "--sshsig", "git")
     check(rc == 0 and "decision=allow-window" in last_audit(S), out)
     check("answer within" not in t.drain(0.3), "asked inside the window")
-    for args in (["--userauth", "root"], login_args("db4", 22, db4), []):
+    rc, out = W.phone(S, "computers")
+    check("verified logins to pinned hosts and signatures of namespace "
+          "'git' allowed until" in out, out)
+    for args in (["--userauth", "root"], login_args("db4", 22, db4), [],
+                 ["--sshsig", "file"]):
         c, seen = prompt_sign(t, *args)
         t.send("r\n")
         rc, out = finish(c)
@@ -1352,6 +1371,82 @@ def case_state_unreadable_refuses():
           open(p.log).read())
 
 
+def ensure_key(name="key1"):
+    """The main computer's key NAME, enrolled now when a case runs alone."""
+    if os.path.exists(W.path(name)):
+        return
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "enroll", W.path(name))
+    W.stop(p)
+    check(rc == 0, out)
+
+
+def case_relabelled_pinned_key():
+    """A pinned key under another name: said first, never windowed."""
+    prod = HostKey()
+    ensure_key()
+    p = W.run_phone(S, "--approve", "always")
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("prod.example.com", 22, prod))
+    check(rc == 0 and "verified=new" in last_audit(S), out)
+    W.stop(p)
+    t = W.pty_phone(S)
+    # the computer's window (open from an earlier case, or opened here on
+    # a verified login to prod)
+    if "allowed until" not in W.phone(S, "computers")[1]:
+        c, seen = prompt_sign(t, *login_args("prod.example.com", 22, prod))
+        check("root @ prod.example.com (verified)" in seen, seen)
+        t.send("w\n")
+        check(finish(c)[0] == 0, "prod, window")
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("prod.example.com", 22, prod))
+    check(rc == 0 and "decision=allow-window" in last_audit(S), out)
+    for answer in ("o", "r"):
+        c, seen = prompt_sign(t, *login_args("dev.example.com", 22, prod))
+        warn = ("WARNING:     this server's key is pinned as "
+                "prod.example.com; the computer calls it dev.example.com")
+        check(warn in seen, seen)
+        check(seen.index(warn) < seen.index("operation:"), "not first: " +
+              seen)
+        check("root @ dev.example.com (first use, not yet pinned)" in seen
+              and "(verified)" not in seen and "[h]" not in seen, seen)
+        t.send(answer + "\n")
+        rc, out = finish(c)
+        check((rc == 0) == (answer == "o"), out)
+        line = last_audit(S)
+        check('host="dev.example.com" verified=new' in line, line)
+    t.kill()
+    rc, out = W.phone(S, "hosts")
+    check("prod.example.com ssh-ed25519" in out and "dev.example.com" not in
+          out, out)
+    W.phone(S, "hosts", "forget", "prod.example.com")
+
+
+def case_prompt_ignores_early_keys():
+    """Keys typed as a question appears, or is replaced, answer nothing."""
+    ensure_key()
+    t = W.pty_phone(S)
+    c = W.comp_bg(C, "sign", W.path("key1"), "--sshsig", "first")
+    t.expect("answer within")
+    # the computer withdraws it and puts up another; a key in flight
+    c.kill()
+    c.wait()
+    t.expect("gave up on the request")
+    c = W.comp_bg(C, "sign", W.path("key1"), "--sshsig", "swapped")
+    t.expect("[r] reject")
+    t.send("o\n")
+    seen = t.expect("answer within")
+    check("namespace 'swapped'" in t.all.decode(errors="replace"), seen)
+    check("was ignored" in seen and "allowed" not in seen, seen)
+    time.sleep(0.3)
+    check(c.poll() is None, "the early key answered the question")
+    t.send("r\n")
+    rc, out = finish(c)
+    check(rc != 0 and result(out)[0] == ST_DENIED, out)
+    t.expect("rejected")
+    t.kill()
+
+
 CASES = [
     case_pair_state_private,
     case_enroll_sign_counter,
@@ -1390,6 +1485,8 @@ CASES = [
     case_host_info_that_does_not_verify,
     case_host_unverifiable_is_not_verified,
     case_prompt_host_window,
+    case_relabelled_pinned_key,
+    case_prompt_ignores_early_keys,
     case_replay_flood_no_lockout,
     case_junk_counted_not_logged,
     case_audit_log_rotated,

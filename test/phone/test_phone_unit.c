@@ -865,6 +865,64 @@ phstate_reload_sees_other_writers(void)
 	skp_phstate_free(&st2);
 }
 
+/* The computer's window holds the namespaces approved under it. */
+static void
+phstate_window_namespaces(void)
+{
+	const char *dir = fresh_dir();
+	struct skp_phstate *st, *st2;
+	struct skp_ph_computer c, *cp;
+	struct skp_p256_key k;
+	char ns[16];
+	int i;
+
+	REQUIRE((st = open_state(dir)) != NULL);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.name, sizeof(c.name), "laptop");
+	REQUIRE(skp_p256_generate(&k) == SKP_OK);
+	memcpy(c.pub, k.pub, sizeof(c.pub));
+	skp_wipe(&k, sizeof(k));
+	REQUIRE(skp_phstate_computer_put(st, &c, NULL, 0) == SKP_OK);
+	/* "w" on a login: a window with no namespace. */
+	CHECK_RC(skp_phstate_window_set(st, "laptop", 2000, NULL, 1000, NULL,
+	    0), SKP_OK);
+	REQUIRE((cp = skp_phstate_computer_find(st, "laptop")) != NULL);
+	CHECK(cp->window_until == 2000 && cp->nwin_ns == 0);
+	CHECK(!skp_phstate_window_covers_ns(cp, "git", 1500));
+	/* "w" on a git signature: git only. */
+	CHECK_RC(skp_phstate_window_set(st, "laptop", 2100, "git", 1100, NULL,
+	    0), SKP_OK);
+	CHECK(skp_phstate_window_covers_ns(cp, "git", 1500));
+	CHECK(!skp_phstate_window_covers_ns(cp, "file", 1500));
+	CHECK(!skp_phstate_window_covers_ns(cp, "git", 2100));
+	CHECK_RC(skp_phstate_window_set(st, "laptop", 2200, "file", 1200,
+	    NULL, 0), SKP_OK);
+	CHECK(cp->nwin_ns == 2);
+	/* On disk, and read back by another process. */
+	REQUIRE((st2 = open_state(dir)) != NULL);
+	REQUIRE((cp = skp_phstate_computer_find(st2, "laptop")) != NULL);
+	CHECK(cp->nwin_ns == 2 && strcmp(cp->win_ns[0], "git") == 0 &&
+	    strcmp(cp->win_ns[1], "file") == 0 && cp->window_until == 2200);
+	skp_phstate_free(&st2);
+	/* A ninth pushes out the first. */
+	for (i = 0; i < SKP_PH_WIN_NS - 1; i++) {
+		snprintf(ns, sizeof(ns), "ns%d", i);
+		CHECK_RC(skp_phstate_window_set(st, "laptop", 2200, ns, 1300,
+		    NULL, 0), SKP_OK);
+	}
+	REQUIRE((cp = skp_phstate_computer_find(st, "laptop")) != NULL);
+	CHECK(cp->nwin_ns == SKP_PH_WIN_NS);
+	CHECK(!skp_phstate_window_covers_ns(cp, "git", 1500));
+	CHECK(skp_phstate_window_covers_ns(cp, "file", 1500));
+	/* Past its time, a new window starts empty. */
+	CHECK_RC(skp_phstate_window_set(st, "laptop", 9000, "x", 5000, NULL,
+	    0), SKP_OK);
+	CHECK(cp->nwin_ns == 1 && strcmp(cp->win_ns[0], "x") == 0);
+	CHECK_RC(skp_phstate_window_set(st, "laptop", 9000, "", 5000, NULL,
+	    0), SKP_ERR_INVALID);
+	skp_phstate_free(&st);
+}
+
 /* What was decoded straight into the state is not mistaken for the disk. */
 static void
 phstate_reload_after_direct_decode(void)
@@ -1105,15 +1163,21 @@ answer_host(const char *typed, int close_it, uint64_t now, uint64_t deadline,
 	if (pipe(in) != 0 || (out = open("/dev/null", O_WRONLY)) < 0)
 		abort();
 	skp_prompt_init(&p, in[0], out);
-	skp_prompt_ask(&p, "question\n", host, "for a while", deadline, 0);
+	/* Asked at 0; answers are read from SKP_PROMPT_GUARD_MS on. */
+	skp_prompt_ask(&p, "question\n", host, "for a while",
+	    deadline + SKP_PROMPT_GUARD_MS, 0);
+	if (!close_it)
+		CHECK(skp_prompt_step(&p, 0, SKP_PROMPT_GUARD_MS) ==
+		    SKP_PROMPT_PENDING);
 	if (write(in[1], typed, strlen(typed)) < 0)
 		abort();
 	if (close_it)
 		close(in[1]);
 	/* As the phone does: read only what poll says is there. */
-	a = skp_prompt_step(&p, readable(in[0]), now);
+	a = skp_prompt_step(&p, readable(in[0]), now + SKP_PROMPT_GUARD_MS);
 	if (a == SKP_PROMPT_PENDING && close_it)
-		a = skp_prompt_step(&p, readable(in[0]), now);
+		a = skp_prompt_step(&p, readable(in[0]),
+		    now + SKP_PROMPT_GUARD_MS);
 	if (!close_it)
 		close(in[1]);
 	close(in[0]);
@@ -1149,6 +1213,56 @@ prompt_answers(void)
 	    SKP_PROMPT_HOST);
 	CHECK(answer_host("w\n", 0, 0, 1000, "db1 for a while") ==
 	    SKP_PROMPT_WINDOW);
+}
+
+/* Typed while a question appears (or is replaced): ignored. */
+static void
+prompt_guard(void)
+{
+	struct skp_prompt p;
+	char out[4096];
+	int in[2], o[2];
+	ssize_t n;
+
+	REQUIRE(pipe(in) == 0 && pipe(o) == 0);
+	REQUIRE(fcntl(o[0], F_SETFL, O_NONBLOCK) == 0);
+	skp_prompt_init(&p, in[0], o[1]);
+	skp_prompt_ask(&p, "first question\n", NULL, "w", 60000, 0);
+	CHECK(skp_prompt_wait_ms(&p, 0) == SKP_PROMPT_GUARD_MS);
+	CHECK(skp_prompt_wait_ms(&p, 400) == SKP_PROMPT_GUARD_MS - 400);
+	/* A key meant for what was there before: not an answer. */
+	REQUIRE(write(in[1], "o\n", 2) == 2);
+	CHECK(skp_prompt_step(&p, readable(in[0]), 300) ==
+	    SKP_PROMPT_PENDING);
+	n = read(o[0], out, sizeof(out) - 1);
+	REQUIRE(n > 0);
+	out[n] = '\0';
+	CHECK(strstr(out, "first question") != NULL);
+	CHECK(strstr(out, "answer within") == NULL);
+	/* The guard ends: now it says so, and reads. */
+	CHECK(skp_prompt_step(&p, 0, SKP_PROMPT_GUARD_MS) ==
+	    SKP_PROMPT_PENDING);
+	CHECK(skp_prompt_wait_ms(&p, SKP_PROMPT_GUARD_MS) == -1);
+	n = read(o[0], out, sizeof(out) - 1);
+	REQUIRE(n > 0);
+	out[n] = '\0';
+	CHECK(strstr(out, "was ignored") != NULL);
+	CHECK(strstr(out, "answer within 59 s") != NULL);
+	/* Withdrawn and replaced: the guard starts again. */
+	skp_prompt_cancel(&p, "the computer gave up on the request");
+	skp_prompt_ask(&p, "second question\n", NULL, "w", 70000, 2000);
+	REQUIRE(write(in[1], "o\n", 2) == 2);
+	CHECK(skp_prompt_step(&p, readable(in[0]), 2100) ==
+	    SKP_PROMPT_PENDING);
+	CHECK(skp_prompt_step(&p, 0, 2000 + SKP_PROMPT_GUARD_MS) ==
+	    SKP_PROMPT_PENDING);
+	REQUIRE(write(in[1], "r\n", 2) == 2);
+	CHECK(skp_prompt_step(&p, readable(in[0]), 3100) ==
+	    SKP_PROMPT_REJECT);
+	close(in[0]);
+	close(in[1]);
+	close(o[0]);
+	close(o[1]);
 }
 
 static void
@@ -1575,6 +1689,13 @@ hostcheck_verified_and_pinned(void)
 	    "laptop", NULL, 0), SKP_OK);
 	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_PINNED);
 	CHECK(strcmp(skp_hostcheck_verified_word(&hc, 1), "yes") == 0);
+	CHECK(hc.pinned_as[0] == '\0');
+	skp_buf_free(&l.data);
+	/* The same key under another name: a first use, pinned as db1. */
+	hlogin_make(&l, &ed, "dev.example.com", 22, NULL, 0);
+	CHECK(hcheck(&l, st, &hc) == SKP_HOSTCHECK_NEW);
+	CHECK(strcmp(hc.host, "dev.example.com") == 0);
+	CHECK(strcmp(hc.pinned_as, "db1.example.com") == 0);
 	skp_buf_free(&l.data);
 	/* Another key of the type: changed. Of another type: new. */
 	hlogin_make(&l, &ed2, "db1.example.com", 22, NULL, 0);
@@ -2442,6 +2563,7 @@ static const struct skp_test_case cases[] = {
 	{ "phstate_replay_cache", phstate_replay_cache },
 	{ "phstate_replay_clock_jumps", phstate_replay_clock_jumps },
 	{ "phstate_replay_shares", phstate_replay_shares },
+	{ "phstate_window_namespaces", phstate_window_namespaces },
 	{ "phstate_counters", phstate_counters },
 	{ "phstate_counter_end", phstate_counter_end },
 	{ "phstate_reload_sees_other_writers",
@@ -2458,6 +2580,7 @@ static const struct skp_test_case cases[] = {
 	{ "phstate_passphrase", phstate_passphrase },
 	{ "phstate_fingerprint", phstate_fingerprint },
 	{ "prompt_answers", prompt_answers },
+	{ "prompt_guard", prompt_guard },
 	{ "prompt_timeout_and_gone", prompt_timeout_and_gone },
 	{ "audit_lines", audit_lines },
 	{ "handle_get_info_and_refusals", handle_get_info_and_refusals },
