@@ -737,12 +737,11 @@ answer_get_assertion(struct skp_handler *h, struct skp_req *r,
 	memset(&resp, 0, sizeof(resp));
 	memset(&ad, 0, sizeof(ad));
 	/*
-	 * A first login to a host pins its key, now that it is allowed;
-	 * not a key pinned under another name: the owner is asked about
-	 * that name again each time (a window never covers it).
+	 * A first login to a host pins its key, now that it is allowed
+	 * (a key pinned under another name too: the owner, warned, said the
+	 * two names are one server).
 	 */
-	if (r->host.state == SKP_HOSTCHECK_NEW &&
-	    r->host.pinned_as[0] == '\0') {
+	if (r->host.state == SKP_HOSTCHECK_NEW) {
 		rc = skp_phstate_host_pin(h->st, r->host.host,
 		    r->req.ctx.host.host_key, r->req.ctx.host.host_key_len,
 		    now_ms / 1000, r->computer.name, why, sizeof(why));

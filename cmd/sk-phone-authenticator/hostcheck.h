@@ -32,7 +32,8 @@ struct skp_hostcheck {
 	 * NEW: this very key is pinned under another name (the first such
 	 * pin's name), "" when not. The computer may be relabelling a host
 	 * the owner knows: said first in the question, never covered by a
-	 * window and never pinned under the new name.
+	 * window, no host window offered; pinned under the new name only
+	 * when the owner, warned, allows it.
 	 */
 	char		pinned_as[SKP_HOSTINFO_PIN_MAX];
 	char		why[160];	/* UNVERIFIED, BAD: the reason */

@@ -1401,7 +1401,8 @@ def case_relabelled_pinned_key():
     rc, out = W.comp(C, "sign", W.path("key1"),
                      *login_args("prod.example.com", 22, prod))
     check(rc == 0 and "decision=allow-window" in last_audit(S), out)
-    for answer in ("o", "r"):
+    # rejected: nothing pinned, asked again; allowed: pinned as an alias
+    for answer in ("r", "o"):
         c, seen = prompt_sign(t, *login_args("dev.example.com", 22, prod))
         warn = ("WARNING:     this server's key is pinned as "
                 "prod.example.com; the computer calls it dev.example.com")
@@ -1415,11 +1416,15 @@ def case_relabelled_pinned_key():
         check((rc == 0) == (answer == "o"), out)
         line = last_audit(S)
         check('host="dev.example.com" verified=new' in line, line)
+        rc, out = W.phone(S, "hosts")
+        check(("dev.example.com" in out) == (answer == "o"), out)
+    # now the owner's alias: pinned, and the window covers it
+    rc, out = W.comp(C, "sign", W.path("key1"),
+                     *login_args("dev.example.com", 22, prod))
+    check(rc == 0 and "decision=allow-window" in last_audit(S), out)
     t.kill()
-    rc, out = W.phone(S, "hosts")
-    check("prod.example.com ssh-ed25519" in out and "dev.example.com" not in
-          out, out)
-    W.phone(S, "hosts", "forget", "prod.example.com")
+    for h in ("prod.example.com", "dev.example.com"):
+        W.phone(S, "hosts", "forget", h)
 
 
 def case_prompt_ignores_early_keys():
