@@ -540,11 +540,16 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 
 /* -- signatures ------------------------------------------------------ */
 
-/* r and s of a DER ECDSA signature, each 32 bytes big endian. */
+/*
+ * r and s of a DER ECDSA signature, each 32 bytes big endian. Strict DER:
+ * d2i_ECDSA_SIG() also takes BER forms (a long-form length where the
+ * short one fits), so the signature must encode back to its own bytes.
+ */
 static int
 sig_rs(const uint8_t *der, size_t len, uint8_t r[32], uint8_t s[32])
 {
 	const unsigned char *p = der;
+	unsigned char again[SKP_P256_SIG_MAX], *q = again;
 	const BIGNUM *br, *bs;
 	ECDSA_SIG *sig;
 	int rc = SKP_ERR_VERIFY;
@@ -552,7 +557,9 @@ sig_rs(const uint8_t *der, size_t len, uint8_t r[32], uint8_t s[32])
 	if (len > SKP_P256_SIG_MAX ||
 	    (sig = d2i_ECDSA_SIG(NULL, &p, (long)len)) == NULL)
 		return SKP_ERR_VERIFY;
-	if (p != der + len)
+	if (p != der + len || i2d_ECDSA_SIG(sig, NULL) != (int)len ||
+	    i2d_ECDSA_SIG(sig, &q) != (int)len ||
+	    memcmp(again, der, len) != 0)
 		goto out;
 	ECDSA_SIG_get0(sig, &br, &bs);
 	if (BN_bn2binpad(br, r, 32) != 32 || BN_bn2binpad(bs, s, 32) != 32)
