@@ -324,6 +324,18 @@ def agent_login():
     rc, out, err, _ = K.run(argv)
     check(rc == 0 and "skp-login-ok" in out, "login through the agent",
           err + K.log("agent")[-1000:])
+    # ssh-add -K lists the phone's resident keys: the PIN is checked.
+    bad, _ = askpass(K, "0000", "askpass-add-wrong")
+    rc, out, err, _ = K.run([SSH_ADD, "-K", "-S", K.provider],
+                            env=K.env(SSH_AUTH_SOCK=sock, **bad))
+    check(rc != 0 and "wrong PIN" in err, "ssh-add -K with a wrong PIN",
+          out + err)
+    good, calls = askpass(K, PIN, "askpass-add")
+    rc, out, err, _ = K.run([SSH_ADD, "-K", "-S", K.provider],
+                            env=K.env(SSH_AUTH_SOCK=sock, **good))
+    check(rc == 0 and "PIN" in prompts(calls), "ssh-add -K", out + err)
+    rc, out, err, _ = K.run([SSH_ADD, "-l"], env=env)
+    check(rc == 0 and "ECDSA-SK" in out, "ssh-add -l", out + err)
     K.stop(agent)
 
 
