@@ -106,7 +106,7 @@ wait_file "$tmp/uri"
 # What the computer shows: the QR code and the URI under it.
 sed -n '1,/^sk-phone:\/\/pair/p' "$tmp/pair.out" | sed 's/^/    /'
 echo "    (the phone scans it; here the reference phone is given the text)"
-"$phone" --state "$phonedir" pair "$(cat "$tmp/uri")" --name demo-phone \
+"$phone" --state "$phonedir" pair --uri-file "$tmp/uri" --name demo-phone \
     --yes --timeout 60 | sed 's/^/    phone: /'
 wait "$pairpid"
 grep -E '^(Phone|Code|Paired)' "$tmp/pair.out" | sed 's/^/    /'

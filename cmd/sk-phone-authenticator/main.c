@@ -39,6 +39,7 @@ struct args {
 	const char	*name;
 	const char	*relay;
 	const char	*pinfile;
+	const char	*urifile;
 	int		 ask_pin;
 	int		 yes;
 	int		 approve;
@@ -52,7 +53,9 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: " PROG " [--state DIR] [--passphrase-file FILE] command\n"
-	    "  pair URI [--name NAME] [--relay URL] [--yes] [--timeout S]\n"
+	    "  pair - | --uri-file FILE | URI [--name NAME] [--relay URL] "
+	    "[--yes]\n"
+	    "       [--timeout S]\n"
 	    "  run [--approve ask|always|never] [--relay URL] "
 	    "[--window HOURS]\n"
 	    "      [--timeout S] [--pin-file FILE | --ask-pin]\n"
@@ -164,6 +167,52 @@ ask_line(int fd, int flush, const char *question, char *out, size_t len,
 }
 
 /* ---- pair ---- */
+
+/*
+ * The pairing URI from standard input ("-") or a file: one line, so that
+ * its secret is not on the command line, where every local user can read
+ * it (ps, /proc/PID/cmdline) while pairing runs.
+ */
+static int
+read_uri(const char *path, char *out, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+	int fd, rc = SKP_ERR_IO;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+		return SKP_ERR_IO;
+	}
+	while (n < len - 1 && (r = read(fd, out + n, len - 1 - n)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, PROG ": %s: %s\n", strcmp(path, "-") ==
+			    0 ? "standard input" : path, strerror(errno));
+			goto out;
+		}
+		n += (size_t)r;
+		if (memchr(out, '\n', n) != NULL)
+			break;
+	}
+	out[n] = '\0';
+	out[strcspn(out, "\r\n")] = '\0';
+	if (out[0] == '\0' || n == len - 1) {
+		fprintf(stderr, PROG ": %s: no pairing URI (one line, "
+		    "sk-phone://pair?...)\n", strcmp(path, "-") == 0 ?
+		    "standard input" : path);
+		rc = SKP_ERR_FORMAT;
+		goto out;
+	}
+	rc = SKP_OK;
+ out:
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return rc;
+}
 
 static void
 default_name(char *out, size_t len)
@@ -768,6 +817,7 @@ main(int argc, char **argv)
 		{ "window",		required_argument, NULL, 'w' },
 		{ "timeout",		required_argument, NULL, 't' },
 		{ "pin-file",		required_argument, NULL, 'p' },
+		{ "uri-file",		required_argument, NULL, 'u' },
 		{ "ask-pin",		no_argument,	   NULL, 'A' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ "help",		no_argument,	   NULL, 'h' },
@@ -835,6 +885,9 @@ main(int argc, char **argv)
 		case 'p':
 			a.pinfile = optarg;
 			break;
+		case 'u':
+			a.urifile = optarg;
+			break;
 		case 'A':
 			a.ask_pin = 1;
 			break;
@@ -869,8 +922,32 @@ main(int argc, char **argv)
 		fprintf(stderr, PROG ": no state folder: give --state DIR\n");
 		return 1;
 	}
-	if (strcmp(cmd, "pair") == 0 && nargs == 1)
-		return cmd_pair(&a, dir, argv[optind + 1]);
+	if (strcmp(cmd, "pair") == 0 && (nargs == 1 || (nargs == 0 &&
+	    a.urifile != NULL))) {
+		/* SKP_PAIRURI_MAX + 2: an over-long line is seen as such. */
+		char uri[SKP_PAIRURI_MAX + 2];
+
+		if (nargs == 1 && a.urifile != NULL) {
+			fprintf(stderr, PROG ": pair: give the URI once: "
+			    "--uri-file FILE, '-' or the URI\n");
+			return 2;
+		}
+		if (nargs == 1 && strcmp(argv[optind + 1], "-") != 0) {
+			fprintf(stderr, PROG ": warning: a pairing URI on the "
+			    "command line can be read by other users of this "
+			    "machine while pairing runs (ps, /proc); next "
+			    "time give it on standard input ('pair -') or "
+			    "with --uri-file FILE\n");
+			return cmd_pair(&a, dir, argv[optind + 1]);
+		}
+		rc = read_uri(nargs == 1 ? "-" : a.urifile, uri, sizeof(uri));
+		if (rc == SKP_OK)
+			rc = cmd_pair(&a, dir, uri);
+		else
+			rc = 1;
+		skp_wipe(uri, sizeof(uri));
+		return rc;
+	}
 	if (strcmp(cmd, "run") == 0 && nargs == 0)
 		return cmd_run(&a, dir);
 	if ((strcmp(cmd, "log") == 0 || strcmp(cmd, "computers") == 0 ||

@@ -172,7 +172,8 @@ save_pairing(const char *dir, const struct skp_pair_peer *peer,
 	}
 	if (replaced)
 		fprintf(stderr, "replaced the earlier pairing with phone "
-		    "'%s'\n", peer->name);
+		    "'%s' (or with this same phone under another name)\n",
+		    peer->name);
  out:
 	skp_wipe(&sp, sizeof(sp));
 	skp_store_phones_free(&phones);
@@ -183,7 +184,52 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: sk-phone pair [--relay URL] [--name NAME] "
-	    "[--yes] [--uri-file FILE] [--timeout SECONDS]\n");
+	    "[--yes] [--replace] [--uri-file FILE] [--timeout SECONDS]\n");
+}
+
+/*
+ * A phone of the name the new one gives is already paired: a careful
+ * user replaces a pairing on purpose, never by accident. 1: go on (with
+ * --replace, or the user said so on the terminal); 0: refuse.
+ */
+static int
+may_replace(const char *dir, const char *name, int replace, int yes)
+{
+	char why[SKP_STORE_WHY_MAX], when[32];
+	skp_store_phones_t *phones = NULL;
+	const struct skp_store_pairing *old;
+	struct tm tm;
+	time_t t;
+	int ok = 1;
+
+	if (skp_store_phones_load(dir, &phones, why, sizeof(why)) !=
+	    SKP_OK || skp_store_phones_find_name(phones, name, &old) !=
+	    SKP_OK)
+		goto out;
+	t = (time_t)old->paired_at;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	fprintf(stderr, "A phone named '%s' is already paired with this "
+	    "computer (since %s, relay %s).\n", name, when, old->relay);
+	if (replace) {
+		fprintf(stderr, "--replace: the new phone '%s' replaces it once "
+		    "both confirm.\n", name);
+		goto out;
+	}
+	ok = 0;
+	if (!yes && skp_cli_confirm("Replace that pairing with the new "
+	    "phone (keys made by the old one stop signing here)?") > 0) {
+		ok = 1;
+		goto out;
+	}
+	skp_cli_err("not replacing the pairing with phone '%s'; nothing "
+	    "saved. To replace it, run `sk-phone unpair %s` first or pair "
+	    "with --replace; to keep both, give the new phone another name "
+	    "(sk-phone-authenticator pair --name OTHER)", name, name);
+ out:
+	skp_store_phones_free(&phones);
+	return ok;
 }
 
 int
@@ -193,6 +239,7 @@ skp_cli_pair(int argc, char **argv)
 		{ "relay",	required_argument,	NULL, 'r' },
 		{ "name",	required_argument,	NULL, 'n' },
 		{ "yes",	no_argument,		NULL, 'y' },
+		{ "replace",	no_argument,		NULL, 'R' },
 		{ "uri-file",	required_argument,	NULL, 'u' },
 		{ "timeout",	required_argument,	NULL, 't' },
 		{ "help",	no_argument,		NULL, 'h' },
@@ -208,7 +255,7 @@ skp_cli_pair(int argc, char **argv)
 	const char *uri_file = NULL, *env, *uri, *code, *uwhy = NULL;
 	char *end;
 	long t;
-	int c, yes = 0, timeout_s = PAIR_TIMEOUT_DEFAULT, ret = 1, rc;
+	int c, yes = 0, replace = 0, timeout_s = PAIR_TIMEOUT_DEFAULT, ret = 1, rc;
 	int confirmed, color;
 
 	memset(&identity, 0, sizeof(identity));
@@ -242,6 +289,9 @@ skp_cli_pair(int argc, char **argv)
 			break;
 		case 'y':
 			yes = 1;
+			break;
+		case 'R':
+			replace = 1;
 			break;
 		case 'u':
 			uri_file = optarg;
@@ -360,6 +410,11 @@ skp_cli_pair(int argc, char **argv)
 	printf("Phone '%s' wants to pair.\nCode: %.3s %.3s\n",
 	    skp_pairflow_peer_name(pf), code, code + 3);
 	fflush(stdout);
+	if (!may_replace(dir, skp_pairflow_peer_name(pf), replace, yes)) {
+		/* The phone is told no, so it saves nothing either. */
+		(void)skp_pairflow_finish(pf, 0, timeout_s * 1000, &peer);
+		goto out;
+	}
 	if (yes)
 		confirmed = 1;
 	else if ((confirmed = skp_cli_confirm("Does the phone show the "

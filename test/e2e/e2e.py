@@ -680,6 +680,43 @@ def pair_relay_down_fails_fast():
 
 
 @pair.case
+def pair_same_name_refused_then_replaced():
+    """A new phone giving the name of a paired one: refused, with the way
+    out, and nothing saved on either side; --replace replaces it."""
+    before = open(os.path.join(K.state, "phones"), "rb").read()
+    K.phone_dir = K.path("phone-samename")
+    for attempt in ("refused", "replaced"):
+        uri_file = K.path("uri-samename-" + attempt)
+        extra = ["--replace"] if attempt == "replaced" else []
+        comp = K.spawn("pair-samename-" + attempt,
+                       [K.cli, "pair", "--relay", K.relay_url, "--yes",
+                        "--uri-file", uri_file, "--timeout", "20", *extra])
+        skpe2e.wait_file(uri_file, comp)
+        rc, out, err, _ = K.run(K.phone_argv(
+            "pair", "--uri-file", uri_file, "--name", "phone2", "--yes",
+            "--timeout", "20"))
+        comp.wait(timeout=30)
+        log = K.log("pair-samename-" + attempt)
+        check("A phone named 'phone2' is already paired" in log, "says",
+              log)
+        if attempt == "refused":
+            check(rc != 0 and comp.returncode != 0,
+                  "paired over phone2 without --replace", log + out + err)
+            check("sk-phone unpair phone2" in log and "--replace" in log
+                  and "nothing saved" in log, "the way out", log)
+            after = open(os.path.join(K.state, "phones"), "rb").read()
+            check(before == after, "the phones file changed")
+            rc2, out2, err2, _ = K.run(K.phone_argv("computers"))
+            check("testbox" not in out2, "the phone saved it", out2)
+        else:
+            check(rc == 0 and comp.returncode == 0, "--replace failed",
+                  log + out + err)
+            check("replaced the earlier pairing" in log, "says", log)
+            check("warning" not in out + err, "--uri-file warned",
+                  out + err)
+
+
+@pair.case
 def unpair_forgets():
     rc, out, err, _ = K.run([K.cli, "unpair", "phone2"])
     check(rc == 0, "unpair", out + err)

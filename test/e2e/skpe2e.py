@@ -184,8 +184,10 @@ class Kit:
         wait_file(uri_file, comp)
         with open(uri_file) as f:
             uri = f.read().strip()
+        # The URI on standard input: never on a command line.
         rc, out, err, _ = self.run(self.phone_argv(
-            "pair", uri, "--name", phone_name, "--yes", "--timeout", "30"))
+            "pair", "-", "--name", phone_name, "--yes", "--timeout", "30"),
+            input=(uri + "\n").encode())
         if rc != 0:
             raise RuntimeError("phone pair: %s%s" % (out, err))
         try:

@@ -232,13 +232,14 @@ class World:
         return p
 
     # -- the phone --
-    def phone(self, state, *args, env=None, timeout=WAIT * 3, stdin=None):
+    def phone(self, state, *args, env=None, timeout=WAIT * 3, stdin=None,
+              input=None):
+        extra = {"input": input} if input is not None else {
+            "stdin": stdin if stdin is not None else subprocess.DEVNULL}
         r = subprocess.run([PHONE, "--state", state] + list(args),
                            capture_output=True, timeout=timeout,
                            env=self.env(**(env or {})),
-                           stdin=stdin if stdin is not None
-                           else subprocess.DEVNULL,
-                           start_new_session=True)
+                           start_new_session=True, **extra)
         out = (r.stdout + r.stderr).decode(errors="replace")
         clean(out, "phone")
         return r.returncode, out
@@ -269,8 +270,10 @@ class World:
         c = self.comp_bg(cdir, "pair", self.url, name)
         uri = c.stdout.readline().decode().split()
         check(len(uri) == 2 and uri[0] == "uri", "computer gave no URI")
-        rc, out = self.phone(state, "pair", uri[1], "--yes", "--name",
-                             phone_name)
+        # the URI on standard input, never on a command line
+        rc, out = self.phone(state, "pair", "-", "--yes", "--name",
+                             phone_name, input=(uri[1] + "\n").encode())
+        check("warning" not in out, "pair - warned: " + out)
         cout = c.communicate(timeout=WAIT)[0].decode()
         clean(cout, "computer")
         check(rc == 0 and "paired with computer" in out, "phone: " + out)
@@ -1452,6 +1455,38 @@ def case_prompt_ignores_early_keys():
     t.kill()
 
 
+def case_pair_uri_sources():
+    """The URI from a file or standard input; on the command line it
+    still works, with a warning; nothing usable: refused."""
+    for how in ("file", "argument"):
+        st, cdir = W.path("phone-uri-" + how), W.path("computer-uri-" + how)
+        os.makedirs(cdir, mode=0o700)
+        c = W.comp_bg(cdir, "pair", W.url, "uri" + how)
+        uri = c.stdout.readline().decode().split()[1]
+        if how == "file":
+            f = W.path("uri-" + how)
+            with open(f, "w") as fh:
+                fh.write(uri + "\n")
+            os.chmod(f, 0o600)
+            rc, out = W.phone(st, "pair", "--uri-file", f, "--yes")
+            check("warning" not in out, out)
+        else:
+            rc, out = W.phone(st, "pair", uri, "--yes")
+            check("warning: a pairing URI on the command line can be read "
+                  "by other users" in out and "'pair -'" in out and
+                  "--uri-file" in out, out)
+        c.communicate(timeout=WAIT)
+        check(rc == 0 and "paired with computer" in out and
+              c.returncode == 0, how + ": " + out)
+    st = W.path("phone-uri-none")
+    rc, out = W.phone(st, "pair", "-", "--yes", input=b"")
+    check(rc != 0 and "standard input: no pairing URI" in out, out)
+    rc, out = W.phone(st, "pair", "--uri-file", W.path("absent"), "--yes")
+    check(rc != 0 and "No such file" in out, out)
+    rc, out = W.phone(st, "pair", "-", "--yes", input=b"x" * 2000 + b"\n")
+    check(rc != 0 and "no pairing URI" in out, out)
+
+
 CASES = [
     case_pair_state_private,
     case_enroll_sign_counter,
@@ -1480,6 +1515,7 @@ CASES = [
     case_pair_wrong_secret,
     case_pair_stale_uri,
     case_pair_name_taken,
+    case_pair_uri_sources,
     case_pair_declined,
     case_keys_delete_log,
     case_files_refused_when_open,
