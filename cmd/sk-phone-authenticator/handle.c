@@ -493,8 +493,6 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 {
 	struct skp_req *r = NULL;
 	skp_buf_t *pt = NULL;
-	uint8_t status = SKP_CTAP_OK;
-	uint64_t skew;
 	int rc;
 
 	*out = NULL;
@@ -509,6 +507,24 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 		rc = SKP_OK;
 		goto out;
 	}
+	rc = skp_handle_envelope(h, r, skp_buf_ptr(pt), skp_buf_len(pt),
+	    now_ms);
+ out:
+	skp_buf_free(&pt);
+	if (rc == SKP_ERR_NOMEM && r != NULL && r->next == 0)
+		skp_req_free(&r);
+	*out = r;
+	return rc;
+}
+
+int
+skp_handle_envelope(struct skp_handler *h, struct skp_req *r,
+    const uint8_t *pt, size_t ptlen, uint64_t now_ms)
+{
+	uint8_t status = SKP_CTAP_OK;
+	uint64_t skew;
+	int rc;
+
 	/*
 	 * The keys in memory only tell who asked, so that the refusal is
 	 * theirs to read; no decision is made on a state that may be old
@@ -520,8 +536,8 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 		    "read its state folder: see the phone's terminal");
 		goto out;
 	}
-	if ((rc = skp_ctap_request_decode(skp_buf_ptr(pt), skp_buf_len(pt),
-	    &r->req, &status)) != SKP_OK) {
+	if ((rc = skp_ctap_request_decode(pt, ptlen, &r->req, &status)) !=
+	    SKP_OK) {
 		rc = skp_handle_refuse(r, status != SKP_CTAP_OK ? status :
 		    SKP_CTAP_INVALID_CBOR, rc == SKP_ERR_OLD_VERSION ?
 		    "the computer speaks an older sk-phone protocol: update "
@@ -597,10 +613,6 @@ skp_handle_begin(struct skp_handler *h, const uint8_t *msg, size_t len,
 	if (rc == SKP_OK && r->next == 0)
 		r->next = SKP_HANDLE_APPROVE;
  out:
-	skp_buf_free(&pt);
-	if (rc == SKP_ERR_NOMEM && r != NULL && r->next == 0)
-		skp_req_free(&r);
-	*out = r;
 	return rc;
 }
 

@@ -69,6 +69,14 @@ struct skp_req {
 int	skp_handle_begin(struct skp_handler *, const uint8_t *msg, size_t len,
 	    uint64_t now_ms, struct skp_req **out);
 /*
+ * skp_handle_begin() after decryption: pt is message 1's payload (the
+ * request envelope) from r->computer, whose handshake is r->hs. Every
+ * check that needs no one; leaves r->next as skp_handle_begin() does.
+ * The fuzz harness test/fuzz/fuzz_request.c enters here.
+ */
+int	skp_handle_envelope(struct skp_handler *, struct skp_req *,
+	    const uint8_t *pt, size_t ptlen, uint64_t now_ms);
+/*
  * Transport message 3 of a request that asked for the PIN (next was
  * SKP_HANDLE_PIN): decrypt, check the PIN (a wrong one is counted), and
  * leave next as RESPOND (a refusal in req->reply: transport message 4),

@@ -400,17 +400,18 @@ ask(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
  * name, never signatures of other data or namespaces, never an
  * enrollment or a listing of resident keys.
  */
-static const char *
-window_allows(struct serve *s, const struct skp_req *r, uint64_t now_s)
+const char *
+skp_serve_window_allows(struct skp_phstate *st, const struct skp_req *r,
+    uint64_t now_s)
 {
 	struct skp_ph_computer *c;
 	int covered = 0;
 
 	if (is_login(r) && r->host.state == SKP_HOSTCHECK_PINNED &&
-	    skp_phstate_host_window(s->h->st, r->computer.name,
+	    skp_phstate_host_window(st, r->computer.name,
 	    r->host.host) > now_s)
 		return "allow-host-window";
-	if ((c = skp_phstate_computer_find(s->h->st, r->computer.name)) ==
+	if ((c = skp_phstate_computer_find(st, r->computer.name)) ==
 	    NULL || c->window_until <= now_s ||
 	    r->req.command != SKP_CTAP_GET_ASSERTION)
 		return NULL;
@@ -570,7 +571,8 @@ proceed(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
 	default:
 		break;
 	}
-	if ((allowed = window_allows(s, r, now / 1000)) != NULL) {
+	if ((allowed = skp_serve_window_allows(s->h->st, r, now / 1000)) !=
+	    NULL) {
 		approve(s, &r, chan, allowed);
 		return;
 	}

@@ -31,4 +31,11 @@ struct skp_serve_opts {
 /* Runs until SIGINT or SIGTERM (0) or a fatal error. */
 int	skp_serve(struct skp_handler *, const struct skp_serve_opts *);
 
+/*
+ * What an open window allows without asking ("allow-host-window",
+ * "allow-window"), or NULL: the owner is asked. now_s: unix seconds.
+ */
+const char *skp_serve_window_allows(struct skp_phstate *,
+	    const struct skp_req *, uint64_t now_s);
+
 #endif
