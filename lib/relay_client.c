@@ -45,6 +45,8 @@ static const struct code_info codes[] = {
 	{ SKP_RELAY_C_SHUTDOWN,	  SKP_ERR_CLOSED,  "relay shutting down" },
 	{ SKP_RELAY_C_KEEPALIVE,  SKP_ERR_NETWORK, "no answer to ping" },
 	{ SKP_RELAY_C_SLOW,	  SKP_ERR_LIMIT,   "relay out of memory" },
+	{ SKP_RELAY_C_SLOW_READER, SKP_ERR_LIMIT,
+	    "too much queued for this connection: it does not read" },
 	{ SKP_RELAY_C_OLD_PROTOCOL, SKP_ERR_FORMAT,
 	    "sk-phone relay protocol 1 is no longer served: update sk-phone "
 	    "(phone and computer) to protocol 2" },
@@ -60,6 +62,10 @@ static const struct code_info codes[] = {
 	{ SKP_RELAY_C_RDV_BUSY,	  SKP_ERR_LIMIT,   "rendezvous taken" },
 	{ SKP_RELAY_C_HELD_DATA,  SKP_ERR_LIMIT,
 	    "too much data before delivery" },
+	{ SKP_RELAY_C_ADDR_CALLS, SKP_ERR_LIMIT,
+	    "too many calls to this mailbox from this address" },
+	{ SKP_RELAY_C_ADDR_PENDING, SKP_ERR_LIMIT,
+	    "too many held calls from this address" },
 };
 
 static const struct code_info *

@@ -46,6 +46,7 @@ struct args {
 	unsigned long	 window_h;
 	unsigned long	 timeout_s;
 	int		 have_timeout;
+	unsigned long	 silent_s;	/* --silent-call-timeout */
 };
 
 static void
@@ -59,6 +60,7 @@ usage(void)
 	    "  run [--approve ask|always|never] [--relay URL] "
 	    "[--window HOURS]\n"
 	    "      [--timeout S] [--pin-file FILE | --ask-pin]\n"
+	    "      [--silent-call-timeout S]\n"
 	    "  log | computers | unpair NAME | keys | delete KEY\n"
 	    "  hosts | hosts forget NAME | pin-reset\n");
 }
@@ -516,6 +518,8 @@ cmd_run(const struct args *a, const char *dir)
 	o.prompt_ms = (a->have_timeout ? a->timeout_s : PROMPT_TIMEOUT_S) *
 	    1000;
 	o.relay = a->relay;
+	o.silent_ms = (a->silent_s > 0 ? a->silent_s : SKP_SERVE_SILENT_MS /
+	    1000) * 1000;
 	o.tty_in = o.tty_out = -1;
 	if (o.approve == SKP_APPROVE_ALWAYS)
 		printf("WARNING: --approve always: every request from a paired "
@@ -819,6 +823,7 @@ main(int argc, char **argv)
 		{ "pin-file",		required_argument, NULL, 'p' },
 		{ "uri-file",		required_argument, NULL, 'u' },
 		{ "ask-pin",		no_argument,	   NULL, 'A' },
+		{ "silent-call-timeout", required_argument, NULL, 'S' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -887,6 +892,13 @@ main(int argc, char **argv)
 			break;
 		case 'u':
 			a.urifile = optarg;
+			break;
+		case 'S':
+			if (parse_ulong(optarg, 300, &a.silent_s) != 0) {
+				fprintf(stderr, PROG ": --silent-call-timeout: "
+				    "seconds, 1 to 300\n");
+				return 2;
+			}
 			break;
 		case 'A':
 			a.ask_pin = 1;

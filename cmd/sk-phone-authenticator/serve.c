@@ -58,6 +58,17 @@ struct serve {
 		uint32_t		 chan;
 		uint64_t		 until;
 	} pinwait[PIN_WAIT_MAX];
+	/*
+	 * Calls that brought no message yet, hung up when silent for
+	 * o->silent_ms: someone who knows the mailbox id cannot hold the
+	 * relay's calls to it open with nothing.
+	 */
+	struct {
+		uint32_t	chan;
+		uint64_t	due;		/* boot clock, ms */
+	}				 silent[SKP_SERVE_SILENT_MAX];
+	size_t				 nsilent;
+	uint64_t			 silent_hung;	/* since the last line */
 };
 
 static void
@@ -648,6 +659,69 @@ cancel_pending(struct serve *s, const char *why)
 }
 
 /* Handle every queued relay event. 1: the connection is gone. */
+static void
+silent_del(struct serve *s, uint32_t chan)
+{
+	size_t i;
+
+	for (i = 0; i < s->nsilent; i++) {
+		if (s->silent[i].chan == chan) {
+			s->silent[i] = s->silent[--s->nsilent];
+			return;
+		}
+	}
+}
+
+static void
+silent_hangup(struct serve *s, size_t i)
+{
+	(void)skp_relay_hangup(s->relay, s->silent[i].chan);
+	s->silent[i] = s->silent[--s->nsilent];
+	s->silent_hung++;
+}
+
+/* A new call: silent until its first message. A full table drops the
+ * oldest, which is the first to be due anyway. */
+static void
+silent_add(struct serve *s, uint32_t chan)
+{
+	size_t i, old = 0;
+
+	if (s->nsilent == SKP_SERVE_SILENT_MAX) {
+		for (i = 1; i < s->nsilent; i++)
+			if (s->silent[i].due < s->silent[old].due)
+				old = i;
+		silent_hangup(s, old);
+	}
+	s->silent[s->nsilent].chan = chan;
+	s->silent[s->nsilent].due = boot_ms() + s->o->silent_ms;
+	s->nsilent++;
+}
+
+/* Hang up the calls silent for too long; say so once per batch. */
+static void
+silent_expire(struct serve *s)
+{
+	uint64_t now = boot_ms();
+	size_t i = 0;
+
+	while (i < s->nsilent) {
+		if (s->silent[i].due <= now)
+			silent_hangup(s, i);
+		else
+			i++;
+	}
+	if (s->silent_hung > 0) {
+		fprintf(stderr, "sk-phone-authenticator: hung up %llu call%s "
+		    "that sent nothing within %llu ms (a computer sends its "
+		    "request at once; this is someone holding the mailbox "
+		    "busy)\n", (unsigned long long)s->silent_hung,
+		    s->silent_hung == 1 ? "" : "s",
+		    (unsigned long long)s->o->silent_ms);
+		s->silent_hung = 0;
+	}
+}
+
 static int
 drain(struct serve *s)
 {
@@ -658,10 +732,15 @@ drain(struct serve *s)
 		junk_summary(s);
 	while (skp_relay_service(s->relay, 0, &ev) == SKP_OK) {
 		switch (ev.type) {
+		case SKP_RELAY_EV_INCOMING:
+			silent_add(s, ev.chan);
+			break;
 		case SKP_RELAY_EV_MESSAGE:
+			silent_del(s, ev.chan);
 			on_message(s, ev.chan, ev.msg, ev.len);
 			break;
 		case SKP_RELAY_EV_END:
+			silent_del(s, ev.chan);
 			if (s->pending != NULL && ev.chan == s->pending_chan)
 				cancel_pending(s,
 				    "the computer gave up on the request");
@@ -727,6 +806,7 @@ connected(struct serve *s)
 		if (drain(s))
 			return SKP_OK;
 		pinwait_expire(s, now_ms(), 0);
+		silent_expire(s);
 		if (s->pending != NULL) {
 			readable = n > 1 && (pfd[1].revents &
 			    (POLLIN | POLLHUP | POLLERR)) != 0;
@@ -807,6 +887,7 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 		cancel_pending(&s, "the relay connection dropped");
 		pinwait_expire(&s, 0, 1);
 		skp_relay_free(&s.relay);
+		s.nsilent = 0;
 		if (stopping || fatal != 0)
 			break;
 		/* Backoff with jitter: between half and all of it. */

@@ -23,7 +23,12 @@ struct skp_serve_opts {
 	int		 tty_out;
 	int		 audit_dirfd;
 	uint64_t	 audit_max_bytes;	/* 0: SKP_AUDIT_MAX_BYTES */
+	uint64_t	 silent_ms;	/* hang up a call silent this long */
 };
+
+/* --silent-call-timeout: default, and calls tracked at once. */
+#define SKP_SERVE_SILENT_MS	5000
+#define SKP_SERVE_SILENT_MAX	64
 
 /* Messages from no paired computer: at most one audit line this often. */
 #define SKP_SERVE_JUNK_SUMMARY_MS	60000

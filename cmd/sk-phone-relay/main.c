@@ -148,6 +148,10 @@ usage(FILE *f)
 "  --max-hold SECS            cap on a call's timeout (300)\n"
 "  --max-held-bytes BYTES     data kept for calls not yet delivered,\n"
 "                             in all (67108864)\n"
+"  --max-queued BYTES         data queued to one connection that does\n"
+"                             not read; past it, closed (1048576)\n"
+"  --max-queued-total BYTES   data queued to all connections; past it,\n"
+"                             calls end (268435456)\n"
 "  --handshake-timeout SECS   to finish the websocket handshake (10)\n"
 "  --idle-timeout SECS        close a connection that does nothing (60)\n"
 "  --ping-interval SECS       ping a silent connection; no pong in as\n"
@@ -248,7 +252,7 @@ raise_nofile(void)
 enum {
 	O_LISTEN = 256, O_CERT, O_KEY, O_FRAME, O_CONNS, O_PER_ADDR,
 	O_CALLS, O_PENDING, O_CHANS, O_HOLD, O_HANDSHAKE, O_IDLE, O_PING,
-	O_LOOP, O_HELD,
+	O_LOOP, O_HELD, O_QUEUED, O_QUEUED_TOTAL,
 };
 
 static const struct option longopts[] = {
@@ -267,6 +271,8 @@ static const struct option longopts[] = {
 	{ "ping-interval",	required_argument, NULL, O_PING },
 	{ "event-loop",		required_argument, NULL, O_LOOP },
 	{ "max-held-bytes",	required_argument, NULL, O_HELD },
+	{ "max-queued",		required_argument, NULL, O_QUEUED },
+	{ "max-queued-total",	required_argument, NULL, O_QUEUED_TOTAL },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
@@ -333,6 +339,15 @@ parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 			rc = parse_u32("--max-held-bytes", optarg, 0,
 			    UINT32_MAX, &u);
 			c->max_held_bytes = u;
+			break;
+		case O_QUEUED:
+			rc = parse_u32("--max-queued", optarg, 65536,
+			    UINT32_MAX, &c->max_queued);
+			break;
+		case O_QUEUED_TOTAL:
+			rc = parse_u32("--max-queued-total", optarg, 65536,
+			    UINT32_MAX, &u);
+			c->max_queued_total = u;
 			break;
 		case O_HANDSHAKE:
 			rc = parse_u32("--handshake-timeout", optarg, 1, 3600,
@@ -488,6 +503,8 @@ main(int argc, char **argv)
 	c.max_chans = 16;
 	c.max_hold_s = 300;
 	c.max_held_bytes = 64 * 1024 * 1024;
+	c.max_queued = 1024 * 1024;
+	c.max_queued_total = 256 * 1024 * 1024;
 	c.handshake_s = 10;
 	c.idle_s = 60;
 	c.ping_s = 30;

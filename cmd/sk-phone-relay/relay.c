@@ -33,6 +33,8 @@
  * close code; past the limit plus this they are dropped at accept. */
 #define HARD_SLACK	16
 #define WRITES_PER_CB	16
+/* A closing connection that cannot flush is cut after this. */
+#define CLOSE_FLUSH_S	10
 
 enum role {
 	ROLE_NONE = 0,
@@ -84,6 +86,7 @@ struct link {
 	struct link	**mpprev;
 	struct mbox	*mb;
 	struct rdv	*rdv;
+	struct addr	*caddr;		/* a's address, while pending */
 	struct wtimer	 timer;
 	/* DATA from a before delivery, kept for b: at most --max-frame. */
 	struct txq	*held;
@@ -107,8 +110,11 @@ struct rdv {
 };
 
 struct addr {
-	struct tnode_key n;		/* key: address (IPv6 /64) */
-	uint32_t	 count;
+	struct tnode_key n;		/* key: relayd_addr_keys() */
+	struct addr	*up;		/* IPv6: /64 -> /56 -> /48 */
+	uint32_t	 count;		/* TCP connections */
+	uint32_t	 pending;	/* held calls and waits it opened */
+	uint8_t		 level;		/* 0, 1, 2: limit x 1, 4, 16 */
 };
 
 /* lws allocates this zeroed per websocket connection. */
@@ -146,6 +152,7 @@ static struct {
 	uint64_t		 heldbytes;	/* in all links */
 	uint32_t		 qhigh;
 	uint32_t		 qlow;
+	uint64_t		 qtotal;	/* bytes in all queues */
 	int			 stopping;
 	/* For the summary line, since the last one. */
 	uint64_t		 st_opened;
@@ -235,6 +242,7 @@ queue(struct conn *c, struct txq *q)
 	*c->qtail = q;
 	c->qtail = &q->next;
 	c->qbytes += q->len;
+	R.qtotal += q->len;
 	lws_callback_on_writable(c->wsi);
 }
 
@@ -340,6 +348,35 @@ other_end(struct end *e)
 	return e == &e->link->a ? &e->link->b : &e->link->a;
 }
 
+/*
+ * A link starts or stops waiting (held call, first at a rendezvous):
+ * counted in all and for the address that opened it, whose share of
+ * --max-pending is half of it.
+ */
+static void
+pending_add(struct link *l, struct addr *a)
+{
+	R.npending++;
+	l->caddr = a;
+	if (a != NULL)
+		a->pending++;
+}
+
+static void
+pending_del(struct link *l)
+{
+	R.npending--;
+	if (l->caddr != NULL)
+		l->caddr->pending--;
+	l->caddr = NULL;
+}
+
+static uint32_t
+share_of(uint32_t limit)
+{
+	return limit / 2 > 0 ? limit / 2 : 1;
+}
+
 static void
 mbox_maybe_free(struct mbox *mb)
 {
@@ -413,7 +450,7 @@ link_end(struct link *l, struct end *from, uint16_t code)
 		end_detach(x[i]);
 	}
 	if (l->state == L_HELD || l->state == L_WAITING)
-		R.npending--;
+		pending_del(l);
 	held_free(l);
 	if (l->rdv != NULL) {
 		table_del(&R.rdvs, &l->rdv->n);
@@ -446,7 +483,7 @@ deliver(struct link *l)
 		ch = mb->next_chan;
 	} while (end_find(ph, ch) != NULL);
 	if (l->state == L_HELD)
-		R.npending--;
+		pending_del(l);
 	l->state = L_ACTIVE;
 	end_attach(ph, &l->b, l, ch);
 	send_ctl(ph, SKP_RELAY_INCOMING, ch, NULL, 0);
@@ -476,6 +513,21 @@ conn_detach(struct conn *c)
 	wheel_disarm(&c->timer);
 }
 
+static void
+queue_drop(struct conn *c)
+{
+	struct txq *q, *next;
+
+	for (q = c->qhead; q != NULL; q = next) {
+		next = q->next;
+		txq_free(q);
+	}
+	c->qhead = NULL;
+	c->qtail = &c->qhead;
+	R.qtotal -= c->qbytes;
+	c->qbytes = 0;
+}
+
 /* Close with a code once what is queued went out; stop routing now. */
 static void
 conn_close(struct conn *c, uint16_t code)
@@ -500,6 +552,13 @@ conn_close(struct conn *c, uint16_t code)
 		txq_free(c->rx);
 		c->rx = NULL;
 	}
+	/* It does not read: what is queued for it goes now, not later. */
+	if (code == SKP_RELAY_C_SLOW_READER)
+		queue_drop(c);
+	/* A close that cannot be flushed (the peer reads nothing) is cut
+	 * after a while instead of holding its buffers. */
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND,
+	    code == SKP_RELAY_C_SLOW_READER ? 1 : CLOSE_FLUSH_S);
 	lws_callback_on_writable(c->wsi);
 }
 
@@ -617,6 +676,21 @@ chan_open_ok(struct conn *c, const struct skp_relay_frame *f)
 	return 0;
 }
 
+/* Calls to mb (held or delivered) from one caller address. */
+static uint32_t
+calls_from(const struct mbox *mb, const struct addr *a)
+{
+	const struct link *l;
+	uint32_t n = 0;
+
+	if (a == NULL)
+		return 0;
+	for (l = mb->calls; l != NULL; l = l->mnext)
+		if (l->a.conn != NULL && l->a.conn->addr == a)
+			n++;
+	return n;
+}
+
 static void
 do_call(struct conn *c, const struct skp_relay_frame *f)
 {
@@ -631,8 +705,13 @@ do_call(struct conn *c, const struct skp_relay_frame *f)
 		refuse = SKP_RELAY_C_PENDING;
 	else if (mb->ncalls >= R.c.max_calls)
 		refuse = SKP_RELAY_C_MBOX_CALLS;
+	else if (calls_from(mb, c->addr) >= share_of(R.c.max_calls))
+		refuse = SKP_RELAY_C_ADDR_CALLS;
 	else if (mb->listener == NULL && R.npending >= R.c.max_pending)
 		refuse = SKP_RELAY_C_PENDING;
+	else if (mb->listener == NULL && c->addr != NULL &&
+	    c->addr->pending >= share_of(R.c.max_pending))
+		refuse = SKP_RELAY_C_ADDR_PENDING;
 	if (refuse == 0 && (l = calloc(1, sizeof(*l))) == NULL)
 		refuse = SKP_RELAY_C_PENDING;
 	if (refuse != 0) {
@@ -660,7 +739,7 @@ do_call(struct conn *c, const struct skp_relay_frame *f)
 		deliver(l);
 	else {
 		l->state = L_HELD;
-		R.npending++;
+		pending_add(l, c->addr);
 		send_ctl(c, SKP_RELAY_OFFLINE, f->chan, NULL, 0);
 	}
 }
@@ -686,7 +765,7 @@ do_join(struct conn *c, const struct skp_relay_frame *f)
 		table_del(&R.rdvs, &rv->n);
 		free(rv);
 		l->rdv = NULL;
-		R.npending--;
+		pending_del(l);
 		l->state = L_ACTIVE;
 		end_attach(c, &l->b, l, f->chan);
 		if (due < l->timer.due)
@@ -696,11 +775,15 @@ do_join(struct conn *c, const struct skp_relay_frame *f)
 		held_flush(l);
 		return;
 	}
-	if (R.npending >= R.c.max_pending) {
+	if (R.npending >= R.c.max_pending || (c->addr != NULL &&
+	    c->addr->pending >= share_of(R.c.max_pending))) {
+		uint16_t refuse = R.npending >= R.c.max_pending ?
+		    SKP_RELAY_C_PENDING : SKP_RELAY_C_ADDR_PENDING;
+
 		R.st_refused++;
 		relayd_refusal("rendezvous refused: %s",
-		    skp_relay_code_reason(SKP_RELAY_C_PENDING));
-		send_end(c, f->chan, SKP_RELAY_C_PENDING);
+		    skp_relay_code_reason(refuse));
+		send_end(c, f->chan, refuse);
 		return;
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
@@ -718,7 +801,7 @@ do_join(struct conn *c, const struct skp_relay_frame *f)
 	l->rdv = rv;
 	l->timer.type = T_LINK;
 	l->b.link = l;
-	R.npending++;
+	pending_add(l, c->addr);
 	end_attach(c, &l->a, l, f->chan);
 	wheel_arm(&R.wheel, &l->timer, due);
 	send_ctl(c, SKP_RELAY_WAITING, f->chan, NULL, 0);
@@ -760,6 +843,24 @@ do_data(struct conn *c, const struct skp_relay_frame *f, const uint8_t *p,
 	if (l->state == L_ACTIVE &&
 	    (peer->conn == NULL || (peer->conn->flags & F_CLOSING)))
 		return;
+	/*
+	 * A receiver that does not read: past --max-queued it is closed
+	 * (its senders were stopped at 4 x --max-frame, so only many
+	 * senders at once get here); past --max-queued-total in all, the
+	 * call ends instead of the relay growing.
+	 */
+	if (l->state == L_ACTIVE &&
+	    peer->conn->qbytes + n > R.c.max_queued) {
+		conn_close(peer->conn, SKP_RELAY_C_SLOW_READER);
+		return;
+	}
+	if (l->state == L_ACTIVE && R.qtotal + n > R.c.max_queued_total) {
+		R.st_refused++;
+		relayd_refusal("call ended: %s",
+		    skp_relay_code_reason(SKP_RELAY_C_SLOW));
+		link_end(l, NULL, SKP_RELAY_C_SLOW);
+		return;
+	}
 	if (node != NULL && *node != NULL) {
 		q = *node;
 		*node = NULL;
@@ -822,6 +923,18 @@ on_frame(struct conn *c, uint8_t *p, size_t n, struct txq **node)
 }
 
 static void
+throttle_if_full(struct conn *c, uint32_t chan)
+{
+	struct end *e, *peer;
+
+	if ((e = end_find(c, chan)) == NULL)
+		return;
+	peer = other_end(e);
+	if (peer->conn != NULL && peer->conn->qbytes > R.qhigh)
+		throttle(c);
+}
+
+static void
 on_receive(struct conn *c, struct lws *wsi, uint8_t *in, size_t len)
 {
 	size_t have, total, want;
@@ -846,6 +959,14 @@ on_receive(struct conn *c, struct lws *wsi, uint8_t *in, size_t len)
 		on_frame(c, in, len, NULL);
 		return;
 	}
+	/*
+	 * The first piece of a DATA frame names its channel: when the one
+	 * it goes to has a full queue, stop reading the sender now, not
+	 * after the whole frame is in.
+	 */
+	if (c->rx == NULL && len >= SKP_RELAY_HDR_LEN && in[0] == SKP_RELAY_DATA)
+		throttle_if_full(c, (uint32_t)in[1] << 24 |
+		    (uint32_t)in[2] << 16 | (uint32_t)in[3] << 8 | in[4]);
 	/* Room for this websocket frame; continuations grow it further. */
 	if (c->rx == NULL || c->rx->cap < total) {
 		want = total;
@@ -907,6 +1028,7 @@ on_writable(struct conn *c, struct lws *wsi)
 			if (c->qhead == NULL)
 				c->qtail = &c->qhead;
 			c->qbytes -= q->len;
+			R.qtotal -= q->len;
 			if (lws_write(wsi, q->buf + LWS_PRE, q->len,
 			    LWS_WRITE_BINARY) < (int)q->len) {
 				txq_free(q);
@@ -1022,53 +1144,91 @@ tick_cb(lws_sorted_usec_list_t *sul)
 
 /* Connections, counted from accept to destroy. */
 
-static void
-addr_key(int fd, uint8_t key[32])
+/* --max-per-addr, 4 x it per IPv6 /56, 16 x per /48. */
+static uint64_t
+addr_limit(const struct addr *a)
 {
-	struct sockaddr_storage ss;
-	const struct sockaddr_in *s4;
-	const struct sockaddr_in6 *s6;
-	socklen_t sl = sizeof(ss);
+	return (uint64_t)R.c.max_per_addr << (2 * a->level);
+}
 
-	memset(key, 0, 32);
-	memset(&ss, 0, sizeof(ss));
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
-		return;
-	if (ss.ss_family == AF_INET) {
-		s4 = (const struct sockaddr_in *)(const void *)&ss;
-		key[10] = 0xff;
-		key[11] = 0xff;
-		memcpy(key + 12, &s4->sin_addr, 4);
-	} else if (ss.ss_family == AF_INET6) {
-		s6 = (const struct sockaddr_in6 *)(const void *)&ss;
-		memcpy(key, &s6->sin6_addr, 16);
-		/* One IPv6 user has a /64, not one address. */
-		if (!(key[0] == 0 && key[1] == 0 && key[10] == 0xff))
-			memset(key + 8, 0, 8);
+/* The first level over its limit plus slack, or NULL. */
+static struct addr *
+addr_over(struct addr *a, uint32_t slack)
+{
+	for (; a != NULL; a = a->up)
+		if (a->count > addr_limit(a) + slack)
+			return a;
+	return NULL;
+}
+
+static void
+addr_release(struct addr *a)
+{
+	struct addr *up;
+
+	for (; a != NULL; a = up) {
+		up = a->up;
+		if (--a->count == 0) {
+			table_del(&R.addrs, &a->n);
+			free(a);
+		}
 	}
+}
+
+/* Count a new connection under every level of its address; the /64 (or
+ * IPv4) entry, NULL when the address is unknown or memory short. */
+static struct addr *
+addr_take(int fd)
+{
+	uint8_t keys[RELAYD_ADDR_LEVELS][32];
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct addr *a, *first = NULL, *prev = NULL;
+	int i, n;
+
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+	    (n = relayd_addr_keys(&ss, keys)) == 0) {
+		memset(keys, 0, sizeof(keys));
+		n = 1;
+	}
+	for (i = 0; i < n; i++) {
+		if ((a = (struct addr *)table_get(&R.addrs, keys[i])) ==
+		    NULL) {
+			if ((a = calloc(1, sizeof(*a))) == NULL)
+				break;
+			memcpy(a->n.key, keys[i], sizeof(keys[i]));
+			a->level = (uint8_t)i;
+			(void)table_put(&R.addrs, &a->n);
+		}
+		a->count++;
+		if (prev != NULL)
+			prev->up = a;
+		else
+			first = a;
+		prev = a;
+	}
+	if (i < n) {
+		addr_release(first);
+		return NULL;
+	}
+	return first;
 }
 
 static int
 on_tcp_open(struct lws *wsi)
 {
-	uint8_t key[32];
-	struct addr *a;
+	struct addr *a, *over;
 	char name[64];
 
-	addr_key((int)lws_get_socket_fd(wsi), key);
-	if ((a = (struct addr *)table_get(&R.addrs, key)) == NULL) {
-		if ((a = calloc(1, sizeof(*a))) == NULL)
-			return -1;
-		memcpy(a->n.key, key, sizeof(key));
-		(void)table_put(&R.addrs, &a->n);
-	}
-	a->count++;
+	if ((a = addr_take((int)lws_get_socket_fd(wsi))) == NULL)
+		return -1;
 	R.nconns++;
 	lws_set_opaque_user_data(wsi, a);
 	if (R.stopping)
 		return -1;
-	if (R.nconns > R.c.max_conns + HARD_SLACK ||
-	    a->count > R.c.max_per_addr + HARD_SLACK) {
+	over = addr_over(a, HARD_SLACK);
+	if (R.nconns > R.c.max_conns + HARD_SLACK || over != NULL) {
 		R.st_refused++;
 		relayd_refusal("%s: dropped at accept (%s)",
 		    peer_name(wsi, name, sizeof(name)),
@@ -1088,10 +1248,7 @@ on_tcp_gone(struct lws *wsi)
 		return;
 	lws_set_opaque_user_data(wsi, NULL);
 	R.nconns--;
-	if (--a->count == 0) {
-		table_del(&R.addrs, &a->n);
-		free(a);
-	}
+	addr_release(a);
 }
 
 static void
@@ -1118,7 +1275,7 @@ on_established(struct conn *c, struct lws *wsi)
 		conn_close(c, SKP_RELAY_C_OLD_PROTOCOL);
 	else if (R.nconns > R.c.max_conns)
 		conn_close(c, SKP_RELAY_C_CONNS);
-	else if (a != NULL && a->count > R.c.max_per_addr)
+	else if (addr_over(a, 0) != NULL)
 		conn_close(c, SKP_RELAY_C_ADDR_CONNS);
 	else
 		wheel_arm(&R.wheel, &c->timer, R.wheel.now +
@@ -1129,19 +1286,12 @@ on_established(struct conn *c, struct lws *wsi)
 static void
 on_closed(struct conn *c)
 {
-	struct txq *q, *next;
 	char name[64];
 
 	if (!(c->flags & F_LIVE))
 		return;
 	conn_detach(c);
-	for (q = c->qhead; q != NULL; q = next) {
-		next = q->next;
-		txq_free(q);
-	}
-	c->qhead = NULL;
-	c->qtail = &c->qhead;
-	c->qbytes = 0;
+	queue_drop(c);
 	if (c->rx != NULL) {
 		txq_free(c->rx);
 		c->rx = NULL;
@@ -1223,6 +1373,9 @@ relayd_init(const struct relayd_conf *conf)
 	R.c = *conf;
 	R.qhigh = 4 * R.c.max_frame;
 	R.qlow = R.c.max_frame;
+	/* Senders are stopped at qhigh; the cap is above what that lets in. */
+	if (R.c.max_queued < R.qhigh + R.c.max_frame)
+		R.c.max_queued = R.qhigh + R.c.max_frame;
 	if ((rc = table_init(&R.mboxes)) != SKP_OK ||
 	    (rc = table_init(&R.rdvs)) != SKP_OK ||
 	    (rc = table_init(&R.addrs)) != SKP_OK)

@@ -23,6 +23,8 @@ struct relayd_conf {
 	uint32_t	 max_chans;	/* channels per caller connection */
 	uint32_t	 max_hold_s;	/* cap on a call's timeout */
 	uint64_t	 max_held_bytes; /* DATA kept for calls not delivered */
+	uint32_t	 max_queued;	/* bytes queued to one connection */
+	uint64_t	 max_queued_total; /* bytes queued to all of them */
 	uint32_t	 handshake_s;	/* to finish the websocket handshake */
 	uint32_t	 idle_s;	/* connection doing nothing */
 	uint32_t	 ping_s;	/* ping a silent connection */
@@ -61,6 +63,16 @@ struct tnode_key *table_get(const struct table *, const uint8_t [32]);
 int	 table_put(struct table *, struct tnode_key *);
 void	 table_del(struct table *, struct tnode_key *);
 uint64_t siphash24(uint64_t, uint64_t, const uint8_t *, size_t);
+
+/*
+ * The keys a peer address counts under for --max-per-addr: an IPv4
+ * address (or IPv4-mapped IPv6) has one; an IPv6 address three, its
+ * /64, /56 and /48, each the masked prefix with the prefix length in
+ * byte 16, allowed 1, 4 and 16 times the limit. Returns how many (0 for
+ * another family).
+ */
+#define RELAYD_ADDR_LEVELS	3
+int	relayd_addr_keys(const void *sockaddr, uint8_t keys[RELAYD_ADDR_LEVELS][32]);
 
 /*
  * A timer wheel of 100 ms ticks: O(1) to arm and disarm, so thousands of

@@ -1,4 +1,7 @@
 /* sk-phone-relay: SipHash-keyed tables of 32-byte ids and a timer wheel. */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +12,36 @@
 #include "relayd.h"
 
 #define TABLE_MIN	64
+
+int
+relayd_addr_keys(const void *sa, uint8_t keys[RELAYD_ADDR_LEVELS][32])
+{
+	static const uint8_t bits[RELAYD_ADDR_LEVELS] = { 64, 56, 48 };
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	const struct sockaddr_in *s4 = sa;
+	const struct sockaddr_in6 *s6 = sa;
+	int i;
+
+	memset(keys, 0, RELAYD_ADDR_LEVELS * 32);
+	if (s4->sin_family == AF_INET) {
+		memcpy(keys[0], mapped, sizeof(mapped));
+		memcpy(keys[0] + 12, &s4->sin_addr, 4);
+		return 1;
+	}
+	if (s6->sin6_family != AF_INET6)
+		return 0;
+	if (memcmp(&s6->sin6_addr, mapped, sizeof(mapped)) == 0) {
+		memcpy(keys[0], &s6->sin6_addr, 16);
+		return 1;
+	}
+	/* One IPv6 user has a /64 at least, often a /56 or a /48. */
+	for (i = 0; i < RELAYD_ADDR_LEVELS; i++) {
+		memcpy(keys[i], &s6->sin6_addr, bits[i] / 8);
+		keys[i][16] = bits[i];
+	}
+	return RELAYD_ADDR_LEVELS;
+}
 
 static uint64_t
 rotl(uint64_t x, unsigned int b)

@@ -61,6 +61,7 @@
 #define SKP_RELAY_C_KEEPALIVE	4009	/* no pong to the relay's ping */
 #define SKP_RELAY_C_SLOW	4010	/* END: relay could not queue a frame */
 #define SKP_RELAY_C_OLD_PROTOCOL 4011	/* a client of protocol 1 */
+#define SKP_RELAY_C_SLOW_READER	4012	/* too much queued to this conn */
 #define SKP_RELAY_C_TIMEOUT	4020	/* END: call or rendezvous timed out */
 #define SKP_RELAY_C_MBOX_CALLS	4021	/* END: too many calls to the mailbox */
 #define SKP_RELAY_C_PENDING	4022	/* END: too many held calls in all */
@@ -70,6 +71,8 @@
 #define SKP_RELAY_C_PEER_GONE	4026	/* END: the other side disconnected */
 #define SKP_RELAY_C_RDV_BUSY	4027	/* END: this conn already waits there */
 #define SKP_RELAY_C_HELD_DATA	4028	/* END: too much DATA before delivery */
+#define SKP_RELAY_C_ADDR_CALLS	4029	/* END: address's share of max-calls */
+#define SKP_RELAY_C_ADDR_PENDING 4030	/* END: address's share of max-pending */
 
 /* The reason text the relay sends with a code; "unknown" for others. */
 const char	*skp_relay_code_reason(unsigned int code);

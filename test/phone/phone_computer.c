@@ -694,6 +694,55 @@ cmd_list(const char *dir, const struct opts *o)
 	return rc == SKP_OK ? 0 : 1;
 }
 
+/*
+ * squat DIR N: what someone who knows the mailbox id can do: open N calls
+ * to the phone and send nothing. Prints "squat CHAN CODE" as each ends and
+ * "squat done ENDED" when all did or the timeout passed.
+ */
+static int
+cmd_squat(const char *dir, int n, const struct opts *o)
+{
+	struct skp_store_pairing p;
+	struct skp_relay_event ev;
+	skp_relay_t *r = NULL;
+	uint32_t chan;
+	time_t end;
+	int rc, i, ended = 0;
+
+	if (n < 1 || n > 16 || (rc = load_phone(dir, &p)) != SKP_OK)
+		return 2;
+	if ((r = skp_relay_new(NULL)) == NULL)
+		return 1;
+	if ((rc = skp_relay_connect(r, p.relay, 5000)) != SKP_OK) {
+		fail("connect", rc);
+		goto out;
+	}
+	end = time(NULL) + o->timeout_ms / 1000 + 1;
+	for (i = 0; i < n; i++)
+		if ((rc = skp_relay_call(r, p.mailbox_id, 0, &chan)) !=
+		    SKP_OK) {
+			fail("call", rc);
+			goto out;
+		}
+	while (ended < n && time(NULL) < end) {
+		if ((rc = skp_relay_service(r, 500, &ev)) == SKP_ERR_TIMEOUT)
+			continue;
+		if (rc != SKP_OK || ev.type == SKP_RELAY_EV_CLOSED)
+			break;
+		if (ev.type == SKP_RELAY_EV_END) {
+			printf("squat %u %u\n", (unsigned int)ev.chan,
+			    (unsigned int)ev.code);
+			fflush(stdout);
+			ended++;
+		}
+	}
+	rc = SKP_OK;
+ out:
+	printf("squat done %d\n", ended);
+	skp_relay_free(&r);
+	return rc == SKP_OK ? 0 : 1;
+}
+
 static int
 cmd_info(const char *dir, const struct opts *o)
 {
@@ -813,5 +862,8 @@ main(int argc, char **argv)
 		return cmd_list(argv[optind + 1], &o);
 	if (strcmp(cmd, "info") == 0 && n == 2)
 		return cmd_info(argv[optind + 1], &o);
+	if (strcmp(cmd, "squat") == 0 && n == 3)
+		return cmd_squat(argv[optind + 1], atoi(argv[optind + 2]),
+		    &o);
 	return 2;
 }

@@ -972,6 +972,25 @@ def case_mailbox_takeover_keeps_running():
     W.stop(p1)
 
 
+def case_silent_calls_hung_up():
+    """Someone who knows the mailbox id opens 16 calls and sends nothing:
+    the phone hangs each up after --silent-call-timeout (here 1 s), says
+    so in one line, and a real request goes through meanwhile."""
+    p = W.run_phone(S, "--approve", "always", "--silent-call-timeout", "1")
+    # 15: the relay gives one address half of the 32 calls a mailbox
+    # may have, and the real request below comes from the same address.
+    sq = W.comp_bg(C, "squat", "15", "--timeout-ms", "15000")
+    rc, out = W.comp(C, "sign", W.path("key1"))
+    check(rc == 0, out)
+    out = sq.communicate(timeout=WAIT)[0].decode()
+    ends = re.findall(r"^squat \d+ (\d+)$", out, re.M)
+    check(len(ends) == 15 and set(ends) == {"4025"}, out)
+    wait_file(p.log, "that sent nothing within 1000 ms",
+              p)
+    check(p.poll() is None, "phone exited")
+    W.stop(p)
+
+
 # ---- host verification (host info as sk-phone proxy leaves it) ----
 
 def sstr(b):
@@ -1522,6 +1541,7 @@ CASES = [
     case_passphrase_state,
     case_relay_restart_reconnect,
     case_mailbox_takeover_keeps_running,
+    case_silent_calls_hung_up,
     case_host_first_use_pins,
     case_host_info_that_does_not_verify,
     case_host_unverifiable_is_not_verified,

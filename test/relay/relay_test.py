@@ -638,30 +638,48 @@ def case_limit_conns_total():
 
 
 def case_limit_calls_per_mailbox():
+    """--max-calls 2: one address gets one (4029 past it), two addresses
+    get the two, and then everyone gets 4021."""
     r = Relay("--max-calls", "2")
     mb = os.urandom(32)
     c = RawWS(r.port)
     c.call(1, mb)
     c.expect(OFFLINE, 1)
     c.call(2, mb)
-    c.expect(OFFLINE, 2)
-    c.call(3, mb)
-    c.expect_end(3, 4021)
+    c.expect_end(2, 4029)
+    d = RawWS(r.port, source="127.0.0.2")
+    d.call(1, mb)
+    d.expect(OFFLINE, 1)
+    e = RawWS(r.port, source="127.0.0.3")
+    e.call(3, mb)
+    e.expect_end(3, 4021)
     t = tool("call", r.url, mb.hex(), "x", 3000)
     t.wait_line(r"^END LIMIT 4021$", 3)
 
 
 def case_limit_pending():
-    r = Relay("--max-pending", "2")
+    """--max-pending 4: an address gets 2 (then 4030), two addresses
+    the 4, then everyone gets 4022, for calls and rendezvous alike."""
+    r = Relay("--max-pending", "4")
     c = RawWS(r.port)
     c.call(1, os.urandom(32))
     c.expect(OFFLINE, 1)
     c.join(2, os.urandom(32))
     c.expect(WAITING, 2)
     c.call(3, os.urandom(32))
-    c.expect_end(3, 4022)
+    c.expect_end(3, 4030)
     c.join(4, os.urandom(32))
-    c.expect_end(4, 4022)
+    c.expect_end(4, 4030)
+    d = RawWS(r.port, source="127.0.0.2")
+    d.call(1, os.urandom(32))
+    d.expect(OFFLINE, 1)
+    d.join(2, os.urandom(32))
+    d.expect(WAITING, 2)
+    e = RawWS(r.port, source="127.0.0.3")
+    e.call(3, os.urandom(32))
+    e.expect_end(3, 4022)
+    e.join(4, os.urandom(32))
+    e.expect_end(4, 4022)
     # A call to a phone that is there is not held, so it still goes.
     secret = os.urandom(32)
     ph = raw_phone(r, secret)
@@ -818,6 +836,171 @@ def case_listen_order():
     k.call(1, mailbox_id(secret))
     k.expect(OFFLINE, 1)
     check(c.recv(0.3)[0] == "timeout", "an unproved listener got a call")
+
+
+def outcome(c):
+    """OFFLINE, ONLINE, or the END code of the next frame."""
+    r = c.recv(3)
+    check(r[0] == "bin", "want a frame, got %r" % (r,))
+    k, ch = struct.unpack(">BI", r[1][:5])
+    if k == END:
+        return struct.unpack(">H", r[1][5:7])[0]
+    return {OFFLINE: "OFFLINE", ONLINE: "ONLINE"}.get(k, k)
+
+
+def case_squat_share():
+    """32 silent CALLs from one address get only half of the mailbox's
+    --max-calls (the rest END 4029) and of --max-pending (END 4030); a
+    real computer from another address (127.0.0.2) is still held, and
+    reaches the phone when it comes."""
+    r = Relay("--max-pending", "40")
+    secret = os.urandom(32)
+    mb = mailbox_id(secret)
+    att = [RawWS(r.port), RawWS(r.port)]
+    got = []
+    for i in range(32):
+        c = att[i // 16]
+        c.call(i % 16 + 1, mb, 30000)
+        got.append(outcome(c))
+    check(got.count("OFFLINE") == 16 and got.count(4029) == 16, got)
+    real = RawWS(r.port, source="127.0.0.2")
+    real.call(1, mb, 30000)
+    check(outcome(real) == "OFFLINE", "real caller not held")
+    # The same address calling other mailboxes: its share of the held
+    # calls (20 of 40) ends at 4030; another address still gets in.
+    more = RawWS(r.port)
+    got = []
+    for i in range(6):
+        more.call(i + 1, os.urandom(32), 30000)
+        got.append(outcome(more))
+    check(got == ["OFFLINE"] * 4 + [4030] * 2, got)
+    real.call(2, os.urandom(32), 30000)
+    check(outcome(real) == "OFFLINE", "another address refused")
+    ph = raw_phone(r, secret)
+    real.expect(ONLINE, 1)
+    n = 0
+    while ph.recv(0.5)[0] == "bin":
+        n += 1
+    check(n == 17, "phone got %d calls" % n)
+    check("4029" in r.text() or "from this address" in r.text(),
+          "refusals not logged")
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def ws_frame(payload):
+    """One masked binary websocket frame (mask zero: XOR is a no-op)."""
+    n = len(payload)
+    if n < 126:
+        h = struct.pack(">BB", 0x82, 0x80 | n)
+    elif n < 65536:
+        h = struct.pack(">BBH", 0x82, 0x80 | 126, n)
+    else:
+        h = struct.pack(">BBQ", 0x82, 0x80 | 127, n)
+    return h + b"\0\0\0\0" + payload
+
+
+def pump(socks, frame, seconds):
+    """Write frame after frame on each socket until it blocks, for a
+    while; returns the bytes written."""
+    for s in socks:
+        s.setblocking(False)
+    sent = 0
+    offs = [0] * len(socks)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        moved = False
+        for i, s in enumerate(socks):
+            try:
+                n = s.send(frame[offs[i]:])
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                continue
+            moved = True
+            sent += n
+            offs[i] = (offs[i] + n) % len(frame)
+        if not moved:
+            time.sleep(0.02)
+    return sent
+
+
+def case_slow_readers_bounded():
+    """Six rendezvous pairs whose receivers never read, senders writing
+    64 KiB frames as fast as the relay takes them: the relay grows by
+    less than --max-queued per pair (the senders are stopped at 4 x
+    --max-frame)."""
+    r = Relay()
+    pid = r.proc.p.pid
+    pairs = []
+    for i in range(6):
+        a = RawWS(r.port, source="127.0.0.%d" % (i + 2))
+        b = RawWS(r.port, source="127.0.0.%d" % (i + 2))
+        rid = os.urandom(32)
+        a.join(1, rid, 60000)
+        a.expect(WAITING, 1)
+        b.join(1, rid, 60000)
+        b.expect(PEER, 1)
+        a.expect(PEER, 1)
+        pairs.append((a, b))
+    time.sleep(0.2)
+    before = rss_kib(pid)
+    frame = ws_frame(hdr(DATA, 1) + os.urandom(65536 - 5))
+    sent = pump([a.s for a, _ in pairs], frame, 2.0)
+    after = rss_kib(pid)
+    grew = after - before
+    print("# slow readers: %d KiB sent, relay RSS %d -> %d KiB "
+          "(%.0f KiB per pair)" % (sent // 1024, before, after, grew / 6))
+    check(sent > 6 * 256 * 1024, "senders did not get far: %d" % sent)
+    check(grew < 6 * 1024, "relay grew by %d KiB for 6 slow readers" %
+          grew)
+
+
+def case_slow_reader_closed():
+    """Many callers writing to one phone that never reads: its queue
+    passes --max-queued and the relay closes it with 4012, dropping what
+    was queued; its callers get END 4024."""
+    r = Relay("--max-queued", "1048576", "--max-per-addr", "64")
+    secret = os.urandom(32)
+    ph = raw_phone(r, secret)
+    callers = []
+    for i in range(24):
+        c = RawWS(r.port, source="127.0.0.%d" % (i % 12 + 2))
+        c.call(1, mailbox_id(secret), 60000)
+        c.expect(ONLINE, 1)
+        callers.append(c)
+    frame = ws_frame(hdr(DATA, 1) + os.urandom(60000))
+    pump([c.s for c in callers], frame, 2.0)
+    for c in callers:
+        c.s.setblocking(True)
+    ph.s.settimeout(5)
+    code = None
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        m = ph.recv(2)
+        if m[0] in ("close", "eof"):
+            code = m[1] if m[0] == "close" else "eof"
+            break
+    check(code in (4012, "eof"), "phone: %r" % (code,))
+    check("4012" in r.text(), "no 4012 in the log: " + r.text()[-500:])
+    ends = 0
+    for c in callers:
+        while True:
+            m = c.recv(2)
+            if m[0] != "bin":
+                break
+            if m[1][0] == END:
+                check(struct.unpack(">H", m[1][5:7])[0] == 4024, m)
+                ends += 1
+                break
+    check(ends == len(callers), "%d of %d callers told" % (ends,
+                                                          len(callers)))
 
 
 def case_old_protocol():

@@ -215,8 +215,8 @@ static void
 codes_distinct_and_mapped(void)
 {
 	static const unsigned int all[] = { 4000, 4001, 4002, 4003, 4004,
-	    4005, 4006, 4007, 4008, 4009, 4010, 4011, 4020, 4021, 4022, 4023, 4024,
-	    4025, 4026, 4027, 4028 };
+	    4005, 4006, 4007, 4008, 4009, 4010, 4011, 4012, 4020, 4021, 4022, 4023, 4024,
+	    4025, 4026, 4027, 4028, 4029, 4030 };
 	size_t i, j;
 
 	for (i = 0; i < nitems(all); i++) {
@@ -320,6 +320,50 @@ mailbox_id_vector(void)
 	free(nonce);
 	free(digest);
 	free(sig);
+}
+
+/* The keys --max-per-addr counts under: IPv4 one, IPv6 /64, /56, /48. */
+static void
+addr_keys_levels(void)
+{
+	uint8_t keys[RELAYD_ADDR_LEVELS][32], want[32];
+	struct sockaddr_in s4;
+	struct sockaddr_in6 s6;
+
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	CHECK(inet_pton(AF_INET, "192.0.2.7", &s4.sin_addr) == 1);
+	CHECK(relayd_addr_keys(&s4, keys) == 1);
+	memset(want, 0, sizeof(want));
+	want[10] = want[11] = 0xff;
+	memcpy(want + 12, "\xc0\x00\x02\x07", 4);
+	CHECK_MEM(keys[0], want, 32);
+	/* IPv4-mapped IPv6 counts as the IPv4 address. */
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	CHECK(inet_pton(AF_INET6, "::ffff:192.0.2.7", &s6.sin6_addr) == 1);
+	CHECK(relayd_addr_keys(&s6, keys) == 1);
+	CHECK_MEM(keys[0], want, 32);
+	CHECK(inet_pton(AF_INET6, "2001:db8:aabb:ccdd:1:2:3:4",
+	    &s6.sin6_addr) == 1);
+	CHECK(relayd_addr_keys(&s6, keys) == 3);
+	memset(want, 0, sizeof(want));
+	memcpy(want, "\x20\x01\x0d\xb8\xaa\xbb\xcc\xdd", 8);
+	want[16] = 64;
+	CHECK_MEM(keys[0], want, 32);
+	want[7] = 0;
+	want[16] = 56;
+	CHECK_MEM(keys[1], want, 32);
+	want[6] = 0;
+	want[16] = 48;
+	CHECK_MEM(keys[2], want, 32);
+	/* Two /64s of one /48 share its key, not their own. */
+	CHECK(inet_pton(AF_INET6, "2001:db8:aabb:1::9", &s6.sin6_addr) == 1);
+	CHECK(relayd_addr_keys(&s6, keys) == 3);
+	CHECK_MEM(keys[2], want, 32);
+	CHECK(memcmp(keys[0], want, 32) != 0);
+	s6.sin6_family = AF_UNIX;
+	CHECK(relayd_addr_keys(&s6, keys) == 0);
 }
 
 /* Vectors from the SipHash paper (key 00..0f, message 00..n-1). */
@@ -522,6 +566,7 @@ static const struct skp_test_case cases[] = {
 	{ "siphash_vectors", siphash_vectors },
 	{ "table_put_get_del_grow", table_put_get_del_grow },
 	{ "wheel_timers", wheel_timers },
+	{ "addr_keys_levels", addr_keys_levels },
 	{ "connect_halves", connect_halves },
 };
 
