@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sk-phone/buf.h"
 #include "sk-phone/call.h"
@@ -15,6 +16,7 @@ struct call_ctx {
 	skp_call_status_fn	*fn;
 	void			*arg;
 	int			 online;
+	int			 offline;	/* the relay held the call */
 };
 
 void
@@ -37,6 +39,8 @@ on_status(void *arg, uint32_t chan, int type)
 	(void)chan;
 	if (type == SKP_RELAY_EV_ONLINE)
 		ctx->online = 1;
+	if (type == SKP_RELAY_EV_OFFLINE)
+		ctx->offline = 1;
 	if (ctx->fn == NULL)
 		return;
 	if (type == SKP_RELAY_EV_ONLINE)
@@ -143,6 +147,61 @@ send_pin(skp_relay_t *r, uint32_t chan, skp_noise_t *hs, const char *pin,
 	return rc;
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The relay keeps nothing of a held call (docs/PROTOCOL.md §7.5): when
+ * the phone comes, the request goes again as a new one: a new random id,
+ * its time moved on by the wait, a new handshake (message 1 into b).
+ */
+static int
+resend(skp_relay_t *r, uint32_t chan, skp_noise_t **hs, skp_noise_t **old,
+    const struct skp_call_phone *phone, const struct skp_p256_key *identity,
+    const uint8_t *request, size_t request_len, uint64_t waited_ms,
+    skp_buf_t *b)
+{
+	struct skp_ctap_request *req;
+	uint8_t *fresh = NULL;
+	size_t freshlen = 0;
+	int rc;
+
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		return SKP_ERR_NOMEM;
+	if ((rc = skp_ctap_request_decode(request, request_len, req,
+	    NULL)) != SKP_OK ||
+	    (rc = skp_random(req->id, sizeof(req->id))) != SKP_OK)
+		goto out;
+	req->time_ms += waited_ms;
+	if ((rc = skp_ctap_request_encode(req, &fresh, &freshlen)) != SKP_OK)
+		goto out;
+	/* Kept: see the read of message 2 in skp_call(). */
+	skp_noise_free(old);
+	*old = *hs;
+	*hs = NULL;
+	skp_buf_reset(b);
+	if ((rc = noise_setup(hs, phone, identity)) != SKP_OK ||
+	    (rc = skp_noise_write_message(*hs, fresh, freshlen, b)) !=
+	    SKP_OK)
+		goto out;
+	rc = skp_relay_send(r, chan, skp_buf_ptr(b), skp_buf_len(b));
+ out:
+	if (fresh != NULL) {
+		skp_wipe(fresh, freshlen);
+		free(fresh);
+	}
+	skp_ctap_request_clear(req);
+	skp_wipe(req, sizeof(*req));
+	free(req);
+	return rc;
+}
+
 int
 skp_call(const struct skp_call_phone *phone,
     const struct skp_p256_key *identity, const uint8_t *request,
@@ -152,10 +211,11 @@ skp_call(const struct skp_call_phone *phone,
 	struct skp_relay_opts opts;
 	struct call_ctx ctx;
 	skp_relay_t *r = NULL;
-	skp_noise_t *hs = NULL;
+	skp_noise_t *hs = NULL, *old = NULL;
 	skp_buf_t *b = NULL;
 	uint8_t *reply = NULL;
 	size_t replylen = 0;
+	uint64_t t0 = mono_ms();
 	uint32_t chan = 0;
 	int rc, more = 0, called = 0;
 
@@ -200,9 +260,13 @@ skp_call(const struct skp_call_phone *phone,
 	    (rc = skp_relay_call(r, phone->mailbox_id, (uint32_t)timeout_ms,
 	    &chan)) == SKP_OK)
 		called = 1;
+	/* Held for an absent phone, the message was dropped: a new one. */
 	if (rc == SKP_OK &&
 	    (rc = skp_relay_send(r, chan, skp_buf_ptr(b), skp_buf_len(b))) ==
-	    SKP_OK)
+	    SKP_OK &&
+	    (rc = skp_relay_wait(r, chan, timeout_ms)) == SKP_OK &&
+	    (!ctx.offline || (rc = resend(r, chan, &hs, &old, phone, identity,
+	    request, request_len, mono_ms() - t0, b)) == SKP_OK))
 		rc = skp_relay_recv(r, chan, timeout_ms, &reply, &replylen);
 	/* The deadline passed: with the phone never reached, say so. */
 	if (rc == SKP_ERR_TIMEOUT && !ctx.online)
@@ -212,9 +276,20 @@ skp_call(const struct skp_call_phone *phone,
 	resp->sent_len = skp_buf_len(b);
 	resp->answer_len = replylen;
 	skp_buf_reset(b);
-	/* Only our phone, knowing the psk and its key, can answer. */
-	if ((rc = not_ours(skp_noise_read_message(hs, reply, replylen, b))) !=
-	    SKP_OK ||
+	/*
+	 * Only our phone, knowing the psk and its key, can answer. After a
+	 * resend the first message may still have reached the phone (it
+	 * came the moment the relay took the call): its answer is as good.
+	 */
+	rc = not_ours(skp_noise_read_message(hs, reply, replylen, b));
+	if (rc == SKP_ERR_VERIFY && old != NULL) {
+		skp_buf_reset(b);
+		skp_noise_free(&hs);
+		hs = old;
+		old = NULL;
+		rc = not_ours(skp_noise_read_message(hs, reply, replylen, b));
+	}
+	if (rc != SKP_OK ||
 	    (rc = decode_response(skp_buf_ptr(b), skp_buf_len(b), resp,
 	    &more)) != SKP_OK)
 		goto out;
@@ -244,5 +319,6 @@ skp_call(const struct skp_call_phone *phone,
 	}
 	skp_buf_free(&b);
 	skp_noise_free(&hs);
+	skp_noise_free(&old);
 	return rc;
 }

@@ -1519,11 +1519,31 @@ skp_relay_recv(skp_relay_t *r, uint32_t chan, int timeout_ms, uint8_t **msg,
 	return SKP_OK;
 }
 
+/* exchange: the caller's status callback, and whether OFFLINE came. */
+struct xstatus {
+	void	(*fn)(void *, uint32_t, int);
+	void	*arg;
+	int	 offline;
+};
+
+static void
+xstatus_cb(void *arg, uint32_t chan, int type)
+{
+	struct xstatus *x = arg;
+
+	if (type == SKP_RELAY_EV_OFFLINE)
+		x->offline = 1;
+	if (x->fn != NULL)
+		x->fn(x->arg, chan, type);
+}
+
 int
 skp_relay_exchange(const char *url, const struct skp_relay_opts *opts,
     const uint8_t mailbox[SKP_RELAY_ID_LEN], const void *msg, size_t len,
     int timeout_ms, uint8_t **reply, size_t *replylen)
 {
+	struct skp_relay_opts o;
+	struct xstatus x;
 	skp_relay_t *r = NULL;
 	uint32_t chan;
 	int rc;
@@ -1533,13 +1553,25 @@ skp_relay_exchange(const char *url, const struct skp_relay_opts *opts,
 		return SKP_ERR_INVALID;
 	*reply = NULL;
 	*replylen = 0;
-	if ((r = skp_relay_new(opts)) == NULL)
+	memset(&o, 0, sizeof(o));
+	if (opts != NULL)
+		o = *opts;
+	memset(&x, 0, sizeof(x));
+	x.fn = o.on_status;
+	x.arg = o.arg;
+	o.on_status = xstatus_cb;
+	o.arg = &x;
+	if ((r = skp_relay_new(&o)) == NULL)
 		return SKP_ERR_NOMEM;
+	/* A held call keeps nothing: after OFFLINE, send again on ONLINE. */
 	if ((rc = skp_relay_set_deadline(r, timeout_ms)) != SKP_OK ||
 	    (rc = skp_relay_connect(r, url, timeout_ms)) != SKP_OK ||
 	    (rc = skp_relay_call(r, mailbox, (uint32_t)timeout_ms, &chan)) !=
 	    SKP_OK ||
 	    (rc = skp_relay_send(r, chan, msg, len)) != SKP_OK ||
+	    (rc = skp_relay_wait(r, chan, timeout_ms)) != SKP_OK ||
+	    (x.offline && (rc = skp_relay_send(r, chan, msg, len)) !=
+	    SKP_OK) ||
 	    (rc = skp_relay_recv(r, chan, timeout_ms, reply, replylen)) !=
 	    SKP_OK)
 		goto out;

@@ -786,6 +786,10 @@ connected(struct serve *s)
 	uint64_t now;
 	int n, timeout, readable, wait;
 
+	/* What came with LISTENING (held calls) is queued already: the
+	 * socket will not wake poll for it. */
+	if (drain(s))
+		return SKP_OK;
 	while (!stopping) {
 		n = 0;
 		pfd[n].fd = skp_relay_fd(s->relay);

@@ -826,7 +826,14 @@ do_data(struct conn *c, const struct skp_relay_frame *f, const uint8_t *p,
 	l = e->link;
 	peer = other_end(e);
 	/*
-	 * Before delivery only a (the caller, the first to join) is there.
+	 * A held call keeps nothing: a request that waited for the phone
+	 * would be stale when it arrives. The caller was told OFFLINE and
+	 * sends a fresh one on ONLINE (docs/PROTOCOL.md §7.5).
+	 */
+	if (l->kind == K_CALL && l->state == L_HELD)
+		return;
+	/*
+	 * Before delivery only a (the first to join) is there.
 	 * What it sends is kept, bounded per link and in all, so a request
 	 * can go with its CALL and save the caller a round trip.
 	 */

@@ -817,6 +817,23 @@ def case_offline_then_online():
     W.stop(p)
 
 
+def case_held_call_fresh():
+    """A call held for the absent phone longer than the phone's freshness
+    window (3 s here, with the test build's SKP_TEST_FRESHNESS_MS; a
+    loaded machine needs that much between the resend and its check) is
+    signed: the relay keeps nothing of a held call and the computer sends
+    a new request, with a new handshake, when the phone comes."""
+    c = W.comp_bg(C, "sign", W.path("key1"))
+    time.sleep(6)
+    p = W.run_phone(S, "--approve", "always",
+                    env={"SKP_TEST_FRESHNESS_MS": "3000"})
+    rc, out = finish(c)
+    check(rc == 0 and "status offline" in out and "status online" in out,
+          out)
+    check(result(out) == (0, 0), out)
+    W.stop(p)
+
+
 def case_pair_wrong_secret():
     cdir = W.path("rogue")
     os.makedirs(cdir, mode=0o700)
@@ -1531,6 +1548,7 @@ CASES = [
     case_pair_confirm_on_terminal,
     case_restart_while_waiting,
     case_offline_then_online,
+    case_held_call_fresh,
     case_pair_wrong_secret,
     case_pair_stale_uri,
     case_pair_name_taken,

@@ -215,7 +215,7 @@ cmd_call(char **av)
 	skp_relay_t *r = NULL;
 	uint8_t mb[32];
 	uint32_t chan;
-	int rc, timeout = atoi(av[3]), status = 1;
+	int rc, timeout = atoi(av[3]), status = 1, held = 0;
 
 	if (unhex32(av[1], mb) != 0)
 		return 2;
@@ -246,6 +246,15 @@ cmd_call(char **av)
 			goto out;
 		default:
 			out("%s %u", evname(ev.type), (unsigned int)ev.chan);
+			/* A held call keeps nothing: send again. */
+			if (ev.type == SKP_RELAY_EV_OFFLINE)
+				held = 1;
+			if (ev.type == SKP_RELAY_EV_ONLINE && held &&
+			    (rc = skp_relay_send(r, chan, av[2],
+			    strlen(av[2]))) != SKP_OK) {
+				out("ERROR %s", errname(rc));
+				goto out;
+			}
 			break;
 		}
 	}
