@@ -86,8 +86,11 @@ skp_setup_scan(const char *config, size_t len, const char *provider,
 			if (vlen == strlen(provider) &&
 			    memcmp(val, provider, vlen) == 0)
 				return SKP_SETUP_PRESENT;
-			if ((*other = strndup(val, vlen)) == NULL)
+			/* val is not NUL-terminated: strndup would read on. */
+			if ((*other = malloc(vlen + 1)) == NULL)
 				return SKP_ERR_NOMEM;
+			memcpy(*other, val, vlen);
+			(*other)[vlen] = '\0';
 			return SKP_SETUP_OTHER;
 		}
 		line = nl + 1;
