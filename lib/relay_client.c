@@ -1067,6 +1067,13 @@ ctx_create(skp_relay_t *r)
 	info.gid = -1;
 	info.fd_limit_per_thread = CLIENT_FDS;
 	info.retry_and_idle_policy = &r->retry;
+	/*
+	 * No proxy from the environment: libwebsockets would follow
+	 * http_proxy (only that one, and without no_proxy) for ws and wss
+	 * alike. sk-phone reaches its relay directly (docs/PROTOCOL.md
+	 * §7.1); an empty address here stops lws from reading it.
+	 */
+	info.http_proxy_address = "";
 	if (r->tls) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		if (r->opts.ca_file != NULL) {

@@ -763,9 +763,9 @@ drain(struct serve *s)
 				    "over (relay code 4007). Either a second "
 				    "sk-phone-authenticator runs on this "
 				    "phone's state (stop one of them), or "
-				    "the mailbox key was stolen (run "
-				    "'sk-phone-authenticator mailbox rotate' "
-				    "and re-pair). Reconnecting.\n");
+				    "the state's mailbox key was stolen "
+				    "(then make a new state folder and pair "
+				    "again). Reconnecting.\n");
 			} else
 				fprintf(stderr, "sk-phone-authenticator: "
 				    "relay connection lost: %s\n",

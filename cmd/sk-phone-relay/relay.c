@@ -619,8 +619,19 @@ do_prove(struct conn *c, const struct skp_relay_frame *f)
 	/* The owner reconnected (the old socket may be half dead). Closing
 	 * it may free the mailbox, so look it up again after. */
 	mb = (struct mbox *)table_get(&R.mboxes, pv->id);
-	if (mb != NULL && (old = mb->listener) != NULL)
+	if (mb != NULL && (old = mb->listener) != NULL) {
 		conn_close(old, SKP_RELAY_C_REPLACED);
+		/*
+		 * One already closing (a write failed: it is detached only
+		 * when lws closes it) loses the mailbox now, or it would
+		 * point at it after the mailbox is freed (found by
+		 * fuzz_relay_router).
+		 */
+		if (old->mb == mb) {
+			old->mb = NULL;
+			mb->listener = NULL;
+		}
+	}
 	mb = mbox_get(pv->id);
 	free(pv);
 	if (mb == NULL) {

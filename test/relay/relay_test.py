@@ -1281,6 +1281,33 @@ def case_lib_stdout_quiet():
             check(re.match(r"^\d+ [A-Z]+( |$)", line), "stray: %r" % line)
 
 
+def case_lib_ignores_proxy_env():
+    """http_proxy and the like in the environment are not followed: the
+    client reaches the relay directly and the "proxy" sees nothing."""
+    r = Relay()
+    trap = socket.socket()
+    trap.bind(("127.0.0.1", 0))
+    trap.listen(8)
+    trap.settimeout(0.2)
+    proxy = "http://127.0.0.1:%d" % trap.getsockname()[1]
+    env = {k: proxy for k in ("http_proxy", "HTTP_PROXY", "https_proxy",
+                              "HTTPS_PROXY", "all_proxy", "ALL_PROXY")}
+    env["no_proxy"] = env["NO_PROXY"] = ""
+    secret = os.urandom(32)
+    ph = tool("phone", r.url, secret.hex(), "echo", 1, env=env)
+    ph.wait_line(r"^LISTENING", 5)
+    c = tool("exchange", r.url, mailbox_id(secret).hex(), "direct", 5000,
+             env=env)
+    c.wait_line(r"^REPLY echo:direct$", 5)
+    try:
+        s, _ = trap.accept()
+        s.close()
+        raise Fail("a client connected to the proxy")
+    except socket.timeout:
+        pass
+    trap.close()
+
+
 def case_lib_bad_url():
     for url in ("http://127.0.0.1:1", "ws://", "ws://[::1", "ws://a:0",
                 "ws://a:99999", "ws://a b", "wss://h:1/p q"):
