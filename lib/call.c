@@ -271,6 +271,15 @@ skp_call(const struct skp_call_phone *phone,
 	/* The deadline passed: with the phone never reached, say so. */
 	if (rc == SKP_ERR_TIMEOUT && !ctx.online)
 		rc = SKP_ERR_OFFLINE;
+	/*
+	 * The phone reached hangs up without a word only when none of its
+	 * pairings opens the request (docs/PROTOCOL.md §3): it no longer
+	 * knows this computer, and cannot say so in a message we could
+	 * trust.
+	 */
+	if (rc == SKP_ERR_CLOSED && called &&
+	    skp_relay_end_code(r) == SKP_RELAY_C_HUNG_UP)
+		rc = SKP_ERR_NOT_PAIRED;
 	if (rc != SKP_OK)
 		goto out;
 	resp->sent_len = skp_buf_len(b);

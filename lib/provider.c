@@ -402,9 +402,13 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 		    "refused", name);
 		return SSH_SK_ERR_GENERAL;
 	case SKP_ERR_EXPIRED:
-		say("phone '%s' refused the request as stale: check that "
-		    "the clocks of this computer and the phone are right",
-		    name);
+		if (*reason != '\0')
+			say("phone '%s' refused the request as stale: %s",
+			    name, reason);
+		else
+			say("phone '%s' refused the request as stale: check "
+			    "that the clocks of this computer and the phone "
+			    "are right", name);
 		return SSH_SK_ERR_GENERAL;
 	case SKP_ERR_HOST_UNVERIFIED:
 		say("phone '%s' refused: the server's host key signature did "
@@ -515,6 +519,13 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 		/* Not "wrong PIN": asking again cannot help. */
 		say("the PIN of phone '%s' is blocked after too many wrong "
 		    "tries; unblock it on the phone", ph->phone_name);
+		goto out;
+	}
+	if (rc == SKP_ERR_TIMEOUT &&
+	    resp.status == SKP_CTAP_USER_ACTION_TIMEOUT) {
+		/* The phone's own question timed out: it is on and asked. */
+		say("phone '%s' asked, and nobody answered on it in time: run "
+		    "the command again and answer on the phone", ph->phone_name);
 		goto out;
 	}
 	if (rc != SKP_OK) {
@@ -931,8 +942,9 @@ sk_sign(uint32_t alg, const uint8_t *data, size_t data_len,
 		char hex[2 * SKP_PHONE_ID_LEN + 1];
 
 		skp_hex(kh.phone_id, sizeof(kh.phone_id), hex);
-		say("the phone that holds this key (id %.8s) is not paired: "
-		    "run `sk-phone pair` with it", hex);
+		say("the phone that holds this key (id %.8s) is not paired "
+		    "with this computer (`sk-phone status` shows the ids of "
+		    "the paired phones): run `sk-phone pair` with it", hex);
 		ret = SSH_SK_ERR_DEVICE_NOT_FOUND;
 		goto out;
 	}

@@ -381,6 +381,7 @@ struct skp_relay {
 	enum cstate		 state;
 	int			 closed_err;	/* why the connection ended */
 	uint16_t		 close_code;
+	uint16_t		 end_code;	/* of the last END waited on */
 	int			 tls_failed;
 	int			 closing;	/* close once tx is flushed */
 	int			 listening;	/* LISTEN sent */
@@ -674,8 +675,12 @@ conn_ended(skp_relay_t *r, int err)
 		err = skp_relay_code_err(r->close_code);
 	r->closed_err = err;
 	r->state = CS_CLOSED;
-	dbg(r, "connection ended: %s (code %u)", skp_strerror(err),
-	    (unsigned int)r->close_code);
+	/* Our own goodbye is no error: do not report it as one. */
+	if (r->closing)
+		dbg(r, "connection closed");
+	else
+		dbg(r, "connection ended: %s (code %u)", skp_strerror(err),
+		    (unsigned int)r->close_code);
 	(void)ev_push(r, SKP_RELAY_EV_CLOSED, 0, err, r->close_code, NULL, 0);
 }
 
@@ -1057,8 +1062,8 @@ ctx_create(skp_relay_t *r)
 	struct sigguard g;
 	int rc = SKP_OK;
 
-	lws_set_log_level(r->debug ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0,
-	    NULL);
+	/* Not LLL_NOTICE: that is the library's banner on every connect. */
+	lws_set_log_level(r->debug ? LLL_ERR | LLL_WARN : 0, NULL);
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = client_protocols;
@@ -1469,6 +1474,7 @@ chan_wait(skp_relay_t *r, uint32_t chan, int timeout_ms, int stop,
 				return SKP_OK;
 			case SKP_RELAY_EV_END:
 				rc = e->ev.err;
+				r->end_code = e->ev.code;
 				evnode_free(e);
 				return rc;
 			default:
@@ -1486,6 +1492,12 @@ chan_wait(skp_relay_t *r, uint32_t chan, int timeout_ms, int stop,
 			return SKP_ERR_STATE;
 		pump(r, until);
 	}
+}
+
+unsigned int
+skp_relay_end_code(const skp_relay_t *r)
+{
+	return r != NULL ? r->end_code : 0;
 }
 
 int

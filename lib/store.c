@@ -1,4 +1,5 @@
 /* State folder rules, the checked file format, and the computer's files. */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -654,6 +655,56 @@ out:
 	if (dfd >= 0)
 		close(dfd);
 	return rc;
+}
+
+int
+skp_store_lock(const char *dir, int *fdp, char *why, size_t whylen)
+{
+	int dfd = -1, fd = -1, rc;
+
+	quiet(why, whylen);
+	if (fdp == NULL) {
+		rc = SKP_ERR_INVALID;
+		goto out;
+	}
+	*fdp = -1;
+	if ((rc = dir_open(dir, 1, &dfd, why, whylen)) != SKP_OK)
+		goto out;
+	/* The lock file holds nothing; only its flock matters. */
+	if ((fd = openat(dfd, SKP_STORE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0) {
+		skp_why(why, whylen, "cannot open %s/%s: %s", dir,
+		    SKP_STORE_LOCK, strerror(errno));
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		skp_why(why, whylen, "cannot lock %s/%s: %s", dir,
+		    SKP_STORE_LOCK, strerror(errno));
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	*fdp = fd;
+	fd = -1;
+	rc = SKP_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+void
+skp_store_unlock(int *fdp)
+{
+	if (fdp == NULL || *fdp < 0)
+		return;
+	(void)flock(*fdp, LOCK_UN);
+	close(*fdp);
+	*fdp = -1;
 }
 
 /* A decode error of a payload, as the file's own complaint. */

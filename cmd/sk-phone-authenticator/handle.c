@@ -523,6 +523,7 @@ skp_handle_envelope(struct skp_handler *h, struct skp_req *r,
 {
 	uint8_t status = SKP_CTAP_OK;
 	uint64_t skew;
+	char why[SKP_CTAP_REASON_MAX + 1];
 	int rc;
 
 	/*
@@ -562,9 +563,15 @@ skp_handle_envelope(struct skp_handler *h, struct skp_req *r,
 	skew = now_ms > r->req.time_ms ? now_ms - r->req.time_ms :
 	    r->req.time_ms - now_ms;
 	if (skew > (h->fresh_ms != 0 ? h->fresh_ms : SKP_HANDLE_FRESH_MS)) {
-		rc = skp_handle_refuse(r, SKP_CTAP_STALE, "request too old, or "
-		    "the clocks of computer and phone differ by more than 120 "
-		    "seconds");
+		/* By how much, so that the user knows which clock to fix. */
+		snprintf(why, sizeof(why), "the request's time is %llu s %s "
+		    "the phone's clock (at most %llu s allowed): set the "
+		    "clocks of computer and phone right",
+		    (unsigned long long)((skew + 500) / 1000),
+		    r->req.time_ms > now_ms ? "ahead of" : "behind",
+		    (unsigned long long)((h->fresh_ms != 0 ? h->fresh_ms :
+		    SKP_HANDLE_FRESH_MS) / 1000));
+		rc = skp_handle_refuse(r, SKP_CTAP_STALE, why);
 		goto out;
 	}
 	/*

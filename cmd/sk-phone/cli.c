@@ -1,10 +1,18 @@
 /* sk-phone: messages, the home folder and yes/no questions. */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netdb.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "sk-phone/err.h"
+#include "sk-phone/relay.h"
+#include "sk-phone/relayurl.h"
 
 #include "cli.h"
 
@@ -51,4 +59,61 @@ skp_cli_confirm(const char *question)
 		yes = answer[0] == 'y' || answer[0] == 'Y';
 	fclose(tty);
 	return yes;
+}
+
+int
+skp_cli_relay_check(const char *url, int timeout_ms, char *why,
+    size_t whylen)
+{
+	struct skp_relayurl u;
+	struct addrinfo hints, *ai = NULL;
+	skp_relay_t *r = NULL;
+	int rc, gai;
+
+	if (skp_relayurl_parse(url, strlen(url), &u, NULL) != SKP_OK) {
+		snprintf(why, whylen, "%s is not a relay URL: it wants "
+		    "ws://HOST:PORT or wss://HOST:PORT/PATH", url);
+		rc = SKP_ERR_FORMAT;
+		goto out;
+	}
+	/* The relay client says only "network error" for a bad name. */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((gai = getaddrinfo(u.host, NULL, &hints, &ai)) != 0) {
+		if (gai == EAI_NONAME || gai == EAI_FAIL ||
+		    gai == EAI_NODATA)
+			snprintf(why, whylen, "the relay's host name '%s' "
+			    "does not resolve (%s): check the spelling of "
+			    "%s", u.host, gai_strerror(gai), url);
+		else
+			snprintf(why, whylen, "cannot look up the relay's "
+			    "host name '%s': %s; check the network and DNS",
+			    u.host, gai_strerror(gai));
+		rc = SKP_ERR_NETWORK;
+		goto out;
+	}
+	if ((r = skp_relay_new(NULL)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	rc = skp_relay_connect(r, url, timeout_ms);
+	if (rc == SKP_ERR_TLS)
+		snprintf(why, whylen, "the relay's certificate is not "
+		    "trusted: %s does not prove it is %s", url, u.host);
+	else if (rc == SKP_ERR_TIMEOUT)
+		snprintf(why, whylen, "the relay %s did not answer within "
+		    "%d s: is the address right, and does a firewall let it "
+		    "through?", url, (timeout_ms + 999) / 1000);
+	else if (rc == SKP_ERR_NETWORK)
+		snprintf(why, whylen, "cannot reach the relay %s: is "
+		    "sk-phone-relay running there?", url);
+	else if (rc != SKP_OK)
+		snprintf(why, whylen, "the relay %s refused the connection: "
+		    "%s", url, skp_strerror(rc));
+ out:
+	skp_relay_free(&r);
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	return rc;
 }

@@ -2,6 +2,7 @@
 #ifndef SKP_CLI_H
 #define SKP_CLI_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 /* "sk-phone: ..." and a newline on stderr. */
@@ -11,6 +12,13 @@ void	skp_cli_err(const char *, ...)
 const char *skp_cli_home(void);
 /* Ask a yes/no question on the terminal: 1 yes, 0 no, -1 no terminal. */
 int	skp_cli_confirm(const char *question);
+/*
+ * Can this computer open a websocket to the relay now? SKP_OK, or an error
+ * with a message in why that tells a name that does not resolve from a
+ * relay that is not listening, a timeout or an untrusted certificate.
+ */
+int	skp_cli_relay_check(const char *url, int timeout_ms, char *why,
+	    size_t whylen);
 
 int	skp_cli_pair(int argc, char **argv);
 int	skp_cli_status(int argc, char **argv);

@@ -20,7 +20,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: sk-phone pair [--relay URL] [--name NAME] [--yes] "
-	    "[--uri-file FILE]\n"
+	    "[--replace]\n"
+	    "                     [--uri-file FILE] [--timeout SECONDS]\n"
 	    "       sk-phone status [--timeout SECONDS]\n"
 	    "       sk-phone unpair [NAME]\n"
 	    "       sk-phone keys [--device NAME]\n"

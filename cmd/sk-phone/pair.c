@@ -22,6 +22,7 @@
 #include "qr.h"
 
 #define PAIR_TIMEOUT_DEFAULT	SKP_PAIRURI_MAX_AGE	/* seconds */
+#define RELAY_CHECK_MS		5000
 
 /* A countdown on the terminal while the handshake blocks. */
 struct ticker {
@@ -113,11 +114,24 @@ write_uri_file(const char *path, const char *uri)
 	return rc;
 }
 
+/*
+ * The name the phones know this computer by: the one of the latest
+ * pairing (pairing again must not rename it), else the host name.
+ */
 static void
-default_name(char *out, size_t outlen)
+default_name(const skp_store_phones_t *phones, char *out, size_t outlen)
 {
+	const struct skp_store_pairing *ph, *latest = NULL;
 	char host[HOST_NAME_MAX + 1];
+	size_t i;
 
+	for (i = 0; (ph = skp_store_phones_at(phones, i)) != NULL; i++)
+		if (latest == NULL || ph->paired_at >= latest->paired_at)
+			latest = ph;
+	if (latest != NULL && latest->computer_name[0] != '\0') {
+		snprintf(out, outlen, "%s", latest->computer_name);
+		return;
+	}
 	if (gethostname(host, sizeof(host)) == 0) {
 		host[sizeof(host) - 1] = '\0';
 		host[SKP_NAME_MAX] = '\0';
@@ -138,9 +152,15 @@ save_pairing(const char *dir, const struct skp_pair_peer *peer,
 	skp_store_phones_t *phones = NULL;
 	struct skp_store_pairing sp;
 	uint8_t id[SKP_PHONE_ID_LEN];
-	int rc, replaced = 0;
+	int rc, replaced = 0, lock = -1;
 
 	memset(&sp, 0, sizeof(sp));
+	/* Another pair (or the provider) may save meanwhile: read, change
+	 * and write under the folder's lock, or its pairing is lost. */
+	if ((rc = skp_store_lock(dir, &lock, why, sizeof(why))) != SKP_OK) {
+		skp_cli_err("%s", why);
+		goto out;
+	}
 	if ((rc = skp_store_phones_load(dir, &phones, why, sizeof(why))) !=
 	    SKP_OK) {
 		skp_cli_err("%s", why);
@@ -175,6 +195,7 @@ save_pairing(const char *dir, const struct skp_pair_peer *peer,
 		    "'%s' (or with this same phone under another name)\n",
 		    peer->name);
  out:
+	skp_store_unlock(&lock);
 	skp_wipe(&sp, sizeof(sp));
 	skp_store_phones_free(&phones);
 	return rc;
@@ -255,8 +276,8 @@ skp_cli_pair(int argc, char **argv)
 	const char *uri_file = NULL, *env, *uri, *code, *uwhy = NULL;
 	char *end;
 	long t;
-	int c, yes = 0, replace = 0, timeout_s = PAIR_TIMEOUT_DEFAULT, ret = 1, rc;
-	int confirmed, color;
+	int c, yes = 0, replace = 0, timeout_s = PAIR_TIMEOUT_DEFAULT;
+	int ret = 1, rc, confirmed, color, lock = -1;
 
 	memset(&identity, 0, sizeof(identity));
 	memset(&peer, 0, sizeof(peer));
@@ -323,14 +344,18 @@ skp_cli_pair(int argc, char **argv)
 		ret = 2;
 		goto out;
 	}
-	if (name[0] == '\0')
-		default_name(name, sizeof(name));
 	if (skp_store_computer_dir(dir, sizeof(dir), why, sizeof(why)) !=
 	    SKP_OK || skp_store_dir_check(dir, 1, why, sizeof(why)) !=
 	    SKP_OK) {
 		skp_cli_err("%s", why);
 		goto out;
 	}
+	if (skp_store_phones_load(dir, &phones, why, sizeof(why)) != SKP_OK) {
+		skp_cli_err("%s", why);
+		goto out;
+	}
+	if (name[0] == '\0')
+		default_name(phones, name, sizeof(name));
 	/* The relay: given, else from the environment, else the one the
 	 * phones already paired use. */
 	if (relay[0] == '\0' && (env = getenv("SK_PHONE_RELAY")) != NULL &&
@@ -344,8 +369,7 @@ skp_cli_pair(int argc, char **argv)
 		}
 		snprintf(relay, sizeof(relay), "%s", env);
 	}
-	if (relay[0] == '\0' && skp_store_phones_load(dir, &phones, why,
-	    sizeof(why)) == SKP_OK && skp_store_phones_count(phones) > 0)
+	if (relay[0] == '\0' && skp_store_phones_count(phones) > 0)
 		snprintf(relay, sizeof(relay), "%s",
 		    skp_store_phones_at(phones, 0)->relay);
 	if (relay[0] == '\0') {
@@ -355,10 +379,21 @@ skp_cli_pair(int argc, char **argv)
 		ret = 2;
 		goto out;
 	}
-	rc = skp_store_identity_load(dir, &identity, why, sizeof(why));
-	if (rc == SKP_ERR_NOT_FOUND)
-		rc = skp_store_identity_create(dir, &identity, why,
+	/* Drawing a code no phone can use would waste the user's time. */
+	if (skp_cli_relay_check(relay, RELAY_CHECK_MS, why, sizeof(why)) !=
+	    SKP_OK) {
+		skp_cli_err("%s", why);
+		goto out;
+	}
+	/* Two first pairings at once must make one identity, not two. */
+	if ((rc = skp_store_lock(dir, &lock, why, sizeof(why))) == SKP_OK) {
+		rc = skp_store_identity_load(dir, &identity, why,
 		    sizeof(why));
+		if (rc == SKP_ERR_NOT_FOUND)
+			rc = skp_store_identity_create(dir, &identity, why,
+			    sizeof(why));
+		skp_store_unlock(&lock);
+	}
 	if (rc != SKP_OK) {
 		skp_cli_err("%s", why);
 		goto out;
@@ -397,8 +432,9 @@ skp_cli_pair(int argc, char **argv)
 			skp_cli_err("no phone scanned the code within %d s; "
 			    "run `sk-phone pair` again", timeout_s);
 		else if (rc == SKP_ERR_NETWORK || rc == SKP_ERR_TLS)
-			skp_cli_err("cannot reach the relay %s: is "
-			    "sk-phone-relay running there?", relay);
+			skp_cli_err("lost the relay %s while waiting for the "
+			    "phone (%s): run `sk-phone pair` again once "
+			    "it is back", relay, skp_strerror(rc));
 		else if (rc == SKP_ERR_DECRYPT)
 			skp_cli_err("the phone does not hold this code's "
 			    "secret (an old or forged QR code?)");

@@ -77,7 +77,8 @@ relay_reachable(const char *url, int timeout_ms)
 /* A getInfo request: the phone answers without asking its owner. */
 static int
 phone_info(const struct skp_store_pairing *ph,
-    const struct skp_p256_key *id, int timeout_ms, struct skp_ctap_info *info)
+    const struct skp_p256_key *id, int timeout_ms, struct skp_ctap_info *info,
+    char *reason, size_t reasonlen)
 {
 	struct skp_ctap_request *req = NULL;
 	struct skp_call_phone cp;
@@ -106,8 +107,9 @@ phone_info(const struct skp_store_pairing *ph,
 	cp.mailbox_id = ph->mailbox_id;
 	cp.request_psk = ph->request_psk;
 	cp.pin = NULL;
-	if ((rc = skp_call(&cp, id, msg, msglen, timeout_ms, NULL, NULL,
-	    &resp)) != SKP_OK)
+	rc = skp_call(&cp, id, msg, msglen, timeout_ms, NULL, NULL, &resp);
+	snprintf(reason, reasonlen, "%s", resp.reason);
+	if (rc != SKP_OK)
 		goto out;
 	rc = resp.ctap == NULL ? SKP_ERR_FORMAT :
 	    skp_ctap_info_decode(resp.ctap, resp.ctap_len, info);
@@ -129,7 +131,8 @@ skp_cli_status(int argc, char **argv)
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 },
 	};
-	char dir[SKP_STORE_PATH_MAX], when[32];
+	char dir[SKP_STORE_PATH_MAX], when[32], reason[SKP_CTAP_REASON_MAX + 1];
+	char hex[2 * SKP_PHONE_ID_LEN + 1];
 	struct skp_p256_key id;
 	struct skp_ctap_info info;
 	skp_store_phones_t *phones = NULL;
@@ -173,8 +176,9 @@ skp_cli_status(int argc, char **argv)
 		if (localtime_r(&at, &tm) == NULL ||
 		    strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm) == 0)
 			snprintf(when, sizeof(when), "?");
-		printf("phone '%s' (paired %s as '%s')\n", ph->phone_name,
-		    when, ph->computer_name);
+		skp_hex(ph->phone_id, sizeof(ph->phone_id), hex);
+		printf("phone '%s' (id %.8s, paired %s as '%s')\n",
+		    ph->phone_name, hex, when, ph->computer_name);
 		fflush(stdout);
 		rc = relay_reachable(ph->relay, 2000);
 		printf("  relay %s: %s\n", ph->relay, rc == SKP_OK ?
@@ -186,7 +190,8 @@ skp_cli_status(int argc, char **argv)
 		}
 		fflush(stdout);
 		memset(&info, 0, sizeof(info));
-		rc = phone_info(ph, &id, timeout_s * 1000, &info);
+		rc = phone_info(ph, &id, timeout_s * 1000, &info, reason,
+		    sizeof(reason));
 		if (rc == SKP_OK)
 			printf("  phone: online (%s)\n", info.nversions > 0 ?
 			    info.versions[0] : "?");
@@ -195,6 +200,16 @@ skp_cli_status(int argc, char **argv)
 			    "on it)\n");
 		else if (rc == SKP_ERR_TIMEOUT)
 			printf("  phone: no answer within %d s\n", timeout_s);
+		else if (rc == SKP_ERR_NOT_PAIRED)
+			printf("  phone: no longer knows this computer: run "
+			    "`sk-phone unpair %s`, then `sk-phone pair`\n",
+			    ph->phone_name);
+		else if (rc == SKP_ERR_EXPIRED)
+			printf("  phone: refused the request as stale: %s\n",
+			    reason[0] != '\0' ? reason : "the clocks of "
+			    "computer and phone differ: set them right");
+		else if (reason[0] != '\0')
+			printf("  phone: %s: %s\n", skp_strerror(rc), reason);
 		else
 			printf("  phone: %s\n", skp_strerror(rc));
 		if (rc != SKP_OK)
@@ -215,7 +230,7 @@ skp_cli_unpair(int argc, char **argv)
 	const struct skp_store_pairing *ph;
 	const char *name;
 	size_t i;
-	int ret = 1;
+	int ret = 1, lock = -1;
 
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
 		fprintf(stderr, "usage: sk-phone unpair [NAME]\n");
@@ -224,6 +239,14 @@ skp_cli_unpair(int argc, char **argv)
 	}
 	if (load(dir, sizeof(dir), NULL, &phones, 0) != 0)
 		goto out;
+	/* Read again under the lock: a pair running meanwhile keeps its
+	 * pairing. */
+	skp_store_phones_free(&phones);
+	if (skp_store_lock(dir, &lock, why, sizeof(why)) != SKP_OK ||
+	    skp_store_phones_load(dir, &phones, why, sizeof(why)) != SKP_OK) {
+		skp_cli_err("%s", why);
+		goto out;
+	}
 	if (argc == 2)
 		name = argv[1];
 	else if (skp_store_phones_count(phones) == 1)
@@ -247,6 +270,7 @@ skp_cli_unpair(int argc, char **argv)
 	}
 	ret = 0;
  out:
+	skp_store_unlock(&lock);
 	skp_store_phones_free(&phones);
 	return ret;
 }
@@ -403,20 +427,26 @@ skp_cli_keys(int argc, char **argv)
 		printf("no resident keys\n");
 	for (i = 0; i < nrks; i++) {
 		const struct sk_resident_key *rk = rks[i];
+		char hex[2 * SKP_PHONE_ID_LEN + 1];
 		const char *phone = "?";
 
+		hex[0] = '\0';
 		if (skp_keyhandle_decode(rk->key.key_handle,
-		    rk->key.key_handle_len, &kh) == SKP_OK &&
-		    skp_store_phones_find_id(phones, kh.phone_id, &ph) ==
-		    SKP_OK)
-			phone = ph->phone_name;
+		    rk->key.key_handle_len, &kh) == SKP_OK) {
+			skp_hex(kh.phone_id, sizeof(kh.phone_id), hex);
+			hex[8] = '\0';
+			if (skp_store_phones_find_id(phones, kh.phone_id,
+			    &ph) == SKP_OK)
+				phone = ph->phone_name;
+		}
 		printable(rk->user_id, rk->user_id_len, user, sizeof(user));
 		printable((const uint8_t *)rk->application,
 		    strlen(rk->application), app, sizeof(app));
 		fingerprint(rk, fp, sizeof(fp));
-		printf("%s user '%s' %s%s on phone '%s'\n", app,
+		printf("%s user '%s' %s%s on phone '%s' (id %s)\n", app,
 		    user, fp, (rk->flags & SSH_SK_USER_VERIFICATION_REQD) ?
-		    " verify-required" : "", phone);
+		    " verify-required" : "", phone, hex[0] != '\0' ?
+		    hex : "?");
 	}
 	if (nrks > 0)
 		printf("download them with: ssh-keygen -K -w <provider path "

@@ -307,6 +307,12 @@ int	skp_relay_fd(const skp_relay_t *);
  * free it with free(). 0, or the END/CLOSED error, or SKP_ERR_TIMEOUT.
  */
 int	skp_relay_wait(skp_relay_t *, uint32_t chan, int timeout_ms);
+/*
+ * The relay code of the END that ended the last skp_relay_wait() or
+ * skp_relay_recv() (SKP_RELAY_C_HUNG_UP: the other side hung up), 0 when
+ * none did: tells a phone that hung up from one that went away.
+ */
+unsigned int skp_relay_end_code(const skp_relay_t *);
 int	skp_relay_recv(skp_relay_t *, uint32_t chan, int timeout_ms,
 	    uint8_t **msg, size_t *len);
 

@@ -83,6 +83,18 @@ int	skp_store_write(const char *dir, const char *name,
 int	skp_store_remove(const char *dir, const char *name, char *why,
 	    size_t whylen);
 
+/*
+ * One writer at a time on a state folder, across processes: an exclusive
+ * flock on dir/lock (made 0600, the folder as by skp_store_dir_check(dir,
+ * 1)), held until skp_store_unlock(). Hold it around every
+ * read-modify-write of a state file (two `sk-phone pair` at once would
+ * otherwise lose a pairing), never across network waits. Blocks.
+ */
+#define SKP_STORE_LOCK		"lock"
+int	skp_store_lock(const char *dir, int *fdp, char *why, size_t whylen);
+/* Accepts -1; sets *fdp to -1. */
+void	skp_store_unlock(int *fdp);
+
 /* The computer's identity key: file "identity", CBOR {1: private key}. */
 #define SKP_STORE_IDENTITY	"identity"
 int	skp_store_identity_encode(const struct skp_p256_key *, uint8_t **out,

@@ -395,6 +395,7 @@ ST_STALE, ST_REPLAY, ST_MISMATCH, ST_UV_NA = 0xf0, 0xf1, 0xf2, 0xf5
 ST_PIN_REQ, ST_PIN_BAD, ST_EXCLUDED, ST_NO_CREDS = 0x36, 0x31, 0x19, 0x2e
 E_REJECTED, E_TIMEOUT, E_OFFLINE, E_NETWORK = -24, -21, -23, -22
 E_EXPIRED, E_REPLAY, E_CLOSED = -19, -20, -30
+E_NOT_PAIRED = -27
 
 W = None          # the world
 S = None          # the main phone's state folder
@@ -576,7 +577,8 @@ def case_not_paired_refused():
     p = W.run_phone(S, "--approve", "always")
     rc, out = W.comp(other, "sign", W.path("key1"), "--timeout-ms", "5000")
     st, err = result(out)
-    check(rc != 0 and err in (E_CLOSED, E_TIMEOUT), out)
+    # The phone hangs up (END 4025): the computer knows it was forgotten.
+    check(rc != 0 and err == E_NOT_PAIRED, out)
     W.stop(p)
     check("refused-not-paired" in open(p.log).read(), "not logged")
     rc, out = W.phone(S, "computers")
@@ -1348,7 +1350,7 @@ def case_junk_counted_not_logged():
         before += 1
     rc, out = W.comp(junk, "sign", W.path("keyf"), "--repeat", "40",
                      "--quiet", "--timeout-ms", "3000", timeout=300)
-    check(rc != 0 and result(out, 40)[1] in (E_CLOSED, E_TIMEOUT), out)
+    check(rc != 0 and result(out, 40)[1] in (E_NOT_PAIRED, E_TIMEOUT), out)
     # the first at once, the rest counted
     new = audit_lines(S)[before:]
     check(len(new) == 1 and 'subject="1 message"' in new[0] and
