@@ -379,12 +379,6 @@ skp_cli_pair(int argc, char **argv)
 		ret = 2;
 		goto out;
 	}
-	/* Drawing a code no phone can use would waste the user's time. */
-	if (skp_cli_relay_check(relay, RELAY_CHECK_MS, why, sizeof(why)) !=
-	    SKP_OK) {
-		skp_cli_err("%s", why);
-		goto out;
-	}
 	/* Two first pairings at once must make one identity, not two. */
 	if ((rc = skp_store_lock(dir, &lock, why, sizeof(why))) == SKP_OK) {
 		rc = skp_store_identity_load(dir, &identity, why,
@@ -407,6 +401,12 @@ skp_cli_pair(int argc, char **argv)
 		else
 			skp_cli_err("cannot start pairing: %s",
 			    skp_strerror(rc));
+		goto out;
+	}
+	/* Drawing a code no phone can use would waste the user's time. */
+	if (skp_cli_relay_check(relay, RELAY_CHECK_MS, why, sizeof(why)) !=
+	    SKP_OK) {
+		skp_cli_err("%s", why);
 		goto out;
 	}
 	uri = skp_pairflow_uri(pf);
