@@ -50,7 +50,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 
 # Belt and braces: the build already makes UBSan findings fatal.
 UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
-ASAN_OPTIONS="abort_on_error=1:detect_leaks=1"
+ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:strict_string_checks=1"
 export UBSAN_OPTIONS ASAN_OPTIONS
 
 status=0

@@ -65,6 +65,22 @@ line_provider(const char *p, size_t n, const char **val, size_t *vlen)
 	return 1;
 }
 
+/*
+ * n bytes and a NUL. Not strndup(): the config is len bytes that need not
+ * end in a NUL, and strndup() may look for one past them.
+ */
+static char *
+copy_n(const char *p, size_t n)
+{
+	char *s;
+
+	if ((s = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
 int
 skp_setup_scan(const char *config, size_t len, const char *provider,
     char **other)
@@ -178,7 +194,7 @@ skp_setup_scan_proxy(const char *config, size_t len, char **other)
 		    (is_kw(kw, kwlen, "ProxyCommand") ||
 		    is_kw(kw, kwlen, "ProxyJump"))) {
 			/* Keep looking: ours may still come later. */
-			if ((*other = strndup(kw, (size_t)(rest + restlen -
+			if ((*other = copy_n(kw, (size_t)(rest + restlen -
 			    kw))) == NULL)
 				return SKP_ERR_NOMEM;
 		}
