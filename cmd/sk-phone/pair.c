@@ -234,8 +234,8 @@ may_replace(const char *dir, const char *name, int replace, int yes)
 	fprintf(stderr, "A phone named '%s' is already paired with this "
 	    "computer (since %s, relay %s).\n", name, when, old->relay);
 	if (replace) {
-		fprintf(stderr, "--replace: the new phone '%s' replaces it once "
-		    "both confirm.\n", name);
+		fprintf(stderr, "--replace: the new phone '%s' replaces it "
+		    "once both confirm.\n", name);
 		goto out;
 	}
 	ok = 0;

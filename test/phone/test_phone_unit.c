@@ -847,7 +847,8 @@ phstate_reload_sees_other_writers(void)
 	CHECK(v == 4);
 	/* The other's replay entry and counter reach this one. */
 	memset(id, 9, sizeof(id));
-	CHECK_RC(skp_phstate_seen_add(st2, NULL, id, 1000000, 1000000, 600000, NULL, 0),
+	CHECK_RC(skp_phstate_seen_add(st2, NULL, id, 1000000, 1000000, 600000,
+	    NULL, 0),
 	    SKP_OK);
 	CHECK_RC(skp_phstate_counter_next(st2, c.id, &v, NULL, 0), SKP_OK);
 	CHECK(v == 5);
@@ -855,7 +856,8 @@ phstate_reload_sees_other_writers(void)
 	CHECK(st->nseen == 1);
 	REQUIRE((cp = skp_phstate_cred_find(st, c.id, 16)) != NULL);
 	CHECK(cp->counter == 5);
-	CHECK_RC(skp_phstate_seen_add(st, NULL, id, 1000001, 1000001, 600000, NULL, 0),
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, 1000001, 1000001, 600000,
+	    NULL, 0),
 	    SKP_ERR_REPLAY);
 	/* Removed elsewhere: gone here too. */
 	CHECK_RC(skp_phstate_cred_remove(st2, c.id, NULL, 0), SKP_OK);
@@ -936,8 +938,8 @@ phstate_reload_after_direct_decode(void)
 	REQUIRE((st = open_state(dir)) != NULL);
 	add_cred(st, 0x11, &c);
 	memset(id, 9, sizeof(id));
-	REQUIRE(skp_phstate_seen_add(st, NULL, id, 1000000, 1000000, 600000, NULL, 0) ==
-	    SKP_OK);
+	REQUIRE(skp_phstate_seen_add(st, NULL, id, 1000000, 1000000, 600000,
+	    NULL, 0) == SKP_OK);
 	p = skp_test_unhex("a10180", &n);
 	CHECK_RC(skp_phstate_decode_seen(st, p, n), SKP_OK);
 	CHECK_RC(skp_phstate_decode_creds(st, p, n), SKP_OK);
@@ -945,7 +947,8 @@ phstate_reload_after_direct_decode(void)
 	CHECK_RC(skp_phstate_reload(st, NULL, 0), SKP_OK);
 	CHECK(st->nseen == 1);
 	CHECK(st->ncreds == 1);
-	CHECK_RC(skp_phstate_seen_add(st, NULL, id, 1000001, 1000001, 600000, NULL, 0),
+	CHECK_RC(skp_phstate_seen_add(st, NULL, id, 1000001, 1000001, 600000,
+	    NULL, 0),
 	    SKP_ERR_REPLAY);
 	free(p);
 	skp_phstate_free(&st);
