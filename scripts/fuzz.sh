@@ -39,14 +39,22 @@ nice -n 10 meson compile -C "$builddir" >/dev/null
 
 if [ $# -eq 0 ]; then
 	# Every harness the meson file registers, in its order.
+	# shellcheck disable=SC2046
 	set -- $(sed -n "/^fuzz_harnesses = \[/,/^\]/s/^[[:space:]]*'\([a-z0-9_]*\)',*$/\1/p" \
 	    test/fuzz/meson.build)
 fi
 
 crashes="$builddir/fuzz-crashes"
 mkdir -p "$crashes"
-work=$(mktemp -d "${TMPDIR:-/tmp}/skp-fuzz.XXXXXX")
+# On /dev/shm when there is one: the setup harness writes a file per input.
+tmpbase=${TMPDIR:-/tmp}
+[ -w /dev/shm ] && tmpbase=/dev/shm
+work=$(mktemp -d "$tmpbase/skp-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
+# Harnesses that need files (setup, request) make them under here.
+mkdir -p "$work/tmp"
+SKP_FUZZ_TMPDIR="$work/tmp"
+export SKP_FUZZ_TMPDIR
 
 # Belt and braces: the build already makes UBSan findings fatal.
 UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"

@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 #define BASE_MS		1700000000123ULL
 #define HOUR_S		3600
 
-static char dir[64];
+static char dir[256];
 static struct skp_phstate *st;
 static size_t base_hosts, base_hwins;
 
@@ -102,14 +102,18 @@ add_cred(uint8_t idbyte, uint8_t privbyte, int resident, unsigned int cp)
 static void
 init(void)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	const char *base = getenv("SKP_FUZZ_TMPDIR");
 	struct skp_ph_computer c;
 	struct skp_p256_key k;
 	char why[256];
 	int i;
 
-	snprintf(dir, sizeof(dir), "%s/skp-fuzz-request.XXXXXX", base);
-	if (mkdtemp(dir) == NULL)
+	/* scripts/fuzz.sh names a folder it removes (libFuzzer may end
+	 * without atexit); else /dev/shm, cleaned at exit. */
+	if (base == NULL || *base == '\0')
+		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/skp-fuzz-request.XXXXXX",
+	    base) >= sizeof(dir) || mkdtemp(dir) == NULL)
 		abort();
 	atexit(cleanup);
 	if (skp_phstate_open(dir, NULL, 1, &st, why, sizeof(why)) != SKP_OK ||
@@ -267,7 +271,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct skp_handler h;
-	char path[128];
+	char path[sizeof(dir) + 8];
 	uint64_t now_ms;
 	int16_t off;
 	uint8_t flags;

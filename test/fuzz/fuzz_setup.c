@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 #define PROVIDER	"/usr/lib/x86_64-linux-gnu/libsk-phone.so"
 #define PROXY		"/usr/bin/sk-phone proxy %h %p"
 
-static char dir[64], path[96], bak[104];
+static char dir[256], path[sizeof(dir) + 8], bak[sizeof(dir) + 12];
 
 static void
 cleanup(void)
@@ -33,12 +33,16 @@ cleanup(void)
 static void
 setup_dir(void)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	const char *base = getenv("SKP_FUZZ_TMPDIR");
 
 	if (dir[0] != '\0')
 		return;
-	snprintf(dir, sizeof(dir), "%s/skp-fuzz-setup.XXXXXX", base);
-	if (mkdtemp(dir) == NULL)
+	/* scripts/fuzz.sh names a folder it removes (libFuzzer may end
+	 * without atexit); else /dev/shm, cleaned at exit. */
+	if (base == NULL || *base == '\0')
+		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/skp-fuzz-setup.XXXXXX",
+	    base) >= sizeof(dir) || mkdtemp(dir) == NULL)
 		abort();
 	snprintf(path, sizeof(path), "%s/config", dir);
 	snprintf(bak, sizeof(bak), "%s/config.bak", dir);
