@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,6 +89,55 @@ self_path(char *out, size_t outlen)
 	return SKP_OK;
 }
 
+/*
+ * The file to edit for ~/.ssh/config: the file itself, or the one a
+ * symbolic link names when that is a regular file of ours that others
+ * cannot write (as ssh wants it); else a message and an error.
+ */
+static int
+config_target(const char *config, char **target)
+{
+	struct stat st;
+	char *t = NULL;
+	int rc = SKP_ERR_INVALID;
+
+	*target = NULL;
+	if (lstat(config, &st) == -1 || !S_ISLNK(st.st_mode)) {
+		if ((*target = strdup(config)) == NULL) {
+			skp_cli_err("out of memory");
+			return SKP_ERR_NOMEM;
+		}
+		return SKP_OK;
+	}
+	if ((t = realpath(config, NULL)) == NULL) {
+		skp_cli_err("%s is a symbolic link that leads to no file (%s): "
+		    "create the file it names, or replace the link with a "
+		    "file", config, strerror(errno));
+		goto out;
+	}
+	if (stat(t, &st) == -1 || !S_ISREG(st.st_mode)) {
+		skp_cli_err("%s is a symbolic link to %s, which is not a "
+		    "regular file: point it at a file", config, t);
+		goto out;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+		skp_cli_err("%s is a symbolic link to %s, which %s: ssh "
+		    "refuses such a config too; fix it (%s %s) and run "
+		    "again", config, t, st.st_uid != geteuid() ?
+		    "is not yours" : "others can write",
+		    st.st_uid != geteuid() ? "chown $USER" : "chmod go-w", t);
+		goto out;
+	}
+	printf("%s is a symbolic link: editing the file it names, %s\n",
+	    config, t);
+	*target = t;
+	t = NULL;
+	rc = SKP_OK;
+ out:
+	free(t);
+	return rc;
+}
+
 static int
 cmd_setup(int argc, char **argv)
 {
@@ -99,9 +149,10 @@ cmd_setup(int argc, char **argv)
 		{ NULL,		0,			NULL, 0 },
 	};
 	struct skp_setup_result res;
+	struct skp_setup_eval ev, after;
 	char path[PATH_MAX], self[PATH_MAX], *config = NULL, *sshdir = NULL;
-	char *proxy = NULL;
-	const char *given = NULL, *home;
+	char *proxy = NULL, *target = NULL, *proxy_head = NULL;
+	const char *given = NULL, *home, *jump;
 	int c, write = 0, with_proxy = 0, ret = 1, rc;
 
 	memset(&res, 0, sizeof(res));
@@ -143,6 +194,12 @@ cmd_setup(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* "PATH proxy", for a ProxyCommand with -J in a message. */
+	if (proxy != NULL && (proxy_head = strndup(proxy, strlen(proxy) -
+	    strlen(" %h %p"))) == NULL) {
+		skp_cli_err("out of memory");
+		goto out;
+	}
 	if (!write) {
 		printf("# Add this line at the top of ~/.ssh/config "
 		    "(or run `sk-phone setup --write`):\n");
@@ -174,54 +231,104 @@ cmd_setup(int argc, char **argv)
 		skp_cli_err("cannot make %s: %s", sshdir, strerror(errno));
 		goto out;
 	}
-	if ((rc = skp_setup_write(config, path, with_proxy ? proxy : NULL,
-	    &res)) != SKP_OK) {
-		skp_cli_err("cannot update %s: %s", config,
+	if (config_target(config, &target) != SKP_OK)
+		goto out;
+	/* ssh's own view: Include, Match and all, as it reads them. */
+	if (skp_setup_ssh_eval(target, &ev) != SKP_OK && access(target, F_OK)
+	    == 0)
+		printf("note: `ssh -G -F %s` did not run; judging by reading "
+		    "the file alone\n", target);
+	if ((rc = skp_setup_write(target, path, with_proxy ? proxy : NULL,
+	    &ev, &res)) != SKP_OK) {
+		skp_cli_err("cannot update %s: %s", target,
 		    rc == SKP_ERR_IO ? strerror(errno) : skp_strerror(rc));
 		goto out;
 	}
 	ret = 0;
 	switch (res.provider_state) {
 	case SKP_SETUP_PRESENT:
-		printf("%s already has SecurityKeyProvider %s\n", config, path);
+		printf("%s already has SecurityKeyProvider %s\n", target,
+		    path);
 		break;
 	case SKP_SETUP_OTHER:
-		skp_cli_err("%s already sets SecurityKeyProvider %s; change "
-		    "that line to %s by hand", config, res.provider_other,
-		    path);
+		skp_cli_err("ssh uses SecurityKeyProvider %s for every host "
+		    "(from %s or a file it includes), so keys made with "
+		    "sk-phone would not sign; it was left as it is: change "
+		    "that line to \"SecurityKeyProvider %s\" by hand, then "
+		    "run `sk-phone setup --write` again", res.provider_other,
+		    target, path);
 		ret = 1;
 		break;
+	case SKP_SETUP_HOSTS:
+		printf("added SecurityKeyProvider %s under \"Host *\" at the "
+		    "end of %s; the hosts that set their own (%s) keep it\n",
+		    path, target, res.provider_other);
+		break;
 	default:
-		printf("added SecurityKeyProvider %s to %s\n", path, config);
+		printf("added SecurityKeyProvider %s to %s\n", path, target);
 		break;
 	}
 	if (with_proxy) {
 		switch (res.proxy_state) {
 		case SKP_SETUP_PRESENT:
-			printf("%s already runs sk-phone proxy\n", config);
+			printf("%s already runs sk-phone proxy\n", target);
 			break;
 		case SKP_SETUP_OTHER:
-			skp_cli_err("%s already has \"%s\" for every host, so "
-			    "a ProxyCommand added after it would not apply; "
-			    "use \"ProxyCommand %s\" there by hand (with a "
-			    "jump host: sk-phone proxy -J 'ssh -W %%%%h:%%%%p "
-			    "JUMP' %%h %%p)", config, res.proxy_other, proxy);
+			jump = res.proxy_other + 9;
+			while (*jump == ' ' || *jump == '\t' || *jump == '=')
+				jump++;
+			if (strncasecmp(res.proxy_other, "ProxyJump", 9) == 0)
+				skp_cli_err("ssh uses \"%s\" for every host "
+				    "(`ssh -G` shows it; from %s or a file it "
+				    "includes): that ProxyJump wins, since ssh "
+				    "takes the first value, so a ProxyCommand "
+				    "added after it would not apply and the "
+				    "phone would not check host keys; nothing "
+				    "was added for it. To keep the jump host "
+				    "and let the phone check, replace that line "
+				    "with: ProxyCommand %s -J 'ssh -W %%h:%%p "
+				    "%s' %%h %%p", res.proxy_other, target,
+				    proxy_head, jump);
+			else
+				skp_cli_err("%s already has \"%s\" for every "
+				    "host, so a ProxyCommand added after it "
+				    "would not apply; use \"ProxyCommand %s\" "
+				    "there by hand (with a jump host: "
+				    "sk-phone proxy -J 'ssh -W %%%%h:%%%%p "
+				    "JUMP' %%h %%p)", target, res.proxy_other,
+				    proxy);
 			ret = 1;
 			break;
 		default:
+			/* Judged again as ssh will read it from now on. */
+			if (skp_setup_ssh_eval(target, &after) == SKP_OK &&
+			    (after.proxy_jump[0] != '\0' ||
+			    !skp_setup_proxy_is_ours(after.proxy_command))) {
+				skp_cli_err("added \"Host *\" with "
+				    "ProxyCommand %s at the end of %s, but "
+				    "`ssh -G` still shows \"%s\" for hosts: "
+				    "find what sets it first and remove it",
+				    proxy, target, after.proxy_jump[0] !=
+				    '\0' ? after.proxy_jump :
+				    after.proxy_command);
+				ret = 1;
+				break;
+			}
 			printf("added \"Host *\" with ProxyCommand %s at the "
 			    "end of %s: the phone now checks and pins the "
-			    "host keys of servers\n", proxy, config);
+			    "host keys of servers\n", proxy, target);
 			break;
 		}
-	} else
+	} else if (ret == 0)
 		printf("to let the phone check and pin host keys too, run "
 		    "sk-phone setup --write --proxy\n");
 	if (res.backed_up)
-		printf("the old file is %s.bak\n", config);
+		printf("the old file is %s.bak\n", target);
  out:
 	skp_setup_result_clear(&res);
 	free(proxy);
+	free(proxy_head);
+	free(target);
 	free(config);
 	free(sshdir);
 	return ret;

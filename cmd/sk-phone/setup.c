@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sk-phone/err.h"
@@ -18,6 +19,7 @@
 #define SETUP_MAX_CONFIG	(1024 * 1024)
 #define SETUP_KEYWORD		"SecurityKeyProvider"
 #define SETUP_PROXY_MARK	" proxy "
+#define SETUP_MAX_G		(256 * 1024)	/* ssh -G output read */
 
 static int
 is_space(char c)
@@ -81,39 +83,6 @@ copy_n(const char *p, size_t n)
 	return s;
 }
 
-int
-skp_setup_scan(const char *config, size_t len, const char *provider,
-    char **other)
-{
-	const char *line = config, *end = config + len, *nl, *val;
-	size_t vlen;
-
-	*other = NULL;
-	/*
-	 * ssh uses the first value it meets; any SecurityKeyProvider, even
-	 * under a Host block, is the user's choice that setup must not
-	 * silently override.
-	 */
-	while (line < end) {
-		nl = memchr(line, '\n', (size_t)(end - line));
-		if (nl == NULL)
-			nl = end;
-		if (line_provider(line, (size_t)(nl - line), &val, &vlen)) {
-			if (vlen == strlen(provider) &&
-			    memcmp(val, provider, vlen) == 0)
-				return SKP_SETUP_PRESENT;
-			/* val is not NUL-terminated: strndup would read on. */
-			if ((*other = malloc(vlen + 1)) == NULL)
-				return SKP_ERR_NOMEM;
-			memcpy(*other, val, vlen);
-			(*other)[vlen] = '\0';
-			return SKP_SETUP_OTHER;
-		}
-		line = nl + 1;
-	}
-	return SKP_SETUP_ABSENT;
-}
-
 /*
  * One ssh_config line split: *kw and *kwlen the keyword, *rest the
  * arguments after the whitespace and/or '=' (trailing blanks dropped).
@@ -162,6 +131,52 @@ every_host(const char *kw, size_t kwlen, const char *rest, size_t restlen)
 		    (restlen == 3 && memcmp(rest, "\"*\"", 3) == 0);
 	return is_kw(kw, kwlen, "Match") && restlen == 3 &&
 	    strncasecmp(rest, "all", 3) == 0;
+}
+
+int
+skp_setup_scan(const char *config, size_t len, const char *provider,
+    char **other)
+{
+	const char *line = config, *end = config + len, *nl, *val, *kw, *rest;
+	size_t vlen, kwlen, restlen;
+	int all = 1;	/* the global section applies to every host */
+
+	*other = NULL;
+	/*
+	 * ssh uses the first value it meets. One for every host is the
+	 * user's choice that setup must not override; one for some hosts
+	 * only is kept by adding ours after it, under "Host *".
+	 */
+	while (line < end) {
+		nl = memchr(line, '\n', (size_t)(end - line));
+		if (nl == NULL)
+			nl = end;
+		if (line_split(line, (size_t)(nl - line), &kw, &kwlen, &rest,
+		    &restlen) && (is_kw(kw, kwlen, "Host") ||
+		    is_kw(kw, kwlen, "Match")))
+			all = every_host(kw, kwlen, rest, restlen);
+		else if (line_provider(line, (size_t)(nl - line), &val,
+		    &vlen)) {
+			if (all && vlen == strlen(provider) &&
+			    memcmp(val, provider, vlen) == 0) {
+				free(*other);
+				*other = NULL;
+				return SKP_SETUP_PRESENT;
+			}
+			if (all || *other == NULL) {
+				free(*other);
+				/* val is not NUL-terminated. */
+				if ((*other = malloc(vlen + 1)) == NULL)
+					return SKP_ERR_NOMEM;
+				memcpy(*other, val, vlen);
+				(*other)[vlen] = '\0';
+				if (all)
+					return SKP_SETUP_OTHER;
+			}
+		}
+		line = nl + 1;
+	}
+	return *other != NULL ? SKP_SETUP_HOSTS : SKP_SETUP_ABSENT;
 }
 
 int
@@ -219,6 +234,112 @@ skp_setup_proxy_command(const char *cli, char **out)
 		return SKP_ERR_NOMEM;
 	}
 	return SKP_OK;
+}
+
+/* A line "key value" of ssh -G into out when the key is key. */
+static void
+g_value(const char *line, size_t n, const char *key, char *out,
+    size_t outlen)
+{
+	size_t k = strlen(key);
+
+	if (n > k && memcmp(line, key, k) == 0 && line[k] == ' ') {
+		n -= k + 1;
+		if (n >= outlen)
+			n = outlen - 1;
+		memcpy(out, line + k + 1, n);
+		out[n] = '\0';
+	}
+}
+
+void
+skp_setup_parse_g(const char *out, size_t len, struct skp_setup_eval *ev)
+{
+	const char *line = out, *end = out + len, *nl;
+
+	ev->provider[0] = ev->proxy_command[0] = ev->proxy_jump[0] = '\0';
+	while (line < end) {
+		nl = memchr(line, '\n', (size_t)(end - line));
+		if (nl == NULL)
+			nl = end;
+		g_value(line, (size_t)(nl - line), "securitykeyprovider",
+		    ev->provider, sizeof(ev->provider));
+		g_value(line, (size_t)(nl - line), "proxycommand",
+		    ev->proxy_command, sizeof(ev->proxy_command));
+		g_value(line, (size_t)(nl - line), "proxyjump",
+		    ev->proxy_jump, sizeof(ev->proxy_jump));
+		line = nl + 1;
+	}
+	/* "none" switches a proxy off, as if there were none. */
+	if (strcmp(ev->proxy_command, "none") == 0)
+		ev->proxy_command[0] = '\0';
+	if (strcmp(ev->proxy_jump, "none") == 0)
+		ev->proxy_jump[0] = '\0';
+}
+
+int
+skp_setup_ssh_eval(const char *config, struct skp_setup_eval *ev)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid = -1;
+	int p[2] = { -1, -1 }, fd, status, rc = SKP_ERR_IO;
+
+	memset(ev, 0, sizeof(*ev));
+	if ((buf = malloc(SETUP_MAX_G)) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1)
+		goto out;
+	if (pid == 0) {
+		/* ssh's defaults, not this shell's SSH_SK_PROVIDER. */
+		(void)unsetenv("SSH_SK_PROVIDER");
+		if ((fd = open("/dev/null", O_RDWR)) == -1 ||
+		    dup2(fd, STDIN_FILENO) == -1 ||
+		    dup2(p[1], STDOUT_FILENO) == -1 ||
+		    dup2(fd, STDERR_FILENO) == -1)
+			_exit(127);
+		execlp("ssh", "ssh", "-G", "-F", config, SKP_SETUP_PROBE_HOST,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	p[1] = -1;
+	for (;;) {
+		r = read(p[0], buf + n, SETUP_MAX_G - 1 - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == SETUP_MAX_G - 1)
+			break;
+	}
+	close(p[0]);
+	p[0] = -1;
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			goto out;
+	pid = -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		rc = SKP_ERR_UNSUPPORTED;
+		goto out;
+	}
+	skp_setup_parse_g(buf, n, ev);
+	ev->ok = 1;
+	rc = SKP_OK;
+ out:
+	if (p[0] != -1)
+		close(p[0]);
+	if (p[1] != -1)
+		close(p[1]);
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+	free(buf);
+	return rc;
 }
 
 static int
@@ -347,13 +468,62 @@ skp_setup_result_clear(struct skp_setup_result *res)
 }
 
 int
+skp_setup_proxy_is_ours(const char *cmd)
+{
+	return strstr(cmd, "sk-phone") != NULL &&
+	    strstr(cmd, SETUP_PROXY_MARK) != NULL;
+}
+
+/* ssh's own view (ssh -G) outweighs what the scans read. */
+static int
+weigh_eval(const struct skp_setup_eval *ev, const char *provider,
+    int want_proxy, struct skp_setup_result *res)
+{
+	if (ev == NULL || !ev->ok)
+		return SKP_OK;
+	if (strcmp(ev->provider, provider) == 0) {
+		res->provider_state = SKP_SETUP_PRESENT;
+		free(res->provider_other);
+		res->provider_other = NULL;
+	} else if (ev->provider[0] != '\0' &&
+	    strcmp(ev->provider, "internal") != 0 &&
+	    res->provider_state != SKP_SETUP_OTHER) {
+		/* Set for every host, maybe in a file it includes. */
+		free(res->provider_other);
+		if ((res->provider_other = strdup(ev->provider)) == NULL)
+			return SKP_ERR_NOMEM;
+		res->provider_state = SKP_SETUP_OTHER;
+	}
+	if (!want_proxy)
+		return SKP_OK;
+	if (ev->proxy_jump[0] == '\0' && skp_setup_proxy_is_ours(ev->proxy_command)) {
+		res->proxy_state = SKP_SETUP_PRESENT;
+		free(res->proxy_other);
+		res->proxy_other = NULL;
+	} else if (ev->proxy_jump[0] != '\0' || ev->proxy_command[0] != '\0') {
+		free(res->proxy_other);
+		if (asprintf(&res->proxy_other, "%s %s",
+		    ev->proxy_jump[0] != '\0' ? "ProxyJump" : "ProxyCommand",
+		    ev->proxy_jump[0] != '\0' ? ev->proxy_jump :
+		    ev->proxy_command) == -1) {
+			res->proxy_other = NULL;
+			return SKP_ERR_NOMEM;
+		}
+		res->proxy_state = SKP_SETUP_OTHER;
+	}
+	return SKP_OK;
+}
+
+int
 skp_setup_write(const char *path, const char *provider,
-    const char *proxy_command, struct skp_setup_result *res)
+    const char *proxy_command, const struct skp_setup_eval *ev,
+    struct skp_setup_result *res)
 {
 	char *old = NULL, *head = NULL, *tail = NULL, *bak = NULL;
+	char *pline = NULL;
 	size_t oldlen = 0;
 	mode_t mode = 0600;
-	int rc, st, quote;
+	int rc, st, quote, add_proxy;
 
 	memset(res, 0, sizeof(*res));
 	rc = read_all(path, &old, &oldlen, &mode);
@@ -382,6 +552,9 @@ skp_setup_write(const char *path, const char *provider,
 			res->proxy_state = st;
 		}
 	}
+	if ((rc = weigh_eval(ev, provider, proxy_command != NULL, res)) !=
+	    SKP_OK)
+		goto out;
 	quote = strpbrk(provider, " \t") != NULL;
 	/* At the top: ssh takes the first value, and a Host block ends the
 	 * global section, so anywhere else it might not apply to all. */
@@ -394,14 +567,29 @@ skp_setup_write(const char *path, const char *provider,
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
+	/* A provider for some hosts only: ours after it, for the rest. */
+	if (res->provider_state == SKP_SETUP_HOSTS &&
+	    asprintf(&pline, "\t" SETUP_KEYWORD " %s%s%s\n",
+	    quote ? "\"" : "", provider, quote ? "\"" : "") == -1) {
+		pline = NULL;
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	add_proxy = proxy_command != NULL &&
+	    res->proxy_state == SKP_SETUP_ABSENT;
 	/* At the end, under "Host *": hosts configured above keep their
 	 * own ProxyCommand or ProxyJump (ssh takes the first value). */
-	if (proxy_command != NULL && res->proxy_state == SKP_SETUP_ABSENT &&
-	    asprintf(&tail, "%s\n# Added by sk-phone setup: ssh connects "
-	    "through sk-phone proxy, so the\n# phone can check and pin each "
-	    "server's host key.\nHost *\n\tProxyCommand %s\n",
+	if ((pline != NULL || add_proxy) &&
+	    asprintf(&tail, "%s\n%s%sHost *\n%s%s%s%s",
 	    oldlen > 0 && old[oldlen - 1] != '\n' ? "\n" : "",
-	    proxy_command) == -1) {
+	    pline != NULL ? "# Added by sk-phone setup: keys made with "
+	    "libsk-phone sign on the paired\n# phone; hosts above keep "
+	    "their own SecurityKeyProvider.\n" : "",
+	    add_proxy ? "# Added by sk-phone setup: ssh connects through "
+	    "sk-phone proxy, so the\n# phone can check and pin each server's "
+	    "host key.\n" : "", pline != NULL ? pline : "",
+	    add_proxy ? "\tProxyCommand " : "",
+	    add_proxy ? proxy_command : "", add_proxy ? "\n" : "") == -1) {
 		tail = NULL;
 		rc = SKP_ERR_NOMEM;
 		goto out;
@@ -430,6 +618,7 @@ skp_setup_write(const char *path, const char *provider,
 	free(old);
 	free(head);
 	free(tail);
+	free(pline);
 	free(bak);
 	return rc;
 }

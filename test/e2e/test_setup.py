@@ -8,6 +8,7 @@ refusing to hide behind another proxy for every host.
 
 import atexit
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -104,10 +105,11 @@ def refuses_other_provider():
     old = "Host *\n  SecurityKeyProvider = /usr/lib/other.so\n"
     with open(os.path.join(home, ".ssh", "config"), "w") as f:
         f.write(old)
-    rc, _, err = run(home, "--write")
+    rc, out, err = run(home, "--write")
     check(rc != 0, "rc 0 over another provider")
     check("/usr/lib/other.so" in err, "names the other", err)
     check(config(home) == old, "file changed")
+    check("--write --proxy" not in out, "a hint, then a failure", out)
 
 
 def proxy_line():
@@ -176,9 +178,10 @@ def proxy_refused_behind_another_for_every_host():
             f.write(old)
         rc, out, err = run(home, "--write", "--proxy")
         check(rc != 0, "rc 0 behind another proxy", out)
-        check("would not apply" in err and
-              old.split("\n")[old.startswith("Host") and 1 or 0].strip()
-              in err, "names it", err)
+        line = old.split("\n")[old.startswith("Host") and 1 or 0].strip()
+        # As ssh -G shows it: "ProxyJump bastion" for "ProxyJump = ...".
+        line = re.sub(r"^(\S+)\s*=\s*", r"\1 ", line)
+        check("would not apply" in err and line in err, "names it", err)
         c = config(home)
         check("ProxyCommand %s" % os.path.realpath(CLI) not in c,
               "added anyway", c)
@@ -226,6 +229,84 @@ def pair_uri_too_long():
                        env=env, timeout=30)
     check(p.returncode != 0, "accepted: " + p.stdout)
     check("longer than 1024 bytes" in p.stderr, "message: " + p.stderr)
+
+
+@tap.case
+def provider_in_one_host_block_is_kept():
+    """Another provider for one host only: ours for the rest, after it."""
+    home = fresh_home()
+    os.mkdir(os.path.join(home, ".ssh"), 0o700)
+    old = "Host work\n  SecurityKeyProvider /usr/lib/other.so\n"
+    with open(os.path.join(home, ".ssh", "config"), "w") as f:
+        f.write(old)
+    rc, out, err = run(home, "--write")
+    check(rc == 0, "rc %d" % rc, out + err)
+    check("sk-phone:" not in err, "an error line", err)
+    check("keep it" in out, "says the host keeps its own", out)
+    g = ssh_g(home, "elsewhere")
+    check("securitykeyprovider %s" % PROVIDER in g, "ssh -G elsewhere", g)
+    g = ssh_g(home, "work")
+    check("securitykeyprovider /usr/lib/other.so" in g, "ssh -G work", g)
+    rc, out, err = run(home, "--write")
+    check(rc == 0 and "already has" in out, "twice", out + err)
+    check(config(home).count("\tSecurityKeyProvider") == 1,
+          "added twice", config(home))
+
+
+@tap.case
+def include_proxyjump_for_every_host_wins():
+    """ssh -G decides: a ProxyJump for every host in an included file."""
+    home = fresh_home()
+    ssh = os.path.join(home, ".ssh")
+    os.makedirs(os.path.join(ssh, "config.d"), 0o700)
+    with open(os.path.join(ssh, "config.d", "jump"), "w") as f:
+        f.write("Host *\n  ProxyJump bastion\n")
+    # Absolute: ssh resolves a relative Include against the passwd home,
+    # not this test's HOME.
+    old = "Include %s/config.d/*\n" % ssh
+    with open(os.path.join(ssh, "config"), "w") as f:
+        f.write(old)
+    rc, out, err = run(home, "--write", "--proxy")
+    check(rc != 0, "rc 0 although ProxyJump wins", out + err)
+    check("the phone now checks" not in out, "claims the phone checks", out)
+    check("ProxyJump bastion" in err and "wins" in err, "says it wins", err)
+    check("-J 'ssh -W %h:%p bastion' %h %p" in err, "says what to do", err)
+    check("ProxyCommand %s" % os.path.realpath(CLI) not in config(home),
+          "added the proxy anyway", config(home))
+    check("proxyjump bastion" in ssh_g(home, "any"), "ssh -G changed")
+
+
+@tap.case
+def symlinked_config_followed():
+    home = fresh_home()
+    ssh = os.path.join(home, ".ssh")
+    os.mkdir(ssh, 0o700)
+    dots = os.path.join(home, "dotfiles")
+    os.mkdir(dots, 0o700)
+    real = os.path.join(dots, "ssh_config")
+    with open(real, "w") as f:
+        f.write("Host db\n  User admin\n")
+    os.chmod(real, 0o600)
+    link = os.path.join(ssh, "config")
+    os.symlink("../dotfiles/ssh_config", link)
+    rc, out, err = run(home, "--write")
+    check(rc == 0, "rc %d" % rc, out + err)
+    check(os.path.islink(link), "the link was replaced by a file")
+    with open(real) as f:
+        c = f.read()
+    check("SecurityKeyProvider %s" % PROVIDER in c, "the file it names", c)
+    check(os.path.exists(real + ".bak"), "no backup next to the file")
+    check(real in out, "does not say which file", out)
+    # A file others can write: ssh refuses it too, and so does setup.
+    os.chmod(real, 0o666)
+    rc, out, err = run(home, "--write", "--proxy")
+    check(rc != 0 and "others can write" in err and "chmod go-w" in err,
+          "a file others can write", out + err)
+    os.chmod(real, 0o600)
+    os.unlink(link)
+    os.symlink("../dotfiles/missing", link)
+    rc, out, err = run(home, "--write")
+    check(rc != 0 and "leads to no file" in err, "dangling link", err)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 /*
  * Fuzz harness: the ssh_config scanning of `sk-phone setup`
  * (cmd/sk-phone/setup.c, built in). The first byte picks whether the
- * proxy block is asked for; the rest is ~/.ssh/config. The scans run on
+ * proxy block is asked for; the rest is ~/.ssh/config, and also the
+ * output of `ssh -G` for the parser of that. The scans run on
  * it directly, then skp_setup_write() edits a copy in a private folder
  * (on /dev/shm when there is one: no disk writes per input). After the
  * edit, the scans must find the lines it says are there, and a second
@@ -80,9 +81,10 @@ scans(const char *s, size_t n, int *prov, int *proxy)
 
 	*prov = skp_setup_scan(s, n, PROVIDER, &other);
 	if (*prov != SKP_SETUP_ABSENT && *prov != SKP_SETUP_PRESENT &&
-	    *prov != SKP_SETUP_OTHER)
+	    *prov != SKP_SETUP_OTHER && *prov != SKP_SETUP_HOSTS)
 		abort();
-	if ((*prov == SKP_SETUP_OTHER) != (other != NULL) ||
+	if ((*prov == SKP_SETUP_OTHER || *prov == SKP_SETUP_HOSTS) !=
+	    (other != NULL) ||
 	    (other != NULL && memmem(s, n, other, strlen(other)) == NULL))
 		abort();
 	free(other);
@@ -103,6 +105,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct skp_setup_result res;
+	struct skp_setup_eval ev;
 	const char *s = (const char *)data + 1;
 	const char *proxy;
 	size_t n = size - 1, m;
@@ -112,10 +115,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || n > 64 * 1024)
 		return 0;
 	proxy = data[0] & 1 ? PROXY : NULL;
+	/* The same bytes as the output of ssh -G: values stay in bounds. */
+	skp_setup_parse_g(s, n, &ev);
+	if (strlen(ev.provider) >= sizeof(ev.provider) ||
+	    strlen(ev.proxy_command) >= sizeof(ev.proxy_command) ||
+	    strlen(ev.proxy_jump) >= sizeof(ev.proxy_jump))
+		abort();
 	scans(s, n, &prov, &px);
 	setup_dir();
 	put_file(data + 1, n);
-	rc = skp_setup_write(path, PROVIDER, proxy, &res);
+	rc = skp_setup_write(path, PROVIDER, proxy, NULL, &res);
 	if (memchr(s, '\0', n) != NULL) {
 		if (rc != SKP_ERR_FORMAT)
 			abort();
@@ -135,7 +144,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	free(after);
 	/* Never twice. */
-	if (skp_setup_write(path, PROVIDER, proxy, &res) != SKP_OK ||
+	if (skp_setup_write(path, PROVIDER, proxy, NULL, &res) != SKP_OK ||
 	    res.wrote)
 		abort();
 	skp_setup_result_clear(&res);
