@@ -277,7 +277,7 @@ skp_call(const struct skp_call_phone *phone,
 	 * knows this computer, and cannot say so in a message we could
 	 * trust.
 	 */
-	if (rc == SKP_ERR_CLOSED && called &&
+	if (rc == SKP_ERR_CLOSED && called && ctx.online &&
 	    skp_relay_end_code(r) == SKP_RELAY_C_HUNG_UP)
 		rc = SKP_ERR_NOT_PAIRED;
 	if (rc != SKP_OK)

@@ -61,19 +61,6 @@ load(char *dir, size_t dirlen, struct skp_p256_key *id,
 	return 0;
 }
 
-static int
-relay_reachable(const char *url, int timeout_ms)
-{
-	skp_relay_t *r;
-	int rc;
-
-	if ((r = skp_relay_new(NULL)) == NULL)
-		return SKP_ERR_NOMEM;
-	rc = skp_relay_connect(r, url, timeout_ms);
-	skp_relay_free(&r);
-	return rc;
-}
-
 /* A getInfo request: the phone answers without asking its owner. */
 static int
 phone_info(const struct skp_store_pairing *ph,
@@ -132,7 +119,7 @@ skp_cli_status(int argc, char **argv)
 		{ NULL,		0,			NULL, 0 },
 	};
 	char dir[SKP_STORE_PATH_MAX], when[32], reason[SKP_CTAP_REASON_MAX + 1];
-	char hex[2 * SKP_PHONE_ID_LEN + 1];
+	char hex[2 * SKP_PHONE_ID_LEN + 1], why[512];
 	struct skp_p256_key id;
 	struct skp_ctap_info info;
 	skp_store_phones_t *phones = NULL;
@@ -180,9 +167,11 @@ skp_cli_status(int argc, char **argv)
 		printf("phone '%s' (id %.8s, paired %s as '%s')\n",
 		    ph->phone_name, hex, when, ph->computer_name);
 		fflush(stdout);
-		rc = relay_reachable(ph->relay, 2000);
-		printf("  relay %s: %s\n", ph->relay, rc == SKP_OK ?
-		    "reachable" : skp_strerror(rc));
+		rc = skp_cli_relay_check(ph->relay, 2000, why, sizeof(why));
+		if (rc == SKP_OK)
+			printf("  relay %s: reachable\n", ph->relay);
+		else
+			printf("  relay: %s\n", why);
 		if (rc != SKP_OK) {
 			printf("  phone: unknown (relay not reachable)\n");
 			bad = 1;

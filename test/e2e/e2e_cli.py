@@ -267,6 +267,16 @@ def phone_forgot_computer_is_told():
     check(ok, "login after pairing again", err)
 
 
+@cli.case
+def status_relay_down_says_what_to_check():
+    """Last: stops the relay."""
+    K.stop(K.relay)
+    rc, out, err, _ = status()
+    check(rc != 0, "status ok without a relay", out + err)
+    check("cannot reach the relay %s: is sk-phone-relay running there?" %
+          K.relay_url in out, "status says", out + err)
+
+
 def main():
     global K, CLOCKSHIFT
     build, CLOCKSHIFT = sys.argv[1], os.path.abspath(sys.argv[2])
