@@ -1278,7 +1278,8 @@ def case_prompt_host_window():
     rc, out = W.phone(S, "computers")
     check("verified logins to pinned hosts and signatures of namespace "
           "'git' allowed until" in out, out)
-    for args in (["--userauth", "root"], login_args("db4", 22, db4), [],
+    for args in (["--userauth", "root"],
+                 login_args("db4-rejected.example", 22, db4), [],
                  ["--sshsig", "file"]):
         c, seen = prompt_sign(t, *args)
         t.send("r\n")
@@ -1286,7 +1287,8 @@ def case_prompt_host_window():
         check(rc != 0 and result(out)[0] == ST_DENIED, out)
     t.kill()
     rc, out = W.phone(S, "hosts")
-    check("db4" not in out, "a rejected first login pinned: " + out)
+    check("db4-rejected.example" not in out,
+          "a rejected first login pinned: " + out)
     for h in ("[db2]:2222", "db3"):
         W.phone(S, "hosts", "forget", h)
 
