@@ -75,6 +75,12 @@ decode_response(const uint8_t *p, size_t n, struct skp_call_response *out,
 	r.ctap = NULL;
 	memcpy(out->reason, r.reason, sizeof(out->reason));
 	tame(out->reason);
+	if (r.moved) {
+		out->moved = 1;
+		memcpy(out->move_id, r.move_id, sizeof(out->move_id));
+		memcpy(out->move_relay, r.move_relay,
+		    sizeof(out->move_relay));
+	}
  out:
 	skp_ctap_response_clear(&r);
 	return rc;

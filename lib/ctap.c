@@ -10,6 +10,7 @@
 #include "sk-phone/crypto.h"
 #include "sk-phone/ctap.h"
 #include "sk-phone/err.h"
+#include "sk-phone/pairuri.h"
 
 #define PUBLIC_KEY	"public-key"
 #define FMT_PACKED	"packed"
@@ -1048,6 +1049,51 @@ ctap_item(const uint8_t *p, size_t len, cbor_item_t **out)
 	return SKP_OK;
 }
 
+/* Response key 4: {1: new mailbox id (32), 2: relay URL}. */
+static int
+move_put(cbor_item_t *m, const struct skp_ctap_answer *a)
+{
+	cbor_item_t *mv;
+	int rc;
+
+	if ((mv = skp_cbor_map(2)) == NULL)
+		return SKP_ERR_NOMEM;
+	if ((rc = skp_cbor_map_put(mv, 1, skp_cbor_bytes(a->move_id,
+	    SKP_MAILBOX_ID_LEN))) != SKP_OK ||
+	    (rc = skp_cbor_map_put(mv, 2, skp_cbor_text(a->move_relay))) !=
+	    SKP_OK) {
+		skp_cbor_free(&mv);
+		return rc;
+	}
+	return skp_cbor_map_put(m, 4, mv);
+}
+
+/* Key 4 read back: both fields, a relay URL as the pairing URI's. */
+static int
+move_get(const cbor_item_t *m, struct skp_ctap_response *resp)
+{
+	static const int64_t keys[] = { 1, 2 };
+	cbor_item_t *mv = NULL, *v = NULL;
+	size_t idlen = 0;
+	int rc;
+
+	if ((rc = opt(m, 4, CBOR_TYPE_MAP, &mv)) != SKP_OK || mv == NULL)
+		return rc;
+	if ((rc = skp_cbor_map_only(mv, keys, 2)) != SKP_OK ||
+	    (rc = need(mv, 1, CBOR_TYPE_BYTESTRING, &v)) != SKP_OK ||
+	    (rc = skp_cbor_get_bytes(v, SKP_MAILBOX_ID_LEN,
+	    SKP_MAILBOX_ID_LEN, resp->move_id, &idlen)) != SKP_OK ||
+	    (rc = need(mv, 2, CBOR_TYPE_STRING, &v)) != SKP_OK ||
+	    (rc = skp_cbor_get_text(v, SKP_RELAY_URL_MAX, resp->move_relay,
+	    sizeof(resp->move_relay))) != SKP_OK)
+		return rc;
+	if (skp_pairuri_check_relay(resp->move_relay,
+	    strlen(resp->move_relay)) != SKP_OK)
+		return SKP_ERR_FORMAT;
+	resp->moved = 1;
+	return SKP_OK;
+}
+
 int
 skp_ctap_answer_encode(const struct skp_ctap_answer *a, uint8_t **out,
     size_t *outlen)
@@ -1065,6 +1111,11 @@ skp_ctap_answer_encode(const struct skp_ctap_answer *a, uint8_t **out,
 		goto out;
 	if (a->pin_may_follow && (a->status != SKP_CTAP_PIN_REQUIRED ||
 	    a->unpadded))
+		goto out;
+	if ((a->move_id == NULL) != (a->move_relay == NULL) ||
+	    (a->move_id != NULL && (a->unpadded ||
+	    skp_pairuri_check_relay(a->move_relay,
+	    strlen(a->move_relay)) != SKP_OK)))
 		goto out;
 	if (a->ctap != NULL && (rc = ctap_item(a->ctap, a->ctap_len,
 	    &body)) != SKP_OK) {
@@ -1085,6 +1136,8 @@ skp_ctap_answer_encode(const struct skp_ctap_answer *a, uint8_t **out,
 	if (a->reason != NULL && a->reason[0] != '\0' &&
 	    (rc = skp_cbor_map_put(m, 3, skp_cbor_text(a->reason))) !=
 	    SKP_OK)
+		goto out;
+	if (a->move_id != NULL && (rc = move_put(m, a)) != SKP_OK)
 		goto out;
 	if (a->pin_may_follow &&
 	    (rc = skp_cbor_map_put(m, 5, skp_cbor_bool(1))) != SKP_OK)
@@ -1116,7 +1169,7 @@ int
 skp_ctap_response_decode(const uint8_t *p, size_t len,
     struct skp_ctap_response *resp)
 {
-	static const int64_t keys[] = { 1, 2, 3, 5, SKP_CTAP_PAD_KEY };
+	static const int64_t keys[] = { 1, 2, 3, 4, 5, SKP_CTAP_PAD_KEY };
 	cbor_item_t *m = NULL, *v = NULL;
 	uint64_t st;
 	int rc;
@@ -1128,10 +1181,11 @@ skp_ctap_response_decode(const uint8_t *p, size_t len,
 		rc = SKP_ERR_CBOR_TYPE;
 		goto out;
 	}
-	if ((rc = skp_cbor_map_only(m, keys, 5)) != SKP_OK ||
+	if ((rc = skp_cbor_map_only(m, keys, 6)) != SKP_OK ||
 	    (rc = check_pad(m)) != SKP_OK ||
 	    (rc = need(m, 1, CBOR_TYPE_UINT, &v)) != SKP_OK ||
-	    (rc = skp_cbor_get_uint(v, &st)) != SKP_OK)
+	    (rc = skp_cbor_get_uint(v, &st)) != SKP_OK ||
+	    (rc = move_get(m, resp)) != SKP_OK)
 		goto out;
 	if (st > UINT8_MAX) {
 		rc = SKP_ERR_FORMAT;

@@ -469,6 +469,28 @@ on_status(int state, void *arg)
 }
 
 /*
+ * The phone says, in an answer that verified, that it listens on another
+ * mailbox now (mailbox rotate): the phones file follows, under the lock.
+ */
+static void
+prov_moved(struct prov *p, const struct skp_store_pairing *ph,
+    const struct skp_call_response *resp)
+{
+	char why[512];
+	int rc;
+
+	if ((rc = skp_store_phones_move(p->dir, ph->phone_id, resp->move_id,
+	    resp->move_relay, why, sizeof(why))) != SKP_OK)
+		say("phone '%s' moved to a new mailbox, and this computer "
+		    "could not save it (%s): it keeps calling the old one, "
+		    "which the phone drops once told or finished; pair again "
+		    "if the phone stops answering", ph->phone_name, why);
+	else
+		dbg("phone '%s' moved to a new mailbox: saved",
+		    ph->phone_name);
+}
+
+/*
  * Send one request envelope to a phone and return its CTAP answer: 0, or
  * the SSH_SK_ERR_* to give OpenSSH once the user has been told why.
  */
@@ -514,6 +536,8 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 	rc = skp_call(&cp, &p->identity, msg, msglen, ms_left(p), on_status,
 	    &st, &resp);
 	dbg("call done: %s, status 0x%02x", skp_strerror(rc), resp.status);
+	if (resp.moved)
+		prov_moved(p, ph, &resp);
 	if (rc == SKP_ERR_PIN_INVALID &&
 	    resp.status == SKP_CTAP_PIN_BLOCKED) {
 		/* Not "wrong PIN": asking again cannot help. */

@@ -1219,3 +1219,46 @@ out:
 	}
 	return rc;
 }
+
+int
+skp_store_phones_move(const char *dir, const uint8_t id[SKP_PHONE_ID_LEN],
+    const uint8_t mailbox_id[SKP_MAILBOX_ID_LEN], const char *relay,
+    char *why, size_t whylen)
+{
+	skp_store_phones_t *s = NULL;
+	size_t i;
+	int rc, fd = -1;
+
+	quiet(why, whylen);
+	if (dir == NULL || id == NULL || mailbox_id == NULL ||
+	    relay == NULL) {
+		rc = SKP_ERR_INVALID;
+		goto out;
+	}
+	if ((rc = skp_pairuri_check_relay(relay, strlen(relay))) != SKP_OK) {
+		skp_why(why, whylen, "the phone's new relay URL is not valid");
+		goto out;
+	}
+	if ((rc = skp_store_lock(dir, &fd, why, whylen)) != SKP_OK ||
+	    (rc = skp_store_phones_load(dir, &s, why, whylen)) != SKP_OK)
+		goto out;
+	for (i = 0; i < s->n; i++)
+		if (memcmp(s->p[i].phone_id, id, SKP_PHONE_ID_LEN) == 0)
+			break;
+	if (i == s->n) {
+		/* Unpaired meanwhile: nothing to update. */
+		skp_why(why, whylen, "the phone is no longer paired");
+		rc = SKP_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (memcmp(s->p[i].mailbox_id, mailbox_id, SKP_MAILBOX_ID_LEN) ==
+	    0 && strcmp(s->p[i].relay, relay) == 0)
+		goto out;	/* told before */
+	memcpy(s->p[i].mailbox_id, mailbox_id, SKP_MAILBOX_ID_LEN);
+	snprintf(s->p[i].relay, sizeof(s->p[i].relay), "%s", relay);
+	rc = skp_store_phones_save(dir, s, why, whylen);
+out:
+	skp_store_unlock(&fd);
+	skp_store_phones_free(&s);
+	return rc;
+}

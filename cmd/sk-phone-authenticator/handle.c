@@ -108,11 +108,17 @@ refusal(uint8_t status)
  * in message 3. ask_pin keeps the channel's keys for that message 3.
  */
 static int
-send_answer(struct skp_req *r, const struct skp_ctap_answer *a, int ask_pin)
+send_answer(struct skp_req *r, const struct skp_ctap_answer *in, int ask_pin)
 {
+	struct skp_ctap_answer ans = *in, *a = &ans;
 	uint8_t *env = NULL;
 	size_t envlen = 0;
 	int rc;
+
+	if (r->move && !a->unpadded) {
+		a->move_id = r->move_id;
+		a->move_relay = r->move_relay;
+	}
 
 	r->status = a->status;
 	if (r->hs == NULL && r->tp == NULL)
@@ -166,6 +172,21 @@ skp_handle_refuse(struct skp_req *r, uint8_t status, const char *reason)
 	return reply(r, status, NULL, 0, reason);
 }
 
+/* A computer not yet told of the new mailbox: key 4 in every answer. */
+static void
+tell(const struct skp_handler *h, struct skp_req *r)
+{
+	const char *relay = h->relay != NULL ? h->relay : h->st->relay;
+
+	r->move = r->computer.tell_mailbox && h->st->have_old_mailbox &&
+	    relay[0] != '\0' &&
+	    skp_pairuri_check_relay(relay, strlen(relay)) == SKP_OK;
+	if (!r->move)
+		return;
+	memcpy(r->move_id, h->st->mailbox_id, sizeof(r->move_id));
+	snprintf(r->move_relay, sizeof(r->move_relay), "%s", relay);
+}
+
 /* Try each paired computer's key: only the sender's decrypts. */
 static int
 decrypt(struct skp_handler *h, struct skp_req *r, const uint8_t *msg,
@@ -193,6 +214,7 @@ decrypt(struct skp_handler *h, struct skp_req *r, const uint8_t *msg,
 		if (skp_noise_read_message(hs, msg, len, out) == SKP_OK) {
 			r->hs = hs;
 			r->computer = st->computers[i];
+			tell(h, r);
 			return SKP_OK;
 		}
 		skp_noise_free(&hs);

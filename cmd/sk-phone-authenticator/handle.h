@@ -38,6 +38,8 @@ struct skp_handler {
 	 * computer gets a refusal, nothing is decided on the old state.
 	 */
 	int			 state_unreadable;
+	/* The relay run listens on (NULL: the state's): response key 4. */
+	const char		*relay;
 };
 
 struct skp_req {
@@ -55,6 +57,14 @@ struct skp_req {
 	char			 subject[SKP_SSHMSG_USER_MAX + 1];
 	char			 key_fp[64];	/* "" when none */
 	const char		*decision;	/* refusals: why */
+	/*
+	 * Response key 4: the computer was paired before a mailbox
+	 * rotation and is not yet told; every answer to it says where
+	 * the phone listens now.
+	 */
+	int			 move;
+	uint8_t			 move_id[SKP_MAILBOX_ID_LEN];
+	char			 move_relay[SKP_RELAY_URL_MAX + 1];
 	/* The answer, once made: Noise message 2. */
 	skp_buf_t		*reply;
 	uint8_t			 status;

@@ -47,6 +47,7 @@ struct args {
 	unsigned long	 timeout_s;
 	int		 have_timeout;
 	unsigned long	 silent_s;	/* --silent-call-timeout */
+	int		 finish;	/* mailbox rotate --finish */
 };
 
 static void
@@ -62,7 +63,8 @@ usage(void)
 	    "      [--timeout S] [--pin-file FILE | --ask-pin]\n"
 	    "      [--silent-call-timeout S]\n"
 	    "  log | computers | unpair NAME | keys | delete KEY\n"
-	    "  hosts | hosts forget NAME | pin-reset\n");
+	    "  hosts | hosts forget NAME | pin-reset\n"
+	    "  mailbox | mailbox rotate [--finish]\n");
 }
 
 static void
@@ -796,6 +798,97 @@ cmd_small(const struct args *a, const char *dir, const char *cmd,
 	return rc == SKP_OK ? 0 : 1;
 }
 
+/* The first 16 hex digits of a mailbox id. */
+static void
+mailbox_prefix(const uint8_t id[SKP_MAILBOX_ID_LEN], char out[17])
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+static void
+mailbox_show(const struct skp_phstate *st)
+{
+	char hex[17], name[300];
+	size_t i;
+
+	mailbox_prefix(st->mailbox_id, hex);
+	printf("mailbox %s... on %s\n", hex,
+	    st->relay[0] != '\0' ? st->relay : "(no relay yet)");
+	if (!st->have_old_mailbox) {
+		printf("no rotation pending\n");
+		return;
+	}
+	mailbox_prefix(st->old_mailbox_id, hex);
+	printf("old mailbox %s... still listened on until these computers "
+	    "call the new one:\n", hex);
+	for (i = 0; i < st->ncomputers; i++) {
+		if (!st->computers[i].tell_mailbox)
+			continue;
+		skp_sshmsg_printable(st->computers[i].name, name,
+		    sizeof(name));
+		printf("  \"%s\"\n", name);
+	}
+}
+
+/*
+ * mailbox: show it; rotate: a new mailbox key, the old one listened on
+ * until every computer paired now has called the new one; --finish:
+ * drop the old one now.
+ */
+static int
+cmd_mailbox(const struct args *a, const char *dir, const char *sub)
+{
+	struct skp_phstate *st = NULL;
+	char why[SKP_PH_WHY_MAX];
+	size_t n;
+	int rc;
+
+	if ((rc = skp_phstate_open(dir, a->passfile, 0, &st, why,
+	    sizeof(why))) != SKP_OK) {
+		die_why("state", rc, why);
+		return 1;
+	}
+	if (sub == NULL) {
+		if (!st->have_identity) {
+			printf("no mailbox yet: pair with a computer "
+			    "first\n");
+			goto out;
+		}
+		mailbox_show(st);
+	} else if (a->finish) {
+		if ((rc = skp_phstate_mailbox_finish(st, why, sizeof(why))) !=
+		    SKP_OK) {
+			die_why("mailbox rotate --finish", rc, why);
+			goto out;
+		}
+		audit(dir, NULL, "mailbox-finish", "dropped");
+		printf("the old mailbox is dropped: computers not told of the "
+		    "new one can no longer reach this phone (pair them "
+		    "again); restart '" PROG " run' if it is running\n");
+	} else {
+		if ((rc = skp_phstate_mailbox_rotate(st, why, sizeof(why))) !=
+		    SKP_OK) {
+			die_why("mailbox rotate", rc, why);
+			goto out;
+		}
+		audit(dir, NULL, "mailbox-rotate", "rotated");
+		n = skp_phstate_mailbox_untold(st);
+		printf("new mailbox made. %zu paired computer%s learn%s it in "
+		    "the phone's next answer; '" PROG " run' listens on the "
+		    "old mailbox too until each has called the new one (or "
+		    "until 'mailbox rotate --finish'). Restart '" PROG
+		    " run' if it is running.\n", n, n == 1 ? "" : "s",
+		    n == 1 ? "s" : "");
+		mailbox_show(st);
+	}
+ out:
+	skp_phstate_free(&st);
+	return rc == SKP_OK ? 0 : 1;
+}
+
 static int
 parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {
@@ -824,6 +917,7 @@ main(int argc, char **argv)
 		{ "uri-file",		required_argument, NULL, 'u' },
 		{ "ask-pin",		no_argument,	   NULL, 'A' },
 		{ "silent-call-timeout", required_argument, NULL, 'S' },
+		{ "finish",		no_argument,	   NULL, 'F' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -903,6 +997,9 @@ main(int argc, char **argv)
 		case 'A':
 			a.ask_pin = 1;
 			break;
+		case 'F':
+			a.finish = 1;
+			break;
 		case 'V':
 			printf(PROG " %s\n", SKP_VERSION);
 			return 0;
@@ -962,6 +1059,11 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "run") == 0 && nargs == 0)
 		return cmd_run(&a, dir);
+	if (strcmp(cmd, "mailbox") == 0 && nargs == 0 && !a.finish)
+		return cmd_mailbox(&a, dir, NULL);
+	if (strcmp(cmd, "mailbox") == 0 && nargs == 1 &&
+	    strcmp(argv[optind + 1], "rotate") == 0)
+		return cmd_mailbox(&a, dir, "rotate");
 	if ((strcmp(cmd, "log") == 0 || strcmp(cmd, "computers") == 0 ||
 	    strcmp(cmd, "keys") == 0 || strcmp(cmd, "hosts") == 0 ||
 	    strcmp(cmd, "pin-reset") == 0) &&

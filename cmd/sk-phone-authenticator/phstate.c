@@ -243,12 +243,16 @@ int
 skp_phstate_decode_identity(struct skp_phstate *st, const uint8_t *p,
     size_t n)
 {
-	static const int64_t keys[] = { 1, 2, 3, 4, 5 };
+	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6 };
 	uint8_t priv[SKP_P256_PRIV_LEN], mbpriv[SKP_P256_PRIV_LEN];
+	uint8_t oldpriv[SKP_P256_PRIV_LEN], oldid[SKP_MAILBOX_ID_LEN];
 	char name[SKP_NAME_MAX + 1], relay[SKP_RELAY_URL_MAX + 1];
-	struct skp_p256_key k, mk;
+	struct skp_p256_key k, mk, ok;
 	cbor_item_t *m = NULL, *it;
-	int rc, migrated = 0;
+	int rc, migrated = 0, have_old = 0;
+
+	memset(&ok, 0, sizeof(ok));
+	memset(oldid, 0, sizeof(oldid));
 
 	if ((rc = skp_cbor_load_map(p, n, INNER_MAX, keys, nitems(keys),
 	    &m)) != SKP_OK ||
@@ -267,8 +271,31 @@ skp_phstate_decode_identity(struct skp_phstate *st, const uint8_t *p,
 		    mbpriv, NULL)) != SKP_OK ||
 		    (rc = skp_p256_from_private(mbpriv, &mk)) != SKP_OK)
 			goto out;
+		/* 6: the mailbox before a rotation, still listened on. */
+		if ((rc = skp_cbor_map_get(m, 6, CBOR_TYPE_BYTESTRING,
+		    &it)) != SKP_OK && rc != SKP_ERR_NOT_FOUND)
+			goto out;
+		if (rc == SKP_OK) {
+			if ((rc = get_bytes(m, 6, sizeof(oldpriv),
+			    sizeof(oldpriv), oldpriv, NULL)) != SKP_OK ||
+			    (rc = skp_p256_from_private(oldpriv, &ok)) !=
+			    SKP_OK ||
+			    (rc = skp_relay_mailbox_id(ok.pub, oldid)) !=
+			    SKP_OK)
+				goto out;
+			if (memcmp(ok.pub, mk.pub, SKP_P256_PUB_LEN) == 0) {
+				rc = SKP_ERR_FORMAT;
+				goto out;
+			}
+			have_old = 1;
+		}
 	} else {
 		/* Protocol 1: the old secret must be there and is dropped. */
+		if (skp_cbor_map_get(m, 6, CBOR_TYPE_BYTESTRING, &it) !=
+		    SKP_ERR_NOT_FOUND) {
+			rc = SKP_ERR_FORMAT;	/* no rotation in version 1 */
+			goto out;
+		}
 		if ((rc = get_bytes(m, 2, SKP_MAILBOX_SECRET_LEN,
 		    SKP_MAILBOX_SECRET_LEN, mbpriv, NULL)) != SKP_OK ||
 		    (rc = skp_p256_generate(&mk)) != SKP_OK)
@@ -288,14 +315,19 @@ skp_phstate_decode_identity(struct skp_phstate *st, const uint8_t *p,
 	st->identity = k;
 	st->mailbox_key = mk;
 	st->mailbox_migrated = migrated;
+	st->have_old_mailbox = have_old;
+	st->old_mailbox_key = ok;
+	memcpy(st->old_mailbox_id, oldid, sizeof(oldid));
 	memcpy(st->name, name, sizeof(name));
 	memcpy(st->relay, relay, sizeof(relay));
 	st->have_identity = 1;
  out:
 	skp_wipe(priv, sizeof(priv));
 	skp_wipe(mbpriv, sizeof(mbpriv));
+	skp_wipe(oldpriv, sizeof(oldpriv));
 	skp_wipe(&k, sizeof(k));
 	skp_wipe(&mk, sizeof(mk));
+	skp_wipe(&ok, sizeof(ok));
 	skp_cbor_free(&m);
 	return fix_rc(rc);
 }
@@ -306,7 +338,7 @@ encode_identity(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 	cbor_item_t *m;
 	int rc;
 
-	if ((m = skp_cbor_map(4)) == NULL)
+	if ((m = skp_cbor_map(st->have_old_mailbox ? 5 : 4)) == NULL)
 		return SKP_ERR_NOMEM;
 	if ((rc = skp_cbor_map_put(m, 1, skp_cbor_bytes(st->identity.priv,
 	    SKP_P256_PRIV_LEN))) == SKP_OK &&
@@ -314,7 +346,10 @@ encode_identity(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 	    (rc = skp_cbor_map_put(m, 4, skp_cbor_text(st->relay))) ==
 	    SKP_OK &&
 	    (rc = skp_cbor_map_put(m, 5, skp_cbor_bytes(st->mailbox_key.priv,
-	    SKP_P256_PRIV_LEN))) == SKP_OK)
+	    SKP_P256_PRIV_LEN))) == SKP_OK &&
+	    (!st->have_old_mailbox ||
+	    (rc = skp_cbor_map_put(m, 6, skp_cbor_bytes(
+	    st->old_mailbox_key.priv, SKP_P256_PRIV_LEN))) == SKP_OK))
 		rc = skp_cbor_encode(m, INNER_MAX, out, outlen);
 	skp_cbor_free(&m);
 	return rc;
@@ -358,9 +393,11 @@ decode_win_ns(const cbor_item_t *m, struct skp_ph_computer *c)
 static int
 decode_computer(const cbor_item_t *m, struct skp_ph_computer *c)
 {
-	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6 };
+	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6, 7 };
+	cbor_item_t *it;
 	int rc;
 
+	c->tell_mailbox = 0;
 	if ((rc = check_map(m, keys, nitems(keys))) != SKP_OK ||
 	    (rc = get_text(m, 1, SKP_NAME_MAX, c->name)) != SKP_OK ||
 	    (rc = get_bytes(m, 2, SKP_P256_PUB_LEN, SKP_P256_PUB_LEN, c->pub,
@@ -371,6 +408,16 @@ decode_computer(const cbor_item_t *m, struct skp_ph_computer *c)
 	    (rc = get_uint(m, 5, &c->window_until)) != SKP_OK ||
 	    (rc = decode_win_ns(m, c)) != SKP_OK)
 		return rc;
+	/* 7: to be told of the new mailbox; true when present. */
+	if ((rc = skp_cbor_map_get(m, 7, CBOR_TYPE_FLOAT_CTRL, &it)) !=
+	    SKP_OK && rc != SKP_ERR_NOT_FOUND)
+		return rc;
+	if (rc == SKP_OK) {
+		if ((rc = get_bool(m, 7, &c->tell_mailbox)) != SKP_OK)
+			return rc;
+		if (!c->tell_mailbox)
+			return SKP_ERR_FORMAT;
+	}
 	if (skp_pairuri_check_name(c->name, strlen(c->name)) != SKP_OK)
 		return SKP_ERR_FORMAT;
 	return skp_p256_check_public(c->pub);
@@ -448,7 +495,8 @@ encode_computers(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 		return SKP_ERR_NOMEM;
 	for (i = 0; i < st->ncomputers && rc == SKP_OK; i++) {
 		c = &st->computers[i];
-		if ((m = skp_cbor_map(c->nwin_ns > 0 ? 6 : 5)) == NULL) {
+		if ((m = skp_cbor_map(5 + (size_t)(c->nwin_ns > 0) +
+		    (size_t)(c->tell_mailbox != 0))) == NULL) {
 			rc = SKP_ERR_NOMEM;
 			break;
 		}
@@ -462,7 +510,9 @@ encode_computers(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 		    skp_cbor_uint(c->paired_at))) != SKP_OK ||
 		    (rc = skp_cbor_map_put(m, 5,
 		    skp_cbor_uint(c->window_until))) != SKP_OK ||
-		    (c->nwin_ns > 0 && (rc = put_win_ns(m, c)) != SKP_OK)) {
+		    (c->nwin_ns > 0 && (rc = put_win_ns(m, c)) != SKP_OK) ||
+		    (c->tell_mailbox && (rc = skp_cbor_map_put(m, 7,
+		    skp_cbor_bool(1))) != SKP_OK)) {
 			skp_cbor_free(&m);
 			break;
 		}
@@ -2447,5 +2497,166 @@ skp_phstate_fingerprint(const struct skp_ph_cred *c, char *out,
 		rc = SKP_ERR_TOO_LARGE;
  out:
 	skp_buf_free(&b);
+	return rc;
+}
+
+/* ---- mailbox rotation ---- */
+
+size_t
+skp_phstate_mailbox_untold(const struct skp_phstate *st)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < st->ncomputers; i++)
+		if (st->computers[i].tell_mailbox)
+			n++;
+	return n;
+}
+
+/* Under the lock: identity and computers as on disk. */
+static int
+load_rotation(struct skp_phstate *st, char *why, size_t whylen)
+{
+	int rc;
+
+	if ((rc = load_identity(st, why, whylen)) != SKP_OK)
+		return rc;
+	if (!st->have_identity) {
+		skp_why(why, whylen, "this phone has no mailbox yet: pair it "
+		    "with a computer first");
+		return SKP_ERR_NOT_FOUND;
+	}
+	return load_file(st, FILE_COMPUTERS, skp_phstate_decode_computers,
+	    why, whylen);
+}
+
+/* Drop the old mailbox; the computers file first loses its flags. */
+static int
+drop_old(struct skp_phstate *st, char *why, size_t whylen)
+{
+	size_t i;
+	int rc, changed = 0;
+
+	for (i = 0; i < st->ncomputers; i++) {
+		changed |= st->computers[i].tell_mailbox;
+		st->computers[i].tell_mailbox = 0;
+	}
+	if (changed && (rc = save_file(st, FILE_COMPUTERS, encode_computers,
+	    why, whylen)) != SKP_OK)
+		return rc;
+	if (!st->have_old_mailbox)
+		return SKP_OK;
+	st->have_old_mailbox = 0;
+	skp_wipe(&st->old_mailbox_key, sizeof(st->old_mailbox_key));
+	memset(st->old_mailbox_id, 0, sizeof(st->old_mailbox_id));
+	return save_file(st, FILE_IDENTITY, encode_identity, why, whylen);
+}
+
+static void
+rotation_failed(struct skp_phstate *st)
+{
+	files_forget(st);
+	(void)load_identity(st, NULL, 0);
+	(void)skp_phstate_reload(st, NULL, 0);
+}
+
+int
+skp_phstate_mailbox_rotate(struct skp_phstate *st, char *why, size_t whylen)
+{
+	struct skp_p256_key nk;
+	uint8_t nid[SKP_MAILBOX_ID_LEN];
+	size_t i;
+	int lfd = -1, rc;
+
+	memset(&nk, 0, sizeof(nk));
+	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
+		return rc;
+	if ((rc = load_rotation(st, why, whylen)) != SKP_OK)
+		goto out;
+	if (st->have_old_mailbox) {
+		skp_why(why, whylen, "the last rotation is still pending (%zu "
+		    "computer%s not told): wait for them, or run "
+		    "'sk-phone-authenticator mailbox rotate --finish'",
+		    skp_phstate_mailbox_untold(st),
+		    skp_phstate_mailbox_untold(st) == 1 ? "" : "s");
+		rc = SKP_ERR_EXISTS;
+		goto out;
+	}
+	if ((rc = skp_p256_generate(&nk)) != SKP_OK ||
+	    (rc = skp_relay_mailbox_id(nk.pub, nid)) != SKP_OK)
+		goto out;
+	/*
+	 * The flags first: a crash before the identity is written leaves
+	 * computers to be told of the mailbox they already know, which
+	 * costs nothing; the other order could lose them the phone.
+	 */
+	for (i = 0; i < st->ncomputers; i++)
+		st->computers[i].tell_mailbox = 1;
+	if (st->ncomputers > 0 && (rc = save_file(st, FILE_COMPUTERS,
+	    encode_computers, why, whylen)) != SKP_OK)
+		goto out;
+	if (st->ncomputers > 0) {
+		st->old_mailbox_key = st->mailbox_key;
+		memcpy(st->old_mailbox_id, st->mailbox_id, sizeof(nid));
+		st->have_old_mailbox = 1;
+	}
+	st->mailbox_key = nk;
+	memcpy(st->mailbox_id, nid, sizeof(nid));
+	rc = save_file(st, FILE_IDENTITY, encode_identity, why, whylen);
+ out:
+	unlock_dir(&lfd);
+	skp_wipe(&nk, sizeof(nk));
+	if (rc != SKP_OK && rc != SKP_ERR_EXISTS)
+		rotation_failed(st);
+	return rc;
+}
+
+int
+skp_phstate_mailbox_finish(struct skp_phstate *st, char *why, size_t whylen)
+{
+	int lfd = -1, rc;
+
+	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
+		return rc;
+	if ((rc = load_rotation(st, why, whylen)) != SKP_OK)
+		goto out;
+	rc = drop_old(st, why, whylen);
+ out:
+	unlock_dir(&lfd);
+	if (rc != SKP_OK)
+		rotation_failed(st);
+	return rc;
+}
+
+int
+skp_phstate_mailbox_told(struct skp_phstate *st, const char *name,
+    int *dropped, char *why, size_t whylen)
+{
+	struct skp_ph_computer *c;
+	int lfd = -1, rc;
+
+	if (dropped != NULL)
+		*dropped = 0;
+	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
+		return rc;
+	if ((rc = load_rotation(st, why, whylen)) != SKP_OK)
+		goto out;
+	if ((c = skp_phstate_computer_find(st, name)) != NULL &&
+	    c->tell_mailbox) {
+		c->tell_mailbox = 0;
+		if ((rc = save_file(st, FILE_COMPUTERS, encode_computers, why,
+		    whylen)) != SKP_OK)
+			goto out;
+	}
+	if (st->have_old_mailbox && skp_phstate_mailbox_untold(st) == 0) {
+		if ((rc = drop_old(st, why, whylen)) != SKP_OK)
+			goto out;
+		if (dropped != NULL)
+			*dropped = 1;
+	}
+ out:
+	unlock_dir(&lfd);
+	if (rc != SKP_OK)
+		rotation_failed(st);
 	return rc;
 }

@@ -16,11 +16,14 @@
  *   masterkey    {1: storage key (32)}		  without a passphrase
  *   kdf          {1: salt, 2: log2 N, 3: r, 4: p, 5: check tag}  with one
  *   identity     sealed {1: identity key, 3: name, 4: relay URL,
- *                5: mailbox key}  (protocol 1: 2: mailbox secret, not 5)
+ *                5: mailbox key, 6: the mailbox key before a rotation,
+ *                while some computer is not told}  (protocol 1: 2:
+ *                mailbox secret, not 5)
  *   computers    sealed {1: [{1: name, 2: public key, 3: request psk,
- *                4: paired at, 5: window until, 6: [namespaces]}]}
- *                (6: the SSHSIG namespaces approved under the window;
- *                absent when none)
+ *                4: paired at, 5: window until, 6: [namespaces],
+ *                7: true}]} (6: the SSHSIG namespaces approved under
+ *                the window; absent when none. 7: not yet told of the
+ *                new mailbox; absent when told)
  *   credentials  sealed {1: [{1: id, 2: rp id, 3: user id, 4: user name,
  *                5: public key, 6: private key, 7: resident,
  *                8: credProtect, 9: created, 10: made for (computer)}]}
@@ -75,6 +78,8 @@ struct skp_ph_computer {
 	 */
 	char		win_ns[SKP_PH_WIN_NS][SKP_PH_NS_MAX + 1];
 	size_t		nwin_ns;
+	/* Paired before a mailbox rotation and not yet told of it. */
+	int		tell_mailbox;
 };
 
 struct skp_ph_cred {
@@ -149,6 +154,10 @@ struct skp_phstate {
 	/* Loaded from a protocol 1 file: a new mailbox, not yet saved. */
 	int			mailbox_migrated;
 	uint8_t			mailbox_id[SKP_MAILBOX_ID_LEN];
+	/* Rotated: the old mailbox, listened on until all are told. */
+	int			have_old_mailbox;
+	struct skp_p256_key	old_mailbox_key;
+	uint8_t			old_mailbox_id[SKP_MAILBOX_ID_LEN];
 	char			name[SKP_NAME_MAX + 1];
 	char			relay[SKP_RELAY_URL_MAX + 1];
 	struct skp_ph_computer	computers[SKP_PH_MAX_COMPUTERS];
@@ -194,6 +203,23 @@ int	skp_phstate_reload(struct skp_phstate *, char *why, size_t whylen);
  */
 int	skp_phstate_identity_set(struct skp_phstate *, const char *name,
 	    const char *relay, char *why, size_t whylen);
+/*
+ * Mailbox rotation (docs/PROTOCOL.md §8.9). rotate: a new mailbox key;
+ * the current one becomes the old one, and every computer paired now is
+ * to be told (SKP_ERR_EXISTS while an earlier rotation is pending; with
+ * no computer paired the old one goes at once). finish: drop the old
+ * mailbox and forget who was not told. told: computer name learned the
+ * new mailbox (it called there); the last one drops the old mailbox.
+ * *dropped (may be NULL) says whether the old mailbox went.
+ */
+int	skp_phstate_mailbox_rotate(struct skp_phstate *, char *why,
+	    size_t whylen);
+int	skp_phstate_mailbox_finish(struct skp_phstate *, char *why,
+	    size_t whylen);
+int	skp_phstate_mailbox_told(struct skp_phstate *, const char *name,
+	    int *dropped, char *why, size_t whylen);
+/* How many computers still need telling. */
+size_t	skp_phstate_mailbox_untold(const struct skp_phstate *);
 int	skp_phstate_computer_put(struct skp_phstate *,
 	    const struct skp_ph_computer *, char *why, size_t whylen);
 int	skp_phstate_computer_remove(struct skp_phstate *, const char *name,

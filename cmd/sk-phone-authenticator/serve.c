@@ -31,13 +31,27 @@ static volatile sig_atomic_t stopping;
 
 #define nitems_flood	SKP_PH_MAX_COMPUTERS
 
+/*
+ * A call as serve knows it: the relay's channel id, and above it which
+ * connection: 0 the mailbox, OLD_CHAN the one before a rotation.
+ */
+typedef uint64_t chan_t;
+#define OLD_CHAN	((chan_t)1 << 32)
+
 struct serve {
 	struct skp_handler		*h;
 	const struct skp_serve_opts	*o;
 	skp_relay_t			*relay;
+	/*
+	 * After "mailbox rotate": the old mailbox, listened on until every
+	 * computer paired then has called the new one (drop_old: then,
+	 * once nothing on it waits), or "mailbox rotate --finish".
+	 */
+	skp_relay_t			*old;
+	int				 drop_old;
 	struct skp_prompt		 prompt;
 	struct skp_req			*pending;	/* the owner's */
-	uint32_t			 pending_chan;
+	chan_t			 pending_chan;
 	/*
 	 * Messages that decrypt for no paired computer: counted, and
 	 * summarized in one audit line at most every
@@ -55,7 +69,7 @@ struct serve {
 	/* Asked for the PIN: the computer sends it right away, or not. */
 	struct {
 		struct skp_req		*r;
-		uint32_t		 chan;
+		chan_t		 chan;
 		uint64_t		 until;
 	} pinwait[PIN_WAIT_MAX];
 	/*
@@ -64,7 +78,7 @@ struct serve {
 	 * relay's calls to it open with nothing.
 	 */
 	struct {
-		uint32_t	chan;
+		chan_t	chan;
 		uint64_t	due;		/* boot clock, ms */
 	}				 silent[SKP_SERVE_SILENT_MAX];
 	size_t				 nsilent;
@@ -105,6 +119,31 @@ clock_text(char out[16])
 	if (localtime_r(&t, &tm) == NULL ||
 	    strftime(out, 16, "%H:%M:%S", &tm) == 0)
 		snprintf(out, 16, "--:--:--");
+}
+
+static skp_relay_t *
+conn_of(const struct serve *s, chan_t chan)
+{
+	return (chan & OLD_CHAN) != 0 ? s->old : s->relay;
+}
+
+static int
+chan_send(struct serve *s, chan_t chan, const uint8_t *p, size_t n)
+{
+	skp_relay_t *r = conn_of(s, chan);
+
+	if (r == NULL)
+		return SKP_ERR_STATE;
+	return skp_relay_send(r, (uint32_t)chan, p, n);
+}
+
+static void
+chan_hangup(struct serve *s, chan_t chan)
+{
+	skp_relay_t *r = conn_of(s, chan);
+
+	if (r != NULL)
+		(void)skp_relay_hangup(r, (uint32_t)chan);
 }
 
 static int
@@ -229,7 +268,7 @@ flood_note(struct serve *s, const struct skp_req *r, int flooding)
  * no answer leaves before its line is in the audit log.
  */
 static void
-finish(struct serve *s, struct skp_req **rp, uint32_t chan,
+finish(struct serve *s, struct skp_req **rp, chan_t chan,
     const char *decision)
 {
 	struct skp_req *r = *rp;
@@ -245,13 +284,12 @@ finish(struct serve *s, struct skp_req **rp, uint32_t chan,
 	    (r->req.command != SKP_CTAP_GET_INFO || r->status != 0))
 		/* getInfo is no decision: it is answered to anyone paired. */
 		record(s, r, d);
-	if (r->reply != NULL && s->relay != NULL &&
-	    (rc = skp_relay_send(s->relay, chan, skp_buf_ptr(r->reply),
+	if (r->reply != NULL && conn_of(s, chan) != NULL &&
+	    (rc = chan_send(s, chan, skp_buf_ptr(r->reply),
 	    skp_buf_len(r->reply))) != SKP_OK)
 		fprintf(stderr, "sk-phone-authenticator: cannot answer: %s\n",
 		    skp_strerror(rc));
-	if (s->relay != NULL)
-		(void)skp_relay_hangup(s->relay, chan);
+	chan_hangup(s, chan);
 	skp_req_free(rp);
 }
 
@@ -327,7 +365,7 @@ host_lines(const struct skp_req *r, const char *subj, char *text, size_t len,
 }
 
 static void
-ask(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
+ask(struct serve *s, struct skp_req *r, chan_t chan, uint64_t now)
 {
 	char text[2048], comp[300], subj[300], app[600], dur[64];
 	char win[1024], hostwin[768], host[300], pinned[300], ns[300];
@@ -434,7 +472,7 @@ skp_serve_window_allows(struct skp_phstate *st, const struct skp_req *r,
 }
 
 static void
-approve(struct serve *s, struct skp_req **rp, uint32_t chan,
+approve(struct serve *s, struct skp_req **rp, chan_t chan,
     const char *decision)
 {
 	(void)skp_handle_approved(s->h, *rp, now_ms());
@@ -442,7 +480,7 @@ approve(struct serve *s, struct skp_req **rp, uint32_t chan,
 }
 
 static void
-refuse(struct serve *s, struct skp_req **rp, uint32_t chan, uint8_t status,
+refuse(struct serve *s, struct skp_req **rp, chan_t chan, uint8_t status,
     const char *reason, const char *decision)
 {
 	(*rp)->decision = decision;
@@ -452,7 +490,7 @@ refuse(struct serve *s, struct skp_req **rp, uint32_t chan, uint8_t status,
 
 /* A call that waits for the PIN: its slot, or -1. */
 static int
-pinwait_find(const struct serve *s, uint32_t chan)
+pinwait_find(const struct serve *s, chan_t chan)
 {
 	int i;
 
@@ -486,7 +524,7 @@ pinwait_expire(struct serve *s, uint64_t now, int all)
 
 /* Send message 2 (PIN required, the PIN may follow) and wait. */
 static void
-pinwait_add(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
+pinwait_add(struct serve *s, struct skp_req *r, chan_t chan, uint64_t now)
 {
 	int i, rc, oldest = 0;
 
@@ -500,7 +538,7 @@ pinwait_add(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
 		pinwait_end(s, oldest);
 		i = oldest;
 	}
-	if ((rc = skp_relay_send(s->relay, chan, skp_buf_ptr(r->reply),
+	if ((rc = chan_send(s, chan, skp_buf_ptr(r->reply),
 	    skp_buf_len(r->reply))) != SKP_OK) {
 		fprintf(stderr, "sk-phone-authenticator: cannot answer: %s\n",
 		    skp_strerror(rc));
@@ -514,10 +552,35 @@ pinwait_add(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
 	s->pinwait[i].until = now + PIN_WAIT_MS;
 }
 
-static void proceed(struct serve *, struct skp_req *, uint32_t, uint64_t);
+static void proceed(struct serve *, struct skp_req *, chan_t, uint64_t);
+
+/*
+ * A computer paired before the rotation called the new mailbox: it knows
+ * it. The last one to learn it lets the old mailbox go.
+ */
+static void
+told(struct serve *s, const struct skp_req *r)
+{
+	char why[SKP_PH_WHY_MAX], comp[300];
+	int dropped = 0;
+
+	if (skp_phstate_mailbox_told(s->h->st, r->computer.name, &dropped,
+	    why, sizeof(why)) != SKP_OK) {
+		fprintf(stderr, "sk-phone-authenticator: %s\n", why);
+		return;
+	}
+	skp_sshmsg_printable(r->computer.name, comp, sizeof(comp));
+	printf("computer \"%s\" now calls the new mailbox\n", comp);
+	if (dropped) {
+		printf("every computer knows the new mailbox: no longer "
+		    "listening on the old one\n");
+		s->drop_old = 1;
+	}
+	fflush(stdout);
+}
 
 static void
-on_message(struct serve *s, uint32_t chan, const uint8_t *msg, size_t len)
+on_message(struct serve *s, chan_t chan, const uint8_t *msg, size_t len)
 {
 	struct skp_req *r = NULL;
 	uint64_t now = now_ms();
@@ -550,15 +613,20 @@ on_message(struct serve *s, uint32_t chan, const uint8_t *msg, size_t len)
 	if (r == NULL) {
 		fprintf(stderr, "sk-phone-authenticator: %s\n",
 		    skp_strerror(rc));
-		(void)skp_relay_hangup(s->relay, chan);
+		chan_hangup(s, chan);
 		return;
+	}
+	if (r->computer.name[0] != '\0' && r->computer.tell_mailbox &&
+	    (chan & OLD_CHAN) == 0) {
+		told(s, r);
+		r->move = 0;	/* it knows */
 	}
 	proceed(s, r, chan, now);
 }
 
 /* After the checks that need no one: the policy, a window, the owner. */
 static void
-proceed(struct serve *s, struct skp_req *r, uint32_t chan, uint64_t now)
+proceed(struct serve *s, struct skp_req *r, chan_t chan, uint64_t now)
 {
 	const char *allowed;
 
@@ -606,7 +674,7 @@ static void
 on_answer(struct serve *s, enum skp_prompt_answer a)
 {
 	struct skp_req *r = s->pending;
-	uint32_t chan = s->pending_chan;
+	chan_t chan = s->pending_chan;
 	char why[SKP_PH_WHY_MAX];
 	uint64_t now = now_ms();
 	int rc;
@@ -660,7 +728,7 @@ cancel_pending(struct serve *s, const char *why)
 
 /* Handle every queued relay event. 1: the connection is gone. */
 static void
-silent_del(struct serve *s, uint32_t chan)
+silent_del(struct serve *s, chan_t chan)
 {
 	size_t i;
 
@@ -675,7 +743,7 @@ silent_del(struct serve *s, uint32_t chan)
 static void
 silent_hangup(struct serve *s, size_t i)
 {
-	(void)skp_relay_hangup(s->relay, s->silent[i].chan);
+	chan_hangup(s, s->silent[i].chan);
 	s->silent[i] = s->silent[--s->nsilent];
 	s->silent_hung++;
 }
@@ -683,7 +751,7 @@ silent_hangup(struct serve *s, size_t i)
 /* A new call: silent until its first message. A full table drops the
  * oldest, which is the first to be due anyway. */
 static void
-silent_add(struct serve *s, uint32_t chan)
+silent_add(struct serve *s, chan_t chan)
 {
 	size_t i, old = 0;
 
@@ -722,29 +790,66 @@ silent_expire(struct serve *s)
 	}
 }
 
+static int drain_one(struct serve *, skp_relay_t *, chan_t);
+
 static int
 drain(struct serve *s)
 {
-	struct skp_relay_event ev;
-	int i;
-
 	if (s->junk > 0 && boot_ms() >= s->junk_next)
 		junk_summary(s);
-	while (skp_relay_service(s->relay, 0, &ev) == SKP_OK) {
+	if (drain_one(s, s->relay, 0))
+		return 1;
+	return s->old != NULL && drain_one(s, s->old, OLD_CHAN);
+}
+
+/* Nothing on the old mailbox waits any more: close it. */
+static void
+old_drop(struct serve *s)
+{
+	size_t i;
+
+	if (!s->drop_old || s->old == NULL)
+		return;
+	if (s->pending != NULL && (s->pending_chan & OLD_CHAN) != 0)
+		return;
+	for (i = 0; i < PIN_WAIT_MAX; i++)
+		if (s->pinwait[i].r != NULL &&
+		    (s->pinwait[i].chan & OLD_CHAN) != 0)
+			return;
+	i = 0;
+	while (i < s->nsilent) {
+		if ((s->silent[i].chan & OLD_CHAN) != 0)
+			s->silent[i] = s->silent[--s->nsilent];
+		else
+			i++;
+	}
+	skp_relay_free(&s->old);
+	s->drop_old = 0;
+}
+
+static int
+drain_one(struct serve *s, skp_relay_t *conn, chan_t tag)
+{
+	struct skp_relay_event ev;
+	chan_t chan;
+	int i;
+
+	while (skp_relay_service(conn, 0, &ev) == SKP_OK) {
+		chan = ev.chan | tag;
 		switch (ev.type) {
 		case SKP_RELAY_EV_INCOMING:
-			silent_add(s, ev.chan);
+			silent_add(s, chan);
 			break;
 		case SKP_RELAY_EV_MESSAGE:
-			silent_del(s, ev.chan);
-			on_message(s, ev.chan, ev.msg, ev.len);
+			silent_del(s, chan);
+			on_message(s, chan, ev.msg, ev.len);
 			break;
 		case SKP_RELAY_EV_END:
-			silent_del(s, ev.chan);
-			if (s->pending != NULL && ev.chan == s->pending_chan)
+			silent_del(s, chan);
+			if (s->pending != NULL && chan == s->pending_chan)
 				cancel_pending(s,
 				    "the computer gave up on the request");
-			if ((i = pinwait_find(s, ev.chan)) >= 0)
+			if ((i = pinwait_find(s, chan)) >= 0)
 				pinwait_end(s, i);
 			break;
 		case SKP_RELAY_EV_CLOSED:
@@ -781,10 +886,10 @@ drain(struct serve *s)
 static int
 connected(struct serve *s)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	enum skp_prompt_answer a;
 	uint64_t now;
-	int n, timeout, readable, wait;
+	int n, timeout, readable, wait, ip;
 
 	/* What came with LISTENING (held calls) is queued already: the
 	 * socket will not wake poll for it. */
@@ -795,8 +900,15 @@ connected(struct serve *s)
 		pfd[n].fd = skp_relay_fd(s->relay);
 		pfd[n].events = POLLIN;
 		pfd[n++].revents = 0;
+		ip = -1;
 		if (skp_prompt_fd(&s->prompt) >= 0) {
+			ip = n;
 			pfd[n].fd = skp_prompt_fd(&s->prompt);
+			pfd[n].events = POLLIN;
+			pfd[n++].revents = 0;
+		}
+		if (s->old != NULL) {
+			pfd[n].fd = skp_relay_fd(s->old);
 			pfd[n].events = POLLIN;
 			pfd[n++].revents = 0;
 		}
@@ -812,13 +924,14 @@ connected(struct serve *s)
 		pinwait_expire(s, now_ms(), 0);
 		silent_expire(s);
 		if (s->pending != NULL) {
-			readable = n > 1 && (pfd[1].revents &
+			readable = ip >= 0 && (pfd[ip].revents &
 			    (POLLIN | POLLHUP | POLLERR)) != 0;
 			now = now_ms();
 			a = skp_prompt_step(&s->prompt, readable, now);
 			if (a != SKP_PROMPT_PENDING)
 				on_answer(s, a);
 		}
+		old_drop(s);
 	}
 	return SKP_OK;
 }
@@ -832,6 +945,39 @@ nap(uint64_t ms)
 	ts.tv_nsec = (long)(ms % 1000) * 1000000;
 	/* A signal ends the nap early, which is what stopping wants. */
 	(void)nanosleep(&ts, NULL);
+}
+
+/*
+ * A rotation is pending: the old mailbox too, on a connection of its
+ * own (the relay has one mailbox per listener), on the same relay.
+ */
+static int
+old_listen(struct serve *s, const char *url)
+{
+	char hex[17];
+	size_t i;
+	int rc;
+
+	s->drop_old = 0;
+	if (!s->h->st->have_old_mailbox)
+		return SKP_OK;
+	if ((s->old = skp_relay_new(NULL)) == NULL)
+		return SKP_ERR_NOMEM;
+	if ((rc = skp_relay_connect(s->old, url, CONNECT_TIMEOUT_MS)) !=
+	    SKP_OK ||
+	    (rc = skp_relay_listen(s->old, &s->h->st->old_mailbox_key,
+	    CONNECT_TIMEOUT_MS)) != SKP_OK) {
+		skp_relay_free(&s->old);
+		return rc;
+	}
+	for (i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02x", s->h->st->old_mailbox_id[i]);
+	printf("also listening on the old mailbox %s... until %zu "
+	    "computer%s call%s the new one\n", hex,
+	    skp_phstate_mailbox_untold(s->h->st),
+	    skp_phstate_mailbox_untold(s->h->st) == 1 ? "" : "s",
+	    skp_phstate_mailbox_untold(s->h->st) == 1 ? "s" : "");
+	return SKP_OK;
 }
 
 int
@@ -852,6 +998,7 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 	s.o = o;
 	skp_prompt_init(&s.prompt, o->tty_in, o->tty_out);
 	url = o->relay != NULL ? o->relay : h->st->relay;
+	h->relay = url;
 	if (url == NULL || url[0] == '\0') {
 		fprintf(stderr, "sk-phone-authenticator: no relay: pair with a "
 		    "computer first, or give --relay URL\n");
@@ -873,6 +1020,8 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 		if (rc == SKP_OK)
 			rc = skp_relay_listen(s.relay, &h->st->mailbox_key,
 			    CONNECT_TIMEOUT_MS);
+		if (rc == SKP_OK)
+			rc = old_listen(&s, url);
 		if (rc == SKP_OK) {
 			printf("listening on %s as phone \"%s\"\n", url,
 			    h->st->name);
@@ -891,6 +1040,8 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 		cancel_pending(&s, "the relay connection dropped");
 		pinwait_expire(&s, 0, 1);
 		skp_relay_free(&s.relay);
+		skp_relay_free(&s.old);
+		s.drop_old = 0;
 		s.nsilent = 0;
 		if (stopping || fatal != 0)
 			break;
@@ -919,6 +1070,7 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 	junk_summary(&s);
 	pinwait_expire(&s, 0, 1);
 	skp_relay_free(&s.relay);
+	skp_relay_free(&s.old);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	return rc;

@@ -63,7 +63,7 @@ load(char *dir, size_t dirlen, struct skp_p256_key *id,
 
 /* A getInfo request: the phone answers without asking its owner. */
 static int
-phone_info(const struct skp_store_pairing *ph,
+phone_info(const char *dir, const struct skp_store_pairing *ph,
     const struct skp_p256_key *id, int timeout_ms, struct skp_ctap_info *info,
     char *reason, size_t reasonlen)
 {
@@ -71,6 +71,7 @@ phone_info(const struct skp_store_pairing *ph,
 	struct skp_call_phone cp;
 	struct skp_call_response resp;
 	struct timespec now;
+	char why[SKP_STORE_WHY_MAX];
 	uint8_t *msg = NULL;
 	size_t msglen = 0;
 	int rc = SKP_ERR_NOMEM;
@@ -96,6 +97,11 @@ phone_info(const struct skp_store_pairing *ph,
 	cp.pin = NULL;
 	rc = skp_call(&cp, id, msg, msglen, timeout_ms, NULL, NULL, &resp);
 	snprintf(reason, reasonlen, "%s", resp.reason);
+	/* The phone moved (mailbox rotate): follow it, as the provider. */
+	if (resp.moved && skp_store_phones_move(dir, ph->phone_id,
+	    resp.move_id, resp.move_relay, why, sizeof(why)) != SKP_OK)
+		fprintf(stderr, "sk-phone: phone '%s' moved to a new mailbox "
+		    "and it could not be saved: %s\n", ph->phone_name, why);
 	if (rc != SKP_OK)
 		goto out;
 	rc = resp.ctap == NULL ? SKP_ERR_FORMAT :
@@ -179,7 +185,7 @@ skp_cli_status(int argc, char **argv)
 		}
 		fflush(stdout);
 		memset(&info, 0, sizeof(info));
-		rc = phone_info(ph, &id, timeout_s * 1000, &info, reason,
+		rc = phone_info(dir, ph, &id, timeout_s * 1000, &info, reason,
 		    sizeof(reason));
 		if (rc == SKP_OK)
 			printf("  phone: online (%s)\n", info.nversions > 0 ?

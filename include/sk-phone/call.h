@@ -7,6 +7,7 @@
 
 #include "sk-phone/crypto.h"
 #include "sk-phone/ctap.h"
+#include "sk-phone/pairuri.h"
 
 /*
  * skp_call() opens a call to the phone's mailbox on its relay, sends Noise
@@ -65,6 +66,14 @@ struct skp_call_response {
 	/* may be ""; control characters replaced by '?' */
 	char		 reason[SKP_CALL_REASON_MAX + 1];
 	int		 pin_sent;	/* the answer came after our PIN */
+	/*
+	 * Response key 4: the phone listens on a new mailbox now (mailbox
+	 * rotate). Set only from an answer that decrypted and decoded,
+	 * whatever its status: save it (skp_store_phones_move).
+	 */
+	int		 moved;
+	uint8_t		 move_id[SKP_MAILBOX_ID_LEN];
+	char		 move_relay[SKP_RELAY_URL_MAX + 1];
 	/* Noise message sizes on the wire: the last sent, the answer. */
 	size_t		 sent_len;
 	size_t		 answer_len;

@@ -195,6 +195,10 @@ struct skp_ctap_response {
 	size_t		 ctap_len;
 	char		 reason[SKP_CTAP_REASON_MAX + 1];	/* may be "" */
 	int		 pin_may_follow;	/* key 5: only with 0x36 */
+	/* Key 4: the phone moved to another mailbox (mailbox rotate). */
+	int		 moved;
+	uint8_t		 move_id[32];
+	char		 move_relay[256];	/* SKP_RELAY_URL_MAX + 1 */
 };
 
 /* What an answer says, for skp_ctap_answer_encode. */
@@ -204,6 +208,12 @@ struct skp_ctap_answer {
 	size_t		 ctap_len;
 	const char	*reason;	/* NULL or text; only when status != 0 */
 	int		 pin_may_follow; /* key 5 = true; status must be 0x36 */
+	/*
+	 * Key 4, the phone's new mailbox: {1: id (32), 2: relay URL}; both
+	 * or neither (NULL). Not with unpadded.
+	 */
+	const uint8_t	*move_id;
+	const char	*move_relay;
 	/* Protocol 1's layout, for the version refusal (no padding). */
 	int		 unpadded;
 };

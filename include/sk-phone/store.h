@@ -164,5 +164,15 @@ int	skp_store_phones_load(const char *dir, skp_store_phones_t **,
 	    char *why, size_t whylen);
 int	skp_store_phones_save(const char *dir, const skp_store_phones_t *,
 	    char *why, size_t whylen);
+/*
+ * The phone of id moved to another mailbox (response key 4, told in an
+ * answer that verified): under the folder's lock, re-read "phones",
+ * change that pairing's mailbox id and relay, write it back atomically.
+ * SKP_ERR_NOT_FOUND when the phone is no longer paired.
+ */
+int	skp_store_phones_move(const char *dir,
+	    const uint8_t [SKP_PHONE_ID_LEN],
+	    const uint8_t [SKP_MAILBOX_ID_LEN], const char *relay,
+	    char *why, size_t whylen);
 
 #endif

@@ -76,6 +76,31 @@ pin_question_ok(const struct skp_ctap_response *r)
 	return ok;
 }
 
+/* Key 4 read is key 4 writable, and reads back the same. */
+static int
+move_ok(const struct skp_ctap_response *r)
+{
+	struct skp_ctap_answer a;
+	struct skp_ctap_response back;
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+	int ok;
+
+	memset(&a, 0, sizeof(a));
+	a.status = 0x27;
+	a.move_id = r->move_id;
+	a.move_relay = r->move_relay;
+	ok = skp_ctap_answer_encode(&a, &out, &outlen) == SKP_OK &&
+	    skp_ctap_response_decode(out, outlen, &back) == SKP_OK &&
+	    back.moved && memcmp(back.move_id, r->move_id,
+	    sizeof(back.move_id)) == 0 &&
+	    strcmp(back.move_relay, r->move_relay) == 0;
+	if (ok)
+		skp_ctap_response_clear(&back);
+	free(out);
+	return ok;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 {
@@ -90,6 +115,9 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 		(void)skp_ctap_status_str(r.status);
 		/* Key 5 comes only with 0x36, and encodes again. */
 		if (r.pin_may_follow && !pin_question_ok(&r))
+			abort();
+		/* Key 4: the new mailbox, as the computer will save it. */
+		if (r.moved && !move_ok(&r))
 			abort();
 		if (r.ctap != NULL)
 			answer(p[0], r.ctap, r.ctap_len);

@@ -267,6 +267,40 @@ cmd_make_uri(const char *dir, const char *relay, const char *name,
 /* ---- requests ---- */
 
 /* Send one envelope (repeat times) and print each answer's status. */
+/* Response key 4: the phone moved; the phones file follows, locked. */
+static void
+moved(const char *dir, struct skp_store_pairing *p,
+    const struct skp_call_response *resp)
+{
+	char why[SKP_STORE_WHY_MAX], hex[2 * SKP_MAILBOX_ID_LEN + 1];
+	int rc;
+
+	skp_hex(resp->move_id, SKP_MAILBOX_ID_LEN, hex);
+	if ((rc = skp_store_phones_move(dir, p->phone_id, resp->move_id,
+	    resp->move_relay, why, sizeof(why))) != SKP_OK) {
+		printf("error move: %s\n", why);
+		return;
+	}
+	memcpy(p->mailbox_id, resp->move_id, SKP_MAILBOX_ID_LEN);
+	snprintf(p->relay, sizeof(p->relay), "%s", resp->move_relay);
+	printf("moved %s %s\n", hex, resp->move_relay);
+}
+
+/* mailbox DIR: the mailbox id the phones file holds. */
+static int
+cmd_mailbox(const char *dir)
+{
+	struct skp_store_pairing p;
+	char hex[2 * SKP_MAILBOX_ID_LEN + 1];
+
+	if (load_phone(dir, &p) != SKP_OK)
+		return 1;
+	skp_hex(p.mailbox_id, SKP_MAILBOX_ID_LEN, hex);
+	printf("mailbox %s %s\n", hex, p.relay);
+	skp_wipe(&p, sizeof(p));
+	return 0;
+}
+
 static int
 send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
     struct skp_call_response *resp)
@@ -311,6 +345,8 @@ send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
 		skp_call_response_clear(resp);
 		rc = skp_call(&cp, &id, msg, msglen, o->timeout_ms, on_status,
 		    NULL, resp);
+		if (resp->moved)
+			moved(dir, &p, resp);
 		if (o->quiet && i + 1 < o->repeat)
 			continue;
 		printf("result %d status=0x%02x err=%d (%s) reason=\"%s\"\n",
@@ -860,6 +896,8 @@ main(int argc, char **argv)
 		return cmd_sign(argv[optind + 1], argv[optind + 2], &o);
 	if (strcmp(cmd, "list") == 0 && n == 2)
 		return cmd_list(argv[optind + 1], &o);
+	if (strcmp(cmd, "mailbox") == 0 && n == 2)
+		return cmd_mailbox(argv[optind + 1]);
 	if (strcmp(cmd, "info") == 0 && n == 2)
 		return cmd_info(argv[optind + 1], &o);
 	if (strcmp(cmd, "squat") == 0 && n == 3)

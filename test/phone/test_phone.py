@@ -1010,6 +1010,108 @@ def case_silent_calls_hung_up():
     W.stop(p)
 
 
+def comp_mailbox(cdir):
+    """The mailbox id (hex) the computer's phones file holds."""
+    rc, out = W.comp(cdir, "mailbox")
+    m = re.search(r"^mailbox ([0-9a-f]{64}) ", out, re.M)
+    check(rc == 0 and m, out)
+    return m.group(1)
+
+
+def phone_mailbox(state):
+    """(current id prefix, old id prefix or None, the untold) from
+    `mailbox`."""
+    rc, out = W.phone(state, "mailbox")
+    check(rc == 0, out)
+    cur = re.search(r"^mailbox ([0-9a-f]{16})\.\.\. on ", out, re.M)
+    old = re.search(r"^old mailbox ([0-9a-f]{16})\.\.\.", out, re.M)
+    check(cur and (old or "no rotation pending" in out), out)
+    return (cur.group(1), old.group(1) if old else None,
+            re.findall(r'^  "([^"]+)"$', out, re.M))
+
+
+def case_mailbox_rotate():
+    """mailbox rotate: the computer paired then learns the new mailbox in
+    a verified answer (response key 4) and saves it; a login still works;
+    once it called the new mailbox the old one is no longer listened on
+    (a CALL there is held: OFFLINE); a computer unpaired before the
+    rotation gets no answer on the old id and never learns the new one."""
+    st = W.path("phone-rot")
+    cr, gone = W.path("computer-rot"), W.path("computer-rot-gone")
+    W.pair(st, cr, "rot")
+    W.pair(st, gone, "rot-gone")
+    rc, out = W.phone(st, "unpair", "rot-gone")
+    check(rc == 0, out)
+    p = W.run_phone(st, "--approve", "always")
+    rc, out = W.comp(cr, "enroll", W.path("key-rot"))
+    check(rc == 0 and "enrolled" in out, out)
+    W.stop(p)
+    old_full = comp_mailbox(cr)
+    cur, old, untold = phone_mailbox(st)
+    check(old is None and old_full.startswith(cur), "before: " + cur)
+    # a computer that knows only the old mailbox, kept for later
+    stale = W.path("computer-rot-stale")
+    shutil.copytree(cr, stale)
+    rc, out = W.phone(st, "mailbox", "rotate")
+    check(rc == 0 and "new mailbox made. 1 paired computer learns it" in out,
+          out)
+    new, old, untold = phone_mailbox(st)
+    check(old == cur and new != cur and untold == ["rot"],
+          "after rotate: %r" % ((new, old, untold),))
+    rc, out = W.phone(st, "mailbox", "rotate")
+    check(rc != 0 and "still pending" in out and "--finish" in out, out)
+    p = W.run_phone(st, "--approve", "always")
+    wait_file(p.log, "also listening on the old mailbox " + cur, p)
+    # the unpaired computer calls the old id: no answer, nothing learned
+    gone_before = comp_mailbox(gone)
+    rc, out = W.comp(gone, "info", "--timeout-ms", "5000")
+    check(rc != 0 and result(out)[1] == E_NOT_PAIRED and
+          "moved" not in out, out)
+    check(comp_mailbox(gone) == gone_before, "unpaired computer moved")
+    # a login on the old mailbox: signed, and the answer moves the computer
+    rc, out = W.comp(cr, "sign", W.path("key-rot"), "--userauth", "root")
+    check(rc == 0 and counter(out)[1] == 1, out)
+    m = re.search(r"^moved ([0-9a-f]{64}) (\S+)$", out, re.M)
+    check(m and m.group(1).startswith(new) and m.group(2) == W.url, out)
+    check(comp_mailbox(cr) == m.group(1), "phones file not updated")
+    # still pending: the computer has not called the new mailbox yet
+    check(phone_mailbox(st)[1] == cur, "old mailbox dropped too early")
+    rc, out = W.comp(cr, "sign", W.path("key-rot"), "--userauth", "root")
+    check(rc == 0 and counter(out)[1] == 2 and "moved" not in out, out)
+    wait_file(p.log, "no longer listening on the old one", p)
+    check(phone_mailbox(st)[1:] == (None, []), "rotation still pending")
+    rc, out = W.comp(stale, "info", "--timeout-ms", "2000")
+    check(rc != 0 and "status offline" in out and
+          result(out)[1] == E_OFFLINE, "old mailbox still answers: " + out)
+    rc, out = W.comp(cr, "info")
+    check(rc == 0 and "moved" not in out, out)
+    W.stop(p)
+    check(any("op=mailbox-rotate" in l for l in audit_lines(st)),
+          "rotation not in the audit log")
+
+
+def case_mailbox_rotate_finish():
+    """mailbox rotate --finish drops the old mailbox at once: a computer
+    not told yet calls into the void (OFFLINE); `run` listens on the new
+    one only."""
+    st, cr = W.path("phone-rot"), W.path("computer-rot")
+    before = comp_mailbox(cr)
+    rc, out = W.phone(st, "mailbox", "rotate")
+    check(rc == 0, out)
+    new, old, untold = phone_mailbox(st)
+    check(before.startswith(old) and untold == ["rot"], out)
+    rc, out = W.phone(st, "mailbox", "rotate", "--finish")
+    check(rc == 0 and "old mailbox is dropped" in out, out)
+    check(phone_mailbox(st)[1:] == (None, []), "still pending")
+    p = W.run_phone(st, "--approve", "always")
+    rc, out = W.comp(cr, "info", "--timeout-ms", "2000")
+    check(rc != 0 and "status offline" in out and "moved" not in out and
+          result(out)[1] == E_OFFLINE, out)
+    check(comp_mailbox(cr) == before, "phones file changed")
+    check("also listening" not in open(p.log).read(), "old mailbox used")
+    W.stop(p)
+
+
 # ---- host verification (host info as sk-phone proxy leaves it) ----
 
 def sstr(b):
@@ -1564,6 +1666,8 @@ CASES = [
     case_relay_restart_reconnect,
     case_mailbox_takeover_keeps_running,
     case_silent_calls_hung_up,
+    case_mailbox_rotate,
+    case_mailbox_rotate_finish,
     case_host_first_use_pins,
     case_host_info_that_does_not_verify,
     case_host_unverifiable_is_not_verified,

@@ -1074,6 +1074,163 @@ phstate_identity_mailbox_versions(void)
 	skp_phstate_free(&st);
 }
 
+/*
+ * Identity key 6 (the mailbox before a rotation) and computers key 7 (not
+ * yet told): files without them (written before) read as no rotation;
+ * key 6 must differ from key 5 and is not allowed beside protocol 1's
+ * key 2; key 7 is true or absent.
+ */
+static void
+phstate_rotation_fields(void)
+{
+	struct skp_phstate *st = calloc(1, sizeof(*st));
+	struct skp_p256_key ok;
+	uint8_t id[32], priv[32];
+	uint8_t *p;
+	size_t n;
+
+	REQUIRE(st != NULL);
+	p = skp_test_unhex(
+	    "a4015820010101010101010101010101010101010101010101010101"
+	    "0101010101010101036570686f6e6504600558200505050505050505"
+	    "050505050505050505050505050505050505050505050505", &n);
+	CHECK_RC(skp_phstate_decode_identity(st, p, n), SKP_OK);
+	free(p);
+	CHECK(st->have_old_mailbox == 0);
+	/* The same with 6: 0x06 x 32. */
+	p = skp_test_unhex(
+	    "a5015820010101010101010101010101010101010101010101010101"
+	    "0101010101010101036570686f6e6504600558200505050505050505"
+	    "05050505050505050505050505050505050505050505050506582006"
+	    "06060606060606060606060606060606060606060606060606060606"
+	    "060606", &n);
+	CHECK_RC(skp_phstate_decode_identity(st, p, n), SKP_OK);
+	free(p);
+	memset(priv, 0x06, sizeof(priv));
+	CHECK(st->have_old_mailbox == 1 &&
+	    memcmp(st->old_mailbox_key.priv, priv, 32) == 0);
+	REQUIRE(skp_p256_from_private(priv, &ok) == SKP_OK);
+	CHECK_RC(skp_relay_mailbox_id(ok.pub, id), SKP_OK);
+	CHECK(memcmp(id, st->old_mailbox_id, 32) == 0);
+	CHECK(memcmp(id, st->mailbox_id, 32) != 0);
+	skp_wipe(&ok, sizeof(ok));
+	/* 6 equal to 5, 6 not bytes, 6 beside protocol 1's 2. */
+	p = skp_test_unhex(
+	    "a5015820010101010101010101010101010101010101010101010101"
+	    "0101010101010101036570686f6e6504600558200505050505050505"
+	    "05050505050505050505050505050505050505050505050506582005"
+	    "05050505050505050505050505050505050505050505050505050505"
+	    "050505", &n);
+	CHECK_RC(skp_phstate_decode_identity(st, p, n), SKP_ERR_FORMAT);
+	free(p);
+	p = skp_test_unhex(
+	    "a5015820010101010101010101010101010101010101010101010101"
+	    "0101010101010101036570686f6e6504600558200505050505050505"
+	    "0505050505050505050505050505050505050505050505050601", &n);
+	CHECK(skp_phstate_decode_identity(st, p, n) != SKP_OK);
+	free(p);
+	p = skp_test_unhex(
+	    "a5015820010101010101010101010101010101010101010101010101"
+	    "01010101010101010258200202020202020202020202020202020202"
+	    "020202020202020202020202020202036570686f6e65046006582006"
+	    "06060606060606060606060606060606060606060606060606060606"
+	    "060606", &n);
+	CHECK_RC(skp_phstate_decode_identity(st, p, n), SKP_ERR_FORMAT);
+	free(p);
+	skp_phstate_free(&st);
+}
+
+static struct skp_phstate *
+rotation_state(const char *dir, size_t ncomputers)
+{
+	struct skp_phstate *st;
+	struct skp_ph_computer c;
+	struct skp_p256_key k;
+	size_t i;
+
+	if ((st = open_state(dir)) == NULL ||
+	    skp_phstate_identity_set(st, "p", "ws://127.0.0.1:1", NULL, 0) !=
+	    SKP_OK)
+		abort();
+	for (i = 0; i < ncomputers; i++) {
+		memset(&c, 0, sizeof(c));
+		snprintf(c.name, sizeof(c.name), "c%zu", i);
+		if (skp_p256_generate(&k) != SKP_OK)
+			abort();
+		memcpy(c.pub, k.pub, sizeof(c.pub));
+		skp_wipe(&k, sizeof(k));
+		if (skp_phstate_computer_put(st, &c, NULL, 0) != SKP_OK)
+			abort();
+	}
+	return st;
+}
+
+/* rotate, told, finish: on disk, read back by another open. */
+static void
+phstate_mailbox_rotation(void)
+{
+	const char *dir;
+	struct skp_phstate *st, *st2 = NULL;
+	uint8_t before[32];
+	char why[SKP_PH_WHY_MAX];
+	int dropped = -1;
+
+	dir = fresh_dir();
+	st = rotation_state(dir, 2);
+	memcpy(before, st->mailbox_id, 32);
+	CHECK_RC(skp_phstate_mailbox_rotate(st, why, sizeof(why)), SKP_OK);
+	CHECK(memcmp(st->mailbox_id, before, 32) != 0);
+	CHECK(st->have_old_mailbox &&
+	    memcmp(st->old_mailbox_id, before, 32) == 0);
+	CHECK(skp_phstate_mailbox_untold(st) == 2);
+	/* Another process sees the same. */
+	REQUIRE(skp_phstate_open(dir, NULL, 0, &st2, why, sizeof(why)) ==
+	    SKP_OK);
+	CHECK(st2->have_old_mailbox &&
+	    memcmp(st2->old_mailbox_id, before, 32) == 0 &&
+	    memcmp(st2->mailbox_id, st->mailbox_id, 32) == 0 &&
+	    skp_phstate_mailbox_untold(st2) == 2);
+	skp_phstate_free(&st2);
+	CHECK_RC(skp_phstate_mailbox_rotate(st, why, sizeof(why)),
+	    SKP_ERR_EXISTS);
+	CHECK(strstr(why, "--finish") != NULL);
+	CHECK_RC(skp_phstate_mailbox_told(st, "c1", &dropped, NULL, 0),
+	    SKP_OK);
+	CHECK(dropped == 0 && st->have_old_mailbox &&
+	    skp_phstate_mailbox_untold(st) == 1 &&
+	    st->computers[0].tell_mailbox && !st->computers[1].tell_mailbox);
+	/* Told twice, or an unknown name: nothing changes. */
+	CHECK_RC(skp_phstate_mailbox_told(st, "c1", &dropped, NULL, 0),
+	    SKP_OK);
+	CHECK_RC(skp_phstate_mailbox_told(st, "nobody", &dropped, NULL, 0),
+	    SKP_OK);
+	CHECK(dropped == 0 && skp_phstate_mailbox_untold(st) == 1);
+	CHECK_RC(skp_phstate_mailbox_told(st, "c0", &dropped, NULL, 0),
+	    SKP_OK);
+	CHECK(dropped == 1 && !st->have_old_mailbox &&
+	    skp_phstate_mailbox_untold(st) == 0);
+	REQUIRE(skp_phstate_open(dir, NULL, 0, &st2, why, sizeof(why)) ==
+	    SKP_OK);
+	CHECK(!st2->have_old_mailbox && skp_phstate_mailbox_untold(st2) == 0);
+	skp_phstate_free(&st2);
+	/* --finish drops a pending rotation at once. */
+	CHECK_RC(skp_phstate_mailbox_rotate(st, why, sizeof(why)), SKP_OK);
+	CHECK(st->have_old_mailbox && skp_phstate_mailbox_untold(st) == 2);
+	CHECK_RC(skp_phstate_mailbox_finish(st, why, sizeof(why)), SKP_OK);
+	REQUIRE(skp_phstate_open(dir, NULL, 0, &st2, why, sizeof(why)) ==
+	    SKP_OK);
+	CHECK(!st2->have_old_mailbox && skp_phstate_mailbox_untold(st2) == 0);
+	skp_phstate_free(&st2);
+	skp_phstate_free(&st);
+	/* No computer paired: nobody to tell, nothing kept. */
+	dir = fresh_dir();
+	st = rotation_state(dir, 0);
+	memcpy(before, st->mailbox_id, 32);
+	CHECK_RC(skp_phstate_mailbox_rotate(st, why, sizeof(why)), SKP_OK);
+	CHECK(!st->have_old_mailbox && memcmp(st->mailbox_id, before, 32));
+	skp_phstate_free(&st);
+}
+
 static void
 phstate_cred_key_must_match(void)
 {
@@ -2544,6 +2701,8 @@ handle_changed_reason_fits(void)
 static const struct skp_test_case cases[] = {
 	{ "phstate_identity_mailbox_versions",
 	    phstate_identity_mailbox_versions },
+	{ "phstate_rotation_fields", phstate_rotation_fields },
+	{ "phstate_mailbox_rotation", phstate_mailbox_rotation },
 	{ "sshmsg_userauth", sshmsg_userauth },
 	{ "sshmsg_userauth_hostbound", sshmsg_userauth_hostbound },
 	{ "sshmsg_userauth_refusals", sshmsg_userauth_refusals },

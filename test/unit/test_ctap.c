@@ -1048,6 +1048,85 @@ response_golden(void)
 	free(p);
 }
 
+/*
+ * Response key 4 (docs/PROTOCOL.md §4.2): the vector, then what the
+ * decoder refuses: a short id, a missing field, another key, a relay URL
+ * the pairing URI would refuse; the encoder wants both fields.
+ */
+static void
+response_move(void)
+{
+	static const char head[] = "a4011827" "03626e6f" "04a2" "0158206700dc1d"
+	    "4b0287376810b072ff86e790745a06a6893acf73b1e61d3bd7096a66"
+	    "0277" "7773733a2f2f72656c61792e6578616d706c652e6f7267" "0f5903b6";
+	struct skp_ctap_answer a;
+	struct skp_ctap_response r;
+	uint8_t *p = NULL, *q, *id;
+	size_t n = 0, qn, idn, i;
+
+	id = skp_test_unhex("6700dc1d4b0287376810b072ff86e790745a06a6893acf"
+	    "73b1e61d3bd7096a66", &idn);
+	memset(&a, 0, sizeof(a));
+	a.status = SKP_CTAP_OPERATION_DENIED;
+	a.reason = "no";
+	a.move_id = id;
+	a.move_relay = "wss://relay.example.org";
+	CHECK_RC(skp_ctap_answer_encode(&a, &p, &n), SKP_OK);
+	q = skp_test_unhex(head, &qn);
+	CHECK(n == 1024 && qn == 74 && memcmp(p, q, qn) == 0);
+	for (i = qn; i < n; i++)
+		CHECK(p[i] == 0);
+	CHECK_RC(skp_ctap_response_decode(p, n, &r), SKP_OK);
+	CHECK(r.moved && memcmp(r.move_id, id, idn) == 0 &&
+	    strcmp(r.move_relay, "wss://relay.example.org") == 0 &&
+	    r.status == SKP_CTAP_OPERATION_DENIED);
+	skp_ctap_response_clear(&r);
+	free(p);
+	free(q);
+	p = NULL;
+	/* Without key 4: nothing moved. */
+	CHECK_RC(skp_ctap_response_encode(0x27, NULL, 0, "no", &p, &n),
+	    SKP_OK);
+	CHECK_RC(skp_ctap_response_decode(p, n, &r), SKP_OK);
+	CHECK(!r.moved);
+	skp_ctap_response_clear(&r);
+	free(p);
+	p = NULL;
+	/* Half of key 4, or a bad URL: the encoder refuses. */
+	a.move_relay = NULL;
+	CHECK_RC(skp_ctap_answer_encode(&a, &p, &n), SKP_ERR_INVALID);
+	a.move_relay = "wss://relay.example.org?x=1";
+	CHECK_RC(skp_ctap_answer_encode(&a, &p, &n), SKP_ERR_INVALID);
+	a.move_relay = "wss://relay.example.org";
+	a.unpadded = 1;
+	a.status = SKP_CTAP_BAD_VERSION;
+	CHECK_RC(skp_ctap_answer_encode(&a, &p, &n), SKP_ERR_INVALID);
+	free(id);
+	/* Refused by the decoder. */
+	CHECK(resp_hex(
+	    "a201182704a201581f000102030405060708090a0b0c0d0e0f101112"
+	    "131415161718191a1b1c1d1e02687773733a2f2f7878") !=
+	    SKP_OK);
+	CHECK(resp_hex(
+	    "a201182704a1015820000102030405060708090a0b0c0d0e0f101112"
+	    "131415161718191a1b1c1d1e1f") != SKP_OK);
+	CHECK(resp_hex(
+	    "a201182704a3015820000102030405060708090a0b0c0d0e0f101112"
+	    "131415161718191a1b1c1d1e1f02687773733a2f2f78780300")
+	    != SKP_OK);
+	CHECK(resp_hex(
+	    "a201182704a2015820000102030405060708090a0b0c0d0e0f101112"
+	    "131415161718191a1b1c1d1e1f02697773733a2f2f785f78") !=
+	    SKP_OK);
+	CHECK(resp_hex(
+	    "a20118270401") != SKP_OK);
+	/* And accepted when well formed, without padding too. */
+	CHECK(resp_hex(
+	    "a201182704a2015820000102030405060708090a0b0c0d0e0f101112"
+	    "131415161718191a1b1c1d1e1f02687773733a2f2f7878") ==
+	    SKP_OK);
+}
+
 static int
 resp_hex(const char *hex)
 {
@@ -2085,6 +2164,7 @@ static const struct skp_test_case cases[] = {
 	C_(env_refuses_padding_type)
 	C_(response_roundtrip)
 	C_(response_golden)
+	C_(response_move)
 	C_(response_pin_may_follow)
 	C_(response_padding)
 	C_(padding_buckets)
