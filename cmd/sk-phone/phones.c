@@ -223,6 +223,7 @@ skp_cli_unpair(int argc, char **argv)
 	char dir[SKP_STORE_PATH_MAX], why[SKP_STORE_WHY_MAX];
 	skp_store_phones_t *phones = NULL;
 	const struct skp_store_pairing *ph;
+	char gone[SKP_NAME_MAX + 1];
 	const char *name;
 	size_t i;
 	int ret = 1, lock = -1;
@@ -256,13 +257,15 @@ skp_cli_unpair(int argc, char **argv)
 		skp_cli_err("no paired phone named '%s'", name);
 		goto out;
 	}
-	printf("unpaired phone '%s'; keys it made no longer sign here\n",
-	    ph->phone_name);
+	snprintf(gone, sizeof(gone), "%s", ph->phone_name);
 	if (skp_store_phones_remove(phones, name) != SKP_OK ||
 	    skp_store_phones_save(dir, phones, why, sizeof(why)) != SKP_OK) {
 		skp_cli_err("%s", why);
 		goto out;
 	}
+	/* Said once it is true: after the file is written. */
+	printf("unpaired phone '%s'; keys it made no longer sign here\n",
+	    gone);
 	ret = 0;
  out:
 	skp_store_unlock(&lock);
