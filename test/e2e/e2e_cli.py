@@ -5,6 +5,20 @@ The real relay, reference phones, sk-phone, ssh and sshd on 127.0.0.1:
 several `sk-phone pair` at once, a relay that cannot be reached, a phone
 that no longer knows the computer, the phone's own question timing out,
 clocks that differ, and the debug output.
+
+Issue 10, defect -> case (each failed on the code before its fix):
+  7  two pairs at once lose one ........ concurrent_pairs_keep_every_pairing
+  3  the phone's own question timeout .. phone_question_timeout_is_named
+  4  a computer unpaired on the phone .. phone_forgot_computer_is_told
+  10 QR before the relay check ......... pair_relay_down_checked_before_qr
+  10 a name that does not resolve ...... pair_unresolvable_relay_says_so
+  10 "expired" without by how much ..... clocks_apart_status_says_by_how_much
+  10 usage of pair without --timeout ... pair_usage_lists_timeout
+  10 re-pairing renames the computer ... phone_forgot_computer_is_told
+  10 ids nobody can see ................ status_shows_phone_ids
+  10 debug noise and lws banner ........ debug_output_has_no_noise
+  10 status relay line ................. status_relay_down_says_what_to_check
+Items 6 and the setup parts of 10 are in test_setup.py (cli suite).
 """
 
 import os
