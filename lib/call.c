@@ -17,7 +17,11 @@ struct call_ctx {
 	void			*arg;
 	int			 online;
 	int			 offline;	/* the relay held the call */
+	uint64_t		 offline_at;	/* when it said so (mono ms) */
+	int			 slow_said;	/* SKP_CALL_SLOW given */
 };
+
+static uint64_t	mono_ms(void);
 
 void
 skp_call_response_clear(struct skp_call_response *resp)
@@ -39,14 +43,83 @@ on_status(void *arg, uint32_t chan, int type)
 	(void)chan;
 	if (type == SKP_RELAY_EV_ONLINE)
 		ctx->online = 1;
-	if (type == SKP_RELAY_EV_OFFLINE)
+	if (type == SKP_RELAY_EV_OFFLINE) {
+		if (!ctx->offline)
+			ctx->offline_at = mono_ms();
 		ctx->offline = 1;
+	}
 	if (ctx->fn == NULL)
 		return;
 	if (type == SKP_RELAY_EV_ONLINE)
 		ctx->fn(SKP_CALL_ONLINE, ctx->arg);
 	else if (type == SKP_RELAY_EV_OFFLINE)
 		ctx->fn(SKP_CALL_OFFLINE, ctx->arg);
+}
+
+/*
+ * The answer on chan: a first wait of SKP_CALL_SLOW_MS, then, still
+ * nothing, SKP_CALL_SLOW for the caller ("waiting for approval") and the
+ * rest of timeout_ms. A phone that answers at once is not announced.
+ */
+static int
+recv_noting(skp_relay_t *r, uint32_t chan, struct call_ctx *ctx,
+    int timeout_ms, uint8_t **msg, size_t *len)
+{
+	uint64_t t0 = mono_ms(), spent;
+	int rc;
+
+	if (ctx->slow_said || timeout_ms <= SKP_CALL_SLOW_MS)
+		return skp_relay_recv(r, chan, timeout_ms, msg, len);
+	rc = skp_relay_recv(r, chan, SKP_CALL_SLOW_MS, msg, len);
+	spent = mono_ms() - t0;
+	if (rc != SKP_ERR_TIMEOUT || spent >= (uint64_t)timeout_ms)
+		return rc;
+	ctx->slow_said = 1;
+	if (ctx->fn != NULL)
+		ctx->fn(SKP_CALL_SLOW, ctx->arg);
+	return skp_relay_recv(r, chan, timeout_ms - (int)spent, msg, len);
+}
+
+/*
+ * Until the call reaches the phone: at most timeout_ms from t0, and, once
+ * the relay said the phone is offline, at most offline_ms from then
+ * (SKP_ERR_OFFLINE). The OFFLINE event comes inside skp_relay_wait(), so
+ * it waits in short steps until it came.
+ */
+static int
+wait_online(skp_relay_t *r, uint32_t chan, struct call_ctx *ctx,
+    int offline_ms, uint64_t t0, int timeout_ms)
+{
+	uint64_t now;
+	int64_t left, off_left;
+	int rc, stepped = 0;
+
+	for (;;) {
+		now = mono_ms();
+		left = (int64_t)(t0 + (uint64_t)timeout_ms) - (int64_t)now;
+		if (left <= 0)
+			return SKP_ERR_TIMEOUT;
+		if (offline_ms > 0 && ctx->offline) {
+			off_left = (int64_t)(ctx->offline_at +
+			    (uint64_t)offline_ms) - (int64_t)now;
+			if (off_left <= 0)
+				return SKP_ERR_OFFLINE;
+			if (off_left < left)
+				left = off_left;
+		} else if (offline_ms > 0 && left > 200)
+			left = 200;
+		rc = skp_relay_wait(r, chan, (int)left);
+		/*
+		 * A step's end and the relay's END for the call (its own
+		 * timeout) both say SKP_ERR_TIMEOUT; after the END the
+		 * channel is gone.
+		 */
+		if (rc == SKP_ERR_NOT_FOUND && stepped)
+			return SKP_ERR_TIMEOUT;
+		if (rc != SKP_ERR_TIMEOUT)
+			return rc;
+		stepped = 1;
+	}
 }
 
 /* A reason is for a terminal: control characters become '?'. */
@@ -118,8 +191,9 @@ not_ours(int rc)
  * a later theft of either static key does not open a recorded PIN.
  */
 static int
-send_pin(skp_relay_t *r, uint32_t chan, skp_noise_t *hs, const char *pin,
-    int timeout_ms, skp_buf_t *b, struct skp_call_response *resp)
+send_pin(skp_relay_t *r, uint32_t chan, struct call_ctx *ctx, skp_noise_t *hs,
+    const char *pin, int timeout_ms, skp_buf_t *b,
+    struct skp_call_response *resp)
 {
 	skp_noise_transport_t *tp = NULL;
 	uint8_t *msg = NULL, *reply = NULL;
@@ -133,7 +207,7 @@ send_pin(skp_relay_t *r, uint32_t chan, skp_noise_t *hs, const char *pin,
 		goto out;
 	if ((rc = skp_relay_send(r, chan, skp_buf_ptr(b), skp_buf_len(b))) !=
 	    SKP_OK ||
-	    (rc = skp_relay_recv(r, chan, timeout_ms, &reply, &replylen)) !=
+	    (rc = recv_noting(r, chan, ctx, timeout_ms, &reply, &replylen)) !=
 	    SKP_OK)
 		goto out;
 	resp->sent_len = msglen + SKP_NOISE_TAG_LEN;
@@ -245,6 +319,7 @@ skp_call(const struct skp_call_phone *phone,
 	memset(&opts, 0, sizeof(opts));
 	opts.on_status = on_status;
 	opts.arg = &ctx;
+	opts.ca_file = phone->ca_file;
 	if ((b = skp_buf_new(SKP_NOISE_MAX_MSG)) == NULL ||
 	    (r = skp_relay_new(&opts)) == NULL) {
 		rc = SKP_ERR_NOMEM;
@@ -270,10 +345,11 @@ skp_call(const struct skp_call_phone *phone,
 	if (rc == SKP_OK &&
 	    (rc = skp_relay_send(r, chan, skp_buf_ptr(b), skp_buf_len(b))) ==
 	    SKP_OK &&
-	    (rc = skp_relay_wait(r, chan, timeout_ms)) == SKP_OK &&
+	    (rc = wait_online(r, chan, &ctx, phone->offline_ms, t0,
+	    timeout_ms)) == SKP_OK &&
 	    (!ctx.offline || (rc = resend(r, chan, &hs, &old, phone, identity,
 	    request, request_len, mono_ms() - t0, b)) == SKP_OK))
-		rc = skp_relay_recv(r, chan, timeout_ms, &reply, &replylen);
+		rc = recv_noting(r, chan, &ctx, timeout_ms, &reply, &replylen);
 	/* The deadline passed: with the phone never reached, say so. */
 	if (rc == SKP_ERR_TIMEOUT && !ctx.online)
 		rc = SKP_ERR_OFFLINE;
@@ -312,8 +388,8 @@ skp_call(const struct skp_call_phone *phone,
 	    phone->pin != NULL && phone->pin[0] != '\0') {
 		skp_call_response_clear(resp);
 		resp->pin_sent = 1;
-		if ((rc = send_pin(r, chan, hs, phone->pin, timeout_ms, b,
-		    resp)) != SKP_OK ||
+		if ((rc = send_pin(r, chan, &ctx, hs, phone->pin, timeout_ms,
+		    b, resp)) != SKP_OK ||
 		    (rc = decode_response(skp_buf_ptr(b), skp_buf_len(b),
 		    resp, &more)) != SKP_OK)
 			goto out;

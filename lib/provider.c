@@ -36,6 +36,7 @@
 
 #define PROV_TIMEOUT_DEFAULT	60	/* seconds */
 #define PROV_TIMEOUT_MAX	600
+#define PROV_OFFLINE_DEFAULT	10	/* seconds for an offline phone */
 #define PROV_CHALLENGE_MAX	1024	/* OpenSSH sends 32 */
 #define PROV_USER_ID_LEN	32	/* as OpenSSH's own provider */
 #define PROV_USER_MAX		31	/* bytes of -O user=, NUL-padded */
@@ -71,6 +72,8 @@ struct prov {
 	char				 pin[SKP_CTAP_PIN_MAX + 1];
 	skp_store_phones_t		*phones;
 	int				 timeout_s;
+	int				 offline_s;
+	int				 offline_seen;	/* last call */
 	struct timespec			 deadline;
 	/* Saved at entry, put back at exit. */
 	struct sigaction		 sigs[NSIG];
@@ -84,6 +87,7 @@ struct prov_status {
 	const char			*phone;
 	const char			*what;	/* "approval", NULL: quiet */
 	int				 last;
+	int				 offline;	/* OFFLINE came */
 };
 
 /* -- messages -------------------------------------------------------- */
@@ -158,23 +162,29 @@ dbg(const char *fmt, ...)
 /* -- time ------------------------------------------------------------ */
 
 static int
-timeout_seconds(void)
+env_seconds(const char *name, int def)
 {
-	const char *v = secure_getenv("SK_PHONE_TIMEOUT");
+	const char *v = secure_getenv(name);
 	char *end = NULL;
 	long t;
 
 	if (v == NULL || *v == '\0')
-		return PROV_TIMEOUT_DEFAULT;
+		return def;
 	errno = 0;
 	t = strtol(v, &end, 10);
 	if (errno != 0 || end == v || *end != '\0' || t < 1 ||
 	    t > PROV_TIMEOUT_MAX) {
-		say("SK_PHONE_TIMEOUT=%s is not 1..%d seconds; using %d", v,
-		    PROV_TIMEOUT_MAX, PROV_TIMEOUT_DEFAULT);
-		return PROV_TIMEOUT_DEFAULT;
+		say("%s=%s is not 1..%d seconds; using %d", name, v,
+		    PROV_TIMEOUT_MAX, def);
+		return def;
 	}
 	return (int)t;
+}
+
+static int
+timeout_seconds(void)
+{
+	return env_seconds("SK_PHONE_TIMEOUT", PROV_TIMEOUT_DEFAULT);
 }
 
 /* Milliseconds left until the deadline, at least 1. */
@@ -236,6 +246,10 @@ prov_new(void)
 		return NULL;
 	signals_save(p);
 	p->timeout_s = timeout_seconds();
+	p->offline_s = env_seconds("SK_PHONE_OFFLINE_TIMEOUT",
+	    PROV_OFFLINE_DEFAULT);
+	if (p->offline_s > p->timeout_s)
+		p->offline_s = p->timeout_s;
 	clock_gettime(CLOCK_MONOTONIC, &p->deadline);
 	p->deadline.tv_sec += p->timeout_s;
 	return p;
@@ -326,16 +340,20 @@ prov_pick(const struct prov *p, const char *device,
 	}
 	say("%zu phones are paired (%s): choose one with -O device=NAME", n,
 	    names);
-	return SSH_SK_ERR_GENERAL;
+	return SSH_SK_ERR_DEVICE_NOT_FOUND;
 }
 
 /* -- errors ---------------------------------------------------------- */
 
 /*
  * The one place SKP_ERR_* becomes SSH_SK_ERR_*, with the line the user
- * sees. OpenSSH acts on PIN_REQUIRED (prompts), CREDENTIAL_EXISTS (asks
- * to overwrite) and DEVICE_NOT_FOUND; everything else is a plain failure
- * explained on stderr.
+ * sees. OpenSSH acts on PIN_REQUIRED (prompts) and CREDENTIAL_EXISTS
+ * (asks to overwrite), and follows our line with one of its own: GENERAL
+ * reads "invalid format" (as if the key file were damaged), UNSUPPORTED
+ * "feature not supported", DEVICE_NOT_FOUND "device not found". So every
+ * "the phone could not, or would not, do it" (unreachable, offline,
+ * rejected, refused, no answer) is DEVICE_NOT_FOUND; GENERAL is kept for
+ * damaged data: this computer's state, or an answer that did not verify.
  */
 static int
 prov_error(const struct prov *p, const struct skp_store_pairing *ph,
@@ -367,10 +385,17 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 		    "`sk-phone unpair %s`, then `sk-phone pair`", name, name);
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_OFFLINE:
-		say("timed out after %d s: phone '%s' stayed offline; start "
-		    "sk-phone-authenticator on it and check that it reaches "
-		    "the relay %s (`sk-phone status`)", p->timeout_s, name,
-		    ph != NULL ? ph->relay : "");
+		if (p->offline_seen && p->offline_s < p->timeout_s)
+			say("phone '%s' stayed offline for %d s "
+			    "(SK_PHONE_OFFLINE_TIMEOUT): start "
+			    "sk-phone-authenticator on it and check that it "
+			    "reaches the relay %s (`sk-phone status`)", name,
+			    p->offline_s, ph != NULL ? ph->relay : "");
+		else
+			say("timed out after %d s: phone '%s' stayed offline; "
+			    "start sk-phone-authenticator on it and check "
+			    "that it reaches the relay %s (`sk-phone status`)",
+			    p->timeout_s, name, ph != NULL ? ph->relay : "");
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_TIMEOUT:
 		say("timed out after %d s waiting for phone '%s': check "
@@ -380,21 +405,21 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_REJECTED:
 		say("rejected on phone '%s'%s%s", name, sep, reason);
-		return SSH_SK_ERR_GENERAL;
+		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_NETWORK:
 	case SKP_ERR_TLS:
 		say("cannot reach the relay %s%s: is it running and "
 		    "reachable? (`sk-phone status`)",
 		    ph != NULL ? ph->relay : "",
 		    rc == SKP_ERR_TLS ? " (certificate not trusted)" : "");
-		return SSH_SK_ERR_GENERAL;
+		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_LIMIT:
 		say("the relay refused the request (too many calls): try "
 		    "again");
-		return SSH_SK_ERR_GENERAL;
+		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_CLOSED:
 		say("phone '%s' hung up without answering", name);
-		return SSH_SK_ERR_GENERAL;
+		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_VERIFY:
 	case SKP_ERR_CRYPTO:
 	case SKP_ERR_DECRYPT:
@@ -409,11 +434,11 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 			say("phone '%s' refused the request as stale: check "
 			    "that the clocks of this computer and the phone "
 			    "are right", name);
-		return SSH_SK_ERR_GENERAL;
+		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_HOST_UNVERIFIED:
 		say("phone '%s' refused: the server's host key signature did "
 		    "not verify%s%s", name, sep, reason);
-		return SSH_SK_ERR_GENERAL;
+		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_HOSTKEY:
 		/* The phone's reason names the host and the way out. */
 		if (*reason != '\0')
@@ -422,7 +447,7 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 			say("phone '%s' refused: the server's host key is not "
 			    "the one it pinned for this host (a different "
 			    "server, or an attack)", name);
-		return SSH_SK_ERR_GENERAL;
+		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_UV_UNAVAILABLE:
 		say("phone '%s' cannot verify its user (set a PIN on it)%s%s",
 		    name, sep, reason);
@@ -434,7 +459,7 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 	case SKP_ERR_NOT_FOUND:
 		say("phone '%s' does not hold this key%s%s", name, sep,
 		    reason);
-		return SSH_SK_ERR_GENERAL;
+		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_VERSION:
 		/* A phone of protocol 1 refuses version 2 envelopes. */
 		say("phone '%s' speaks another version of the sk-phone "
@@ -450,6 +475,14 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 
 /* -- one request ----------------------------------------------------- */
 
+static int
+p_offline_s(const struct prov_status *st)
+{
+	int left = (ms_left(st->p) + 999) / 1000;
+
+	return st->p->offline_s < left ? st->p->offline_s : left;
+}
+
 static void
 on_status(int state, void *arg)
 {
@@ -458,14 +491,21 @@ on_status(int state, void *arg)
 	if (state == st->last)
 		return;
 	st->last = state;
-	if (state == SKP_CALL_ONLINE) {
+	if (state == SKP_CALL_SLOW) {
+		/* The phone did not answer at once: it is asking. */
 		if (st->what != NULL)
 			say("waiting for %s on phone '%s' (up to %d s)",
 			    st->what, st->phone, (ms_left(st->p) + 999) / 1000);
+	} else if (state == SKP_CALL_ONLINE) {
+		if (st->offline)
+			say("phone '%s' is online now", st->phone);
 		dbg("the relay reached phone '%s'", st->phone);
-	} else if (state == SKP_CALL_OFFLINE)
-		say("phone '%s' is offline, still waiting (up to %d s)",
-		    st->phone, (ms_left(st->p) + 999) / 1000);
+	} else if (state == SKP_CALL_OFFLINE) {
+		st->offline = 1;
+		say("phone '%s' is offline: waiting up to %d s for it to "
+		    "come online (SK_PHONE_OFFLINE_TIMEOUT)", st->phone,
+		    p_offline_s(st));
+	}
 }
 
 /*
@@ -527,14 +567,18 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 	cp.mailbox_id = ph->mailbox_id;
 	cp.request_psk = ph->request_psk;
 	cp.pin = p->pin[0] != '\0' ? p->pin : NULL;
+	cp.ca_file = NULL;
+	cp.offline_ms = p->offline_s * 1000;
 	st.p = p;
 	st.phone = ph->phone_name;
 	st.what = what;
 	st.last = 0;
+	st.offline = 0;
 	dbg("command 0x%02x to phone '%s' via %s, %zu bytes", req->command,
 	    ph->phone_name, ph->relay, msglen);
 	rc = skp_call(&cp, &p->identity, msg, msglen, ms_left(p), on_status,
 	    &st, &resp);
+	p->offline_seen = st.offline;
 	dbg("call done: %s, status 0x%02x", skp_strerror(rc), resp.status);
 	if (resp.moved)
 		prov_moved(p, ph, &resp);
@@ -543,6 +587,7 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 		/* Not "wrong PIN": asking again cannot help. */
 		say("the PIN of phone '%s' is blocked after too many wrong "
 		    "tries; unblock it on the phone", ph->phone_name);
+		ret = SSH_SK_ERR_DEVICE_NOT_FOUND;
 		goto out;
 	}
 	if (rc == SKP_ERR_TIMEOUT &&
@@ -550,6 +595,7 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 		/* The phone's own question timed out: it is on and asked. */
 		say("phone '%s' asked, and nobody answered on it in time: run "
 		    "the command again and answer on the phone", ph->phone_name);
+		ret = SSH_SK_ERR_DEVICE_NOT_FOUND;
 		goto out;
 	}
 	if (rc != SKP_OK) {

@@ -95,6 +95,8 @@ phone_info(const char *dir, const struct skp_store_pairing *ph,
 	cp.mailbox_id = ph->mailbox_id;
 	cp.request_psk = ph->request_psk;
 	cp.pin = NULL;
+	cp.ca_file = NULL;
+	cp.offline_ms = 0;
 	rc = skp_call(&cp, id, msg, msglen, timeout_ms, NULL, NULL, &resp);
 	snprintf(reason, reasonlen, "%s", resp.reason);
 	/* The phone moved (mailbox rotate): follow it, as the provider. */

@@ -26,8 +26,12 @@
  * Results:
  *   0			status 0; resp->ctap holds the CTAP response
  *   SKP_ERR_NETWORK	relay unreachable or the connection failed
+ *   SKP_ERR_TLS		the relay's certificate is not trusted
+ *   SKP_ERR_IO		phone->ca_file cannot be read
  *   SKP_ERR_TIMEOUT	the phone was online but no answer came in time
- *   SKP_ERR_OFFLINE	the phone never came online before the deadline
+ *   SKP_ERR_OFFLINE	the phone never came online before the deadline,
+ *			or within phone->offline_ms of the relay saying
+ *			it is offline
  *   SKP_ERR_LIMIT	the relay refused the call (too many calls)
  *   SKP_ERR_VERIFY	message 2 did not authenticate (not our phone)
  *   SKP_ERR_FORMAT	a malformed response envelope (and the other
@@ -37,14 +41,23 @@
  *			resp->reason say why
  *
  * The status callback, when given, is called from inside skp_call() each
- * time the relay reports the phone's presence changed:
- * SKP_CALL_ONLINE ("waiting for approval on phone NAME") or
- * SKP_CALL_OFFLINE ("phone offline, still waiting"). It must not call
- * skp_call() itself.
+ * time the relay reports the phone's presence changed: SKP_CALL_ONLINE
+ * (the call reached the phone) or SKP_CALL_OFFLINE ("phone offline,
+ * still waiting"); and SKP_CALL_SLOW once the phone, reached, has not
+ * answered within SKP_CALL_SLOW_MS ("waiting for approval on phone
+ * NAME": a phone that approves at once is not announced). It must not
+ * call skp_call() itself.
+ *
+ * An absent phone: when the relay says the phone is offline, skp_call()
+ * waits phone->offline_ms for it to come (0: the whole timeout), then
+ * returns SKP_ERR_OFFLINE.
  */
 
 #define SKP_CALL_ONLINE		1
 #define SKP_CALL_OFFLINE	2
+#define SKP_CALL_SLOW		3
+
+#define SKP_CALL_SLOW_MS	700
 
 #define SKP_CALL_REASON_MAX	SKP_CTAP_REASON_MAX
 #define SKP_CALL_REQUEST_MAX	SKP_CTAP_ENVELOPE_MAX
@@ -57,6 +70,11 @@ struct skp_call_phone {
 	const uint8_t	*mailbox_id;	/* 32 bytes */
 	const uint8_t	*request_psk;	/* 32 bytes */
 	const char	*pin;		/* NULL, or sent if the phone asks */
+	/* wss: trust only the CA certificates in this PEM file (NULL: the
+	 * system's store). */
+	const char	*ca_file;
+	/* ms to wait for an offline phone; 0: the whole timeout. */
+	int		 offline_ms;
 };
 
 struct skp_call_response {

@@ -68,7 +68,7 @@ on_status(int state, void *arg)
 {
 	(void)arg;
 	printf("status %s\n", state == SKP_CALL_ONLINE ? "online" :
-	    "offline");
+	    state == SKP_CALL_SLOW ? "slow" : "offline");
 	fflush(stdout);
 }
 
@@ -331,6 +331,8 @@ send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
 	cp.mailbox_id = p.mailbox_id;
 	cp.request_psk = p.request_psk;
 	cp.pin = o->pin;
+	cp.ca_file = NULL;
+	cp.offline_ms = 0;
 	for (i = 0; i < o->repeat; i++) {
 		if (i > 0 && o->fresh_ids) {
 			free(msg);

@@ -517,6 +517,8 @@ call_refusals(void)
 	cp.mailbox_id = mb;
 	cp.request_psk = psk;
 	cp.pin = NULL;
+	cp.ca_file = NULL;
+	cp.offline_ms = 0;
 	CHECK_RC(skp_call(&cp, &id, req, sizeof(req), 3000, NULL, NULL,
 	    &resp), SKP_ERR_NETWORK);
 	CHECK(resp.ctap == NULL && resp.status == 0);

@@ -1,0 +1,210 @@
+# End-to-end: the provider's waits and follow-up lines (issue 10).
+"""usage: e2e_tls10.py BUILD_DIR [CASE ...]
+
+The real relay, the reference phone, ssh, ssh-keygen and sshd on
+127.0.0.1: a phone that approves at once is not announced as awaited, a
+phone that asks is; an offline phone gets its own shorter wait; after
+our line, OpenSSH's own ("invalid format") does not mislead.
+"""
+
+import os
+import pty
+import select
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import skpe2e  # noqa: E402
+from skpe2e import Kit, Tap, check  # noqa: E402
+
+PIN = "4321"
+K = None
+t10 = Tap()
+
+
+def start_phone(approve="always"):
+    argv = K.phone_argv("run", "--approve", approve)
+    pinfile = K.path("pin")
+    with open(pinfile, "w") as f:
+        f.write(PIN + "\n")
+    os.chmod(pinfile, 0o600)
+    argv += ["--pin-file", pinfile]
+    name = "phone-%s-%d" % (approve, int(time.monotonic() * 1000))
+    p = K.spawn(name, argv)
+    deadline = time.monotonic() + skpe2e.START_TIMEOUT
+    while time.monotonic() < deadline:
+        if "listening" in K.log(name):
+            K.phone = p
+            return p
+        if p.poll() is not None:
+            break
+        time.sleep(0.02)
+    raise RuntimeError("phone did not start:\n" + K.log(name))
+
+
+def stop_phone():
+    if K.phone is not None:
+        K.stop(K.phone)
+        K.phone = None
+
+
+@t10.case
+def approved_at_once_is_not_announced():
+    """--approve always answers at once: no "waiting for approval"."""
+    ok, err, _ = K.login(K.path("key"))
+    check(ok, "login", err)
+    check("waiting for approval" not in err, "announced a wait that "
+          "did not happen", err)
+
+
+@t10.case
+def a_phone_that_asks_is_announced():
+    """The phone asks on its terminal (run --timeout 2), nobody answers:
+    the provider says it is waiting for approval."""
+    stop_phone()
+    argv = K.phone_argv("run", "--approve", "ask", "--timeout", "2")
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execve(argv[0], argv, K.env(preload=False))
+        finally:
+            os._exit(127)
+    seen = b""
+    stop = []
+    try:
+        end = time.monotonic() + skpe2e.START_TIMEOUT
+        while b"listening" not in seen and time.monotonic() < end:
+            r, _, _ = select.select([fd], [], [], 0.5)
+            if r:
+                seen += os.read(fd, 4096)
+        check(b"listening" in seen, "phone on a terminal did not start",
+              seen.decode("utf-8", "replace"))
+
+        def drain():
+            while not stop:
+                r, _, _ = select.select([fd], [], [], 0.2)
+                if r:
+                    try:
+                        os.read(fd, 4096)
+                    except OSError:
+                        return
+
+        t = threading.Thread(target=drain, daemon=True)
+        t.start()
+        ok, err, _ = K.login(K.path("key"), env=K.env(SK_PHONE_TIMEOUT=20))
+        check(not ok, "logged in without an answer")
+        check("waiting for approval on phone 'phone1'" in err,
+              "no waiting line while the phone asked", err)
+    finally:
+        stop.append(1)
+        os.kill(pid, 15)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    start_phone()
+
+
+@t10.case
+def offline_phone_has_its_own_wait():
+    """The relay says at once that the phone is offline: the provider
+    waits SK_PHONE_OFFLINE_TIMEOUT, not SK_PHONE_TIMEOUT, and says so."""
+    stop_phone()
+    try:
+        ok, err, dt = K.login(K.path("key"), env=K.env(
+            SK_PHONE_TIMEOUT=120, SK_PHONE_OFFLINE_TIMEOUT=2))
+        check(not ok, "logged in with the phone away")
+        check("phone 'phone1' is offline: waiting up to 2 s for it to "
+              "come online (SK_PHONE_OFFLINE_TIMEOUT)" in err,
+              "does not say how long it waits", err)
+        check("phone 'phone1' stayed offline for 2 s "
+              "(SK_PHONE_OFFLINE_TIMEOUT)" in err, "final line", err)
+        check("invalid format" not in err, "OpenSSH's follow-up line "
+              "blames the key file", err)
+        check(dt < 60, "held ssh for %.1f s" % dt)
+        # Not given: 10 s, said as such.
+        ok, err, _ = K.login(K.path("key"), env=K.env(SK_PHONE_TIMEOUT=1))
+        check("waiting up to 1 s" in err, "capped by SK_PHONE_TIMEOUT",
+              err)
+    finally:
+        start_phone()
+
+
+@t10.case
+def offline_phone_that_comes_is_served():
+    """Within the offline wait, a phone that comes online is asked."""
+    stop_phone()
+    env = K.env(SK_PHONE_TIMEOUT=60, SK_PHONE_OFFLINE_TIMEOUT=30)
+    res = {}
+
+    def go():
+        res["r"] = K.login(K.path("key"), env=env)
+
+    t = threading.Thread(target=go)
+    t.start()
+    time.sleep(1)
+    start_phone()
+    t.join(60)
+    ok, err, _ = res.get("r", (False, "no result", 0))
+    check(ok, "login after the phone came", err)
+    check("is offline: waiting up to 30 s" in err, "offline line", err)
+    check("phone 'phone1' is online now" in err, "online line", err)
+
+
+@t10.case
+def rejection_is_not_followed_by_invalid_format():
+    """--approve never: ours says rejected; OpenSSH's own line must not
+    be "invalid format" (it reads as a damaged key file)."""
+    stop_phone()
+    start_phone("never")
+    try:
+        rc, out, err, _ = K.keygen("rejected-key")
+        check(rc != 0, "made a key the phone rejected", out + err)
+        check("rejected on phone 'phone1'" in err, "our line", err)
+        check("invalid format" not in err, "ssh-keygen's line", err)
+        check("device not found" in err, "OpenSSH's line", err)
+        msg = K.path("msg.txt")
+        with open(msg, "w") as f:
+            f.write("x\n")
+        rc, out, err, _ = K.run([skpe2e.SSH_KEYGEN, "-Y", "sign", "-f",
+                                 K.path("key"), "-n", "file", msg],
+                                env=K.env(SSH_SK_PROVIDER=K.provider))
+        check(rc != 0, "signed though rejected", out + err)
+        check("rejected on phone 'phone1'" in err, "our line", err)
+        check("invalid format" not in err, "ssh-keygen -Y sign", err)
+    finally:
+        stop_phone()
+        start_phone()
+
+
+def main():
+    global K
+    K = Kit(sys.argv[1], "tls10")
+    K.phone = None
+    try:
+        K.start_relay()
+        K.start_sshd()
+        K.pair()
+        start_phone()
+        rc, out, err, _ = K.keygen("key")
+        if rc != 0:
+            raise RuntimeError("ssh-keygen: " + out + err)
+        K.authorize(K.path("key.pub"))
+    except Exception as e:  # noqa: BLE001
+        print("1..0 # setup failed")
+        print("Bail out! %s" % str(e).replace("\n", " | "))
+        for n in ("relay", "sshd"):
+            sys.stderr.write("-- %s --\n%s\n" % (n, K.log(n)[-2000:]))
+        K.close()
+        return 1
+    rc = t10.run(sys.argv[2:])
+    if rc != 0:
+        for f in sorted(os.listdir(K.tmp)):
+            if f.endswith(".log"):
+                sys.stderr.write("-- %s --\n%s\n" %
+                                 (f, K.log(f[:-4])[-1500:]))
+    K.close()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
