@@ -340,6 +340,35 @@ def agent_login():
     K.stop(agent)
 
 
+@login.case
+def mailbox_rotate_then_login():
+    """After `mailbox rotate` the provider learns the new mailbox in the
+    phone's answer to an ssh login (response key 4) and saves it; the
+    next login goes to the new mailbox, and the phone drops the old."""
+    K.stop_phone()
+    rc, out, err, _ = K.run(K.phone_argv("mailbox", "rotate"))
+    check(rc == 0 and "1 paired computer learns it" in out,
+          "mailbox rotate", out + err)
+    p = start_phone(K, extra=K.phone_extra)
+    name = p.skp_name
+    check("also listening on the old mailbox" in K.log(name),
+          "old mailbox not listened on", K.log(name))
+    key = K.path("plain")
+    login_ok(K, key, what="login on the old mailbox")
+    check("now calls the new mailbox" not in K.log(name),
+          "told before the computer called the new mailbox", K.log(name))
+    login_ok(K, key, what="login on the new mailbox")
+    deadline = time.monotonic() + skpe2e.START_TIMEOUT
+    while "no longer listening on the old one" not in K.log(name):
+        check(time.monotonic() < deadline, "old mailbox kept",
+              K.log(name))
+        time.sleep(0.05)
+    check('computer "testbox" now calls the new mailbox' in K.log(name),
+          "no line for the computer", K.log(name))
+    rc, out, err, _ = K.run(K.phone_argv("mailbox"))
+    check(rc == 0 and "no rotation pending" in out, "mailbox", out + err)
+
+
 def wait_sock(path, proc):
     deadline = time.monotonic() + skpe2e.START_TIMEOUT
     while time.monotonic() < deadline:
