@@ -179,6 +179,7 @@ tell(const struct skp_handler *h, struct skp_req *r)
 	const char *relay = h->relay != NULL ? h->relay : h->st->relay;
 
 	r->move = r->computer.tell_mailbox && h->st->have_old_mailbox &&
+	    !h->on_current &&
 	    relay[0] != '\0' &&
 	    skp_pairuri_check_relay(relay, strlen(relay)) == SKP_OK;
 	if (!r->move)

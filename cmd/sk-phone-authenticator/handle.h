@@ -40,6 +40,11 @@ struct skp_handler {
 	int			 state_unreadable;
 	/* The relay run listens on (NULL: the state's): response key 4. */
 	const char		*relay;
+	/*
+	 * The request came to the current mailbox: its computer knows it,
+	 * so no key 4 (set by run for each request; 0 elsewhere).
+	 */
+	int			 on_current;
 };
 
 struct skp_req {

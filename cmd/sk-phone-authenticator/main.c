@@ -867,7 +867,8 @@ cmd_mailbox(const struct args *a, const char *dir, const char *sub)
 		audit(dir, NULL, "mailbox-finish", "dropped");
 		printf("the old mailbox is dropped: computers not told of the "
 		    "new one can no longer reach this phone (pair them "
-		    "again); restart '" PROG " run' if it is running\n");
+		    "again); restart '" PROG " run' if it is running, so "
+		    "that it stops listening there\n");
 	} else {
 		if ((rc = skp_phstate_mailbox_rotate(st, why, sizeof(why))) !=
 		    SKP_OK) {
@@ -879,8 +880,8 @@ cmd_mailbox(const struct args *a, const char *dir, const char *sub)
 		printf("new mailbox made. %zu paired computer%s learn%s it in "
 		    "the phone's next answer; '" PROG " run' listens on the "
 		    "old mailbox too until each has called the new one (or "
-		    "until 'mailbox rotate --finish'). Restart '" PROG
-		    " run' if it is running.\n", n, n == 1 ? "" : "s",
+		    "until 'mailbox rotate --finish'); a running one notices "
+		    "at the first such request.\n", n, n == 1 ? "" : "s",
 		    n == 1 ? "s" : "");
 		mailbox_show(st);
 	}

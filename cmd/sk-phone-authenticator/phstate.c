@@ -2630,16 +2630,27 @@ skp_phstate_mailbox_finish(struct skp_phstate *st, char *why, size_t whylen)
 
 int
 skp_phstate_mailbox_told(struct skp_phstate *st, const char *name,
-    int *dropped, char *why, size_t whylen)
+    const uint8_t via[SKP_MAILBOX_ID_LEN], int *dropped, char *why,
+    size_t whylen)
 {
 	struct skp_ph_computer *c;
+	uint8_t came[SKP_MAILBOX_ID_LEN];
 	int lfd = -1, rc;
 
+	/* A copy: via may point into st, which the loads below rewrite. */
+	memcpy(came, via, sizeof(came));
 	if (dropped != NULL)
 		*dropped = 0;
 	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
 		return rc;
 	if ((rc = load_rotation(st, why, whylen)) != SKP_OK)
+		goto out;
+	/*
+	 * Only a call to the current mailbox shows that the computer knows
+	 * it: one to a mailbox rotated away since (a `run` started before
+	 * the rotation) tells nothing.
+	 */
+	if (memcmp(came, st->mailbox_id, SKP_MAILBOX_ID_LEN) != 0)
 		goto out;
 	if ((c = skp_phstate_computer_find(st, name)) != NULL &&
 	    c->tell_mailbox) {

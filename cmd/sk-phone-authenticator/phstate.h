@@ -209,15 +209,18 @@ int	skp_phstate_identity_set(struct skp_phstate *, const char *name,
  * to be told (SKP_ERR_EXISTS while an earlier rotation is pending; with
  * no computer paired the old one goes at once). finish: drop the old
  * mailbox and forget who was not told. told: computer name learned the
- * new mailbox (it called there); the last one drops the old mailbox.
- * *dropped (may be NULL) says whether the old mailbox went.
+ * new mailbox (it called there: via, the mailbox the call came to, is
+ * the current one on disk, else nothing changes); the last one drops the
+ * old mailbox. *dropped (may be NULL) says whether the old mailbox went.
+ * Each reads identity and computers again under the lock.
  */
 int	skp_phstate_mailbox_rotate(struct skp_phstate *, char *why,
 	    size_t whylen);
 int	skp_phstate_mailbox_finish(struct skp_phstate *, char *why,
 	    size_t whylen);
 int	skp_phstate_mailbox_told(struct skp_phstate *, const char *name,
-	    int *dropped, char *why, size_t whylen);
+	    const uint8_t via[SKP_MAILBOX_ID_LEN], int *dropped, char *why,
+	    size_t whylen);
 /* How many computers still need telling. */
 size_t	skp_phstate_mailbox_untold(const struct skp_phstate *);
 int	skp_phstate_computer_put(struct skp_phstate *,

@@ -26,6 +26,8 @@
 /* Calls waiting for the PIN (transport message 3), and how long. */
 #define PIN_WAIT_MAX		8
 #define PIN_WAIT_MS		10000
+/* After a rotation seen while running, listen again this much later. */
+#define RELISTEN_DELAY_MS	500
 
 static volatile sig_atomic_t stopping;
 
@@ -49,6 +51,15 @@ struct serve {
 	 */
 	skp_relay_t			*old;
 	int				 drop_old;
+	/*
+	 * The mailbox the main connection proved; relisten: a rotation
+	 * made while running was seen, listen again (both mailboxes) at
+	 * relisten_at (boot clock), once no question or PIN wait is open,
+	 * so that the answer just sent reaches its computer first.
+	 */
+	uint8_t				 listen_id[SKP_MAILBOX_ID_LEN];
+	int				 relisten;
+	uint64_t			 relisten_at;
 	struct skp_prompt		 prompt;
 	struct skp_req			*pending;	/* the owner's */
 	chan_t			 pending_chan;
@@ -500,6 +511,17 @@ pinwait_find(const struct serve *s, chan_t chan)
 	return -1;
 }
 
+static int
+pinwait_any(const struct serve *s)
+{
+	int i;
+
+	for (i = 0; i < PIN_WAIT_MAX; i++)
+		if (s->pinwait[i].r != NULL)
+			return 1;
+	return 0;
+}
+
 /* The computer went away, or never sent the PIN: as protocol 1 logged. */
 static void
 pinwait_end(struct serve *s, int i)
@@ -564,9 +586,21 @@ told(struct serve *s, const struct skp_req *r)
 	char why[SKP_PH_WHY_MAX], comp[300];
 	int dropped = 0;
 
-	if (skp_phstate_mailbox_told(s->h->st, r->computer.name, &dropped,
-	    why, sizeof(why)) != SKP_OK) {
+	struct skp_phstate *st = s->h->st;
+
+	if (skp_phstate_mailbox_told(st, r->computer.name, s->listen_id,
+	    &dropped, why, sizeof(why)) != SKP_OK) {
 		fprintf(stderr, "sk-phone-authenticator: %s\n", why);
+		return;
+	}
+	if (memcmp(st->mailbox_id, s->listen_id, sizeof(s->listen_id)) !=
+	    0 || (st->have_old_mailbox && s->old == NULL)) {
+		/* Rotated since this run started: listen on both. */
+		printf("the mailbox was rotated while running: listening "
+		    "again\n");
+		fflush(stdout);
+		s->relisten = 1;
+		s->relisten_at = boot_ms() + RELISTEN_DELAY_MS;
 		return;
 	}
 	skp_sshmsg_printable(r->computer.name, comp, sizeof(comp));
@@ -609,6 +643,9 @@ on_message(struct serve *s, chan_t chan, const uint8_t *msg, size_t len)
 		    "state, refusing the request: %s\n", why);
 		s->h->state_unreadable = 1;
 	}
+	s->h->on_current = (chan & OLD_CHAN) == 0 &&
+	    memcmp(s->listen_id, s->h->st->mailbox_id,
+	    sizeof(s->listen_id)) == 0;
 	rc = skp_handle_begin(s->h, msg, len, now, &r);
 	if (r == NULL) {
 		fprintf(stderr, "sk-phone-authenticator: %s\n",
@@ -932,6 +969,9 @@ connected(struct serve *s)
 				on_answer(s, a);
 		}
 		old_drop(s);
+		if (s->relisten && boot_ms() >= s->relisten_at &&
+		    s->pending == NULL && !pinwait_any(s))
+			return SKP_OK;
 	}
 	return SKP_OK;
 }
@@ -1020,8 +1060,12 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 		if (rc == SKP_OK)
 			rc = skp_relay_listen(s.relay, &h->st->mailbox_key,
 			    CONNECT_TIMEOUT_MS);
-		if (rc == SKP_OK)
+		if (rc == SKP_OK) {
+			memcpy(s.listen_id, h->st->mailbox_id,
+			    sizeof(s.listen_id));
+			s.relisten = 0;
 			rc = old_listen(&s, url);
+		}
 		if (rc == SKP_OK) {
 			printf("listening on %s as phone \"%s\"\n", url,
 			    h->st->name);

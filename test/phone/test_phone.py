@@ -1112,6 +1112,41 @@ def case_mailbox_rotate_finish():
     W.stop(p)
 
 
+def case_mailbox_rotate_while_running():
+    """A rotation made while `run` runs: the first request of a computer
+    to be told makes `run` read it and listen on both mailboxes (a call
+    to the mailbox now old tells nothing: the old key stays); an answer
+    moves the computer once, and its call to the new mailbox then lets
+    the old one go."""
+    st, cr = W.path("phone-rot"), W.path("computer-rot-3")
+    # "rot" was not told before --finish: it must pair again.
+    rc, out = W.phone(st, "unpair", "rot")
+    check(rc == 0, out)
+    W.pair(st, cr, "rot")
+    p = W.run_phone(st, "--approve", "always")
+    before = comp_mailbox(cr)
+    rc, out = W.phone(st, "mailbox", "rotate")
+    check(rc == 0, out)
+    outs = []
+    for i in range(4):
+        rc, out = W.comp(cr, "info", "--timeout-ms", "20000")
+        check(rc == 0, out)
+        outs.append(out)
+        if i == 0:
+            wait_file(p.log, "the mailbox was rotated while running", p)
+            wait_file(p.log, "also listening on the old mailbox " +
+                      before[:16], p)
+        if "no longer listening on the old one" in open(p.log).read():
+            break
+    # moved once; the call after that reached the new mailbox
+    check(sum("moved " in o for o in outs) == 1 and
+          "moved " not in outs[-1] and len(outs) >= 2, repr(outs))
+    wait_file(p.log, "no longer listening on the old one", p)
+    check(phone_mailbox(st)[1:] == (None, []), "rotation still pending")
+    check(p.poll() is None, "phone exited")
+    W.stop(p)
+
+
 # ---- host verification (host info as sk-phone proxy leaves it) ----
 
 def sstr(b):
@@ -1668,6 +1703,7 @@ CASES = [
     case_silent_calls_hung_up,
     case_mailbox_rotate,
     case_mailbox_rotate_finish,
+    case_mailbox_rotate_while_running,
     case_host_first_use_pins,
     case_host_info_that_does_not_verify,
     case_host_unverifiable_is_not_verified,

@@ -1196,18 +1196,26 @@ phstate_mailbox_rotation(void)
 	CHECK_RC(skp_phstate_mailbox_rotate(st, why, sizeof(why)),
 	    SKP_ERR_EXISTS);
 	CHECK(strstr(why, "--finish") != NULL);
-	CHECK_RC(skp_phstate_mailbox_told(st, "c1", &dropped, NULL, 0),
+	/* A call that came to the old mailbox tells nothing. */
+	CHECK_RC(skp_phstate_mailbox_told(st, "c1", before, &dropped, NULL,
+	    0), SKP_OK);
+	CHECK(dropped == 0 && skp_phstate_mailbox_untold(st) == 2);
+	CHECK_RC(skp_phstate_mailbox_told(st, "c1", st->mailbox_id, &dropped,
+	    NULL, 0),
 	    SKP_OK);
 	CHECK(dropped == 0 && st->have_old_mailbox &&
 	    skp_phstate_mailbox_untold(st) == 1 &&
 	    st->computers[0].tell_mailbox && !st->computers[1].tell_mailbox);
 	/* Told twice, or an unknown name: nothing changes. */
-	CHECK_RC(skp_phstate_mailbox_told(st, "c1", &dropped, NULL, 0),
+	CHECK_RC(skp_phstate_mailbox_told(st, "c1", st->mailbox_id, &dropped,
+	    NULL, 0),
 	    SKP_OK);
-	CHECK_RC(skp_phstate_mailbox_told(st, "nobody", &dropped, NULL, 0),
+	CHECK_RC(skp_phstate_mailbox_told(st, "nobody", st->mailbox_id,
+	    &dropped, NULL, 0),
 	    SKP_OK);
 	CHECK(dropped == 0 && skp_phstate_mailbox_untold(st) == 1);
-	CHECK_RC(skp_phstate_mailbox_told(st, "c0", &dropped, NULL, 0),
+	CHECK_RC(skp_phstate_mailbox_told(st, "c0", st->mailbox_id, &dropped,
+	    NULL, 0),
 	    SKP_OK);
 	CHECK(dropped == 1 && !st->have_old_mailbox &&
 	    skp_phstate_mailbox_untold(st) == 0);
