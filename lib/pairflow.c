@@ -32,6 +32,7 @@ struct skp_pairflow {
 	struct skp_pair_hello	 hello;		/* phone: what it sends */
 	char			 my_name[SKP_NAME_MAX + 1];
 	skp_relay_t		*relay;
+	char			*ca_file;	/* NULL: the system's CAs */
 	uint32_t		 chan;
 	skp_noise_transport_t	*tr;
 	char			 code[SKP_CONFIRM_CODE_LEN + 1];
@@ -362,6 +363,20 @@ skp_pairflow_code(const skp_pairflow_t *pf)
 	return pf->code;
 }
 
+int
+skp_pairflow_set_ca(skp_pairflow_t *pf, const char *ca_file)
+{
+	char *c = NULL;
+
+	if (pf == NULL || pf->stage != PF_NEW)
+		return SKP_ERR_INVALID;
+	if (ca_file != NULL && (c = strdup(ca_file)) == NULL)
+		return SKP_ERR_NOMEM;
+	free(pf->ca_file);
+	pf->ca_file = c;
+	return SKP_OK;
+}
+
 const char *
 skp_pairflow_peer_name(const skp_pairflow_t *pf)
 {
@@ -374,10 +389,13 @@ skp_pairflow_peer_name(const skp_pairflow_t *pf)
 static int
 join(skp_pairflow_t *pf, int timeout_ms)
 {
+	struct skp_relay_opts opts;
 	uint8_t id[SKP_RENDEZVOUS_ID_LEN];
 	int rc;
 
-	if ((pf->relay = skp_relay_new(NULL)) == NULL) {
+	memset(&opts, 0, sizeof(opts));
+	opts.ca_file = pf->ca_file;
+	if ((pf->relay = skp_relay_new(&opts)) == NULL) {
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
@@ -617,6 +635,7 @@ skp_pairflow_free(skp_pairflow_t **pfp)
 	if (pfp == NULL || (pf = *pfp) == NULL)
 		return;
 	skp_relay_free(&pf->relay);
+	free(pf->ca_file);
 	skp_noise_transport_free(&pf->tr);
 	skp_pairuri_clear(&pf->uri);
 	skp_wipe(pf, sizeof(*pf));

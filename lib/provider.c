@@ -407,11 +407,29 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 		say("rejected on phone '%s'%s%s", name, sep, reason);
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_NETWORK:
-	case SKP_ERR_TLS:
-		say("cannot reach the relay %s%s: is it running and "
+		say("cannot reach the relay %s: is it running and "
 		    "reachable? (`sk-phone status`)",
-		    ph != NULL ? ph->relay : "",
-		    rc == SKP_ERR_TLS ? " (certificate not trusted)" : "");
+		    ph != NULL ? ph->relay : "");
+		return SSH_SK_ERR_DEVICE_NOT_FOUND;
+	case SKP_ERR_TLS:
+		if (ph != NULL && ph->ca_file[0] != '\0')
+			say("the relay's certificate is not trusted: %s is "
+			    "not signed by a CA in %s (kept with the "
+			    "pairing of phone '%s'); check that file, or "
+			    "pair again with `sk-phone pair --ca FILE`",
+			    ph->relay, ph->ca_file, name);
+		else
+			say("the relay's certificate is not trusted: %s "
+			    "has no certificate from the system's CAs; for a "
+			    "private or self-signed one, pair again with "
+			    "`sk-phone pair --ca FILE` naming its CA",
+			    ph != NULL ? ph->relay : "");
+		return SSH_SK_ERR_DEVICE_NOT_FOUND;
+	case SKP_ERR_IO:
+		say("cannot read the CA file %s of phone '%s': check that it "
+		    "exists and is readable, or pair again with "
+		    "`sk-phone pair --ca FILE`",
+		    ph != NULL ? ph->ca_file : "", name);
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_LIMIT:
 		say("the relay refused the request (too many calls): try "
@@ -567,7 +585,7 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 	cp.mailbox_id = ph->mailbox_id;
 	cp.request_psk = ph->request_psk;
 	cp.pin = p->pin[0] != '\0' ? p->pin : NULL;
-	cp.ca_file = NULL;
+	cp.ca_file = ph->ca_file[0] != '\0' ? ph->ca_file : NULL;
 	cp.offline_ms = p->offline_s * 1000;
 	st.p = p;
 	st.phone = ph->phone_name;

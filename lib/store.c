@@ -870,6 +870,24 @@ name_equal(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* "" or an absolute path of printable characters, NUL-terminated. */
+static int
+check_ca_path(const char *p, size_t size)
+{
+	size_t i, n = strnlen(p, size);
+
+	if (n == size)
+		return SKP_ERR_FORMAT;
+	if (n == 0)
+		return SKP_OK;
+	if (p[0] != '/')
+		return SKP_ERR_FORMAT;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return SKP_ERR_FORMAT;
+	return SKP_OK;
+}
+
 int
 skp_store_phones_add(skp_store_phones_t *s,
     const struct skp_store_pairing *in, char *why, size_t whylen)
@@ -902,6 +920,11 @@ skp_store_phones_add(skp_store_phones_t *s,
 	}
 	if ((rc = skp_p256_check_public(t.phone_pub)) != SKP_OK) {
 		skp_why(why, whylen, "the phone's key is not valid");
+		goto out;
+	}
+	if ((rc = check_ca_path(t.ca_file, sizeof(t.ca_file))) != SKP_OK) {
+		skp_why(why, whylen, "the CA file's path is not valid (an "
+		    "absolute path is wanted)");
 		goto out;
 	}
 	if ((rc = skp_pairuri_phone_id(t.phone_pub, t.phone_id)) != SKP_OK)
@@ -1011,7 +1034,7 @@ pairing_map(const struct skp_store_pairing *p)
 {
 	cbor_item_t *m;
 
-	if ((m = skp_cbor_map(7)) == NULL)
+	if ((m = skp_cbor_map(p->ca_file[0] != '\0' ? 8 : 7)) == NULL)
 		return NULL;
 	if (skp_cbor_map_put(m, 1, skp_cbor_text(p->phone_name)) != SKP_OK ||
 	    skp_cbor_map_put(m, 2, skp_cbor_bytes(p->phone_pub,
@@ -1022,7 +1045,10 @@ pairing_map(const struct skp_store_pairing *p)
 	    skp_cbor_map_put(m, 5, skp_cbor_bytes(p->request_psk,
 	    sizeof(p->request_psk))) != SKP_OK ||
 	    skp_cbor_map_put(m, 6, skp_cbor_uint(p->paired_at)) != SKP_OK ||
-	    skp_cbor_map_put(m, 7, skp_cbor_text(p->computer_name)) != SKP_OK)
+	    skp_cbor_map_put(m, 7, skp_cbor_text(p->computer_name)) !=
+	    SKP_OK ||
+	    (p->ca_file[0] != '\0' &&
+	    skp_cbor_map_put(m, 8, skp_cbor_text(p->ca_file)) != SKP_OK))
 		skp_cbor_free(&m);
 	return m;
 }
@@ -1085,7 +1111,7 @@ get_bytes(const cbor_item_t *m, int64_t key, uint8_t *out, size_t len)
 static int
 decode_pairing(const cbor_item_t *m, skp_store_phones_t *s)
 {
-	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6, 7 };
+	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	struct skp_store_pairing p;
 	cbor_item_t *v = NULL;
 	int rc;
@@ -1106,6 +1132,14 @@ decode_pairing(const cbor_item_t *m, skp_store_phones_t *s)
 	    (rc = skp_cbor_get_uint(v, &p.paired_at)) != SKP_OK ||
 	    (rc = get_text(m, 7, SKP_NAME_MAX, p.computer_name,
 	    sizeof(p.computer_name))) != SKP_OK)
+		goto out;
+	/* 8 is optional, and never empty when present. */
+	rc = get_text(m, 8, SKP_STORE_CA_MAX, p.ca_file, sizeof(p.ca_file));
+	if (rc == SKP_ERR_NOT_FOUND)
+		rc = SKP_OK;
+	else if (rc == SKP_OK && p.ca_file[0] == '\0')
+		rc = SKP_ERR_FORMAT;
+	if (rc != SKP_OK)
 		goto out;
 	/* Field checks and duplicates, as when the pairing was made. */
 	if ((rc = skp_store_phones_add(s, &p, NULL, 0)) == SKP_ERR_EXISTS)

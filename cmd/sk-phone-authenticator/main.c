@@ -38,6 +38,7 @@ struct args {
 	const char	*passfile;
 	const char	*name;
 	const char	*relay;
+	const char	*ca;		/* --ca FILE */
 	const char	*pinfile;
 	const char	*urifile;
 	int		 ask_pin;
@@ -57,10 +58,10 @@ usage(void)
 	    "usage: " PROG " [--state DIR] [--passphrase-file FILE] command\n"
 	    "  pair - | --uri-file FILE | URI [--name NAME] [--relay URL] "
 	    "[--yes]\n"
-	    "       [--timeout S]\n"
+	    "       [--timeout S] [--ca FILE]\n"
 	    "  run [--approve ask|always|never] [--relay URL] "
 	    "[--window HOURS]\n"
-	    "      [--timeout S] [--pin-file FILE | --ask-pin]\n"
+	    "      [--timeout S] [--pin-file FILE | --ask-pin] [--ca FILE]\n"
 	    "      [--silent-call-timeout S]\n"
 	    "  log | computers | unpair NAME | keys | delete KEY\n"
 	    "  hosts | hosts forget NAME | pin-reset\n"
@@ -255,6 +256,78 @@ mailbox_migrate(struct skp_phstate *st)
 	return SKP_OK;
 }
 
+#define CA_FILE_NAME	"relay-ca.pem"
+#define CA_FILE_MAX	(256 * 1024)
+
+/*
+ * The CA file the relay's wss certificate is checked against: --ca FILE,
+ * copied into the state folder as relay-ca.pem (so that later runs use
+ * it without the flag), else that copy when there is one, else none
+ * (out = "": the system's CAs). 0, or -1 after saying why.
+ */
+static int
+relay_ca(const struct args *a, const char *dir, char *out, size_t outlen)
+{
+	char tmp[PATH_MAX];
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	ssize_t k;
+	int in = -1, fd = -1, ret = -1;
+
+	out[0] = '\0';
+	if ((size_t)snprintf(out, outlen, "%s/" CA_FILE_NAME, dir) >=
+	    outlen || (size_t)snprintf(tmp, sizeof(tmp), "%s/" CA_FILE_NAME
+	    ".tmp", dir) >= sizeof(tmp)) {
+		fprintf(stderr, PROG ": the state folder's path is too "
+		    "long\n");
+		goto out;
+	}
+	if (a->ca == NULL) {
+		if (access(out, F_OK) != 0)
+			out[0] = '\0';
+		ret = 0;
+		goto out;
+	}
+	if ((buf = malloc(CA_FILE_MAX)) == NULL)
+		goto out;
+	if ((in = open(a->ca, O_RDONLY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, PROG ": --ca %s: cannot read it (%s): give "
+		    "the CA certificate (PEM) that signed the relay's "
+		    "certificate\n", a->ca, strerror(errno));
+		goto out;
+	}
+	while ((k = read(in, buf + n, CA_FILE_MAX - n)) > 0)
+		n += (size_t)k;
+	if (k < 0 || n == 0 || n == CA_FILE_MAX) {
+		fprintf(stderr, PROG ": --ca %s: %s\n", a->ca, k < 0 ?
+		    strerror(errno) : n == 0 ? "the file is empty" :
+		    "the file is too large for a CA certificate");
+		goto out;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0 ||
+	    write(fd, buf, n) != (ssize_t)n || fsync(fd) != 0 ||
+	    close(fd) != 0 || rename(tmp, out) != 0) {
+		fprintf(stderr, PROG ": cannot keep the CA file in %s: %s\n",
+		    dir, strerror(errno));
+		if (fd >= 0)
+			(void)unlink(tmp);
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	ret = 0;
+ out:
+	if (in >= 0)
+		close(in);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	if (ret != 0)
+		out[0] = '\0';
+	return ret;
+}
+
 static int
 cmd_pair(const struct args *a, const char *dir, const char *uri)
 {
@@ -266,6 +339,7 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 	const char *listen_url;
 	char why[SKP_PH_WHY_MAX], name[SKP_NAME_MAX + 1], answer[16];
 	char comp_name[300], code[SKP_CONFIRM_CODE_LEN + 1], question[400];
+	char ca[PATH_MAX];
 	unsigned long timeout_s;
 	int rc, confirmed;
 
@@ -330,11 +404,23 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 		fprintf(stderr, PROG ": %s\n", skp_strerror(rc));
 		goto out;
 	}
+	if (relay_ca(a, dir, ca, sizeof(ca)) != 0) {
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	if (ca[0] != '\0' && (rc = skp_pairflow_set_ca(pf, ca)) != SKP_OK) {
+		fprintf(stderr, PROG ": %s\n", skp_strerror(rc));
+		goto out;
+	}
 	printf("pairing with computer \"%s\" via %s ...\n", comp_name,
 	    pu.relay);
 	fflush(stdout);
 	if ((rc = skp_pairflow_handshake(pf, (int)timeout_s * 1000)) !=
-	    SKP_OK) {
+	    SKP_OK && (rc == SKP_ERR_TLS || rc == SKP_ERR_IO)) {
+		skp_serve_tls_say(pu.relay, ca[0] != '\0' ? ca : NULL, rc);
+		audit(dir, pu.name, "pair", "pair-failed");
+		goto out;
+	} else if (rc != SKP_OK) {
 		fprintf(stderr, PROG ": pairing failed: %s%s\n",
 		    skp_strerror(rc), rc == SKP_ERR_DECRYPT ?
 		    " (the code does not match this computer)" : "");
@@ -457,7 +543,7 @@ cmd_run(const struct args *a, const char *dir)
 #ifdef SKP_TEST_HOOKS
 	const char *env;
 #endif
-	char why[SKP_PH_WHY_MAX];
+	char why[SKP_PH_WHY_MAX], ca[PATH_MAX];
 	int rc, ttyfd = -1;
 
 	memset(&h, 0, sizeof(h));
@@ -520,6 +606,11 @@ cmd_run(const struct args *a, const char *dir)
 	o.prompt_ms = (a->have_timeout ? a->timeout_s : PROMPT_TIMEOUT_S) *
 	    1000;
 	o.relay = a->relay;
+	if (relay_ca(a, dir, ca, sizeof(ca)) != 0) {
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	o.ca_file = ca[0] != '\0' ? ca : NULL;
 	o.silent_ms = (a->silent_s > 0 ? a->silent_s : SKP_SERVE_SILENT_MS /
 	    1000) * 1000;
 	o.tty_in = o.tty_out = -1;
@@ -910,6 +1001,7 @@ main(int argc, char **argv)
 		{ "passphrase-file",	required_argument, NULL, 'P' },
 		{ "name",		required_argument, NULL, 'n' },
 		{ "relay",		required_argument, NULL, 'r' },
+		{ "ca",			required_argument, NULL, 'C' },
 		{ "yes",		no_argument,	   NULL, 'y' },
 		{ "approve",		required_argument, NULL, 'a' },
 		{ "window",		required_argument, NULL, 'w' },
@@ -951,6 +1043,9 @@ main(int argc, char **argv)
 				    optarg, uwhy);
 				return 2;
 			}
+			break;
+		case 'C':
+			a.ca = optarg;
 			break;
 		case 'y':
 			a.yes = 1;

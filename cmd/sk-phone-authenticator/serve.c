@@ -1023,6 +1023,7 @@ old_listen(struct serve *s, const char *url)
 int
 skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 {
+	struct skp_relay_opts ropts;
 	struct sigaction sa, old_int, old_term;
 	struct serve s;
 	uint64_t backoff = SKP_SERVE_BACKOFF_MIN_MS, wait;
@@ -1051,8 +1052,10 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	stopping = 0;
+	memset(&ropts, 0, sizeof(ropts));
+	ropts.ca_file = o->ca_file;
 	while (!stopping && fatal == 0) {
-		if ((s.relay = skp_relay_new(NULL)) == NULL) {
+		if ((s.relay = skp_relay_new(&ropts)) == NULL) {
 			rc = SKP_ERR_NOMEM;
 			goto out;
 		}
@@ -1073,10 +1076,13 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 			backoff = SKP_SERVE_BACKOFF_MIN_MS;
 			if ((rc = connected(&s)) != SKP_OK)
 				goto out;
+		} else if (rc == SKP_ERR_TLS || rc == SKP_ERR_IO) {
+			skp_serve_tls_say(url, o->ca_file, rc);
+			fatal = rc;
 		} else {
 			fprintf(stderr, "sk-phone-authenticator: relay %s: "
 			    "%s\n", url, skp_strerror(rc));
-			if (rc == SKP_ERR_INVALID || rc == SKP_ERR_TLS)
+			if (rc == SKP_ERR_INVALID)
 				fatal = rc;
 			else if (rc == SKP_ERR_EXISTS)
 				s.taken = 1;
@@ -1118,4 +1124,25 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	return rc;
+}
+
+void
+skp_serve_tls_say(const char *url, const char *ca_file, int rc)
+{
+	if (rc == SKP_ERR_IO)
+		fprintf(stderr, "sk-phone-authenticator: cannot read the CA "
+		    "file %s: check that it exists and is readable, or give "
+		    "another with --ca FILE\n", ca_file != NULL ? ca_file :
+		    "?");
+	else if (ca_file != NULL)
+		fprintf(stderr, "sk-phone-authenticator: the relay's "
+		    "certificate is not trusted: %s is not signed by a CA in "
+		    "%s; give the CA that signed it with --ca FILE\n", url,
+		    ca_file);
+	else
+		fprintf(stderr, "sk-phone-authenticator: the relay's "
+		    "certificate is not trusted: %s has no certificate from "
+		    "the system's CAs; for a private or self-signed one, give "
+		    "its CA with --ca FILE (kept in the state for run)\n",
+		    url);
 }

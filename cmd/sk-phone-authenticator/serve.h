@@ -19,6 +19,7 @@ struct skp_serve_opts {
 	uint64_t	 window_s;	/* "allow for a while" length */
 	uint64_t	 prompt_ms;	/* time the owner has to answer */
 	const char	*relay;		/* NULL: the one saved at pairing */
+	const char	*ca_file;	/* wss: NULL, the system's CAs */
 	int		 tty_in;	/* -1: no terminal to ask on */
 	int		 tty_out;
 	int		 audit_dirfd;
@@ -32,6 +33,10 @@ struct skp_serve_opts {
 
 /* Messages from no paired computer: at most one audit line this often. */
 #define SKP_SERVE_JUNK_SUMMARY_MS	60000
+
+/* "the relay's certificate is not trusted: ..." (SKP_ERR_TLS) or the CA
+ * file unreadable (SKP_ERR_IO), with what to do, on stderr. */
+void	skp_serve_tls_say(const char *url, const char *ca_file, int rc);
 
 /* Runs until SIGINT or SIGTERM (0) or a fatal error. */
 int	skp_serve(struct skp_handler *, const struct skp_serve_opts *);

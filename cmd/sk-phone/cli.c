@@ -62,9 +62,10 @@ skp_cli_confirm(const char *question)
 }
 
 int
-skp_cli_relay_check(const char *url, int timeout_ms, char *why,
-    size_t whylen)
+skp_cli_relay_check(const char *url, const char *ca_file, int timeout_ms,
+    char *why, size_t whylen)
 {
+	struct skp_relay_opts opts;
 	struct skp_relayurl u;
 	struct addrinfo hints, *ai = NULL;
 	skp_relay_t *r = NULL;
@@ -92,15 +93,31 @@ skp_cli_relay_check(const char *url, int timeout_ms, char *why,
 		rc = SKP_ERR_NETWORK;
 		goto out;
 	}
-	if ((r = skp_relay_new(NULL)) == NULL) {
+	memset(&opts, 0, sizeof(opts));
+	if (ca_file != NULL && ca_file[0] != '\0')
+		opts.ca_file = ca_file;
+	if ((r = skp_relay_new(&opts)) == NULL) {
 		snprintf(why, whylen, "out of memory");
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
 	rc = skp_relay_connect(r, url, timeout_ms);
-	if (rc == SKP_ERR_TLS)
+	if (rc == SKP_ERR_TLS && opts.ca_file != NULL)
 		snprintf(why, whylen, "the relay's certificate is not "
-		    "trusted: %s does not prove it is %s", url, u.host);
+		    "trusted: %s does not prove it is %s with a certificate "
+		    "of the CA file %s; check that the file holds the CA "
+		    "that signed the relay's certificate, and that the "
+		    "certificate names %s", url, u.host, opts.ca_file,
+		    u.host);
+	else if (rc == SKP_ERR_TLS)
+		snprintf(why, whylen, "the relay's certificate is not "
+		    "trusted: %s does not prove it is %s with a certificate "
+		    "from the system's CAs; for a relay with a private or "
+		    "self-signed certificate, pair with --ca FILE naming "
+		    "the CA certificate (PEM)", url, u.host);
+	else if (rc == SKP_ERR_IO)
+		snprintf(why, whylen, "cannot read the CA file %s: check "
+		    "that it exists and is readable", opts.ca_file);
 	else if (rc == SKP_ERR_TIMEOUT)
 		snprintf(why, whylen, "the relay %s did not answer within "
 		    "%d s: is the address right, and does a firewall let it "

@@ -16,9 +16,11 @@ int	skp_cli_confirm(const char *question);
  * Can this computer open a websocket to the relay now? SKP_OK, or an error
  * with a message in why that tells a name that does not resolve from a
  * relay that is not listening, a timeout or an untrusted certificate.
+ * ca_file: wss is checked against its certificates only (NULL or "": the
+ * system's).
  */
-int	skp_cli_relay_check(const char *url, int timeout_ms, char *why,
-	    size_t whylen);
+int	skp_cli_relay_check(const char *url, const char *ca_file,
+	    int timeout_ms, char *why, size_t whylen);
 
 int	skp_cli_pair(int argc, char **argv);
 int	skp_cli_status(int argc, char **argv);

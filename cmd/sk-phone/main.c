@@ -20,9 +20,10 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: sk-phone pair [--relay URL] [--name NAME] [--yes] "
-	    "[--replace]\n"
-	    "                     [--uri-file FILE] [--timeout SECONDS]\n"
+	    "usage: sk-phone pair [--relay URL] [--ca FILE] [--name NAME] "
+	    "[--yes]\n"
+	    "                     [--replace] [--uri-file FILE] "
+	    "[--timeout SECONDS]\n"
 	    "       sk-phone status [--timeout SECONDS]\n"
 	    "       sk-phone unpair [NAME]\n"
 	    "       sk-phone keys [--device NAME]\n"

@@ -146,7 +146,7 @@ default_name(const skp_store_phones_t *phones, char *out, size_t outlen)
 /* Save the pairing; the same phone or name paired again replaces it. */
 static int
 save_pairing(const char *dir, const struct skp_pair_peer *peer,
-    const char *computer_name)
+    const char *computer_name, const char *ca_file)
 {
 	char why[SKP_STORE_WHY_MAX];
 	skp_store_phones_t *phones = NULL;
@@ -179,6 +179,7 @@ save_pairing(const char *dir, const struct skp_pair_peer *peer,
 	sp.paired_at = peer->paired_at;
 	snprintf(sp.computer_name, sizeof(sp.computer_name), "%s",
 	    computer_name);
+	snprintf(sp.ca_file, sizeof(sp.ca_file), "%s", ca_file);
 	if ((rc = skp_store_phones_add(phones, &sp, why, sizeof(why))) !=
 	    SKP_OK) {
 		skp_cli_err("cannot add the pairing: %s", why[0] != '\0' ?
@@ -201,11 +202,44 @@ save_pairing(const char *dir, const struct skp_pair_peer *peer,
 	return rc;
 }
 
+/*
+ * --ca FILE: kept as an absolute path (the provider runs from any
+ * folder), checked readable now rather than at the first login.
+ */
+static int
+ca_path(const char *arg, char *out, size_t outlen)
+{
+	char *abs = NULL;
+	FILE *f = NULL;
+	int ret = -1;
+
+	if ((abs = realpath(arg, NULL)) == NULL ||
+	    (f = fopen(abs, "re")) == NULL) {
+		skp_cli_err("--ca %s: cannot read it (%s): give the CA "
+		    "certificate (PEM) that signed the relay's certificate",
+		    arg, strerror(errno));
+		goto out;
+	}
+	if (strlen(abs) >= outlen) {
+		skp_cli_err("--ca %s: the path is longer than %zu bytes", arg,
+		    outlen - 1);
+		goto out;
+	}
+	snprintf(out, outlen, "%s", abs);
+	ret = 0;
+ out:
+	if (f != NULL)
+		fclose(f);
+	free(abs);
+	return ret;
+}
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: sk-phone pair [--relay URL] [--name NAME] "
-	    "[--yes] [--replace] [--uri-file FILE] [--timeout SECONDS]\n");
+	fprintf(stderr, "usage: sk-phone pair [--relay URL] [--ca FILE] "
+	    "[--name NAME] [--yes] [--replace] [--uri-file FILE] "
+	    "[--timeout SECONDS]\n");
 }
 
 /*
@@ -258,6 +292,7 @@ skp_cli_pair(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "relay",	required_argument,	NULL, 'r' },
+		{ "ca",		required_argument,	NULL, 'c' },
 		{ "name",	required_argument,	NULL, 'n' },
 		{ "yes",	no_argument,		NULL, 'y' },
 		{ "replace",	no_argument,		NULL, 'R' },
@@ -268,6 +303,7 @@ skp_cli_pair(int argc, char **argv)
 	};
 	char dir[SKP_STORE_PATH_MAX], why[SKP_STORE_WHY_MAX];
 	char name[SKP_NAME_MAX + 1], relay[SKP_RELAY_URL_MAX + 1];
+	char ca[SKP_STORE_CA_MAX + 1];
 	struct skp_p256_key identity;
 	struct skp_pair_peer peer;
 	struct ticker ticker;
@@ -281,8 +317,8 @@ skp_cli_pair(int argc, char **argv)
 
 	memset(&identity, 0, sizeof(identity));
 	memset(&peer, 0, sizeof(peer));
-	name[0] = relay[0] = '\0';
-	while ((c = getopt_long(argc, argv, "r:n:yu:t:h", longopts,
+	name[0] = relay[0] = ca[0] = '\0';
+	while ((c = getopt_long(argc, argv, "r:c:n:yu:t:h", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -292,6 +328,12 @@ skp_cli_pair(int argc, char **argv)
 				skp_cli_err("--relay %s: %s; it wants "
 				    "ws://HOST:PORT or wss://HOST:PORT/PATH",
 				    optarg, uwhy);
+				ret = 2;
+				goto out;
+			}
+			break;
+		case 'c':
+			if (ca_path(optarg, ca, sizeof(ca)) != 0) {
 				ret = 2;
 				goto out;
 			}
@@ -369,9 +411,14 @@ skp_cli_pair(int argc, char **argv)
 		}
 		snprintf(relay, sizeof(relay), "%s", env);
 	}
-	if (relay[0] == '\0' && skp_store_phones_count(phones) > 0)
+	/* The relay of the phones paired, with their CA file. */
+	if (relay[0] == '\0' && skp_store_phones_count(phones) > 0) {
 		snprintf(relay, sizeof(relay), "%s",
 		    skp_store_phones_at(phones, 0)->relay);
+		if (ca[0] == '\0')
+			snprintf(ca, sizeof(ca), "%s",
+			    skp_store_phones_at(phones, 0)->ca_file);
+	}
 	if (relay[0] == '\0') {
 		skp_cli_err("which relay? pass --relay ws://HOST:PORT (the "
 		    "address of sk-phone-relay, reachable by this computer "
@@ -403,9 +450,13 @@ skp_cli_pair(int argc, char **argv)
 			    skp_strerror(rc));
 		goto out;
 	}
+	if (ca[0] != '\0' && (rc = skp_pairflow_set_ca(pf, ca)) != SKP_OK) {
+		skp_cli_err("cannot start pairing: %s", skp_strerror(rc));
+		goto out;
+	}
 	/* Drawing a code no phone can use would waste the user's time. */
-	if (skp_cli_relay_check(relay, RELAY_CHECK_MS, why, sizeof(why)) !=
-	    SKP_OK) {
+	if (skp_cli_relay_check(relay, ca, RELAY_CHECK_MS, why,
+	    sizeof(why)) != SKP_OK) {
 		skp_cli_err("%s", why);
 		goto out;
 	}
@@ -475,7 +526,7 @@ skp_cli_pair(int argc, char **argv)
 			skp_cli_err("pairing failed: %s", skp_strerror(rc));
 		goto out;
 	}
-	if (save_pairing(dir, &peer, name) != SKP_OK)
+	if (save_pairing(dir, &peer, name, ca) != SKP_OK)
 		goto out;
 	printf("Paired with phone '%s' (relay %s).\n", peer.name,
 	    peer.relay_url);

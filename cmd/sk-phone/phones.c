@@ -95,7 +95,7 @@ phone_info(const char *dir, const struct skp_store_pairing *ph,
 	cp.mailbox_id = ph->mailbox_id;
 	cp.request_psk = ph->request_psk;
 	cp.pin = NULL;
-	cp.ca_file = NULL;
+	cp.ca_file = ph->ca_file[0] != '\0' ? ph->ca_file : NULL;
 	cp.offline_ms = 0;
 	rc = skp_call(&cp, id, msg, msglen, timeout_ms, NULL, NULL, &resp);
 	snprintf(reason, reasonlen, "%s", resp.reason);
@@ -175,7 +175,8 @@ skp_cli_status(int argc, char **argv)
 		printf("phone '%s' (id %.8s, paired %s as '%s')\n",
 		    ph->phone_name, hex, when, ph->computer_name);
 		fflush(stdout);
-		rc = skp_cli_relay_check(ph->relay, 2000, why, sizeof(why));
+		rc = skp_cli_relay_check(ph->relay, ph->ca_file, 2000, why,
+		    sizeof(why));
 		if (rc == SKP_OK)
 			printf("  relay %s: reachable\n", ph->relay);
 		else

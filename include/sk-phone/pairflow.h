@@ -80,6 +80,12 @@ int	skp_pairflow_phone_new(const char *uri,
 	    const char *listen_url, uint64_t now, skp_pairflow_t **);
 
 /* The pairing URI (computer side) or the one being joined (phone side). */
+/*
+ * wss: trust only the CA certificates in this PEM file (NULL: the
+ * system's store). Before the handshake; the path is copied.
+ */
+int	skp_pairflow_set_ca(skp_pairflow_t *, const char *ca_file);
+
 const char *skp_pairflow_uri(const skp_pairflow_t *);
 
 /* Meet at the rendezvous and run the handshake; blocks up to timeout_ms. */

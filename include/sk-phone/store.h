@@ -22,6 +22,7 @@
 				    SKP_STORE_PAYLOAD_MAX + \
 				    SKP_STORE_TRAILER_LEN)
 #define SKP_STORE_PATH_MAX	4096	/* a folder path, with its NUL */
+#define SKP_STORE_CA_MAX	1023	/* bytes of a pairing's CA path */
 #define SKP_STORE_NAME_MAX	64	/* a file name: [A-Za-z0-9_-]+ */
 #define SKP_STORE_WHY_MAX	(2 * SKP_STORE_PATH_MAX + 256)
 
@@ -124,6 +125,9 @@ struct skp_store_pairing {
 	uint8_t		request_psk[SKP_PSK_LEN];		/* 5 */
 	uint64_t	paired_at;				/* 6 */
 	char		computer_name[SKP_NAME_MAX + 1];	/* 7 */
+	/* 8, optional: the CA file (absolute path) that the relay's wss
+	 * certificate is checked against; "": the system's CAs. */
+	char		ca_file[SKP_STORE_CA_MAX + 1];
 	uint8_t		phone_id[SKP_PHONE_ID_LEN];		/* derived */
 };
 

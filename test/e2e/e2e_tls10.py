@@ -4,12 +4,15 @@
 The real relay, the reference phone, ssh, ssh-keygen and sshd on
 127.0.0.1: a phone that approves at once is not announced as awaited, a
 phone that asks is; an offline phone gets its own shorter wait; after
-our line, OpenSSH's own ("invalid format") does not mislead.
+our line, OpenSSH's own ("invalid format") does not mislead; a relay on
+wss with a certificate from a private CA (made here by openssl) is used
+with --ca FILE by sk-phone pair, status, the provider and the phone.
 """
 
 import os
 import pty
 import select
+import subprocess
 import sys
 import threading
 import time
@@ -174,6 +177,143 @@ def rejection_is_not_followed_by_invalid_format():
     finally:
         stop_phone()
         start_phone()
+
+
+def openssl(*args):
+    r = subprocess.run(["openssl", *args], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("openssl %s: %s" % (args[0], r.stdout))
+
+
+def make_ca(name):
+    """A CA certificate and key (P-256), in TMP/NAME.pem, NAME.key."""
+    pem, key = K.path(name + ".pem"), K.path(name + ".key")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+            "-out", pem, "-days", "2", "-subj", "/CN=sk-phone test " + name,
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    return pem, key
+
+
+def make_relay_cert(ca_pem, ca_key):
+    """The relay's certificate for 127.0.0.1, signed by the CA."""
+    crt, key, csr = (K.path("relay-tls.pem"), K.path("relay-tls.key"),
+                     K.path("relay-tls.csr"))
+    ext = K.path("relay-tls.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                "basicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n")
+    openssl("req", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+            "-out", csr, "-subj", "/CN=127.0.0.1")
+    openssl("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key,
+            "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext)
+    return crt, key
+
+
+@t10.case
+def wss_relay_with_a_private_ca():
+    """sk-phone pair refuses the relay's private certificate and says so;
+    with --ca it pairs, keeps the CA with the pairing (status, the
+    provider) and the phone keeps its own (run without --ca); a CA that
+    did not sign the relay's certificate is said as such everywhere."""
+    ca_pem, ca_key = make_ca("ca")
+    other_pem, _ = make_ca("other-ca")
+    crt, key = make_relay_cert(ca_pem, ca_key)
+    port = skpe2e.free_port()
+    relay = K.spawn("relay-wss", [K.relay_bin, "--listen",
+                                  "127.0.0.1:%d" % port, "--tls-cert", crt,
+                                  "--tls-key", key])
+    skpe2e.wait_port(port, relay)
+    url = "wss://127.0.0.1:%d" % port
+    state = K.path("wss-computer")
+    os.mkdir(state, 0o700)
+    phone_dir = K.path("wss-phone")
+    env = K.env(SK_PHONE_DIR=state)
+    phone = None
+    try:
+        # 1. Without --ca: refused before the QR code, with the way out.
+        rc, out, err, _ = K.run([K.cli, "pair", "--relay", url, "--yes",
+                                 "--timeout", "20"], env=env)
+        check(rc != 0, "paired with an untrusted relay")
+        check("the relay's certificate is not trusted" in err and
+              "--ca FILE" in err, "does not say why", err)
+        check("running there" not in err, "blames the relay", err)
+        check("Scan this code" not in out, "drew the QR code", out)
+        # 2. With --ca on both sides: paired.
+        uri_file = K.path("uri-wss")
+        comp = K.spawn("pair-wss", [K.cli, "pair", "--relay", url, "--ca",
+                                    ca_pem, "--name", "wssbox", "--yes",
+                                    "--uri-file", uri_file, "--timeout",
+                                    "30"], env=env)
+        skpe2e.wait_file(uri_file, comp)
+        with open(uri_file) as f:
+            uri = f.read().strip()
+        # The phone without --ca: refused, and said so.
+        rc, out, err, _ = K.run([K.phone_bin, "--state", phone_dir, "pair",
+                                 "-", "--name", "wssphone", "--yes",
+                                 "--timeout", "10"],
+                                input=(uri + "\n").encode())
+        check(rc != 0, "the phone paired with an untrusted relay")
+        check("the relay's certificate is not trusted" in err and
+              "--ca FILE" in err, "the phone does not say why", err)
+        rc, out, err, _ = K.run([K.phone_bin, "--state", phone_dir, "pair",
+                                 "-", "--name", "wssphone", "--yes",
+                                 "--timeout", "30", "--ca", ca_pem],
+                                input=(uri + "\n").encode())
+        check(rc == 0, "phone pair --ca", out + err)
+        try:
+            comp.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        K.stop(comp)
+        check(comp.returncode == 0, "sk-phone pair --ca",
+              K.log("pair-wss"))
+        # 3. The phone runs without --ca: its kept copy.
+        check(os.path.exists(os.path.join(phone_dir, "relay-ca.pem")),
+              "the phone did not keep the CA")
+        phone = K.spawn("phone-wss", [K.phone_bin, "--state", phone_dir,
+                                      "run", "--approve", "always"])
+        end = time.monotonic() + skpe2e.START_TIMEOUT
+        while "listening" not in K.log("phone-wss") and \
+                time.monotonic() < end and phone.poll() is None:
+            time.sleep(0.05)
+        check("listening" in K.log("phone-wss"), "phone run",
+              K.log("phone-wss"))
+        # 4. status and the provider use the pairing's CA.
+        rc, out, err, _ = K.run([K.cli, "status", "--timeout", "10"],
+                                env=env)
+        check(rc == 0 and "relay %s: reachable" % url in out and
+              "phone: online" in out, "status", out + err)
+        rc, out, err, _ = K.keygen("wsskey", env=env)
+        check(rc == 0, "ssh-keygen through the wss relay", out + err)
+        # 5. The CA file now holds another CA: said everywhere.
+        with open(other_pem) as f, open(ca_pem, "w") as g:
+            g.write(f.read())
+        rc, out, err, _ = K.run([K.cli, "status", "--timeout", "10"],
+                                env=env)
+        check("the relay's certificate is not trusted" in out and
+              ca_pem in out, "status with the wrong CA", out + err)
+        rc, out, err, _ = K.keygen("wsskey2", env=env)
+        check(rc != 0, "made a key through an untrusted relay")
+        check("the relay's certificate is not trusted" in err and
+              ca_pem in err, "provider with the wrong CA", err)
+        check("invalid format" not in err, "OpenSSH's line", err)
+        K.stop(phone)
+        phone = None
+        rc, out, err, _ = K.run([K.phone_bin, "--state", phone_dir, "run",
+                                 "--approve", "always", "--ca", other_pem],
+                                timeout=30)
+        check(rc != 0, "the phone ran on an untrusted relay")
+        check("the relay's certificate is not trusted" in err,
+              "phone run with the wrong CA", out + err)
+    finally:
+        if phone is not None:
+            K.stop(phone)
+        K.stop(relay)
 
 
 def main():

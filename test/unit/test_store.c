@@ -48,6 +48,9 @@
 #define F7	"07666c6170746f70"			/* "laptop" */
 #define PAIRING_HEX	"a7" F1 F2 F3 F4 F5 F6 F7
 #define PHONES_HEX	"a10181" PAIRING_HEX
+/* docs/PROTOCOL.md §6.6: with the CA file "/etc/ca.pem" (key 8). */
+#define F8	"086b2f6574632f63612e70656d"
+#define PHONES_CA_HEX	"a10181a8" F1 F2 F3 F4 F5 F6 F7 F8
 
 static int
 contains(const char *hay, const char *needle)
@@ -1130,6 +1133,37 @@ phones_vector(void)
 	skp_store_phones_free(NULL);
 }
 
+/* The vector with key 8: decoded, and encoded back to the same bytes. */
+static void
+phones_vector_ca(void)
+{
+	skp_store_phones_t *s = NULL;
+	const struct skp_store_pairing *p;
+	struct skp_store_pairing q;
+	uint8_t *enc = NULL;
+	size_t n, el = 0;
+	uint8_t *want = skp_test_unhex(PHONES_CA_HEX, &n);
+
+	REQUIRE(skp_store_phones_decode(want, n, &s) == SKP_OK);
+	REQUIRE((p = skp_store_phones_at(s, 0)) != NULL);
+	CHECK(strcmp(p->ca_file, "/etc/ca.pem") == 0);
+	CHECK_RC(skp_store_phones_encode(s, &enc, &el), SKP_OK);
+	CHECK(el == n && enc != NULL && memcmp(enc, want, n) == 0);
+	skp_wipe(enc, el);
+	free(enc);
+	free(want);
+	/* Adding checks it as loading does. */
+	memcpy(&q, p, sizeof(q));
+	skp_store_phones_free(&s);
+	REQUIRE((s = skp_store_phones_new()) != NULL);
+	snprintf(q.ca_file, sizeof(q.ca_file), "ca.pem");
+	CHECK_RC(skp_store_phones_add(s, &q, NULL, 0), SKP_ERR_FORMAT);
+	snprintf(q.ca_file, sizeof(q.ca_file), "/x/ca.pem");
+	CHECK_RC(skp_store_phones_add(s, &q, NULL, 0), SKP_OK);
+	skp_wipe(&q, sizeof(q));
+	skp_store_phones_free(&s);
+}
+
 static void
 phones_roundtrip(void)
 {
@@ -1296,7 +1330,15 @@ phones_decode_refusals(void)
 		    SKP_ERR_FORMAT },
 		{ "missing key 3", "a10181a6" F1 F2 F4 F5 F6 F7,
 		    SKP_ERR_FORMAT },
-		{ "unknown key 8", "a10181a8" F1 F2 F3 F4 F5 F6 F7 "0800",
+		{ "unknown key 9", "a10181a8" F1 F2 F3 F4 F5 F6 F7 "0900",
+		    SKP_ERR_FORMAT },
+		{ "CA not text", "a10181a8" F1 F2 F3 F4 F5 F6 F7 "0800",
+		    SKP_ERR_CBOR_TYPE },
+		{ "CA empty", "a10181a8" F1 F2 F3 F4 F5 F6 F7 "0860",
+		    SKP_ERR_FORMAT },
+		{ "CA relative", "a10181a8" F1 F2 F3 F4 F5 F6 F7 "08626361",
+		    SKP_ERR_FORMAT },
+		{ "CA control", "a10181a8" F1 F2 F3 F4 F5 F6 F7 "0862" "2f0a",
 		    SKP_ERR_FORMAT },
 		{ "time as text", "a10181a7" F1 F2 F3 F4 F5 "066131" F7,
 		    SKP_ERR_CBOR_TYPE },
@@ -1436,6 +1478,7 @@ static const struct skp_test_case cases[] = {
 	{ "identity_create_load", identity_create_load },
 	{ "identity_load_corrupt_payload", identity_load_corrupt_payload },
 	{ "phones_vector", phones_vector },
+	{ "phones_vector_ca", phones_vector_ca },
 	{ "phones_roundtrip", phones_roundtrip },
 	{ "phones_load_missing_is_empty", phones_load_missing_is_empty },
 	{ "phones_add_refusals", phones_add_refusals },
