@@ -1,5 +1,8 @@
-/* Test only: a computer whose clock is SKP_TEST_CLOCK_SHIFT seconds off. */
+/* Test only: a computer whose clock is off, and which resolves no name. */
+#include <sys/socket.h>
+
 #include <dlfcn.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -24,4 +27,27 @@ clock_gettime(clockid_t id, struct timespec *ts)
 	    (e = getenv("SKP_TEST_CLOCK_SHIFT")) != NULL)
 		ts->tv_sec += atol(e);
 	return rc;
+}
+
+/*
+ * With SKP_TEST_NO_DNS set, every name lookup fails as a name that does not
+ * exist would, without asking any resolver: the test of an unresolvable
+ * relay then sends nothing off this machine.
+ */
+int
+getaddrinfo(const char *node, const char *service,
+    const struct addrinfo *hints, struct addrinfo **res)
+{
+	static int (*real)(const char *, const char *,
+	    const struct addrinfo *, struct addrinfo **);
+
+	if (getenv("SKP_TEST_NO_DNS") != NULL)
+		return EAI_NONAME;
+	if (real == NULL)
+		real = (int (*)(const char *, const char *,
+		    const struct addrinfo *, struct addrinfo **))dlsym(
+		    RTLD_NEXT, "getaddrinfo");
+	if (real == NULL)
+		return EAI_SYSTEM;
+	return real(node, service, hints, res);
 }
