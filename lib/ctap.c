@@ -608,6 +608,7 @@ skp_ctap_request_encode(const struct skp_ctap_request *req, uint8_t **out,
 		rc = enc_cm(&req->cm, &params);
 		break;
 	case SKP_CTAP_GET_INFO:
+	case SKP_CTAP_FORGET:
 		rc = SKP_OK;
 		break;
 	default:
@@ -953,14 +954,16 @@ skp_ctap_request_decode(const uint8_t *p, size_t len,
 	    (rc = skp_cbor_get_uint(v, &u)) != SKP_OK)
 		goto out;
 	if (u != SKP_CTAP_MAKE_CREDENTIAL && u != SKP_CTAP_GET_ASSERTION &&
-	    u != SKP_CTAP_GET_INFO && u != SKP_CTAP_CRED_MGMT) {
+	    u != SKP_CTAP_GET_INFO && u != SKP_CTAP_CRED_MGMT &&
+	    u != SKP_CTAP_FORGET) {
 		rc = refuse(&d, SKP_CTAP_INVALID_COMMAND, SKP_ERR_UNSUPPORTED);
 		goto out;
 	}
 	req->command = (uint8_t)u;
 	if ((rc = opt(m, 5, CBOR_TYPE_MAP, &params)) != SKP_OK)
 		goto out;
-	if (req->command == SKP_CTAP_GET_INFO) {
+	if (req->command == SKP_CTAP_GET_INFO ||
+	    req->command == SKP_CTAP_FORGET) {
 		if (params != NULL) {
 			rc = refuse(&d, SKP_CTAP_INVALID_PARAMETER,
 			    SKP_ERR_FORMAT);

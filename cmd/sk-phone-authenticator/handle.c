@@ -505,6 +505,9 @@ describe(struct skp_req *r)
 	case SKP_CTAP_GET_INFO:
 		r->op = "info";
 		break;
+	case SKP_CTAP_FORGET:
+		r->op = "unpair";
+		break;
 	default:
 		break;
 	}
@@ -624,6 +627,14 @@ skp_handle_envelope(struct skp_handler *h, struct skp_req *r,
 	}
 	if (rc != SKP_OK)
 		goto out;
+	/*
+	 * `sk-phone unpair`: the computer, authenticated by its key, gives
+	 * up its own pairing; nothing for the owner to decide.
+	 */
+	if (r->req.command == SKP_CTAP_FORGET) {
+		rc = skp_handle_approved(h, r, now_ms);
+		goto out;
+	}
 	switch (r->req.command) {
 	case SKP_CTAP_MAKE_CREDENTIAL:
 		rc = begin_make_credential(h, r);
@@ -681,6 +692,24 @@ answer_info(struct skp_handler *h, struct skp_req *r)
 	rc = reply(r, SKP_CTAP_OK, enc, enclen, NULL);
 	free(enc);
 	return rc;
+}
+
+/* The computer that asks is forgotten, with its host windows. */
+static int
+answer_forget(struct skp_handler *h, struct skp_req *r)
+{
+	static const uint8_t empty_map[] = { 0xa0 };
+	char why[SKP_PH_WHY_MAX];
+	int rc;
+
+	if ((rc = skp_phstate_computer_remove(h->st, r->computer.name, why,
+	    sizeof(why))) != SKP_OK ||
+	    (rc = skp_phstate_host_window_clear(h->st, r->computer.name, why,
+	    sizeof(why))) != SKP_OK)
+		return rc;
+	r->decision = "unpaired-by-computer";
+	/* Status 0 carries a CTAP response: the empty map. */
+	return reply(r, SKP_CTAP_OK, empty_map, sizeof(empty_map), NULL);
 }
 
 static int
@@ -914,6 +943,9 @@ skp_handle_approved(struct skp_handler *h, struct skp_req *r,
 		break;
 	case SKP_CTAP_CRED_MGMT:
 		rc = answer_cred_mgmt(h, r);
+		break;
+	case SKP_CTAP_FORGET:
+		rc = answer_forget(h, r);
 		break;
 	default:
 		rc = skp_handle_refuse(r, SKP_CTAP_INVALID_COMMAND,

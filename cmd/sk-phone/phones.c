@@ -25,6 +25,10 @@
 #define STATUS_TIMEOUT_DEFAULT	5	/* seconds per phone */
 #define STATUS_TIMEOUT_MAX	120
 
+/* sk-phone unpair telling the phone: the whole call, an offline phone. */
+#define UNPAIR_TELL_MS		10000
+#define UNPAIR_OFFLINE_MS	2000
+
 /* The identity and the pairings, or a message and NULL. */
 static int
 load(char *dir, size_t dirlen, struct skp_p256_key *id,
@@ -61,11 +65,16 @@ load(char *dir, size_t dirlen, struct skp_p256_key *id,
 	return 0;
 }
 
-/* A getInfo request: the phone answers without asking its owner. */
+/*
+ * A request the phone answers without asking its owner: getInfo (info
+ * filled in) or FORGET (info NULL). offline_ms: how long to wait for a
+ * phone the relay says is offline (0: timeout_ms).
+ */
 static int
-phone_info(const char *dir, const struct skp_store_pairing *ph,
-    const struct skp_p256_key *id, int timeout_ms, struct skp_ctap_info *info,
-    char *reason, size_t reasonlen)
+phone_plain(const char *dir, const struct skp_store_pairing *ph,
+    const struct skp_p256_key *id, uint8_t command, int timeout_ms,
+    int offline_ms, struct skp_ctap_info *info, char *reason,
+    size_t reasonlen)
 {
 	struct skp_ctap_request *req = NULL;
 	struct skp_call_phone cp;
@@ -79,7 +88,7 @@ phone_info(const char *dir, const struct skp_store_pairing *ph,
 	memset(&resp, 0, sizeof(resp));
 	if ((req = calloc(1, sizeof(*req))) == NULL)
 		goto out;
-	req->command = SKP_CTAP_GET_INFO;
+	req->command = command;
 	if ((rc = skp_random(req->id, sizeof(req->id))) != SKP_OK)
 		goto out;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -96,7 +105,7 @@ phone_info(const char *dir, const struct skp_store_pairing *ph,
 	cp.request_psk = ph->request_psk;
 	cp.pin = NULL;
 	cp.ca_file = ph->ca_file[0] != '\0' ? ph->ca_file : NULL;
-	cp.offline_ms = 0;
+	cp.offline_ms = offline_ms;
 	rc = skp_call(&cp, id, msg, msglen, timeout_ms, NULL, NULL, &resp);
 	snprintf(reason, reasonlen, "%s", resp.reason);
 	/* The phone moved (mailbox rotate): follow it, as the provider. */
@@ -104,7 +113,7 @@ phone_info(const char *dir, const struct skp_store_pairing *ph,
 	    resp.move_id, resp.move_relay, why, sizeof(why)) != SKP_OK)
 		fprintf(stderr, "sk-phone: phone '%s' moved to a new mailbox "
 		    "and it could not be saved: %s\n", ph->phone_name, why);
-	if (rc != SKP_OK)
+	if (rc != SKP_OK || info == NULL)
 		goto out;
 	rc = resp.ctap == NULL ? SKP_ERR_FORMAT :
 	    skp_ctap_info_decode(resp.ctap, resp.ctap_len, info);
@@ -188,8 +197,8 @@ skp_cli_status(int argc, char **argv)
 		}
 		fflush(stdout);
 		memset(&info, 0, sizeof(info));
-		rc = phone_info(dir, ph, &id, timeout_s * 1000, &info, reason,
-		    sizeof(reason));
+		rc = phone_plain(dir, ph, &id, SKP_CTAP_GET_INFO,
+		    timeout_s * 1000, 0, &info, reason, sizeof(reason));
 		if (rc == SKP_OK)
 			printf("  phone: online (%s)\n", info.nversions > 0 ?
 			    info.versions[0] : "?");
@@ -220,6 +229,52 @@ skp_cli_status(int argc, char **argv)
 	return ret;
 }
 
+/*
+ * Best effort: the phone is asked to forget this computer (FORGET,
+ * docs/PROTOCOL.md §4.8.1), so that it stops listing it; said plainly
+ * when it could not be told.
+ */
+static void
+tell_phone(const char *dir, const struct skp_store_pairing *ph)
+{
+	char why[SKP_STORE_WHY_MAX], reason[SKP_CTAP_REASON_MAX + 1];
+	struct skp_p256_key id;
+	const char *what;
+	int rc;
+
+	memset(&id, 0, sizeof(id));
+	if ((rc = skp_store_identity_load(dir, &id, why, sizeof(why))) ==
+	    SKP_OK)
+		rc = phone_plain(dir, ph, &id, SKP_CTAP_FORGET,
+		    UNPAIR_TELL_MS, UNPAIR_OFFLINE_MS, NULL, reason,
+		    sizeof(reason));
+	skp_wipe(&id, sizeof(id));
+	if (rc == SKP_OK) {
+		printf("phone '%s' was told, and no longer lists this "
+		    "computer\n", ph->phone_name);
+		return;
+	}
+	if (rc == SKP_ERR_NOT_PAIRED) {
+		printf("phone '%s' had already forgotten this computer\n",
+		    ph->phone_name);
+		return;
+	}
+	if (rc == SKP_ERR_OFFLINE)
+		what = "it is offline";
+	else if (rc == SKP_ERR_TIMEOUT)
+		what = "it did not answer in time";
+	else if (rc == SKP_ERR_NETWORK || rc == SKP_ERR_TLS)
+		what = "its relay cannot be reached";
+	else if (rc == SKP_ERR_UNSUPPORTED)
+		what = "its sk-phone-authenticator is too old to be told";
+	else
+		what = skp_strerror(rc);
+	fprintf(stderr, "sk-phone: could not tell phone '%s' (%s): it still "
+	    "lists this computer as '%s'; remove it there with "
+	    "`sk-phone-authenticator unpair '%s'`\n", ph->phone_name, what,
+	    ph->computer_name, ph->computer_name);
+}
+
 int
 skp_cli_unpair(int argc, char **argv)
 {
@@ -238,6 +293,12 @@ skp_cli_unpair(int argc, char **argv)
 	}
 	if (load(dir, sizeof(dir), NULL, &phones, 0) != 0)
 		goto out;
+	/* The phone first, outside the lock (the network may take seconds). */
+	name = argc == 2 ? argv[1] : skp_store_phones_count(phones) == 1 ?
+	    skp_store_phones_at(phones, 0)->phone_name : NULL;
+	if (name != NULL &&
+	    skp_store_phones_find_name(phones, name, &ph) == SKP_OK)
+		tell_phone(dir, ph);
 	/* Read again under the lock: a pair running meanwhile keeps its
 	 * pairing. */
 	skp_store_phones_free(&phones);

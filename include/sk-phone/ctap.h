@@ -34,6 +34,9 @@
 #define SKP_CTAP_GET_ASSERTION		0x02
 #define SKP_CTAP_GET_INFO		0x04
 #define SKP_CTAP_CRED_MGMT		0x0a
+/* sk-phone (vendor range): "forget the computer that sends this" (no
+ * params; `sk-phone unpair`). */
+#define SKP_CTAP_FORGET			0x41
 
 #define SKP_CTAP_CM_ENUM_RPS		0x02	/* enumerateRPsBegin */
 #define SKP_CTAP_CM_ENUM_CREDS		0x04	/* enumerateCredentialsBegin */

@@ -316,6 +316,32 @@ def wss_relay_with_a_private_ca():
         K.stop(relay)
 
 
+@t10.case
+def unpair_tells_the_phone():
+    """Last (it unpairs): sk-phone unpair tells the phone, which stops
+    listing the computer; with the phone offline it says so plainly."""
+    stop_phone()
+    rc, out, err, _ = K.run([K.cli, "unpair", "phone1"])
+    check(rc == 0, "unpair", out + err)
+    check("could not tell phone 'phone1' (it is offline)" in err and
+          "sk-phone-authenticator unpair 'testbox'" in err,
+          "does not say the phone was not told", out + err)
+    rc, out, err, _ = K.run(K.phone_argv("computers"))
+    check("testbox" in out, "the phone forgot without being told", out)
+    # A second phone, online: told.
+    K.pair(phone_name="phone2")
+    start_phone()
+    rc, out, err, _ = K.run(K.phone_argv("computers"))
+    check("testbox" in out, "phone2 lacks the pairing", out + err)
+    rc, out, err, _ = K.run([K.cli, "unpair", "phone2"])
+    check(rc == 0, "unpair", out + err)
+    check("phone 'phone2' was told, and no longer lists this computer"
+          in out, "does not say the phone was told", out + err)
+    rc, out, err, _ = K.run(K.phone_argv("computers"))
+    check("testbox" not in out, "the phone still lists it", out)
+    check("unpaired-by-computer" in K.run(K.phone_argv("log"))[1],
+          "not in the phone's log")
+
 def main():
     global K
     K = Kit(sys.argv[1], "tls10")

@@ -55,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static char dir[256];
 static struct skp_phstate *st;
+static struct skp_ph_computer paired[2];	/* put back after FORGET */
 static size_t base_hosts, base_hwins;
 
 static void
@@ -99,6 +100,31 @@ add_cred(uint8_t idbyte, uint8_t privbyte, int resident, unsigned int cp)
 	snprintf(c->made_for, sizeof(c->made_for), "laptop");
 }
 
+/*
+ * The two computers as init made them, the laptop's window open: a FORGET
+ * (sk-phone unpair) removes its sender, and every input must start from
+ * the same state.
+ */
+static void
+restore(void)
+{
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		(void)skp_phstate_computer_remove(st, paired[i].name, why,
+		    sizeof(why));
+	for (i = 0; i < 2; i++)
+		if (skp_phstate_computer_put(st, &paired[i], why,
+		    sizeof(why)) != SKP_OK)
+			abort();
+	if (skp_phstate_window_set(st, "laptop", BASE_MS / 1000 + HOUR_S,
+	    "git", BASE_MS / 1000, why, sizeof(why)) != SKP_OK) {
+		fprintf(stderr, "fuzz_request: %s\n", why);
+		abort();
+	}
+}
+
 static void
 init(void)
 {
@@ -134,12 +160,9 @@ init(void)
 		if (skp_phstate_computer_put(st, &c, why, sizeof(why)) !=
 		    SKP_OK)
 			abort();
+		paired[i] = c;
 	}
-	if (skp_phstate_window_set(st, "laptop", BASE_MS / 1000 + HOUR_S,
-	    "git", BASE_MS / 1000, why, sizeof(why)) != SKP_OK) {
-		fprintf(stderr, "fuzz_request: %s\n", why);
-		abort();
-	}
+	restore();
 	/* In memory only: a credential's file is not what is fuzzed here. */
 	add_cred(0x11, 0x01, 0, 2);
 	add_cred(0x22, 0x02, 1, 3);
@@ -300,5 +323,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();	/* a replay reached the owner */
 	st->nhosts = base_hosts;
 	st->nhwins = base_hwins;
+	if (st->ncomputers != 2)
+		restore();
 	return 0;
 }

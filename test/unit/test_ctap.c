@@ -261,6 +261,48 @@ request_info_golden(void)
 	free(want);
 }
 
+/* FORGET: the getInfo vector with command 0x41 (docs/PROTOCOL.md §4.2). */
+static void
+request_forget_golden(void)
+{
+	static struct skp_ctap_request a, b;
+	uint8_t *p = NULL, *want, *head, st = 0;
+	size_t n = 0, wl;
+
+	head = skp_test_unhex(
+	    "a6"
+	    "0102"
+	    "0250000102030405060708090a0b0c0d0e0f"
+	    "031b0000018bcfe56800"
+	    "041841"			/* 4: command 0x41, FORGET */
+	    "06a102636c6170"
+	    "0f5907d3"			/* 15: 2003 zero bytes */
+	    , &wl);
+	REQUIRE(head != NULL && wl == 45);
+	REQUIRE((want = calloc(1, 2048)) != NULL);
+	memcpy(want, head, wl);
+	free(head);
+	req_info(&a);
+	a.command = SKP_CTAP_FORGET;
+	for (n = 0; n < 16; n++)
+		a.id[n] = (uint8_t)n;
+	a.time_ms = 1700000000000ULL;
+	strcpy(a.ctx.computer_name, "lap");
+	CHECK_RC(skp_ctap_request_encode(&a, &p, &n), SKP_OK);
+	CHECK(n == 2048 && p != NULL && memcmp(p, want, 2048) == 0);
+	CHECK_RC(skp_ctap_request_decode(want, 2048, &b, NULL), SKP_OK);
+	CHECK(b.command == SKP_CTAP_FORGET);
+	skp_ctap_request_clear(&b);
+	/* With parameters (key 5): refused, as for getInfo. */
+	free(p);
+	p = skp_test_unhex("a6" "0102" "0250000102030405060708090a0b0c0d0e0f"
+	    "031b0000018bcfe56800" "041841" "05a0" "06a102636c6170", &n);
+	CHECK(skp_ctap_request_decode(p, n, &b, &st) != SKP_OK &&
+	    st == SKP_CTAP_INVALID_PARAMETER);
+	free(p);
+	free(want);
+}
+
 static void
 request_check_raw(void)
 {
@@ -2051,6 +2093,7 @@ static const struct skp_test_case cases[] = {
 	{ "request_ga_roundtrip", request_ga_roundtrip },
 	{ "request_cm_roundtrip", request_cm_roundtrip },
 	{ "request_info_golden", request_info_golden },
+	{ "request_forget_golden", request_forget_golden },
 	{ "request_check_raw", request_check_raw },
 	{ "request_clear_wipes_pin", request_clear_wipes_pin },
 	{ "request_encode_refuses", request_encode_refuses },
