@@ -6,7 +6,18 @@ The real relay, the reference phone, ssh, ssh-keygen and sshd on
 phone that asks is; an offline phone gets its own shorter wait; after
 our line, OpenSSH's own ("invalid format") does not mislead; a relay on
 wss with a certificate from a private CA (made here by openssl) is used
-with --ca FILE by sk-phone pair, status, the provider and the phone.
+with --ca FILE by sk-phone pair, status, the provider and the phone;
+sk-phone unpair tells the phone.
+
+Issue 10, defect -> case (each failed on the code before its fix):
+  5  a relay with a private CA ........ wss_relay_with_a_private_ca
+  10 "waiting" when approved at once .. approved_at_once_is_not_announced
+     (and still said when it asks) .... a_phone_that_asks_is_announced
+  10 an offline phone holds ssh 60 s .. offline_phone_has_its_own_wait,
+                                        offline_phone_that_comes_is_served
+  10 OpenSSH's "invalid format" ....... rejection_is_not_followed_by_
+                                        invalid_format (and the wss case)
+  10 unpair does not tell the phone ... unpair_tells_the_phone
 """
 
 import os
