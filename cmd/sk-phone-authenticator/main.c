@@ -543,8 +543,9 @@ cmd_run(const struct args *a, const char *dir)
 #ifdef SKP_TEST_HOOKS
 	const char *env;
 #endif
-	char why[SKP_PH_WHY_MAX], ca[PATH_MAX];
-	int rc, ttyfd = -1;
+	char why[SKP_PH_WHY_MAX], ca[PATH_MAX], pidtext[32];
+	long pid = 0;
+	int rc, ttyfd = -1, runfd = -1;
 
 	memset(&h, 0, sizeof(h));
 	memset(&o, 0, sizeof(o));
@@ -552,6 +553,24 @@ cmd_run(const struct args *a, const char *dir)
 	if ((rc = skp_phstate_open(dir, a->passfile, 0, &st, why,
 	    sizeof(why))) != SKP_OK) {
 		die_why("state", rc, why);
+		goto out;
+	}
+	/*
+	 * Two runs on one state would take the mailbox from each other at
+	 * the relay: the second is refused here, for run's whole life.
+	 */
+	if ((rc = skp_phstate_run_lock(st, &runfd, &pid, why,
+	    sizeof(why))) == SKP_ERR_EXISTS) {
+		if (pid > 0)
+			snprintf(pidtext, sizeof(pidtext), " (pid %ld)", pid);
+		else
+			pidtext[0] = '\0';
+		fprintf(stderr, PROG ": another " PROG " run%s is already "
+		    "serving this phone's state (%s): stop it first, or use "
+		    "--state for another phone\n", pidtext, st->dir);
+		goto out;
+	} else if (rc != SKP_OK) {
+		die_why("run", rc, why);
 		goto out;
 	}
 	if (!st->have_identity) {
@@ -644,6 +663,8 @@ cmd_run(const struct args *a, const char *dir)
 		close(o.audit_dirfd);
 	if (ttyfd >= 0)
 		close(ttyfd);
+	if (runfd >= 0)
+		close(runfd);
 	skp_wipe(&h, sizeof(h));
 	skp_phstate_free(&st);
 	return rc == SKP_OK ? 0 : 1;

@@ -41,6 +41,7 @@
 #define FILE_HOSTS		"hosts"
 #define FILE_PIN		"pin"
 #define FILE_LOCK		"lock"
+#define FILE_RUN_LOCK	"run.lock"
 
 #define SEAL_AD		"sk-phone-authenticator v1 "
 #define KDF_CHECK	"sk-phone-authenticator v1 passphrase check"
@@ -1368,6 +1369,63 @@ unlock_dir(int *fdp)
 		close(*fdp);
 	}
 	*fdp = -1;
+}
+
+/*
+ * run's own lock, apart from the writers' (which run takes only around
+ * each edit): held for run's lifetime, so that a second run on this
+ * state is refused while pair, unpair and the rest keep working.
+ */
+int
+skp_phstate_run_lock(const struct skp_phstate *st, int *fdp, long *pid,
+    char *why, size_t whylen)
+{
+	char path[sizeof(st->dir) + 16], buf[32];
+	ssize_t n;
+	int fd = -1, rc;
+
+	*fdp = -1;
+	*pid = 0;
+	snprintf(path, sizeof(path), "%s/%s", st->dir, FILE_RUN_LOCK);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0) {
+		skp_why(why, whylen, "cannot open %s: %s", path,
+		    strerror(errno));
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			skp_why(why, whylen, "cannot lock %s: %s", path,
+			    strerror(errno));
+			rc = SKP_ERR_IO;
+			goto out;
+		}
+		/* The holder writes its pid just after it locks. */
+		if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+			buf[n] = '\0';
+			*pid = strtol(buf, NULL, 10);
+		}
+		rc = SKP_ERR_EXISTS;
+		goto out;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (fchmod(fd, 0600) != 0 || ftruncate(fd, 0) != 0 ||
+	    pwrite(fd, buf, (size_t)n, 0) != n) {
+		skp_why(why, whylen, "cannot write %s: %s", path,
+		    strerror(errno));
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	*fdp = fd;
+	fd = -1;
+	rc = SKP_OK;
+ out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 /* ---- the storage key ---- */

@@ -190,6 +190,13 @@ int	skp_phstate_open(const char *dir, const char *passphrase_file,
 	    int create, struct skp_phstate **, char *why, size_t whylen);
 /* Wipes every secret. */
 void	skp_phstate_free(struct skp_phstate **);
+/*
+ * run's lock: an exclusive flock on run.lock (0600, run's pid in it),
+ * taken without waiting and held until *fdp is closed. SKP_ERR_EXISTS
+ * when another run holds it (*pid: its pid, 0 when unknown).
+ */
+int	skp_phstate_run_lock(const struct skp_phstate *, int *fdp, long *pid,
+	    char *why, size_t whylen);
 
 /*
  * Re-read computers, credentials, counters, the replay cache, host pins

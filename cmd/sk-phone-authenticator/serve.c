@@ -864,6 +864,25 @@ old_drop(struct serve *s)
 	s->drop_old = 0;
 }
 
+/*
+ * The relay gave this phone's mailbox to another listener (4007): only a
+ * holder of the mailbox key can prove it, and no other run here uses
+ * this state (run's lock), so the state is live somewhere else.
+ */
+static void
+say_taken(void)
+{
+	fprintf(stderr, "sk-phone-authenticator: WARNING: this phone's state "
+	    "is live somewhere else: another device listens on its mailbox "
+	    "(a copied state folder?). A copy is not a second phone: pair "
+	    "the other device as a phone of its own (sk-phone-authenticator "
+	    "--state NEW pair), and stop the copy. (Relay code 4007: the "
+	    "other listener proved this phone's mailbox key, and no other "
+	    "run uses this state folder here. If no copy was made, the key "
+	    "was stolen: make a new state folder and pair again.) "
+	    "Reconnecting, waiting longer each time.\n");
+}
+
 static int
 drain_one(struct serve *s, skp_relay_t *conn, chan_t tag)
 {
@@ -899,15 +918,7 @@ drain_one(struct serve *s, skp_relay_t *conn, chan_t tag)
 				 * thief. Keep coming back; never give up.
 				 */
 				s->taken = 1;
-				fprintf(stderr, "sk-phone-authenticator: "
-				    "WARNING: another program holding this "
-				    "phone's mailbox key took the mailbox "
-				    "over (relay code 4007). Either a second "
-				    "sk-phone-authenticator runs on this "
-				    "phone's state (stop one of them), or "
-				    "the state's mailbox key was stolen "
-				    "(then make a new state folder and pair "
-				    "again). Reconnecting.\n");
+				say_taken();
 			} else
 				fprintf(stderr, "sk-phone-authenticator: "
 				    "relay connection lost: %s\n",
@@ -1084,8 +1095,10 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 			    "%s\n", url, skp_strerror(rc));
 			if (rc == SKP_ERR_INVALID)
 				fatal = rc;
-			else if (rc == SKP_ERR_EXISTS)
+			else if (rc == SKP_ERR_EXISTS) {
 				s.taken = 1;
+				say_taken();
+			}
 		}
 		cancel_pending(&s, "the relay connection dropped");
 		pinwait_expire(&s, 0, 1);

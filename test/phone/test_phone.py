@@ -971,13 +971,17 @@ def case_relay_restart_reconnect():
 
 
 def case_mailbox_takeover_keeps_running():
-    """A second phone on the same state proves the same mailbox and takes
-    it over (4007): the first says so loudly and reconnects, never exits;
-    with the second gone, the first answers again."""
+    """A copy of the state proves the same mailbox and takes it over
+    (4007): the first says so loudly and reconnects, never exits; with
+    the copy gone, the first answers again. (A second run on the same
+    folder is refused: e2e_state.)"""
     p1 = W.run_phone(S, "--approve", "always")
-    p2 = W.run_phone(S, "--approve", "always")
-    wait_file(p1.log, "WARNING: another program holding this phone's "
-              "mailbox key took the mailbox over", p1)
+    copy = W.path("state-copy")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(S, copy)
+    p2 = W.run_phone(copy, "--approve", "always")
+    wait_file(p1.log, "WARNING: this phone's state is live somewhere "
+              "else", p1)
     end = time.time() + 20
     while open(p1.log).read().count("listening on") < 2:
         check(time.time() < end, "first phone did not come back")
@@ -985,6 +989,7 @@ def case_mailbox_takeover_keeps_running():
         time.sleep(0.2)
     check(p1.poll() is None, "first phone exited")
     W.stop(p2)
+    shutil.rmtree(copy, ignore_errors=True)
     rc, out = W.comp(C, "sign", W.path("key1"), "--timeout-ms", "40000")
     check(rc == 0, out)
     check(p1.poll() is None, "first phone exited")
