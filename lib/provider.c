@@ -608,6 +608,16 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 		ret = SSH_SK_ERR_DEVICE_NOT_FOUND;
 		goto out;
 	}
+	if (rc == SKP_ERR_LIMIT && resp.status == SKP_CTAP_CHANNEL_BUSY) {
+		/* The phone's own answer, not the relay's: its queue of
+		 * questions is full, or this one waited there too long. */
+		say("phone '%s' is busy with other requests: try again when "
+		    "they are answered%s%s%s", ph->phone_name,
+		    resp.reason[0] != '\0' ? " (" : "", resp.reason,
+		    resp.reason[0] != '\0' ? ")" : "");
+		ret = SSH_SK_ERR_DEVICE_NOT_FOUND;
+		goto out;
+	}
 	if (rc == SKP_ERR_TIMEOUT &&
 	    resp.status == SKP_CTAP_USER_ACTION_TIMEOUT) {
 		/* The phone's own question timed out: it is on and asked. */

@@ -178,6 +178,25 @@ skp_prompt_step(struct skp_prompt *p, int readable, uint64_t now_ms)
 }
 
 void
+skp_prompt_note(struct skp_prompt *p, const char *line, uint64_t now_ms)
+{
+	char buf[64];
+
+	if (!p->active)
+		return;
+	put(p, "\n  (");
+	put(p, line);
+	put(p, ")\n");
+	if (!p->reading)
+		return;
+	snprintf(buf, sizeof(buf), "  answer within %llu s: ",
+	    (unsigned long long)(p->deadline_ms > now_ms ?
+	    (p->deadline_ms - now_ms + 999) / 1000 : 0));
+	put(p, buf);
+	/* What was typed before the note still counts: p->line is kept. */
+}
+
+void
 skp_prompt_cancel(struct skp_prompt *p, const char *why)
 {
 	if (!p->active)

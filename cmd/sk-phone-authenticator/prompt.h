@@ -53,6 +53,12 @@ int	skp_prompt_wait_ms(const struct skp_prompt *, uint64_t now_ms);
 /* After poll said readable, or to check the deadline: the answer. */
 enum skp_prompt_answer skp_prompt_step(struct skp_prompt *, int readable,
 	    uint64_t now_ms);
+/*
+ * A line under the open question ("2 more requests waiting"); once
+ * answers are read, "answer within" is shown again. Nothing without one.
+ */
+void	skp_prompt_note(struct skp_prompt *, const char *line,
+	    uint64_t now_ms);
 /* Withdraw the question (the computer went away); says why. */
 void	skp_prompt_cancel(struct skp_prompt *, const char *why);
 

@@ -64,6 +64,17 @@ struct serve {
 	struct skp_req			*pending;	/* the owner's */
 	chan_t			 pending_chan;
 	/*
+	 * Requests for the owner that came while a question was open: asked
+	 * in turn (FIFO), each within its own --timeout; since: when it
+	 * came (wall clock, ms, as prompt deadlines are).
+	 */
+	struct {
+		struct skp_req	*r;
+		chan_t		 chan;
+		uint64_t	 since;
+	}				 queue[SKP_SERVE_QUEUE_MAX];
+	size_t				 nqueue;
+	/*
 	 * Messages that decrypt for no paired computer: counted, and
 	 * summarized in one audit line at most every
 	 * SKP_SERVE_JUNK_SUMMARY_MS (not fsync()ed), so a flood of junk
@@ -164,7 +175,10 @@ is_login(const struct skp_req *r)
 	    r->msg.kind == SKP_SSHMSG_USERAUTH;
 }
 
-/* One line on stdout and one in the audit log per decision. */
+/*
+ * One line on stdout and one in the audit log per decision; a request
+ * that waited too long in the queue says so.
+ */
 static void
 record(struct serve *s, const struct skp_req *r, const char *decision)
 {
@@ -192,6 +206,8 @@ record(struct serve *s, const struct skp_req *r, const char *decision)
 	skp_sshmsg_printable(e.host == NULL ? "unknown host" : e.host, host,
 	    sizeof(host));
 	clock_text(when);
+	if (strcmp(decision, "refused-waited") == 0)
+		decision = SKP_SERVE_WAITED_TEXT " (refused-waited)";
 	if (is_login(r))
 		printf("%s computer \"%s\": %s [%s @ %s, verified %s]: %s\n",
 		    when, comp, e.op, subj, host, e.verified, decision);
@@ -426,6 +442,9 @@ ask(struct serve *s, struct skp_req *r, chan_t chan, uint64_t now)
 		    r->key_fp);
 	if (r->uv)
 		add(text, sizeof(text), &off, "  PIN:         checked\n");
+	if (s->nqueue > 0)
+		add(text, sizeof(text), &off, "  (%zu more request%s waiting)"
+		    "\n", s->nqueue, s->nqueue == 1 ? "" : "s");
 	duration_text(s, dur, sizeof(dur));
 	/* The window covers what the owner sees it named. */
 	if (r->req.command == SKP_CTAP_GET_ASSERTION &&
@@ -574,6 +593,143 @@ pinwait_add(struct serve *s, struct skp_req *r, chan_t chan, uint64_t now)
 	s->pinwait[i].until = now + PIN_WAIT_MS;
 }
 
+/* The owner is free: a window opened meanwhile allows it, or ask. */
+static void
+owner_turn(struct serve *s, struct skp_req *r, chan_t chan, uint64_t now)
+{
+	const char *allowed;
+
+	if ((allowed = skp_serve_window_allows(s->h->st, r, now / 1000)) !=
+	    NULL) {
+		approve(s, &r, chan, allowed);
+		return;
+	}
+	if (s->prompt.in < 0) {
+		refuse(s, &r, chan, SKP_CTAP_OPERATION_DENIED,
+		    "no one to ask on the phone (no terminal)",
+		    "reject-no-terminal");
+		return;
+	}
+	ask(s, r, chan, now);
+}
+
+/* A queued call: its slot, or -1. */
+static int
+queue_find(const struct serve *s, chan_t chan)
+{
+	size_t i;
+
+	for (i = 0; i < s->nqueue; i++)
+		if (s->queue[i].chan == chan)
+			return (int)i;
+	return -1;
+}
+
+/* Out of the queue, the order of the others kept. */
+static struct skp_req *
+queue_take(struct serve *s, size_t i, chan_t *chan)
+{
+	struct skp_req *r = s->queue[i].r;
+
+	*chan = s->queue[i].chan;
+	memmove(&s->queue[i], &s->queue[i + 1],
+	    (s->nqueue - i - 1) * sizeof(s->queue[0]));
+	s->nqueue--;
+	memset(&s->queue[s->nqueue], 0, sizeof(s->queue[0]));
+	return r;
+}
+
+/* "N more requests waiting", under the open question. */
+static void
+queue_say(struct serve *s, uint64_t now)
+{
+	char line[80];
+
+	snprintf(line, sizeof(line), "%zu more request%s waiting", s->nqueue,
+	    s->nqueue == 1 ? "" : "s");
+	skp_prompt_note(&s->prompt, line, now);
+}
+
+/*
+ * Behind the open question: wait for the owner. A full queue is refused
+ * as busy, at once.
+ */
+static void
+queue_add(struct serve *s, struct skp_req *r, chan_t chan, uint64_t now)
+{
+	char why[80];
+
+	if (s->nqueue == SKP_SERVE_QUEUE_MAX) {
+		snprintf(why, sizeof(why), "%d requests already wait on the "
+		    "phone", SKP_SERVE_QUEUE_MAX);
+		refuse(s, &r, chan, SKP_CTAP_CHANNEL_BUSY, why,
+		    "refused-busy");
+		return;
+	}
+	s->queue[s->nqueue].r = r;
+	s->queue[s->nqueue].chan = chan;
+	s->queue[s->nqueue].since = now;
+	s->nqueue++;
+	if (s->pending != NULL)
+		queue_say(s, now);
+}
+
+/* The computer hung up while its request waited: dropped, not asked. */
+static void
+queue_end(struct serve *s, size_t i)
+{
+	char line[96];
+	chan_t chan;
+	struct skp_req *r = queue_take(s, i, &chan);
+
+	record(s, r, "cancelled");
+	skp_req_free(&r);
+	snprintf(line, sizeof(line), "a waiting request was dropped: its "
+	    "computer hung up; %zu more waiting", s->nqueue);
+	skp_prompt_note(&s->prompt, line, now_ms());
+}
+
+/*
+ * Waited --timeout behind other questions: its computer, which waits as
+ * long by default, has given up or is about to; refused, not asked.
+ * all: every one (the connection is gone: nothing to answer).
+ */
+static void
+queue_expire(struct serve *s, uint64_t now, int all)
+{
+	struct skp_req *r;
+	chan_t chan;
+	size_t i = 0;
+
+	while (i < s->nqueue) {
+		if (all) {
+			r = queue_take(s, i, &chan);
+			record(s, r, "cancelled");
+			skp_req_free(&r);
+		} else if (now >= s->queue[i].since + s->o->prompt_ms) {
+			r = queue_take(s, i, &chan);
+			refuse(s, &r, chan, SKP_CTAP_CHANNEL_BUSY,
+			    SKP_SERVE_WAITED_TEXT " on the phone",
+			    "refused-waited");
+		} else
+			i++;
+	}
+}
+
+/* The question is answered or gone: the next one in the queue. */
+static void
+queue_next(struct serve *s, uint64_t now)
+{
+	struct skp_req *r;
+	chan_t chan;
+
+	queue_expire(s, now, 0);
+	while (s->pending == NULL && s->nqueue > 0) {
+		r = queue_take(s, 0, &chan);
+		owner_turn(s, r, chan, now);
+	}
+}
+
 static void proceed(struct serve *, struct skp_req *, chan_t, uint64_t);
 
 /*
@@ -621,8 +777,9 @@ on_message(struct serve *s, chan_t chan, const uint8_t *msg, size_t len)
 	char why[SKP_PH_WHY_MAX];
 	int rc, i;
 
-	/* A second message on the call being asked about is not ours. */
-	if (s->pending != NULL && chan == s->pending_chan)
+	/* A second message on a call asked about or waiting is not ours. */
+	if ((s->pending != NULL && chan == s->pending_chan) ||
+	    queue_find(s, chan) >= 0)
 		return;
 	if ((i = pinwait_find(s, chan)) >= 0) {
 		/* Transport message 3: the PIN. */
@@ -692,18 +849,12 @@ proceed(struct serve *s, struct skp_req *r, chan_t chan, uint64_t now)
 		approve(s, &r, chan, allowed);
 		return;
 	}
-	if (s->pending != NULL) {
-		refuse(s, &r, chan, SKP_CTAP_CHANNEL_BUSY,
-		    "the phone is busy with another request", "refused-busy");
+	/* One question at a time; the others wait their turn. */
+	if (s->pending != NULL || s->nqueue > 0) {
+		queue_add(s, r, chan, now);
 		return;
 	}
-	if (s->prompt.in < 0) {
-		refuse(s, &r, chan, SKP_CTAP_OPERATION_DENIED,
-		    "no one to ask on the phone (no terminal)",
-		    "reject-no-terminal");
-		return;
-	}
-	ask(s, r, chan, now);
+	owner_turn(s, r, chan, now);
 }
 
 /* The owner answered (or did not in time). */
@@ -849,6 +1000,9 @@ old_drop(struct serve *s)
 		return;
 	if (s->pending != NULL && (s->pending_chan & OLD_CHAN) != 0)
 		return;
+	for (i = 0; i < s->nqueue; i++)
+		if ((s->queue[i].chan & OLD_CHAN) != 0)
+			return;
 	for (i = 0; i < PIN_WAIT_MAX; i++)
 		if (s->pinwait[i].r != NULL &&
 		    (s->pinwait[i].chan & OLD_CHAN) != 0)
@@ -907,9 +1061,12 @@ drain_one(struct serve *s, skp_relay_t *conn, chan_t tag)
 				    "the computer gave up on the request");
 			if ((i = pinwait_find(s, chan)) >= 0)
 				pinwait_end(s, i);
+			if ((i = queue_find(s, chan)) >= 0)
+				queue_end(s, (size_t)i);
 			break;
 		case SKP_RELAY_EV_CLOSED:
 			cancel_pending(s, "the relay connection dropped");
+			queue_expire(s, 0, 1);
 			pinwait_expire(s, 0, 1);
 			if (ev.err == SKP_ERR_EXISTS) {
 				/*
@@ -979,9 +1136,10 @@ connected(struct serve *s)
 			if (a != SKP_PROMPT_PENDING)
 				on_answer(s, a);
 		}
+		queue_next(s, now_ms());
 		old_drop(s);
 		if (s->relisten && boot_ms() >= s->relisten_at &&
-		    s->pending == NULL && !pinwait_any(s))
+		    s->pending == NULL && s->nqueue == 0 && !pinwait_any(s))
 			return SKP_OK;
 	}
 	return SKP_OK;
@@ -1101,6 +1259,7 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 			}
 		}
 		cancel_pending(&s, "the relay connection dropped");
+		queue_expire(&s, 0, 1);
 		pinwait_expire(&s, 0, 1);
 		skp_relay_free(&s.relay);
 		skp_relay_free(&s.old);
@@ -1130,6 +1289,7 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 	rc = fatal;
  out:
 	cancel_pending(&s, "stopping");
+	queue_expire(&s, 0, 1);
 	junk_summary(&s);
 	pinwait_expire(&s, 0, 1);
 	skp_relay_free(&s.relay);

@@ -27,6 +27,15 @@ struct skp_serve_opts {
 	uint64_t	 silent_ms;	/* hang up a call silent this long */
 };
 
+/*
+ * Requests waiting behind an open question (asked in turn), and the
+ * notice of a request not asked because it waited prompt_ms (--timeout)
+ * in that queue: its computer (SK_PHONE_TIMEOUT, 60 s by default, as
+ * --timeout is) has given up by then.
+ */
+#define SKP_SERVE_QUEUE_MAX	16
+#define SKP_SERVE_WAITED_TEXT	"not asked: waited too long behind another request"
+
 /* --silent-call-timeout: default, and calls tracked at once. */
 #define SKP_SERVE_SILENT_MS	5000
 #define SKP_SERVE_SILENT_MAX	64

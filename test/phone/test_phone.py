@@ -704,11 +704,16 @@ def case_prompt_no_answer():
 def case_prompt_busy_and_checks_before_prompt():
     t = W.pty_phone(S)
     c, seen = prompt_sign(t)
-    # while the owner is asked, others are refused at once, unasked
-    rc, out = W.comp(C, "sign", W.path("key1"))
-    check(rc != 0 and result(out)[0] == ST_BUSY, out)
+    # while the owner is asked, another waits its turn, then is asked
+    c2 = W.comp_bg(C, "sign", W.path("key1"))
+    t.expect("(1 more request waiting)")
     t.send("r\n")
     finish(c)
+    t.expect("rejected")
+    t.expect("answer within")
+    t.send("r\n")
+    rc, out = finish(c2)
+    check(rc != 0 and result(out)[0] == ST_DENIED, out)
     t.expect("rejected")
     # stale and tampered: refused, never shown
     rc, out = W.comp(C, "sign", W.path("key1"), "--offset-ms", "-130000")

@@ -1,0 +1,273 @@
+# End-to-end: the phone's run loop with several requests (issue 10).
+"""usage: e2e_serve.py BUILD_DIR [CASE ...]
+
+The real relay, the reference phone on a terminal (a pty, answered by
+this script), ssh and sshd on 127.0.0.1: requests that come while the
+phone asks are queued and asked in turn; a queued one whose ssh is killed
+is dropped, never asked; one that waited --timeout behind others is
+refused, and the provider says the phone is busy (not "the relay refused
+the request (too many calls)").
+
+Issue 10, defect -> case (each failed on the code before its fix):
+  2  a busy phone refuses at once ..... parallel_logins_are_asked_in_turn,
+                                        killed_ssh_is_dropped_from_queue,
+                                        waited_too_long_is_refused_as_busy
+"""
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import skpe2e  # noqa: E402
+from skpe2e import Kit, Tap, check  # noqa: E402
+
+K = None
+T = Tap()
+# Every wait for the phone's terminal is bounded by this.
+WAIT = 20.0
+
+
+class PtyPhone:
+    """sk-phone-authenticator run --approve ask on a pty, read by a thread."""
+
+    def __init__(self, *args):
+        argv = K.phone_argv("run", "--approve", "ask", *args)
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                os.execve(argv[0], argv, K.env(preload=False))
+            finally:
+                os._exit(127)
+        self.out = b""
+        self.lock = threading.Lock()
+        self.stopped = False
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+        self.expect("listening")
+
+    def _read(self):
+        while not self.stopped:
+            r, _, _ = select.select([self.fd], [], [], 0.1)
+            if r:
+                try:
+                    b = os.read(self.fd, 4096)
+                except OSError:
+                    return
+                if not b:
+                    return
+                with self.lock:
+                    self.out += b
+
+    def text(self):
+        with self.lock:
+            return self.out.decode("utf-8", "replace")
+
+    def count(self, s):
+        return self.text().count(s)
+
+    def expect(self, s, n=1):
+        """Wait until s appeared n times on the terminal; bounded."""
+        end = time.monotonic() + WAIT
+        while time.monotonic() < end:
+            if self.count(s) >= n:
+                return
+            time.sleep(0.05)
+        raise AssertionError("the phone's terminal never showed %r (%d "
+                             "times):\n%s" % (s, n, self.text()[-3000:]))
+
+    def answer(self, n, word="o"):
+        """Answer the n-th question once it reads answers."""
+        self.expect("answer within", n)
+        os.write(self.fd, (word + "\n").encode())
+
+    def close(self):
+        self.stopped = True
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+        self.t.join(2)
+        os.close(self.fd)
+
+
+def login_bg(name, timeout=30):
+    """An ssh login in the background: its Popen, output in NAME.err."""
+    argv = K.ssh_argv(key=K.path("key"), provider=K.provider) + [
+        "echo skp-login-ok"]
+    out = open(K.path(name + ".out"), "wb")
+    err = open(K.path(name + ".err"), "wb")
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                         stderr=err, env=K.env(SK_PHONE_TIMEOUT=timeout),
+                         start_new_session=True, cwd=K.tmp)
+    out.close()
+    err.close()
+    p.skp_name = name
+    return p
+
+
+def result(p, name):
+    """(ok, stderr) of a background login, waited for (bounded)."""
+    try:
+        p.wait(timeout=skpe2e.CMD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    with open(K.path(name + ".out")) as f:
+        out = f.read()
+    with open(K.path(name + ".err")) as f:
+        err = f.read()
+    return p.returncode == 0 and "skp-login-ok" in out, err
+
+
+def kill(p):
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
+
+
+@T.case
+def parallel_logins_are_asked_in_turn():
+    """Three ssh logins at once: one question, two waiting ("2 more
+    requests waiting"); each is asked after the one before is answered,
+    and all three log in."""
+    ph = PtyPhone("--timeout", "20")
+    procs = []
+    try:
+        procs.append(login_bg("par0"))
+        ph.expect("request from computer")
+        procs.append(login_bg("par1"))
+        ph.expect("1 more request waiting")
+        procs.append(login_bg("par2"))
+        ph.expect("2 more requests waiting")
+        for n in (1, 2, 3):
+            ph.answer(n)
+        for i, p in enumerate(procs):
+            ok, err = result(p, "par%d" % i)
+            check(ok, "login %d while the phone was busy" % i, err)
+            check("busy" not in err and "too many calls" not in err,
+                  "login %d was refused at first" % i, err)
+        check(ph.count("request from computer") == 3, "asked %d times, "
+              "not 3" % ph.count("request from computer"), ph.text())
+        check("(1 more request waiting)" in ph.text(), "the second "
+              "question does not say one more waits", ph.text())
+    finally:
+        for p in procs:
+            kill(p)
+        ph.close()
+
+
+@T.case
+def killed_ssh_is_dropped_from_queue():
+    """A queued login whose ssh is killed is dropped (its computer hung
+    up) and never asked; the one asked logs in."""
+    ph = PtyPhone("--timeout", "20")
+    a = b = None
+    try:
+        a = login_bg("killa")
+        ph.expect("request from computer")
+        b = login_bg("killb")
+        ph.expect("1 more request waiting")
+        kill(b)
+        ph.expect("a waiting request was dropped: its computer hung up; "
+                  "0 more waiting")
+        check(": cancelled" in ph.text(), "no cancelled line", ph.text())
+        ph.answer(1)
+        ok, err = result(a, "killa")
+        check(ok, "the login asked about", err)
+        # The phone is free again: a new login is its second question.
+        c = login_bg("killc")
+        ph.expect("request from computer", 2)
+        ph.answer(2)
+        ok, err = result(c, "killc")
+        check(ok, "the login after", err)
+        check(ph.count("request from computer") == 2, "the killed login "
+              "was asked", ph.text())
+        log = K.run(K.phone_argv("log"))[1]
+        check(log.count("cancelled") == 1, "audit log", log)
+    finally:
+        for p in (a, b):
+            if p is not None:
+                kill(p)
+        ph.close()
+
+
+@T.case
+def waited_too_long_is_refused_as_busy():
+    """Nobody answers (run --timeout 2): the first login is asked and
+    times out, the second is asked after it; the third waited 2 s in the
+    queue, so it is refused without being asked, and the provider says
+    the phone is busy (not that the relay refused too many calls)."""
+    ph = PtyPhone("--timeout", "2")
+    procs = []
+    try:
+        procs.append(login_bg("late0"))
+        ph.expect("request from computer")
+        procs.append(login_bg("late1"))
+        ph.expect("1 more request waiting")
+        procs.append(login_bg("late2"))
+        ph.expect("2 more requests waiting")
+        ok0, err0 = result(procs[0], "late0")
+        ok1, err1 = result(procs[1], "late1")
+        ok2, err2 = result(procs[2], "late2")
+        check(not ok0 and not ok1 and not ok2, "logged in unanswered")
+        check("asked, and nobody answered on it in time" in err0,
+              "first: not the question timeout", err0)
+        check("asked, and nobody answered on it in time" in err1,
+              "second: not asked in turn", err1)
+        check("phone 'phone1' is busy with other requests: try again "
+              "when they are answered" in err2, "third: not busy", err2)
+        check("waited too long behind another request" in err2,
+              "third: not why", err2)
+        check("too many calls" not in err2, "blames the relay", err2)
+        check(ph.count("request from computer") == 2, "the third was "
+              "asked", ph.text())
+        check("not asked: waited too long behind another request" in
+              ph.text(), "the phone does not say it", ph.text())
+    finally:
+        for p in procs:
+            kill(p)
+        ph.close()
+
+
+def main():
+    global K
+    K = Kit(sys.argv[1], "serve")
+    K.phone = None
+    try:
+        K.start_relay()
+        K.start_sshd()
+        K.pair()
+        K.start_phone()
+        rc, out, err, _ = K.keygen("key")
+        if rc != 0:
+            raise RuntimeError("ssh-keygen: " + out + err)
+        K.authorize(K.path("key.pub"))
+        K.stop_phone()
+    except Exception as e:  # noqa: BLE001
+        print("1..0 # setup failed")
+        print("Bail out! %s" % str(e).replace("\n", " | "))
+        for n in ("relay", "sshd"):
+            sys.stderr.write("-- %s --\n%s\n" % (n, K.log(n)[-2000:]))
+        K.close()
+        return 1
+    rc = T.run(sys.argv[2:])
+    if rc != 0:
+        for f in sorted(os.listdir(K.tmp)):
+            if f.endswith(".log"):
+                sys.stderr.write("-- %s --\n%s\n" %
+                                 (f, K.log(f[:-4])[-1500:]))
+    K.close()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
