@@ -65,7 +65,8 @@ usage(void)
 	    "      [--silent-call-timeout S]\n"
 	    "  log | computers | unpair NAME | keys | delete KEY\n"
 	    "  hosts | hosts forget NAME | pin-reset\n"
-	    "  mailbox | mailbox rotate [--finish]\n");
+	    "  mailbox | mailbox rotate [--finish]\n"
+	    "  restore FILE\n");
 }
 
 static void
@@ -910,6 +911,38 @@ cmd_small(const struct args *a, const char *dir, const char *cmd,
 	return rc == SKP_OK ? 0 : 1;
 }
 
+/* Put back a damaged file that holds keys from its last good copy. */
+static int
+cmd_restore(const struct args *a, const char *dir, const char *name)
+{
+	struct skp_audit_entry e;
+	char why[SKP_PH_WHY_MAX];
+	int rc, fd, kept = 0;
+
+	if ((rc = skp_phstate_restore(dir, a->passfile, name, &kept, why,
+	    sizeof(why))) != SKP_OK) {
+		die_why("restore", rc, why);
+		return 1;
+	}
+	if ((fd = open_dirfd(dir)) >= 0) {
+		memset(&e, 0, sizeof(e));
+		e.time = now_s();
+		e.op = "restore";
+		e.subject = name;	/* the file */
+		e.decision = "restored";
+		if (skp_audit_append(fd, &e) != SKP_OK)
+			fprintf(stderr, PROG ": cannot write the audit log\n");
+		close(fd);
+	}
+	printf("restored %s/%s from its last good copy %s/%s.last", dir, name,
+	    dir, name);
+	if (kept)
+		printf("; the damaged file is kept as %s/%s.damaged", dir,
+		    name);
+	printf("\n");
+	return 0;
+}
+
 /* The first 16 hex digits of a mailbox id. */
 static void
 mailbox_prefix(const uint8_t id[SKP_MAILBOX_ID_LEN], char out[17])
@@ -1189,6 +1222,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "hosts") == 0 && nargs == 2 &&
 	    strcmp(argv[optind + 1], "forget") == 0)
 		return cmd_small(&a, dir, cmd, argv[optind + 2]);
+	if (strcmp(cmd, "restore") == 0 && nargs == 1)
+		return cmd_restore(&a, dir, argv[optind + 1]);
 	if ((strcmp(cmd, "unpair") == 0 || strcmp(cmd, "delete") == 0) &&
 	    nargs == 1)
 		return cmd_small(&a, dir, cmd, argv[optind + 1]);

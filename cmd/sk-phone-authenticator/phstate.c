@@ -1258,6 +1258,352 @@ skp_phstate_open_sealed(const uint8_t key[SKP_PH_KEY_LEN], const char *name,
 	return fix_rc(rc);
 }
 
+/* ---- damaged files: the advice, and the last good copies ---- */
+
+#define LAST_SUFFIX	".last"
+#define DAMAGED_SUFFIX	".damaged"
+#define SIDE_NAME_MAX	(SKP_STORE_NAME_MAX + 16)
+
+/*
+ * What each file holds, for the message when it cannot be read. A file
+ * that holds keys is never to be removed (that loses them for good): a
+ * last good copy NAME.last is kept beside it, and `restore NAME` puts it
+ * back. For the others the message says what removing one costs.
+ */
+struct file_kind {
+	const char	*name;
+	int		 keys;
+	const char	*holds;
+	const char	*cost;	/* no keys: what removing costs */
+};
+
+static const struct file_kind kinds[] = {
+	{ FILE_MASTERKEY, 1, "the key that every other file of this phone "
+	    "is sealed with (without it its SSH keys, identity and pairings "
+	    "are lost)", NULL },
+	{ FILE_KDF, 1, "what makes the passphrase into the key that every "
+	    "other file of this phone is sealed with (without it its SSH "
+	    "keys, identity and pairings are lost)", NULL },
+	{ FILE_IDENTITY, 1, "this phone's identity and mailbox keys, by "
+	    "which its paired computers know it", NULL },
+	{ FILE_COMPUTERS, 1, "the keys this phone shares with each paired "
+	    "computer", NULL },
+	{ FILE_CREDS, 1, "this phone's SSH keys", NULL },
+	{ FILE_COUNTERS, 0, "the keys' signature counters", "removing it "
+	    "starts every key's counter again at 0 (OpenSSH does not check "
+	    "them; a service that does may refuse the lower values)" },
+	{ FILE_SEEN, 0, "the ids of recent requests", "removing it forgets "
+	    "them, so a request made in the last 2 minutes could be "
+	    "answered a second time" },
+	{ FILE_HOSTS, 0, "the pinned host keys and the host windows",
+	    "removing it forgets every pin (the next login to each host is "
+	    "asked as a first use and pins its key again) and ends the host "
+	    "windows" },
+	{ FILE_PIN, 0, "the count of wrong PINs", "removing it sets the "
+	    "count to 0, as pin-reset does" },
+};
+
+static const struct file_kind *
+file_kind(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(kinds); i++)
+		if (strcmp(kinds[i].name, name) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
+static int
+file_exists(const char *dir, const char *name)
+{
+	char path[4096 + 32];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return lstat(path, &sb) == 0;
+}
+
+/* dir/name cannot be used: what it holds, and what to do. */
+static void
+say_damaged(const char *dir, const char *name, const char *reason,
+    char *why, size_t whylen)
+{
+	const struct file_kind *k = file_kind(name);
+	char last[SIDE_NAME_MAX];
+
+	if (k == NULL) {
+		skp_why(why, whylen, "%s/%s is damaged (%s)", dir, name,
+		    reason);
+		return;
+	}
+	if (!k->keys) {
+		skp_why(why, whylen, "%s/%s is damaged (%s) and cannot be "
+		    "read. It holds %s and no keys: %s (rm %s/%s).", dir, name,
+		    reason, k->holds, k->cost, dir, name);
+		return;
+	}
+	snprintf(last, sizeof(last), "%s" LAST_SUFFIX, name);
+	if (!file_exists(dir, last)) {
+		skp_why(why, whylen, "%s/%s is damaged (%s) and cannot be "
+		    "read. It holds %s: do not remove it. There is no last "
+		    "good copy (%s/%s): put %s back from a backup of %s, and "
+		    "keep the damaged one.", dir, name, reason, k->holds, dir,
+		    last, name, dir);
+		return;
+	}
+	skp_why(why, whylen, "%s/%s is damaged (%s) and cannot be read. It "
+	    "holds %s: do not remove it. Put back its last good copy %s/%s: "
+	    "run sk-phone-authenticator --state %s%s restore %s (or: cp -p "
+	    "%s/%s %s/%s)", dir, name, reason, k->holds, dir, last, dir,
+	    file_exists(dir, FILE_KDF) ? " --passphrase-file FILE" : "",
+	    name, dir, last, dir, name);
+}
+
+/*
+ * A file of the folder as it is on disk, without the store's checks of
+ * its name (NAME.last is not a store name): a regular file of ours,
+ * closed to others, read up to the store's cap and one byte more.
+ */
+static int
+raw_read(const char *dir, const char *name, skp_buf_t **out, char *why,
+    size_t whylen)
+{
+	char path[4096 + SIDE_NAME_MAX + 2];
+	uint8_t chunk[4096];
+	struct stat sb;
+	skp_buf_t *b = NULL;
+	ssize_t n;
+	int fd = -1, rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+	    O_NOCTTY)) < 0) {
+		rc = errno == ENOENT ? SKP_ERR_NOT_FOUND : SKP_ERR_IO;
+		skp_why(why, whylen, "cannot open %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_uid != geteuid() || (sb.st_mode & 077) != 0) {
+		skp_why(why, whylen, "%s is not a regular file of this user "
+		    "closed to others (chmod 600 %s)", path, path);
+		rc = SKP_ERR_PERM;
+		goto out;
+	}
+	if ((b = skp_buf_new(SKP_STORE_FILE_MAX + 1)) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	rc = SKP_OK;
+	while (skp_buf_len(b) <= SKP_STORE_FILE_MAX) {
+		if ((n = read(fd, chunk, sizeof(chunk))) < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			skp_why(why, whylen, "cannot read %s: %s", path,
+			    strerror(errno));
+			rc = SKP_ERR_IO;
+			break;
+		}
+		if (n == 0 || skp_buf_put(b, chunk, (size_t)n) != SKP_OK)
+			break;
+	}
+	if (rc == SKP_OK) {
+		*out = b;
+		b = NULL;
+	}
+ out:
+	skp_wipe(chunk, sizeof(chunk));
+	skp_buf_free(&b);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Why the store found dir/name corrupt, in its own words. */
+static void
+corrupt_reason(const char *dir, const char *name, char *out, size_t len)
+{
+	static const char prefix[] = "state file damaged: ";
+	char w[256];
+	const uint8_t *p;
+	skp_buf_t *raw = NULL;
+	size_t n;
+
+	snprintf(out, len, "unreadable");
+	if (raw_read(dir, name, &raw, NULL, 0) != SKP_OK)
+		return;
+	if (skp_store_parse(skp_buf_ptr(raw), skp_buf_len(raw), &p, &n, w,
+	    sizeof(w)) != SKP_OK && strncmp(w, prefix, sizeof(prefix) - 1) ==
+	    0)
+		snprintf(out, len, "%s", w + sizeof(prefix) - 1);
+	skp_buf_free(&raw);
+}
+
+/*
+ * skp_store_read with this file's advice when it is damaged: the store's
+ * own says to remove it, which for a file that holds keys loses them.
+ */
+static int
+read_file(const char *dir, const char *name, skp_buf_t **raw, char *why,
+    size_t whylen)
+{
+	char reason[256];
+	int rc;
+
+	if ((rc = skp_store_read(dir, name, raw, why, whylen)) ==
+	    SKP_ERR_CORRUPT) {
+		corrupt_reason(dir, name, reason, sizeof(reason));
+		say_damaged(dir, name, reason, why, whylen);
+	}
+	return rc;
+}
+
+/* A decoder's refusal of dir/name, said as damage unless it is ours. */
+static int
+decode_failed(const char *dir, const char *name, int rc, char *why,
+    size_t whylen)
+{
+	if (rc == SKP_ERR_NOMEM || rc == SKP_ERR_INTERNAL)
+		skp_why(why, whylen, "%s/%s: %s", dir, name, skp_strerror(rc));
+	else
+		say_damaged(dir, name, skp_strerror(rc), why, whylen);
+	return rc;
+}
+
+/* The payload of dir/name.last, checked as a state file. */
+static int
+last_read(const char *dir, const char *name, skp_buf_t **payload,
+    char *why, size_t whylen)
+{
+	char last[SIDE_NAME_MAX];
+	skp_buf_t *raw = NULL, *out = NULL;
+	const uint8_t *p;
+	size_t n;
+	int rc;
+
+	snprintf(last, sizeof(last), "%s" LAST_SUFFIX, name);
+	if ((rc = raw_read(dir, last, &raw, why, whylen)) != SKP_OK)
+		goto out;
+	if ((rc = skp_store_parse(skp_buf_ptr(raw), skp_buf_len(raw), &p, &n,
+	    why, whylen)) != SKP_OK)
+		goto out;
+	if ((out = skp_buf_new(n > 0 ? n : 1)) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = skp_buf_put(out, p, n)) != SKP_OK)
+		goto out;
+	*payload = out;
+	out = NULL;
+ out:
+	skp_buf_free(&out);
+	skp_buf_free(&raw);
+	return rc;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Keep payload (what dir/name now holds, read back good) as
+ * dir/name.last: a state file like the others, 0600, written to a
+ * temporary file, fsync'd, renamed, and the folder fsync'd.
+ */
+static int
+last_write(const char *dir, const char *name, const uint8_t *payload,
+    size_t len, char *why, size_t whylen)
+{
+	char last[SIDE_NAME_MAX], tmp[SIDE_NAME_MAX + 32], hex[17];
+	uint8_t rnd[8];
+	skp_buf_t *file = NULL;
+	int dfd = -1, fd = -1, have_tmp = 0, rc = SKP_ERR_IO;
+
+	snprintf(last, sizeof(last), "%s" LAST_SUFFIX, name);
+	if ((rc = skp_store_frame(payload, len, &file)) != SKP_OK ||
+	    (rc = skp_random(rnd, sizeof(rnd))) != SKP_OK) {
+		skp_why(why, whylen, "cannot keep %s/%s: %s", dir, last,
+		    skp_strerror(rc));
+		goto out;
+	}
+	skp_hex(rnd, sizeof(rnd), hex);
+	snprintf(tmp, sizeof(tmp), ".%s.tmp-%s", last, hex);
+	rc = SKP_ERR_IO;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0)
+		goto fail;
+	have_tmp = 1;
+	if (fchmod(fd, 0600) != 0 || write_all(fd, skp_buf_ptr(file),
+	    skp_buf_len(file)) != 0 || fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dfd, tmp, dfd, last) != 0)
+		goto fail;
+	have_tmp = 0;
+	if (fsync(dfd) != 0)
+		goto fail;
+	rc = SKP_OK;
+	goto out;
+ fail:
+	skp_why(why, whylen, "cannot keep %s/%s: %s", dir, last,
+	    strerror(errno));
+ out:
+	if (fd >= 0)
+		close(fd);
+	if (have_tmp)
+		(void)unlinkat(dfd, tmp, 0);
+	if (dfd >= 0)
+		close(dfd);
+	skp_buf_free(&file);
+	return rc;
+}
+
+/*
+ * The files that hold keys, just read good under the lock: make each
+ * NAME.last the same when it is not (a state from before copies were
+ * kept, or a copy whose write failed). Best effort: a folder that
+ * cannot be written still opens.
+ */
+static void
+keep_lasts(const struct skp_phstate *st)
+{
+	static const char *const names[] = { FILE_MASTERKEY, FILE_KDF,
+	    FILE_IDENTITY, FILE_COMPUTERS, FILE_CREDS };
+	skp_buf_t *cur = NULL, *last = NULL;
+	size_t i;
+
+	for (i = 0; i < nitems(names); i++) {
+		if (skp_store_read(st->dir, names[i], &cur, NULL, 0) ==
+		    SKP_OK && (last_read(st->dir, names[i], &last, NULL, 0) !=
+		    SKP_OK || skp_buf_len(last) != skp_buf_len(cur) ||
+		    memcmp(skp_buf_ptr(last), skp_buf_ptr(cur),
+		    skp_buf_len(cur)) != 0))
+			(void)last_write(st->dir, names[i], skp_buf_ptr(cur),
+			    skp_buf_len(cur), NULL, 0);
+		skp_buf_free(&cur);
+		skp_buf_free(&last);
+	}
+}
+
 /* ---- files ---- */
 
 static int
@@ -1269,7 +1615,7 @@ load_file(struct skp_phstate *st, const char *name, decode_fn fn, char *why,
 	size_t ptlen = 0;
 	int rc, slot = file_slot(name);
 
-	rc = skp_store_read(st->dir, name, &raw, why, whylen);
+	rc = read_file(st->dir, name, &raw, why, whylen);
 	if (rc == SKP_ERR_NOT_FOUND) {
 		rc = SKP_OK;
 		if (slot >= 0 && file_same(st, slot, NULL, 0))
@@ -1300,8 +1646,7 @@ load_file(struct skp_phstate *st, const char *name, decode_fn fn, char *why,
 	if (rc == SKP_OK && slot >= 0)
 		file_remember(st, slot, skp_buf_ptr(raw), skp_buf_len(raw));
 	if (rc != SKP_OK)
-		skp_why(why, whylen, "%s/%s: %s", st->dir, name,
-		    skp_strerror(rc));
+		decode_failed(st->dir, name, rc, why, whylen);
  out:
 	if (pt != NULL) {
 		skp_wipe(pt, ptlen);
@@ -1327,6 +1672,13 @@ save_file(struct skp_phstate *st, const char *name, encode_fn fn, char *why,
 	}
 	rc = skp_store_write(st->dir, name, sealed, sealedlen, 0, why,
 	    whylen);
+	/*
+	 * A file that holds keys: its last good copy follows (best effort;
+	 * the next open puts it right). Before this write it was the
+	 * previous version, read good under the lock.
+	 */
+	if (rc == SKP_OK && file_kind(name) != NULL && file_kind(name)->keys)
+		(void)last_write(st->dir, name, sealed, sealedlen, NULL, 0);
 	if ((slot = file_slot(name)) >= 0) {
 		if (rc == SKP_OK)
 			file_remember(st, slot, sealed, sealedlen);
@@ -1588,7 +1940,7 @@ key_from_passphrase(struct skp_phstate *st, const char *passfile,
 	if ((rc = read_passphrase(passfile, pass, sizeof(pass), &passlen, why,
 	    whylen)) != SKP_OK)
 		goto out;
-	rc = skp_store_read(st->dir, FILE_KDF, &raw, why, whylen);
+	rc = read_file(st->dir, FILE_KDF, &raw, why, whylen);
 	if (rc == SKP_ERR_NOT_FOUND && create) {
 		if ((rc = skp_random(salt, sizeof(salt))) != SKP_OK ||
 		    (rc = scrypt(pass, passlen, salt, sizeof(salt), KDF_LOG2N,
@@ -1611,8 +1963,10 @@ key_from_passphrase(struct skp_phstate *st, const char *passfile,
 		    sizeof(check)))) != SKP_OK ||
 		    (rc = skp_cbor_encode(m, 1024, &enc, &enclen)) != SKP_OK)
 			goto out;
-		rc = skp_store_write(st->dir, FILE_KDF, enc, enclen,
-		    SKP_STORE_NOREPLACE, why, whylen);
+		if ((rc = skp_store_write(st->dir, FILE_KDF, enc, enclen,
+		    SKP_STORE_NOREPLACE, why, whylen)) == SKP_OK)
+			(void)last_write(st->dir, FILE_KDF, enc, enclen, NULL,
+			    0);
 		goto out;
 	}
 	if (rc == SKP_ERR_NOT_FOUND) {
@@ -1624,11 +1978,10 @@ key_from_passphrase(struct skp_phstate *st, const char *passfile,
 	if ((rc = kdf_decode(skp_buf_ptr(raw), skp_buf_len(raw), salt,
 	    &log2n, &r, &p, want)) != SKP_OK) {
 		if (rc == SKP_ERR_TOO_LARGE)
-			skp_why(why, whylen, "%s/%s: bad parameters",
-			    st->dir, FILE_KDF);
+			say_damaged(st->dir, FILE_KDF, "bad parameters", why,
+			    whylen);
 		else
-			skp_why(why, whylen, "%s/%s: %s", st->dir, FILE_KDF,
-			    skp_strerror(rc));
+			decode_failed(st->dir, FILE_KDF, rc, why, whylen);
 		if (rc == SKP_ERR_TOO_LARGE)
 			rc = SKP_ERR_CORRUPT;
 		goto out;
@@ -1660,7 +2013,7 @@ key_from_file(struct skp_phstate *st, int create, char *why, size_t whylen)
 	size_t enclen = 0;
 	int rc;
 
-	rc = skp_store_read(st->dir, FILE_MASTERKEY, &raw, why, whylen);
+	rc = read_file(st->dir, FILE_MASTERKEY, &raw, why, whylen);
 	if (rc == SKP_ERR_NOT_FOUND && create) {
 		if ((rc = skp_random(st->key, sizeof(st->key))) != SKP_OK)
 			goto out;
@@ -1672,8 +2025,10 @@ key_from_file(struct skp_phstate *st, int create, char *why, size_t whylen)
 		    sizeof(st->key)))) != SKP_OK ||
 		    (rc = skp_cbor_encode(m, 1024, &enc, &enclen)) != SKP_OK)
 			goto out;
-		rc = skp_store_write(st->dir, FILE_MASTERKEY, enc, enclen,
-		    SKP_STORE_NOREPLACE, why, whylen);
+		if ((rc = skp_store_write(st->dir, FILE_MASTERKEY, enc,
+		    enclen, SKP_STORE_NOREPLACE, why, whylen)) == SKP_OK)
+			(void)last_write(st->dir, FILE_MASTERKEY, enc, enclen,
+			    NULL, 0);
 		goto out;
 	}
 	if (rc == SKP_ERR_NOT_FOUND) {
@@ -1685,8 +2040,7 @@ key_from_file(struct skp_phstate *st, int create, char *why, size_t whylen)
 		goto out;
 	if ((rc = masterkey_decode(skp_buf_ptr(raw), skp_buf_len(raw),
 	    st->key)) != SKP_OK)
-		skp_why(why, whylen, "%s/%s: %s", st->dir, FILE_MASTERKEY,
-		    skp_strerror(rc));
+		decode_failed(st->dir, FILE_MASTERKEY, rc, why, whylen);
  out:
 	if (enc != NULL) {
 		skp_wipe(enc, enclen);
@@ -1695,16 +2049,6 @@ key_from_file(struct skp_phstate *st, int create, char *why, size_t whylen)
 	skp_cbor_free(&m);
 	skp_buf_free(&raw);
 	return rc;
-}
-
-static int
-file_exists(const char *dir, const char *name)
-{
-	char path[4096 + 32];
-	struct stat sb;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return lstat(path, &sb) == 0;
 }
 
 /* ---- open, reload ---- */
@@ -1718,7 +2062,7 @@ load_identity(struct skp_phstate *st, char *why, size_t whylen)
 	int rc;
 
 	st->have_identity = 0;
-	rc = skp_store_read(st->dir, FILE_IDENTITY, &raw, why, whylen);
+	rc = read_file(st->dir, FILE_IDENTITY, &raw, why, whylen);
 	if (rc == SKP_ERR_NOT_FOUND) {
 		rc = SKP_OK;
 		goto out;
@@ -1728,8 +2072,7 @@ load_identity(struct skp_phstate *st, char *why, size_t whylen)
 	if ((rc = skp_phstate_open_sealed(st->key, FILE_IDENTITY,
 	    skp_buf_ptr(raw), skp_buf_len(raw), &pt, &ptlen)) != SKP_OK ||
 	    (rc = skp_phstate_decode_identity(st, pt, ptlen)) != SKP_OK)
-		skp_why(why, whylen, "%s/%s: %s", st->dir, FILE_IDENTITY,
-		    skp_strerror(rc));
+		decode_failed(st->dir, FILE_IDENTITY, rc, why, whylen);
  out:
 	if (pt != NULL) {
 		skp_wipe(pt, ptlen);
@@ -1815,6 +2158,7 @@ skp_phstate_open(const char *dir, const char *passfile, int create,
 	if (rc != SKP_OK || (rc = load_identity(st, why, whylen)) != SKP_OK ||
 	    (rc = reload_locked(st, why, whylen)) != SKP_OK)
 		goto out;
+	keep_lasts(st);
 	*out = st;
 	st = NULL;
  out:
@@ -2727,5 +3071,184 @@ skp_phstate_mailbox_told(struct skp_phstate *st, const char *name,
 	unlock_dir(&lfd);
 	if (rc != SKP_OK)
 		rotation_failed(st);
+	return rc;
+}
+
+/* ---- restore ---- */
+
+/* A sealed file's payload opens with st's key and decodes. */
+static int
+sealed_ok(struct skp_phstate *st, const char *name, const skp_buf_t *raw)
+{
+	decode_fn fn;
+	uint8_t *pt = NULL;
+	size_t ptlen = 0;
+	int rc;
+
+	if (strcmp(name, FILE_IDENTITY) == 0)
+		fn = skp_phstate_decode_identity;
+	else if (strcmp(name, FILE_COMPUTERS) == 0)
+		fn = skp_phstate_decode_computers;
+	else
+		fn = skp_phstate_decode_creds;
+	if ((rc = skp_phstate_open_sealed(st->key, name, skp_buf_ptr(raw),
+	    skp_buf_len(raw), &pt, &ptlen)) == SKP_OK)
+		rc = fn(st, pt, ptlen);
+	if (pt != NULL) {
+		skp_wipe(pt, ptlen);
+		free(pt);
+	}
+	return rc;
+}
+
+/* The payload of the "kdf" file gives the storage key of passfile. */
+static int
+kdf_opens(const skp_buf_t *raw, const char *passfile, char *why,
+    size_t whylen)
+{
+	uint8_t salt[KDF_SALT_LEN], want[SKP_SHA256_LEN], check[SKP_SHA256_LEN];
+	uint8_t key[SKP_PH_KEY_LEN];
+	char pass[PASS_MAX];
+	uint64_t log2n, r, p;
+	size_t passlen = 0;
+	int rc;
+
+	if ((rc = kdf_decode(skp_buf_ptr(raw), skp_buf_len(raw), salt, &log2n,
+	    &r, &p, want)) != SKP_OK || passfile == NULL)
+		goto out;
+	if ((rc = read_passphrase(passfile, pass, sizeof(pass), &passlen, why,
+	    whylen)) != SKP_OK ||
+	    (rc = scrypt(pass, passlen, salt, sizeof(salt),
+	    (unsigned int)log2n, (unsigned int)r, (unsigned int)p, key,
+	    sizeof(key))) != SKP_OK ||
+	    (rc = kdf_check(key, check)) != SKP_OK)
+		goto out;
+	if (!skp_ct_equal(check, want, sizeof(check)))
+		rc = SKP_ERR_DECRYPT;
+ out:
+	skp_wipe(pass, sizeof(pass));
+	skp_wipe(key, sizeof(key));
+	skp_wipe(check, sizeof(check));
+	return rc;
+}
+
+int
+skp_phstate_restore(const char *dir, const char *passfile, const char *name,
+    int *kept, char *why, size_t whylen)
+{
+	const struct file_kind *k = file_kind(name);
+	struct skp_phstate *st = NULL;
+	skp_buf_t *last = NULL, *cur = NULL, *id = NULL;
+	char side[SIDE_NAME_MAX], path[4096 + SIDE_NAME_MAX + 2];
+	uint8_t key[SKP_PH_KEY_LEN];
+	int lfd = -1, dfd = -1, rc, cur_ok = 0;
+
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	*kept = 0;
+	if (k == NULL || !k->keys) {
+		if (k != NULL)
+			skp_why(why, whylen, "%s holds no keys, so no last "
+			    "good copy is kept of it; when it is damaged, %s "
+			    "(rm %s/%s)", name, k->cost, dir, name);
+		else
+			skp_why(why, whylen, "restore takes a file that holds "
+			    "keys: masterkey, kdf, identity, computers or "
+			    "credentials");
+		rc = SKP_ERR_INVALID;
+		goto out;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if (strlen(dir) >= sizeof(st->dir) - SIDE_NAME_MAX - 2) {
+		skp_why(why, whylen, "state folder path too long");
+		rc = SKP_ERR_TOO_LARGE;
+		goto out;
+	}
+	snprintf(st->dir, sizeof(st->dir), "%s", dir);
+	if ((rc = skp_store_dir_check(dir, 0, why, whylen)) != SKP_OK ||
+	    (rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
+		goto out;
+	snprintf(side, sizeof(side), "%s" LAST_SUFFIX, name);
+	if ((rc = last_read(dir, name, &last, why, whylen)) != SKP_OK) {
+		if (rc == SKP_ERR_NOT_FOUND)
+			skp_why(why, whylen, "there is no last good copy "
+			    "%s/%s: put %s back from a backup of %s", dir, side,
+			    name, dir);
+		goto out;
+	}
+	/* Each copy checked as the phone reads it: the last one must. */
+	if (strcmp(name, FILE_MASTERKEY) == 0) {
+		if ((rc = masterkey_decode(skp_buf_ptr(last),
+		    skp_buf_len(last), st->key)) != SKP_OK)
+			goto last_bad;
+		/* This state's key: it opens the identity (when readable). */
+		if (skp_store_read(dir, FILE_IDENTITY, &id, NULL, 0) ==
+		    SKP_OK && (rc = sealed_ok(st, FILE_IDENTITY, id)) !=
+		    SKP_OK) {
+			skp_why(why, whylen, "%s/%s does not open %s/%s: it is "
+			    "not this state's key; put %s back from a backup "
+			    "of %s", dir, side, dir, FILE_IDENTITY, name, dir);
+			goto out;
+		}
+		cur_ok = skp_store_read(dir, name, &cur, NULL, 0) == SKP_OK &&
+		    masterkey_decode(skp_buf_ptr(cur), skp_buf_len(cur),
+		    key) == SKP_OK;
+	} else if (strcmp(name, FILE_KDF) == 0) {
+		if ((rc = kdf_opens(last, passfile, why, whylen)) ==
+		    SKP_ERR_DECRYPT) {
+			skp_why(why, whylen, "the passphrase does not open "
+			    "%s/%s", dir, side);
+			goto out;
+		}
+		if (rc != SKP_OK)
+			goto last_bad;
+		cur_ok = skp_store_read(dir, name, &cur, NULL, 0) == SKP_OK &&
+		    kdf_opens(cur, NULL, NULL, 0) == SKP_OK;
+	} else {
+		if ((rc = passfile != NULL ?
+		    key_from_passphrase(st, passfile, 0, why, whylen) :
+		    key_from_file(st, 0, why, whylen)) != SKP_OK)
+			goto out;
+		if ((rc = sealed_ok(st, name, last)) != SKP_OK)
+			goto last_bad;
+		cur_ok = skp_store_read(dir, name, &cur, NULL, 0) == SKP_OK &&
+		    sealed_ok(st, name, cur) == SKP_OK;
+	}
+	if (cur_ok) {
+		skp_why(why, whylen, "%s/%s reads fine: nothing to restore "
+		    "(its last good copy is %s/%s)", dir, name, dir, side);
+		rc = SKP_ERR_EXISTS;
+		goto out;
+	}
+	/* The damaged file is kept aside, never removed. */
+	snprintf(side, sizeof(side), "%s" DAMAGED_SUFFIX, name);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (renameat(dfd, name, dfd, side) != 0 && errno != ENOENT)) {
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		skp_why(why, whylen, "cannot move %s aside: %s", path,
+		    strerror(errno));
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	*kept = file_exists(dir, side);
+	rc = skp_store_write(dir, name, skp_buf_ptr(last), skp_buf_len(last),
+	    SKP_STORE_NOREPLACE, why, whylen);
+	goto out;
+ last_bad:
+	skp_why(why, whylen, "the last good copy %s/%s cannot be used either "
+	    "(%s): put %s back from a backup of %s", dir, side,
+	    skp_strerror(rc), name, dir);
+ out:
+	if (dfd >= 0)
+		close(dfd);
+	unlock_dir(&lfd);
+	skp_wipe(key, sizeof(key));
+	skp_buf_free(&last);
+	skp_buf_free(&cur);
+	skp_buf_free(&id);
+	skp_phstate_free(&st);
 	return rc;
 }

@@ -58,7 +58,7 @@
 #define SKP_PH_USER_NAME_MAX	64
 #define SKP_PH_REQ_ID_LEN	16
 #define SKP_PH_KEY_LEN		32	/* storage key */
-#define SKP_PH_WHY_MAX		1024
+#define SKP_PH_WHY_MAX		2048
 /* Host pins: one per pin name and key type, as known_hosts keeps them. */
 #define SKP_PH_MAX_HOSTS	200
 #define SKP_PH_MAX_HOST_WINDOWS	64
@@ -190,6 +190,17 @@ int	skp_phstate_open(const char *dir, const char *passphrase_file,
 	    int create, struct skp_phstate **, char *why, size_t whylen);
 /* Wipes every secret. */
 void	skp_phstate_free(struct skp_phstate **);
+/*
+ * Put back a damaged file that holds keys (masterkey, kdf, identity,
+ * computers, credentials) from its last good copy NAME.last, which every
+ * write of such a file keeps (and open, when it is missing or behind).
+ * The copy is checked as the phone reads the file (a sealed one must open
+ * with the state's key; a masterkey copy must open the identity); the
+ * damaged file is kept as NAME.damaged (*kept: 1 when there was one).
+ * SKP_ERR_EXISTS when NAME reads fine: nothing is changed.
+ */
+int	skp_phstate_restore(const char *dir, const char *passphrase_file,
+	    const char *name, int *kept, char *why, size_t whylen);
 /*
  * run's lock: an exclusive flock on run.lock (0600, run's pid in it),
  * taken without waiting and held until *fdp is closed. SKP_ERR_EXISTS

@@ -4,13 +4,19 @@
 The real relay, the reference phone, ssh and ssh-keygen, sshd on
 127.0.0.1: a second `run` on one state is refused and the first keeps
 serving; a copied state folder run at the same time is said to be live
-somewhere else.
+somewhere else; a damaged file that holds keys is never advised away, its
+last good copy is named and put back by `restore`, after which the old key
+logs in and signs again; a damaged file without keys gets its own advice.
 
 Issue 10, defect -> case (each failed on the code before its fix):
   8  a second run evicts the first .... second_run_on_the_same_state_
                                         is_refused
   8  a copied state folder ............ copied_state_is_said_live_
                                         somewhere_else
+  9  "remove it and pair again" for ... damaged_credentials_restored,
+     files that hold keys;              damaged_masterkey_restored
+     no last good copy
+  9  advice per file (no keys) ........ damaged_hosts_has_its_own_advice
 """
 
 import os
@@ -123,6 +129,123 @@ def copied_state_is_said_live_somewhere_else():
     ok, err, _ = K.login(K.path("key"), env=K.env(
         SK_PHONE_OFFLINE_TIMEOUT=40))
     check(ok, "login once the copy stopped", err)
+
+
+def phone_cmd(*args):
+    """A phone command on the state; (rc, out + err)."""
+    rc, out, err, _ = K.run(K.phone_argv(*args), timeout=30)
+    return rc, out + err
+
+
+def damage(name, how):
+    """Damage a state file: truncate it, or flip bytes in its middle.
+    The damaged bytes."""
+    path = os.path.join(K.phone_dir, name)
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    if how == "truncate":
+        data = data[:len(data) // 2]
+    else:
+        for i in range(len(data) // 2, len(data) // 2 + 4):
+            data[i] ^= 0x5a
+    with open(path, "wb") as f:
+        f.write(data)
+    return bytes(data)
+
+
+def damaged_then_restored(name, how, reason):
+    """The flow for a file that holds keys: the message, no write over
+    it, restore, and the old key logs in and signs again."""
+    d = K.phone_dir
+    last = os.path.join(d, name + ".last")
+    check(os.path.exists(last), "no last good copy of %s" % name,
+          str(sorted(os.listdir(d))))
+    check(os.stat(last).st_mode & 0o777 == 0o600, "%s mode %o" %
+          (last, os.stat(last).st_mode & 0o777))
+    K.stop_phone()
+    try:
+        bad = damage(name, how)
+        rc, out = phone_cmd("keys")
+        check(rc != 0, "keys with %s damaged" % name, out)
+        check("%s/%s is damaged (%s)" % (d, name, reason) in out,
+              "names the file and what is wrong", out)
+        check("do not remove it" in out, "says not to remove it", out)
+        check("rm " not in out and "pair again" not in out,
+              "advises what loses the keys", out)
+        check("Put back its last good copy %s/%s.last: run "
+              "sk-phone-authenticator --state %s restore %s (or: cp -p "
+              "%s/%s.last %s/%s)" % (d, name, d, name, d, name, d, name)
+              in out, "names the copy and how to put it back", out)
+        # Nothing writes over a file it could not read.
+        rc, out2 = phone_cmd("run", "--approve", "always")
+        check(rc != 0 and "do not remove it" in out2, "run", out2)
+        phone_cmd("unpair", "testbox")
+        phone_cmd("hosts", "forget", "example.com")
+        with open(os.path.join(d, name), "rb") as f:
+            check(f.read() == bad, "%s was written over" % name)
+        rc, out = phone_cmd("restore", name)
+        check(rc == 0, "restore", out)
+        check("restored %s/%s from its last good copy %s/%s.last; the "
+              "damaged file is kept as %s/%s.damaged" %
+              (d, name, d, name, d, name) in out, "what restore did", out)
+        with open(os.path.join(d, name + ".damaged"), "rb") as f:
+            check(f.read() == bad, "the damaged file was not kept")
+        rc, out = phone_cmd("restore", name)
+        check(rc != 0 and "reads fine: nothing to restore" in out,
+              "a second restore", out)
+    finally:
+        K.start_phone()
+    ok, err = sign("restored-" + name)
+    check(ok, "sign with the old key after restore", err)
+    ok, err, _ = K.login(K.path("key"))
+    check(ok, "login with the old key after restore", err)
+
+
+@tap.case
+def damaged_credentials_restored():
+    """credentials truncated: named, not advised away, its last good copy
+    named; restore puts it back and the old key logs in again."""
+    damaged_then_restored("credentials", "truncate", "truncated")
+
+
+@tap.case
+def damaged_masterkey_restored():
+    """masterkey with bytes flipped: the same, for the storage key."""
+    damaged_then_restored("masterkey", "flip", "checksum mismatch")
+
+
+@tap.case
+def damaged_hosts_has_its_own_advice():
+    """hosts (no keys) damaged: what removing it costs; restore refuses
+    (no copy is kept); removed as advised, the phone works again."""
+    d = K.phone_dir
+    path = os.path.join(d, "hosts")
+    K.stop_phone()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, b"SKPS\x00\x01\x00\x00\x00\x04junk")
+        os.close(fd)
+        rc, out = phone_cmd("keys")
+        check(rc != 0, "keys with hosts damaged", out)
+        check("%s/hosts is damaged (truncated) and cannot be read. It "
+              "holds the pinned host keys and the host windows and no "
+              "keys: removing it forgets every pin (the next login to "
+              "each host is asked as a first use and pins its key "
+              "again) and ends the host windows (rm %s/hosts)." % (d, d)
+              in out, "its own advice", out)
+        check("pair again" not in out, "advises pairing again", out)
+        rc, out = phone_cmd("restore", "hosts")
+        check(rc != 0 and "hosts holds no keys, so no last good copy is "
+              "kept of it" in out, "restore hosts", out)
+        os.unlink(path)
+        rc, out = phone_cmd("keys")
+        check(rc == 0 and "SHA256:" in out, "keys after rm hosts", out)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+        K.start_phone()
+    ok, err, _ = K.login(K.path("key"))
+    check(ok, "login after hosts was removed", err)
 
 
 def main():
