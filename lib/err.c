@@ -42,6 +42,9 @@ static const char *const messages[] = {
 	"the relay's TLS certificate is not trusted",	/* -34 */
 	"the server's host key signature did not verify", /* -35 */
 	"written by an older version of sk-phone",	/* -36 */
+	"the relay refused sk-phone relay protocol 2 (an sk-phone-relay "
+	    "older than protocol 2, or no relay at this URL): update the "
+	    "relay, or check the URL",			/* -37 */
 };
 
 const char *

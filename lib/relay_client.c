@@ -383,6 +383,7 @@ struct skp_relay {
 	uint16_t		 close_code;
 	uint16_t		 end_code;	/* of the last END waited on */
 	int			 tls_failed;
+	int			 upgrade_sent;	/* the websocket upgrade went */
 	int			 closing;	/* close once tx is flushed */
 	int			 listening;	/* LISTEN sent */
 	int			 proving;	/* waiting for CHALLENGE */
@@ -431,6 +432,21 @@ dbg(const skp_relay_t *r, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+/*
+ * libwebsockets' own errors and warnings, under debug. Its line about
+ * http_proxy is dropped: the client sets an empty proxy address on
+ * purpose, so that lws does not follow http_proxy (see skp_relay_connect),
+ * and lws says that an empty one is malformed.
+ */
+static void
+lws_line(int level, const char *line)
+{
+	(void)level;
+	if (strstr(line, "http_proxy") != NULL)
+		return;
+	fprintf(stderr, "sk-phone relay client: libwebsockets: %s", line);
 }
 
 static int
@@ -876,12 +892,23 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (len == 0)
 			r->tls_failed = 1;
 		return 0;
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		/* TCP (and TLS) are up: what fails now is the upgrade. */
+		r->upgrade_sent = 1;
+		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		dbg(r, "connect failed: %s", in != NULL ? (const char *)in :
 		    "no reason");
 		if (wsi == r->wsi || r->wsi == NULL) {
 			r->wsi = NULL;
+			/*
+			 * A server that takes the upgrade request and closes
+			 * or answers anything but 101 with our subprotocol:
+			 * a relay of protocol 1 (it knows only its own
+			 * subprotocol and drops the connection), or no relay.
+			 */
 			conn_ended(r, r->tls_failed ? SKP_ERR_TLS :
+			    r->upgrade_sent ? SKP_ERR_RELAY_PROTOCOL :
 			    SKP_ERR_NETWORK);
 		}
 		return 0;
@@ -1063,7 +1090,7 @@ ctx_create(skp_relay_t *r)
 	int rc = SKP_OK;
 
 	/* Not LLL_NOTICE: that is the library's banner on every connect. */
-	lws_set_log_level(r->debug ? LLL_ERR | LLL_WARN : 0, NULL);
+	lws_set_log_level(r->debug ? LLL_ERR | LLL_WARN : 0, lws_line);
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = client_protocols;
@@ -1129,6 +1156,7 @@ skp_relay_connect_start(skp_relay_t *r, const char *url, int timeout_ms)
 	r->close_code = 0;
 	r->closed_err = 0;
 	r->tls_failed = 0;
+	r->upgrade_sent = 0;
 	if ((rc = url_parse(r, url)) != SKP_OK)
 		return rc;
 	/* An unreadable CA file would make lws trust nothing, quietly. */

@@ -45,7 +45,8 @@
 #define SKP_ERR_TLS		-34	/* certificate not trusted */
 #define SKP_ERR_HOST_UNVERIFIED	-35	/* host info does not verify */
 #define SKP_ERR_OLD_VERSION	-36	/* written by an older sk-phone */
-#define SKP_ERR_LAST		-36
+#define SKP_ERR_RELAY_PROTOCOL	-37	/* the relay refused the websocket */
+#define SKP_ERR_LAST		-37
 
 const char *skp_strerror(int);
 /* A one-line message for the user into why (when given): what, where, fix. */

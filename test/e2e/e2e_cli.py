@@ -18,6 +18,8 @@ Issue 10, defect -> case (each failed on the code before its fix):
   10 ids nobody can see ................ status_shows_phone_ids
   10 debug noise and lws banner ........ debug_output_has_no_noise
   10 status relay line ................. status_relay_down_says_what_to_check
+Issue 9, the old format refused with what to update:
+  a protocol 1 relay (pair, the phone) . protocol1_relay_says_update
 Items 6 and the setup parts of 10 are in test_setup.py (cli suite).
 """
 
@@ -149,6 +151,87 @@ def pair_relay_down_checked_before_qr():
     check(dt < 5, "took %.1f s" % dt)
 
 
+class Protocol1Relay:
+    """What an sk-phone-relay of protocol 1 does with a protocol 2 client
+    (seen with the relay of f7ccfc8): it takes the TCP connection, reads
+    the websocket upgrade that offers only sk-phone-relay.v2, a
+    subprotocol it does not know, and drops the connection unanswered."""
+
+    def __init__(self):
+        import socket
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.upgrades = 0
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            c.settimeout(5)
+            data = b""
+            try:
+                while b"\r\n\r\n" not in data:
+                    b = c.recv(4096)
+                    if not b:
+                        break
+                    data += b
+            except OSError:
+                pass
+            if b"sk-phone-relay.v2" in data:
+                self.upgrades += 1
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+@cli.case
+def protocol1_relay_says_update():
+    """Issue 9 (refuse the old format with a message that says what to
+    update): a relay of protocol 1 gave 'cannot reach the relay ...: is
+    sk-phone-relay running there?' in pair and a bare network error on
+    the phone."""
+    old = Protocol1Relay()
+    url = "ws://127.0.0.1:%d" % old.port
+    try:
+        rc, out, err, dt = K.run([K.cli, "pair", "--relay", url, "--yes",
+                                  "--timeout", "20"])
+        check(rc != 0, "paired with a protocol 1 relay")
+        check("the relay %s refused sk-phone relay protocol 2" % url in err
+              and "update sk-phone-relay there" in err and
+              "running there" not in err, "pair says", err)
+        check("Scan this code" not in out, "drew the QR code", out)
+        check(old.upgrades >= 1, "no upgrade reached the fake relay")
+        # A copy of the phone's state, so that the running phone is
+        # left alone.
+        import shutil
+        state = K.path("phone-oldrelay-state")
+        shutil.copytree(K.phone_dir, state, symlinks=True)
+        p = K.spawn("phone-oldrelay",
+                    [K.phone_bin, "--state", state, "run", "--relay", url,
+                     "--approve", "never"])
+        deadline = time.monotonic() + 10
+        log = ""
+        while time.monotonic() < deadline:
+            log = K.log("phone-oldrelay")
+            if "protocol 2" in log or p.poll() is not None:
+                break
+            time.sleep(0.05)
+        p.terminate()
+        p.wait(5)
+        log = K.log("phone-oldrelay")
+        check("refused sk-phone relay protocol 2" in log and
+              "update the relay" in log, "the phone says", log)
+    finally:
+        old.close()
+
+
 @cli.case
 def concurrent_pairs_keep_every_pairing():
     names = ["cc%d" % i for i in range(5)]
@@ -198,6 +281,9 @@ def debug_output_has_no_noise():
           "error line", err)
     check("LWS:" not in err and "lws_create_context" not in err,
           "libwebsockets banner", err)
+    # The client sets an empty proxy address on purpose (no http_proxy
+    # from the environment); libwebsockets' complaint about it is noise.
+    check("http_proxy" not in err, "libwebsockets' proxy line", err)
 
 
 @cli.case
