@@ -42,9 +42,10 @@ static const char *const messages[] = {
 	"the relay's TLS certificate is not trusted",	/* -34 */
 	"the server's host key signature did not verify", /* -35 */
 	"written by an older version of sk-phone",	/* -36 */
-	"the relay refused sk-phone relay protocol 2 (an sk-phone-relay "
-	    "older than protocol 2, or no relay at this URL): update the "
-	    "relay, or check the URL",			/* -37 */
+	"the relay closed the connection without taking sk-phone relay "
+	    "protocol 2: an sk-phone-relay older than protocol 2 does that "
+	    "(update it), and so does a proxy whose relay is down",
+							/* -37 */
 };
 
 const char *

@@ -412,11 +412,11 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 		    ph != NULL ? ph->relay : "");
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_RELAY_PROTOCOL:
-		say("the relay %s of phone '%s' refused sk-phone relay "
-		    "protocol 2: it runs an sk-phone-relay older than "
-		    "protocol 2, or no relay answers there; update "
-		    "sk-phone-relay on it (`sk-phone status`)",
-		    ph != NULL ? ph->relay : "", name);
+		say("the relay %s of phone '%s' closed the connection "
+		    "without taking sk-phone relay protocol 2: an "
+		    "sk-phone-relay older than protocol 2 does that (update "
+		    "it), and so does a proxy whose relay is down "
+		    "(`sk-phone status`)", ph != NULL ? ph->relay : "", name);
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_TLS:
 		if (ph != NULL && ph->ca_file[0] != '\0')

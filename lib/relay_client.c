@@ -876,6 +876,26 @@ on_writable(skp_relay_t *r, struct lws *wsi)
 	return 0;
 }
 
+/*
+ * Whether the server took the connection and the upgrade request, then
+ * closed without an HTTP answer, or answered 101 without our subprotocol.
+ * A relay of protocol 1 closes (lws drops an upgrade that offers only
+ * subprotocols it does not serve); so does a bare TCP proxy whose relay is
+ * down. An HTTP error status (a web server, a proxy's 502) is a network
+ * error, as before.
+ */
+static int
+upgrade_refused(const skp_relay_t *r, struct lws *wsi)
+{
+	unsigned int status;
+
+	if (!r->upgrade_sent)
+		return 0;
+	status = wsi != NULL ? lws_http_client_http_response(wsi) : 0;
+	dbg(r, "the websocket upgrade failed (HTTP status %u)", status);
+	return status == 0 || status == 101;
+}
+
 static int
 client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
@@ -901,14 +921,8 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		    "no reason");
 		if (wsi == r->wsi || r->wsi == NULL) {
 			r->wsi = NULL;
-			/*
-			 * A server that takes the upgrade request and closes
-			 * or answers anything but 101 with our subprotocol:
-			 * a relay of protocol 1 (it knows only its own
-			 * subprotocol and drops the connection), or no relay.
-			 */
 			conn_ended(r, r->tls_failed ? SKP_ERR_TLS :
-			    r->upgrade_sent ? SKP_ERR_RELAY_PROTOCOL :
+			    upgrade_refused(r, wsi) ? SKP_ERR_RELAY_PROTOCOL :
 			    SKP_ERR_NETWORK);
 		}
 		return 0;

@@ -123,10 +123,11 @@ skp_cli_relay_check(const char *url, const char *ca_file, int timeout_ms,
 		    "%d s: is the address right, and does a firewall let it "
 		    "through?", url, (timeout_ms + 999) / 1000);
 	else if (rc == SKP_ERR_RELAY_PROTOCOL)
-		snprintf(why, whylen, "the relay %s refused sk-phone relay "
-		    "protocol 2: it runs an sk-phone-relay older than "
-		    "protocol 2, or what answers there is no sk-phone relay; "
-		    "update sk-phone-relay there, or check the URL", url);
+		snprintf(why, whylen, "the relay %s closed the connection "
+		    "without taking sk-phone relay protocol 2: an "
+		    "sk-phone-relay older than protocol 2 does that (update "
+		    "it), and so does a proxy whose relay is down (is "
+		    "sk-phone-relay running behind it?)", url);
 	else if (rc == SKP_ERR_NETWORK)
 		snprintf(why, whylen, "cannot reach the relay %s: is "
 		    "sk-phone-relay running there?", url);

@@ -162,12 +162,28 @@ class Kit:
 
     def start_relay(self, port=None):
         """sk-phone-relay on 127.0.0.1 (a fresh port unless given)."""
+        if getattr(self, "port_hold", None) is not None:
+            self.port_hold.close()
+            self.port_hold = None
         self.relay_port = port or free_port()
         self.relay_url = "ws://127.0.0.1:%d" % self.relay_port
         self.relay = self.spawn("relay", [self.relay_bin, "--listen",
                                           "127.0.0.1:%d" % self.relay_port])
         wait_port(self.relay_port, self.relay)
         return self.relay
+
+    def stop_relay(self):
+        """Stop the relay and keep its port bound, not listening: a
+        connection to it is refused, as by a machine where the relay is
+        down, and meanwhile no server of a test running beside this one
+        takes the freed port (nor does a connection to itself, when the
+        kernel picks that port as its source), either of which would
+        answer instead of refusing."""
+        self.stop(self.relay)
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.relay_port))
+        self.port_hold = s
 
     def phone_argv(self, *args):
         return [self.phone_bin, "--state", self.phone_dir, *args]
