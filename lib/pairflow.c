@@ -34,6 +34,7 @@ struct skp_pairflow {
 	skp_relay_t		*relay;
 	char			*ca_file;	/* NULL: the system's CAs */
 	uint32_t		 chan;
+	int			 opened;	/* chan is ours on the relay */
 	skp_noise_transport_t	*tr;
 	char			 code[SKP_CONFIRM_CODE_LEN + 1];
 	struct skp_pair_peer	 peer;		/* filled as it is learnt */
@@ -385,7 +386,11 @@ skp_pairflow_peer_name(const skp_pairflow_t *pf)
 	return pf->peer.name;
 }
 
-/* Meet the other side at the rendezvous of the QR secret. */
+/*
+ * Meet the other side at the rendezvous of the QR secret: the computer
+ * JOINs and waits there; the phone MEETs it, and the relay tells it at
+ * once when nobody waits (a used, expired or altered code).
+ */
 static int
 join(skp_pairflow_t *pf, int timeout_ms)
 {
@@ -404,9 +409,32 @@ join(skp_pairflow_t *pf, int timeout_ms)
 	    SKP_OK ||
 	    (rc = skp_pairuri_rendezvous_id(pf->uri.secret, id)) != SKP_OK)
 		goto out;
-	rc = skp_relay_join(pf->relay, id, (uint32_t)timeout_ms, &pf->chan);
+	if (pf->side == PF_COMPUTER)
+		rc = skp_relay_join(pf->relay, id, (uint32_t)timeout_ms,
+		    &pf->chan);
+	else
+		rc = skp_relay_meet(pf->relay, id, (uint32_t)timeout_ms,
+		    &pf->chan);
+	if (rc == SKP_OK)
+		pf->opened = 1;
  out:
 	skp_wipe(id, sizeof(id));
+	return rc;
+}
+
+int
+skp_pairflow_open(skp_pairflow_t *pf, int timeout_ms)
+{
+	int rc;
+
+	if (pf == NULL || timeout_ms <= 0 || pf->side != PF_COMPUTER)
+		return SKP_ERR_INVALID;
+	if (pf->stage != PF_NEW || pf->opened)
+		return SKP_ERR_STATE;
+	if ((rc = join(pf, timeout_ms)) == SKP_OK)
+		rc = skp_relay_wait_open(pf->relay, pf->chan, timeout_ms);
+	if (rc != SKP_OK)
+		pf->stage = PF_DEAD;
 	return rc;
 }
 
@@ -463,7 +491,7 @@ handshake_computer(skp_pairflow_t *pf, int timeout_ms)
 	int rc;
 
 	if ((rc = noise_setup(&hs, pf, SKP_NOISE_RESPONDER)) != SKP_OK ||
-	    (rc = join(pf, timeout_ms)) != SKP_OK ||
+	    (!pf->opened && (rc = join(pf, timeout_ms)) != SKP_OK) ||
 	    (rc = skp_relay_recv(pf->relay, pf->chan, timeout_ms, &msg,
 	    &msglen)) != SKP_OK)
 		goto out;
@@ -517,10 +545,15 @@ handshake_phone(skp_pairflow_t *pf, int timeout_ms)
 	    &payloadlen)) != SKP_OK ||
 	    (rc = skp_noise_write_message(hs, payload, payloadlen, b)) !=
 	    SKP_OK ||
-	    (rc = join(pf, timeout_ms)) != SKP_OK ||
-	    (rc = skp_relay_send(pf->relay, pf->chan, skp_buf_ptr(b),
-	    skp_buf_len(b))) != SKP_OK ||
-	    (rc = skp_relay_recv(pf->relay, pf->chan, timeout_ms, &msg,
+	    (rc = join(pf, timeout_ms)) != SKP_OK)
+		goto out;
+	/* Not found: the relay ended the channel already (nobody waits
+	 * there); the wait below hands over its END. */
+	rc = skp_relay_send(pf->relay, pf->chan, skp_buf_ptr(b),
+	    skp_buf_len(b));
+	if (rc != SKP_OK && rc != SKP_ERR_NOT_FOUND)
+		goto out;
+	if ((rc = skp_relay_recv(pf->relay, pf->chan, timeout_ms, &msg,
 	    &msglen)) != SKP_OK)
 		goto out;
 	skp_buf_reset(b);
@@ -558,6 +591,14 @@ skp_pairflow_handshake(skp_pairflow_t *pf, int timeout_ms)
 		rc = handshake_phone(pf, timeout_ms);
 	if (rc == SKP_OK)
 		pf->stage = PF_HANDSHAKEN;
+	/*
+	 * A handshake that failed here (a message that does not decrypt:
+	 * a wrong or altered code; a name that does not match) ends the
+	 * rendezvous, so that the other side learns it at once (END
+	 * 4025) rather than after its whole timeout.
+	 */
+	else if (pf->opened && skp_relay_end_code(pf->relay) == 0)
+		(void)skp_relay_hangup(pf->relay, pf->chan);
 	return rc;
 }
 
@@ -578,11 +619,17 @@ confirm(skp_pairflow_t *pf, int timeout_ms)
 	    (rc = skp_pairflow_encode_confirm(&payload, &payloadlen)) !=
 	    SKP_OK ||
 	    (rc = skp_noise_transport_encrypt(pf->tr, payload, payloadlen,
-	    b)) != SKP_OK ||
-	    (rc = skp_relay_send(pf->relay, pf->chan, skp_buf_ptr(b),
-	    skp_buf_len(b))) != SKP_OK)
+	    b)) != SKP_OK)
+		goto out;
+	/* Not found: the other side ended the channel already; the wait
+	 * below hands over its END. */
+	rc = skp_relay_send(pf->relay, pf->chan, skp_buf_ptr(b),
+	    skp_buf_len(b));
+	if (rc != SKP_OK && rc != SKP_ERR_NOT_FOUND)
 		goto out;
 	rc = skp_relay_recv(pf->relay, pf->chan, timeout_ms, &msg, &msglen);
+	if (rc == SKP_ERR_NOT_FOUND)
+		rc = SKP_ERR_CLOSED;
 	/* The other side hung up instead of confirming. */
 	if (rc == SKP_ERR_CLOSED)
 		rc = SKP_ERR_REJECTED;
@@ -625,6 +672,12 @@ skp_pairflow_finish(skp_pairflow_t *pf, int confirmed, int timeout_ms,
 	*out = pf->peer;
  out:
 	return rc;
+}
+
+unsigned int
+skp_pairflow_end_code(const skp_pairflow_t *pf)
+{
+	return pf == NULL ? 0 : skp_relay_end_code(pf->relay);
 }
 
 void

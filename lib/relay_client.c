@@ -66,6 +66,9 @@ static const struct code_info codes[] = {
 	    "too many calls to this mailbox from this address" },
 	{ SKP_RELAY_C_ADDR_PENDING, SKP_ERR_LIMIT,
 	    "too many held calls from this address" },
+	{ SKP_RELAY_C_NO_RDV,	  SKP_ERR_NOT_FOUND,
+	    "no pairing is waiting under this code: it was used, has "
+	    "expired, or was altered" },
 };
 
 static const struct code_info *
@@ -231,6 +234,7 @@ skp_relay_parse_client(const uint8_t *p, size_t n, struct skp_relay_frame *f)
 		break;
 	case SKP_RELAY_CALL:
 	case SKP_RELAY_JOIN:
+	case SKP_RELAY_MEET:
 		rc = parse_id_timeout(&r, &tmp);
 		break;
 	case SKP_RELAY_DATA:
@@ -1337,7 +1341,7 @@ skp_relay_listen(skp_relay_t *r, const struct skp_p256_key *key,
 	return rc;
 }
 
-/* CALL and JOIN: id || timeout on a new channel. */
+/* CALL, JOIN and MEET: id || timeout on a new channel. */
 static int
 open_chan(skp_relay_t *r, uint8_t kind, const uint8_t id[SKP_RELAY_ID_LEN],
     uint32_t timeout_ms, uint32_t *chanp)
@@ -1387,6 +1391,13 @@ skp_relay_join(skp_relay_t *r, const uint8_t id[SKP_RELAY_ID_LEN],
     uint32_t timeout_ms, uint32_t *chan)
 {
 	return open_chan(r, SKP_RELAY_JOIN, id, timeout_ms, chan);
+}
+
+int
+skp_relay_meet(skp_relay_t *r, const uint8_t id[SKP_RELAY_ID_LEN],
+    uint32_t timeout_ms, uint32_t *chan)
+{
+	return open_chan(r, SKP_RELAY_MEET, id, timeout_ms, chan);
 }
 
 int
@@ -1467,6 +1478,9 @@ skp_relay_fd(const skp_relay_t *r)
 	return (int)lws_get_socket_fd(r->wsi);
 }
 
+/* chan_wait's stop for a JOIN the relay took: WAITING or PEER. */
+#define STOP_OPEN	(-2)
+
 /*
  * Waits on one channel: status events go to on_status (and end the wait
  * when `stop' is one of them), a message is handed over, END and CLOSED
@@ -1505,7 +1519,9 @@ chan_wait(skp_relay_t *r, uint32_t chan, int timeout_ms, int stop,
 					r->opts.on_status(r->opts.arg, chan,
 					    type);
 				evnode_free(e);
-				if (type == stop)
+				if (type == stop || (stop == STOP_OPEN &&
+				    (type == SKP_RELAY_EV_WAITING ||
+				    type == SKP_RELAY_EV_PEER)))
 					return SKP_OK;
 				continue;
 			case SKP_RELAY_EV_MESSAGE:
@@ -1556,6 +1572,19 @@ skp_relay_wait(skp_relay_t *r, uint32_t chan, int timeout_ms)
 		return SKP_OK;
 	return chan_wait(r, chan, timeout_ms, c != NULL && c->type == CH_JOIN ?
 	    SKP_RELAY_EV_PEER : SKP_RELAY_EV_ONLINE, NULL, NULL);
+}
+
+int
+skp_relay_wait_open(skp_relay_t *r, uint32_t chan, int timeout_ms)
+{
+	struct chan *c;
+
+	if (r == NULL)
+		return SKP_ERR_INVALID;
+	c = chan_find(r, chan);
+	if (c != NULL && c->ready)
+		return SKP_OK;
+	return chan_wait(r, chan, timeout_ms, STOP_OPEN, NULL, NULL);
 }
 
 int

@@ -18,6 +18,7 @@
 #include "sk-phone/hostkey.h"
 #include "sk-phone/pairflow.h"
 #include "sk-phone/pairuri.h"
+#include "sk-phone/relay.h"
 #include "sk-phone/relayurl.h"
 
 #include "audit.h"
@@ -329,6 +330,119 @@ relay_ca(const struct args *a, const char *dir, char *out, size_t outlen)
 	return ret;
 }
 
+/*
+ * Why the handshake did not happen. The relay tells a code nobody waits
+ * for (used, expired, altered) at once; the computer hangs up on a first
+ * message it cannot read (a code with another computer's key).
+ */
+static void
+say_handshake_failed(const skp_pairflow_t *pf, int rc, const char *comp)
+{
+	static const char again[] = "run `sk-phone pair` on the computer "
+	    "again and scan the new code";
+	unsigned int end = skp_pairflow_end_code(pf);
+
+	if (end == SKP_RELAY_C_NO_RDV)
+		fprintf(stderr, PROG ": %s: %s\n",
+		    skp_relay_code_reason(end), again);
+	else if (end == SKP_RELAY_C_HUNG_UP)
+		fprintf(stderr, PROG ": the computer refused this phone's "
+		    "first message: the pairing code was wrong or altered "
+		    "(it holds another computer's key); nothing saved: %s\n",
+		    again);
+	else if (end == SKP_RELAY_C_PEER_GONE)
+		fprintf(stderr, PROG ": the computer's sk-phone pair ended "
+		    "before it answered (stopped, or the pairing code was "
+		    "wrong or altered); nothing saved: %s\n", again);
+	else if (rc == SKP_ERR_DECRYPT)
+		fprintf(stderr, PROG ": the computer's answer does not "
+		    "decrypt: the pairing code was wrong or altered; nothing "
+		    "saved: %s\n", again);
+	else if (rc == SKP_ERR_FORMAT)
+		fprintf(stderr, PROG ": the computer's answer does not match "
+		    "the pairing code (it is not named \"%s\" as the code "
+		    "says, or its answer is malformed): the pairing code was "
+		    "wrong or altered; nothing saved: %s\n", comp, again);
+	else if (rc == SKP_ERR_TIMEOUT)
+		fprintf(stderr, PROG ": the computer did not answer in time; "
+		    "nothing saved: %s\n", again);
+	else
+		fprintf(stderr, PROG ": pairing failed: %s\n",
+		    skp_strerror(rc));
+}
+
+/* "42 s" or "12 min": how far apart two clock readings are. */
+static void
+span_text(uint64_t secs, char *out, size_t outlen)
+{
+	if (secs < 120)
+		snprintf(out, outlen, "%llu s", (unsigned long long)secs);
+	else if (secs < 48 * 3600)
+		snprintf(out, outlen, "%llu min",
+		    (unsigned long long)((secs + 30) / 60));
+	else
+		snprintf(out, outlen, "%llu days",
+		    (unsigned long long)((secs + 43200) / 86400));
+}
+
+/*
+ * A code outside its window: one from the future can only mean that the
+ * two clocks differ, and waiting or scanning again would not help.
+ */
+static void
+say_stale(uint64_t created, uint64_t now)
+{
+	char span[32];
+
+	if (created > now) {
+		span_text(created - now, span, sizeof(span));
+		fprintf(stderr, PROG ": this pairing code was made %s in the "
+		    "future by this phone's clock: the computer's and the "
+		    "phone's clocks differ by about %s; set the clocks right "
+		    "(NTP), then pair again\n", span, span);
+		return;
+	}
+	span_text(now - created, span, sizeof(span));
+	fprintf(stderr, PROG ": this pairing code is %s old by this phone's "
+	    "clock (a code is good for %d minutes): run sk-phone pair on the "
+	    "computer again and scan the new code; if that one is refused "
+	    "too, the clocks differ: set them right (NTP)\n", span,
+	    SKP_PAIRURI_MAX_AGE / 60);
+}
+
+/*
+ * Why the computer's confirmation did not come: its user said no (it hung
+ * up), its sk-phone pair went away, or nothing came in time. Never
+ * "rejected on the phone": this phone's user said yes.
+ */
+static void
+say_not_confirmed(const skp_pairflow_t *pf, int confirmed, int rc,
+    unsigned long timeout_s)
+{
+	unsigned int end = skp_pairflow_end_code(pf);
+
+	if (!confirmed)
+		fprintf(stderr, PROG ": not paired: not confirmed here; "
+		    "nothing saved\n");
+	else if (rc == SKP_ERR_REJECTED && end == SKP_RELAY_C_PEER_GONE)
+		fprintf(stderr, PROG ": not paired: the computer gave up "
+		    "(its sk-phone pair was stopped or lost the relay); "
+		    "nothing saved: run `sk-phone pair` on the computer again "
+		    "and scan the new code\n");
+	else if (rc == SKP_ERR_REJECTED)
+		fprintf(stderr, PROG ": not paired: the computer declined the "
+		    "pairing (its user did not confirm the code, or it would "
+		    "not replace another phone of this name); nothing saved\n");
+	else if (rc == SKP_ERR_TIMEOUT)
+		fprintf(stderr, PROG ": not paired: the computer gave up or "
+		    "did not confirm within %lu s (nobody answered there); "
+		    "nothing saved: run `sk-phone pair` on the computer again "
+		    "and scan the new code\n", timeout_s);
+	else
+		fprintf(stderr, PROG ": not paired: %s; nothing saved\n",
+		    skp_strerror(rc));
+}
+
 static int
 cmd_pair(const struct args *a, const char *dir, const char *uri)
 {
@@ -366,8 +480,7 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 		goto out;
 	}
 	if ((rc = skp_pairuri_check_fresh(&pu, now_s())) != SKP_OK) {
-		fprintf(stderr, PROG ": this pairing code is too old (or from "
-		    "the future): run sk-phone pair again for a new one\n");
+		say_stale(pu.created, now_s());
 		goto out;
 	}
 	skp_sshmsg_printable(pu.name, comp_name, sizeof(comp_name));
@@ -422,9 +535,7 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 		audit(dir, pu.name, "pair", "pair-failed");
 		goto out;
 	} else if (rc != SKP_OK) {
-		fprintf(stderr, PROG ": pairing failed: %s%s\n",
-		    skp_strerror(rc), rc == SKP_ERR_DECRYPT ?
-		    " (the code does not match this computer)" : "");
+		say_handshake_failed(pf, rc, comp_name);
 		audit(dir, pu.name, "pair", "pair-failed");
 		goto out;
 	}
@@ -444,8 +555,7 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 	fflush(stdout);
 	rc = skp_pairflow_finish(pf, confirmed, (int)timeout_s * 1000, &peer);
 	if (rc != SKP_OK) {
-		fprintf(stderr, PROG ": not paired: %s\n", confirmed ?
-		    skp_strerror(rc) : "not confirmed here");
+		say_not_confirmed(pf, confirmed, rc, timeout_s);
 		audit(dir, pu.name, "pair", confirmed ? "pair-not-confirmed" :
 		    "pair-declined");
 		goto out;

@@ -755,6 +755,12 @@ do_call(struct conn *c, const struct skp_relay_frame *f)
 	}
 }
 
+/*
+ * JOIN waits for the other side when it is first; MEET (the phone, which
+ * scans a code the computer showed only after its JOIN) never waits:
+ * nobody there means the code was used, has expired or was altered, and
+ * the phone hears so at once instead of after its whole timeout.
+ */
 static void
 do_join(struct conn *c, const struct skp_relay_frame *f)
 {
@@ -766,7 +772,15 @@ do_join(struct conn *c, const struct skp_relay_frame *f)
 		return;
 	R.st_joins++;
 	due = timeout_due(f->timeout_ms);
-	if ((rv = (struct rdv *)table_get(&R.rdvs, f->id)) != NULL) {
+	rv = (struct rdv *)table_get(&R.rdvs, f->id);
+	if (f->kind == SKP_RELAY_MEET && rv == NULL) {
+		R.st_refused++;
+		relayd_refusal("rendezvous refused: %s",
+		    skp_relay_code_reason(SKP_RELAY_C_NO_RDV));
+		send_end(c, f->chan, SKP_RELAY_C_NO_RDV);
+		return;
+	}
+	if (rv != NULL) {
 		l = rv->link;
 		if (l->a.conn == c) {
 			send_end(c, f->chan, SKP_RELAY_C_RDV_BUSY);
@@ -925,6 +939,7 @@ on_frame(struct conn *c, uint8_t *p, size_t n, struct txq **node)
 		do_call(c, &f);
 		break;
 	case SKP_RELAY_JOIN:
+	case SKP_RELAY_MEET:
 		do_join(c, &f);
 		break;
 	case SKP_RELAY_DATA:

@@ -15,6 +15,7 @@
 #include "sk-phone/err.h"
 #include "sk-phone/pairflow.h"
 #include "sk-phone/pairuri.h"
+#include "sk-phone/relay.h"
 #include "sk-phone/relayurl.h"
 #include "sk-phone/store.h"
 
@@ -460,6 +461,26 @@ skp_cli_pair(int argc, char **argv)
 		skp_cli_err("%s", why);
 		goto out;
 	}
+	/*
+	 * Wait at the rendezvous before the code is shown: the phone then
+	 * always finds this side there, and the relay can refuse at once a
+	 * code nobody waits for (used, expired or altered).
+	 */
+	if ((rc = skp_pairflow_open(pf, timeout_s * 1000)) != SKP_OK) {
+		if (rc == SKP_ERR_NETWORK || rc == SKP_ERR_TLS ||
+		    rc == SKP_ERR_TIMEOUT)
+			skp_cli_err("cannot open the pairing on the relay %s "
+			    "(%s): run `sk-phone pair` again once it is "
+			    "reachable", relay, skp_strerror(rc));
+		else if (skp_pairflow_end_code(pf) != 0)
+			skp_cli_err("the relay %s refused the pairing: %s",
+			    relay, skp_relay_code_reason(
+			    skp_pairflow_end_code(pf)));
+		else
+			skp_cli_err("cannot open the pairing on the relay %s: "
+			    "%s", relay, skp_strerror(rc));
+		goto out;
+	}
 	uri = skp_pairflow_uri(pf);
 	color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 	printf("Scan this code with the sk-phone app on your phone "
@@ -487,8 +508,11 @@ skp_cli_pair(int argc, char **argv)
 			    "phone (%s): run `sk-phone pair` again once "
 			    "it is back", relay, skp_strerror(rc));
 		else if (rc == SKP_ERR_DECRYPT)
-			skp_cli_err("the phone does not hold this code's "
-			    "secret (an old or forged QR code?)");
+			skp_cli_err("the pairing code the phone used was wrong "
+			    "or altered: its message does not decrypt with "
+			    "this code's secret and this computer's key (the "
+			    "phone was told at once); nothing saved: run "
+			    "`sk-phone pair` again and scan the new code");
 		else
 			skp_cli_err("pairing failed: %s", skp_strerror(rc));
 		goto out;
@@ -517,8 +541,9 @@ skp_cli_pair(int argc, char **argv)
 		if (!confirmed)
 			skp_cli_err("pairing cancelled; nothing saved");
 		else if (rc == SKP_ERR_REJECTED || rc == SKP_ERR_CLOSED)
-			skp_cli_err("the phone declined the pairing; nothing "
-			    "saved");
+			skp_cli_err("the phone declined the pairing (its "
+			    "user said no, or it found the code altered; the "
+			    "phone says which); nothing saved");
 		else if (rc == SKP_ERR_TIMEOUT)
 			skp_cli_err("the phone did not confirm within %d s; "
 			    "nothing saved", timeout_s);

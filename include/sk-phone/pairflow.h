@@ -88,6 +88,15 @@ int	skp_pairflow_set_ca(skp_pairflow_t *, const char *ca_file);
 
 const char *skp_pairflow_uri(const skp_pairflow_t *);
 
+/*
+ * Computer: join the rendezvous and wait there, before the code is shown,
+ * so that a phone never arrives first (it MEETs, and the relay refuses
+ * one where nobody waits: docs/PROTOCOL.md §7.6). Blocks until the relay
+ * took the JOIN, up to timeout_ms. Optional: the handshake joins itself
+ * when it was not called.
+ */
+int	skp_pairflow_open(skp_pairflow_t *, int timeout_ms);
+
 /* Meet at the rendezvous and run the handshake; blocks up to timeout_ms. */
 int	skp_pairflow_handshake(skp_pairflow_t *, int timeout_ms);
 
@@ -98,6 +107,14 @@ const char *skp_pairflow_peer_name(const skp_pairflow_t *);
 /* The user's answer; on 0, *out holds the record to save. */
 int	skp_pairflow_finish(skp_pairflow_t *, int confirmed, int timeout_ms,
 	    struct skp_pair_peer *out);
+
+/*
+ * The relay code of the END that ended the last wait on the rendezvous
+ * (SKP_RELAY_C_HUNG_UP: the other side hung up; SKP_RELAY_C_PEER_GONE:
+ * its connection ended), 0 when none did: tells a peer that declined
+ * from one that went away.
+ */
+unsigned int skp_pairflow_end_code(const skp_pairflow_t *);
 
 void	skp_pairflow_free(skp_pairflow_t **);
 

@@ -35,6 +35,7 @@
 #define SKP_RELAY_DATA		0x04	/* both ways; opaque message */
 #define SKP_RELAY_HANGUP	0x05	/* chan; empty body */
 #define SKP_RELAY_PROVE		0x06	/* chan 0; signature r || s */
+#define SKP_RELAY_MEET		0x07	/* chan new; rendezvous id || timeout */
 /* Relay to client. */
 #define SKP_RELAY_LISTENING	0x81	/* chan 0; empty */
 #define SKP_RELAY_INCOMING	0x82	/* to a phone: new call on chan */
@@ -73,6 +74,7 @@
 #define SKP_RELAY_C_HELD_DATA	4028	/* END: too much DATA before delivery */
 #define SKP_RELAY_C_ADDR_CALLS	4029	/* END: address's share of max-calls */
 #define SKP_RELAY_C_ADDR_PENDING 4030	/* END: address's share of max-pending */
+#define SKP_RELAY_C_NO_RDV	4031	/* END: MEET where nobody waits */
 
 /* The reason text the relay sends with a code; "unknown" for others. */
 const char	*skp_relay_code_reason(unsigned int code);
@@ -112,9 +114,9 @@ int	skp_relay_proof_check(const uint8_t id[SKP_RELAY_ID_LEN],
 struct skp_relay_frame {
 	uint8_t		 kind;
 	uint32_t	 chan;
-	const uint8_t	*id;		/* LISTEN, CALL, JOIN */
+	const uint8_t	*id;		/* LISTEN, CALL, JOIN, MEET */
 	const uint8_t	*pub;		/* LISTEN: mailbox public key */
-	uint32_t	 timeout_ms;	/* CALL, JOIN */
+	uint32_t	 timeout_ms;	/* CALL, JOIN, MEET */
 	uint16_t	 code;		/* END */
 	/* DATA: message; END: reason; PROVE: signature; CHALLENGE: nonce */
 	const uint8_t	*data;
@@ -268,6 +270,15 @@ int	skp_relay_join(skp_relay_t *, const uint8_t id[SKP_RELAY_ID_LEN],
 	    uint32_t timeout_ms, uint32_t *chan);
 
 /*
+ * Rendezvous, second side: meet someone already waiting at id (the
+ * computer joins first, before it shows the code). Does not block: PEER
+ * follows, or at once END SKP_RELAY_C_NO_RDV when nobody waits there
+ * (the code was used, has expired, or was altered).
+ */
+int	skp_relay_meet(skp_relay_t *, const uint8_t id[SKP_RELAY_ID_LEN],
+	    uint32_t timeout_ms, uint32_t *chan);
+
+/*
  * Sends one whole message (at most SKP_RELAY_MAX_MSG bytes) on a
  * channel. A caller may send at once after skp_relay_call() or
  * skp_relay_join(): the relay keeps what comes before the phone or the
@@ -307,6 +318,12 @@ int	skp_relay_fd(const skp_relay_t *);
  * free it with free(). 0, or the END/CLOSED error, or SKP_ERR_TIMEOUT.
  */
 int	skp_relay_wait(skp_relay_t *, uint32_t chan, int timeout_ms);
+/*
+ * skp_relay_wait_open: until the relay has taken a JOIN (WAITING, or PEER
+ * when the other side was there first): 0, or the END/CLOSED error, or
+ * SKP_ERR_TIMEOUT.
+ */
+int	skp_relay_wait_open(skp_relay_t *, uint32_t chan, int timeout_ms);
 /*
  * The relay code of the END that ended the last skp_relay_wait() or
  * skp_relay_recv() (SKP_RELAY_C_HUNG_UP: the other side hung up), 0 when

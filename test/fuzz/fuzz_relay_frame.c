@@ -48,6 +48,7 @@ rebuild(const uint8_t *p, size_t n, const struct skp_relay_frame *f)
 		break;
 	case SKP_RELAY_CALL:
 	case SKP_RELAY_JOIN:
+	case SKP_RELAY_MEET:
 		if (body != 36 || f->chan == 0 || f->id != p + 5 ||
 		    f->timeout_ms != ((uint32_t)p[37] << 24 |
 		    (uint32_t)p[38] << 16 | (uint32_t)p[39] << 8 | p[40]))
@@ -80,7 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 	struct skp_relay_frame f;
 
 	if (skp_relay_parse_client(p, n, &f) == SKP_OK) {
-		if (f.kind > SKP_RELAY_PROVE || f.kind == 0)
+		if (f.kind > SKP_RELAY_MEET || f.kind == 0)
 			abort();
 		rebuild(p, n, &f);
 	} else if (f.kind != 0 || f.data != NULL || f.id != NULL)

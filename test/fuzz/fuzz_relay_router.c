@@ -331,9 +331,10 @@ menu_frame(struct script *s, int i, uint8_t *out, size_t cap)
 			abort();
 		return n + 64;
 	case 2:		/* CALL the mailbox of key `which' */
-	case 3:		/* JOIN rendezvous `which' */
+	case 3:		/* JOIN (or MEET, bit 6) rendezvous `which' */
 		skp_relay_put_hdr(out, kind % 6 == 2 ? SKP_RELAY_CALL :
-		    SKP_RELAY_JOIN, chan % 5);
+		    (which & 0x40) ? SKP_RELAY_MEET : SKP_RELAY_JOIN,
+		    chan % 5);
 		if (kind % 6 == 2)
 			(void)skp_relay_mailbox_id(keys[which % NKEYS].pub, id);
 		else

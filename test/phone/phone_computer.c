@@ -128,6 +128,11 @@ cmd_pair(const char *dir, const char *relay, const char *name,
 		fail("new", rc);
 		goto out;
 	}
+	/* As sk-phone pair: at the rendezvous before the code is shown. */
+	if ((rc = skp_pairflow_open(pf, o->timeout_ms)) != SKP_OK) {
+		fail("open", rc);
+		goto out;
+	}
 	printf("uri %s\n", skp_pairflow_uri(pf));
 	fflush(stdout);
 	if ((rc = skp_pairflow_handshake(pf, o->timeout_ms)) != SKP_OK) {
@@ -203,8 +208,6 @@ cmd_pair_wrong_secret(const char *dir, const char *relay, const char *name,
 	    (rc = skp_pairuri_rendezvous_id(uri.secret, rdv)) != SKP_OK ||
 	    (rc = skp_pairuri_pairing_psk(other, psk)) != SKP_OK)
 		goto out;
-	printf("uri %s\n", text);
-	fflush(stdout);
 	if ((r = skp_relay_new(NULL)) == NULL ||
 	    (b = skp_buf_new(SKP_NOISE_MAX_MSG)) == NULL ||
 	    (hs = skp_noise_new(SKP_NOISE_IKPSK0, SKP_NOISE_RESPONDER)) ==
@@ -215,7 +218,13 @@ cmd_pair_wrong_secret(const char *dir, const char *relay, const char *name,
 	if ((rc = skp_relay_connect(r, relay, o->timeout_ms)) != SKP_OK ||
 	    (rc = skp_relay_join(r, rdv, (uint32_t)o->timeout_ms, &chan)) !=
 	    SKP_OK ||
-	    (rc = skp_relay_recv(r, chan, o->timeout_ms, &msg, &msglen)) !=
+	    (rc = skp_relay_wait_open(r, chan, o->timeout_ms)) != SKP_OK) {
+		fail("rendezvous", rc);
+		goto out;
+	}
+	printf("uri %s\n", text);
+	fflush(stdout);
+	if ((rc = skp_relay_recv(r, chan, o->timeout_ms, &msg, &msglen)) !=
 	    SKP_OK) {
 		fail("rendezvous", rc);
 		goto out;

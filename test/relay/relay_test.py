@@ -31,7 +31,7 @@ CASE_BOUND_S = 60
 PROCS = []
 TMP = tempfile.mkdtemp(prefix="skp-relay-test-")
 
-LISTEN, CALL, JOIN, DATA, HANGUP, PROVE = 1, 2, 3, 4, 5, 6
+LISTEN, CALL, JOIN, DATA, HANGUP, PROVE, MEET = 1, 2, 3, 4, 5, 6, 7
 LISTENING, INCOMING, ONLINE, OFFLINE, WAITING, PEER, END, CHALLENGE = (
     0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88)
 
@@ -332,8 +332,8 @@ class RawWS:
     def call(self, chan, mbid, timeout_ms=5000):
         self.send(hdr(CALL, chan) + mbid + struct.pack(">I", timeout_ms))
 
-    def join(self, chan, rid, timeout_ms=5000):
-        self.send(hdr(JOIN, chan) + rid + struct.pack(">I", timeout_ms))
+    def join(self, chan, rid, timeout_ms=5000, kind=JOIN):
+        self.send(hdr(kind, chan) + rid + struct.pack(">I", timeout_ms))
 
     def close(self):
         try:
@@ -606,6 +606,38 @@ def case_rendezvous_same_conn():
     x.expect(WAITING, 1)
     x.join(2, rid)
     x.expect_end(2, 4027)
+
+
+def case_meet():
+    """MEET (the phone's) meets a JOIN that waits; where nobody waits (a
+    code used, expired or altered) it is END 4031 at once, nothing kept;
+    on its own connection's JOIN, 4027."""
+    r = Relay()
+    rid = os.urandom(32)
+    x = RawWS(r.port)
+    y = RawWS(r.port)
+    y.join(3, os.urandom(32), 60000, kind=MEET)
+    y.expect_end(3, 4031, 1)
+    x.join(1, rid)
+    x.expect(WAITING, 1)
+    x.join(2, rid, kind=MEET)
+    x.expect_end(2, 4027)
+    y.join(4, rid, kind=MEET)
+    y.send(hdr(DATA, 4) + b"hello")
+    y.expect(PEER, 4)
+    x.expect(PEER, 1)
+    _, got = x.expect(DATA, 1)
+    check(got == b"hello", "DATA after MEET: %r" % got)
+    # Met: the id is gone, a second MEET finds nobody.
+    z = RawWS(r.port)
+    z.join(1, rid, kind=MEET)
+    z.expect_end(1, 4031, 1)
+    # A MEET that found nobody left nothing waiting: a JOIN there waits.
+    alone = os.urandom(32)
+    z.join(2, alone, kind=MEET)
+    z.expect_end(2, 4031, 1)
+    z.join(3, alone)
+    z.expect(WAITING, 3)
 
 
 # ----------------------------------------------------------------- limits

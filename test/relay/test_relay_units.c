@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sk-phone/crypto.h"
+#include "sk-phone/pairuri.h"
 #include "sk-phone/err.h"
 #include "sk-phone/relay.h"
 
@@ -77,6 +78,41 @@ client_frames_parse(void)
 	n = frame(buf, SKP_RELAY_HANGUP, 3, NULL, 0);
 	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_OK);
 	CHECK(f.kind == SKP_RELAY_HANGUP && f.chan == 3);
+}
+
+/* docs/PROTOCOL.md §7.2: MEET for the rendezvous id of §2.5, 120 s. */
+static void
+meet_vector(void)
+{
+	static const uint8_t s[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+	    12, 13, 14, 15 };
+	uint8_t *want, id[SKP_RENDEZVOUS_ID_LEN], buf[64], body[36];
+	struct skp_relay_frame f;
+	size_t wantlen, n;
+
+	want = skp_test_unhex("07" "00000001"
+	    "8f4057b8989fa2046f1bb6f264e287bdb42bbaf204d69f0a106b6f5ba00cb53a"
+	    "0001d4c0", &wantlen);
+	CHECK(wantlen == 41);
+	CHECK_RC(skp_pairuri_rendezvous_id(s, id), SKP_OK);
+	memcpy(body, id, 32);
+	memcpy(body + 32, "\x00\x01\xd4\xc0", 4);
+	n = frame(buf, SKP_RELAY_MEET, 1, body, sizeof(body));
+	CHECK(n == wantlen);
+	CHECK_MEM(buf, want, wantlen);
+	CHECK_RC(skp_relay_parse_client(want, wantlen, &f), SKP_OK);
+	CHECK(f.kind == SKP_RELAY_MEET && f.chan == 1);
+	CHECK(f.timeout_ms == 120000 && memcmp(f.id, id, 32) == 0);
+	/* Channel 0, or a body one byte short or long, is refused. */
+	want[4] = 0;
+	CHECK_RC(skp_relay_parse_client(want, wantlen, &f), SKP_ERR_FORMAT);
+	want[4] = 1;
+	CHECK_RC(skp_relay_parse_client(want, wantlen - 1, &f),
+	    SKP_ERR_TRUNCATED);
+	n = frame(buf, SKP_RELAY_MEET, 1, body, sizeof(body));
+	buf[n] = 0;
+	CHECK_RC(skp_relay_parse_client(buf, n + 1, &f), SKP_ERR_TRAILING);
+	free(want);
 }
 
 static void
@@ -216,7 +252,7 @@ codes_distinct_and_mapped(void)
 {
 	static const unsigned int all[] = { 4000, 4001, 4002, 4003, 4004,
 	    4005, 4006, 4007, 4008, 4009, 4010, 4011, 4012, 4020, 4021, 4022, 4023, 4024,
-	    4025, 4026, 4027, 4028, 4029, 4030 };
+	    4025, 4026, 4027, 4028, 4029, 4030, 4031 };
 	size_t i, j;
 
 	for (i = 0; i < nitems(all); i++) {
@@ -229,6 +265,10 @@ codes_distinct_and_mapped(void)
 	}
 	CHECK(strcmp(skp_relay_code_reason(4999), "unknown") == 0);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_TIMEOUT), SKP_ERR_TIMEOUT);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_NO_RDV), SKP_ERR_NOT_FOUND);
+	CHECK(strcmp(skp_relay_code_reason(SKP_RELAY_C_NO_RDV), "no pairing "
+	    "is waiting under this code: it was used, has expired, or was "
+	    "altered") == 0);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_TOO_BIG), SKP_ERR_LIMIT);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_ADDR_CONNS), SKP_ERR_LIMIT);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_MBOX_CALLS), SKP_ERR_LIMIT);
@@ -559,6 +599,7 @@ static const struct skp_test_case cases[] = {
 	{ "header_layout", header_layout },
 	{ "client_frames_parse", client_frames_parse },
 	{ "client_frames_refused", client_frames_refused },
+	{ "meet_vector", meet_vector },
 	{ "relay_frames_parse", relay_frames_parse },
 	{ "relay_frames_refused", relay_frames_refused },
 	{ "codes_distinct_and_mapped", codes_distinct_and_mapped },
