@@ -14,11 +14,12 @@ Issue 10, defect -> case (each failed on the code before its fix):
   8  a copied state folder ............ copied_state_is_said_live_
                                         somewhere_else
   9  "remove it and pair again" for ... damaged_credentials_restored,
-     files that hold keys;              damaged_masterkey_restored
-     no last good copy
+     files that hold keys;              damaged_masterkey_restored,
+     no last good copy                  damaged_identity_restored
   9  advice per file (no keys) ........ damaged_hosts_has_its_own_advice
 """
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -145,6 +146,12 @@ def damage(name, how):
         data = bytearray(f.read())
     if how == "truncate":
         data = data[:len(data) // 2]
+    elif how == "seal":
+        # A byte of the sealed payload changed, the frame's checksum made
+        # right again: the file opens as a state file, not with its key.
+        n = int.from_bytes(data[6:10], "big")
+        data[10 + n - 3] ^= 0x01
+        data[10 + n:] = hashlib.sha256(bytes(data[:10 + n])).digest()
     else:
         for i in range(len(data) // 2, len(data) // 2 + 4):
             data[i] ^= 0x5a
@@ -212,6 +219,14 @@ def damaged_credentials_restored():
 def damaged_masterkey_restored():
     """masterkey with bytes flipped: the same, for the storage key."""
     damaged_then_restored("masterkey", "flip", "checksum mismatch")
+
+
+@tap.case
+def damaged_identity_restored():
+    """identity whose sealed payload does not open (frame intact): the
+    same flow, for the phone's identity and mailbox keys."""
+    damaged_then_restored("identity", "seal", "decryption failed (wrong "
+                          "key or tampered data)")
 
 
 @tap.case
