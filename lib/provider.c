@@ -1080,9 +1080,12 @@ sk_sign(uint32_t alg, const uint8_t *data, size_t data_len,
 	if ((ret = set_pin(p, pin)) != 0)
 		goto out;
 	add_host_info(&req->ctx);
-	if ((ret = prov_ask(p, ph, req,
-	    (flags & SSH_SK_USER_PRESENCE_REQD) ? "approval" : NULL, &ctap,
-	    &ctap_len)) != 0)
+	/*
+	 * A no-touch-required key too: a phone signs it at once (no line,
+	 * the answer comes before SKP_CALL_SLOW), unless its owner keeps
+	 * asking (run --no-touch ask); then the wait is announced.
+	 */
+	if ((ret = prov_ask(p, ph, req, "approval", &ctap, &ctap_len)) != 0)
 		goto out;
 	ret = SSH_SK_ERR_GENERAL;
 	if ((rc = skp_ctap_ga_resp_decode(ctap, ctap_len, &ga)) != SKP_OK) {

@@ -50,6 +50,7 @@ struct args {
 	int		 have_timeout;
 	unsigned long	 silent_s;	/* --silent-call-timeout */
 	int		 finish;	/* mailbox rotate --finish */
+	int		 no_touch_ask;	/* --no-touch ask */
 };
 
 static void
@@ -63,7 +64,7 @@ usage(void)
 	    "  run [--approve ask|always|never] [--relay URL] "
 	    "[--window HOURS]\n"
 	    "      [--timeout S] [--pin-file FILE | --ask-pin] [--ca FILE]\n"
-	    "      [--silent-call-timeout S]\n"
+	    "      [--silent-call-timeout S] [--no-touch sign|ask]\n"
 	    "  log | computers | unpair NAME | keys | delete KEY\n"
 	    "  hosts | hosts forget NAME | pin-reset\n"
 	    "  mailbox | mailbox rotate [--finish]\n"
@@ -743,6 +744,7 @@ cmd_run(const struct args *a, const char *dir)
 	o.ca_file = ca[0] != '\0' ? ca : NULL;
 	o.silent_ms = (a->silent_s > 0 ? a->silent_s : SKP_SERVE_SILENT_MS /
 	    1000) * 1000;
+	o.no_touch_ask = a->no_touch_ask;
 	o.tty_in = o.tty_out = -1;
 	if (o.approve == SKP_APPROVE_ALWAYS)
 		printf("WARNING: --approve always: every request from a paired "
@@ -1175,6 +1177,7 @@ main(int argc, char **argv)
 		{ "ask-pin",		no_argument,	   NULL, 'A' },
 		{ "silent-call-timeout", required_argument, NULL, 'S' },
 		{ "finish",		no_argument,	   NULL, 'F' },
+		{ "no-touch",		required_argument, NULL, 'T' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1256,6 +1259,16 @@ main(int argc, char **argv)
 			break;
 		case 'A':
 			a.ask_pin = 1;
+			break;
+		case 'T':
+			if (strcmp(optarg, "sign") == 0)
+				a.no_touch_ask = 0;
+			else if (strcmp(optarg, "ask") == 0)
+				a.no_touch_ask = 1;
+			else {
+				usage();
+				return 2;
+			}
 			break;
 		case 'F':
 			a.finish = 1;

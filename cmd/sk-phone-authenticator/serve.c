@@ -175,9 +175,18 @@ is_login(const struct skp_req *r)
 	    r->msg.kind == SKP_SSHMSG_USERAUTH;
 }
 
+/* A getAssertion that does not ask for the owner's presence (up=false:
+ * a key made with ssh-keygen -O no-touch-required). */
+static int
+is_no_touch(const struct skp_req *r)
+{
+	return r->req.command == SKP_CTAP_GET_ASSERTION && r->req.ga.up == 0;
+}
+
 /*
- * One line on stdout and one in the audit log per decision; a request
- * that waited too long in the queue says so.
+ * One line on stdout and one in the audit log per decision; a signature
+ * made without asking is a notice of its own, and a request that waited
+ * too long in the queue says so.
  */
 static void
 record(struct serve *s, const struct skp_req *r, const char *decision)
@@ -206,6 +215,19 @@ record(struct serve *s, const struct skp_req *r, const char *decision)
 	skp_sshmsg_printable(e.host == NULL ? "unknown host" : e.host, host,
 	    sizeof(host));
 	clock_text(when);
+	if (strcmp(decision, "allow-no-touch") == 0) {
+		if (is_login(r))
+			printf("%s signed without asking: no-touch-required "
+			    "key %s, for computer \"%s\", host %s (user %s, "
+			    "verified %s)\n", when, e.key != NULL ? e.key :
+			    "-", comp, host, subj, e.verified);
+		else
+			printf("%s signed without asking: no-touch-required "
+			    "key %s, for computer \"%s\", %s [%s]\n", when,
+			    e.key != NULL ? e.key : "-", comp, e.op, subj);
+		fflush(stdout);
+		return;
+	}
 	if (strcmp(decision, "refused-waited") == 0)
 		decision = SKP_SERVE_WAITED_TEXT " (refused-waited)";
 	if (is_login(r))
@@ -442,6 +464,10 @@ ask(struct serve *s, struct skp_req *r, chan_t chan, uint64_t now)
 		    r->key_fp);
 	if (r->uv)
 		add(text, sizeof(text), &off, "  PIN:         checked\n");
+	if (is_no_touch(r))
+		add(text, sizeof(text), &off, "  touch:       this key needs "
+		    "no touch (no-touch-required); asked because of "
+		    "--no-touch ask\n");
 	if (s->nqueue > 0)
 		add(text, sizeof(text), &off, "  (%zu more request%s waiting)"
 		    "\n", s->nqueue, s->nqueue == 1 ? "" : "s");
@@ -843,6 +869,11 @@ proceed(struct serve *s, struct skp_req *r, chan_t chan, uint64_t now)
 		return;
 	default:
 		break;
+	}
+	/* Signed without asking, as a USB key does: UP=0 (§8.6). */
+	if (is_no_touch(r) && !s->o->no_touch_ask) {
+		approve(s, &r, chan, "allow-no-touch");
+		return;
 	}
 	if ((allowed = skp_serve_window_allows(s->h->st, r, now / 1000)) !=
 	    NULL) {

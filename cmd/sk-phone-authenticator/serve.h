@@ -25,6 +25,7 @@ struct skp_serve_opts {
 	int		 audit_dirfd;
 	uint64_t	 audit_max_bytes;	/* 0: SKP_AUDIT_MAX_BYTES */
 	uint64_t	 silent_ms;	/* hang up a call silent this long */
+	int		 no_touch_ask;	/* --no-touch ask: up=false asked too */
 };
 
 /*

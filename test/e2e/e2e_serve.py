@@ -6,12 +6,16 @@ this script), ssh and sshd on 127.0.0.1: requests that come while the
 phone asks are queued and asked in turn; a queued one whose ssh is killed
 is dropped, never asked; one that waited --timeout behind others is
 refused, and the provider says the phone is busy (not "the relay refused
-the request (too many calls)").
+the request (too many calls)"). A no-touch-required key is signed without
+a question (UP clear: sshd takes it only with no-touch-required in
+authorized_keys), unless the phone runs --no-touch ask.
 
 Issue 10, defect -> case (each failed on the code before its fix):
   2  a busy phone refuses at once ..... parallel_logins_are_asked_in_turn,
                                         killed_ssh_is_dropped_from_queue,
                                         waited_too_long_is_refused_as_busy
+  1  no-touch-required keys asked ..... no_touch_key_signs_without_asking,
+                                        no_touch_ask_asks
 """
 
 import os
@@ -97,9 +101,9 @@ class PtyPhone:
         os.close(self.fd)
 
 
-def login_bg(name, timeout=30):
+def login_bg(name, timeout=30, key="key"):
     """An ssh login in the background: its Popen, output in NAME.err."""
-    argv = K.ssh_argv(key=K.path("key"), provider=K.provider) + [
+    argv = K.ssh_argv(key=K.path(key), provider=K.provider) + [
         "echo skp-login-ok"]
     out = open(K.path(name + ".out"), "wb")
     err = open(K.path(name + ".err"), "wb")
@@ -238,6 +242,72 @@ def waited_too_long_is_refused_as_busy():
         ph.close()
 
 
+def sshd_log():
+    try:
+        with open(K.path("sshd.log")) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+@T.case
+def no_touch_key_signs_without_asking():
+    """A key made with -O no-touch-required logs in while the phone's
+    question would never be answered: signed at once with a notice, UP
+    clear; sshd without no-touch-required for the key refuses it."""
+    ph = PtyPhone("--timeout", "20")
+    try:
+        K.authorize(K.path("ntkey.pub"), "no-touch-required")
+        ok, err, _ = K.login(K.path("ntkey"),
+                             env=K.env(SK_PHONE_TIMEOUT=10))
+        check(ok, "no-touch-required login", err + ph.text()[-1500:])
+        check("waiting for approval" not in err, "announced a wait", err)
+        ph.expect("signed without asking: no-touch-required key SHA256:")
+        check('for computer "testbox", host unknown host' in ph.text(),
+              "the notice names no computer or host", ph.text())
+        check("request from computer" not in ph.text(), "asked",
+              ph.text())
+        log = K.run(K.phone_argv("log"))[1]
+        check("allow-no-touch" in log, "not in the audit log", log)
+        # The same key, the server not told: UP=0 is refused by sshd.
+        K.authorize(K.path("ntkey.pub"))
+        before = len(sshd_log())
+        ok, err, _ = K.login(K.path("ntkey"),
+                             env=K.env(SK_PHONE_TIMEOUT=10))
+        check(not ok, "sshd took a signature without presence", err)
+        check("user presence" in sshd_log()[before:], "sshd's reason",
+              sshd_log()[before:])
+        check("request from computer" not in ph.text(), "asked",
+              ph.text())
+    finally:
+        K.authorize(K.path("ntkey.pub"), "no-touch-required")
+        ph.close()
+
+
+@T.case
+def no_touch_ask_asks():
+    """run --no-touch ask: the no-touch-required key is asked about, the
+    question says the key needs no touch, the provider says it waits;
+    allowed, it logs in."""
+    ph = PtyPhone("--timeout", "20", "--no-touch", "ask")
+    p = None
+    try:
+        p = login_bg("ntask", key="ntkey")
+        ph.expect("this key needs no touch (no-touch-required); asked "
+                  "because of --no-touch ask")
+        ph.answer(1)
+        ok, err = result(p, "ntask")
+        check(ok, "login once allowed", err)
+        check("waiting for approval on phone 'phone1'" in err,
+              "no waiting line while the phone asked", err)
+        check("signed without asking" not in ph.text(), "not asked",
+              ph.text())
+    finally:
+        if p is not None:
+            kill(p)
+        ph.close()
+
+
 def main():
     global K
     K = Kit(sys.argv[1], "serve")
@@ -251,6 +321,9 @@ def main():
         if rc != 0:
             raise RuntimeError("ssh-keygen: " + out + err)
         K.authorize(K.path("key.pub"))
+        rc, out, err, _ = K.keygen("ntkey", "no-touch-required")
+        if rc != 0:
+            raise RuntimeError("ssh-keygen no-touch: " + out + err)
         K.stop_phone()
     except Exception as e:  # noqa: BLE001
         print("1..0 # setup failed")

@@ -589,6 +589,9 @@ def case_reject_policy():
     p = W.run_phone(S, "--approve", "never")
     rc, out = W.comp(C, "sign", W.path("key1"))
     check(rc != 0 and result(out) == (ST_DENIED, E_REJECTED), out)
+    # a signature without presence (no-touch-required) is refused too
+    rc, out = W.comp(C, "sign", W.path("key1"), "--no-up")
+    check(rc != 0 and result(out) == (ST_DENIED, E_REJECTED), out)
     W.stop(p)
     check("WARNING: --approve never" in open(p.log).read(), "no warning")
 
@@ -688,6 +691,22 @@ def case_prompt_reject():
     check(any("op=sshsig" in l and 'subject="git"' in l and
               "decision=reject" in l for l in audit_lines(S)),
           "rejection not logged")
+
+
+def case_no_touch_signed_without_asking():
+    # up=false under --approve ask: signed at once with UP clear, and a
+    # notice instead of a question; with a PIN asked for, still the PIN
+    t = W.pty_phone(S)
+    rc, out = W.comp(C, "sign", W.path("key1"), "--no-up")
+    check(rc == 0 and counter(out)[0] == 0x00, out)
+    t.expect("signed without asking: no-touch-required key")
+    check("answer within" not in t.drain(0.3), "asked about up=false")
+    rc, out = W.comp(C, "sign", W.path("key1"), "--no-up", "--uv",
+                     "--pin", "1234")
+    check(rc != 0 and result(out)[0] == ST_UV_NA, out)
+    t.kill()
+    check(any("decision=allow-no-touch" in l for l in audit_lines(S)),
+          "notice not logged")
 
 
 def case_prompt_no_answer():
@@ -1694,6 +1713,7 @@ CASES = [
     case_prompt_reject,
     case_prompt_no_answer,
     case_prompt_busy_and_checks_before_prompt,
+    case_no_touch_signed_without_asking,
     case_prompt_window_expires,
     case_ask_pin_on_terminal,
     case_pair_confirm_on_terminal,
