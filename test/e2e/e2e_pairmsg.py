@@ -9,6 +9,7 @@ Issue 10 item 10, defect -> case (each failed on the code before its fix):
   a used code waits the whole timeout ... used_code_fails_at_once
   an altered code waits the whole timeout altered_code_fails_at_once
   altered computer key: one side waits .. altered_key_both_sides_say_so
+  altered computer name: one side waits . altered_name_both_sides_say_so
   "rejected on the phone" when the
   computer declined ..................... computer_declines_phone_is_told
   ... or its pair was stopped ........... computer_stopped_phone_is_told
@@ -166,6 +167,28 @@ def altered_key_both_sides_say_so():
     log = K.log("pair-key")
     check("the pairing code the phone used was wrong or altered" in log,
           "the computer does not say the code was altered", log)
+
+
+@t.case
+def altered_name_both_sides_say_so():
+    """The code's computer name changed: the handshake goes through, but
+    the computer's answer names another computer. The phone refuses and
+    hangs up; the computer (--yes, waiting for the phone's confirmation)
+    learns it at once."""
+    comp, uri = computer("name")
+    bad = replace_param(uri, "n", "not-box-name")
+    rc, out, err, dt = phone_pair("name", bad)
+    check(rc != 0, "paired with an altered name", out + err)
+    check('it is not named "not-box-name" as the code says' in err and
+          "the pairing code was wrong or altered" in err,
+          "the phone does not say the code was altered", out + err)
+    check(finished(comp, 5) not in (0, None), "sk-phone pair went on",
+          K.log("pair-name"))
+    log = K.log("pair-name")
+    check("the phone declined the pairing (its user said no, or it found "
+          "the code altered; the phone says which); nothing saved" in log,
+          "the computer does not say", log)
+    check(dt < 10, "took %.1f s" % dt)
 
 
 def pty_computer(tag):
