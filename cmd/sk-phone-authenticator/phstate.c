@@ -1361,6 +1361,28 @@ say_damaged(const char *dir, const char *name, const char *reason,
 }
 
 /*
+ * The phone never removes a file that holds keys: one missing while its
+ * last good copy is there was lost, and is not started again empty (nor
+ * made anew, which would also replace the copy).
+ */
+static int
+key_file_lost(const char *dir, const char *name, char *why, size_t whylen)
+{
+	const struct file_kind *k = file_kind(name);
+	char last[SIDE_NAME_MAX];
+
+	snprintf(last, sizeof(last), "%s" LAST_SUFFIX, name);
+	if (k == NULL || !k->keys || !file_exists(dir, last))
+		return 0;
+	skp_why(why, whylen, "%s/%s is missing, but its last good copy %s/%s "
+	    "is there: it holds %s. Put it back: run sk-phone-authenticator "
+	    "--state %s%s restore %s", dir, name, dir, last, k->holds, dir,
+	    file_exists(dir, FILE_KDF) ? " --passphrase-file FILE" : "",
+	    name);
+	return 1;
+}
+
+/*
  * A file of the folder as it is on disk, without the store's checks of
  * its name (NAME.last is not a store name): a regular file of ours,
  * closed to others, read up to the store's cap and one byte more.
@@ -1616,6 +1638,11 @@ load_file(struct skp_phstate *st, const char *name, decode_fn fn, char *why,
 	int rc, slot = file_slot(name);
 
 	rc = read_file(st->dir, name, &raw, why, whylen);
+	if (rc == SKP_ERR_NOT_FOUND && key_file_lost(st->dir, name, why,
+	    whylen)) {
+		rc = SKP_ERR_CORRUPT;
+		goto out;
+	}
 	if (rc == SKP_ERR_NOT_FOUND) {
 		rc = SKP_OK;
 		if (slot >= 0 && file_same(st, slot, NULL, 0))
@@ -1941,6 +1968,11 @@ key_from_passphrase(struct skp_phstate *st, const char *passfile,
 	    whylen)) != SKP_OK)
 		goto out;
 	rc = read_file(st->dir, FILE_KDF, &raw, why, whylen);
+	if (rc == SKP_ERR_NOT_FOUND && (key_file_lost(st->dir, FILE_KDF, why,
+	    whylen) || key_file_lost(st->dir, FILE_MASTERKEY, why, whylen))) {
+		rc = SKP_ERR_CORRUPT;
+		goto out;
+	}
 	if (rc == SKP_ERR_NOT_FOUND && create) {
 		if ((rc = skp_random(salt, sizeof(salt))) != SKP_OK ||
 		    (rc = scrypt(pass, passlen, salt, sizeof(salt), KDF_LOG2N,
@@ -2014,6 +2046,13 @@ key_from_file(struct skp_phstate *st, int create, char *why, size_t whylen)
 	int rc;
 
 	rc = read_file(st->dir, FILE_MASTERKEY, &raw, why, whylen);
+	/* Nor made anew where the passphrase's file was lost. */
+	if (rc == SKP_ERR_NOT_FOUND && (key_file_lost(st->dir,
+	    FILE_MASTERKEY, why, whylen) || key_file_lost(st->dir, FILE_KDF,
+	    why, whylen))) {
+		rc = SKP_ERR_CORRUPT;
+		goto out;
+	}
 	if (rc == SKP_ERR_NOT_FOUND && create) {
 		if ((rc = skp_random(st->key, sizeof(st->key))) != SKP_OK)
 			goto out;
@@ -2063,7 +2102,10 @@ load_identity(struct skp_phstate *st, char *why, size_t whylen)
 
 	st->have_identity = 0;
 	rc = read_file(st->dir, FILE_IDENTITY, &raw, why, whylen);
-	if (rc == SKP_ERR_NOT_FOUND) {
+	if (rc == SKP_ERR_NOT_FOUND && key_file_lost(st->dir, FILE_IDENTITY,
+	    why, whylen))
+		rc = SKP_ERR_CORRUPT;
+	else if (rc == SKP_ERR_NOT_FOUND) {
 		rc = SKP_OK;
 		goto out;
 	}
@@ -3225,15 +3267,16 @@ skp_phstate_restore(const char *dir, const char *passfile, const char *name,
 	}
 	/* The damaged file is kept aside, never removed. */
 	snprintf(side, sizeof(side), "%s" DAMAGED_SUFFIX, name);
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (renameat(dfd, name, dfd, side) != 0 && errno != ENOENT)) {
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+	    renameat(dfd, name, dfd, side) == 0)
+		*kept = 1;
+	else if (dfd < 0 || errno != ENOENT) {
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		skp_why(why, whylen, "cannot move %s aside: %s", path,
 		    strerror(errno));
 		rc = SKP_ERR_IO;
 		goto out;
 	}
-	*kept = file_exists(dir, side);
 	rc = skp_store_write(dir, name, skp_buf_ptr(last), skp_buf_len(last),
 	    SKP_STORE_NOREPLACE, why, whylen);
 	goto out;

@@ -16,6 +16,8 @@ Issue 10, defect -> case (each failed on the code before its fix):
   9  "remove it and pair again" for ... damaged_credentials_restored,
      files that hold keys;              damaged_masterkey_restored,
      no last good copy                  damaged_identity_restored
+  9  a key file removed is started
+     again empty, losing its copy ..... lost_key_file_is_not_started_empty
   9  advice per file (no keys) ........ damaged_hosts_has_its_own_advice
 """
 
@@ -227,6 +229,36 @@ def damaged_identity_restored():
     same flow, for the phone's identity and mailbox keys."""
     damaged_then_restored("identity", "seal", "decryption failed (wrong "
                           "key or tampered data)")
+
+
+@tap.case
+def lost_key_file_is_not_started_empty():
+    """credentials and masterkey removed (as the old advice said): the
+    phone does not start them again empty or anew (which would also
+    replace their copies), says so, and restore puts them back."""
+    d = K.phone_dir
+    K.stop_phone()
+    try:
+        for name in ("credentials", "masterkey"):
+            path = os.path.join(d, name)
+            with open(path, "rb") as f:
+                good = f.read()
+            os.unlink(path)
+            rc, out = phone_cmd("keys")
+            check(rc != 0, "keys with %s gone" % name, out)
+            check("%s/%s is missing, but its last good copy %s/%s.last is "
+                  "there" % (d, name, d, name) in out, "says so", out)
+            check("restore %s" % name in out, "how to put it back", out)
+            check(not os.path.exists(path), "%s made anew" % name)
+            with open(path + ".last", "rb") as f:
+                check(f.read() == good, "%s.last was replaced" % name)
+            rc, out = phone_cmd("restore", name)
+            check(rc == 0 and "restored %s/%s" % (d, name) in out and
+                  "damaged" not in out, "restore", out)
+    finally:
+        K.start_phone()
+    ok, err, _ = K.login(K.path("key"))
+    check(ok, "login with the old key after restore", err)
 
 
 @tap.case
