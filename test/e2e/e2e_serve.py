@@ -86,9 +86,21 @@ class PtyPhone:
                              "times):\n%s" % (s, n, self.text()[-3000:]))
 
     def answer(self, n, word="o"):
-        """Answer the n-th question once it reads answers."""
-        self.expect("answer within", n)
-        os.write(self.fd, (word + "\n").encode())
+        """Answer the n-th question once it reads answers ("answer
+        within" after its text: a note under a question shows it again)."""
+        self.expect("request from computer", n)
+        end = time.monotonic() + WAIT
+        while time.monotonic() < end:
+            t = self.text()
+            at = -1
+            for _ in range(n):
+                at = t.index("request from computer", at + 1)
+            if "answer within" in t[at:]:
+                os.write(self.fd, (word + "\n").encode())
+                return
+            time.sleep(0.05)
+        raise AssertionError("question %d never read answers:\n%s" %
+                             (n, self.text()[-3000:]))
 
     def close(self):
         self.stopped = True
@@ -206,11 +218,13 @@ def killed_ssh_is_dropped_from_queue():
 
 @T.case
 def waited_too_long_is_refused_as_busy():
-    """Nobody answers (run --timeout 2): the first login is asked and
-    times out, the second is asked after it; the third waited 2 s in the
+    """Nobody answers (run --timeout 4): the first login is asked and
+    times out, the second is asked after it; the third waited 4 s in the
     queue, so it is refused without being asked, and the provider says
-    the phone is busy (not that the relay refused too many calls)."""
-    ph = PtyPhone("--timeout", "2")
+    the phone is busy (not that the relay refused too many calls). 4 s:
+    the third must be queued while the first is still asked, also on a
+    loaded machine."""
+    ph = PtyPhone("--timeout", "4")
     procs = []
     try:
         procs.append(login_bg("late0"))
