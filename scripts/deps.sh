@@ -7,6 +7,11 @@ PKGS="meson ninja-build pkg-config gcc binutils libc6-dev libssl-dev openssl
 libfido2-dev libcbor-dev libqrencode-dev libwebsockets-dev openssh-client
 openssh-server zbar-tools mandoc python3 python3-cryptography procps git"
 
+# The web phone's tests need node 18+ and npm. Any node in PATH will do
+# (NodeSource's nodejs brings its own npm: Debian's npm must not replace it).
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

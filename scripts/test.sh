@@ -10,6 +10,7 @@ set -eu
 
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
+sh scripts/web-deps.sh
 
 builddir=build
 setup_args=""
