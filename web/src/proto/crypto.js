@@ -1,0 +1,167 @@
+// The primitives of docs/PROTOCOL.md §1 (Suite) on WebCrypto
+// (globalThis.crypto.subtle: browsers, Node 18+): SHA-256, HMAC-SHA256,
+// HKDF-SHA256, P-256 ECDH and ECDSA, AES-256-GCM. Private keys are made with
+// extractable=false: no script can read them out of their CryptoKey.
+//
+// A "key pair" here is { privateKey: CryptoKey, publicKey: Uint8Array(65) }
+// with the public key as the wire has it: 0x04 || X || Y.
+
+import { concat, fromHex } from './bytes.js';
+import { fail } from './err.js';
+
+const subtle = globalThis.crypto?.subtle;
+
+function needSubtle() {
+	if (!subtle)
+		fail('UNSUPPORTED', 'WebCrypto is missing: open the page over https ' +
+		    '(or http on this computer\'s loopback address)');
+	return subtle;
+}
+
+export const P256_PUB_LEN = 65;
+
+export function randomBytes(n) {
+	const b = new Uint8Array(n);
+	globalThis.crypto.getRandomValues(b);
+	return b;
+}
+
+export async function sha256(...parts) {
+	return new Uint8Array(await needSubtle().digest('SHA-256', concat(...parts)));
+}
+
+export async function hmacSha256(key, data) {
+	const s = needSubtle();
+	const k = await s.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' },
+	    false, ['sign']);
+	return new Uint8Array(await s.sign('HMAC', k, data));
+}
+
+// RFC 5869 HKDF-SHA256; an empty salt is RFC 5869's (32 zero bytes).
+export async function hkdf(salt, ikm, info, len) {
+	const s = needSubtle();
+	const k = await s.importKey('raw', ikm, 'HKDF', false, ['deriveBits']);
+	return new Uint8Array(await s.deriveBits({ name: 'HKDF', hash: 'SHA-256',
+	    salt, info }, k, len * 8));
+}
+
+// P-256 field and curve, to validate received points ourselves: WebCrypto
+// would also take a compressed point, which the wire refuses.
+const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+const B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+
+function bigOf(b) {
+	let x = 0n;
+	for (const v of b)
+		x = (x << 8n) | BigInt(v);
+	return x;
+}
+
+// Exactly 65 bytes, 0x04, X and Y below p, (X, Y) on the curve.
+export function isP256Public(pub) {
+	if (!(pub instanceof Uint8Array) || pub.length !== P256_PUB_LEN ||
+	    pub[0] !== 0x04)
+		return false;
+	const x = bigOf(pub.subarray(1, 33)), y = bigOf(pub.subarray(33, 65));
+	if (x >= P || y >= P)
+		return false;
+	const rhs = (((x * x) % P * x) - 3n * x + B) % P;
+	return (y * y) % P === ((rhs % P) + P) % P;
+}
+
+export function checkP256Public(pub) {
+	if (!isP256Public(pub))
+		fail('CRYPTO', 'not an uncompressed P-256 point');
+}
+
+async function rawPublic(publicKey) {
+	return new Uint8Array(await needSubtle().exportKey('raw', publicKey));
+}
+
+// A fresh ECDH pair, private key not extractable.
+export async function generateEcdh() {
+	const kp = await needSubtle().generateKey({ name: 'ECDH', namedCurve: 'P-256' },
+	    false, ['deriveBits']);
+	return { privateKey: kp.privateKey, publicKey: await rawPublic(kp.publicKey) };
+}
+
+// A fresh ECDSA pair, private key not extractable.
+export async function generateEcdsa() {
+	const kp = await needSubtle().generateKey({ name: 'ECDSA', namedCurve: 'P-256' },
+	    false, ['sign', 'verify']);
+	return { privateKey: kp.privateKey, publicKey: await rawPublic(kp.publicKey) };
+}
+
+// ECDH: the 32-byte X coordinate of d·Q. The peer's key is validated first.
+export async function ecdh(privateKey, peerPublic) {
+	checkP256Public(peerPublic);
+	const s = needSubtle();
+	let pub;
+	try {
+		pub = await s.importKey('raw', peerPublic,
+		    { name: 'ECDH', namedCurve: 'P-256' }, false, []);
+	} catch {
+		fail('CRYPTO', 'not a P-256 point');
+	}
+	return new Uint8Array(await s.deriveBits({ name: 'ECDH', public: pub },
+	    privateKey, 256));
+}
+
+// ECDSA P-256 / SHA-256 over msg: raw r || s (64 bytes).
+export async function ecdsaSign(privateKey, msg) {
+	return new Uint8Array(await needSubtle().sign({ name: 'ECDSA', hash: 'SHA-256' },
+	    privateKey, msg));
+}
+
+export async function ecdsaVerify(publicKey, msg, sigRaw) {
+	checkP256Public(publicKey);
+	const s = needSubtle();
+	const k = await s.importKey('raw', publicKey, { name: 'ECDSA', namedCurve: 'P-256' },
+	    false, ['verify']);
+	return s.verify({ name: 'ECDSA', hash: 'SHA-256' }, k, sigRaw, msg);
+}
+
+// For test vectors only: a key pair from a known private scalar (32 bytes),
+// through PKCS#8 (RFC 5915 ECPrivateKey without the public key). The
+// private key is not extractable; the public key is read from a JWK of a
+// short-lived extractable copy.
+const PKCS8_HEAD = fromHex('308141020100301306072a8648ce3d020106082a8648ce3d030107' +
+    '042730250201010420');
+
+export async function keyPairFromScalarForTest(scalar, alg = 'ECDH') {
+	if (scalar.length !== 32)
+		fail('INVALID', 'a P-256 scalar is 32 bytes');
+	const s = needSubtle();
+	const der = concat(PKCS8_HEAD, scalar);
+	const params = { name: alg, namedCurve: 'P-256' };
+	const uses = alg === 'ECDH' ? ['deriveBits'] : ['sign'];
+	const tmp = await s.importKey('pkcs8', der, params, true, uses);
+	const jwk = await s.exportKey('jwk', tmp);
+	const privateKey = await s.importKey('pkcs8', der, params, false, uses);
+	der.fill(0);
+	const b64 = (t) => Uint8Array.from(atob(t.replace(/-/g, '+').replace(/_/g, '/')),
+	    (c) => c.charCodeAt(0));
+	return { privateKey, publicKey: concat([4], b64(jwk.x), b64(jwk.y)) };
+}
+
+// AES-256-GCM: ciphertext || 16-byte tag.
+export async function aesGcmSeal(key, nonce, ad, pt) {
+	const s = needSubtle();
+	const k = await s.importKey('raw', key, 'AES-GCM', false, ['encrypt']);
+	return new Uint8Array(await s.encrypt({ name: 'AES-GCM', iv: nonce,
+	    additionalData: ad, tagLength: 128 }, k, pt));
+}
+
+// Throws SkpError DECRYPT when the tag does not verify.
+export async function aesGcmOpen(key, nonce, ad, ct) {
+	if (ct.length < 16)
+		fail('TRUNCATED', 'AES-GCM input shorter than its tag');
+	const s = needSubtle();
+	const k = await s.importKey('raw', key, 'AES-GCM', false, ['decrypt']);
+	try {
+		return new Uint8Array(await s.decrypt({ name: 'AES-GCM', iv: nonce,
+		    additionalData: ad, tagLength: 128 }, k, ct));
+	} catch {
+		fail('DECRYPT', 'authenticated decryption failed');
+	}
+}
