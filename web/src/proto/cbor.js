@@ -294,6 +294,9 @@ export function encode(value, maxlen = Infinity) {
 			throw e;
 		fail('CBOR_TYPE', `cannot encode: ${e.message}`);
 	}
+	// cborg gives a Buffer in Node: the same type as in a browser, and a
+	// copy of its own.
+	out = new Uint8Array(out);
 	check(out, maxlen);
 	return out;
 }
@@ -304,7 +307,9 @@ export function decode(bytes, maxlen = Infinity) {
 	check(bytes, maxlen);
 	let v;
 	try {
-		v = cborgDecode(bytes, DECODE_OPTIONS);
+		// byte strings in the tree are views of this private copy, never
+		// of the caller's buffer
+		v = cborgDecode(bytes.slice(), DECODE_OPTIONS);
 	} catch (e) {
 		fail('FORMAT', `CBOR: ${e.message}`);
 	}
