@@ -1,0 +1,74 @@
+// The key handle (docs/PROTOCOL.md §5): the page's vector, read from it,
+// and every refusal of the decoding order.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeKeyHandle, encodeKeyHandle } from '../src/proto/keyhandle.js';
+import { fromHex, toHex, concat } from '../src/proto/bytes.js';
+import { protocolMd, between } from './vectors.js';
+
+const sec = between(protocolMd(), '## 5 The key handle', '## 6 State on disk');
+const block = between(between(sec, '### Test vector', '102 bytes in all'), '```', '```');
+// hex words at the start of each line, up to the annotation
+let hex = '';
+for (const line of block.split('\n')) {
+	const m = /^\s*([0-9a-f]+)/.exec(line);
+	if (m)
+		hex += m[1];
+}
+const VEC = fromHex(hex);
+
+function code(b) {
+	try {
+		decodeKeyHandle(b);
+		return 'OK';
+	} catch (e) {
+		if (!e.code)
+			throw e;
+		return e.code;
+	}
+}
+
+test('§5 vector: 102 bytes, decodes and encodes back', () => {
+	assert.equal(VEC.length, 102);
+	const kh = decodeKeyHandle(VEC);
+	assert.equal(toHex(kh.phoneId), '320e65a0432b88f32b0c3fa9e0125fd6');
+	assert.equal(toHex(kh.credId), 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf');
+	assert.deepEqual(encodeKeyHandle(kh), VEC);
+});
+
+test('§5 decoding refusals, in order', () => {
+	const v = (i, b) => {
+		const c = VEC.slice();
+		c[i] = b;
+		return c;
+	};
+	assert.equal(code(VEC.slice(0, 2)), 'TRUNCATED');
+	assert.equal(code(fromHex('53')), 'TRUNCATED');
+	assert.equal(code(v(0, 0x54)), 'FORMAT');
+	assert.equal(code(VEC.slice(0, 3)), 'TRUNCATED');
+	assert.equal(code(v(3, 2)), 'VERSION');
+	assert.equal(code(concat(fromHex('534b5002'), new Uint8Array(300))), 'VERSION');
+	assert.equal(code(v(3, 0)), 'FORMAT');
+	assert.equal(code(concat(VEC, new Uint8Array(113))), 'TOO_LARGE');
+	assert.equal(code(VEC.slice(0, 20)), 'TRUNCATED');
+	assert.equal(code(VEC.slice(0, 85)), 'TRUNCATED');
+	assert.equal(code(v(85, 15)), 'FORMAT');
+	assert.equal(code(v(85, 129)), 'FORMAT');
+	assert.equal(code(VEC.slice(0, 101)), 'TRUNCATED');
+	assert.equal(code(concat(VEC, [0])), 'TRAILING');
+	assert.equal(code(v(20, 2)), 'CRYPTO');
+	assert.equal(code(v(84, VEC[84] ^ 1)), 'CRYPTO');
+	// the longest: L = 128, 214 bytes
+	const long = concat(VEC.slice(0, 85), [128], new Uint8Array(128));
+	assert.equal(code(long), 'OK');
+	assert.equal(long.length, 214);
+});
+
+test('the encoder refuses a bad length or key', () => {
+	const kh = decodeKeyHandle(VEC);
+	assert.throws(() => encodeKeyHandle({ ...kh, credId: new Uint8Array(15) }), { code: 'INVALID' });
+	assert.throws(() => encodeKeyHandle({ ...kh, credId: new Uint8Array(129) }), { code: 'INVALID' });
+	const bad = kh.publicKey.slice();
+	bad[64] ^= 1;
+	assert.throws(() => encodeKeyHandle({ ...kh, publicKey: bad }), { code: 'CRYPTO' });
+});
