@@ -128,7 +128,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: sk-phone-relay [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
-"                      [--max-frame BYTES] [--max-conns N] [-v]\n"
+"                      [--web DIR | --no-web] [--max-frame BYTES]\n"
+"                      [--max-conns N] [-v]\n"
 "\n"
 "The meeting point of sk-phone computers and phones. It forwards\n"
 "end-to-end encrypted frames and sees only mailbox ids, sizes and timing.\n"
@@ -137,6 +138,10 @@ usage(FILE *f)
 "                             port 0 picks a free one)\n"
 "  --tls-cert FILE            certificate chain (PEM) for wss\n"
 "  --tls-key FILE             its private key (PEM)\n"
+"  --web DIR                  serve the web phone from DIR at / on the\n"
+"                             same address (default %s,\n"
+"                             if it exists)\n"
+"  --no-web                   serve no web phone: only websockets\n"
 "  --max-frame BYTES          largest frame, header included (65536)\n"
 "  --max-conns N              connections in all (100000, or the fd limit)\n"
 "  --max-per-addr N           connections per source address or IPv6 /64\n"
@@ -163,7 +168,7 @@ usage(FILE *f)
 "  -v, --verbose              log every connection, not only refusals\n"
 "  -h, --help                 this text\n"
 "  -V, --version              the version\n",
-	    DEFAULT_LISTEN);
+	    DEFAULT_LISTEN, SKP_WEB_DIR);
 }
 
 static int
@@ -252,7 +257,7 @@ raise_nofile(void)
 enum {
 	O_LISTEN = 256, O_CERT, O_KEY, O_FRAME, O_CONNS, O_PER_ADDR,
 	O_CALLS, O_PENDING, O_CHANS, O_HOLD, O_HANDSHAKE, O_IDLE, O_PING,
-	O_LOOP, O_HELD, O_QUEUED, O_QUEUED_TOTAL,
+	O_LOOP, O_HELD, O_QUEUED, O_QUEUED_TOTAL, O_WEB, O_NO_WEB,
 };
 
 static const struct option longopts[] = {
@@ -273,6 +278,8 @@ static const struct option longopts[] = {
 	{ "max-held-bytes",	required_argument, NULL, O_HELD },
 	{ "max-queued",		required_argument, NULL, O_QUEUED },
 	{ "max-queued-total",	required_argument, NULL, O_QUEUED_TOTAL },
+	{ "web",		required_argument, NULL, O_WEB },
+	{ "no-web",		no_argument,	   NULL, O_NO_WEB },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
@@ -290,7 +297,7 @@ static int
 parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 {
 	uint32_t u;
-	int ch, rc = 0;
+	int ch, rc = 0, web_set = 0, no_web = 0;
 
 	while (rc == 0 &&
 	    (ch = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
@@ -378,6 +385,21 @@ parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 				rc = -1;
 			}
 			break;
+		case O_WEB:
+			if (optarg[0] == '\0') {
+				fprintf(stderr, "sk-phone-relay: --web: want "
+				    "a folder\n");
+				rc = -1;
+			}
+			c->web_dir = optarg;
+			c->web_default = 0;
+			web_set = 1;
+			break;
+		case O_NO_WEB:
+			c->web_dir = NULL;
+			c->web_default = 0;
+			no_web = 1;
+			break;
 		case 'v':
 			c->verbose = 1;
 			break;
@@ -397,6 +419,11 @@ parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 	if (optind != argc) {
 		fprintf(stderr, "sk-phone-relay: unexpected argument \"%s\"\n",
 		    argv[optind]);
+		return -1;
+	}
+	if (web_set && no_web) {
+		fprintf(stderr, "sk-phone-relay: --web and --no-web: give "
+		    "one\n");
 		return -1;
 	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
@@ -508,6 +535,8 @@ main(int argc, char **argv)
 	c.handshake_s = 10;
 	c.idle_s = 60;
 	c.ping_s = 30;
+	c.web_dir = SKP_WEB_DIR;
+	c.web_default = 1;
 	if (parse_args(argc, argv, &c, &conns_set) != 0)
 		return 2;
 	verbose = c.verbose;
@@ -543,6 +572,10 @@ main(int argc, char **argv)
 		relayd_log("cannot initialise");
 		return 1;
 	}
+	if (relayd_web_init(&c) != 0) {
+		relayd_fini();
+		return 1;
+	}
 	lws_set_log_level(verbose ? LLL_ERR | LLL_WARN | LLL_NOTICE :
 	    LLL_ERR | LLL_WARN, lws_emit);
 
@@ -567,6 +600,8 @@ main(int argc, char **argv)
 	info.timeout_secs = c.handshake_s;
 	/* Once headers start, lws gives them this long again, at most. */
 	info.timeout_secs_ah_idle = c.handshake_s;
+	/* An HTTP connection between two requests is idle. */
+	info.keepalive_timeout = (int)c.idle_s;
 	info.max_http_header_pool = 256;
 	info.max_http_header_data = 2048;
 	info.pt_serv_buf_size = 16384;
@@ -586,6 +621,7 @@ main(int argc, char **argv)
 		if ((evloop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK)) ==
 		    NULL) {
 			relayd_log("cannot create the libev loop");
+			relayd_web_fini();
 			relayd_fini();
 			return 1;
 		}
@@ -597,6 +633,7 @@ main(int argc, char **argv)
 	if ((context = lws_create_context(&info)) == NULL) {
 		relayd_log("cannot listen on %s (address in use, or a bad "
 		    "certificate or key?)", c.listen);
+		relayd_web_fini();
 		relayd_fini();
 		return 1;
 	}
@@ -605,6 +642,7 @@ main(int argc, char **argv)
 	if (port <= 0) {
 		relayd_log("cannot listen on %s", c.listen);
 		lws_context_destroy(context);
+		relayd_web_fini();
 		relayd_fini();
 		return 1;
 	}
@@ -621,6 +659,16 @@ main(int argc, char **argv)
 		    "without TLS: content stays end-to-end encrypted, but "
 		    "mailbox ids and timing are visible on the network; use "
 		    "--tls-cert and --tls-key");
+	if (relayd_web_on())
+		relayd_log("web phone: %s at %s://%s%s%s:%d/", c.web_dir,
+		    c.tls_cert != NULL ? "https" : "http",
+		    strchr(c.host, ':') != NULL ? "[" : "", c.host,
+		    strchr(c.host, ':') != NULL ? "]" : "", port);
+	if (relayd_web_on() && c.tls_cert == NULL && !is_loopback(c.host))
+		relayd_log("warning: the web phone over plain http on a "
+		    "non-loopback address: browsers refuse WebCrypto there "
+		    "(it needs a secure context), so it cannot pair or sign; "
+		    "use --tls-cert and --tls-key, or --no-web");
 
 	while (!got_signal)
 		service_once();
@@ -638,6 +686,7 @@ main(int argc, char **argv)
 		evloop = NULL;
 	}
 #endif
+	relayd_web_fini();
 	relayd_fini();
 	relayd_log("stopped");
 	return 0;

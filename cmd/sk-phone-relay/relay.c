@@ -127,6 +127,7 @@ struct conn {
 	struct txq	**qtail;
 	struct txq	*rx;		/* a frame arriving in pieces */
 	struct proving	*pv;		/* ROLE_PROVING */
+	struct relayd_web *web;		/* an HTTP answer being sent */
 	struct wtimer	 timer;
 	uint32_t	 qbytes;
 	uint32_t	 last_rx;	/* tick */
@@ -1349,8 +1350,21 @@ relay_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		on_tcp_gone(wsi);
 		return 0;
 	case LWS_CALLBACK_HTTP:
-		/* Only websocket upgrades are served. */
-		return -1;
+		/*
+		 * Not an upgrade: the web phone, or 404. Its connections
+		 * count under the same limits; past them, 503.
+		 */
+		if (c == NULL)
+			return -1;
+		return relayd_web_cb(wsi, (int)reason, &c->web, in, len,
+		    R.stopping || R.nconns > R.c.max_conns ||
+		    addr_over(lws_get_opaque_user_data(wsi), 0) != NULL);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		if (c == NULL)
+			return 0;
+		return relayd_web_cb(wsi, (int)reason, &c->web, in, len, 0);
 	case LWS_CALLBACK_ESTABLISHED:
 		on_established(c, wsi);
 		return 0;

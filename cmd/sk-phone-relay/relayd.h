@@ -28,6 +28,8 @@ struct relayd_conf {
 	uint32_t	 handshake_s;	/* to finish the websocket handshake */
 	uint32_t	 idle_s;	/* connection doing nothing */
 	uint32_t	 ping_s;	/* ping a silent connection */
+	const char	*web_dir;	/* the web phone; NULL: none */
+	int		 web_default;	/* web_dir is the installed copy */
 	int		 verbose;
 };
 
@@ -98,6 +100,41 @@ void	wheel_disarm(struct wtimer *);
 /* Runs every timer due up to tick `to'; fire may arm and disarm. */
 void	wheel_advance(struct wheel *, uint32_t to,
 	    void (*fire)(struct wtimer *));
+
+/*
+ * The web phone's files (webpath.c: no libwebsockets). relayd_web_path
+ * turns a request path (lws has %-decoded it and folded "/../") into one
+ * relative to the web folder, "index.html" for a folder; -1 when it names
+ * nothing served (a segment that is empty, starts with a dot or holds
+ * other than [A-Za-z0-9._~@+-]).
+ */
+#define RELAYD_WEB_PATH_MAX	512
+#define RELAYD_WEB_SEG_MAX	128
+#define RELAYD_WEB_DEPTH_MAX	8
+#define RELAYD_WEB_ETAG_LEN	64
+#define RELAYD_WEB_DATE_LEN	32
+int	 relayd_web_path(const char *, size_t, char *, size_t);
+const char *relayd_web_type(const char *);
+void	 relayd_web_etag(uint64_t, int64_t, long, char [RELAYD_WEB_ETAG_LEN]);
+int	 relayd_web_parse_date(const char *, size_t, int64_t *);
+void	 relayd_web_date(int64_t, char [RELAYD_WEB_DATE_LEN]);
+/* 1 when the client's copy is current (answer 304). */
+int	 relayd_web_fresh(const char *, size_t, const char *, size_t,
+	    const char *, int64_t);
+int	 relayd_web_host_ok(const char *, size_t);
+
+/*
+ * Serving them (web.c). relayd_web_init opens the folder (0, or -1 with
+ * the reason said); relayd_web_cb takes lws's HTTP callbacks for one
+ * connection, whose state lives in *slot; busy: over a connection limit.
+ */
+struct relayd_web;
+struct lws;
+int	relayd_web_init(const struct relayd_conf *);
+int	relayd_web_on(void);
+int	relayd_web_cb(struct lws *, int reason, struct relayd_web **slot,
+	    void *in, size_t len, int busy);
+void	relayd_web_fini(void);
 
 /* The router (relay.c). */
 extern const struct lws_protocols *const relayd_protocols;

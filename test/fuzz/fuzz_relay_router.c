@@ -197,6 +197,20 @@ lws_callback_all_protocol_vhost_args(struct lws_vhost *vh,
 	return 0;
 }
 
+/* web.c: the web phone is not served here (fuzz_relay_web has it). */
+int
+relayd_web_cb(struct lws *wsi, int reason, struct relayd_web **slot,
+    void *in, size_t len, int busy)
+{
+	(void)wsi;
+	(void)in;
+	(void)len;
+	(void)busy;
+	if (*slot != NULL)
+		abort();
+	return reason == LWS_CALLBACK_HTTP ? -1 : 0;
+}
+
 /* main.c's log functions: quiet. */
 void
 relayd_log(const char *fmt, ...)

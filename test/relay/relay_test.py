@@ -10,8 +10,11 @@ usage: relay_test.py RELAY_BIN TOOL_BIN CASE
 
 import base64
 import hashlib
+import http.client
 import os
 import re
+import shutil
+import ssl
 import signal
 import socket
 import struct
@@ -1383,6 +1386,357 @@ def case_cli():
           "mismatched key: exit %d, %r" % (out.returncode, out.stderr))
 
 
+
+# The web phone (--web DIR): static files on the websocket's own origin.
+
+WEB_FILES = {
+    "index.html": b"<!doctype html><title>web phone</title>\n",
+    "sw.js": b"self.addEventListener('fetch', () => {});\n",
+    "app.js": b"export const x = 1;\n",
+    "mod.mjs": b"export default 2;\n",
+    "style.css": b"body { margin: 0 }\n",
+    "data.json": b"{}\n",
+    "manifest.webmanifest": b'{"name": "sk-phone"}\n',
+    "icon.svg": b"<svg xmlns='http://www.w3.org/2000/svg'/>\n",
+    "icon.png": b"\x89PNG\r\n\x1a\n" + b"\0" * 32,
+    "favicon.ico": b"\0\0\1\0",
+    "notes.txt": b"text\n",
+    "app.js.map": b'{"version": 3}\n',
+    "blob.bin": b"\1\2\3",
+    "sub/page.css": b"p { color: red }\n",
+}
+
+WEB_TYPES = {
+    "index.html": "text/html; charset=utf-8",
+    "sw.js": "text/javascript; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "mod.mjs": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+    "data.json": "application/json",
+    "manifest.webmanifest": "application/manifest+json",
+    "icon.svg": "image/svg+xml",
+    "icon.png": "image/png",
+    "favicon.ico": "image/vnd.microsoft.icon",
+    "notes.txt": "text/plain; charset=utf-8",
+    "app.js.map": "application/json",
+    "blob.bin": "application/octet-stream",
+    "sub/page.css": "text/css; charset=utf-8",
+}
+
+SECRET = b"SECRET-OUTSIDE-THE-WEB-FOLDER"
+
+
+def web_dir(files=None):
+    """A web folder in TMP, and a secret file beside it (outside)."""
+    d = tempfile.mkdtemp(prefix="web-", dir=TMP)
+    for name, body in (WEB_FILES if files is None else files).items():
+        path = os.path.join(d, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(body)
+    with open(os.path.join(TMP, "outside.txt"), "wb") as f:
+        f.write(SECRET)
+    return d
+
+
+def http_get(port, path, method="GET", headers=None, tls=None, conn=None):
+    """(status, lower-case headers, body) of one request."""
+    c = conn
+    if c is None:
+        if tls:
+            ctx = ssl.create_default_context(cafile=tls)
+            ctx.check_hostname = False
+            c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10,
+                                            context=ctx)
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    h = {k.lower(): v for k, v in r.getheaders()}
+    if conn is None:
+        c.close()
+    return r.status, h, body
+
+
+def check_web_headers(h, what, tls=False, port=None):
+    csp = h.get("content-security-policy", "")
+    for d in ("default-src 'self'", "script-src 'self'", "style-src 'self'",
+              "img-src 'self' data:", "object-src 'none'",
+              "base-uri 'none'", "frame-ancestors 'none'",
+              "form-action 'none'"):
+        check(d in csp, "%s: CSP lacks %s: %r" % (what, d, csp))
+    want = "connect-src 'self' %s://127.0.0.1:%d" % ("wss" if tls else "ws",
+                                                     port)
+    check(want in csp, "%s: CSP lacks %s: %r" % (what, want, csp))
+    check("unsafe" not in csp and "*" not in csp, "%s: CSP: %r" % (what, csp))
+    for k, v in (("x-content-type-options", "nosniff"),
+                 ("referrer-policy", "no-referrer"),
+                 ("cross-origin-opener-policy", "same-origin"),
+                 ("cross-origin-embedder-policy", "require-corp")):
+        check(h.get(k) == v, "%s: %s: %r" % (what, k, h.get(k)))
+    check("camera=()" in h.get("permissions-policy", ""),
+          "%s: permissions-policy: %r" % (what, h.get("permissions-policy")))
+
+
+def case_web_files():
+    """Every file with its content type, the security headers, a
+    validator; no-cache on the page, the service worker and the manifest;
+    / is index.html; several requests on one kept-alive connection."""
+    d = web_dir()
+    r = Relay("--web", d)
+    check("web phone: %s at http://127.0.0.1:%d/" % (d, r.port) in r.text(),
+          "start line: " + r.text())
+    conn = http.client.HTTPConnection("127.0.0.1", r.port, timeout=10)
+    for name, body in WEB_FILES.items():
+        st, h, got = http_get(r.port, "/" + name, conn=conn)
+        check(st == 200 and got == body, "%s: %d %r" % (name, st, got[:40]))
+        check(h.get("content-type") == WEB_TYPES[name],
+              "%s: content-type %r" % (name, h.get("content-type")))
+        check(h.get("content-length") == str(len(body)), name)
+        check_web_headers(h, name, port=r.port)
+        check(re.fullmatch(r'"[0-9a-f-]+"', h.get("etag", "")),
+              "%s: etag %r" % (name, h.get("etag")))
+        check(h.get("last-modified", "").endswith(" GMT"), name)
+        if name in ("index.html", "sw.js", "manifest.webmanifest"):
+            check(h.get("cache-control") == "no-cache",
+                  "%s: cache-control %r" % (name, h.get("cache-control")))
+    st, h, got = http_get(r.port, "/", conn=conn)
+    check(st == 200 and got == WEB_FILES["index.html"], "/: %d" % st)
+    check(h.get("content-type") == WEB_TYPES["index.html"], "/: type")
+    st, h, got = http_get(r.port, "/app.js?v=2", conn=conn)
+    check(st == 200 and got == WEB_FILES["app.js"], "query: %d" % st)
+    conn.close()
+
+
+def case_web_not_modified():
+    """If-None-Match and If-Modified-Since give 304 without a body; a
+    changed file gets 200 with a new ETag."""
+    d = web_dir()
+    r = Relay("--web", d)
+    st, h, _ = http_get(r.port, "/app.js")
+    etag, lm = h["etag"], h["last-modified"]
+    for hd in ({"If-None-Match": etag}, {"If-None-Match": "W/" + etag},
+               {"If-None-Match": '"nope", ' + etag},
+               {"If-None-Match": "*"}, {"If-Modified-Since": lm}):
+        st, h2, body = http_get(r.port, "/app.js", headers=hd)
+        check(st == 304 and body == b"", "%r: %d %r" % (hd, st, body))
+        check(h2.get("etag") == etag, "304 without the etag")
+        check_web_headers(h2, "304", port=r.port)
+    for hd in ({"If-None-Match": '"nope"'},
+               {"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"},
+               {"If-Modified-Since": "yesterday"},
+               {"If-None-Match": '"nope"', "If-Modified-Since": lm}):
+        st, _, body = http_get(r.port, "/app.js", headers=hd)
+        check(st == 200 and body == WEB_FILES["app.js"], "%r: %d" % (hd, st))
+    with open(os.path.join(d, "app.js"), "wb") as f:
+        f.write(b"export const x = 22;\n")
+    st, h3, body = http_get(r.port, "/app.js",
+                            headers={"If-None-Match": etag})
+    check(st == 200 and body == b"export const x = 22;\n", "changed: %d" % st)
+    check(h3["etag"] != etag, "same etag for a changed file")
+
+
+def case_web_head():
+    """HEAD: the GET's headers and length, no body; on a kept-alive
+    connection the next GET still works. Other methods: 405."""
+    d = web_dir()
+    r = Relay("--web", d)
+    conn = http.client.HTTPConnection("127.0.0.1", r.port, timeout=10)
+    st, h, body = http_get(r.port, "/style.css", "HEAD", conn=conn)
+    check(st == 200 and body == b"", "HEAD: %d %r" % (st, body))
+    check(h.get("content-length") == str(len(WEB_FILES["style.css"])),
+          "HEAD length %r" % h.get("content-length"))
+    check(h.get("content-type") == WEB_TYPES["style.css"], "HEAD type")
+    check_web_headers(h, "HEAD", port=r.port)
+    st, _, body = http_get(r.port, "/style.css", conn=conn)
+    check(st == 200 and body == WEB_FILES["style.css"], "GET after HEAD")
+    st, _, body = http_get(r.port, "/missing.js", "HEAD", conn=conn)
+    check(st == 404 and body == b"", "HEAD missing: %d" % st)
+    conn.close()
+    for m in ("POST", "PUT", "DELETE", "OPTIONS"):
+        try:
+            st, h, _ = http_get(r.port, "/", m)
+        except (ConnectionError, http.client.HTTPException):
+            continue
+        check(st in (400, 405), "%s: %d" % (m, st))
+        check(st != 200, "%s served" % m)
+
+
+def case_web_traversal():
+    """Nothing outside the web folder, and nothing but regular files
+    inside: .., %2e, encoded slashes, NUL, symbolic links (out and in),
+    hidden files, folders and a FIFO are all 404."""
+    d = web_dir()
+    os.symlink(os.path.join(TMP, "outside.txt"), os.path.join(d, "out.txt"))
+    os.symlink(TMP, os.path.join(d, "up"))
+    os.symlink(os.path.join(d, "app.js"), os.path.join(d, "in.js"))
+    with open(os.path.join(d, ".hidden"), "wb") as f:
+        f.write(SECRET)
+    os.mkfifo(os.path.join(d, "fifo"))
+    os.mkdir(os.path.join(d, "empty"))
+    r = Relay("--web", d)
+    for path in ("/../outside.txt", "/%2e%2e/outside.txt",
+                 "/%2E%2E%2Foutside.txt", "/..%2foutside.txt",
+                 "/sub/../../outside.txt", "/sub/%2e%2e/%2e%2e/outside.txt",
+                 "/sub%2f..%2f..%2foutside.txt", "/.%2e/outside.txt",
+                 "//../outside.txt", "/out.txt", "/up/outside.txt",
+                 "/in.js", "/.hidden", "/%2ehidden", "/fifo", "/sub",
+                 "/empty/", "/index.html%00.png", "/index.html%00/x",
+                 "/%00/../outside.txt",
+                 "/a%5c..%5coutside.txt", "/..\\outside.txt",
+                 "/" + "a/" * 20 + "x", "/" + "x" * 600, "/%zz"):
+        try:
+            st, _, body = http_get(r.port, path)
+        except (ConnectionError, http.client.HTTPException):
+            continue
+        check(st in (400, 403, 404), "%s: %d %r" % (path, st, body[:60]))
+        check(SECRET not in body, "%s: the secret came back" % path)
+    # Raw bytes http.client will not send.
+    for raw in (b"GET /../../outside.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"GET ../outside.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"GET /index.html\0x HTTP/1.1\r\nHost: x\r\n\r\n"):
+        s = socket.create_connection(("127.0.0.1", r.port), 5)
+        s.settimeout(5)
+        s.sendall(raw)
+        got = b""
+        try:
+            while True:
+                x = s.recv(4096)
+                if not x:
+                    break
+                got += x
+                if b"\r\n\r\n" in got:
+                    break
+        except (ConnectionResetError, socket.timeout):
+            pass
+        s.close()
+        check(SECRET not in got and not got.startswith(b"HTTP/1.1 200"),
+              "%r: %r" % (raw, got[:80]))
+    # Still serving.
+    st, _, body = http_get(r.port, "/app.js")
+    check(st == 200 and body == WEB_FILES["app.js"], "after: %d" % st)
+
+
+def case_web_off():
+    """--no-web: a plain GET is 404, the websocket still works; the
+    default folder when missing: 404, said once at start."""
+    d = web_dir()
+    for args in (("--web", d, "--no-web"), ("--no-web", "--web", d)):
+        p = subprocess.run([RELAY, "--listen", "127.0.0.1:0"] + list(args),
+                           capture_output=True, timeout=10)
+        check(p.returncode == 2 and b"--web and --no-web" in p.stderr,
+              "%r: %r" % (args, p.stderr))
+    p = subprocess.run([RELAY, "--listen", "127.0.0.1:0", "--web",
+                        os.path.join(TMP, "nowhere")],
+                       capture_output=True, timeout=10)
+    check(p.returncode == 1 and b"nowhere" in p.stderr, "missing --web DIR: "
+          "%d %r" % (p.returncode, p.stderr))
+    r = Relay("--no-web")
+    for path in ("/", "/index.html"):
+        st, h, _ = http_get(r.port, path)
+        check(st == 404, "--no-web %s: %d" % (path, st))
+        check_web_headers(h, "404", port=r.port)
+    check("web phone" not in r.text(), "--no-web said: " + r.text())
+    RawWS(r.port).listen(os.urandom(32))
+    r2 = Relay()
+    st, _, _ = http_get(r2.port, "/")
+    check(st == 404, "default folder missing: %d" % st)
+    check(r2.text().count("no web phone") == 1, "not said once: " + r2.text())
+
+
+def case_web_ws_same_port():
+    """With the web phone on, websocket relaying on the same port is as
+    before (a phone, a call, its reply), and a plain GET of the path the
+    websocket uses gets the page."""
+    d = web_dir()
+    r = Relay("--web", d)
+    st, _, body = http_get(r.port, "/")
+    check(st == 200 and body == WEB_FILES["index.html"], "GET /: %d" % st)
+    secret = os.urandom(32)
+    tool("phone", r.url, secret.hex(), "echo", 1).wait_line(r"^LISTENING", 5)
+    c = tool("call", r.url, mailbox_id(secret).hex(), "beside-the-web", 5000)
+    c.wait_line(r"^REPLY echo:beside-the-web$", 5)
+    w = RawWS(r.port)
+    w.listen(os.urandom(32))
+    check(w.recv(2)[0] == "bin", "no CHALLENGE on the raw websocket")
+    st, _, body = http_get(r.port, "/index.html")
+    check(st == 200 and body == WEB_FILES["index.html"], "GET after ws")
+
+
+def case_web_big_file():
+    """A file of 8 MiB comes whole (read a chunk at a time); one over the
+    32 MiB cap is not served; an empty file is; no index.html: / is 404."""
+    files = {"big.png": os.urandom(8 * 1024 * 1024), "empty.txt": b""}
+    d = web_dir(files)
+    with open(os.path.join(d, "huge.png"), "wb") as f:
+        f.truncate(33 * 1024 * 1024)
+    r = Relay("--web", d)
+    st, h, body = http_get(r.port, "/big.png")
+    check(st == 200 and hashlib.sha256(body).digest() ==
+          hashlib.sha256(files["big.png"]).digest(),
+          "big: %d, %d bytes" % (st, len(body)))
+    st, _, body = http_get(r.port, "/huge.png")
+    check(st == 404 and len(body) < 100, "huge: %d" % st)
+    check("huge.png not served" in r.text(), "huge not logged: " + r.text())
+    st, h, body = http_get(r.port, "/empty.txt")
+    check(st == 200 and body == b"" and h.get("content-length") == "0",
+          "empty: %d" % st)
+    st, _, _ = http_get(r.port, "/")
+    check(st == 404, "no index.html: %d" % st)
+
+
+def case_web_limits():
+    """HTTP connections count under --max-per-addr (503 past it) and are
+    closed when idle (--idle-timeout, between requests)."""
+    d = web_dir()
+    r = Relay("--web", d, "--max-per-addr", "1", "--idle-timeout", "1")
+    w = RawWS(r.port)
+    st, h, _ = http_get(r.port, "/")
+    check(st == 503, "past --max-per-addr: %d" % st)
+    w.s.close()
+    time.sleep(0.3)
+    s = socket.create_connection(("127.0.0.1", r.port), 5)
+    s.settimeout(6)
+    s.sendall(b"GET /app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    got = b""
+    closed = False
+    end = time.monotonic() + 6
+    try:
+        while time.monotonic() < end:
+            x = s.recv(4096)
+            if not x:
+                closed = True
+                break
+            got += x
+    except (ConnectionResetError, socket.timeout):
+        closed = True
+    check(got.startswith(b"HTTP/1.1 200"), "reply: %r" % got[:40])
+    check(closed and time.monotonic() < end, "idle HTTP connection kept")
+
+
+def case_web_tls():
+    """Over the relay's TLS: the page on https, connect-src names wss."""
+    cf, kf = make_cert()
+    d = web_dir()
+    r = Relay("--web", d, tls=(cf, kf))
+    check("at https://127.0.0.1:%d/" % r.port in r.text(), r.text())
+    st, h, body = http_get(r.port, "/", tls=cf)
+    check(st == 200 and body == WEB_FILES["index.html"], "https: %d" % st)
+    check_web_headers(h, "https", tls=True, port=r.port)
+
+
+def case_web_warning():
+    """Plain http on a non-loopback address: said that browsers refuse
+    WebCrypto there; not said on loopback."""
+    d = web_dir()
+    r = Relay("--web", d)
+    check("WebCrypto" not in r.text(), "warned on loopback: " + r.text())
+    r = Relay("--web", d, "--listen", "0.0.0.0:0")
+    check("browsers refuse WebCrypto there" in r.text(),
+          "no warning: " + r.text())
+
+
 def main():
     global RELAY, TOOL
     if len(sys.argv) != 4:
@@ -1411,9 +1765,7 @@ def main():
             rc = 1
         if rc == 0:
             print("ok: " + name)
-        for f in os.listdir(TMP):
-            os.unlink(os.path.join(TMP, f))
-        os.rmdir(TMP)
+        shutil.rmtree(TMP, ignore_errors=True)
     return rc
 
 
