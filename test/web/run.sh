@@ -11,6 +11,21 @@ if ! "$node" --version >/dev/null 2>&1; then
 	    "(sh scripts/deps.sh does), then run the tests again" >&2
 	exit 1
 fi
+# WebCrypto on the global scope: node 19 and later have it; node 18
+# (Debian 12's) only with --experimental-global-webcrypto.
+has_webcrypto() {
+	"$node" -e 'process.exit(typeof CryptoKey === "function" &&
+	    globalThis.crypto && globalThis.crypto.subtle ? 0 : 1)' 2>/dev/null
+}
+if ! has_webcrypto; then
+	NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--experimental-global-webcrypto"
+	export NODE_OPTIONS
+	if ! has_webcrypto; then
+		echo "sk-phone: $node has no WebCrypto (globalThis.crypto.subtle):" \
+		    "install node 18 or later" >&2
+		exit 1
+	fi
+fi
 if [ ! -f "$web/node_modules/cborg/package.json" ]; then
 	echo "sk-phone: $web/node_modules is missing: run" \
 	    "'npm ci' in $web (sh scripts/test.sh does)" >&2
