@@ -41,14 +41,20 @@ join(char *out, size_t outlen, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= outlen ? SKP_ERR_TOO_LARGE : SKP_OK;
 }
 
-/* Names are ours, never the user's: keep them plain and dot-free. */
+/*
+ * Names are ours, never the user's: keep them plain and dot-free, but
+ * for the one suffix of a last good copy (NAME.last).
+ */
 static int
 valid_name(const char *name)
 {
+	const size_t sl = sizeof(SKP_STORE_LAST_SUFFIX) - 1;
 	size_t i, n;
 
 	if (name == NULL || (n = strlen(name)) == 0 || n > SKP_STORE_NAME_MAX)
 		return 0;
+	if (n > sl && strcmp(name + n - sl, SKP_STORE_LAST_SUFFIX) == 0)
+		n -= sl;
 	for (i = 0; i < n; i++)
 		if (!((name[i] >= 'a' && name[i] <= 'z') ||
 		    (name[i] >= 'A' && name[i] <= 'Z') ||

@@ -1260,7 +1260,7 @@ skp_phstate_open_sealed(const uint8_t key[SKP_PH_KEY_LEN], const char *name,
 
 /* ---- damaged files: the advice, and the last good copies ---- */
 
-#define LAST_SUFFIX	".last"
+#define LAST_SUFFIX	SKP_STORE_LAST_SUFFIX
 #define DAMAGED_SUFFIX	".damaged"
 #define SIDE_NAME_MAX	(SKP_STORE_NAME_MAX + 16)
 
@@ -1524,79 +1524,19 @@ last_read(const char *dir, const char *name, skp_buf_t **payload,
 	return rc;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Keep payload (what dir/name now holds, read back good) as
- * dir/name.last: a state file like the others, 0600, written to a
- * temporary file, fsync'd, renamed, and the folder fsync'd.
+ * dir/name.last: a state file like the others (the store's atomic,
+ * fsync'd write, 0600).
  */
 static int
 last_write(const char *dir, const char *name, const uint8_t *payload,
     size_t len, char *why, size_t whylen)
 {
-	char last[SIDE_NAME_MAX], tmp[SIDE_NAME_MAX + 32], hex[17];
-	uint8_t rnd[8];
-	skp_buf_t *file = NULL;
-	int dfd = -1, fd = -1, have_tmp = 0, rc = SKP_ERR_IO;
+	char last[SIDE_NAME_MAX];
 
 	snprintf(last, sizeof(last), "%s" LAST_SUFFIX, name);
-	if ((rc = skp_store_frame(payload, len, &file)) != SKP_OK ||
-	    (rc = skp_random(rnd, sizeof(rnd))) != SKP_OK) {
-		skp_why(why, whylen, "cannot keep %s/%s: %s", dir, last,
-		    skp_strerror(rc));
-		goto out;
-	}
-	skp_hex(rnd, sizeof(rnd), hex);
-	snprintf(tmp, sizeof(tmp), ".%s.tmp-%s", last, hex);
-	rc = SKP_ERR_IO;
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) < 0)
-		goto fail;
-	have_tmp = 1;
-	if (fchmod(fd, 0600) != 0 || write_all(fd, skp_buf_ptr(file),
-	    skp_buf_len(file)) != 0 || fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(dfd, tmp, dfd, last) != 0)
-		goto fail;
-	have_tmp = 0;
-	if (fsync(dfd) != 0)
-		goto fail;
-	rc = SKP_OK;
-	goto out;
- fail:
-	skp_why(why, whylen, "cannot keep %s/%s: %s", dir, last,
-	    strerror(errno));
- out:
-	if (fd >= 0)
-		close(fd);
-	if (have_tmp)
-		(void)unlinkat(dfd, tmp, 0);
-	if (dfd >= 0)
-		close(dfd);
-	skp_buf_free(&file);
-	return rc;
+	return skp_store_write(dir, last, payload, len, 0, why, whylen);
 }
 
 /*

@@ -24,6 +24,7 @@
 #define SKP_STORE_PATH_MAX	4096	/* a folder path, with its NUL */
 #define SKP_STORE_CA_MAX	1023	/* bytes of a pairing's CA path */
 #define SKP_STORE_NAME_MAX	64	/* a file name: [A-Za-z0-9_-]+ */
+#define SKP_STORE_LAST_SUFFIX	".last"	/* NAME.last: its last good copy */
 #define SKP_STORE_WHY_MAX	(2 * SKP_STORE_PATH_MAX + 256)
 
 /*

@@ -608,7 +608,9 @@ static void
 file_refuse_bad_names(void)
 {
 	static const char *bad[] = { "", "../x", ".hidden", "a/b", "a b",
-	    "x.tmp",
+	    "x.tmp", ".last", "x.last.last", "x.lastx", "x.last/", "../x.last",
+	    /* 65 characters with the suffix, one over the cap */
+	    "012345678901234567890123456789012345678901234567890123456789.last",
 	    /* 65 characters, one over the cap */
 	    "01234567890123456789012345678901234567890123456789012345678901234"
 	};
@@ -629,6 +631,26 @@ file_refuse_bad_names(void)
 	CHECK_RC(skp_store_write(t, "ok", (const uint8_t *)"\xa0", 1, 0x80,
 	    why, sizeof(why)), SKP_ERR_INVALID);
 	CHECK(count_entries(t) == 0);
+	rmtree(t);
+	free(t);
+}
+
+/* NAME.last, the one dotted name: a state file like the others. */
+static void
+file_last_copy_name(void)
+{
+	char *t = mktmp(), why[SKP_STORE_WHY_MAX], p[512];
+	skp_buf_t *b = NULL;
+
+	CHECK_RC(skp_store_write(t, "credentials" SKP_STORE_LAST_SUFFIX,
+	    (const uint8_t *)"\xa0", 1, 0, why, sizeof(why)), SKP_OK);
+	CHECK_RC(skp_store_read(t, "credentials.last", &b, why, sizeof(why)),
+	    SKP_OK);
+	CHECK(b != NULL && skp_buf_len(b) == 1 && skp_buf_ptr(b)[0] == 0xa0);
+	snprintf(p, sizeof(p), "%s/credentials.last", t);
+	CHECK(mode_of(p) == 0600);
+	CHECK(count_entries(t) == 1);
+	skp_buf_free(&b);
 	rmtree(t);
 	free(t);
 }
@@ -1458,6 +1480,7 @@ static const struct skp_test_case cases[] = {
 	{ "format_refuse_over_cap", format_refuse_over_cap },
 	{ "file_roundtrip", file_roundtrip },
 	{ "file_refuse_bad_names", file_refuse_bad_names },
+	{ "file_last_copy_name", file_last_copy_name },
 	{ "file_read_missing", file_read_missing },
 	{ "file_refuse_open_modes", file_refuse_open_modes },
 	{ "file_refuse_not_owned", file_refuse_not_owned },
