@@ -782,23 +782,12 @@ def main():
         world(K, tamper=(group == "failures"))
         if group == "failures":
             K.phone_extra = ["--relay", K.direct_url]
-    except Exception as e:
-        print("1..0 # setup failed")
-        print("Bail out! %s" % str(e).replace("\n", " | "))
-        for n in ("relay", "sshd"):
-            sys.stderr.write("-- %s --\n%s\n" % (n, K.log(n)[-2000:]))
-        K.close()
-        return 1
+    except Exception as e:  # noqa: BLE001
+        return K.setup_failed(e)
     rc = tap.run(sys.argv[3:])
-    if rc != 0:
-        for f in sorted(os.listdir(K.tmp)):
-            if f.endswith(".log"):
-                sys.stderr.write("-- %s --\n%s\n" %
-                                 (f, K.log(f[:-4])[-1500:]))
     if getattr(K, "proxy", None) is not None:
         K.proxy.close()
-    K.close()
-    return rc
+    return K.finish(rc)
 
 
 if __name__ == "__main__":

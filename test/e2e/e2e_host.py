@@ -629,21 +629,12 @@ def main():
         rc, out, err, _ = K.keygen("id_ecdsa_sk", env=env(K))
         check(rc == 0, "ssh-keygen -t ecdsa-sk", out + err)
         K.authorize(K.key + ".pub")
-    except Exception as e:
-        print("1..0 # setup failed")
-        print("Bail out! %s" % str(e).replace("\n", " | "))
-        K.close()
-        return 1
+    except Exception as e:  # noqa: BLE001
+        return K.setup_failed(e)
     rc = tap.run(sys.argv[2:])
     if K.pty is not None:
         K.pty.close()
-    if rc != 0:
-        for f in sorted(os.listdir(K.tmp)):
-            if f.endswith(".log"):
-                sys.stderr.write("-- %s --\n%s\n" %
-                                 (f, K.log(f[:-4])[-1500:]))
-    K.close()
-    return rc
+    return K.finish(rc)
 
 
 if __name__ == "__main__":

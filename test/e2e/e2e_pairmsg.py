@@ -295,18 +295,9 @@ def main():
     try:
         K.start_relay()
     except Exception as e:  # noqa: BLE001
-        print("1..0 # setup failed")
-        print("Bail out! %s" % str(e).replace("\n", " | "))
-        K.close()
-        return 1
+        return K.setup_failed(e)
     rc = t.run(sys.argv[3:])
-    if rc != 0:
-        for f in sorted(os.listdir(K.tmp)):
-            if f.endswith(".log"):
-                sys.stderr.write("-- %s --\n%s\n" %
-                                 (f, K.log(f[:-4])[-1500:]))
-    K.close()
-    return rc
+    return K.finish(rc)
 
 
 if __name__ == "__main__":

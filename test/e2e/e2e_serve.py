@@ -340,20 +340,9 @@ def main():
             raise RuntimeError("ssh-keygen no-touch: " + out + err)
         K.stop_phone()
     except Exception as e:  # noqa: BLE001
-        print("1..0 # setup failed")
-        print("Bail out! %s" % str(e).replace("\n", " | "))
-        for n in ("relay", "sshd"):
-            sys.stderr.write("-- %s --\n%s\n" % (n, K.log(n)[-2000:]))
-        K.close()
-        return 1
+        return K.setup_failed(e)
     rc = T.run(sys.argv[2:])
-    if rc != 0:
-        for f in sorted(os.listdir(K.tmp)):
-            if f.endswith(".log"):
-                sys.stderr.write("-- %s --\n%s\n" %
-                                 (f, K.log(f[:-4])[-1500:]))
-    K.close()
-    return rc
+    return K.finish(rc)
 
 
 if __name__ == "__main__":

@@ -148,6 +148,27 @@ class Kit:
         return (rc, out.decode("utf-8", "replace"),
                 err.decode("utf-8", "replace"), dt)
 
+    def setup_failed(self, e, logs=("relay", "sshd", "phone")):
+        """The suite's world could not be made: say so the TAP way, with
+        the logs of the processes named, close the kit; the exit status."""
+        print("1..0 # setup failed")
+        print("Bail out! %s" % str(e).replace("\n", " | "))
+        for n in logs:
+            sys.stderr.write("-- %s --\n%s\n" % (n, self.log(n)[-2000:]))
+        self.close()
+        return 1
+
+    def finish(self, rc):
+        """After the cases: every log on stderr when one failed; close
+        the kit; the exit status."""
+        if rc != 0:
+            for f in sorted(os.listdir(self.tmp)):
+                if f.endswith(".log"):
+                    sys.stderr.write("-- %s --\n%s\n" %
+                                     (f, self.log(f[:-4])[-1500:]))
+        self.close()
+        return rc
+
     def close(self):
         for p in list(self.procs):
             try:
