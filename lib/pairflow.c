@@ -356,6 +356,14 @@ skp_pairflow_uri(const skp_pairflow_t *pf)
 	return pf == NULL ? NULL : pf->uri_text;
 }
 
+int
+skp_pairflow_web_uri(const skp_pairflow_t *pf, char *out, size_t outlen)
+{
+	if (pf == NULL || pf->side != PF_COMPUTER)
+		return SKP_ERR_INVALID;
+	return skp_pairuri_encode_web(&pf->uri, out, outlen);
+}
+
 const char *
 skp_pairflow_code(const skp_pairflow_t *pf)
 {

@@ -12,6 +12,7 @@
 #include "sk-phone/relayurl.h"
 
 #define URI_PREFIX	"sk-phone://pair?"
+#define WEB_ORIGIN_MAX	(8 + SKP_RELAY_URL_MAX + 2)	/* https:// .. /# */
 #define INFO_RENDEZVOUS	"sk-phone v1 rendezvous"
 #define INFO_PAIR_PSK	"sk-phone v1 pairing psk"
 #define INFO_CONFIRM	"sk-phone v1 confirm"
@@ -201,9 +202,53 @@ skp_pairuri_check_name(const char *s, size_t n)
 	return SKP_OK;
 }
 
-int
-skp_pairuri_encode(const struct skp_pairuri *u, char *out, size_t outlen)
+/*
+ * The web form's start, "https://AUTHORITY/#" (or "http://" for a ws://
+ * relay on a loopback address), from a relay URL already checked:
+ * AUTHORITY is the relay URL's host and port exactly as written.
+ * SKP_ERR_FORMAT for a ws:// relay elsewhere (no browser gives WebCrypto
+ * to such a page).
+ */
+static int
+web_prefix(const char *relay, size_t rlen, char *out, size_t outlen)
 {
+	struct skp_relayurl ru;
+	const char *a, *e;
+	size_t n;
+	int loop;
+
+	if (skp_relayurl_parse(relay, rlen, &ru, NULL) != SKP_OK)
+		return SKP_ERR_FORMAT;
+	a = relay + (ru.tls ? 6 : 5);		/* past "wss://" or "ws://" */
+	if ((e = memchr(a, '/', rlen - (size_t)(a - relay))) == NULL)
+		e = relay + rlen;
+	n = (size_t)(e - a);
+	loop = strcmp(ru.host, "localhost") == 0 ||
+	    strcmp(ru.host, "::1") == 0 ||
+	    (!ru.ipv6 && strncmp(ru.host, "127.", 4) == 0 &&
+	    strspn(ru.host, "0123456789.") == strlen(ru.host));
+	if (!ru.tls && !loop)
+		return SKP_ERR_FORMAT;
+	if (outlen < 8 + n + 3)
+		return SKP_ERR_TOO_LARGE;
+	snprintf(out, outlen, "%s://%.*s/#", ru.tls ? "https" : "http",
+	    (int)n, a);
+	return SKP_OK;
+}
+
+int
+skp_pairuri_web_ok(const char *relay)
+{
+	char pre[WEB_ORIGIN_MAX + 1];
+
+	return relay != NULL && web_prefix(relay, strlen(relay), pre,
+	    sizeof(pre)) == SKP_OK;
+}
+
+static int
+encode_with(const struct skp_pairuri *u, int web, char *out, size_t outlen)
+{
+	char pre[WEB_ORIGIN_MAX + 1];
 	skp_buf_t *b = NULL;
 	char *k = NULL, *s = NULL, t[DEC_U64_MAX + 1];
 	size_t rlen, nlen;
@@ -219,6 +264,9 @@ skp_pairuri_encode(const struct skp_pairuri *u, char *out, size_t outlen)
 	    (rc = skp_pairuri_check_relay(u->relay, rlen)) != SKP_OK ||
 	    (rc = skp_pairuri_check_name(u->name, nlen)) != SKP_OK)
 		goto out;
+	if (web && (rc = web_prefix(u->relay, rlen, pre, sizeof(pre))) !=
+	    SKP_OK)
+		goto out;
 	if ((b = skp_buf_new(SKP_PAIRURI_MAX)) == NULL) {
 		rc = SKP_ERR_NOMEM;
 		goto out;
@@ -229,7 +277,8 @@ skp_pairuri_encode(const struct skp_pairuri *u, char *out, size_t outlen)
 	    (rc = skp_b64url_encode(u->secret, sizeof(u->secret), &s)) !=
 	    SKP_OK)
 		goto out;
-	if ((rc = skp_buf_put(b, URI_PREFIX, strlen(URI_PREFIX))) != SKP_OK ||
+	if ((rc = web ? skp_buf_put(b, pre, strlen(pre)) :
+	    skp_buf_put(b, URI_PREFIX, strlen(URI_PREFIX))) != SKP_OK ||
 	    (rc = skp_buf_put(b, "v=2&k=", 6)) != SKP_OK ||
 	    (rc = skp_buf_put(b, k, strlen(k))) != SKP_OK ||
 	    (rc = skp_buf_put(b, "&s=", 3)) != SKP_OK ||
@@ -241,7 +290,7 @@ skp_pairuri_encode(const struct skp_pairuri *u, char *out, size_t outlen)
 	    (rc = skp_buf_put(b, "&t=", 3)) != SKP_OK ||
 	    (rc = skp_buf_put(b, t, strlen(t))) != SKP_OK)
 		goto out;
-	if (skp_buf_len(b) >= outlen) {
+	if (skp_buf_len(b) >= outlen || skp_buf_len(b) > SKP_PAIRURI_MAX) {
 		rc = SKP_ERR_TOO_LARGE;
 		goto out;
 	}
@@ -256,6 +305,18 @@ out:
 	free(k);
 	skp_buf_free(&b);
 	return rc;
+}
+
+int
+skp_pairuri_encode(const struct skp_pairuri *u, char *out, size_t outlen)
+{
+	return encode_with(u, 0, out, outlen);
+}
+
+int
+skp_pairuri_encode_web(const struct skp_pairuri *u, char *out, size_t outlen)
+{
+	return encode_with(u, 1, out, outlen);
 }
 
 /* A newer v wins over every other complaint: its grammar may differ. */
@@ -331,8 +392,10 @@ skp_pairuri_parse(const char *uri, size_t len, struct skp_pairuri *u)
 {
 	struct skp_pairuri t;
 	struct span val[P_COUNT];
+	char pre[WEB_ORIGIN_MAX + 1];
+	const char *hash;
 	size_t plen = strlen(URI_PREFIX), rlen = 0, nlen = 0;
-	int rc;
+	int rc, web;
 
 	memset(&t, 0, sizeof(t));
 	memset(val, 0, sizeof(val));
@@ -344,7 +407,19 @@ skp_pairuri_parse(const char *uri, size_t len, struct skp_pairuri *u)
 		rc = SKP_ERR_TOO_LARGE;
 		goto out;
 	}
-	if (len < plen || memcmp(uri, URI_PREFIX, plen) != 0) {
+	/*
+	 * The web form: the same query after "#", behind the relay's own
+	 * https:// (or loopback http://) origin, checked below against r.
+	 */
+	web = len >= 8 && (memcmp(uri, "https://", 8) == 0 ||
+	    memcmp(uri, "http://", 7) == 0);
+	if (web) {
+		if ((hash = memchr(uri, '#', len)) == NULL) {
+			rc = SKP_ERR_FORMAT;
+			goto out;
+		}
+		plen = (size_t)(hash - uri) + 1;
+	} else if (len < plen || memcmp(uri, URI_PREFIX, plen) != 0) {
 		rc = SKP_ERR_FORMAT;
 		goto out;
 	}
@@ -369,6 +444,12 @@ skp_pairuri_parse(const char *uri, size_t len, struct skp_pairuri *u)
 	if ((rc = skp_pairuri_check_relay(t.relay, rlen)) != SKP_OK ||
 	    (rc = skp_pairuri_check_name(t.name, nlen)) != SKP_OK)
 		goto out;
+	/* One spelling: the start the encoder makes from r, byte for byte. */
+	if (web && (web_prefix(t.relay, rlen, pre, sizeof(pre)) != SKP_OK ||
+	    strlen(pre) != plen || memcmp(pre, uri, plen) != 0)) {
+		rc = SKP_ERR_FORMAT;
+		goto out;
+	}
 	if ((rc = skp_p256_check_public(t.computer_pub)) != SKP_OK)
 		goto out;
 	memcpy(u, &t, sizeof(t));

@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "qr.h"
+#include "webcheck.h"
 
 #define PAIR_TIMEOUT_DEFAULT	SKP_PAIRURI_MAX_AGE	/* seconds */
 #define RELAY_CHECK_MS		5000
@@ -304,7 +305,7 @@ skp_cli_pair(int argc, char **argv)
 	};
 	char dir[SKP_STORE_PATH_MAX], why[SKP_STORE_WHY_MAX];
 	char name[SKP_NAME_MAX + 1], relay[SKP_RELAY_URL_MAX + 1];
-	char ca[SKP_STORE_CA_MAX + 1];
+	char ca[SKP_STORE_CA_MAX + 1], web_uri[SKP_PAIRURI_MAX + 1];
 	struct skp_p256_key identity;
 	struct skp_pair_peer peer;
 	struct ticker ticker;
@@ -314,9 +315,10 @@ skp_cli_pair(int argc, char **argv)
 	char *end;
 	long t;
 	int c, yes = 0, replace = 0, timeout_s = PAIR_TIMEOUT_DEFAULT;
-	int ret = 1, rc, confirmed, color, lock = -1;
+	int ret = 1, rc, confirmed, color, lock = -1, web;
 
 	memset(&identity, 0, sizeof(identity));
+	web_uri[0] = '\0';
 	memset(&peer, 0, sizeof(peer));
 	name[0] = relay[0] = ca[0] = '\0';
 	while ((c = getopt_long(argc, argv, "r:c:n:yu:t:h", longopts,
@@ -483,12 +485,29 @@ skp_cli_pair(int argc, char **argv)
 	}
 	uri = skp_pairflow_uri(pf);
 	color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
-	printf("Scan this code with the sk-phone app on your phone "
-	    "(valid %d minutes, once):\n\n", SKP_PAIRURI_MAX_AGE / 60);
-	if ((rc = skp_qr_draw(stdout, uri, color)) != SKP_OK) {
+	/*
+	 * When the relay serves the web phone, the QR code is its address
+	 * with the pairing in the fragment (never sent to the server): any
+	 * phone's camera opens it. The text form stays for pasting.
+	 */
+	web = skp_pairuri_web_ok(relay) &&
+	    skp_webcheck(relay, ca, RELAY_CHECK_MS) &&
+	    skp_pairflow_web_uri(pf, web_uri, sizeof(web_uri)) == SKP_OK;
+	if (web)
+		printf("Scan this code with your phone's camera: it opens the "
+		    "web phone the relay serves (valid %d minutes, once);\n"
+		    "sk-phone-authenticator pair takes it too:\n\n",
+		    SKP_PAIRURI_MAX_AGE / 60);
+	else
+		printf("Scan this code with the sk-phone app on your phone "
+		    "(valid %d minutes, once):\n\n", SKP_PAIRURI_MAX_AGE / 60);
+	if ((rc = skp_qr_draw(stdout, web ? web_uri : uri, color)) !=
+	    SKP_OK) {
 		skp_cli_err("cannot draw the QR code: %s", skp_strerror(rc));
 		goto out;
 	}
+	if (web)
+		printf("\nOr open this address on the phone:\n%s\n", web_uri);
 	printf("\nOr give the phone this text:\n%s\n\n", uri);
 	fflush(stdout);
 	if (uri_file != NULL && write_uri_file(uri_file, uri) != SKP_OK) {
@@ -563,5 +582,6 @@ skp_cli_pair(int argc, char **argv)
 	skp_store_phones_free(&phones);
 	skp_wipe(&identity, sizeof(identity));
 	skp_wipe(&peer, sizeof(peer));
+	skp_wipe(web_uri, sizeof(web_uri));
 	return ret;
 }

@@ -87,6 +87,12 @@ int	skp_pairflow_phone_new(const char *uri,
 int	skp_pairflow_set_ca(skp_pairflow_t *, const char *ca_file);
 
 const char *skp_pairflow_uri(const skp_pairflow_t *);
+/*
+ * Computer side: the same pairing as the web form (§2.1),
+ * https://RELAY/#v=2&..., for the web phone the relay serves; the errors
+ * of skp_pairuri_encode_web().
+ */
+int	skp_pairflow_web_uri(const skp_pairflow_t *, char *out, size_t outlen);
 
 /*
  * Computer: join the rendezvous and wait there, before the code is shown,

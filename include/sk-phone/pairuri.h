@@ -42,7 +42,18 @@ struct skp_pairuri {
 int	skp_pairuri_encode(const struct skp_pairuri *, char *out,
 	    size_t outlen);
 /*
- * Strict parse of len bytes (no NUL needed). SKP_ERR_VERSION for a v
+ * The web form (PROTOCOL.md §2.1): the same query in the fragment of the
+ * relay's own web origin, https://HOST[:PORT]/#v=2&k=... (http:// for a
+ * ws:// relay on a loopback address), for the web phone the relay serves.
+ * SKP_ERR_FORMAT for a ws:// relay on another address (a browser gives
+ * such a page no WebCrypto); skp_pairuri_web_ok() says so beforehand.
+ */
+int	skp_pairuri_encode_web(const struct skp_pairuri *, char *out,
+	    size_t outlen);
+int	skp_pairuri_web_ok(const char *relay);
+/*
+ * Strict parse of len bytes (no NUL needed), either form; the web form's
+ * origin must be the one its r gives. SKP_ERR_VERSION for a v
  * newer than ours, SKP_ERR_OLD_VERSION for v=1 (protocol 1), SKP_ERR_CRYPTO for a key not on the curve, otherwise
  * SKP_ERR_FORMAT / SKP_ERR_TOO_LARGE. Does not check freshness.
  */

@@ -13,7 +13,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 {
 	struct skp_pairuri u, v;
-	char out[SKP_PAIRURI_MAX + 1];
+	char out[SKP_PAIRURI_MAX + 1], text[SKP_PAIRURI_MAX + 16 + 1];
+	int web, rc;
 
 	/* The field checks see raw bytes too. */
 	(void)skp_pairuri_check_name((const char *)p, n);
@@ -26,12 +27,27 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 	 * escapes exactly what the parser needs escaped), and parse back to
 	 * the same fields.
 	 */
-	if (skp_pairuri_encode(&u, out, sizeof(out)) != SKP_OK ||
+	web = n > 0 && p[0] == 'h';
+	if ((web ? skp_pairuri_encode_web(&u, out, sizeof(out)) :
+	    skp_pairuri_encode(&u, out, sizeof(out))) != SKP_OK ||
 	    strlen(out) > n)
 		abort();
 	memset(&v, 0, sizeof(v));
 	if (skp_pairuri_parse(out, strlen(out), &v) != SKP_OK ||
 	    memcmp(&u, &v, sizeof(u)) != 0)
+		abort();
+	/*
+	 * The web form's origin has one spelling, the one r gives; the same
+	 * pairing in the text form parses to the same fields.
+	 */
+	if (web && (!skp_pairuri_web_ok(u.relay) ||
+	    memcmp(out, p, (size_t)(strchr(out, '#') - out) + 1) != 0))
+		abort();
+	/* (A short origin leaves the text form up to 5 bytes longer.) */
+	if (web && (rc = skp_pairuri_encode(&u, text, sizeof(text))) !=
+	    SKP_ERR_TOO_LARGE && (rc != SKP_OK ||
+	    skp_pairuri_parse(text, strlen(text), &v) != SKP_OK ||
+	    memcmp(&u, &v, sizeof(u)) != 0))
 		abort();
 	skp_pairuri_clear(&u);
 	skp_pairuri_clear(&v);

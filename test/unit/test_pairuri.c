@@ -27,6 +27,13 @@
 #define NAME_E	"work%20laptop%20%C3%A9"
 #define VECTOR_URI "sk-phone://pair?v=2&k=" PUB_B64 "&s=" SEC_B64 \
 		"&r=" RELAY_E "&n=" NAME_E "&t=1700000000"
+/* The web form (PROTOCOL.md 2.1): the same query after the origin. */
+#define QUERY	"v=2&k=" PUB_B64 "&s=" SEC_B64 "&r=" RELAY_E "&n=" NAME_E \
+		"&t=1700000000"
+#define WEB_URI	"https://relay.example.com:8443/#" QUERY
+#define LOOP_RELAY "ws://127.0.0.1:8765"
+#define LOOP_URI "http://127.0.0.1:8765/#v=2&k=" PUB_B64 "&s=" SEC_B64 \
+		"&r=ws%3A%2F%2F127.0.0.1%3A8765&n=" NAME_E "&t=1700000000"
 
 static void
 fill(struct skp_pairuri *u)
@@ -89,6 +96,117 @@ parse_vector(void)
 	CHECK(strcmp(u.relay, RELAY) == 0);
 	CHECK(strcmp(u.name, NAME) == 0);
 	CHECK(u.created == 1700000000);
+}
+
+static void
+web_vector(void)
+{
+	struct skp_pairuri u, want, v;
+	char out[SKP_PAIRURI_MAX + 1];
+
+	fill(&want);
+	CHECK_RC(skp_pairuri_encode_web(&want, out, sizeof(out)), SKP_OK);
+	CHECK(strcmp(out, WEB_URI) == 0);
+	CHECK(strlen(WEB_URI) == 232);
+	memset(&u, 0xee, sizeof(u));
+	REQUIRE(skp_pairuri_parse(WEB_URI, strlen(WEB_URI), &u) == SKP_OK);
+	CHECK(memcmp(&u, &want, sizeof(u)) == 0);
+	/* A ws:// relay on loopback: http://, which browsers trust there. */
+	memset(want.relay, 0, sizeof(want.relay));
+	snprintf(want.relay, sizeof(want.relay), "%s", LOOP_RELAY);
+	CHECK_RC(skp_pairuri_encode_web(&want, out, sizeof(out)), SKP_OK);
+	CHECK(strcmp(out, LOOP_URI) == 0);
+	CHECK(strlen(LOOP_URI) == 209);
+	memset(&v, 0, sizeof(v));
+	REQUIRE(skp_pairuri_parse(LOOP_URI, strlen(LOOP_URI), &v) == SKP_OK);
+	CHECK(memcmp(&v, &want, sizeof(v)) == 0);
+	/* Room for the URI but not its NUL: too large. */
+	CHECK_RC(skp_pairuri_encode_web(&want, out, strlen(LOOP_URI)),
+	    SKP_ERR_TOO_LARGE);
+}
+
+static void
+web_origins(void)
+{
+	static const struct {
+		const char *relay, *origin;
+	} ok[] = {
+		{ "wss://relay.example.com", "https://relay.example.com/#" },
+		{ "wss://Relay.Example.org:8443/sk/a%2Fb",
+		    "https://Relay.Example.org:8443/#" },
+		{ "wss://[2001:db8::1]:9/x", "https://[2001:db8::1]:9/#" },
+		{ "ws://localhost:8765", "http://localhost:8765/#" },
+		{ "ws://[::1]:9000/r", "http://[::1]:9000/#" },
+		{ "ws://127.5.6.7/", "http://127.5.6.7/#" },
+	};
+	static const char *not_web[] = {
+		"ws://10.0.0.1:8765", "ws://relay.example.com",
+		"ws://[2001:db8::1]:9", "ws://127.example.com",
+	};
+	struct skp_pairuri u, v;
+	char out[SKP_PAIRURI_MAX + 1];
+	size_t i;
+
+	fill(&u);
+	for (i = 0; i < nitems(ok); i++) {
+		snprintf(u.relay, sizeof(u.relay), "%s", ok[i].relay);
+		CHECK(skp_pairuri_web_ok(u.relay));
+		CHECK_RC(skp_pairuri_encode_web(&u, out, sizeof(out)),
+		    SKP_OK);
+		CHECK(strncmp(out, ok[i].origin, strlen(ok[i].origin)) == 0);
+		memset(&v, 0, sizeof(v));
+		CHECK_RC(skp_pairuri_parse(out, strlen(out), &v), SKP_OK);
+		CHECK(strcmp(v.relay, ok[i].relay) == 0);
+	}
+	for (i = 0; i < nitems(not_web); i++) {
+		snprintf(u.relay, sizeof(u.relay), "%s", not_web[i]);
+		CHECK(!skp_pairuri_web_ok(u.relay));
+		CHECK_RC(skp_pairuri_encode_web(&u, out, sizeof(out)),
+		    SKP_ERR_FORMAT);
+	}
+}
+
+static void
+refuse_web_form(void)
+{
+	/* Every origin but the one r gives, and other spellings of it. */
+	static const char *bad[] = {
+		"https://other.example.com:8443/#",
+		"https://relay.example.com/#",
+		"https://relay.example.com:443/#",
+		"https://relay.example.com:8443#",
+		"https://relay.example.com:8443/sk#",
+		"https://relay.example.com:8443/?#",
+		"https://u@relay.example.com:8443/#",
+		"https://RELAY.example.com:8443/#",
+		"HTTPS://relay.example.com:8443/#",
+		"http://relay.example.com:8443/#",
+		"wss://relay.example.com:8443/#",
+		"https://relay.example.com:8443/##",
+		"https://relay.example.com:8443/#&",
+		"https://relay.example.com:8443/#?",
+	};
+	char buf[2048];
+	size_t i;
+
+	for (i = 0; i < nitems(bad); i++) {
+		snprintf(buf, sizeof(buf), "%s%s", bad[i], QUERY);
+		CHECK_RC(parse(buf), SKP_ERR_FORMAT);
+	}
+	CHECK_RC(parse("https://relay.example.com:8443/"), SKP_ERR_FORMAT);
+	CHECK_RC(parse("https://relay.example.com:8443/#"), SKP_ERR_FORMAT);
+	/* https for a ws:// relay on loopback, http for another ws:// one. */
+	snprintf(buf, sizeof(buf), "https://127.0.0.1:8765/#%s",
+	    strchr(LOOP_URI, '#') + 1);
+	CHECK_RC(parse(buf), SKP_ERR_FORMAT);
+	snprintf(buf, sizeof(buf), "http://10.0.0.1:8765/#v=2&k=" PUB_B64
+	    "&s=" SEC_B64 "&r=ws%%3A%%2F%%2F10.0.0.1%%3A8765&n=a&t=1");
+	CHECK_RC(parse(buf), SKP_ERR_FORMAT);
+	/* The version rule comes first in this form too. */
+	CHECK_RC(parse("https://relay.example.com:8443/#v=3&x"),
+	    SKP_ERR_VERSION);
+	CHECK_RC(parse("https://relay.example.com:8443/#v=1"),
+	    SKP_ERR_OLD_VERSION);
 }
 
 static void
@@ -597,6 +715,9 @@ derive_ids(void)
 static const struct skp_test_case cases[] = {
 	{ "encode_vector", encode_vector },
 	{ "parse_vector", parse_vector },
+	{ "web_vector", web_vector },
+	{ "web_origins", web_origins },
+	{ "refuse_web_form", refuse_web_form },
 	{ "roundtrip_random", roundtrip_random },
 	{ "parse_any_order_and_lower_hex", parse_any_order_and_lower_hex },
 	{ "refuse_scheme_and_path", refuse_scheme_and_path },
