@@ -151,7 +151,7 @@ const KINDS = [
 	['hello', ['pair_payload'], (b) => pp.decodeHello(b)],
 	['reply', ['pair_payload'], (b) => pp.decodeReply(b)],
 	['confirm', ['pair_payload'], (b) => pp.decodeConfirm(b)],
-	['pairuri', ['pairuri'], asText(parsePairUri), false, true],
+	['pairuri', ['pairuri', 'pairuri_web'], asText(parsePairUri), false, true],
 	['relayurl', ['relayurl'], asText(parseRelayUrl), false, true],
 ];
 

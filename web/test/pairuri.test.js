@@ -222,3 +222,43 @@ test('§7.4 mailbox id and proof', async () => {
 	assert.ok(await ecdsaVerify(P, msg, sig), 'our signature verifies');
 	assert.ok(!(await ecdsaVerify(P, mailboxProofMessage(N, new Uint8Array(32)), sig)));
 });
+
+test('§2.5 the web form: both vectors parse and encode back', () => {
+	const block = (after) => between(S25, after, '```\n\n').split('```')[1]
+	    .split('\n').map((l) => l.trim()).join('');
+	const web = block('The same pairing in the web form');
+	assert.equal(web.length, 232);
+	const u = pu.parsePairUri(web);
+	assert.deepEqual(u, pu.parsePairUri(URI));
+	assert.equal(pu.encodePairUri(u, { web: true }), web);
+	const loop = block('and with the relay `ws://127.0.0.1:8765`');
+	assert.equal(loop.length, 209);
+	const v = pu.parsePairUri(loop);
+	assert.equal(v.relay, 'ws://127.0.0.1:8765');
+	assert.equal(pu.encodePairUri(v, { web: true }), loop);
+});
+
+test('§2.1 the web form: origins and refusals', () => {
+	assert.equal(pu.webPrefix('wss://h'), 'https://h/#');
+	assert.equal(pu.webPrefix('wss://Relay.example.org:8443/sk/x'), 'https://Relay.example.org:8443/#');
+	assert.equal(pu.webPrefix('ws://[::1]:9000/r'), 'http://[::1]:9000/#');
+	assert.equal(pu.webPrefix('ws://localhost'), 'http://localhost/#');
+	assert.equal(pu.webPrefix('ws://127.8.9.10:1'), 'http://127.8.9.10:1/#');
+	assert.ok(!pu.webFormOk('ws://10.0.0.1'));
+	assert.ok(!pu.webFormOk('ws://127.example'));
+	assert.ok(!pu.webFormOk('ws://[::2]'));
+	const q = URI.slice(URI.indexOf('?') + 1);	// r = wss://relay.example.com:8443/sk
+	assert.equal(code(`https://relay.example.com:8443/#${q}`), 'OK');
+	for (const pre of ['https://relay.example.com/#', 'https://relay.example.com:443/#',
+	    'https://Relay.example.com:8443/#', 'https://relay.example.com:8443/sk#',
+	    'https://relay.example.com:8443/?x#', 'https://u@relay.example.com:8443/#',
+	    'http://relay.example.com:8443/#', 'https://other.example:8443/#',
+	    'https://relay.example.com:8443#'])
+		assert.equal(code(pre + q), 'FORMAT', pre);
+	assert.equal(code(`https://relay.example.com:8443/${q}`), 'FORMAT');	// no '#'
+	assert.equal(code('https://h/#v=3'), 'VERSION');	// the version rule first
+	assert.equal(code('https://h/#v=1'), 'OLD_VERSION');
+	const ws = URI.replace('wss%3A%2F%2Frelay.example.com%3A8443%2Fsk', 'ws%3A%2F%2F10.0.0.1');
+	assert.equal(code(`http://10.0.0.1/#${ws.slice(ws.indexOf('?') + 1)}`), 'FORMAT');
+	assert.throws(() => pu.encodePairUri({ ...pu.parsePairUri(ws) }, { web: true }), { code: 'FORMAT' });
+});

@@ -106,14 +106,55 @@ function isNewerVersion(v) {
 	return !(v.length === 1 && '012'.includes(v));
 }
 
+// §2.1 The web form: "https://AUTHORITY/#" (or "http://" for a ws://
+// relay on a loopback address) with AUTHORITY the relay URL's host and
+// port exactly as written. FORMAT for a ws:// relay elsewhere.
+export function webPrefix(relay) {
+	let ru;
+	try {
+		ru = parseRelayUrl(relay);
+	} catch {
+		fail('FORMAT', 'not a relay URL');
+	}
+	const a = relay.slice(ru.tls ? 6 : 5);
+	const slash = a.indexOf('/');
+	const authority = slash < 0 ? a : a.slice(0, slash);
+	const loop = ru.host === 'localhost' || ru.host === '::1' ||
+	    (!ru.ipv6 && ru.host.startsWith('127.') && /^[0-9.]+$/.test(ru.host));
+	if (!ru.tls && !loop)
+		fail('FORMAT', 'a ws:// relay off this computer has no web form: ' +
+		    'browsers give WebCrypto only to https pages and loopback ones');
+	return `${ru.tls ? 'https' : 'http'}://${authority}/#`;
+}
+
+export function webFormOk(relay) {
+	try {
+		webPrefix(relay);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
 export function parsePairUri(uri) {
 	if (typeof uri !== 'string')
 		fail('INVALID', 'the pairing URI is not text');
 	if (utf8(uri).length > PAIRURI_MAX)
 		fail('TOO_LARGE', 'the pairing URI is longer than 1024 bytes');
-	if (!uri.startsWith(PREFIX))
+	// The web form: the same query after "#", behind the relay's own
+	// origin, checked below against r.
+	const web = utf8(uri).length >= 8 && (uri.startsWith('https://') ||
+	    uri.startsWith('http://'));
+	let plen = PREFIX.length;
+	if (web) {
+		const hash = uri.indexOf('#');
+		if (hash < 0)
+			fail('FORMAT', 'a web pairing URI without "#"');
+		plen = hash + 1;
+	} else if (!uri.startsWith(PREFIX)) {
 		fail('FORMAT', 'not an sk-phone pairing URI');
-	const q = uri.slice(PREFIX.length);
+	}
+	const q = uri.slice(plen);
 	if (q.length === 0)
 		fail('FORMAT', 'the pairing URI has no parameters');
 	// each piece one of the six names and '=', each name once
@@ -153,20 +194,32 @@ export function parsePairUri(uri) {
 	const relay = String.fromCharCode(...relayBytes);
 	parseRelayUrl(relay);
 	const name = checkName(nameBytes);
+	// One spelling: the start the encoder makes from r, byte for byte.
+	if (web) {
+		let pre = null;
+		try {
+			pre = webPrefix(relay);
+		} catch {
+			// no web form for this relay: refused below
+		}
+		if (pre === null || pre !== uri.slice(0, plen))
+			fail('FORMAT', 'the web pairing URI is not on its relay\'s own origin');
+	}
 	if (!isP256Public(computerPub))
 		fail('CRYPTO', 'the computer\'s key in the pairing URI is not a P-256 point');
 	return { computerPub, secret, relay, name, created };
 }
 
 // The encoder (the computer's side; the phone uses it in tests).
-export function encodePairUri({ computerPub, secret, relay, name, created }) {
+// web: the web form (§2.1) instead of sk-phone://pair?.
+export function encodePairUri({ computerPub, secret, relay, name, created }, { web = false } = {}) {
 	if (!isP256Public(computerPub))
 		fail('CRYPTO', 'not a P-256 public key');
 	if (!(secret instanceof Uint8Array) || secret.length !== QR_SECRET_LEN)
 		fail('INVALID', 'the QR secret is 16 bytes');
 	parseRelayUrl(relay);
 	checkName(name);
-	const uri = `${PREFIX}v=2&k=${b64urlEncode(computerPub)}&s=${b64urlEncode(secret)}` +
+	const uri = `${web ? webPrefix(relay) : PREFIX}v=2&k=${b64urlEncode(computerPub)}&s=${b64urlEncode(secret)}` +
 	    `&r=${pctEncode(ascii(relay))}&n=${pctEncode(utf8(name))}&t=${BigInt(created)}`;
 	if (uri.length > PAIRURI_MAX)
 		fail('TOO_LARGE', 'the pairing URI would be longer than 1024 bytes: ' +
