@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 	size_t i;
 	int ct = 0;
 
-	if (!skp_webcheck_answer(s, n))
+	if (p == NULL || !skp_webcheck_answer(s, n))
 		return 0;
 	if (n < 13 || memcmp(s, "HTTP/1.", 7) != 0 ||
 	    memcmp(s + 8, " 200 ", 5) != 0 ||
