@@ -394,14 +394,7 @@ def main():
     build, CLOCKSHIFT = sys.argv[1], os.path.abspath(sys.argv[2])
     K = Kit(build, "cli")
     try:
-        K.start_relay()
-        K.start_sshd()
-        K.pair()
-        start_phone()
-        rc, out, err, _ = K.keygen("key")
-        if rc != 0:
-            raise RuntimeError("ssh-keygen: " + out + err)
-        K.authorize(K.path("key.pub"))
+        K.key_world(start_phone)
     except Exception as e:  # noqa: BLE001
         return K.setup_failed(e)
     rc = cli.run(sys.argv[3:])

@@ -327,14 +327,7 @@ def main():
     K = Kit(sys.argv[1], "serve")
     K.phone = None
     try:
-        K.start_relay()
-        K.start_sshd()
-        K.pair()
-        K.start_phone()
-        rc, out, err, _ = K.keygen("key")
-        if rc != 0:
-            raise RuntimeError("ssh-keygen: " + out + err)
-        K.authorize(K.path("key.pub"))
+        K.key_world()
         rc, out, err, _ = K.keygen("ntkey", "no-touch-required")
         if rc != 0:
             raise RuntimeError("ssh-keygen no-touch: " + out + err)

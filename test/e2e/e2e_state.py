@@ -298,14 +298,7 @@ def main():
     K = Kit(sys.argv[1], "state")
     K.phone = None
     try:
-        K.start_relay()
-        K.start_sshd()
-        K.pair()
-        K.start_phone()
-        rc, out, err, _ = K.keygen("key")
-        if rc != 0:
-            raise RuntimeError("ssh-keygen: " + out + err)
-        K.authorize(K.path("key.pub"))
+        K.key_world()
     except Exception as e:  # noqa: BLE001
         return K.setup_failed(e)
     rc = tap.run(sys.argv[2:])

@@ -148,6 +148,19 @@ class Kit:
         return (rc, out.decode("utf-8", "replace"),
                 err.decode("utf-8", "replace"), dt)
 
+    def key_world(self, start_phone=None):
+        """What most suites start from: the relay, sshd, a paired phone
+        running (start_phone, or the kit's own), and a key made on it
+        (path("key")) that sshd authorizes."""
+        self.start_relay()
+        self.start_sshd()
+        self.pair()
+        (start_phone or self.start_phone)()
+        rc, out, err, _ = self.keygen("key")
+        if rc != 0:
+            raise RuntimeError("ssh-keygen: " + out + err)
+        self.authorize(self.path("key.pub"))
+
     def setup_failed(self, e, logs=("relay", "sshd", "phone")):
         """The suite's world could not be made: say so the TAP way, with
         the logs of the processes named, close the kit; the exit status."""
