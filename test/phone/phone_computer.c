@@ -1,7 +1,8 @@
 /*
  * A test computer built on the core library: pairs with the reference
  * phone and sends it requests (well-formed, stale, replayed, tampered),
- * checking every answer with libfido2, for test_phone.py.
+ * checking every answer with libfido2, for test_phone.py and the
+ * conformance suite (test/conformance/conform.py).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +39,7 @@ struct opts {
 	const char	*hostkey_hex;	/* key blob, */
 	const char	*hostsig_hex;	/* signature blob */
 	const char	*hostbound_hex;	/* host-bound userauth: its host key */
+	const char	*id_hex;	/* the request id, instead of a random one */
 	int		 resident, uv, overwrite, no_up, decline, tamper;
 	unsigned int	 cred_protect;
 	long long	 offset_ms;
@@ -325,7 +327,19 @@ send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
 	if ((rc = load_identity(dir, &id)) != SKP_OK ||
 	    (rc = load_phone(dir, &p)) != SKP_OK)
 		goto out;
-	if ((rc = skp_random(req->id, sizeof(req->id))) != SKP_OK)
+	/*
+	 * A given id makes a request bad in two ways (a replayed id that is
+	 * also stale, tampered, or for no credential): the conformance suite
+	 * checks which refusal comes first.
+	 */
+	if (o->id_hex != NULL) {
+		if (strlen(o->id_hex) != 2 * sizeof(req->id) ||
+		    skp_unhex(o->id_hex, req->id, sizeof(req->id)) != SKP_OK) {
+			rc = SKP_ERR_INVALID;
+			fail("--id", rc);
+			goto out;
+		}
+	} else if ((rc = skp_random(req->id, sizeof(req->id))) != SKP_OK)
 		goto out;
 	req->time_ms = (uint64_t)((long long)now_ms() + o->offset_ms);
 	snprintf(req->ctx.computer_name, sizeof(req->ctx.computer_name),
@@ -846,6 +860,7 @@ main(int argc, char **argv)
 		{ "hostkey",	  required_argument, NULL, 'K' },
 		{ "hostsig",	  required_argument, NULL, 'G' },
 		{ "hostbound",	  required_argument, NULL, 'B' },
+		{ "id",		  required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o;
@@ -885,6 +900,7 @@ main(int argc, char **argv)
 		case 'K': o.hostkey_hex = optarg; break;
 		case 'G': o.hostsig_hex = optarg; break;
 		case 'B': o.hostbound_hex = optarg; break;
+		case 'I': o.id_hex = optarg; break;
 		default: return 2;
 		}
 	}

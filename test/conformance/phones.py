@@ -1,0 +1,227 @@
+# The phones the conformance suite drives, behind one adapter.
+"""Phone adapters for conform.py.
+
+Every phone under test is driven through the same few calls, so that the
+checks in conform.py are written once:
+
+  start(world)      the phone set up (first run) and listening on world's
+                    relay; world gives path(), env(), url, web_url
+  pair(uri)         the phone's side of pairing given the computer's URI:
+                    {'ok': True, 'code': '123456'} once the owner confirmed
+                    the code shown, or {'ok': False, 'why': text}
+  approve(choice, give_up)
+                    the next question answered with 'once', 'host',
+                    'window' or 'reject'; returns what was asked,
+                    {'text', 'op', 'host_state', 'choices'}, host_state one
+                    of 'verified', 'first-use', 'not-verified' or None, or
+                    None when give_up() became true first (the computer
+                    got its answer without a question)
+  asked()           True when a question is on the screen now
+  restart()         the phone stopped and started again on the same state
+  set_pin(pin)      the phone's own PIN set (for verify-required keys)
+  stop()
+
+RefPhone runs sk-phone-authenticator(-test) on a pseudo-terminal and
+answers as its owner would. WebPhone is the web phone in headless
+Chromium, driven by the data-test hooks of docs (web-api §6).
+"""
+
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import time
+
+WAIT = 15.0        # seconds any single wait may take
+
+
+class Fail(Exception):
+    pass
+
+
+SANITIZER = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|"
+                       r"SUMMARY: \w+Sanitizer")
+
+
+def clean(text, who):
+    """Under ASan/UBSan, any report from a child fails the check."""
+    m = SANITIZER.search(text)
+    if m:
+        raise Fail("%s: sanitizer report: %s" % (who, text[m.start():][:800]))
+
+
+class Pty:
+    """A program on a pseudo-terminal, as its owner would see it."""
+
+    def __init__(self, argv, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self.buf = b""
+        self.all = b""
+
+    def read(self, timeout):
+        r, _, _ = select.select([self.fd], [], [], timeout)
+        if not r:
+            return False
+        try:
+            data = os.read(self.fd, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            return False
+        self.buf += data
+        self.all += data
+        return True
+
+    def find(self, text, timeout, give_up=None):
+        """Wait for text after what was consumed; consume it. None when
+        give_up() became true or the time ran out."""
+        end = time.time() + timeout
+        while True:
+            i = self.buf.find(text.encode())
+            if i >= 0:
+                seen = self.buf[:i + len(text)].decode(errors="replace")
+                self.buf = self.buf[i + len(text):]
+                return seen
+            if give_up is not None and give_up():
+                # what it printed before it gave its answer
+                while self.read(0.05):
+                    pass
+                if self.buf.find(text.encode()) < 0:
+                    return None
+                continue
+            left = end - time.time()
+            if left <= 0:
+                return None
+            self.read(min(left, 0.05 if give_up else left))
+
+    def expect(self, text, timeout=WAIT):
+        seen = self.find(text, timeout)
+        if seen is None:
+            raise Fail("pty: no %r in %r" % (text, self.buf[-1500:]))
+        return seen
+
+    def send(self, s):
+        os.write(self.fd, s.encode())
+
+    def close(self):
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            end = time.time() + WAIT
+            while time.time() < end:
+                pid, _ = os.waitpid(self.pid, os.WNOHANG)
+                if pid != 0:
+                    break
+                self.read(0.05)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+            while self.read(0.05):
+                pass
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+        clean(self.all.decode(errors="replace"), "phone (pty)")
+
+
+class RefPhone:
+    """The reference phone, sk-phone-authenticator, on a terminal."""
+
+    name = "reference"
+    KEYS = {"once": "o", "host": "h", "window": "w", "reject": "r"}
+
+    def __init__(self, binary):
+        self.binary = binary
+        self.t = None
+        self.pin_file = None
+
+    def start(self, world):
+        self.w = world
+        self.state = world.path("phone")
+        # The reference phone makes its state on its first pairing and
+        # listens with `run`; nothing is paired yet.
+
+    def _run(self):
+        args = [self.binary, "--state", self.state, "run"]
+        if self.pin_file:
+            args += ["--pin-file", self.pin_file]
+        self.t = Pty(args, self.w.env())
+        self.t.expect("listening on")
+
+    def _halt(self):
+        if self.t is not None:
+            self.t.close()
+            self.t = None
+
+    def pair(self, uri):
+        """`pair -` with the URI on standard input, --yes for the owner's
+        confirmation; `run` is stopped meanwhile (the state's lock)."""
+        running = self.t is not None
+        self._halt()
+        r = subprocess.run([self.binary, "--state", self.state, "pair", "-",
+                            "--yes", "--name", "phone", "--timeout", "10"],
+                           input=(uri + "\n").encode(), capture_output=True,
+                           timeout=WAIT * 2, env=self.w.env(),
+                           start_new_session=True)
+        out = (r.stdout + r.stderr).decode(errors="replace")
+        clean(out, "phone pair")
+        if running or os.path.isdir(self.state):
+            self._run()
+        m = re.search(r"confirmation code: (\d{3}) (\d{3})", out)
+        if r.returncode != 0 or "paired with computer" not in out:
+            return {"ok": False, "why": out, "code": m and
+                    m.group(1) + m.group(2)}
+        return {"ok": True, "code": m and m.group(1) + m.group(2)}
+
+    def asked(self):
+        while self.t.read(0):
+            pass
+        return b"request from computer" in self.t.buf
+
+    def approve(self, choice, give_up=None):
+        seen = self.t.find("answer within", WAIT, give_up)
+        if seen is None:
+            if give_up is None or not give_up():
+                raise Fail("no question within %d s" % WAIT)
+            return None
+        self.t.send(self.KEYS[choice] + "\n")
+        text = seen[seen.find("request from computer"):]
+        op = ("login" if "operation:   SSH login" in text else
+              "sign" if "operation:   sign, namespace" in text else
+              "enroll" if "operation:   enroll" in text else
+              "list" if "operation:   list" in text else "other")
+        hs = None
+        if op == "login":
+            hs = ("verified" if re.search(r"@ .* \(verified\)", text) else
+                  "first-use" if "(first use, not yet pinned)" in text else
+                  "not-verified" if "(not verified)" in text else "?")
+        choices = ["once"] + (["host"] if "  [h] " in text else []) + \
+            ["window", "reject"]
+        return {"text": text, "op": op, "host_state": hs,
+                "choices": choices}
+
+    def restart(self):
+        self._halt()
+        self._run()
+
+    def set_pin(self, pin):
+        self.pin_file = self.w.path("phone-pin")
+        fd = os.open(self.pin_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                     0o600)
+        os.write(fd, (pin + "\n").encode())
+        os.close(fd)
+        self.restart()
+
+    def stop(self):
+        self._halt()
