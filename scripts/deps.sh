@@ -5,7 +5,10 @@ set -eu
 
 PKGS="meson ninja-build pkg-config gcc binutils libc6-dev libssl-dev openssl
 libfido2-dev libcbor-dev libqrencode-dev libwebsockets-dev openssh-client
-openssh-server zbar-tools mandoc python3 python3-cryptography procps git"
+openssh-server zbar-tools mandoc python3 python3-cryptography procps git
+chromium"
+# chromium: the web phone's tests run it in Debian's, headless, driven by
+# playwright-core (web/'s dev dependency, which downloads no browser).
 
 # The web phone's tests need node 18+ and npm. Any node in PATH will do
 # (NodeSource's nodejs brings its own npm: Debian's npm must not replace it).
