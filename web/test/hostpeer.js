@@ -5,7 +5,8 @@
 // a fixed seed, so that a failure reproduces.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -120,4 +121,98 @@ export function splitHostInput(b) {
 			return null;
 		throw e;
 	}
+}
+
+// Real host keys made by ssh-keygen in a fresh folder, their signatures
+// over a random session id made by python3-cryptography from the private
+// key file: { keys: [{ kind, blob, fp (ssh-keygen -l's), sid, sigs: { name:
+// blob } }], moduli: { prime, square } } (RSA moduli of 2048 bits that
+// are a prime and the square of one, as bytes).
+// sigs: 'good' (the key's algorithm; for RSA rsa-sha2-512), and for RSA
+// 'rsa-sha2-256' and 'ssh-rsa' (SHA-1); for ECDSA 'der' (the signature in
+// DER where SSH has mpint r, mpint s) and 'raw' (r || s, fixed length).
+const KEYGEN_PY = String.raw`
+import base64, json, os, subprocess, sys
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+d = sys.argv[1]
+def s(b): return len(b).to_bytes(4, 'big') + b
+def mpint(x):
+    b = x.to_bytes((x.bit_length() + 8) // 8, 'big')
+    return s(b)
+out = []
+for kind, args in [('ed25519', ['-t', 'ed25519']), ('ecdsa256', ['-t', 'ecdsa', '-b', '256']),
+                   ('ecdsa384', ['-t', 'ecdsa', '-b', '384']), ('ecdsa521', ['-t', 'ecdsa', '-b', '521']),
+                   ('rsa', ['-t', 'rsa', '-b', '2048'])]:
+    f = os.path.join(d, kind)
+    subprocess.run(['ssh-keygen', '-q', '-N', '', '-C', 'test', '-f', f] + args, check=True)
+    blob = base64.b64decode(open(f + '.pub').read().split()[1])
+    fp = subprocess.run(['ssh-keygen', '-l', '-E', 'sha256', '-f', f + '.pub'], check=True,
+                        capture_output=True, text=True).stdout.split()[1]
+    k = serialization.load_ssh_private_key(open(f, 'rb').read(), None)
+    sid = os.urandom(64 if kind == 'ecdsa521' else 32)
+    sigs = {}
+    if kind == 'ed25519':
+        sigs['good'] = s(b'ssh-ed25519') + s(k.sign(sid))
+    elif kind.startswith('ecdsa'):
+        bits = kind[5:]
+        h = {'256': hashes.SHA256(), '384': hashes.SHA384(), '521': hashes.SHA512()}[bits]
+        name = b'ecdsa-sha2-nistp' + bits.encode()
+        der = k.sign(sid, ec.ECDSA(h))
+        r, ss = decode_dss_signature(der)
+        n = {'256': 32, '384': 48, '521': 66}[bits]
+        sigs['good'] = s(name) + s(mpint(r) + mpint(ss))
+        sigs['der'] = s(name) + s(der)
+        sigs['raw'] = s(name) + s(r.to_bytes(n, 'big') + ss.to_bytes(n, 'big'))
+    else:
+        for alg, h in [('rsa-sha2-512', hashes.SHA512()), ('rsa-sha2-256', hashes.SHA256()),
+                       ('ssh-rsa', hashes.SHA1())]:
+            sigs['good' if alg == 'rsa-sha2-512' else alg] = s(alg.encode()) + s(k.sign(sid, padding.PKCS1v15(), h))
+    out.append({'kind': kind, 'blob': blob.hex(), 'fp': fp, 'sid': sid.hex(),
+                'sigs': {a: b.hex() for a, b in sigs.items()}})
+print(json.dumps(out))
+`;
+
+// RSA moduli OpenSSL's public key check refuses: a prime of 2048 bits and
+// the square of one of 1024 (both of 2048 bits; found once with 40
+// Miller-Rabin rounds).
+const P2048 = BigInt('0x92d3611da3ea284d3bd0334684e55160320094ead7a94ded97491e2370c6a5b8' +
+    '5387f61376c468aec7321cc007b37e14998092253deffa38e12b2b8f30b17d0b09208a650f3ebdd3102b' +
+    '938b8743feb6d4ea65d003d716849f8558a628518867a66b0d389d95847ebd299753a767779673f778aa' +
+    'f6fa5db8656abd72fb710734986e86cb0ab8ab67a26b7f62b1852f27e3eff9c0cf44dd3f89e7d15f1736' +
+    '2f25244caf9c4dabb4817253edc6181879932fa91425cb0088539d2c67eda13ffe7979cb9e86830c71c2' +
+    'cdcc69292f45e678309d6b79965eda32dae445508201e2bd73ab48767734d7c1c7fde805ec99108ddb5b' +
+    '5fab8f4d3e27dda1494c73cf25cb');
+const P1024 = BigInt('0xc035d30de7edd86756f547ab298a59f85e1ea97870a76e49fa60dbd6253290419fcdb9e1a94c56b9006d' +
+    '2cc78ee58b063a46e6b099f916b1dd45af1cb0caae1c75d0dd66cf72f858a4b66f8c462804db7b87a9e2' +
+    '5fefe911ff22a27b02c7bff261b339ff248174e5598b88dbaa99e07987751d4ca8501e2c44dcda6a797d' +
+    '8379');
+const bigBytes = (x) => Uint8Array.from(Buffer.from(x.toString(16).padStart(512, '0'), 'hex'));
+const MODULI = { prime: bigBytes(P2048), square: bigBytes(P1024 * P1024) };
+
+export function realKeys() {
+	const dir = mkdtempSync(join(tmpdir(), 'skp-hostkey-'));
+	try {
+		const r = spawnSync('python3', ['-c', KEYGEN_PY, dir], { encoding: 'utf8' });
+		assert.equal(r.status, 0, `ssh-keygen and python3-cryptography made the keys: ${r.stderr}`);
+		const h = (x) => Uint8Array.from(Buffer.from(x, 'hex'));
+		const keys = JSON.parse(r.stdout).map((k) => ({
+			kind: k.kind, blob: h(k.blob), fp: k.fp, sid: h(k.sid),
+			sigs: Object.fromEntries(Object.entries(k.sigs).map(([a, b]) => [a, h(b)])),
+		}));
+		return { keys, moduli: MODULI };
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+// The fuzz harness's host check input (mode 1, or 3 with flags).
+export function hostInput({ hostKey, signature, name, port, data, flags = null }) {
+	const u16 = (n) => [n >> 8, n & 255];
+	const nb = typeof name === 'string' ? Uint8Array.from(Buffer.from(name, 'latin1')) : name;
+	return Uint8Array.from([
+		...(flags === null ? [1] : [3, flags]),
+		...u16(hostKey.length), ...hostKey, ...u16(signature.length), ...signature,
+		nb.length, ...nb, ...u16(port), ...data]);
 }

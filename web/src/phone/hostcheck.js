@@ -1,0 +1,104 @@
+// The host of a login, docs/PROTOCOL.md §8.5.1 (and §9.6), as
+// cmd/sk-phone-authenticator/hostcheck.c's skp_hostcheck_run: the host
+// information of a request (what sk-phone proxy saw) checked against the
+// login's session id and the phone's host pins, in the C code's order and
+// with its reasons, word for word.
+
+import { equal } from '../proto/bytes.js';
+import { checkHostKey, verifyHostSignature, fingerprint, pinName as makePinName,
+    KEY_MAX } from './hostkey.js';
+
+export const WHY = Object.freeze({
+	NO_HOST_INFO: 'no host information',
+	OTHER_HOST_KEY: 'the login names another host key than the one sk-phone proxy saw',
+	KEY_TYPE: 'the phone cannot check this type of host key',
+	KEY_INVALID: 'the host key sk-phone proxy saw is not valid',
+	SIG_ALG: 'the phone cannot check the host\'s signature algorithm (ssh-rsa uses SHA-1)',
+	SIG_BAD: 'the host\'s signature over this session does not verify: ' +
+	    'the host information is not this session\'s',
+	NAME: 'the host name is not usable',
+});
+
+// login: parseData()'s login; hostInfo: decodeRequest()'s ctx.host
+// ({ name, port, hostKey, signature, kex }) or null; pins: [{ name, type,
+// key, pinnedAt, pinnedBy }]. ->
+// { state: 'pinned' | 'new' | 'changed' | 'bad' | 'unverified', why,
+//   host, port, pinName, type, key, fingerprint, pinnedAs, newType }.
+// why: the reason for bad and unverified, else null. pinName: the name
+// the key is (or would be) pinned under, null when refused; type: the key
+// type when the key is one the phone checks; fingerprint: the key's (null
+// without a key). pinnedAs (new only): the first other pin name holding
+// this very key; newType (new only): the name has pins of other types.
+// Data that is not a login gets state 'none' (skp_hostcheck_run's
+// SKP_HOSTCHECK_NONE: host information on anything but a login is
+// ignored). Never throws for what the computer sent.
+export async function hostCheck({ login, hostInfo, pins = [] }) {
+	const hc = {
+		state: 'none', why: null, host: null, port: null, pinName: null, type: null,
+		key: null, fingerprint: null, pinnedAs: null, newType: false,
+	};
+	if (!login || login.kind !== 'login')
+		return hc;
+	if (!hostInfo) {
+		hc.state = 'unverified';
+		hc.why = WHY.NO_HOST_INFO;
+		return hc;
+	}
+	const bad = (why) => {
+		hc.state = 'bad';
+		hc.why = why;
+		return hc;
+	};
+	const unverified = (why) => {
+		hc.state = 'unverified';
+		hc.why = why;
+		return hc;
+	};
+	const key = hostInfo.hostKey;
+	hc.host = hostInfo.name;
+	hc.port = hostInfo.port;
+	hc.key = key;
+	hc.pinName = makePinName(hostInfo.name, hostInfo.port);
+	if (key instanceof Uint8Array && key.length > 0 && key.length <= KEY_MAX)
+		hc.fingerprint = await fingerprint(key);
+	// The host-bound request names the server's key itself.
+	if (login.hostKey && !(key instanceof Uint8Array && equal(login.hostKey, key)))
+		return bad(WHY.OTHER_HOST_KEY);
+	try {
+		hc.type = checkHostKey(key).type;
+	} catch (e) {
+		if (!e.code)
+			throw e;
+		return e.code === 'UNSUPPORTED' ? unverified(WHY.KEY_TYPE) : bad(WHY.KEY_INVALID);
+	}
+	try {
+		await verifyHostSignature(key, hostInfo.signature, login.sessionId);
+	} catch (e) {
+		if (!e.code)
+			throw e;
+		return e.code === 'UNSUPPORTED' ? unverified(WHY.SIG_ALG) : bad(WHY.SIG_BAD);
+	}
+	if (hc.pinName === null)
+		return unverified(WHY.NAME);
+	const pin = pins.find((p) => p.name === hc.pinName && p.type === hc.type);
+	if (pin === undefined) {
+		hc.state = 'new';
+		hc.newType = pins.some((p) => p.name === hc.pinName);
+		// First use of this name: is the key known by another?
+		const same = pins.find((p) => p.key instanceof Uint8Array && equal(p.key, key));
+		hc.pinnedAs = same === undefined ? null : same.name;
+	} else {
+		hc.state = equal(pin.key, key) ? 'pinned' : 'changed';
+	}
+	return hc;
+}
+
+// The audit log's word (§8.7): yes (pinned, changed), new, no (a login
+// otherwise), - (not a login).
+export function verifiedWord(hc, isLogin) {
+	if (hc.state === 'pinned' || hc.state === 'changed')
+		return 'yes';
+	if (hc.state === 'new')
+		return 'new';
+	return isLogin ? 'no' : '-';
+}
