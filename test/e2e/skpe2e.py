@@ -43,6 +43,8 @@ class Kit:
         self.cli = os.path.join(self.build, "cmd", "sk-phone", "sk-phone")
         self.relay_bin = os.path.join(self.build, "cmd", "sk-phone-relay",
                                       "sk-phone-relay")
+        # The web phone meson built (the custom_target 'web'): --web DIR.
+        self.web_bundle = os.path.join(self.build, "web")
         # The phone with its test knobs (SKP_TEST_*), built for the tests.
         self.phone_bin = os.path.join(self.build, "cmd",
                                       "sk-phone-authenticator",

@@ -33,7 +33,15 @@ async function main() {
 	await new App(phone).start();
 }
 
-main().catch((e) => {
+// Opening the store waits while another tab of this page upgrades it.
+const slow = setTimeout(() => {
+	const t = document.getElementById('boot-text');
+	if (t && t.isConnected)
+		t.textContent = 'Still starting… If this stays, close the other tabs ' +
+		    'of this page, then reload.';
+}, 10000);
+
+main().finally(() => clearTimeout(slow)).catch((e) => {
 	console.error('sk-phone: the phone did not start:', e);
 	bootError(e);
 });
