@@ -50,6 +50,7 @@ export class App {
 		this.pairing = null;	// { uri } while the pairing screen is up
 		this.questions = [];	// the 'question' details, oldest first
 		this.cardTimer = null;
+		this.dialogDone = null;	// answers the open "are you sure"
 		this.drawing = Promise.resolve();
 		this.storage = new Storage(navigator.storage);
 	}
@@ -162,6 +163,10 @@ export class App {
 		if (!d || this.questions.some((q) => q.id === d.id))
 			return;
 		this.questions.push(d);
+		// A question outranks an open "are you sure": that one is
+		// answered no, so the card is not behind a modal dialog.
+		if (this.dialogDone)
+			this.dialogDone(false);
 		if (this.questions.length === 1) {
 			if (navigator.vibrate)
 				navigator.vibrate(200);
@@ -256,6 +261,7 @@ export class App {
 			clear(dlg);
 			let field = null;
 			const done = (v) => {
+				this.dialogDone = null;
 				dlg.removeEventListener('cancel', onCancel);
 				if (dlg.open)
 					dlg.close();
@@ -292,6 +298,9 @@ export class App {
 			    field,
 			    h('div', { class: 'actions' }, noB, yesB));
 			dlg.append(form);
+			if (this.dialogDone)
+				this.dialogDone(false);
+			this.dialogDone = done;
 			dlg.showModal();
 			(field || noB).focus();
 		});
