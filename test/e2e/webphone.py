@@ -98,10 +98,10 @@ class WebPhone:
         line, self.buf = self.buf.split(b"\n", 1)
         return json.loads(line)
 
-    def cmd(self, name, timeout=10.0, **args):
+    def cmd(self, command, /, timeout=10.0, **args):
         """One command; its answer (a dict) or WebError."""
         self.seq += 1
-        msg = dict(args, id=self.seq, cmd=name, timeout=timeout)
+        msg = dict(args, id=self.seq, cmd=command, timeout=timeout)
         try:
             self.proc.stdin.write((json.dumps(msg) + "\n").encode())
             self.proc.stdin.flush()
@@ -112,7 +112,7 @@ class WebPhone:
         if r.get("id") != self.seq:
             raise WebError("answer out of order: %r" % r)
         if not r.get("ok"):
-            raise WebError("%s: %s" % (name, r.get("error")))
+            raise WebError("%s: %s" % (command, r.get("error")))
         return r
 
     # -- the page's screens ------------------------------------------

@@ -15,7 +15,7 @@
 // errors go to standard error, one line each, for the test's log.
 // Commands (each takes "phone": a name, default "a", for several phones):
 //   new                     a fresh profile and page (closes one of that name)
-//   open {url}              load url (a new profile when none yet)
+//   open {url}              load url afresh (a new profile when none yet)
 //   setup {name}            first run: the phone's name
 //   pair {uri?}             paste uri (else: the page opened from the QR's URL)
 //                           -> {code, computer}
@@ -226,6 +226,10 @@ const commands = {
 	},
 	async open(cmd) {
 		const p = phones.get(cmd.phone || 'a') || await newPhone(cmd.phone || 'a');
+		// A fresh load, as a camera opening the QR's address does: not a
+		// same-document move to another #fragment of the page shown.
+		if (p.page.url() !== 'about:blank')
+			await p.page.goto('about:blank', { timeout: ms(cmd, 15) });
 		const r = await p.page.goto(cmd.url, { waitUntil: 'load', timeout: ms(cmd, 15) });
 		return { httpStatus: r ? r.status() : null, title: await p.page.title() };
 	},
