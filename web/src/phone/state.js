@@ -1,0 +1,623 @@
+// The web phone's state and the rules that keep it, docs/PROTOCOL.md §8.7
+// (the reference phone's cmd/sk-phone-authenticator/phstate.c), kept in an
+// abstract key-value store (docs web-api §3: IndexedDB in the browser,
+// MemKV in node tests). One record per file of §8.7:
+//
+//   identity     { name, relay, identity: ECDH pair, mailbox: ECDSA pair, mailboxId }
+//   computers    [{ name, publicKey, requestPsk, pairedAt, windowUntil, windowNs }]
+//   credentials  [{ id, rp, userId, userName, privateKey, publicKey, resident,
+//                   credProtect, created, madeFor }]
+//   counters     { hex(credential id): counter }
+//   seen         [{ id, at, reqMs, tag }]        the replay cache (§8.3 step 5)
+//   hosts        { pins: [{ name, type, key, pinnedAt, pinnedBy }],
+//                  windows: [{ computer, name, until }] }
+//   pin          { failures, salt, iterations, hash }   the web phone's own PIN
+//   audit:meta, audit:N   the audit log, a ring of AUDIT_MAX lines, newest last
+//
+// Private keys are WebCrypto CryptoKeys made with extractable=false: the
+// store keeps the object, never its bytes. Every edit runs on one promise
+// chain per store (read, change, put), so that concurrent requests never
+// lose a counter, a replay id or a wrong-PIN count; each put is durable
+// when it resolves, and what must be on disk before an answer leaves (the
+// replay id, the counter, the wrong PIN, a new credential, a pinned host)
+// is put before the caller goes on. Times: unix seconds, except the replay
+// cache (ms, as the requests' own time).
+
+import { b64urlEncode, concat, equal, toHex, utf8 } from '../proto/bytes.js';
+import { generateEcdh, generateEcdsa, randomBytes, sha256 } from '../proto/crypto.js';
+import { fail, SkpError } from '../proto/err.js';
+import { checkName, mailboxId } from '../proto/pairuri.js';
+import { parseRelayUrl } from '../proto/relayurl.js';
+import { printable } from './sshmsg.js';
+
+export const MAX_COMPUTERS = 16;
+export const WIN_NS = 8;
+export const NS_MAX = 255;
+export const MAX_CREDS = 128;
+export const SEEN_SHARE = 256;
+export const MAX_SEEN = (MAX_COMPUTERS + 1) * SEEN_SHARE;
+export const REPLAY_MS = 600000;
+export const MAX_HOSTS = 200;
+export const MAX_HOST_WINDOWS = 64;
+export const PIN_TRIES = 8;
+export const PIN_FAILURES_MAX = 255;
+export const PIN_MIN = 4;
+export const PIN_MAX = 63;
+export const PIN_ITERATIONS = 100000;
+export const AUDIT_MAX = 2000;
+export const COUNTER_MAX = 0xffffffff;
+
+const SK_ECDSA = 'sk-ecdsa-sha2-nistp256@openssh.com';
+
+// One chain of edits per store, shared by every PhoneState opened on it.
+const chains = new WeakMap();
+
+function serialize(kv, fn) {
+	const prev = chains.get(kv) || Promise.resolve();
+	const run = prev.then(fn);
+	chains.set(kv, run.catch(() => {}));
+	return run;
+}
+
+function nowS(now) {
+	return Math.floor((now ?? Date.now()) / 1000);
+}
+
+// OpenSSH's fingerprint: "SHA256:" and base64 (standard, no '=') of the
+// SHA-256 of a key blob.
+export async function fingerprintOf(blob) {
+	const b = b64urlEncode(await sha256(blob)).replace(/-/g, '+').replace(/_/g, '/');
+	return 'SHA256:' + b.replace(/=+$/, '');
+}
+
+function sshString(b) {
+	const n = b.length;
+	return concat([(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255], b);
+}
+
+// The OpenSSH public key blob of a credential (§8.7, audit log's key).
+export function credentialBlob(publicKey, rp) {
+	return concat(sshString(utf8(SK_ECDSA)), sshString(utf8('nistp256')),
+	    sshString(publicKey), sshString(utf8(rp)));
+}
+
+export function credentialFingerprint(c) {
+	return fingerprintOf(credentialBlob(c.publicKey, c.rp));
+}
+
+// The replay cache's computer tag: 8 bytes of the public key's x (§8.7).
+export function seenTag(publicKey) {
+	return toHex(publicKey.subarray(1, 9));
+}
+
+// Constant time over the whole width.
+function ctEqual(a, b) {
+	if (a.length !== b.length)
+		return false;
+	let d = 0;
+	for (let i = 0; i < a.length; i++)
+		d |= a[i] ^ b[i];
+	return d === 0;
+}
+
+async function pinHash(pin, salt, iterations) {
+	const s = globalThis.crypto.subtle;
+	const p = utf8(pin);
+	try {
+		const k = await s.importKey('raw', p, 'PBKDF2', false, ['deriveBits']);
+		return new Uint8Array(await s.deriveBits({ name: 'PBKDF2', hash: 'SHA-256',
+		    salt, iterations }, k, 256));
+	} finally {
+		p.fill(0);
+	}
+}
+
+function checkPin(pin) {
+	if (typeof pin !== 'string')
+		fail('INVALID', 'a PIN is text');
+	const n = utf8(pin).length;
+	if ([...pin].length < PIN_MIN || n > PIN_MAX || pin.includes('\0'))
+		fail('INVALID', `a PIN is ${PIN_MIN} to ${PIN_MAX} bytes long (at least ` +
+		    `${PIN_MIN} characters)`);
+}
+
+// "YYYY-MM-DDTHH:MM:SSZ computer="NAME" op=OP subject="S" host="H"
+// verified=V key=FP decision=D", escaped as §8.5 says: the reference
+// phone's audit.log line.
+export function auditText(e) {
+	const when = new Date(e.at * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+	const q = (s) => printable(s == null || s === '' ? '-' : s);
+	return `${when} computer="${q(e.computer)}" op=${e.op} subject="${q(e.subject)}" ` +
+	    `host="${q(e.host)}" verified=${e.verified || '-'} key=${e.key || '-'} ` +
+	    `decision=${e.event}`;
+}
+
+export class PhoneState {
+	constructor(kv) {
+		this.kv = kv;
+	}
+
+	static async open(kv) {
+		const st = new PhoneState(kv);
+		// Every record must read; one that does not is never written over.
+		for (const k of ['identity', 'computers', 'credentials', 'counters', 'seen',
+		    'hosts', 'pin', 'audit:meta'])
+			await kv.get(k);
+		return st;
+	}
+
+	edit(fn) {
+		return serialize(this.kv, fn);
+	}
+
+	async read(key, dflt) {
+		const v = await this.kv.get(key);
+		return v === undefined ? dflt() : v;
+	}
+
+	// ---- identity ----
+
+	async identity() {
+		return (await this.kv.get('identity')) ?? null;
+	}
+
+	async createIdentity({ name, relay = '' }) {
+		checkName(name);
+		if (relay !== '')
+			parseRelayUrl(relay);
+		return this.edit(async () => {
+			if (await this.kv.get('identity'))
+				fail('EXISTS', 'this phone has its identity already');
+			const identity = await generateEcdh();
+			const mailbox = await generateEcdsa();
+			const rec = { name, relay, identity, mailbox,
+			    mailboxId: await mailboxId(mailbox.publicKey) };
+			await this.kv.put('identity', rec);
+			return rec;
+		});
+	}
+
+	// The name or the relay (after a pairing names one).
+	async setIdentity({ name, relay }) {
+		if (name !== undefined)
+			checkName(name);
+		if (relay !== undefined && relay !== '')
+			parseRelayUrl(relay);
+		return this.edit(async () => {
+			const rec = await this.kv.get('identity');
+			if (!rec)
+				fail('STATE', 'the phone has no identity yet');
+			if (name !== undefined)
+				rec.name = name;
+			if (relay !== undefined)
+				rec.relay = relay;
+			await this.kv.put('identity', rec);
+			return rec;
+		});
+	}
+
+	// ---- computers ----
+
+	async computers() {
+		return this.read('computers', () => []);
+	}
+
+	async computer(name) {
+		return (await this.computers()).find((c) => c.name === name) ?? null;
+	}
+
+	// Pairing again with the same computer (same key) replaces its
+	// record; another computer may not take a name already paired.
+	async addComputer({ name, publicKey, requestPsk }, now) {
+		checkName(name);
+		if (!(publicKey instanceof Uint8Array) || publicKey.length !== 65 ||
+		    !(requestPsk instanceof Uint8Array) || requestPsk.length !== 32)
+			fail('INVALID', 'a computer is a name, a 65-byte key and a 32-byte psk');
+		const rec = { name, publicKey, requestPsk, pairedAt: nowS(now),
+		    windowUntil: 0, windowNs: [] };
+		await this.edit(async () => {
+			const list = await this.computers();
+			const same = list.findIndex((c) => equal(c.publicKey, publicKey));
+			if (same >= 0) {
+				list[same] = rec;
+			} else {
+				if (list.some((c) => c.name === name))
+					fail('EXISTS', `another computer named "${name}" is paired: ` +
+					    'unpair it first');
+				if (list.length >= MAX_COMPUTERS)
+					fail('TOO_LARGE', `already paired with ${MAX_COMPUTERS} computers`);
+				list.push(rec);
+			}
+			await this.kv.put('computers', list);
+		});
+		await this.audit({ computer: name, op: 'pair', event: 'paired' }, now);
+		return rec;
+	}
+
+	async renameComputer(oldName, newName) {
+		checkName(newName);
+		await this.edit(async () => {
+			const list = await this.computers();
+			const c = list.find((x) => x.name === oldName);
+			if (!c)
+				fail('NOT_FOUND', `no paired computer named "${oldName}"`);
+			if (oldName === newName)
+				return;
+			if (list.some((x) => x.name === newName))
+				fail('EXISTS', `another computer named "${newName}" is paired`);
+			c.name = newName;
+			await this.kv.put('computers', list);
+			// Its host windows follow it.
+			const h = await this.hostsRecord();
+			for (const w of h.windows)
+				if (w.computer === oldName)
+					w.computer = newName;
+			await this.kv.put('hosts', h);
+		});
+	}
+
+	// Unpairing removes the computer's host windows too (§8.7).
+	async forgetComputer(name) {
+		await this.edit(async () => {
+			const list = await this.computers();
+			const i = list.findIndex((c) => c.name === name);
+			if (i < 0)
+				fail('NOT_FOUND', `no paired computer named "${name}"`);
+			list.splice(i, 1);
+			await this.kv.put('computers', list);
+			const h = await this.hostsRecord();
+			h.windows = h.windows.filter((w) => w.computer !== name);
+			await this.kv.put('hosts', h);
+		});
+	}
+
+	async removeComputer(name, now) {
+		await this.forgetComputer(name);
+		await this.audit({ computer: name, op: 'unpair', event: 'unpaired' }, now);
+	}
+
+	// The computer's window (§8.6): open until `until` (unix s), covering
+	// namespace ns too (null: none more). A window past its time starts
+	// again empty; a ninth namespace pushes out the first.
+	async setWindow(name, until, ns, now) {
+		if (ns != null && (typeof ns !== 'string' || ns === '' ||
+		    utf8(ns).length > NS_MAX))
+			fail('INVALID', 'not a namespace');
+		const t = nowS(now);
+		await this.edit(async () => {
+			const list = await this.computers();
+			const c = list.find((x) => x.name === name);
+			if (!c)
+				fail('NOT_FOUND', `no paired computer named "${name}"`);
+			if (c.windowUntil <= t)
+				c.windowNs = [];
+			c.windowUntil = until;
+			if (ns != null && !c.windowNs.includes(ns)) {
+				if (c.windowNs.length === WIN_NS)
+					c.windowNs.shift();
+				c.windowNs.push(ns);
+			}
+			await this.kv.put('computers', list);
+		});
+	}
+
+	// ---- credentials and counters ----
+
+	async credentialRecords() {
+		return this.read('credentials', () => []);
+	}
+
+	async credentials() {
+		const list = await this.credentialRecords();
+		const counters = await this.read('counters', () => ({}));
+		const out = [];
+		for (const c of list)
+			out.push({ id: c.id, rp: c.rp, userId: c.userId, userName: c.userName,
+			    resident: c.resident, credProtect: c.credProtect, created: c.created,
+			    madeFor: c.madeFor, publicKey: c.publicKey,
+			    counter: counters[toHex(c.id)] ?? 0,
+			    fingerprint: await credentialFingerprint(c) });
+		return out;
+	}
+
+	// The whole record (with its private CryptoKey): the engine's.
+	async findCredential(id) {
+		return (await this.credentialRecords()).find((c) => equal(c.id, id)) ?? null;
+	}
+
+	async findResident(rp, userId, exceptId) {
+		return (await this.credentialRecords()).find((c) => c.resident && c.rp === rp &&
+		    equal(c.userId, userId) && !(exceptId && equal(c.id, exceptId))) ?? null;
+	}
+
+	// On disk when it resolves; TOO_LARGE when the phone holds 128 keys.
+	async addCredential(c) {
+		const rec = { id: c.id, rp: c.rp, userId: c.userId, userName: c.userName ?? '',
+		    privateKey: c.privateKey, publicKey: c.publicKey, resident: !!c.resident,
+		    credProtect: c.credProtect || 1, created: c.created, madeFor: c.madeFor };
+		if (!(rec.privateKey instanceof CryptoKey) || rec.privateKey.extractable)
+			fail('INVALID', 'a credential key is a non-extractable CryptoKey');
+		await this.edit(async () => {
+			const list = await this.credentialRecords();
+			if (list.some((x) => equal(x.id, rec.id)))
+				fail('EXISTS', 'a credential with this id exists');
+			if (list.length >= MAX_CREDS)
+				fail('TOO_LARGE', `the phone holds ${MAX_CREDS} keys already: delete one`);
+			list.push(rec);
+			await this.kv.put('credentials', list);
+		});
+	}
+
+	// Without an audit line (the engine's overwrite of a resident key).
+	async removeCredential(id) {
+		return this.edit(async () => {
+			const list = await this.credentialRecords();
+			const i = list.findIndex((c) => equal(c.id, id));
+			if (i < 0)
+				fail('NOT_FOUND', 'no such key');
+			const [gone] = list.splice(i, 1);
+			await this.kv.put('credentials', list);
+			const counters = await this.read('counters', () => ({}));
+			if (toHex(id) in counters) {
+				delete counters[toHex(id)];
+				await this.kv.put('counters', counters);
+			}
+			return gone;
+		});
+	}
+
+	// The owner deletes a key on the phone: audit op delete, deleted (the
+	// reference phone's line: no subject, no key).
+	async deleteCredential(id, now) {
+		await this.removeCredential(id);
+		await this.audit({ op: 'delete', event: 'deleted' }, now);
+	}
+
+	// The next counter value, on disk before it resolves. NOT_FOUND when
+	// the key is gone, LIMIT at the end of the counter (§8.4).
+	async counterNext(id) {
+		return this.edit(async () => {
+			if (!(await this.credentialRecords()).some((c) => equal(c.id, id)))
+				fail('NOT_FOUND', 'the key was deleted');
+			const counters = await this.read('counters', () => ({}));
+			const k = toHex(id), n = counters[k] ?? 0;
+			if (n >= COUNTER_MAX)
+				fail('LIMIT', 'the key\'s signature counter is exhausted');
+			counters[k] = n + 1;
+			await this.kv.put('counters', counters);
+			return n + 1;
+		});
+	}
+
+	// ---- the replay cache (§8.3 step 5) ----
+
+	// Records request id from computer (its record: publicKey) unless
+	// remembered: 'ok' (recorded, on disk), 'replay', or 'flood' (its
+	// share of SEEN_SHARE live ids is full; no other computer's touched).
+	// An id is forgotten when both the time since it was recorded and the
+	// time since the request's own time are REPLAY_MS or more (a browser
+	// has no boot clock: both are the wall clock, so a clock set back
+	// forgets nothing early), or when its computer is no longer paired.
+	async seenAdd({ computer, id, reqMs, now }) {
+		const t = now ?? Date.now(), tag = seenTag(computer.publicKey);
+		const req = Number(reqMs);
+		return this.edit(async () => {
+			const paired = new Set((await this.computers()).map((c) => seenTag(c.publicKey)));
+			const list = await this.read('seen', () => []);
+			const kept = [];
+			let replay = false, mine = 0;
+			for (const e of list) {
+				if (t - e.at >= REPLAY_MS && t - e.reqMs >= REPLAY_MS)
+					continue;
+				if (e.tag !== tag && !paired.has(e.tag))
+					continue;
+				if (equal(e.id, id))
+					replay = true;
+				if (e.tag === tag)
+					mine++;
+				kept.push(e);
+			}
+			let out = 'ok';
+			if (replay)
+				out = 'replay';
+			else if (mine >= SEEN_SHARE || kept.length >= MAX_SEEN)
+				out = 'flood';
+			else
+				kept.push({ id: Uint8Array.from(id), at: t, reqMs: req, tag });
+			if (out === 'ok' || kept.length !== list.length)
+				await this.kv.put('seen', kept);
+			return out;
+		});
+	}
+
+	async seenCount(computer) {
+		const tag = seenTag(computer.publicKey);
+		return (await this.read('seen', () => [])).filter((e) => e.tag === tag).length;
+	}
+
+	// ---- host pins and host windows (§8.5.1, §8.6) ----
+
+	async hostsRecord() {
+		return this.read('hosts', () => ({ pins: [], windows: [] }));
+	}
+
+	// What hostCheck (hostcheck.js) takes as pins.
+	async hostPins() {
+		return (await this.hostsRecord()).pins;
+	}
+
+	async hosts() {
+		const out = [];
+		for (const p of await this.hostPins())
+			out.push({ ...p, fingerprint: await fingerprintOf(p.key) });
+		return out;
+	}
+
+	// Pins key (of type, as checkHostKey names it) under name: ok when
+	// pinned now or already; HOSTKEY when another key of that type is
+	// pinned under name; TOO_LARGE when the list is full.
+	async pinHost({ name, type, key, computer }, now) {
+		if (typeof name !== 'string' || name === '' || typeof type !== 'string' ||
+		    !(key instanceof Uint8Array) || key.length === 0 || key.length > 2048)
+			fail('INVALID', 'cannot pin this host key');
+		await this.edit(async () => {
+			const h = await this.hostsRecord();
+			const old = h.pins.find((p) => p.name === name && p.type === type);
+			if (old) {
+				if (equal(old.key, key))
+					return;
+				fail('HOSTKEY', `another ${type} key is pinned for ${name}`);
+			}
+			if (h.pins.length >= MAX_HOSTS)
+				fail('TOO_LARGE', `the phone pins ${MAX_HOSTS} host keys already: ` +
+				    'forget one');
+			h.pins.push({ name, type, key, pinnedAt: nowS(now), pinnedBy: computer });
+			await this.kv.put('hosts', h);
+		});
+	}
+
+	// Every pin of name and its windows; NOT_FOUND when there were none.
+	async forgetHost(name, now) {
+		await this.edit(async () => {
+			const h = await this.hostsRecord();
+			const n = h.pins.length + h.windows.length;
+			h.pins = h.pins.filter((p) => p.name !== name);
+			h.windows = h.windows.filter((w) => w.name !== name);
+			if (h.pins.length + h.windows.length === n)
+				fail('NOT_FOUND', `no host key is pinned for ${name}`);
+			await this.kv.put('hosts', h);
+		});
+		await this.audit({ op: 'forget-host', host: name, event: 'forgotten' }, now);
+	}
+
+	// Until when (unix s) computer may log in to name unasked; 0: none.
+	async hostWindow(computer, name) {
+		const w = (await this.hostsRecord()).windows.find((x) =>
+		    x.computer === computer && x.name === name);
+		return w ? w.until : 0;
+	}
+
+	async setHostWindow(computer, name, until, now) {
+		const t = nowS(now);
+		await this.edit(async () => {
+			const h = await this.hostsRecord();
+			h.windows = h.windows.filter((w) => w.until > t &&
+			    !(w.computer === computer && w.name === name));
+			if (h.windows.length >= MAX_HOST_WINDOWS) {
+				let first = 0;
+				for (let i = 1; i < h.windows.length; i++)
+					if (h.windows[i].until < h.windows[first].until)
+						first = i;
+				h.windows.splice(first, 1);
+			}
+			h.windows.push({ computer, name, until });
+			await this.kv.put('hosts', h);
+		});
+	}
+
+	// ---- the PIN (the web phone's own, §8.3 step 7) ----
+
+	async pinRecord() {
+		return this.read('pin', () => ({ failures: 0 }));
+	}
+
+	async pinIsSet() {
+		return !!(await this.pinRecord()).hash;
+	}
+
+	async pinFailures() {
+		return (await this.pinRecord()).failures;
+	}
+
+	// Sets the PIN (a salted PBKDF2-SHA256 hash of it is kept, never the
+	// PIN). With a PIN set, oldPin must be it: a wrong one counts as any
+	// wrong PIN, and a blocked PIN cannot be changed (resetPinFailures).
+	async setPin(newPin, oldPin) {
+		checkPin(newPin);
+		const salt = randomBytes(16);
+		const hash = await pinHash(newPin, salt, PIN_ITERATIONS);
+		await this.edit(async () => {
+			const rec = await this.pinRecord();
+			if (rec.hash) {
+				if (rec.failures >= PIN_TRIES)
+					throw Object.assign(new SkpError('PIN_INVALID', 'the PIN is ' +
+					    'blocked after too many wrong tries: reset the count first'),
+					{ blocked: true });
+				const ok = typeof oldPin === 'string' && ctEqual(await pinHash(oldPin,
+				    rec.salt, rec.iterations), rec.hash);
+				if (!ok) {
+					rec.failures = Math.min(rec.failures + 1, PIN_FAILURES_MAX);
+					await this.kv.put('pin', rec);
+					fail('PIN_INVALID', 'the PIN now set is not that one');
+				}
+			}
+			await this.kv.put('pin', { failures: 0, salt, iterations: PIN_ITERATIONS,
+			    hash });
+		});
+	}
+
+	// The owner's "pin-reset": the wrong-PIN count back to 0.
+	async resetPinFailures(now) {
+		await this.edit(async () => {
+			const rec = await this.pinRecord();
+			rec.failures = 0;
+			await this.kv.put('pin', rec);
+		});
+		await this.audit({ op: 'pin-reset', event: 'reset' }, now);
+	}
+
+	// A PIN a computer sent: 'none' (no PIN set), 'blocked' (the count at
+	// PIN_TRIES), 'wrong' (the count one higher is on disk when it
+	// resolves) or 'ok' (the count back to 0 first when it was not).
+	// Compared in constant time over the derived hash. A failed put
+	// rejects: the engine then refuses (0x32 or 0x7F, as §8.3 says).
+	async verifyPin(pin) {
+		return this.edit(async () => {
+			const rec = await this.pinRecord();
+			if (!rec.hash)
+				return 'none';
+			if (rec.failures >= PIN_TRIES)
+				return 'blocked';
+			const got = await pinHash(pin, rec.salt, rec.iterations);
+			if (!ctEqual(got, rec.hash)) {
+				rec.failures = Math.min(rec.failures + 1, PIN_FAILURES_MAX);
+				await this.kv.put('pin', rec);
+				return 'wrong';
+			}
+			if (rec.failures !== 0) {
+				rec.failures = 0;
+				await this.kv.put('pin', rec);
+			}
+			return 'ok';
+		});
+	}
+
+	// ---- the audit log (§8.7) ----
+
+	// { computer, op, subject, host, verified, key, event }: one line,
+	// stored before it resolves. at: unix seconds.
+	async audit(e, now) {
+		const rec = { at: nowS(now), computer: e.computer ?? null, op: e.op ?? 'request',
+		    subject: e.subject ?? null, host: e.host ?? null, verified: e.verified ?? '-',
+		    key: e.key ?? null, event: e.event };
+		rec.text = auditText(rec);
+		await this.edit(async () => {
+			const meta = await this.read('audit:meta', () => ({ next: 0 }));
+			await this.kv.put('audit:' + (meta.next % AUDIT_MAX), rec);
+			meta.next++;
+			await this.kv.put('audit:meta', meta);
+		});
+		return rec;
+	}
+
+	async auditLog() {
+		const meta = await this.read('audit:meta', () => ({ next: 0 }));
+		const out = [];
+		for (let i = Math.max(0, meta.next - AUDIT_MAX); i < meta.next; i++) {
+			const e = await this.kv.get('audit:' + (i % AUDIT_MAX));
+			if (e)
+				out.push(e);
+		}
+		return out;
+	}
+}
