@@ -17,7 +17,7 @@ import { generateEcdsa, randomBytes, sha256 } from '../src/proto/crypto.js';
 import { CMD, CM_ENUM_CREDS, CM_ENUM_RPS, encodeRequest, STATUS } from '../src/proto/ctap.js';
 import { FRESH_MS } from '../src/phone/engine.js';
 import * as S from '../src/phone/state.js';
-import { credentialBlob, gaParams, loginData, mcParams, sshsigData, T0, world }
+import { credentialBlob, gaParams, loginData, sshsigData, T0, world }
     from './phonekit.js';
 
 const lastLog = async (w) => (await w.state.auditLog()).at(-1);
@@ -350,9 +350,16 @@ test('the replay cache across a restart, and a computer\'s flood share (0x06) th
 		    'again later');
 	}
 	// One line for the flood, not three.
-	const log = await w.state.auditLog();
+	let log = await w.state.auditLog();
 	assert.equal(log.length, before + 1);
 	assert.equal(log.at(-1).event, 'refused-flood');
+	// A request that passes (a getInfo too) ends the flood: the next one
+	// is a line again.
+	assert.equal((await w.computer.send({ command: CMD.GET_INFO })).status, 0);
+	r = await w.computer.send({ command: CMD.GET_ASSERTION, raw, params });
+	assert.equal(r.status, STATUS.CHANNEL_BUSY);
+	log = await w.state.auditLog();
+	assert.equal(log.length, before + 2);
 	assert.equal((await home.send({ command: CMD.GET_INFO })).status, 0);
 	r = await home.send({ command: CMD.GET_ASSERTION, raw, params: none });
 	assert.equal(r.status, STATUS.NO_CREDENTIALS);
@@ -514,4 +521,27 @@ test('a failure inside after approval is 0x7F with the error, logged failed', as
 	assert.match(r.reason, /put failed/);
 	assert.equal((await lastLog(w)).event, 'failed');
 	assert.equal((await w.state.credentials())[0].counter, 0);
+});
+
+test('a question that waited in the caller\'s queue: answered under a window opened meanwhile, else asked again', async () => {
+	const w = await world();
+	const k = await w.computer.enroll();
+	const seen = [];
+	let r = await w.computer.sign(k, sshsigData('file'), { answer: async (q) => {
+		seen.push(await q.recheck());
+		await w.state.setWindow('work', Math.floor(w.clock.now / 1000) + 60, 'file', w.clock.now);
+		seen.push(await q.recheck());
+		return 'window-open';
+	} });
+	assert.deepEqual(seen, [false, true]);
+	assert.equal(r.status, 0);
+	assert.equal(r.questions.length, 1);
+	assert.equal((await lastLog(w)).event, 'allow-window');
+	// No window after all: the owner is asked.
+	let n = 0;
+	r = await w.computer.sign(k, sshsigData('git'), { answer: () =>
+	    (n++ === 0 ? 'window-open' : 'reject') });
+	assert.equal(r.questions.length, 2);
+	assert.equal(r.status, STATUS.OPERATION_DENIED);
+	assert.equal(Object.keys(r.questions[0]).includes('recheck'), false);
 });

@@ -300,6 +300,9 @@ test('the audit log: the reference phone\'s line, escaped, newest last, capped',
 	assert.equal(e.at, 1767000000);
 	assert.equal(e.text, '2025-12-29T09:20:00Z computer="wo\\x22rk" op=login ' +
 	    'subject="r\\x5coot\\x0a" host="db1" verified=yes key=SHA256:abc decision=allow-once');
+	// Cut as the reference phone's 300-byte buffers are.
+	const long = await st.audit({ op: 'sshsig', subject: 'a'.repeat(400), event: 'reject' }, T);
+	assert.match(long.text, new RegExp(` subject="a{296}\\.\\.\\." `));
 	const n = S.AUDIT_MAX + 5;
 	await Promise.all(Array.from({ length: n }, (_, i) => st.audit({ op: 'request',
 	    subject: `s${i}`, event: 'refused-stale' }, T)));

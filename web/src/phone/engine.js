@@ -13,8 +13,9 @@
 //
 // ask(question) resolves 'once' | 'host' | 'window' | 'reject' | 'timeout'
 // | 'cancelled' (the computer gave up: nothing is sent), and also 'busy'
-// (the queue is full: 0x06) or 'waited' (waited too long behind others:
-// 0x06). getPin() sends message 2 (0x36 with key 5) and resolves the PIN
+// (the queue is full: 0x06), 'waited' (waited too long behind others:
+// 0x06) or 'window-open' (question.recheck() said a window opened while
+// it waited: answered under that window, as serve.c's owner_turn). getPin() sends message 2 (0x36 with key 5) and resolves the PIN
 // of transport message 3, or null when none came (nothing more is sent);
 // it rejects with SkpError DECRYPT for a message 3 not from the computer
 // (the call ends, nothing sent) and another SkpError for a malformed PIN
@@ -183,8 +184,6 @@ export class Engine {
 	// One audit line per decision (serve.c's finish/record): not for a
 	// getInfo answered, and only the first refusal of a flood.
 	async record(r, out) {
-		if (r.command === CMD.GET_INFO && out.status === STATUS.OK)
-			return;
 		const name = r.computer?.name;
 		if (r.decision === 'refused-flood') {
 			if (this.flood.has(name)) {
@@ -195,6 +194,9 @@ export class Engine {
 		} else {
 			this.flood.delete(name);
 		}
+		// getInfo is no decision: it is answered to anyone paired.
+		if (r.command === CMD.GET_INFO && out.status === STATUS.OK)
+			return;
 		try {
 			await this.state.audit({ computer: name, op: r.op ?? 'request',
 			    subject: r.subject, host: r.host?.auditHost ?? null,
@@ -611,6 +613,11 @@ export class Engine {
 		}
 		q.choices.push('window', 'reject');
 		lines.push(`  [w] allow ${q.windowText}`, '  [r] reject');
+		// For the caller's queue, when this question's turn comes: true
+		// when a window opened meanwhile allows it (then resolve ask()
+		// with 'window-open' and it is answered without asking).
+		Object.defineProperty(q, 'recheck', { enumerable: false,
+		    value: async () => !!(await this.windowAllows(r, Math.floor(this.now() / 1000))) });
 		return q;
 	}
 

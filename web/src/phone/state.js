@@ -126,7 +126,8 @@ function checkPin(pin) {
 // phone's audit.log line.
 export function auditText(e) {
 	const when = new Date(e.at * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
-	const q = (s) => printable(s == null || s === '' ? '-' : s);
+	// Cut as the reference phone's 300-byte buffers cut them.
+	const q = (s) => printable(s == null || s === '' ? '-' : s, 300);
 	return `${when} computer="${q(e.computer)}" op=${e.op} subject="${q(e.subject)}" ` +
 	    `host="${q(e.host)}" verified=${e.verified || '-'} key=${e.key || '-'} ` +
 	    `decision=${e.event}`;
