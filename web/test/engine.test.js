@@ -12,12 +12,13 @@
 // without asking; credential management; FORGET; the audit log's words.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { concat, utf8 } from '../src/proto/bytes.js';
 import { generateEcdsa, randomBytes, sha256 } from '../src/proto/crypto.js';
 import { CMD, CM_ENUM_CREDS, CM_ENUM_RPS, encodeRequest, STATUS } from '../src/proto/ctap.js';
 import { FRESH_MS } from '../src/phone/engine.js';
 import * as S from '../src/phone/state.js';
-import { credentialBlob, gaParams, loginData, sshsigData, T0, world }
+import { credentialBlob, gaParams, loginData, sshString, sshsigData, T0, world }
     from './phonekit.js';
 
 const lastLog = async (w) => (await w.state.auditLog()).at(-1);
@@ -302,6 +303,11 @@ test('the PIN: verify-required keys with the web phone\'s PIN, wrong counted, bl
 	assert.equal(r.hangUp, true);
 	assert.equal((await lastLog(w)).event, 'refused-pin-required');
 	assert.equal(await w.state.pinFailures(), 0);
+	// A message 3 that is not the computer's: the call ends, nothing sent.
+	r = await w.computer.sign(k, sshsigData('file'), { pin: { raw: randomBytes(144) } });
+	assert.equal(r.hangUp, true);
+	assert.equal((await lastLog(w)).event, 'refused-pin-message');
+	assert.equal(await w.state.pinFailures(), 0);
 	// A malformed PIN message: 0x02, not counted.
 	const bad = new Uint8Array(128);
 	bad[0] = 0xa1;
@@ -544,4 +550,174 @@ test('a question that waited in the caller\'s queue: answered under a window ope
 	assert.equal(r.questions.length, 2);
 	assert.equal(r.status, STATUS.OPERATION_DENIED);
 	assert.equal(Object.keys(r.questions[0]).includes('recheck'), false);
+});
+
+// ---- logins with host information (§8.5.1, hostcheck.js) ----
+
+// An Ed25519 host key (node:crypto) and its signature over a session id,
+// in SSH wire format (§9.5).
+function hostKey() {
+	const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+	const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+	const blob = concat(sshString('ssh-ed25519'), sshString(new Uint8Array(raw)));
+	return { blob, sign: (sid) => concat(sshString('ssh-ed25519'),
+	    sshString(new Uint8Array(nodeSign(null, sid, privateKey)))) };
+}
+
+// A login to name:port with host key hk, as sk-phone proxy records it.
+function hostLogin(k, hk, { name = 'db1', port = 22, user = 'root', bound = true, signWith,
+    boundKey } = {}) {
+	const sessionId = randomBytes(32);
+	const raw = loginData({ user, sessionId, keyBlob: credentialBlob(k.publicKey, 'ssh:'),
+	    hostKey: bound ? (boundKey ?? hk.blob) : null });
+	const host = { name, port, hostKey: hk.blob, signature: (signWith ?? hk).sign(sessionId),
+	    kex: 'curve25519-sha256' };
+	return { raw, host };
+}
+
+test('a first login is asked as first use and pins the host; the next is verified; a changed key is 0xF3 before anything', async () => {
+	const w = await world();
+	const k = await w.computer.enroll();
+	const hk = hostKey();
+	let l = hostLogin(k, hk, { name: 'DB1' });
+	let r = await w.computer.sign(k, l.raw, { host: l.host });
+	assert.equal(r.status, 0);
+	let q = r.questions[0];
+	assert.equal(q.op, 'login');
+	assert.equal(q.title, 'SSH login');
+	assert.equal(q.hostState, 'first-use');
+	assert.equal(q.hostLine, 'root @ db1 (first use, not yet pinned)');
+	assert.equal(q.hostKeyType, 'ssh-ed25519');
+	assert.equal(q.hostKeyFp, await S.fingerprintOf(hk.blob));
+	assert.deepEqual(q.choices, ['once', 'host', 'window', 'reject']);
+	assert.equal(q.hostWindowText, 'logins to db1 from "work" for 3 hours');
+	assert.ok(q.lines.includes(`  host key:    ssh-ed25519 ${q.hostKeyFp} (pinned if you allow)`));
+	let e = await lastLog(w);
+	assert.equal(e.text.replace(/^\S+ /, ''), `computer="work" op=login subject="root" ` +
+	    `host="db1" verified=new key=${q.keyFp} decision=allow-once`);
+	const pins = await w.state.hosts();
+	assert.equal(pins.length, 1);
+	assert.equal(pins[0].name, 'db1');
+	assert.equal(pins[0].type, 'ssh-ed25519');
+	assert.equal(pins[0].pinnedBy, 'work');
+	assert.deepEqual(pins[0].key, hk.blob);
+	// Pinned now: verified.
+	l = hostLogin(k, hk, { bound: false });
+	r = await w.computer.sign(k, l.raw, { host: l.host });
+	q = r.questions[0];
+	assert.equal(q.hostState, 'verified');
+	assert.equal(q.hostLine, 'root @ db1 (verified)');
+	assert.equal((await lastLog(w)).verified, 'yes');
+	// Another key for db1: refused before UV (no PIN) and before anyone is asked.
+	const other = hostKey();
+	l = hostLogin(k, other);
+	r = await w.computer.sign(k, l.raw, { host: l.host, uv: true });
+	assert.equal(r.status, STATUS.HOSTKEY_CHANGED);
+	assert.match(r.reason, /^host key for db1 changed; the phone refused to sign; /);
+	assert.equal(r.questions.length, 0);
+	e = await lastLog(w);
+	assert.equal(e.event, 'refused-host-key-changed');
+	assert.equal(e.verified, 'yes');
+	// Port 2222 is another pin name, quoted in the reason.
+	l = hostLogin(k, other, { port: 2222 });
+	r = await w.computer.sign(k, l.raw, { host: l.host, answer: 'once' });
+	assert.equal(r.status, 0);
+	l = hostLogin(k, hk, { port: 2222 });
+	r = await w.computer.sign(k, l.raw, { host: l.host });
+	assert.equal(r.status, STATUS.HOSTKEY_CHANGED);
+	assert.match(r.reason, /'\[db1\]:2222'/);
+	// A rejected first login pins nothing.
+	l = hostLogin(k, hostKey(), { name: 'db9' });
+	r = await w.computer.sign(k, l.raw, { host: l.host, answer: 'reject' });
+	assert.equal(r.status, STATUS.OPERATION_DENIED);
+	assert.equal((await w.state.hosts()).some((p) => p.name === 'db9'), false);
+	// Forgotten by the owner: first use again.
+	await w.state.forgetHost('db1', w.clock.now);
+	l = hostLogin(k, other);
+	r = await w.computer.sign(k, l.raw, { host: l.host });
+	assert.equal(r.questions[0].hostState, 'first-use');
+});
+
+test('host information that does not verify is 0xF7, before the PIN and before anyone is asked', async () => {
+	const w = await world();
+	const k = await w.computer.enroll();
+	const hk = hostKey();
+	// Signed over another session.
+	let l = hostLogin(k, hk, { signWith: { sign: () => hk.sign(randomBytes(32)) } });
+	let r = await w.computer.sign(k, l.raw, { host: l.host, uv: true });
+	assert.equal(r.status, STATUS.HOST_UNVERIFIED);
+	assert.match(r.reason, /^host verification failed \(.+\); the phone refused to sign$/);
+	assert.equal(r.questions.length, 0);
+	assert.equal((await lastLog(w)).event, 'refused-host-signature');
+	// A host-bound login naming another host key than the proxy saw.
+	l = hostLogin(k, hk, { boundKey: hostKey().blob });
+	r = await w.computer.sign(k, l.raw, { host: l.host });
+	assert.equal(r.status, STATUS.HOST_UNVERIFIED);
+	assert.equal(r.reason, 'host verification failed (the login names another host key than ' +
+	    'the one sk-phone proxy saw); the phone refused to sign');
+	assert.equal((await w.state.hosts()).length, 0);
+	// Host info on a signature of other data is ignored.
+	r = await w.computer.sign(k, sshsigData('file'), { host: l.host });
+	assert.equal(r.status, 0);
+	assert.equal((await lastLog(w)).verified, '-');
+});
+
+test('windows for logins: the host window and the computer window cover pinned hosts only; a key pinned under another name is always asked', async () => {
+	const w = await world();
+	const k = await w.computer.enroll();
+	const hk = hostKey(), hk2 = hostKey();
+	let l = hostLogin(k, hk);
+	let r = await w.computer.sign(k, l.raw, { host: l.host, answer: 'host' });
+	assert.equal(r.status, 0);
+	assert.equal((await lastLog(w)).event, 'allow-host-window-start');
+	assert.ok(await w.state.hostWindow('work', 'db1') > w.clock.now / 1000);
+	l = hostLogin(k, hk);
+	r = await w.computer.sign(k, l.raw, { host: l.host, answer: 'reject' });
+	assert.equal(r.status, 0);
+	assert.equal(r.questions.length, 0);
+	assert.equal((await lastLog(w)).event, 'allow-host-window');
+	// Another host (first use) and a login without host info: asked.
+	l = hostLogin(k, hk2, { name: 'db2' });
+	r = await w.computer.sign(k, l.raw, { host: l.host, answer: 'window' });
+	assert.equal(r.questions.length, 1);
+	assert.equal(r.status, 0);	// db2 pinned now, and the computer window open
+	l = hostLogin(k, hk2, { name: 'db2' });
+	r = await w.computer.sign(k, l.raw, { host: l.host, answer: 'reject' });
+	assert.equal(r.questions.length, 0);
+	assert.equal((await lastLog(w)).event, 'allow-window');
+	r = await w.computer.sign(k, loginData({ keyBlob: credentialBlob(k.publicKey, 'ssh:') }),
+	    { answer: 'reject' });
+	assert.equal(r.questions.length, 1);
+	assert.equal(r.status, STATUS.OPERATION_DENIED);
+	// db1's key under the name "alias": warned, no host window, no window covers it.
+	l = hostLogin(k, hk, { name: 'alias' });
+	r = await w.computer.sign(k, l.raw, { host: l.host, answer: 'reject' });
+	assert.equal(r.questions.length, 1);
+	const q = r.questions[0];
+	assert.equal(q.warning, 'WARNING: this server\'s key is pinned as db1; the computer calls it ' +
+	    'alias');
+	assert.equal(q.lines[1], '  WARNING:     this server\'s key is pinned as db1; the computer ' +
+	    'calls it alias');
+	assert.deepEqual(q.choices, ['once', 'window', 'reject']);
+	assert.ok(q.lines.includes(`  host key:    ssh-ed25519 ${q.hostKeyFp} (pinned for another ` +
+	    'name: not pinned for this one)'));
+	// Allowed, warned: pinned under that name too.
+	r = await w.computer.sign(k, l.raw, { host: l.host, answer: 'once' });
+	assert.equal(r.status, 0);
+	assert.deepEqual((await w.state.hosts()).map((p) => p.name).sort(), ['alias', 'db1', 'db2']);
+});
+
+test('a no-touch login to a pinned host: the notice names the host, the user and verified', async () => {
+	const w = await world();
+	const k = await w.computer.enroll();
+	const hk = hostKey();
+	let l = hostLogin(k, hk);
+	await w.computer.sign(k, l.raw, { host: l.host });
+	l = hostLogin(k, hk);
+	const r = await w.computer.sign(k, l.raw, { host: l.host, up: false });
+	assert.equal(r.status, 0);
+	assert.equal(r.flags, 0);
+	const fp = (await w.state.credentials())[0].fingerprint;
+	assert.deepEqual(r.notices, [`signed without asking: no-touch-required key ${fp}, for ` +
+	    'computer "work", host db1 (user root, verified yes)']);
 });

@@ -136,8 +136,9 @@ export class Computer {
 			tp = await hs.split();
 			if (pin === null || pin === undefined)
 				return null;
-			const m3 = pin instanceof Uint8Array ? await tp.encrypt(pin) :
-			    await tp.encrypt(encodePin(pin));
+			// pin.raw: a message 3 as it comes (not from the computer).
+			const m3 = pin.raw ?? (pin instanceof Uint8Array ? await tp.encrypt(pin) :
+			    await tp.encrypt(encodePin(pin)));
 			return call.readPin(m3);
 		};
 		const out = await w.engine.handle({ call, ask, getPin,

@@ -26,6 +26,7 @@ import { equal, utf8 } from '../proto/bytes.js';
 import { generateEcdsa, randomBytes, sha256 } from '../proto/crypto.js';
 import { CMD, CM_ENUM_RPS, rawMatches, STATUS } from '../proto/ctap.js';
 import { SkpError } from '../proto/err.js';
+import { hostCheck, verifiedWord } from './hostcheck.js';
 import { describe, parseData, printable as shown, SshReader } from './sshmsg.js';
 import { credentialFingerprint } from './state.js';
 
@@ -62,18 +63,6 @@ export const REASONS = Object.freeze({
 	WAITED: 'not asked: waited too long behind another request on the phone',
 	UNKNOWN: 'unknown command',
 });
-
-// h-webhost's hostcheck.js (§8.5.1), loaded when a login first needs it.
-// Without host information every login is "unverified" (its contract).
-let hostcheckModule = null;
-
-async function hostCheck(args) {
-	if (!args.hostInfo)
-		return { state: 'unverified', why: 'no host information', host: null, port: null,
-		    pinName: null };
-	hostcheckModule ??= await import('./hostcheck.js');
-	return hostcheckModule.hostCheck(args);
-}
 
 // What a person reads: escaped as §8.5 says, cut as the reference
 // phone's 300-byte buffers cut it.
@@ -209,12 +198,7 @@ export class Engine {
 	}
 
 	verifiedWord(r) {
-		const s = r.host?.state;
-		if (s === 'pinned' || s === 'changed')
-			return 'yes';
-		if (s === 'new')
-			return 'new';
-		return this.isLogin(r) ? 'no' : '-';
+		return verifiedWord(r.host ?? { state: 'none' }, this.isLogin(r));
 	}
 
 	isLogin(r) {
