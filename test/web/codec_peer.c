@@ -4,7 +4,7 @@
  * "RC STATUS" with RC the decoder's SKP_ERR_* (0 when it accepted) and
  * STATUS the CTAP status a refused request names (0 otherwise).
  * KIND: cbor request response pin pairuri relayurl keyhandle hello reply
- * confirm.
+ * confirm relayframe (a frame from the relay, skp_relay_parse_relay).
  *
  * Kinds that print their own line, tab-separated fields (printable text
  * has no tab), for web/test/sshmsg.test.js, hostkey.test.js and
@@ -35,6 +35,7 @@
 #include "sk-phone/keyhandle.h"
 #include "sk-phone/pairflow.h"
 #include "sk-phone/pairuri.h"
+#include "sk-phone/relay.h"
 #include "sk-phone/relayurl.h"
 #include "sk-phone/buf.h"
 #include "sk-phone/hostinfo.h"
@@ -55,6 +56,7 @@ decode(const char *kind, const uint8_t *p, size_t n, uint8_t *status)
 	struct skp_pairuri u;
 	struct skp_keyhandle kh;
 	struct skp_pair_hello h;
+	struct skp_relay_frame fr;
 	char pin[SKP_CTAP_PIN_MAX + 1], name[SKP_PAIRFLOW_NAME_MAX + 1];
 	cbor_item_t *it = NULL;
 	int rc;
@@ -84,6 +86,8 @@ decode(const char *kind, const uint8_t *p, size_t n, uint8_t *status)
 		rc = skp_pairflow_decode_reply(p, n, name);
 	} else if (strcmp(kind, "confirm") == 0) {
 		rc = skp_pairflow_decode_confirm(p, n);
+	} else if (strcmp(kind, "relayframe") == 0) {
+		rc = skp_relay_parse_relay(p, n, &fr);
 	} else {
 		rc = 1;
 	}

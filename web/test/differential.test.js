@@ -15,6 +15,7 @@ import { CODES, SkpError } from '../src/proto/err.js';
 import { decodeKeyHandle } from '../src/proto/keyhandle.js';
 import { parsePairUri } from '../src/proto/pairuri.js';
 import { parseRelayUrl } from '../src/proto/relayurl.js';
+import { parseFrame } from '../src/app/relay.js';
 import * as pp from '../src/proto/pairpayload.js';
 import { toHex } from '../src/proto/bytes.js';
 
@@ -153,6 +154,7 @@ const KINDS = [
 	['confirm', ['pair_payload'], (b) => pp.decodeConfirm(b)],
 	['pairuri', ['pairuri', 'pairuri_web'], asText(parsePairUri), false, true],
 	['relayurl', ['relayurl'], asText(parseRelayUrl), false, true],
+	['relayframe', ['relay_frame'], (b) => parseFrame(b)],
 ];
 
 for (const [kind, corpora, fn, withStatus, text] of KINDS) {

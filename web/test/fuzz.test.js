@@ -15,6 +15,7 @@ import { SkpError, CODES } from '../src/proto/err.js';
 import { decodeKeyHandle, encodeKeyHandle } from '../src/proto/keyhandle.js';
 import { parsePairUri, encodePairUri } from '../src/proto/pairuri.js';
 import { parseRelayUrl } from '../src/proto/relayurl.js';
+import { encodeFrame, parseFrame } from '../src/app/relay.js';
 
 const CORPUS = process.env.SKP_FUZZ_CORPUS ||
     fileURLToPath(new URL('../../test/fuzz/corpus', import.meta.url));
@@ -137,4 +138,12 @@ test('fuzz: the key handle', () => {
 		assert.deepEqual(encodeKeyHandle(decodeKeyHandle(b)), b);
 	});
 	assert.ok(accepted > 0);
+});
+
+test('fuzz: a frame from the relay (the web phone\'s relay client)', () => {
+	const { accepted, refused } = run('relayframe', 'relay_frame', (b) => {
+		const f = parseFrame(b);
+		assert.deepEqual(encodeFrame(f.kind, f.chan, f.body), b, 'an accepted frame encodes back');
+	});
+	assert.ok(accepted > 0 && refused > 0);
 });
