@@ -20,11 +20,13 @@ every wait is bounded. The checks run in order, on one phone paired once:
 - refusals: stale both ways 0xF0, tampered data 0xF2 (both commands), a
   replayed request 0xF1; none of them asked (§8.3)
 - refusal_order: a request bad in two ways gets the refusal of the
-  earlier step of §8.3: hash 0xF2 before stale 0xF0 before replay 0xF1
+  earlier step of §8.3: the envelope's (0xF6 version, 0x12 padding not
+  zero, §4.2/§4.9) before hash 0xF2 before stale 0xF0 before replay 0xF1
   before the command checks (0x2E) and user verification (0xF5); an id
   refused at steps 3-4 was not recorded, one refused at step 6 was
 - not_paired: a computer the phone does not know gets no answer (the
-  phone hangs up: SKP_ERR_NOT_PAIRED), and is not asked about
+  phone hangs up: SKP_ERR_NOT_PAIRED), not even for a bad envelope, and
+  is not asked about
 - resident_exclude: a second resident key of the same rp and user is
   0x19 unless overwrite; the overwritten key is gone (0x2E)
 - allowlist_miss: an unknown credential id, and a known one under
@@ -61,6 +63,7 @@ from phones import Fail, RefPhone, WAIT, clean  # noqa: E402
 ST_DENIED, ST_STALE, ST_REPLAY, ST_MISMATCH = 0x27, 0xf0, 0xf1, 0xf2
 ST_HOSTKEY, ST_UV_NA, ST_HOST_UNVERIFIED = 0xf3, 0xf5, 0xf7
 ST_PIN_REQ, ST_PIN_BAD, ST_EXCLUDED, ST_NO_CREDS = 0x36, 0x31, 0x19, 0x2e
+ST_VERSION, ST_INVALID_CBOR = 0xf6, 0x12
 E_REJECTED, E_EXPIRED, E_REPLAY, E_NOT_PAIRED = -24, -19, -20, -27
 E_HOSTKEY, E_HOST_UNVERIFIED, E_EXISTS = -32, -35, -18
 
@@ -321,6 +324,11 @@ def missing_key(name, rp="ssh:"):
 def check_refusal_order():
     k = key("key1")
     miss = missing_key("key-missing")
+    # the envelope (step 2) before the data, freshness and replay
+    refused(ST_VERSION, None, "sign", k, "--mangle", "version", "--tamper",
+            "--offset-ms", "-130000")
+    refused(ST_INVALID_CBOR, None, "sign", k, "--mangle", "padding",
+            "--tamper", "--offset-ms", "-130000")
     refused(ST_MISMATCH, None, "sign", k, "--tamper", "--offset-ms",
             "-130000")
     x = new_id()
@@ -332,6 +340,8 @@ def check_refusal_order():
     refused(ST_MISMATCH, None, "sign", k, "--id", x, "--tamper")
     refused(ST_REPLAY, E_REPLAY, "sign", miss, "--id", x)
     refused(ST_REPLAY, E_REPLAY, "sign", k, "--id", x, "--uv")
+    refused(ST_INVALID_CBOR, None, "sign", k, "--id", x, "--mangle",
+            "padding")
     # refused at steps 3 and 4: not recorded, so it passes after
     y = new_id()
     refused(ST_MISMATCH, None, "sign", k, "--id", y, "--tamper")
@@ -357,6 +367,10 @@ def check_not_paired():
     check(rc != 0 and result(out) == (0, E_NOT_PAIRED), out)
     rc, out, _ = call("sign", key("key1"), "--timeout-ms", "8000",
                       cdir=stranger)
+    check(rc != 0 and result(out) == (0, E_NOT_PAIRED), out)
+    # step 1 before everything: nothing said of a bad envelope either
+    rc, out, _ = call("sign", key("key1"), "--timeout-ms", "8000",
+                      "--mangle", "version", "--tamper", cdir=stranger)
     check(rc != 0 and result(out) == (0, E_NOT_PAIRED), out)
     rc, out, _ = call("info")
     check(rc == 0, out)

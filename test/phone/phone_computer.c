@@ -40,6 +40,7 @@ struct opts {
 	const char	*hostsig_hex;	/* signature blob */
 	const char	*hostbound_hex;	/* host-bound userauth: its host key */
 	const char	*id_hex;	/* the request id, instead of a random one */
+	const char	*mangle;	/* the encoded envelope spoilt: version, padding */
 	int		 resident, uv, overwrite, no_up, decline, tamper;
 	unsigned int	 cred_protect;
 	long long	 offset_ms;
@@ -312,6 +313,28 @@ cmd_mailbox(const char *dir)
 	return 0;
 }
 
+/*
+ * An envelope the phone's decoder must refuse (PROTOCOL 4.2), made from a
+ * good one: "version" 3 in key 1 (0xF6, checked before any other key),
+ * "padding" with a byte not zero (0x12).
+ */
+static int
+mangle(uint8_t *msg, size_t len, const char *how)
+{
+	if (how == NULL)
+		return SKP_OK;
+	if (strcmp(how, "version") == 0 && len > 3 && msg[1] == 0x01 &&
+	    msg[2] == 0x02) {
+		msg[2] = 0x03;
+		return SKP_OK;
+	}
+	if (strcmp(how, "padding") == 0 && len > 0 && msg[len - 1] == 0) {
+		msg[len - 1] = 0x01;
+		return SKP_OK;
+	}
+	return SKP_ERR_INVALID;
+}
+
 static int
 send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
     struct skp_call_response *resp)
@@ -344,7 +367,8 @@ send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
 	req->time_ms = (uint64_t)((long long)now_ms() + o->offset_ms);
 	snprintf(req->ctx.computer_name, sizeof(req->ctx.computer_name),
 	    "%s", p.computer_name);
-	if ((rc = skp_ctap_request_encode(req, &msg, &msglen)) != SKP_OK) {
+	if ((rc = skp_ctap_request_encode(req, &msg, &msglen)) != SKP_OK ||
+	    (rc = mangle(msg, msglen, o->mangle)) != SKP_OK) {
 		fail("encode", rc);
 		goto out;
 	}
@@ -362,7 +386,8 @@ send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
 			msg = NULL;
 			if ((rc = skp_random(req->id, sizeof(req->id))) !=
 			    SKP_OK || (rc = skp_ctap_request_encode(req, &msg,
-			    &msglen)) != SKP_OK) {
+			    &msglen)) != SKP_OK ||
+			    (rc = mangle(msg, msglen, o->mangle)) != SKP_OK) {
 				fail("encode", rc);
 				goto out;
 			}
@@ -861,6 +886,7 @@ main(int argc, char **argv)
 		{ "hostsig",	  required_argument, NULL, 'G' },
 		{ "hostbound",	  required_argument, NULL, 'B' },
 		{ "id",		  required_argument, NULL, 'I' },
+		{ "mangle",	  required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o;
@@ -901,6 +927,7 @@ main(int argc, char **argv)
 		case 'G': o.hostsig_hex = optarg; break;
 		case 'B': o.hostbound_hex = optarg; break;
 		case 'I': o.id_hex = optarg; break;
+		case 'M': o.mangle = optarg; break;
 		default: return 2;
 		}
 	}
