@@ -55,7 +55,7 @@ def node():
 class WebPhone:
     """A Chromium with web phones in it, driven one command at a time."""
 
-    def __init__(self, kit, name="webphone", chromium=CHROMIUM):
+    def __init__(self, kit, name="webphone", chromium=CHROMIUM, env=None):
         self.kit = kit
         self.name = name
         if not os.path.exists(chromium):
@@ -68,7 +68,8 @@ class WebPhone:
         self.proc = subprocess.Popen(
             [node(), DRIVER, "--chromium", chromium, "--web-root", WEB_ROOT],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-            env=kit.env(preload=False), start_new_session=True)
+            env=kit.env(preload=False, **(env or {})),
+            start_new_session=True)
         log.close()
         self.proc.skp_name = name
         kit.procs.append(self.proc)
@@ -181,6 +182,19 @@ class WebPhone:
 
     def tap(self, test, phone="a"):
         return self.cmd("tap", test=test, phone=phone)
+
+    def frames(self, phone="a"):
+        """The page's websocket frames since the last call, as Chromium
+        timed them: [{t (s), dir: in|out, len}]. The first call starts
+        recording."""
+        return self.cmd("frames", phone=phone)["frames"]
+
+    def profile(self, start=False, phone="a"):
+        """start=True starts Chromium's sampling profiler on the page;
+        then profile() stops it: [[function, self ms], ...], most first."""
+        if start:
+            return self.cmd("profile", start=True, phone=phone)
+        return self.cmd("profile", phone=phone)["top"]
 
     def screenshot(self, path, phone="a"):
         return self.cmd("screenshot", path=path, phone=phone)["path"]

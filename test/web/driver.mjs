@@ -36,6 +36,12 @@
 //   probe                   the context: viewport, devicePixelRatio, touch,
 //                           secure context, crossOriginIsolated
 //   eval {expr}             an expression's JSON value (to read, never to change)
+//   frames                  the page's websocket frames since the last call
+//                           ({t: seconds, dir: in|out, len}; the first call
+//                           starts recording)
+//   profile {start?}        {start: true} starts Chromium's sampling profiler
+//                           on the page; {} stops it -> {top: [[function,
+//                           self ms]...]}
 //   screenshot {path}       a PNG of the page
 //   close                   close that phone's profile
 //   quit                    close Chromium and exit
@@ -103,9 +109,23 @@ async function newPhone(name) {
 	page.on('console', (m) => log(`page ${name} console.${m.type()}: ${m.text()}`));
 	page.on('pageerror', (e) => log(`page ${name} error: ${e.message}`));
 	page.on('crash', () => log(`page ${name} crashed`));
-	const p = { ctx, page };
+	const p = { ctx, page, frames: null };
 	phones.set(name, p);
 	return p;
+}
+
+// The page's websocket frames as Chromium timed them (CDP Network
+// events, monotonic seconds): what the page received and sent, and when.
+async function recordFrames(p) {
+	if (p.frames)
+		return;
+	p.frames = [];
+	const cdp = await p.ctx.newCDPSession(p.page);
+	const note = (dir) => (e) => p.frames.push({ t: e.timestamp, dir,
+		len: e.response.payloadData.length, op: e.response.opcode });
+	cdp.on('Network.webSocketFrameReceived', note('in'));
+	cdp.on('Network.webSocketFrameSent', note('out'));
+	await cdp.send('Network.enable');
 }
 
 async function closePhone(name) {
@@ -395,6 +415,35 @@ const commands = {
 		await tap(phoneOf(cmd).page, cmd.test, ms(cmd, 10));
 		return {};
 	},
+	async frames(cmd) {
+		const p = phoneOf(cmd);
+		await recordFrames(p);
+		const out = p.frames.splice(0);
+		return { frames: out };
+	},
+	async profile(cmd) {
+		// {start: true} starts Chromium's sampling profiler on the page;
+		// then {} stops it: the self time per function (ms), most first.
+		const p = phoneOf(cmd);
+		if (cmd.start) {
+			p.prof = await p.ctx.newCDPSession(p.page);
+			await p.prof.send('Profiler.enable');
+			await p.prof.send('Profiler.setSamplingInterval', { interval: 100 });
+			await p.prof.send('Profiler.start');
+			return {};
+		}
+		const { profile } = await p.prof.send('Profiler.stop');
+		const self = new Map();
+		const dt = new Map();
+		for (let i = 0; i < profile.samples.length; i++)
+			dt.set(profile.samples[i], (dt.get(profile.samples[i]) || 0) + profile.timeDeltas[i] / 1000);
+		for (const n of profile.nodes) {
+			const f = n.callFrame;
+			const k = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber}`;
+			self.set(k, (self.get(k) || 0) + (dt.get(n.id) || 0));
+		}
+		return { top: [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, cmd.n || 25) };
+	},
 	async screenshot(cmd) {
 		const { page } = phoneOf(cmd);
 		mkdirSync(dirname(cmd.path), { recursive: true });
@@ -441,7 +490,15 @@ async function main() {
 				throw new Error(`unknown command ${JSON.stringify(cmd.cmd)}`);
 			reply({ id: cmd.id, ok: true, ...await f(cmd) });
 		} catch (e) {
-			reply({ id: cmd.id, ok: false, error: String(e.message || e).split('\n')[0] });
+			let error = String(e.message || e).split('\n')[0];
+			// What the page showed then, to say why.
+			const p = phones.get(cmd.phone || 'a');
+			if (p && !p.page.isClosed()) {
+				const shown = await p.page.evaluate(() => document.body ?
+				    document.body.innerText : '').catch(() => '');
+				error += `; the page shows: ${shown.replace(/\s+/g, ' ').trim().slice(0, 400)}`;
+			}
+			reply({ id: cmd.id, ok: false, error });
 		}
 	}
 	await browser.close().catch(() => {});
