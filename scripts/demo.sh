@@ -8,11 +8,25 @@
 # ssh-keygen -Y, shows the phone's audit log, and stops and removes
 # everything it started. Your own ~/.ssh and sk-phone state are not
 # touched. Meant for a Debian 12 machine, as root (sshd needs /run/sshd).
+#
+# sh scripts/demo.sh --web: the same with the web phone instead, the page
+# the relay serves, in headless Chromium (scripts/demo-web.py); it says
+# where the screenshots of the page are.
 set -eu
 
 cd "$(dirname "$0")/.."
 top=$(pwd)
+web=0
+case "${1:-}" in
+--web) web=1 ;;
+"") ;;
+*)
+	echo "usage: sh scripts/demo.sh [--web]" >&2
+	exit 2
+	;;
+esac
 sh scripts/deps.sh
+[ $web = 0 ] || sh scripts/web-deps.sh
 
 builddir=${SKP_DEMO_BUILD:-build}
 if [ ! -f "$builddir/build.ninja" ]; then
@@ -27,6 +41,26 @@ cli=$b/cmd/sk-phone/sk-phone
 relay=$b/cmd/sk-phone-relay/sk-phone-relay
 phone=$b/cmd/sk-phone-authenticator/sk-phone-authenticator
 py=/usr/bin/python3
+
+if [ $web = 1 ]; then
+	# The page is built by meson once web/node_modules exists (a build
+	# folder set up before that has none: set it up again).
+	if [ ! -f "$b/web/index.html" ]; then
+		echo "==> meson setup --reconfigure $builddir (to build the web phone)"
+		meson setup --reconfigure "$builddir" >/dev/null
+		meson compile -C "$builddir" >/dev/null
+	fi
+	if [ ! -f "$b/web/index.html" ]; then
+		echo "demo: no web phone in $b/web: it needs node and" \
+		    "web/node_modules (sh scripts/web-deps.sh)" >&2
+		exit 1
+	fi
+	if [ ! -d /run/sshd ] && ! mkdir -p /run/sshd 2>/dev/null; then
+		echo "demo: sshd needs the folder /run/sshd: run the demo as root" >&2
+		exit 1
+	fi
+	exec $py scripts/demo-web.py "$b" "$b/web" "$b/web-demo"
+fi
 
 tmp=$(mktemp -d /tmp/sk-phone-demo.XXXXXX)
 chmod 700 "$tmp"
