@@ -82,16 +82,16 @@ test('the backoff: 1 s doubling to 30 s, a wait between half and all', () => {
 
 test('a relay that stops answering is left, and listened to again', async () => {
 	const k = await generateEcdsa();
-	const l = listener({ mailbox: k, mailboxId: await mailboxId(k.publicKey), keepaliveMs: 300 });
+	const l = listener({ mailbox: k, mailboxId: await mailboxId(k.publicKey), keepaliveMs: 1000 });
 	try {
 		l.start();
 		await until('the listener to listen', () => l.status === 'online');
 		// pinged and answered: still on the relay after several periods
-		await new Promise((r) => setTimeout(r, 1000));
+		await new Promise((r) => setTimeout(r, 2500));
 		assert.equal(l.status, 'online');
 		K.relay.kill('SIGSTOP');
 		try {
-			await until('the listener to leave', () => l.status !== 'online', 3000);
+			await until('the listener to leave', () => l.status !== 'online', 6000);
 		} finally {
 			K.relay.kill('SIGCONT');
 		}

@@ -1,0 +1,486 @@
+// The web phone's controller: everything the page's phone does that is not
+// drawn (web-api.md §5). It listens on the phone's mailbox (PROTOCOL.md §7.4,
+// §8.8, through relay.js), pairs (the phone's side of §8.1, over the
+// rendezvous of §7.6), and answers each call (§8.3: proto/call.js opens it,
+// phone/engine.js decides) with the owner's questions queued as §8.6 says:
+// one open at a time, at most 16 waiting, each asked question withdrawn after
+// 60 s without an answer, a waiting one refused after 60 s ("waited too
+// long"), both dropped when their computer hangs up; the PIN path of §3.7
+// (message 2 = 0x36 with key 5, then up to 10 s for transport message 3).
+//
+//   const phone = await startPhone({ kv });
+//   phone.addEventListener('question', (e) => e.detail.answer('once'));
+//   await phone.setup({ name: 'pixel' });
+//   const p = await phone.pair(uri); show(p.code); await p.confirm();
+//
+// Events (phone is an EventTarget, data in e.detail): 'status' { status },
+// 'question' { id, question, waiting, expiresAt, answer(choice) },
+// 'withdrawn' { id, why: 'timeout'|'cancelled' }, 'queue' { waiting } (the
+// open question's count of waiting requests changed), 'changed' {},
+// 'notice' { text }.
+
+import { equal } from '../proto/bytes.js';
+import { openCall } from '../proto/call.js';
+import { encodeResponse, STATUS } from '../proto/ctap.js';
+import { fail, SkpError } from '../proto/err.js';
+import { startPairing } from '../proto/pairing.js';
+import { decodeConfirm, encodeConfirm } from '../proto/pairpayload.js';
+import { parsePairUri } from '../proto/pairuri.js';
+import { Engine } from '../phone/engine.js';
+import { PhoneState } from '../phone/state.js';
+import { meet, RelayListener } from './relay.js';
+
+export const QUEUE_MAX = 16;			// SKP_SERVE_QUEUE_MAX
+export const QUESTION_TIMEOUT_MS = 60000;	// --timeout
+export const PIN_WAIT_MS = 10000;		// transport message 3 after 0x36
+export const PAIR_TIMEOUT_MS = 120000;		// sk-phone-authenticator pair --timeout
+export const WAITED_TEXT = 'not asked: waited too long behind another request on the phone';
+export const BUSY_TEXT = `${QUEUE_MAX} requests already wait on the phone`;
+
+// §2.1's web form: the page is at the relay's own origin.
+export function defaultRelayUrl() {
+	const loc = globalThis.location;
+	if (!loc || !loc.host)
+		fail('INVALID', 'no relay URL given and no page location to take it from');
+	return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}`;
+}
+
+export async function startPhone({ kv, relayUrl, WebSocket = globalThis.WebSocket,
+    now = () => Date.now(), questionTimeoutMs = QUESTION_TIMEOUT_MS,
+    queueWaitMs = QUESTION_TIMEOUT_MS, pinWaitMs = PIN_WAIT_MS,
+    pairTimeoutMs = PAIR_TIMEOUT_MS, listenerOptions = {} } = {}) {
+	const state = await PhoneState.open(kv);
+	const phone = new Phone({ state, relayUrl, WebSocket, now, questionTimeoutMs,
+	    queueWaitMs, pinWaitMs, pairTimeoutMs, listenerOptions });
+	if (await state.identity())
+		await phone._listen();
+	return phone;
+}
+
+class Phone extends EventTarget {
+	constructor(o) {
+		super();
+		this.state = o.state;
+		this.o = o;
+		this.status = 'offline';
+		this.engine = new Engine({ state: o.state, now: o.now });
+		this.listener = null;
+		this.queue = new AskQueue(this, o);
+		this.notPaired = 0;	// requests no pairing opened, in all
+		this.junk = 0;		// of those, not yet in the audit log
+		this.junkNext = 0;
+		this.junkTimer = null;
+		if (typeof window !== 'undefined' && typeof window.addEventListener === 'function')
+			window.addEventListener('online', () => this.listener && this.listener.kick());
+	}
+
+	_emit(type, detail = {}) {
+		this.dispatchEvent(new CustomEvent(type, { detail }));
+	}
+
+	notice(text) {
+		this._emit('notice', { text });
+	}
+
+	// First run: the identity (keys made here, never exported), then listen.
+	async setup({ name }) {
+		if (await this.state.identity())
+			fail('EXISTS', 'this phone is set up already');
+		const relay = this.o.relayUrl || defaultRelayUrl();
+		await this.state.createIdentity({ name, relay });
+		this._emit('changed');
+		await this._listen();
+	}
+
+	// The relay the phone listens on: the one it was set up with, else the
+	// one given, else the page's own origin's.
+	_relay(id) {
+		return id.relay || this.o.relayUrl || defaultRelayUrl();
+	}
+
+	async _listen() {
+		const id = await this.state.identity();
+		if (this.listener)
+			this.listener.stop();
+		const l = new RelayListener({ url: this._relay(id),
+		    mailbox: id.mailbox, mailboxId: id.mailboxId, WebSocket: this.o.WebSocket,
+		    ...this.o.listenerOptions });
+		this.listener = l;
+		l.addEventListener('status', (e) => {
+			this.status = e.detail.status;
+			if (this.status !== 'online')
+				this.queue.dropAll();	// the calls are gone with the connection
+			this._emit('status', { status: this.status });
+		});
+		l.addEventListener('warning', (e) => {
+			if (e.detail.code === 4007)
+				this.notice(e.detail.text);
+		});
+		l.addEventListener('error', (e) => this.notice('the relay refused this phone: ' +
+		    `${e.detail.error.message}. The phone stopped listening; reload the page to try again.`));
+		l.addEventListener('call', (e) => {
+			this._call(e.detail.channel, e.detail.message1).catch((err) =>
+			    this.notice(`a request failed on the phone: ${err.message}`));
+		});
+		l.start();
+	}
+
+	// Listen again after stop().
+	async start() {
+		if (!(await this.state.identity()))
+			fail('STATE', 'set the phone up first: give it a name');
+		await this._listen();
+	}
+
+	// Stop listening (tests; the page never stops).
+	stop() {
+		if (this.listener)
+			this.listener.stop();
+		clearTimeout(this.junkTimer);
+		this.junkTimer = null;
+		this.queue.dropAll();
+	}
+
+	// ---- one call (§8.3, §8.6, §3.7) ----
+
+	async _call(channel, message1) {
+		const id = await this.state.identity();
+		let call;
+		try {
+			call = await openCall({ identity: id.identity,
+			    computers: await this.state.computers(), message1 });
+		} catch (e) {
+			// none of the pairings opens it: answer nothing, hang up (§8.3 step 1)
+			channel.hangup();
+			if (e instanceof SkpError && e.code === 'NOT_PAIRED') {
+				await this._notPaired();
+				return;
+			}
+			throw e;
+		}
+		const computer = call.computer.name;
+		const ask = (question) => this.queue.ask(question, channel, computer);
+		// §3.7: message 2 = 0x36 with key 5, then transport message 3 (the
+		// PIN) within 10 s, else null. DECRYPT (not from this computer) and
+		// a malformed PIN message reject: the engine answers for them.
+		const getPin = async () => {
+			channel.send(await call.answer(encodeResponse({ status: STATUS.PIN_REQUIRED,
+			    reason: 'PIN required', pinMayFollow: true })));
+			let m3;
+			try {
+				m3 = await channel.recv(this.o.pinWaitMs);
+			} catch {
+				return null;
+			}
+			return call.readPin(m3);
+		};
+		const notify = (text) => this.notice(text);
+		let res;
+		try {
+			res = await this.engine.handle({ call, ask, getPin, notify });
+		} catch (e) {
+			res = { status: STATUS.OTHER, reason: printable(`the phone failed: ${e.message}`) };
+		} finally {
+			this.queue.done(channel);
+		}
+		this._emit('changed');
+		if (channel.ended)
+			return;	// the computer hung up: nobody to answer
+		if (res.hangUp) {
+			channel.hangup();
+			return;
+		}
+		const env = encodeResponse({ status: res.status, ctap: res.ctap, reason: res.reason,
+		    unpadded: res.unpadded === true });
+		channel.send(res.pinPath ? await call.answerAfterPin(env) : await call.answer(env));
+		channel.hangup();
+	}
+
+	// §8.3 step 1: refused-not-paired in the audit log, one line at once,
+	// then at most one a minute with the count since.
+	async _notPaired() {
+		this.notPaired++;
+		this.junk++;
+		const now = this.o.now();
+		if (now >= this.junkNext) {
+			await this._junkSummary();
+		} else if (!this.junkTimer) {
+			this.junkTimer = setTimeout(() => {
+				this.junkTimer = null;
+				this._junkSummary().catch(() => {});
+			}, this.junkNext - now);
+		}
+	}
+
+	async _junkSummary() {
+		if (this.junk === 0)
+			return;
+		const n = this.junk;
+		this.junk = 0;
+		this.junkNext = this.o.now() + 60000;
+		await this.state.audit({ op: 'request', subject: `${n} message${n === 1 ? '' : 's'}`,
+		    event: 'refused-not-paired' });
+		this._emit('changed');
+	}
+
+	// ---- pairing, the phone's side (§8.1) ----
+
+	async pair(uri) {
+		const id = await this.state.identity();
+		if (!id)
+			fail('STATE', 'set the phone up first: give it a name');
+		const now = this.o.now();
+		const u = parsePairUri(uri);
+		const known = (await this.state.computers()).find((c) => c.name === u.name);
+		if (known && !equal(known.publicKey, u.computerPub))
+			fail('EXISTS', `a computer named "${u.name}" is already paired with ` +
+			    'another key: unpair it first, then pair again');
+		const p = await startPairing({ uri, identity: id.identity, mailboxId: id.mailboxId,
+		    relayUrl: this._relay(id), name: id.name, now: Math.floor(now / 1000) });
+		const deadline = now + this.o.pairTimeoutMs;
+		const left = () => Math.max(1, deadline - this.o.now());
+		let ch;
+		try {
+			ch = await meet(p.uri.relay, p.rendezvousId, this.o.pairTimeoutMs,
+			    { WebSocket: this.o.WebSocket });
+		} catch (e) {
+			if (e.relayCode === 4031)
+				throw new SkpError('NOT_FOUND', `the relay: ${e.relayReason}. Run ` +
+				    '`sk-phone pair` on the computer again and scan the new code');
+			throw e;
+		}
+		let r;
+		try {
+			ch.send(p.message1);
+			let m2;
+			try {
+				m2 = await ch.recv(left());
+			} catch (e) {
+				if (e.relayCode === 4025)
+					throw new SkpError('DECRYPT', 'the computer could not read this ' +
+					    'phone\'s message: the code was wrong or altered. Run ' +
+					    '`sk-phone pair` on the computer again and scan the new code');
+				throw e;
+			}
+			r = await p.finish(m2);
+			if (r.computerName !== u.name)
+				fail('FORMAT', 'the computer gave another name than its code did');
+		} catch (e) {
+			ch.hangup();
+			throw e;
+		}
+		return new PendingPairing(this, ch, r, left);
+	}
+}
+
+class PendingPairing {
+	constructor(phone, ch, r, left) {
+		this.phone = phone;
+		this.ch = ch;
+		this.r = r;
+		this.left = left;
+		this.computerName = r.computerName;
+		this.code = r.code.text;
+		this.done = false;
+	}
+
+	// The owner confirmed the code: send ours, read theirs, save.
+	async confirm() {
+		if (this.done)
+			fail('STATE', 'this pairing is over');
+		this.done = true;
+		const { ch, r } = this;
+		try {
+			// the computer may have hung up already (its user said no)
+			ch.send(await r.transport.encrypt(encodeConfirm()));
+			decodeConfirm(await r.transport.decrypt(await ch.recv(this.left())));
+		} catch (e) {
+			r.requestPsk.fill(0);
+			throw pairingEnd(e);
+		} finally {
+			r.transport.close();
+			ch.hangup();
+		}
+		// the same computer (same key) pairing again replaces its record
+		await this.phone.state.addComputer({ name: r.computerName, publicKey: r.computerPub,
+		    requestPsk: r.requestPsk.slice() }, this.phone.o.now());
+		r.requestPsk.fill(0);
+		this.phone._emit('changed');
+		return { computerName: r.computerName };
+	}
+
+	// The owner declined: hang up, save nothing.
+	async decline() {
+		if (this.done)
+			return;
+		this.done = true;
+		this.r.transport.close();
+		this.r.requestPsk.fill(0);
+		this.ch.hangup();
+	}
+}
+
+function pairingEnd(e) {
+	if (e.code === 'TIMEOUT' && e.relayCode === undefined)
+		return new SkpError('TIMEOUT', 'nobody answered in time');
+	switch (e.relayCode) {
+	case 4025:
+		return new SkpError('REJECTED', 'the computer declined the pairing ' +
+		    '(its user did not confirm the code)');
+	case 4026:
+		return new SkpError('REJECTED', 'the computer gave up');
+	case 4020:
+		return new SkpError('TIMEOUT', 'nobody answered in time');
+	default:
+		return e;
+	}
+}
+
+function printable(s) {
+	return s.replace(/[^\x20-\x7e]/g, '?').slice(0, 256);
+}
+
+// ---- the owner's questions (§8.6's queue) ----
+
+// ask() resolves what the engine takes: the owner's choice, 'timeout' (the
+// open question unanswered in time: withdrawn), 'cancelled' (the computer
+// hung up or the connection went: withdrawn or dropped, nothing is sent),
+// 'busy' (16 wait already: 0x06), 'waited' (too long in the queue: 0x06),
+// or, for a request whose turn came after an answer that opened a window,
+// 'window-open' first: the engine looks at the windows again and asks again
+// (at once: the turn is kept for that call) only when none covers it.
+export class AskQueue {
+	constructor(phone, o) {
+		this.phone = phone;
+		this.o = o;
+		this.open = null;	// the open question, or { channel } keeping a turn
+		this.waiting = [];
+		this.nextId = 1;
+		this.windows = 0;	// answers that opened a window, so far
+	}
+
+	ask(question, channel, computer) {
+		return new Promise((resolve) => {
+			if (channel.ended) {
+				resolve('cancelled');
+				return;
+			}
+			const e = { id: this.nextId++, question, channel, computer, resolve,
+			    timer: null, since: this.o.now(), windows: this.windows };
+			e.onEnd = () => this._ended(e);
+			channel.addEventListener('end', e.onEnd);
+			if (!this.open && this.waiting.length === 0 ||
+			    this.open && this.open.kept && this.open.channel === channel) {
+				this.open = null;
+				this._ask(e);
+				return;
+			}
+			if (this.waiting.length >= QUEUE_MAX) {
+				this._refuse(e, 'busy', BUSY_TEXT);
+				return;
+			}
+			this.waiting.push(e);
+			e.timer = setTimeout(() => {
+				this.waiting.splice(this.waiting.indexOf(e), 1);
+				this._refuse(e, 'waited', WAITED_TEXT);
+				this._count();
+			}, this.o.queueWaitMs);
+			this._count();
+		});
+	}
+
+	// The call is answered: a turn it kept goes to the next.
+	done(channel) {
+		if (this.open && this.open.kept && this.open.channel === channel) {
+			this.open = null;
+			this._next();
+		}
+	}
+
+	_count() {
+		if (this.open && !this.open.kept)
+			this.phone._emit('queue', { waiting: this.waiting.length });
+	}
+
+	_settle(e, result) {
+		clearTimeout(e.timer);
+		e.channel.removeEventListener('end', e.onEnd);
+		e.resolve(result);
+	}
+
+	_refuse(e, result, reason) {
+		this.phone.notice(`a request from computer "${printable(e.computer)}" was not ` +
+		    `asked: ${result === 'busy' ? reason : 'it waited too long behind another request'}`);
+		this._settle(e, result);
+	}
+
+	_ask(e) {
+		this.open = e;
+		e.expiresAt = this.o.now() + this.o.questionTimeoutMs;
+		clearTimeout(e.timer);
+		e.timer = setTimeout(() => this._close(e, 'timeout'), this.o.questionTimeoutMs);
+		this.phone._emit('question', {
+			id: e.id, question: e.question, waiting: this.waiting.length,
+			expiresAt: e.expiresAt,
+			answer: (choice) => {
+				if (this.open !== e)
+					fail('STATE', 'this question is no longer open');
+				if (!Array.isArray(e.question.choices) || !e.question.choices.includes(choice))
+					fail('INVALID', `"${choice}" is not one of this question's choices`);
+				if (choice === 'window' || choice === 'host')
+					this.windows++;
+				this._close(e, choice);
+			},
+		});
+	}
+
+	// The open question is answered, timed out or withdrawn: the next one,
+	// after an answer only once its call is done (done()), so that a window
+	// it opened is in the state when the next request is looked at.
+	_close(e, choice) {
+		if (this.open !== e)
+			return;
+		const answered = choice !== 'timeout' && choice !== 'cancelled';
+		this.open = answered ? { kept: true, channel: e.channel } : null;
+		this._settle(e, choice);
+		if (!answered)
+			this.phone._emit('withdrawn', { id: e.id, why: choice });
+		this._next();
+	}
+
+	_next() {
+		while (!this.open && this.waiting.length > 0) {
+			const e = this.waiting.shift();
+			if (e.windows === this.windows) {
+				this._ask(e);
+				return;
+			}
+			// a window opened while it waited: the engine looks first
+			this.open = { kept: true, channel: e.channel };
+			this._settle(e, 'window-open');
+		}
+	}
+
+	// The computer hung up: withdrawn if asked, dropped if waiting.
+	_ended(e) {
+		if (this.open === e) {
+			this._close(e, 'cancelled');
+			return;
+		}
+		const i = this.waiting.indexOf(e);
+		if (i >= 0) {
+			this.waiting.splice(i, 1);
+			this._settle(e, 'cancelled');
+			this._count();
+		}
+	}
+
+	// The connection is gone: every call with it.
+	dropAll() {
+		for (const e of this.waiting.splice(0))
+			this._settle(e, 'cancelled');
+		if (this.open && !this.open.kept)
+			this._close(this.open, 'cancelled');
+		this.open = null;
+	}
+}
