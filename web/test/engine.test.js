@@ -9,7 +9,11 @@
 // status); the replay cache across a restart and its per-computer flood
 // share; counters under concurrent requests; the PIN (wrong, blocked at 8,
 // across a restart, none sent, malformed); windows; no-touch keys signed
-// without asking; credential management; FORGET; the audit log's words.
+// without asking; credential management; FORGET; the audit log's words;
+// logins with host information (real Ed25519 host keys): first use pinned
+// when allowed, verified after, a changed key 0xF3, a signature that does
+// not verify 0xF7, the host and computer windows, a key pinned under
+// another name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
@@ -527,6 +531,16 @@ test('a failure inside after approval is 0x7F with the error, logged failed', as
 	assert.match(r.reason, /put failed/);
 	assert.equal((await lastLog(w)).event, 'failed');
 	assert.equal((await w.state.credentials())[0].counter, 0);
+	// An error whose text would not make a reason (long, not ASCII, a
+	// newline): still answered, escaped and cut.
+	w.kv.failMessage = 'st\u00f6rage\n'.repeat(100);
+	const r2 = await w.computer.sign(k, sshsigData('file'), { answer: () => {
+		w.kv.failPuts = 1;
+		return 'once';
+	} });
+	assert.equal(r2.status, STATUS.OTHER);
+	assert.ok(r2.reason.length <= 200);
+	assert.match(r2.reason, /^st\\xc3\\xb6rage\\x0ast/);
 });
 
 test('a question that waited in the caller\'s queue: answered under a window opened meanwhile, else asked again', async () => {

@@ -143,8 +143,8 @@ export class Engine {
 			} else {
 				// Whatever failed inside, the computer hears a refusal.
 				r.decision = 'failed';
-				out = this.refuse(r, STATUS.OTHER, String(e?.message || e).slice(0, 200)
-				    .replace(/[\x00-\x1f\x7f]/g, ' '));
+				// Printable ASCII, at most 200 bytes: a reason always encodes.
+				out = this.refuse(r, STATUS.OTHER, shown(String(e?.message || e), 200));
 			}
 		}
 		out.pinPath = r.pinPath;

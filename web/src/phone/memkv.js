@@ -21,7 +21,7 @@ export class MemKV {
 	async put(key, value) {
 		if (this.failPuts > 0) {
 			this.failPuts--;
-			throw new Error('MemKV: put failed (a test asked for it)');
+			throw new Error(this.failMessage ?? 'MemKV: put failed (a test asked for it)');
 		}
 		this.map.set(key, structuredClone(value));
 	}
