@@ -310,6 +310,8 @@ test('the audit log: the reference phone\'s line, escaped, newest last, capped',
 	assert.equal(log.length, S.AUDIT_MAX);
 	assert.equal(log.at(-1).subject, `s${n - 1}`);
 	assert.equal(log[0].subject, `s${n - S.AUDIT_MAX}`);
+	assert.deepEqual((await st.auditLog(3)).map((x) => x.subject), [`s${n - 3}`, `s${n - 2}`,
+	    `s${n - 1}`]);
 	assert.equal((await kv.keys()).filter((k) => k.startsWith('audit:')).length, S.AUDIT_MAX + 1);
 });
 

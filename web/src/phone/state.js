@@ -611,14 +611,14 @@ export class PhoneState {
 		return rec;
 	}
 
-	async auditLog() {
+	// The newest `limit` lines (all by default), newest last; read at once,
+	// not one after the other (IndexedDB takes the reads together).
+	async auditLog(limit = AUDIT_MAX) {
 		const meta = await this.read('audit:meta', () => ({ next: 0 }));
-		const out = [];
-		for (let i = Math.max(0, meta.next - AUDIT_MAX); i < meta.next; i++) {
-			const e = await this.kv.get('audit:' + (i % AUDIT_MAX));
-			if (e)
-				out.push(e);
-		}
-		return out;
+		const from = Math.max(0, meta.next - Math.min(limit, AUDIT_MAX));
+		const keys = [];
+		for (let i = from; i < meta.next; i++)
+			keys.push('audit:' + (i % AUDIT_MAX));
+		return (await Promise.all(keys.map((k) => this.kv.get(k)))).filter((e) => e);
 	}
 }
