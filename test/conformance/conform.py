@@ -57,7 +57,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from phones import Fail, RefPhone, WAIT, clean  # noqa: E402
+from phones import Fail, RefPhone, WebPhone, WAIT, clean  # noqa: E402
 
 # Status codes (PROTOCOL §4.9) and the computer's errors (err.h).
 ST_DENIED, ST_STALE, ST_REPLAY, ST_MISMATCH = 0x27, 0xf0, 0xf1, 0xf2
@@ -252,7 +252,7 @@ def check_pairing():
     os.makedirs(rogue, mode=0o700)
     c = W.comp_bg(rogue, "pair-wrong-secret", W.url, "rogue")
     uri = c.stdout.readline().decode().split()[1]
-    r = P.pair(uri)
+    r = P.pair(uri, refused=True)
     rc, out = finish(c)
     check(rc == 0 and "decryption failed" in out, out)
     check(not r["ok"], "paired with a URI it cannot have")
@@ -261,8 +261,10 @@ def check_pairing():
                   "-400")
     rc, out = finish(c)
     check(rc == 0, out)
-    r = P.pair(out.split()[1])
+    r = P.pair(out.split()[1], refused=True)
     check(not r["ok"], "paired with a stale URI")
+    names = P.computers(want="laptop")
+    check(names == ["laptop"], "paired computers: %r" % names)
     # the main computer still works
     rc, out, _ = call("info")
     check(rc == 0, out)
@@ -494,7 +496,6 @@ def make_phone(kind, arg):
     if kind == "reference":
         return RefPhone(os.path.abspath(arg))
     if kind == "web":
-        from webphone_adapter import WebPhone
         return WebPhone()
     raise SystemExit("unknown phone %r" % kind)
 

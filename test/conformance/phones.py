@@ -6,9 +6,14 @@ checks in conform.py are written once:
 
   start(world)      the phone set up (first run) and listening on world's
                     relay; world gives path(), env(), url, web_url
-  pair(uri)         the phone's side of pairing given the computer's URI:
+  pair(uri, refused=False)
+                    the phone's side of pairing given the computer's URI:
                     {'ok': True, 'code': '123456'} once the owner confirmed
-                    the code shown, or {'ok': False, 'why': text}
+                    the code shown, or {'ok': False, 'why': text}; refused:
+                    the driver expects a refusal (a web page is then given
+                    4 s to show a code instead of 12)
+  computers(want)   the names of the paired computers (want: one of them,
+                    waited for on a screen drawn after a moment)
   approve(choice, give_up)
                     the next question answered with 'once', 'host',
                     'window' or 'reject'; returns what was asked,
@@ -32,6 +37,7 @@ import re
 import select
 import signal
 import subprocess
+import sys
 import time
 
 WAIT = 15.0        # seconds any single wait may take
@@ -164,7 +170,18 @@ class RefPhone:
             self.t.close()
             self.t = None
 
-    def pair(self, uri):
+    def computers(self, want=None):
+        r = subprocess.run([self.binary, "--state", self.state,
+                            "computers"], capture_output=True,
+                           timeout=WAIT, env=self.w.env(),
+                           stdin=subprocess.DEVNULL)
+        out = (r.stdout + r.stderr).decode(errors="replace")
+        clean(out, "phone computers")
+        if r.returncode != 0:
+            raise Fail("computers: " + out)
+        return re.findall(r'^"([^"]*)"', out, re.M)
+
+    def pair(self, uri, refused=False):
         """`pair -` with the URI on standard input, --yes for the owner's
         confirmation; `run` is stopped meanwhile (the state's lock)."""
         running = self.t is not None
@@ -225,3 +242,126 @@ class RefPhone:
 
     def stop(self):
         self._halt()
+
+
+class _Kit:
+    """What test/e2e/webphone.py needs of the e2e kit, over a World."""
+
+    def __init__(self, world):
+        self.w = world
+        self.procs = world.procs
+
+    def path(self, *p):
+        return self.w.path(*p)
+
+    def env(self, preload=True, **extra):
+        return self.w.env(**{k: v for k, v in extra.items()
+                             if v is not None})
+
+    def log(self, name):
+        try:
+            return open(self.path(name + ".log"),
+                        errors="replace").read()
+        except OSError:
+            return ""
+
+    def stop(self, p, grace=3.0):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+# The request card shown now (web-api §6: data-test "request"), as the
+# driver's "answer" tells a card gone.
+CARD_SHOWN = ("(() => { const e = document.querySelector("
+              "'[data-test=\"request\"]'); return !!e && e.isConnected && "
+              "e.offsetParent !== null && "
+              "e.getAttribute('aria-hidden') !== 'true'; })()")
+
+
+class WebPhone:
+    """The web phone in headless Chromium (test/e2e/webphone.py, which
+    drives the page through its data-test hooks only). A restart is a
+    reload of the page: everything it keeps is in IndexedDB."""
+
+    name = "web"
+
+    def start(self, world):
+        src = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        sys.path.insert(0, os.path.join(src, "test", "e2e"))
+        import webphone
+        self.WebError = webphone.WebError
+        self.kit = _Kit(world)
+        self.w = webphone.WebPhone(self.kit)
+        self.pin = None
+        self.w.open(world.web_url)
+        self.w.setup("phone")
+        self.w.status(want="online", timeout=15)
+
+    def computers(self, want=None):
+        rows = self.w.list("computers", want=want)
+        self._home()
+        return [r.get("name") for r in rows]
+
+    def pair(self, uri, refused=False):
+        try:
+            code, computer = self.w.pair(uri=uri, timeout=4 if refused
+                                         else 12)
+        except self.WebError as e:
+            # what the page says (an alert on the pairing screen)
+            why = self.w.eval("[...document.querySelectorAll("
+                              "'[role=alert]')].map(e => e.textContent)"
+                              ".join(' | ')")
+            self._home()
+            return {"ok": False, "why": "%s (%s)" % (why, e), "code": None}
+        code = re.sub(r"\s", "", code)
+        try:
+            self.w.confirm(timeout=15)
+        except self.WebError as e:
+            self._home()
+            return {"ok": False, "why": str(e), "code": code}
+        self._home()
+        return {"ok": True, "code": code, "computer": computer}
+
+    def _home(self):
+        try:
+            self.w.tap("nav-home")
+        except self.WebError:
+            pass
+
+    def asked(self):
+        return bool(self.w.eval(CARD_SHOWN))
+
+    def approve(self, choice, give_up=None):
+        end = time.time() + WAIT
+        while True:
+            try:
+                card = self.w.request(timeout=1)
+                break
+            except self.WebError as e:
+                if give_up is not None and give_up():
+                    return None
+                if time.time() > end:
+                    raise Fail("no question within %d s (%s)" % (WAIT, e))
+        if not self.asked():
+            raise Fail("a card the adapter does not see as shown")
+        self.w.answer(choice)
+        return {"text": card.get("text") or "", "op": card.get("op"),
+                "host_state": card.get("hostState") or None,
+                "choices": card.get("choices") or []}
+
+    def restart(self):
+        self.w.reload(timeout=20)
+
+    def set_pin(self, pin):
+        self.w.set_pin(pin, old=self.pin)
+        self.pin = pin
+        self._home()
+
+    def stop(self):
+        self.w.close()
