@@ -1,6 +1,7 @@
 // SSH host keys (web/src/phone/hostkey.js, PROTOCOL.md §9.5) with real
 // keys: ssh-keygen makes ed25519, ecdsa 256/384/521 and rsa 2048 host keys,
-// python3-cryptography signs a session id with each. The JS verifier
+// python3-cryptography signs a session id with each (and with the RSA
+// key's primes and a 65-bit public exponent). The JS verifier
 // accepts them, refuses a tampered signature, another session id, DER or
 // raw r||s where SSH has mpints, an algorithm that does not go with the key
 // and ssh-rsa (SHA-1, UNSUPPORTED), with the same codes as lib/hostkey.c
@@ -62,10 +63,11 @@ test('real host keys: type, fingerprint as ssh-keygen -l, the signature over the
 	const cases = [];
 	const want = [];
 	for (const k of KEYS) {
-		const type = { ed25519: 'ssh-ed25519', rsa: 'ssh-rsa' }[k.kind] ??
+		const type = k.kind === 'ed25519' ? 'ssh-ed25519' : k.kind.startsWith('rsa') ? 'ssh-rsa' :
 		    `ecdsa-sha2-nistp${k.kind.slice(5)}`;
 		assert.deepEqual(checkHostKey(k.blob), { type });
-		assert.equal(await fingerprint(k.blob), k.fp);
+		if (k.kind !== 'rsa-big-e')
+			assert.equal(await fingerprint(k.blob), k.fp);
 		const good = k.sigs.good;
 		const add = (what, sig, sid, code) => {
 			cases.push([k.blob, sig, sid]);
@@ -107,7 +109,7 @@ test('real host keys: type, fingerprint as ssh-keygen -l, the signature over the
 		assert.equal(js, expect, `JS: ${what}`);
 		assert.equal(c[i].verify, expect, `C: ${what}`);
 		assert.equal(c[i].check, 0, `C checks the key: ${what}`);
-		assert.equal(c[i].fp, KEYS.find((k) => k.blob === cases[i][0]).fp);
+		assert.equal(c[i].fp, await fingerprint(cases[i][0]));
 	}
 });
 

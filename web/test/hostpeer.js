@@ -131,6 +131,8 @@ export function splitHostInput(b) {
 // sigs: 'good' (the key's algorithm; for RSA rsa-sha2-512), and for RSA
 // 'rsa-sha2-256' and 'ssh-rsa' (SHA-1); for ECDSA 'der' (the signature in
 // DER where SSH has mpint r, mpint s) and 'raw' (r || s, fixed length).
+// Last, kind 'rsa-big-e': the RSA key's primes with e of 65 bits, 'good'
+// an rsa-sha2-256 signature (fp empty: not from ssh-keygen).
 const KEYGEN_PY = String.raw`
 import base64, json, os, subprocess, sys
 from cryptography.hazmat.primitives import hashes, serialization
@@ -171,6 +173,25 @@ for kind, args in [('ed25519', ['-t', 'ed25519']), ('ecdsa256', ['-t', 'ecdsa', 
             sigs['good' if alg == 'rsa-sha2-512' else alg] = s(alg.encode()) + s(k.sign(sid, padding.PKCS1v15(), h))
     out.append({'kind': kind, 'blob': blob.hex(), 'fp': fp, 'sid': sid.hex(),
                 'sigs': {a: b.hex() for a, b in sigs.items()}})
+# An RSA host key with a public exponent of 65 bits (OpenSSL and OpenSSH
+# take it; Chromium's WebCrypto will not import it), signed by hand with
+# rsa-sha2-256 (RFC 8017 EMSA-PKCS1-v1_5).
+import hashlib, math
+nums = k.private_numbers()
+p, q = nums.p, nums.q
+phi = (p - 1) * (q - 1)
+e = (1 << 64) + 1
+while math.gcd(e, phi) != 1:
+    e += 2
+d = pow(e, -1, phi)
+n = p * q
+klen = (n.bit_length() + 7) // 8
+sid = os.urandom(32)
+t = bytes.fromhex('3031300d060960864801650304020105000420') + hashlib.sha256(sid).digest()
+em = b'\x00\x01' + b'\xff' * (klen - len(t) - 3) + b'\x00' + t
+sig = pow(int.from_bytes(em, 'big'), d, n).to_bytes(klen, 'big')
+out.append({'kind': 'rsa-big-e', 'blob': (s(b'ssh-rsa') + mpint(e) + mpint(n)).hex(), 'fp': '',
+            'sid': sid.hex(), 'sigs': {'good': (s(b'rsa-sha2-256') + s(sig)).hex()}})
 print(json.dumps(out))
 `;
 
