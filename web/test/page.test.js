@@ -202,6 +202,9 @@ test('the service worker keeps the shell: the page starts with the relay gone',
 	const first = await firstScreen(page);
 	const cached = await page.evaluate(async () => {
 		const reg = await navigator.serviceWorker.ready;
+		// ready resolves while the worker may still be 'activating'
+		while (reg.active.state === 'activating')
+			await new Promise((r) => reg.active.addEventListener('statechange', r, { once: true }));
 		const names = await caches.keys();
 		const c = await caches.open(names.find((n) => n.startsWith('sk-phone-shell-')));
 		return { active: reg.active.state, urls: (await c.keys()).map((r) =>
