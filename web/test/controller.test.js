@@ -18,6 +18,10 @@
 //     answer in message 4 (UV set); a wrong PIN 0x31; none: PIN required.
 //   relay_restarted_reconnects: the phone is online again and answers.
 //   a_call_held_while_offline: the relay holds it, the phone answers it.
+//   openssh_through_the_provider: the real ssh-keygen -t ecdsa-sk with
+//     lib/libsk-phone.so enrolls a key on the web phone and signs with it
+//     (-Y sign, a namespace no window covers), each asked through a 'question' event; -Y check-novalidate
+//     accepts the signature.
 //   an_unpaired_computer_gets_no_answer: the phone hangs up (the computer's
 //     NOT_PAIRED), one refused-not-paired line in the audit log.
 //   queue units (no relay): FIFO, 16 waiting then busy (0x06), waited too
@@ -30,7 +34,9 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { startPhone, AskQueue, QUEUE_MAX, BUSY_TEXT } from '../src/app/controller.js';
 import { MemKV } from '../src/phone/memkv.js';
-import { CLI, COMPUTER, Kit, nextEvent, until } from './relaykit.js';
+import { CLI, COMPUTER, PROVIDER, Kit, nextEvent, until } from './relaykit.js';
+import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 const K = new Kit();
 const tmp = K.tmp;
@@ -241,6 +247,48 @@ test('a_call_held_while_offline', async () => {
 	const { out } = await c.done;
 	assert.match(out, /status offline\nstatus online\n/);
 	assert.match(out, /result 1 status=0x27/);
+});
+
+// The OpenSSH tools load the provider; in a build under AddressSanitizer
+// only with the ASan runtime loaded first (as test/e2e/skpe2e.py does).
+function opensshEnv() {
+	const e = { SK_PHONE_DIR: cdir(), SK_PHONE_TIMEOUT: '20', SSH_SK_PROVIDER: PROVIDER };
+	const m = /^\s*libasan\.so\S*\s+=>\s+(\S+)/m.exec(execFileSync('ldd', [PROVIDER]).toString());
+	if (m) {
+		e.LD_PRELOAD = m[1];
+		e.ASAN_OPTIONS = (process.env.ASAN_OPTIONS || '').split(':')
+		    .filter((o) => o && !o.startsWith('detect_leaks')).concat('detect_leaks=0').join(':');
+	}
+	return e;
+}
+
+test('openssh_through_the_provider', async () => {
+	const key = join(tmp, 'id_ecdsa_sk');
+	let q = nextEvent(phone, 'question');
+	const gen = K.run(['/usr/bin/ssh-keygen', '-q', '-t', 'ecdsa-sk', '-w', PROVIDER, '-N', '',
+	    '-f', key], { env: opensshEnv() });
+	let d = await Promise.race([q, gen.done.then((x) => { throw new Error(`ssh-keygen ended: ${x.code} ${x.out}`); })]);
+	assert.equal(d.question.op, 'enroll');
+	assert.equal(d.question.application, 'ssh:');
+	d.answer('once');
+	let r = await gen.done;
+	assert.equal(r.code, 0, r.out);
+	assert.match(readFileSync(key + '.pub', 'utf8'), /^sk-ecdsa-sha2-nistp256@openssh\.com /);
+	const file = join(tmp, 'signed.txt');
+	writeFileSync(file, 'signed on the web phone\n');
+	q = nextEvent(phone, 'question');
+	const sign = K.run(['/usr/bin/ssh-keygen', '-Y', 'sign', '-f', key, '-n', 'webctl', file],
+	    { env: opensshEnv() });
+	d = await Promise.race([q, sign.done.then((x) => { throw new Error(`ssh-keygen -Y sign ended: ${x.code} ${x.out}`); })]);
+	assert.equal(d.question.op, 'sign');
+	assert.equal(d.question.namespace, 'webctl');
+	d.answer('once');
+	r = await sign.done;
+	assert.equal(r.code, 0, r.out);
+	const check = K.run(['/bin/sh', '-c', `exec /usr/bin/ssh-keygen -Y check-novalidate -n webctl -s '${file}.sig' < '${file}'`]);
+	r = await check.done;
+	assert.equal(r.code, 0, r.out);
+	assert.match(r.out, /Good "webctl" signature/);
 });
 
 test('an_unpaired_computer_gets_no_answer', async () => {

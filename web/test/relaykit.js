@@ -2,7 +2,8 @@
 // (cmd/sk-phone-relay) on 127.0.0.1 with a port of its choosing, the
 // programs the tests run (their output kept), bounded waits. Paths from the
 // meson test environment: SKP_RELAY_BIN, SKP_CLI (sk-phone),
-// SKP_PHONE_COMPUTER (test/phone's phone_computer); else the build folder.
+// SKP_PHONE_COMPUTER (test/phone's phone_computer), SKP_PROVIDER (the
+// OpenSSH provider, lib/libsk-phone.so); else the build folder.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ const BUILD = fileURLToPath(new URL('../../build/', import.meta.url));
 export const RELAY = process.env.SKP_RELAY_BIN || join(BUILD, 'cmd/sk-phone-relay/sk-phone-relay');
 export const CLI = process.env.SKP_CLI || join(BUILD, 'cmd/sk-phone/sk-phone');
 export const COMPUTER = process.env.SKP_PHONE_COMPUTER || join(BUILD, 'test/phone/phone_computer');
+export const PROVIDER = process.env.SKP_PROVIDER || join(BUILD, 'lib/libsk-phone.so');
 export const WAIT = 15000;
 
 export async function until(what, f, ms = WAIT) {
