@@ -511,6 +511,10 @@ def main():
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
     t0 = time.time()
     try:
+        check(kind != "web" or os.path.isfile(os.path.join(arg,
+                                                           "index.html")),
+              "no web phone page in %s: run sh scripts/web-deps.sh, then "
+              "meson setup --reconfigure BUILD" % arg)
         W = World(os.path.abspath(computer), os.path.abspath(relay),
                   web=os.path.abspath(arg) if kind == "web" else None)
         P = make_phone(kind, arg)
@@ -523,8 +527,11 @@ def main():
         print("not ok 1 - setup: %s" % e)
         for i, c in enumerate(checks):
             print("not ok %d - %s # setup failed" % (i + 2, c.__name__[6:]))
-        if P:
-            P.stop()
+        try:
+            if P:
+                P.stop()
+        except Exception:
+            pass
         if W:
             W.close()
         return 1
