@@ -291,17 +291,24 @@ def world():
 
 
 def case(fn):
-    """A case of the web phone's world: noted in K.ran once it passed."""
+    """A case of the web phone's world: noted in K.ran once it passed,
+    in K.failed when it failed."""
     def run():
-        fn()
+        try:
+            fn()
+        except Exception:
+            K.failed.add(fn.__name__)
+            raise
         K.ran.add(fn.__name__)
     run.__name__, run.__doc__ = fn.__name__, fn.__doc__
     return T.case(run)
 
 
 def need(*names):
-    """A case run alone (by name) first runs those it builds on."""
+    """A case run alone (by name) first runs those it builds on; one
+    that failed fails the cases built on it at once."""
     for n in names:
+        check(n not in K.failed, "needs %s, which failed" % n)
         if n not in K.ran:
             globals()[n]()
 
@@ -617,6 +624,7 @@ def main():
     K.runtime = K.path("runtime")
     os.mkdir(K.runtime, 0o700)
     K.ran = set()
+    K.failed = set()
     try:
         W = WebPhone(K)
     except Exception as e:
