@@ -735,3 +735,37 @@ test('a no-touch login to a pinned host: the notice names the host, the user and
 	assert.deepEqual(r.notices, [`signed without asking: no-touch-required key ${fp}, for ` +
 	    'computer "work", host db1 (user root, verified yes)']);
 });
+
+test('more of §8.3\'s order: stale before replayed, the login\'s key blob before a changed host key, a changed host before the PIN', async () => {
+	const w = await world();
+	await w.state.setPin('2468');
+	const k = await w.computer.enroll();
+	const raw = sshsigData('file');
+	const id = randomBytes(16);
+	const params = gaParams({ cdh: await sha256(raw), ids: [k.credId] });
+	assert.equal((await w.computer.send({ command: CMD.GET_ASSERTION, id, raw, params })).status, 0);
+	const r = await w.computer.send({ command: CMD.GET_ASSERTION, id, raw, params,
+	    timeMs: T0 - FRESH_MS - 1 });
+	assert.equal(r.status, STATUS.STALE);
+	const hk = hostKey();
+	let l = hostLogin(k, hk);
+	assert.equal((await w.computer.sign(k, l.raw, { host: l.host })).status, 0);
+	// Another host key for db1, and the login names another key: 0x02.
+	const other = await generateEcdsa();
+	l = hostLogin({ publicKey: other.publicKey }, hostKey());
+	let s = await w.computer.sign(k, l.raw, { host: l.host, uv: true, pin: '2468' });
+	assert.equal(s.status, STATUS.INVALID_PARAMETER);
+	assert.equal(s.pinAsked, false);
+	// Its own key: 0xF3, before the PIN is asked.
+	l = hostLogin(k, hostKey());
+	s = await w.computer.sign(k, l.raw, { host: l.host, uv: true, pin: '2468' });
+	assert.equal(s.status, STATUS.HOSTKEY_CHANGED);
+	assert.equal(s.pinAsked, false);
+	// The pinned key: the PIN, then the question.
+	l = hostLogin(k, hk);
+	s = await w.computer.sign(k, l.raw, { host: l.host, uv: true, pin: '2468', checkUv: true });
+	assert.equal(s.status, 0);
+	assert.equal(s.pinAsked, true);
+	assert.equal(s.flags, 0x05);
+	assert.equal(s.questions[0].hostState, 'verified');
+});
