@@ -70,8 +70,9 @@ export class Kit {
 	}
 
 	// The relay, on the port it had before (a restart) or a new one.
-	async startRelay() {
-		this.relay = this.run([RELAY, '--listen', `127.0.0.1:${this.port}`]);
+	// extra: more arguments (e.g. ['--web', DIR] to serve the page).
+	async startRelay(extra = []) {
+		this.relay = this.run([RELAY, '--listen', `127.0.0.1:${this.port}`, ...extra]);
 		const m = await until('the relay to listen', () =>
 		    this.relay.out.match(/listening on ws:\/\/127\.0\.0\.1:(\d+)/));
 		this.port = Number(m[1]);

@@ -68,19 +68,36 @@ export class App {
 				this.draw();
 		});
 		this.buildNav();
-		const uri = pairUriFromLocation(loc);
-		if (uri !== null) {
-			// Read once: a reload must not pair again, and the
-			// secret should not stay in the address bar.
-			history.replaceState(null, '', loc.pathname + loc.search);
-			this.pairing = { uri };
-		}
+		this.takePairUri(loc);
+		// The pairing URL opened while the page is open changes only
+		// the fragment: no load, a 'hashchange'.
+		window.addEventListener('hashchange', () => this.onHashChange(loc));
 		const id = await p.state.identity();
 		if (id === null) {
 			await this.go('setup');
 			return;
 		}
 		await this.identityReady(id);
+	}
+
+	// The pairing URI in the address, read once and taken out of it: a
+	// reload must not pair again, and the secret should not stay in the
+	// address bar or the history. Whether there was one.
+	takePairUri(loc) {
+		const uri = pairUriFromLocation(loc);
+		if (uri === null)
+			return false;
+		history.replaceState(null, '', loc.pathname + loc.search);
+		this.pairing = { uri };
+		return true;
+	}
+
+	async onHashChange(loc) {
+		if (!this.takePairUri(loc))
+			return;
+		// first run: the setup screen keeps it for afterwards
+		if (this.screen !== 'setup' && await this.phone.state.identity() !== null)
+			await this.go('pair', { uri: this.pairing.uri });
 	}
 
 	// After the first run or at start: the name in the bar, storage asked
