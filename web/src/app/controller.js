@@ -70,8 +70,19 @@ class Phone extends EventTarget {
 		this.junk = 0;		// of those, not yet in the audit log
 		this.junkNext = 0;
 		this.junkTimer = null;
+		// A browser cannot ping (relay.js's header): reconnect at once,
+		// not at the end of the backoff, when the network comes back or
+		// the page is shown again (a phone's browser throttles or freezes
+		// hidden pages, and their sockets die meanwhile). kick() does
+		// nothing while the socket is open or opening.
+		const kick = () => this.listener && this.listener.kick();
 		if (typeof window !== 'undefined' && typeof window.addEventListener === 'function')
-			window.addEventListener('online', () => this.listener && this.listener.kick());
+			window.addEventListener('online', kick);
+		if (typeof document !== 'undefined' && typeof document.addEventListener === 'function')
+			document.addEventListener('visibilitychange', () => {
+				if (document.visibilityState === 'visible')
+					kick();
+			});
 	}
 
 	_emit(type, detail = {}) {

@@ -15,10 +15,16 @@
 //   l.start(); l.stop();
 //
 // Keepalive: the relay pings a silent connection (§7.8) and every WebSocket
-// answers. A browser's WebSocket cannot ping, so a browser phone learns of a
-// dead relay from the socket's own close (and the page's 'online' event,
-// RelayListener.kick()); where the WebSocket has ping() (the ws package, in
-// the node tests) the listener pings after 20 silent seconds and drops the
+// answers. A browser's WebSocket cannot ping, and the browser answers the
+// relay's pings itself without telling the page: the relay sends nothing the
+// page can see on an idle connection, so "no frame for longer than the
+// keepalive period" says nothing about a browser's socket and is not used.
+// A browser phone learns of a dead relay from the socket's own close (the
+// browser's TCP timeout, possibly minutes), and reconnects at once on the
+// window's 'online' event and when the page becomes visible again
+// (controller.js calls RelayListener.kick(), which connects only when no
+// socket is open). Where the WebSocket has ping() (the ws package, in the
+// node tests) the listener pings after 20 silent seconds and drops the
 // connection when 40 pass without anything, as the C client does.
 
 import { concat, fromUtf8 } from '../proto/bytes.js';
