@@ -41,6 +41,14 @@ every wait is bounded. The checks run in order, on one phone paired once:
   host nor an unverified login; a rejected first login pins nothing
   (§8.5.1, §8.6)
 - reject: the owner's no is 0x27
+- list_resident: credential management lists the resident keys (those
+  left), asked first; with a PIN on the phone only with it (0x36 without)
+- no_touch: a getAssertion with up false is signed without a question,
+  UP clear (§8.6), but still refused for UV without the PIN
+- sshsig_window: a window opened on a signature covers that namespace
+  only, never another (§8.6)
+- pin_blocked: eight wrong PINs in a row block it (0x32), the count kept
+  across a restart; the right PIN then too is 0x32 (§8.3 step 7)
 """
 
 import os
@@ -63,7 +71,7 @@ from phones import Fail, RefPhone, WebPhone, WAIT, clean  # noqa: E402
 ST_DENIED, ST_STALE, ST_REPLAY, ST_MISMATCH = 0x27, 0xf0, 0xf1, 0xf2
 ST_HOSTKEY, ST_UV_NA, ST_HOST_UNVERIFIED = 0xf3, 0xf5, 0xf7
 ST_PIN_REQ, ST_PIN_BAD, ST_EXCLUDED, ST_NO_CREDS = 0x36, 0x31, 0x19, 0x2e
-ST_VERSION, ST_INVALID_CBOR = 0xf6, 0x12
+ST_VERSION, ST_INVALID_CBOR, ST_PIN_BLOCKED = 0xf6, 0x12, 0x32
 E_REJECTED, E_EXPIRED, E_REPLAY, E_NOT_PAIRED = -24, -19, -20, -27
 E_HOSTKEY, E_HOST_UNVERIFIED, E_EXISTS = -32, -35, -18
 
@@ -99,6 +107,8 @@ class World:
         self.port = int(m.group(1))
         self.url = "ws://127.0.0.1:%d" % self.port
         self.web_url = "http://127.0.0.1:%d/" % self.port
+        self.pin = None     # the phone's PIN, once set
+        self.residents = []  # users of the resident keys made
 
     def path(self, *p):
         return os.path.join(self.tmp, *p)
@@ -388,6 +398,7 @@ def check_resident_exclude():
                       "alice", "--overwrite", answers=["once"])
     check(rc == 0, out)
     refused(ST_NO_CREDS, None, "sign", key("rk1"))
+    W.residents = ["alice"]
 
 
 def check_allowlist_miss():
@@ -402,12 +413,13 @@ def check_allowlist_miss():
 
 def check_uv_pin():
     refused(ST_UV_NA, None, "sign", key("key1"), "--uv", "--pin", "1234")
-    P.set_pin("2468")
+    W.pin = "2468"
+    P.set_pin(W.pin)
     rc, out, _ = call("info")
     check(rc == 0 and "clientPin=1" in out, out)
     refused(ST_PIN_REQ, None, "sign", key("key1"), "--uv")
     refused(ST_PIN_BAD, None, "sign", key("key1"), "--uv", "--pin", "1357")
-    rc, out, _ = call("sign", key("key1"), "--uv", "--pin", "2468",
+    rc, out, _ = call("sign", key("key1"), "--uv", "--pin", W.pin,
                       answers=["once"])
     check(rc == 0 and signed(out)[0] == 0x05, out)
     # a key made with UV required wants the PIN on every use
@@ -476,6 +488,58 @@ def check_reject():
     check(qs[0]["op"] == "sign", "asked as %r" % qs[0]["op"])
 
 
+def check_list_resident():
+    args = []
+    if W.pin:
+        refused(ST_PIN_REQ, None, "list")
+        args = ["--pin", W.pin]
+    rc, out, qs = call("list", *args, answers=["once"])
+    check(rc == 0 and "listed %d" % len(W.residents) in out, out)
+    check(qs[0]["op"] == "list", "asked as %r" % qs[0]["op"])
+    for u in W.residents:
+        check(re.search(r"^cred rp=ssh: user=%s " % u, out, re.M), out)
+
+
+def check_no_touch():
+    rc, out, _ = call("sign", key("key1"), "--no-up")
+    check(rc == 0 and signed(out)[0] == 0x00, out)
+    refused(ST_PIN_REQ if W.pin else ST_UV_NA, None, "sign", key("key1"),
+            "--no-up", "--uv")
+
+
+def check_sshsig_window():
+    rc, out, qs = call("sign", key("key1"), "--sshsig", "file",
+                       answers=["window"])
+    check(rc == 0 and qs[0]["op"] == "sign", out)
+    rc, out, _ = call("sign", key("key1"), "--sshsig", "file")
+    check(rc == 0, "the window did not cover its namespace: " + out)
+    rc, out, qs = call("sign", key("key1"), "--sshsig", "other",
+                       answers=["reject"])
+    check(rc != 0 and result(out)[0] == ST_DENIED, out)
+    rc, out, qs = call("sign", key("key1"), answers=["reject"])
+    check(rc != 0 and result(out)[0] == ST_DENIED, out)
+    check(qs[0]["op"] == "other", "asked as %r" % qs[0]["op"])
+
+
+def check_pin_blocked():
+    if not W.pin:
+        W.pin = "2468"
+        P.set_pin(W.pin)
+    for i in range(8):
+        if i == 4:
+            P.restart()
+        refused(ST_PIN_BAD, None, "sign", key("key1"), "--uv", "--pin",
+                "1357")
+    refused(ST_PIN_BLOCKED, None, "sign", key("key1"), "--uv", "--pin",
+            "2468")
+    P.restart()
+    refused(ST_PIN_BLOCKED, None, "sign", key("key1"), "--uv", "--pin",
+            "2468")
+    # what needs no PIN still works
+    rc, out, _ = call("sign", key("key1"), answers=["once"])
+    check(rc == 0, out)
+
+
 CHECKS = [
     check_pairing,
     check_getinfo,
@@ -489,6 +553,10 @@ CHECKS = [
     check_uv_pin,
     check_hosts_windows,
     check_reject,
+    check_list_resident,
+    check_no_touch,
+    check_sshsig_window,
+    check_pin_blocked,
 ]
 
 
