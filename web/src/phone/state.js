@@ -26,7 +26,7 @@
 import { b64urlEncode, concat, equal, toHex, utf8 } from '../proto/bytes.js';
 import { generateEcdh, generateEcdsa, randomBytes, sha256 } from '../proto/crypto.js';
 import { fail, SkpError } from '../proto/err.js';
-import { checkName, mailboxId } from '../proto/pairuri.js';
+import { checkName, mailboxId, NAME_MAX, RELAY_URL_MAX } from '../proto/pairuri.js';
 import { parseRelayUrl } from '../proto/relayurl.js';
 import { printable } from './sshmsg.js';
 
@@ -133,6 +133,265 @@ export function auditText(e) {
 	    `decision=${e.event}`;
 }
 
+// ---- reading back (the store is data from disk) ----
+//
+// A record read back is checked before anything uses it: a damaged or
+// hostile one (a wrong type, a missing field, a wrong byte length, a list
+// past its cap, something else where a CryptoKey belongs) fails with
+// CORRUPT naming the record and what is wrong, never a TypeError or an
+// answer made of it. Nothing is written over it: an edit reads first, so
+// it fails before its put, and the other records stay as they are. A
+// store written by a newer web phone says so in its 'layout' record
+// ({ version }; absent in layout 1, this one): VERSION then, for every
+// record.
+export const LAYOUT = 1;
+
+function damaged(what, why) {
+	fail('CORRUPT', `the phone's stored ${what} is damaged (${why}): nothing was ` +
+	    'changed; reload the web phone\'s page, and if this stays, this browser\'s ' +
+	    'storage for the site is damaged (its other records are kept as they are)');
+}
+
+function isObj(v) {
+	return v !== null && typeof v === 'object' && !Array.isArray(v) &&
+	    !(v instanceof Uint8Array) && !ArrayBuffer.isView(v);
+}
+
+// A checker for one record: r.obj(v, path) etc. throw damaged(what, ...).
+function checker(what) {
+	const bad = (path, why) => damaged(what, `${path} ${why}`);
+	const c = {
+		obj(v, path) {
+			if (!isObj(v))
+				bad(path, 'is not a record');
+			return v;
+		},
+		list(v, path, max) {
+			if (!Array.isArray(v))
+				bad(path, 'is not a list');
+			if (v.length > max)
+				bad(path, `holds ${v.length} entries, over ${max}`);
+			return v;
+		},
+		bytes(v, path, min, max = min) {
+			if (!(v instanceof Uint8Array))
+				bad(path, 'is not bytes');
+			if (v.length < min || v.length > max)
+				bad(path, `is ${v.length} bytes, not ${min === max ? min : min + ' to ' + max}`);
+			return v;
+		},
+		point(v, path) {
+			c.bytes(v, path, 65);
+			if (v[0] !== 4)
+				bad(path, 'is not an uncompressed P-256 point');
+			return v;
+		},
+		str(v, path, max = 4096, empty = true) {
+			if (typeof v !== 'string')
+				bad(path, 'is not text');
+			if (!empty && v === '')
+				bad(path, 'is empty');
+			if (v.length > max)
+				bad(path, `is over ${max} characters`);
+			return v;
+		},
+		name(v, path) {
+			c.str(v, path, 4 * NAME_MAX);
+			try {
+				checkName(v);
+			} catch (e) {
+				bad(path, 'is not a name: ' + e.message);
+			}
+			return v;
+		},
+		int(v, path, min = 0, max = Number.MAX_SAFE_INTEGER) {
+			if (!Number.isSafeInteger(v) || v < min || v > max)
+				bad(path, `is not a whole number from ${min} to ${max}`);
+			return v;
+		},
+		bool(v, path) {
+			if (typeof v !== 'boolean')
+				bad(path, 'is not true or false');
+			return v;
+		},
+		// A private key of the store: a non-extractable P-256 CryptoKey
+		// of algorithm alg, with its public point.
+		pair(v, path, alg) {
+			c.obj(v, path);
+			const k = v.privateKey;
+			if (typeof CryptoKey !== 'function' || !(k instanceof CryptoKey))
+				bad(path + '.privateKey', 'is not a CryptoKey');
+			if (k.type !== 'private' || k.extractable !== false ||
+			    k.algorithm?.name !== alg || k.algorithm?.namedCurve !== 'P-256')
+				bad(path + '.privateKey', `is not a non-extractable P-256 ${alg} private key`);
+			c.point(v.publicKey, path + '.publicKey');
+			return v;
+		},
+	};
+	return c;
+}
+
+const CHECKS = {
+	async identity(v) {
+		const c = checker('identity');
+		c.obj(v, 'identity');
+		c.name(v.name, 'name');
+		c.str(v.relay, 'relay', RELAY_URL_MAX);
+		if (v.relay !== '') {
+			try {
+				parseRelayUrl(v.relay);
+			} catch (e) {
+				damaged('identity', 'relay is not a relay URL: ' + e.message);
+			}
+		}
+		c.pair(v.identity, 'identity', 'ECDH');
+		c.pair(v.mailbox, 'mailbox', 'ECDSA');
+		c.bytes(v.mailboxId, 'mailboxId', 32);
+		if (!equal(v.mailboxId, await mailboxId(v.mailbox.publicKey)))
+			damaged('identity', 'mailboxId is not the mailbox key\'s');
+	},
+	computers(v) {
+		const c = checker('list of paired computers');
+		c.list(v, 'the list', MAX_COMPUTERS);
+		v.forEach((x, i) => {
+			const at = `computer ${i + 1}`;
+			c.obj(x, at);
+			c.name(x.name, at + ' name');
+			c.point(x.publicKey, at + ' publicKey');
+			c.bytes(x.requestPsk, at + ' requestPsk', 32);
+			c.int(x.pairedAt, at + ' pairedAt');
+			c.int(x.windowUntil, at + ' windowUntil');
+			c.list(x.windowNs, at + ' windowNs', WIN_NS);
+			x.windowNs.forEach((n, j) => c.str(n, `${at} namespace ${j + 1}`, NS_MAX, false));
+			v.forEach((y, j) => {
+				if (j < i && (y.name === x.name || equal(y.publicKey, x.publicKey)))
+					damaged('list of paired computers', `computers ${j + 1} and ${i + 1} ` +
+					    'have the same name or key');
+			});
+		});
+	},
+	credentials(v) {
+		const c = checker('list of keys');
+		c.list(v, 'the list', MAX_CREDS);
+		v.forEach((x, i) => {
+			const at = `key ${i + 1}`;
+			c.obj(x, at);
+			c.bytes(x.id, at + ' id', 16);
+			c.str(x.rp, at + ' rp', 255, false);
+			c.bytes(x.userId, at + ' userId', 0, 64);
+			c.str(x.userName, at + ' userName', 255);
+			c.pair(x, at, 'ECDSA');
+			c.bool(x.resident, at + ' resident');
+			c.int(x.credProtect, at + ' credProtect', 1, 3);
+			c.int(x.created, at + ' created');
+			if (x.madeFor != null)
+				c.str(x.madeFor, at + ' madeFor', 4 * NAME_MAX);
+			v.forEach((y, j) => {
+				if (j < i && equal(y.id, x.id))
+					damaged('list of keys', `keys ${j + 1} and ${i + 1} have the same id`);
+			});
+		});
+	},
+	counters(v) {
+		const c = checker('signature counters');
+		c.obj(v, 'the record');
+		if (Object.getPrototypeOf(v) !== Object.prototype)
+			damaged('signature counters', 'the record is not a plain record');
+		const keys = Object.keys(v);
+		if (keys.length > MAX_CREDS)
+			damaged('signature counters', `it holds ${keys.length} counters, over ${MAX_CREDS}`);
+		for (const k of keys) {
+			if (!/^[0-9a-f]{32}$/.test(k))
+				damaged('signature counters', 'a counter not named by a key id');
+			c.int(v[k], 'a counter', 0, COUNTER_MAX);
+		}
+	},
+	seen(v) {
+		const c = checker('replay cache');
+		c.list(v, 'the list', MAX_SEEN);
+		v.forEach((x, i) => {
+			const at = `entry ${i + 1}`;
+			c.obj(x, at);
+			c.bytes(x.id, at + ' id', 1, 64);
+			c.int(x.at, at + ' at', -Number.MAX_SAFE_INTEGER);
+			c.int(x.reqMs, at + ' reqMs', -Number.MAX_SAFE_INTEGER);
+			if (typeof x.tag !== 'string' || !/^[0-9a-f]{16}$/.test(x.tag))
+				damaged('replay cache', `${at} tag is not a computer's tag`);
+		});
+	},
+	hosts(v) {
+		const c = checker('host keys');
+		c.obj(v, 'the record');
+		c.list(v.pins, 'pins', MAX_HOSTS);
+		v.pins.forEach((x, i) => {
+			const at = `pin ${i + 1}`;
+			c.obj(x, at);
+			c.str(x.name, at + ' name', 1024, false);
+			c.str(x.type, at + ' type', 64, false);
+			c.bytes(x.key, at + ' key', 1, 2048);
+			c.int(x.pinnedAt, at + ' pinnedAt');
+			if (x.pinnedBy != null)
+				c.str(x.pinnedBy, at + ' pinnedBy', 4 * NAME_MAX);
+			v.pins.forEach((y, j) => {
+				if (j < i && y.name === x.name && y.type === x.type)
+					damaged('host keys', `pins ${j + 1} and ${i + 1} pin two ${x.type} ` +
+					    `keys for one host`);
+			});
+		});
+		c.list(v.windows, 'windows', MAX_HOST_WINDOWS);
+		v.windows.forEach((x, i) => {
+			const at = `window ${i + 1}`;
+			c.obj(x, at);
+			c.str(x.computer, at + ' computer', 4 * NAME_MAX, false);
+			c.str(x.name, at + ' name', 1024, false);
+			c.int(x.until, at + ' until');
+		});
+	},
+	pin(v) {
+		const c = checker('PIN');
+		c.obj(v, 'the record');
+		c.int(v.failures, 'failures', 0, PIN_FAILURES_MAX);
+		// No hash: no PIN set; but a record with a part of one is damaged
+		// (read as "no PIN" it would let a computer past user verification).
+		if (v.hash === undefined && v.salt === undefined && v.iterations === undefined)
+			return;
+		c.bytes(v.hash, 'hash', 32);
+		c.bytes(v.salt, 'salt', 16);
+		c.int(v.iterations, 'iterations', 1000, 10 * PIN_ITERATIONS);
+	},
+	'audit:meta'(v) {
+		const c = checker('audit log');
+		c.obj(v, 'the record');
+		c.int(v.next, 'next');
+	},
+};
+
+// One line of the audit log (audit:N).
+function checkAuditLine(v, n) {
+	const c = checker(`audit log line ${n}`);
+	c.obj(v, 'the line');
+	c.int(v.at, 'at');
+	c.str(v.op, 'op', 64, false);
+	c.str(v.event, 'event', 64, false);
+	c.str(v.text, 'text', 8192);
+	for (const k of ['computer', 'subject', 'host', 'key'])
+		if (v[k] != null)
+			c.str(v[k], k, 4096);
+}
+
+// The layout this store was written in: LAYOUT or VERSION / CORRUPT.
+async function checkLayout(kv) {
+	const v = await kv.get('layout');
+	if (v === undefined)
+		return;
+	if (!isObj(v) || !Number.isSafeInteger(v.version) || v.version < LAYOUT)
+		damaged('layout', 'version is not a layout version');
+	if (v.version > LAYOUT)
+		fail('VERSION', `the phone's storage was written by a newer web phone ` +
+		    `(layout ${v.version}, this page reads ${LAYOUT}): nothing was changed; ` +
+		    'reload the web phone\'s page to get the newer version');
+}
+
 export class PhoneState {
 	constructor(kv) {
 		this.kv = kv;
@@ -140,6 +399,7 @@ export class PhoneState {
 
 	static async open(kv) {
 		const st = new PhoneState(kv);
+		await checkLayout(kv);
 		// Every record must read; one that does not is never written over.
 		for (const k of ['identity', 'computers', 'credentials', 'counters', 'seen',
 		    'hosts', 'pin', 'audit:meta'])
@@ -151,15 +411,19 @@ export class PhoneState {
 		return serialize(this.kv, fn);
 	}
 
+	// A record, checked (CORRUPT when damaged), or dflt() when absent.
 	async read(key, dflt) {
 		const v = await this.kv.get(key);
-		return v === undefined ? dflt() : v;
+		if (v === undefined)
+			return dflt();
+		await CHECKS[key](v);
+		return v;
 	}
 
 	// ---- identity ----
 
 	async identity() {
-		return (await this.kv.get('identity')) ?? null;
+		return this.read('identity', () => null);
 	}
 
 	async createIdentity({ name, relay = '' }) {
@@ -167,7 +431,7 @@ export class PhoneState {
 		if (relay !== '')
 			parseRelayUrl(relay);
 		return this.edit(async () => {
-			if (await this.kv.get('identity'))
+			if (await this.identity())
 				fail('EXISTS', 'this phone has its identity already');
 			const identity = await generateEcdh();
 			const mailbox = await generateEcdsa();
@@ -185,7 +449,7 @@ export class PhoneState {
 		if (relay !== undefined && relay !== '')
 			parseRelayUrl(relay);
 		return this.edit(async () => {
-			const rec = await this.kv.get('identity');
+			const rec = await this.identity();
 			if (!rec)
 				fail('STATE', 'the phone has no identity yet');
 			if (name !== undefined)
@@ -619,6 +883,11 @@ export class PhoneState {
 		const keys = [];
 		for (let i = from; i < meta.next; i++)
 			keys.push('audit:' + (i % AUDIT_MAX));
-		return (await Promise.all(keys.map((k) => this.kv.get(k)))).filter((e) => e);
+		const lines = await Promise.all(keys.map((k) => this.kv.get(k)));
+		lines.forEach((e, i) => {
+			if (e !== undefined)
+				checkAuditLine(e, from + i + 1);
+		});
+		return lines.filter((e) => e);
 	}
 }
