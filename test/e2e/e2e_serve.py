@@ -8,7 +8,10 @@ is dropped, never asked; one that waited --timeout behind others is
 refused, and the provider says the phone is busy (not "the relay refused
 the request (too many calls)"). A no-touch-required key is signed without
 a question (UP clear: sshd takes it only with no-touch-required in
-authorized_keys), unless the phone runs --no-touch ask.
+authorized_keys), unless the phone runs --no-touch ask. With one request
+asked and 16 waiting, a 17th is refused at once as busy ("16 requests
+already wait on the phone", PROTOCOL 8.6; seventeenth_request_is_busy:
+ssh-keygen -Y sign, no sshd, the relay with --max-calls 64).
 
 Issue 10, defect -> case (each failed on the code before its fix):
   2  a busy phone refuses at once ..... parallel_logins_are_asked_in_turn,
@@ -256,6 +259,66 @@ def waited_too_long_is_refused_as_busy():
         ph.close()
 
 
+def sign_bg(name, timeout=30):
+    """ssh-keygen -Y sign through the phone in the background (no sshd:
+    17 logins at once would meet sshd's MaxStartups): its Popen, output
+    in NAME.out and NAME.err."""
+    msg = K.path(name + ".txt")
+    with open(msg, "w") as f:
+        f.write("%s\n" % name)
+    argv = [skpe2e.SSH_KEYGEN, "-Y", "sign", "-f", K.path("key"), "-n",
+            "file", msg]
+    out = open(K.path(name + ".out"), "wb")
+    err = open(K.path(name + ".err"), "wb")
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                         stderr=err, env=K.env(SK_PHONE_TIMEOUT=timeout,
+                                               SSH_SK_PROVIDER=K.provider),
+                         start_new_session=True, cwd=K.tmp)
+    out.close()
+    err.close()
+    return p
+
+
+@T.case
+def seventeenth_request_is_busy():
+    """One request asked and 16 waiting (the relay runs with --max-calls
+    64, so that its share of calls per caller address, half of that,
+    lets them all through): a 17th is refused at once, 0x06 with the
+    reason "16 requests already wait on the phone" (PROTOCOL 8.6), which
+    the provider shows as busy; it is never asked, and the audit log
+    says refused-busy once."""
+    ph = PtyPhone("--timeout", "20")
+    procs = []
+    try:
+        procs.append(sign_bg("full0"))
+        ph.expect("request from computer")
+        for i in range(1, 17):
+            procs.append(sign_bg("full%d" % i))
+        ph.expect("16 more requests waiting")
+        last = sign_bg("full17", timeout=10)
+        procs.append(last)
+        try:
+            last.wait(timeout=skpe2e.CMD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+        with open(K.path("full17.err")) as f:
+            err = f.read()
+        check(last.returncode not in (None, 0), "the 17th was signed", err)
+        check("phone 'phone1' is busy with other requests: try again "
+              "when they are answered" in err, "not busy", err)
+        check("16 requests already wait on the phone" in err,
+              "not the reason", err)
+        check("too many calls" not in err, "the relay refused it", err)
+        check(ph.count("request from computer") == 1, "asked more than "
+              "once", ph.text())
+        log = K.run(K.phone_argv("log"))[1]
+        check(log.count("refused-busy") == 1, "audit log", log)
+    finally:
+        for p in procs:
+            kill(p)
+        ph.close()
+
+
 def sshd_log():
     try:
         with open(K.path("sshd.log")) as f:
@@ -326,6 +389,9 @@ def main():
     global K
     K = Kit(sys.argv[1], "serve")
     K.phone = None
+    # 17 calls from 127.0.0.1 (seventeenth_request_is_busy): the relay's
+    # share per caller address is half of --max-calls.
+    K.relay_args = ("--max-calls", "64")
     try:
         K.key_world()
         rc, out, err, _ = K.keygen("ntkey", "no-touch-required")

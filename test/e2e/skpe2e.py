@@ -39,6 +39,8 @@ class Kit:
         self.tmp = tempfile.mkdtemp(prefix="skp-%s-" % name, dir=base)
         os.chmod(self.tmp, 0o700)
         self.procs = []
+        # More options for sk-phone-relay (start_relay), e.g. limits.
+        self.relay_args = ()
         self.provider = os.path.join(self.build, "lib", "libsk-phone.so")
         self.cli = os.path.join(self.build, "cmd", "sk-phone", "sk-phone")
         self.relay_bin = os.path.join(self.build, "cmd", "sk-phone-relay",
@@ -204,7 +206,8 @@ class Kit:
         self.relay_port = port or free_port()
         self.relay_url = "ws://127.0.0.1:%d" % self.relay_port
         self.relay = self.spawn("relay", [self.relay_bin, "--listen",
-                                          "127.0.0.1:%d" % self.relay_port])
+                                          "127.0.0.1:%d" % self.relay_port] +
+                                list(self.relay_args))
         wait_port(self.relay_port, self.relay)
         return self.relay
 
