@@ -50,7 +50,7 @@ static struct {
 static const char perm_policy[] =
     "accelerometer=(), autoplay=(), camera=(), display-capture=(), "
     "geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
-    "midi=(), payment=(), usb=(), serial=(), hid=(), bluetooth=()";
+    "midi=(), payment=(), usb=(), serial=(), hid=()";
 
 int
 relayd_web_init(const struct relayd_conf *c)

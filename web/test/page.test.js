@@ -97,9 +97,11 @@ async function phone(colorScheme = 'light') {
 	const problems = [];
 	page.on('pageerror', (e) => problems.push('error: ' + e.message));
 	page.on('console', (m) => {
-		// the relay's Permissions-Policy names features this Chromium
-		// does not know: its header, not the page
-		if (m.type() === 'error' || /Content Security Policy|Refused to/i.test(m.text()))
+		// the relay's headers are read too: a Permissions-Policy feature
+		// this Chromium does not know is reported on every load
+		if (m.type() === 'error' ||
+		    /Content Security Policy|Refused to|Permissions-Policy|Unrecognized feature/i
+			.test(m.text()))
 			problems.push(`console.${m.type()}: ${m.text()}`);
 	});
 	await page.goto(base, { waitUntil: 'load' });
