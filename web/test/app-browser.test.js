@@ -99,7 +99,8 @@ test('pairing_url_in_the_open_page', { skip }, async () => {
 	await page.waitForSelector('[data-test="pair-code"]', { timeout: 15000 });
 	assert.deepEqual(loads, [], 'no new load: the fragment alone changed');
 	assert.equal(await page.textContent('[data-test="pair-computer"]'), 'laptop');
-	const code = (await page.textContent('[data-test="pair-code"]')).replace(/\s/g, '');
+	const codeText = await page.textContent('[data-test="pair-code"]');
+	const code = codeText.replace(/\s/g, '');
 	// read once, then out of the address bar (and so of the history)
 	assert.equal(await page.evaluate(() => location.href), base);
 	await page.tap('[data-test="pair-confirm"]');
@@ -109,6 +110,8 @@ test('pairing_url_in_the_open_page', { skip }, async () => {
 	const shown = out.match(/Code: (\d{3}) (\d{3})/);
 	assert.ok(shown, out);
 	assert.equal(shown[1] + shown[2], code);
+	// grouped as the computer groups it: like is compared with like
+	assert.equal(codeText, `${shown[1]} ${shown[2]}`);
 	assert.match(await page.textContent('[data-test="paired"]'), /laptop/);
 	assert.deepEqual(await page.evaluate(async () =>
 	    (await window.skpPhone.state.computers()).map((c) => c.name)), ['laptop']);

@@ -6,6 +6,13 @@
 
 import { errorText, h } from './dom.js';
 
+// The code in two groups of three as the computer shows it ("355 505"), so
+// the owner compares like with like; any other length as it is.
+function grouped(code) {
+	const c = String(code);
+	return /^[0-9]{6}$/.test(c) ? `${c.slice(0, 3)} ${c.slice(3)}` : c;
+}
+
 // The paste form (on the home screen and here when there is no URI).
 export function pairForm(app) {
 	const ta = h('textarea', { id: 'pair-uri', test: 'pair-uri', rows: 3,
@@ -84,7 +91,7 @@ export function renderPair(app) {
 		    h('p', {}, 'The computer ', h('strong', { test: 'pair-computer' },
 			st.p.computerName), ' shows a code. Is it this one?'),
 		    h('p', { class: 'code', test: 'pair-code', 'aria-label':
-			'code ' + String(st.p.code).split('').join(' ') }, String(st.p.code)),
+			'code ' + String(st.p.code).split('').join(' ') }, grouped(st.p.code)),
 		    h('p', { class: 'hint' }, 'Confirm only when both codes are the same: a ' +
 			'different code means someone else is answering.'),
 		    h('div', { class: 'actions' },
