@@ -545,6 +545,9 @@ def window_covers_next_login():
     card, ok, err = login_asked(K.path("id_plain"), "window")
     check(ok and "window" in card["choices"], "login with a window: %r" %
           card, err)
+    # the window said once, the engine's text after the button's words
+    check(" h: verified logins to pinned hosts" in card["text"] and
+          "covers:" not in card["text"], "the window's text: %r" % card)
     p = bg("ssh-window", ssh_argv(K.path("id_plain")))
     rc, out, err = done(p)
     check(rc == 0 and "skp-login-ok" in out, "login inside the window",

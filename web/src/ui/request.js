@@ -89,8 +89,8 @@ export function renderRequest(app, d, waiting) {
 		row('Application', q.application, { class: 'mono' }),
 		row('Key', q.keyFp, { class: 'mono' })),
 	    q.windowText && choices.includes('window') ?
-		h('p', { class: 'hint' }, `Allowing ${q.computer || 'this computer'} for ` +
-		    `${hours} h covers: ${q.windowText}.`) : null,
+		h('p', { class: 'hint' }, `Allow ${q.computer || 'this computer'} for ` +
+		    `${hours} h: ${q.windowText}`) : null,
 	    q.touch ? h('p', { class: 'hint' }, q.touch) : null,
 	    h('div', { class: 'answers' }, buttons));
 }
