@@ -21,6 +21,7 @@ import { concat, utf8 } from '../src/proto/bytes.js';
 import { generateEcdsa, randomBytes, sha256 } from '../src/proto/crypto.js';
 import { CMD, CM_ENUM_CREDS, CM_ENUM_RPS, encodeRequest, STATUS } from '../src/proto/ctap.js';
 import { FRESH_MS } from '../src/phone/engine.js';
+import { MemKV } from '../src/phone/memkv.js';
 import * as S from '../src/phone/state.js';
 import { credentialBlob, gaParams, loginData, sshString, sshsigData, T0, world }
     from './phonekit.js';
@@ -768,4 +769,63 @@ test('more of §8.3\'s order: stale before replayed, the login\'s key blob befor
 	assert.equal(s.pinAsked, true);
 	assert.equal(s.flags, 0x05);
 	assert.equal(s.questions[0].hostState, 'verified');
+});
+
+// A MemKV that lists what the state asks of it.
+class CountingKV extends MemKV {
+	constructor() {
+		super();
+		this.ops = [];
+	}
+
+	async get(k) {
+		this.ops.push(['get', k]);
+		return super.get(k);
+	}
+
+	async put(k, v) {
+		this.ops.push(['put', k]);
+		return super.put(k, v);
+	}
+
+	async putMany(e) {
+		this.ops.push(['putMany', e.map(([k]) => k)]);
+		return super.putMany(e);
+	}
+}
+
+test('the store per signature: the version read, then the replay id with the counter in one write before the signature, the audit line in another; the id on disk before a question; another writer noticed', async () => {
+	const kv = new CountingKV();
+	const w = await world({ kv, engine: { windowSeconds: 60 } });
+	const k = await w.computer.enroll();
+	// Asked: the replay id is on disk before the question shows.
+	let onDisk = 0;
+	let r = await w.computer.sign(k, sshsigData('file'), { answer: () => {
+		onDisk = kv.map.get('seen').length;
+		return 'window';
+	} });
+	assert.equal(r.status, 0);
+	assert.equal(onDisk, 2);
+	// Under the window: one read, two writes, the counter with the id.
+	kv.ops = [];
+	r = await w.computer.sign(k, sshsigData('file'));
+	assert.equal(r.status, 0);
+	assert.equal(r.counter, 2);
+	const line = 'audit:' + (kv.map.get('audit:meta').next - 1);
+	assert.deepEqual(kv.ops, [['get', 'version'], ['putMany', ['seen', 'counters', 'version']],
+	    ['putMany', [line, 'audit:meta', 'version']]]);
+	// That write failing: nothing signed, the counter as it was.
+	kv.failPuts = 1;
+	r = await w.computer.sign(k, sshsigData('file'));
+	assert.equal(r.status, STATUS.OTHER);
+	assert.equal(Object.values(kv.map.get('counters'))[0], 2);
+	// The id still reaches the disk, with the refusal's audit line.
+	assert.deepEqual(kv.ops.at(-1), ['putMany', ['seen', line.replace(/\d+$/, (n) => +n + 1),
+	    'audit:meta', 'version']]);
+	assert.equal(kv.map.get('seen').length, 4);
+	// Another tab deletes the key: the next request reads the store again.
+	const other = await S.PhoneState.open(kv);
+	await other.deleteCredential(k.credId, T0);
+	r = await w.computer.sign(k, sshsigData('file'));
+	assert.equal(r.status, STATUS.NO_CREDENTIALS);
 });

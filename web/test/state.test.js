@@ -181,6 +181,8 @@ test('credentials: 128 at most, private keys stay CryptoKeys that cannot be expo
 	const counters = (await kv.get('counters')) ?? {};
 	counters[Buffer.from(c.id).toString('hex')] = S.COUNTER_MAX - 1;
 	await kv.put('counters', counters);
+	// Another writer (a second tab) marks the store: the state reads again.
+	await kv.put('version', 'another tab');
 	assert.equal(await st2.counterNext(c.id), S.COUNTER_MAX);
 	await assert.rejects(st2.counterNext(c.id), { code: 'LIMIT' });
 	await st2.deleteCredential(c.id, T);

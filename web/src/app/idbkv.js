@@ -38,6 +38,9 @@ export async function openIdbKV(dbName = 'sk-phone', { indexedDB = globalThis.in
 	return {
 		get: (key) => tx('readonly', (s) => s.get(key)),
 		put: (key, value) => tx('readwrite', (s) => s.put(value, key)).then(() => undefined),
+		// [[key, value], ...] in one transaction: all durable, or none.
+		putMany: (entries) => tx('readwrite', (s) => entries.map(([k, v]) => s.put(v, k))
+		    .at(-1)).then(() => undefined),
 		delete: (key) => tx('readwrite', (s) => s.delete(key)).then(() => undefined),
 		keys: async () => (await tx('readonly', (s) => s.getAllKeys())).map(String),
 		close: () => db.close(),

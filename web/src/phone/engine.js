@@ -136,6 +136,10 @@ export class Engine {
 		    decision: null, cred: null };
 		let out;
 		try {
+			// The store checked once (another tab may have written); the
+			// request's reads then come from memory.
+			await this.state.beginRequest();
+			r.begun = true;
 			out = await this.steps(r, { ask, getPin, notify });
 		} catch (e) {
 			if (e instanceof Answer) {
@@ -149,6 +153,17 @@ export class Engine {
 		}
 		out.pinPath = r.pinPath;
 		await this.record(r, out);
+		// The replay id is on disk before the answer leaves (the audit
+		// line's write takes it; this when that write failed).
+		if (this.state.hasPending?.()) {
+			try {
+				await this.state.flush();
+			} catch {
+				out = { status: STATUS.OTHER, reason: REASONS.SAVE, pinPath: r.pinPath };
+			}
+		}
+		if (r.begun)
+			this.state.endRequest();
 		return out;
 	}
 
@@ -240,8 +255,10 @@ export class Engine {
 		// Step 5: recorded before anything else happens.
 		let seen;
 		try {
+			// In memory now, on disk with the next write, which comes
+			// before anything leaves or is shown (flushed below).
 			seen = await this.state.seenAdd({ computer: r.computer, id: req.id,
-			    reqMs: t, now: nowMs });
+			    reqMs: t, now: nowMs, defer: true });
 		} catch (e) {
 			r.decision = 'failed';
 			this.stop(r, STATUS.OTHER, REASONS.SAVE);
@@ -375,6 +392,7 @@ export class Engine {
 		if (this.pinStuck || (await this.state.pinFailures()) >= 8)
 			this.stop(r, STATUS.PIN_BLOCKED, REASONS.PIN_BLOCKED);
 		let pin;
+		await this.flushSeen(r);
 		r.pinPath = true;
 		try {
 			pin = await getPin();
@@ -406,6 +424,16 @@ export class Engine {
 		if (v === 'wrong')
 			this.stop(r, STATUS.PIN_INVALID, REASONS.PIN_WRONG);
 		r.uv = true;
+	}
+
+	// The replay id on disk before a message leaves or a question shows.
+	async flushSeen(r) {
+		try {
+			await this.state.flush();
+		} catch {
+			r.decision = 'failed';
+			this.stop(r, STATUS.OTHER, REASONS.SAVE);
+		}
 	}
 
 	// ---- §8.6 ----
@@ -441,6 +469,7 @@ export class Engine {
 		if (allowed)
 			return this.approved(r, allowed);
 		const q = this.question(r);
+		await this.flushSeen(r);
 		let a = await ask(q);
 		// The caller's queue may ask whether a window opened meanwhile.
 		if (a === 'window-open') {

@@ -1,5 +1,5 @@
 // The phone's storage for node tests: the KV of docs/web-api.md §3 (get,
-// put, delete, keys; each put "durable" when it resolves) on a Map. Values
+// put, putMany, delete, keys; each put "durable" when it resolves) on a Map. Values
 // are structured clones, as IndexedDB stores them, so that a caller that
 // changes a value after put (or after get) changes nothing stored, and a
 // state re-opened on the same MemKV (a "restart") sees only what was put.
@@ -24,6 +24,17 @@ export class MemKV {
 			throw new Error(this.failMessage ?? 'MemKV: put failed (a test asked for it)');
 		}
 		this.map.set(key, structuredClone(value));
+	}
+
+	// Several puts at once, all or none (as one IndexedDB transaction).
+	async putMany(entries) {
+		if (this.failPuts > 0) {
+			this.failPuts--;
+			throw new Error(this.failMessage ?? 'MemKV: put failed (a test asked for it)');
+		}
+		const copies = entries.map(([k, v]) => [k, structuredClone(v)]);
+		for (const [k, v] of copies)
+			this.map.set(k, v);
 	}
 
 	async delete(key) {

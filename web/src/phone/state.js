@@ -14,6 +14,8 @@
 //   pin          { failures, salt, iterations, hash }   the web phone's own PIN
 //   audit:meta, audit:N   the audit log, a ring of AUDIT_MAX lines, newest last
 //
+//   version      a token written with every write: another writer's mark
+//
 // Private keys are WebCrypto CryptoKeys made with extractable=false: the
 // store keeps the object, never its bytes. Every edit runs on one promise
 // chain per store (read, change, put), so that concurrent requests never
@@ -22,6 +24,18 @@
 // replay id, the counter, the wrong PIN, a new credential, a pinned host)
 // is put before the caller goes on. Times: unix seconds, except the replay
 // cache (ms, as the requests' own time).
+//
+// The decoded records stay in memory after their first read: the page is
+// the only writer (one PhoneState per page). Another tab on the same store
+// is noticed by the 'version' record, which every write batch replaces:
+// it is read once per request (beginRequest) and before every edit made
+// outside a request, and a version this state did not write drops the
+// memory. What one step changes is written in one batch (kv.putMany: one
+// IndexedDB transaction) with the version. The replay id of §8.3 step 5 is
+// recorded in memory at once (a second copy in this page is a replay) and
+// may wait for the next write (seenAdd's defer): the engine writes it
+// before anything leaves the phone or is shown, so in the fast path it
+// shares one transaction with the signature's counter (§8.4).
 
 import { b64urlEncode, concat, equal, toHex, utf8 } from '../proto/bytes.js';
 import { generateEcdh, generateEcdsa, randomBytes, sha256 } from '../proto/crypto.js';
@@ -392,32 +406,151 @@ async function checkLayout(kv) {
 		    'reload the web phone\'s page to get the newer version');
 }
 
+let tokens = 0;
+const PAGE = Math.random().toString(36).slice(2, 10);
+
+// One atomic write of several records where the store can (IndexedDB: one
+// transaction), else one put after the other, in order.
+async function putBatch(kv, batch) {
+	if (typeof kv.putMany === 'function')
+		return kv.putMany([...batch]);
+	for (const [k, v] of batch)
+		await kv.put(k, v);
+}
+
 export class PhoneState {
 	constructor(kv) {
 		this.kv = kv;
+		this.cache = new Map();		// key -> the record as on disk (decoded)
+		this.pending = new Map();	// records changed in memory, not yet written
+		this.version = undefined;
+		this.requests = 0;
+		// Transactions this state started (the bench and tests read them).
+		this.stats = { reads: 0, writes: 0 };
 	}
 
 	static async open(kv) {
 		const st = new PhoneState(kv);
 		await checkLayout(kv);
+		st.version = await kv.get('version');
 		// Every record must read; one that does not is never written over.
 		for (const k of ['identity', 'computers', 'credentials', 'counters', 'seen',
 		    'hosts', 'pin', 'audit:meta'])
-			await kv.get(k);
+			await st.get(k);
 		return st;
 	}
 
+	// Drops what is in memory when another writer changed the store.
+	async sync() {
+		this.stats.reads++;
+		const v = await this.kv.get('version');
+		if (v !== this.version) {
+			// Replay ids waiting to be written join the other writer's.
+			const mine = this.pending.get('seen');
+			this.cache.clear();
+			this.pending.clear();
+			this.version = v;
+			if (mine) {
+				const seen = (await this.get('seen')) ?? [];
+				for (const e of mine)
+					if (!seen.some((x) => x.tag === e.tag && equal(x.id, e.id)))
+						seen.push(e);
+				this.cache.set('seen', seen);
+				this.pending.set('seen', seen);
+			}
+		}
+	}
+
+	// One request of the engine: the store checked once, its edits then
+	// trust the memory until endRequest.
+	async beginRequest() {
+		this.requests++;
+		try {
+			await serialize(this.kv, () => this.sync());
+		} catch (e) {
+			this.requests--;
+			throw e;
+		}
+	}
+
+	endRequest() {
+		this.requests = Math.max(0, this.requests - 1);
+	}
+
 	edit(fn) {
-		return serialize(this.kv, fn);
+		return serialize(this.kv, async () => {
+			if (this.requests === 0)
+				await this.sync();
+			return fn();
+		});
+	}
+
+	async get(key) {
+		if (!this.cache.has(key)) {
+			this.stats.reads++;
+			const v = await this.kv.get(key);
+			// Checked once, when read from the store (CORRUPT when damaged:
+			// then not kept, and read again next time).
+			if (v !== undefined && CHECKS[key])
+				await CHECKS[key](v);
+			if (!this.cache.has(key))
+				this.cache.set(key, v);
+		}
+		const v = this.cache.get(key);
+		return v === undefined ? undefined : structuredClone(v);
 	}
 
 	// A record, checked (CORRUPT when damaged), or dflt() when absent.
 	async read(key, dflt) {
-		const v = await this.kv.get(key);
-		if (v === undefined)
-			return dflt();
-		await CHECKS[key](v);
-		return v;
+		const v = await this.get(key);
+		return v === undefined ? dflt() : v;
+	}
+
+	// Writes entries (an object of key: record) with whatever waits, in
+	// one batch, durable when it resolves; defer: in memory only, written
+	// by the next write or flush(). Inside edit() only.
+	async write(entries, { defer = false } = {}) {
+		const own = Object.entries(entries);
+		if (defer) {
+			for (const [k, v] of own) {
+				this.cache.set(k, structuredClone(v));
+				this.pending.set(k, this.cache.get(k));
+			}
+			return;
+		}
+		const batch = new Map(this.pending);
+		for (const [k, v] of own)
+			batch.set(k, v);
+		const token = `${PAGE}.${Date.now()}.${++tokens}`;
+		batch.set('version', token);
+		this.stats.writes++;
+		try {
+			await putBatch(this.kv, batch);
+		} catch (e) {
+			// What failed is read again; what waits still waits.
+			for (const [k] of own)
+				if (!this.pending.has(k))
+					this.cache.delete(k);
+			throw e;
+		}
+		this.pending.clear();
+		for (const [k, v] of own)
+			this.cache.set(k, structuredClone(v));
+		this.version = token;
+	}
+
+	hasPending() {
+		return this.pending.size > 0;
+	}
+
+	// Writes what waits (the replay id): before anything leaves the phone.
+	async flush() {
+		if (this.pending.size === 0)
+			return;
+		await serialize(this.kv, async () => {
+			if (this.pending.size)
+				await this.write({});
+		});
 	}
 
 	// ---- identity ----
@@ -431,13 +564,13 @@ export class PhoneState {
 		if (relay !== '')
 			parseRelayUrl(relay);
 		return this.edit(async () => {
-			if (await this.identity())
+			if (await this.get('identity'))
 				fail('EXISTS', 'this phone has its identity already');
 			const identity = await generateEcdh();
 			const mailbox = await generateEcdsa();
 			const rec = { name, relay, identity, mailbox,
 			    mailboxId: await mailboxId(mailbox.publicKey) };
-			await this.kv.put('identity', rec);
+			await this.write({ identity: rec });
 			return rec;
 		});
 	}
@@ -449,14 +582,14 @@ export class PhoneState {
 		if (relay !== undefined && relay !== '')
 			parseRelayUrl(relay);
 		return this.edit(async () => {
-			const rec = await this.identity();
+			const rec = await this.get('identity');
 			if (!rec)
 				fail('STATE', 'the phone has no identity yet');
 			if (name !== undefined)
 				rec.name = name;
 			if (relay !== undefined)
 				rec.relay = relay;
-			await this.kv.put('identity', rec);
+			await this.write({ identity: rec });
 			return rec;
 		});
 	}
@@ -493,7 +626,7 @@ export class PhoneState {
 					fail('TOO_LARGE', `already paired with ${MAX_COMPUTERS} computers`);
 				list.push(rec);
 			}
-			await this.kv.put('computers', list);
+			await this.write({ computers: list });
 		});
 		await this.audit({ computer: name, op: 'pair', event: 'paired' }, now);
 		return rec;
@@ -511,13 +644,12 @@ export class PhoneState {
 			if (list.some((x) => x.name === newName))
 				fail('EXISTS', `another computer named "${newName}" is paired`);
 			c.name = newName;
-			await this.kv.put('computers', list);
-			// Its host windows follow it.
+			// Its host windows follow it, in the same write.
 			const h = await this.hostsRecord();
 			for (const w of h.windows)
 				if (w.computer === oldName)
 					w.computer = newName;
-			await this.kv.put('hosts', h);
+			await this.write({ computers: list, hosts: h });
 		});
 	}
 
@@ -529,10 +661,9 @@ export class PhoneState {
 			if (i < 0)
 				fail('NOT_FOUND', `no paired computer named "${name}"`);
 			list.splice(i, 1);
-			await this.kv.put('computers', list);
 			const h = await this.hostsRecord();
 			h.windows = h.windows.filter((w) => w.computer !== name);
-			await this.kv.put('hosts', h);
+			await this.write({ computers: list, hosts: h });
 		});
 	}
 
@@ -562,7 +693,7 @@ export class PhoneState {
 					c.windowNs.shift();
 				c.windowNs.push(ns);
 			}
-			await this.kv.put('computers', list);
+			await this.write({ computers: list });
 		});
 	}
 
@@ -609,7 +740,7 @@ export class PhoneState {
 			if (list.length >= MAX_CREDS)
 				fail('TOO_LARGE', `the phone holds ${MAX_CREDS} keys already: delete one`);
 			list.push(rec);
-			await this.kv.put('credentials', list);
+			await this.write({ credentials: list });
 		});
 	}
 
@@ -621,12 +752,9 @@ export class PhoneState {
 			if (i < 0)
 				fail('NOT_FOUND', 'no such key');
 			const [gone] = list.splice(i, 1);
-			await this.kv.put('credentials', list);
 			const counters = await this.read('counters', () => ({}));
-			if (toHex(id) in counters) {
-				delete counters[toHex(id)];
-				await this.kv.put('counters', counters);
-			}
+			delete counters[toHex(id)];
+			await this.write({ credentials: list, counters });
 			return gone;
 		});
 	}
@@ -649,7 +777,7 @@ export class PhoneState {
 			if (n >= COUNTER_MAX)
 				fail('LIMIT', 'the key\'s signature counter is exhausted');
 			counters[k] = n + 1;
-			await this.kv.put('counters', counters);
+			await this.write({ counters: counters });
 			return n + 1;
 		});
 	}
@@ -663,7 +791,12 @@ export class PhoneState {
 	// time since the request's own time are REPLAY_MS or more (a browser
 	// has no boot clock: both are the wall clock, so a clock set back
 	// forgets nothing early), or when its computer is no longer paired.
-	async seenAdd({ computer, id, reqMs, now }) {
+	//
+	// defer: 'ok' is in memory only (a second copy is a replay at once) and
+	// on disk with the next write or flush(), which the caller makes before
+	// anything leaves the phone or is shown (the engine's fast path writes
+	// it with the counter, before the signature).
+	async seenAdd({ computer, id, reqMs, now, defer = false }) {
 		const t = now ?? Date.now(), tag = seenTag(computer.publicKey);
 		const req = Number(reqMs);
 		return this.edit(async () => {
@@ -690,7 +823,7 @@ export class PhoneState {
 			else
 				kept.push({ id: Uint8Array.from(id), at: t, reqMs: req, tag });
 			if (out === 'ok' || kept.length !== list.length)
-				await this.kv.put('seen', kept);
+				await this.write({ seen: kept }, { defer });
 			return out;
 		});
 	}
@@ -737,7 +870,7 @@ export class PhoneState {
 				fail('TOO_LARGE', `the phone pins ${MAX_HOSTS} host keys already: ` +
 				    'forget one');
 			h.pins.push({ name, type, key, pinnedAt: nowS(now), pinnedBy: computer });
-			await this.kv.put('hosts', h);
+			await this.write({ hosts: h });
 		});
 	}
 
@@ -750,7 +883,7 @@ export class PhoneState {
 			h.windows = h.windows.filter((w) => w.name !== name);
 			if (h.pins.length + h.windows.length === n)
 				fail('NOT_FOUND', `no host key is pinned for ${name}`);
-			await this.kv.put('hosts', h);
+			await this.write({ hosts: h });
 		});
 		await this.audit({ op: 'forget-host', host: name, event: 'forgotten' }, now);
 	}
@@ -776,7 +909,7 @@ export class PhoneState {
 				h.windows.splice(first, 1);
 			}
 			h.windows.push({ computer, name, until });
-			await this.kv.put('hosts', h);
+			await this.write({ hosts: h });
 		});
 	}
 
@@ -812,12 +945,12 @@ export class PhoneState {
 				    rec.salt, rec.iterations), rec.hash);
 				if (!ok) {
 					rec.failures = Math.min(rec.failures + 1, PIN_FAILURES_MAX);
-					await this.kv.put('pin', rec);
+					await this.write({ pin: rec });
 					fail('PIN_INVALID', 'the PIN now set is not that one');
 				}
 			}
-			await this.kv.put('pin', { failures: 0, salt, iterations: PIN_ITERATIONS,
-			    hash });
+			await this.write({ pin: { failures: 0, salt, iterations: PIN_ITERATIONS,
+			    hash } });
 		});
 	}
 
@@ -826,7 +959,7 @@ export class PhoneState {
 		await this.edit(async () => {
 			const rec = await this.pinRecord();
 			rec.failures = 0;
-			await this.kv.put('pin', rec);
+			await this.write({ pin: rec });
 		});
 		await this.audit({ op: 'pin-reset', event: 'reset' }, now);
 	}
@@ -846,12 +979,12 @@ export class PhoneState {
 			const got = await pinHash(pin, rec.salt, rec.iterations);
 			if (!ctEqual(got, rec.hash)) {
 				rec.failures = Math.min(rec.failures + 1, PIN_FAILURES_MAX);
-				await this.kv.put('pin', rec);
+				await this.write({ pin: rec });
 				return 'wrong';
 			}
 			if (rec.failures !== 0) {
 				rec.failures = 0;
-				await this.kv.put('pin', rec);
+				await this.write({ pin: rec });
 			}
 			return 'ok';
 		});
@@ -868,9 +1001,10 @@ export class PhoneState {
 		rec.text = auditText(rec);
 		await this.edit(async () => {
 			const meta = await this.read('audit:meta', () => ({ next: 0 }));
-			await this.kv.put('audit:' + (meta.next % AUDIT_MAX), rec);
+			const line = 'audit:' + (meta.next % AUDIT_MAX);
 			meta.next++;
-			await this.kv.put('audit:meta', meta);
+			// The line and the count in one write.
+			await this.write({ [line]: rec, 'audit:meta': meta });
 		});
 		return rec;
 	}
@@ -883,7 +1017,7 @@ export class PhoneState {
 		const keys = [];
 		for (let i = from; i < meta.next; i++)
 			keys.push('audit:' + (i % AUDIT_MAX));
-		const lines = await Promise.all(keys.map((k) => this.kv.get(k)));
+		const lines = await Promise.all(keys.map((k) => this.get(k)));
 		lines.forEach((e, i) => {
 			if (e !== undefined)
 				checkAuditLine(e, from + i + 1);
