@@ -435,8 +435,15 @@ export class PhoneState {
 		st.version = await kv.get('version');
 		// Every record must read; one that does not is never written over.
 		for (const k of ['identity', 'computers', 'credentials', 'counters', 'seen',
-		    'hosts', 'pin', 'audit:meta'])
-			await st.get(k);
+		    'hosts', 'pin', 'audit:meta']) {
+			// A damaged one is not kept: the method that needs it says so.
+			try {
+				await st.get(k);
+			} catch (e) {
+				if (e?.code !== 'CORRUPT')
+					throw e;
+			}
+		}
 		return st;
 	}
 
