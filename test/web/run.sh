@@ -26,6 +26,12 @@ if ! has_webcrypto; then
 		exit 1
 	fi
 fi
+# CustomEvent (the web phone's controller and relay client are
+# EventTargets): node 19 and later have it; node 18 behind a flag.
+if ! "$node" -e 'process.exit(typeof CustomEvent === "function" ? 0 : 1)' 2>/dev/null; then
+	NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--experimental-global-customevent"
+	export NODE_OPTIONS
+fi
 if [ ! -f "$web/node_modules/cborg/package.json" ]; then
 	echo "sk-phone: $web/node_modules is missing: run" \
 	    "'npm ci' in $web (sh scripts/test.sh does)" >&2
