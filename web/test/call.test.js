@@ -6,39 +6,17 @@
 // transport message 4; a computer it does not know gets nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openCall } from '../src/proto/call.js';
 import { decodeResponse, encodeResponse, STATUS, CMD } from '../src/proto/ctap.js';
 import { generateEcdh, keyPairFromScalarForTest, randomBytes } from '../src/proto/crypto.js';
-import { fromHex, toHex } from '../src/proto/bytes.js';
+import { peer } from './noisepeer.js';
 
-const PEER = process.env.SKP_NOISE_PEER ||
-    fileURLToPath(new URL('../../build/test/noise/noise_peer', import.meta.url));
 const CORPUS = join(process.env.SKP_FUZZ_CORPUS ||
     fileURLToPath(new URL('../../test/fuzz/corpus', import.meta.url)), 'ctap_request');
 const seed = (n) => new Uint8Array(readFileSync(join(CORPUS, n)));
-
-function peer() {
-	const p = spawn(PEER, ['peer'], { stdio: ['pipe', 'pipe', 'inherit'] });
-	const lines = createInterface({ input: p.stdout })[Symbol.asyncIterator]();
-	return {
-		async ok(cmd, arg = '') {
-			p.stdin.write(`${cmd} ${arg instanceof Uint8Array ? toHex(arg) : arg}\n`);
-			const { value } = await lines.next();
-			const f = value.trim().split(/\s+/);
-			if (f[0] !== 'ok')
-				throw Object.assign(new Error(`noise_peer ${cmd}: ${value}`), { rc: Number(f[1]) });
-			return f[1] ? fromHex(f[1]) : new Uint8Array(0);
-		},
-		close() {
-			p.stdin.end('quit\n');
-		},
-	};
-}
 
 async function computerSide(identityPub, psk) {
 	const d = randomBytes(32);

@@ -4,35 +4,11 @@
 // sides (so the same 6 digits), the confirmations each way.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { startPairing } from '../src/proto/pairing.js';
 import { decodeConfirm, decodeHello, encodeConfirm, encodeReply } from '../src/proto/pairpayload.js';
 import { confirmCode, encodePairUri, pairingPsk, requestPsk } from '../src/proto/pairuri.js';
 import { generateEcdh, keyPairFromScalarForTest, randomBytes } from '../src/proto/crypto.js';
-import { fromHex, toHex } from '../src/proto/bytes.js';
-
-const PEER = process.env.SKP_NOISE_PEER ||
-    fileURLToPath(new URL('../../build/test/noise/noise_peer', import.meta.url));
-
-function peer() {
-	const p = spawn(PEER, ['peer'], { stdio: ['pipe', 'pipe', 'inherit'] });
-	const lines = createInterface({ input: p.stdout })[Symbol.asyncIterator]();
-	return {
-		async ok(cmd, arg = '') {
-			p.stdin.write(`${cmd} ${arg instanceof Uint8Array ? toHex(arg) : arg}\n`);
-			const { value } = await lines.next();
-			const f = value.trim().split(/\s+/);
-			if (f[0] !== 'ok')
-				throw Object.assign(new Error(`noise_peer ${cmd}: ${value}`), { rc: Number(f[1]) });
-			return f[1] ? fromHex(f[1]) : new Uint8Array(0);
-		},
-		close() {
-			p.stdin.end('quit\n');
-		},
-	};
-}
+import { peer } from './noisepeer.js';
 
 async function setup(over = {}) {
 	const d = randomBytes(32);
