@@ -523,15 +523,19 @@ test('a failure inside after approval is 0x7F with the error, logged failed', as
 	const w = await world();
 	const k = await w.computer.enroll();
 	w.kv.failPuts = 0;
-	// The counter cannot be written: nothing is signed.
+	// The write of the counter (with the line) fails: nothing is signed.
 	const r = await w.computer.sign(k, sshsigData('file'), { answer: () => {
 		w.kv.failPuts = 1;
 		return 'once';
 	} });
 	assert.equal(r.status, STATUS.OTHER);
+	assert.equal(r.ctap, undefined);
 	assert.match(r.reason, /put failed/);
 	assert.equal((await lastLog(w)).event, 'failed');
-	assert.equal((await w.state.credentials())[0].counter, 0);
+	// The counter it took is not given again (never back): written with
+	// the refusal's line.
+	assert.equal((await w.state.credentials())[0].counter, 1);
+	assert.equal((await w.computer.sign(k, sshsigData('file'))).counter, 2);
 	// An error whose text would not make a reason (long, not ASCII, a
 	// newline): still answered, escaped and cut.
 	w.kv.failMessage = 'st\u00f6rage\n'.repeat(100);
@@ -794,7 +798,7 @@ class CountingKV extends MemKV {
 	}
 }
 
-test('the store per signature: the version read, then the replay id with the counter in one write before the signature, the audit line in another; the id on disk before a question; another writer noticed', async () => {
+test('the store per signature: the version read, then one write of the replay id, the counter and the audit line before the signature leaves; the id on disk before a question; another writer noticed', async () => {
 	const kv = new CountingKV();
 	const w = await world({ kv, engine: { windowSeconds: 60 } });
 	const k = await w.computer.enroll();
@@ -806,26 +810,55 @@ test('the store per signature: the version read, then the replay id with the cou
 	} });
 	assert.equal(r.status, 0);
 	assert.equal(onDisk, 2);
-	// Under the window: one read, two writes, the counter with the id.
+	// Under the window: one read, one write (the id, the counter, the line).
 	kv.ops = [];
 	r = await w.computer.sign(k, sshsigData('file'));
 	assert.equal(r.status, 0);
 	assert.equal(r.counter, 2);
 	const line = 'audit:' + (kv.map.get('audit:meta').next - 1);
-	assert.deepEqual(kv.ops, [['get', 'version'], ['putMany', ['seen', 'counters', 'version']],
-	    ['putMany', [line, 'audit:meta', 'version']]]);
-	// That write failing: nothing signed, the counter as it was.
-	kv.failPuts = 1;
-	r = await w.computer.sign(k, sshsigData('file'));
-	assert.equal(r.status, STATUS.OTHER);
-	assert.equal(Object.values(kv.map.get('counters'))[0], 2);
-	// The id still reaches the disk, with the refusal's audit line.
-	assert.deepEqual(kv.ops.at(-1), ['putMany', ['seen', line.replace(/\d+$/, (n) => +n + 1),
-	    'audit:meta', 'version']]);
-	assert.equal(kv.map.get('seen').length, 4);
+	assert.deepEqual(kv.ops, [['get', 'version'], ['putMany', ['seen', 'counters', line,
+	    'audit:meta', 'version']]]);
+	assert.equal(kv.map.get(line).event, 'allow-window');
 	// Another tab deletes the key: the next request reads the store again.
 	const other = await S.PhoneState.open(kv);
 	await other.deleteCredential(k.credId, T0);
 	r = await w.computer.sign(k, sshsigData('file'));
 	assert.equal(r.status, STATUS.NO_CREDENTIALS);
+});
+
+test('a signature whose one write fails: refused, nothing of it stored, its counter never given again, its id still a replay', async () => {
+	const kv = new CountingKV();
+	const w = await world({ kv, engine: { windowSeconds: 60 } });
+	const k = await w.computer.enroll();
+	let r = await w.computer.sign(k, sshsigData('file'), { answer: 'window' });
+	assert.equal(r.counter, 1);
+	const before = structuredClone([...kv.map]);
+	// Every write fails: the combined one, the refusal's line, the id's.
+	kv.failPuts = 3;
+	const id = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+	r = await w.computer.sign(k, sshsigData('file'), { id });
+	assert.equal(r.status, STATUS.OTHER);
+	assert.equal(r.ctap, undefined, 'no signature leaves');
+	assert.equal(kv.failPuts, 0);
+	// Nothing half: the store is as it was, record for record.
+	assert.deepEqual([...kv.map], before);
+	// The same id again: a replay (kept in memory, written next).
+	r = await w.computer.sign(k, sshsigData('file'), { id });
+	assert.equal(r.status, STATUS.REPLAYED);
+	// The next signature: counter 3 (2 was taken by the dropped one).
+	r = await w.computer.sign(k, sshsigData('file'), { up: false });
+	assert.equal(r.status, 0);
+	assert.equal(r.counter, 3);
+	assert.equal(r.notices.length, 1);
+	assert.equal(Object.values(kv.map.get('counters'))[0], 3);
+	assert.ok(kv.map.get('seen').some((e) => e.id.length === id.length &&
+	    e.id.every((b, i) => b === id[i])), 'the dropped request\'s id is on disk');
+	const log = (await w.state.auditLog()).map((e) => e.event);
+	assert.deepEqual(log.slice(-3), ['allow-window-start', 'refused-replay', 'allow-no-touch']);
+	// A no-touch signature whose write fails: refused, and the owner is
+	// not told of a signature that did not leave.
+	kv.failPuts = 3;
+	r = await w.computer.sign(k, sshsigData('file'), { up: false });
+	assert.equal(r.status, STATUS.OTHER);
+	assert.deepEqual(r.notices, []);
 });

@@ -28,7 +28,7 @@ async function keys() {
 // Runs one pattern with both sides from the vector and checks everything
 // the vector gives: public keys, h and ck after each step (both sides),
 // messages, payloads, handshake hash, split keys, transport messages.
-async function runVector(pattern) {
+async function runVector(pattern, { prepare = false } = {}) {
 	const k = await keys();
 	const ik = pattern === 'IKpsk0';
 	const [ini, res] = ik ? ['phone', 'computer'] : ['computer', 'phone'];
@@ -52,6 +52,13 @@ async function runVector(pattern) {
 	assert.deepEqual(await R.readMessage(m1), p1);
 	if (ik)
 		assert.equal(toHex(R.remoteStatic()), V.get(`${pattern}.initiator_static_pub`));
+	if (prepare) {
+		// Message 2's tokens worked out ahead, then the payload.
+		const early = R.prepareWrite();
+		assert.equal(R.prepareWrite(), early, 'prepared once');
+		await early;
+		assert.equal(steps.r.at(-1)[0], '2.se');
+	}
 	const m2 = await R.writeMessage(p2);
 	assert.equal(toHex(m2), V.get(`${pattern}.msg2`));
 	assert.deepEqual(await I.readMessage(m2), p2);
@@ -96,6 +103,14 @@ test('§3.10 vector: IKpsk0 (pairing; the phone initiates), both roles', async (
 
 test('§3.10 vector: KKpsk0 (requests; the phone responds), both roles', async () => {
 	await runVector('KKpsk0');
+});
+
+test('§3.10 vector: KKpsk0 with message 2\'s tokens prepared ahead (prepareWrite): the same steps and bytes', async () => {
+	await runVector('KKpsk0', { prepare: true });
+	const k = await keys();
+	const R = new Handshake({ pattern: 'KK', initiator: false, s: k.phone_static,
+	    rs: k.computer_static.publicKey, psk: hex('request_psk') });
+	assert.throws(() => R.prepareWrite(), { code: 'STATE' });
 });
 
 test('§3.10.1 PIN vector: transport messages 3 and 4 under c1 and c2', async () => {

@@ -105,7 +105,7 @@ export class Computer {
 
 	// Sends one request; answer: what ask() resolves (or a function of
 	// the question); pin: the PIN sent in message 3 (null: none sent).
-	async send({ command, params, raw, host, overwrite, id = randomBytes(16),
+	async send({ command, params, raw, host, overwrite, id,
 	    timeMs = this.world.clock.now, answer = 'once', pin, envelope, name = this.name }) {
 		const w = this.world;
 		const ctx = { computerName: name };
@@ -115,7 +115,8 @@ export class Computer {
 			ctx.host = host;
 		if (overwrite)
 			ctx.overwrite = true;
-		const env = envelope ?? encodeRequest({ id, timeMs, command, params, ctx });
+		const env = envelope ?? encodeRequest({ id: id ?? randomBytes(16), timeMs, command,
+		    params, ctx });
 		const hs = new Handshake({ pattern: 'KK', initiator: true, s: this.pair,
 		    rs: w.identity.identity.publicKey, psk: this.psk });
 		const m1 = await hs.writeMessage(env);
@@ -176,9 +177,9 @@ export class Computer {
 	// A signature of raw with credential cred ({ credId, publicKey, rp }),
 	// checked by libfido2 (UP as asked, UV when checkUv).
 	async sign(cred, raw, { up = true, uv, answer, pin, host, checkUv = false, rp,
-	    ids } = {}) {
+	    ids, id } = {}) {
 		const cdh = await sha256(raw);
-		const r = await this.send({ command: CMD.GET_ASSERTION, raw, host, answer, pin,
+		const r = await this.send({ command: CMD.GET_ASSERTION, raw, host, answer, pin, id,
 		    params: gaParams({ rp: rp ?? cred.rp, cdh, ids: ids ?? [cred.credId], up, uv }) });
 		if (r.status !== 0)
 			return r;

@@ -7,7 +7,7 @@
 // the computer window's namespaces, the audit log's lines and its cap.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ascii, concat, equal } from '../src/proto/bytes.js';
+import { ascii, concat, equal, toHex } from '../src/proto/bytes.js';
 import { generateEcdh, generateEcdsa, randomBytes, sha256 } from '../src/proto/crypto.js';
 import { MemKV } from '../src/phone/memkv.js';
 import * as S from '../src/phone/state.js';
@@ -325,4 +325,27 @@ test('a failed write leaves the store as it was and the next edit works', async 
 	assert.equal(await st.seenCount(a), 0);
 	assert.equal(await st.seenAdd({ computer: a, id: randomBytes(16), reqMs: T, now: T }), 'ok');
 	assert.ok(equal(concat((await st.computer('work')).publicKey), a.publicKey));
+});
+
+test('a counter taken and not yet written (defer) stays taken when another writer changed the store meanwhile; not for a key it deleted', async () => {
+	const { kv, st } = await fresh();
+	const c = await cred(), d = await cred();
+	await st.addCredential(c);
+	await st.addCredential(d);
+	assert.equal(await st.counterNext(c.id), 1);
+	// Taken in memory: the next caller gets the next one, the disk not yet.
+	assert.equal(await st.counterNext(c.id, { defer: true }), 2);
+	assert.equal(await st.counterNext(d.id, { defer: true }), 1);
+	assert.equal(await st.counterNext(c.id, { defer: true }), 3);
+	assert.deepEqual(Object.values(kv.map.get('counters')), [1]);
+	// Another tab writes (it deletes d); this page notices at its next
+	// request, and its taken counters survive the reload (d's is dropped).
+	const other = await PhoneState.open(kv);
+	await other.deleteCredential(d.id, T);
+	await st.beginRequest();
+	st.endRequest();
+	assert.equal(await st.counterNext(c.id, { defer: true }), 4);
+	await st.flush();
+	assert.deepEqual(kv.map.get('counters'), { [toHex(c.id)]: 4 });
+	assert.equal((await (await PhoneState.open(kv)).credentials())[0].counter, 4);
 });

@@ -30,6 +30,15 @@ import { Engine } from '../phone/engine.js';
 import { PhoneState } from '../phone/state.js';
 import { meet, RelayListener } from './relay.js';
 
+// The steps of a request as [name, performance.now()] pairs, when the
+// page's globalThis.SKP_MARKS is a list (bench/web/run.py sets it; empty
+// or absent: nothing is kept).
+export function mark(name) {
+	const m = globalThis.SKP_MARKS;
+	if (Array.isArray(m) && m.length < 10000)
+		m.push([name, globalThis.performance.now()]);
+}
+
 export const QUEUE_MAX = 16;			// SKP_SERVE_QUEUE_MAX
 export const QUESTION_TIMEOUT_MS = 60000;	// --timeout
 export const PIN_WAIT_MS = 10000;		// transport message 3 after 0x36
@@ -63,7 +72,7 @@ class Phone extends EventTarget {
 		this.state = o.state;
 		this.o = o;
 		this.status = 'offline';
-		this.engine = new Engine({ state: o.state, now: o.now });
+		this.engine = new Engine({ state: o.state, now: o.now, mark });
 		this.listener = null;
 		this.queue = new AskQueue(this, o);
 		this.notPaired = 0;	// requests no pairing opened, in all
@@ -155,12 +164,18 @@ class Phone extends EventTarget {
 	// ---- one call (§8.3, §8.6, §3.7) ----
 
 	async _call(channel, message1) {
+		mark('in');
+		// The store's check of the request (another tab's writes) starts
+		// now and runs while the Noise handshake opens message 1.
+		const begun = this.state.beginRequest();
+		begun.catch(() => {});	// the engine answers for a failed one
 		const id = await this.state.identity();
 		let call;
 		try {
 			call = await openCall({ identity: id.identity,
 			    computers: await this.state.computers(), message1 });
 		} catch (e) {
+			begun.then(() => this.state.endRequest(), () => {});
 			// none of the pairings opens it: answer nothing, hang up (§8.3 step 1)
 			channel.hangup();
 			if (e instanceof SkpError && e.code === 'NOT_PAIRED') {
@@ -169,6 +184,7 @@ class Phone extends EventTarget {
 			}
 			throw e;
 		}
+		mark('opened');
 		const computer = call.computer.name;
 		const ask = (question) => this.queue.ask(question, channel, computer);
 		// §3.7: message 2 = 0x36 with key 5, then transport message 3 (the
@@ -188,13 +204,21 @@ class Phone extends EventTarget {
 		const notify = (text) => this.notice(text);
 		let res;
 		try {
-			res = await this.engine.handle({ call, ask, getPin, notify });
+			res = await this.engine.handle({ call, ask, getPin, notify, begun });
 		} catch (e) {
 			res = { status: STATUS.OTHER, reason: printable(`the phone failed: ${e.message}`) };
 		} finally {
 			this.queue.done(channel);
 		}
-		this._emit('changed');
+		try {
+			// The answer first, the screens drawn again after it.
+			await this._answer(channel, call, res);
+		} finally {
+			this._emit('changed');
+		}
+	}
+
+	async _answer(channel, call, res) {
 		if (channel.ended)
 			return;	// the computer hung up: nobody to answer
 		if (res.hangUp) {
@@ -203,8 +227,11 @@ class Phone extends EventTarget {
 		}
 		const env = encodeResponse({ status: res.status, ctap: res.ctap, reason: res.reason,
 		    unpadded: res.unpadded === true });
-		channel.send(res.pinPath ? await call.answerAfterPin(env) : await call.answer(env));
+		const m2 = res.pinPath ? await call.answerAfterPin(env) : await call.answer(env);
+		mark('sealed');
+		channel.send(m2);
 		channel.hangup();
+		mark('sent');
 	}
 
 	// §8.3 step 1: refused-not-paired in the audit log, one line at once,

@@ -119,8 +119,9 @@ export class Engine {
 	// shorten it); noTouch: 'sign' (default: signed without asking) or
 	// 'ask' (as run --no-touch ask).
 	constructor({ state, now = () => Date.now(), windowSeconds = WINDOW_S,
-	    noTouch = 'sign' }) {
+	    noTouch = 'sign', mark = () => {} }) {
 		this.state = state;
+		this.mark = mark;	// mark(step): the bench's timeline (controller.js)
 		this.now = now;
 		this.windowSeconds = windowSeconds;
 		this.noTouch = noTouch;
@@ -130,17 +131,21 @@ export class Engine {
 		this.flood = new Map();
 	}
 
-	async handle({ call, ask, getPin, notify = () => {} }) {
+	// begun: the caller's state.beginRequest(), started when the request
+	// came in (its store read then runs beside the Noise handshake);
+	// without it, handle() begins the request itself.
+	async handle({ call, ask, getPin, notify = () => {}, begun = null }) {
 		const r = { call, computer: call.computer, op: null, subject: null,
 		    msg: null, host: null, keyFp: null, uv: false, pinPath: false,
-		    decision: null, cred: null };
+		    decision: null, cred: null, commit: false, notice: null };
 		let out;
 		try {
 			// The store checked once (another tab may have written); the
 			// request's reads then come from memory.
-			await this.state.beginRequest();
+			await (begun ?? this.state.beginRequest());
 			r.begun = true;
-			out = await this.steps(r, { ask, getPin, notify });
+			this.mark('begun');
+			out = await this.steps(r, { ask, getPin });
 		} catch (e) {
 			if (e instanceof Answer) {
 				out = e.out;
@@ -152,7 +157,9 @@ export class Engine {
 			}
 		}
 		out.pinPath = r.pinPath;
-		await this.record(r, out);
+		this.mark('decided');
+		out = await this.record(r, out);
+		this.mark('stored');
 		// The replay id is on disk before the answer leaves (the audit
 		// line's write takes it; this when that write failed).
 		if (this.state.hasPending?.()) {
@@ -164,6 +171,9 @@ export class Engine {
 		}
 		if (r.begun)
 			this.state.endRequest();
+		// Shown only once the signature is the phone's for good.
+		if (r.notice && out.status === STATUS.OK)
+			notify(r.notice);
 		return out;
 	}
 
@@ -186,13 +196,17 @@ export class Engine {
 	}
 
 	// One audit line per decision (serve.c's finish/record): not for a
-	// getInfo answered, and only the first refusal of a flood.
+	// getInfo answered, and only the first refusal of a flood. Returns the
+	// answer to send: a signature (r.commit) goes only when its line was
+	// written, in the same write as its counter and the replay id (§8.4);
+	// when that write fails the signature is dropped and the computer is
+	// refused (nothing of it was stored: one transaction, all or none).
 	async record(r, out) {
 		const name = r.computer?.name;
 		if (r.decision === 'refused-flood') {
 			if (this.flood.has(name)) {
 				this.flood.set(name, this.flood.get(name) + 1);
-				return;
+				return out;
 			}
 			this.flood.set(name, 1);
 		} else {
@@ -200,16 +214,29 @@ export class Engine {
 		}
 		// getInfo is no decision: it is answered to anyone paired.
 		if (r.command === CMD.GET_INFO && out.status === STATUS.OK)
-			return;
+			return out;
+		const line = () => this.state.audit({ computer: name, op: r.op ?? 'request',
+		    subject: r.subject, host: r.host?.auditHost ?? null,
+		    verified: this.verifiedWord(r), key: r.keyFp,
+		    event: r.decision ?? r.allowed ?? 'refused' }, this.now());
+		let err;
 		try {
-			await this.state.audit({ computer: name, op: r.op ?? 'request',
-			    subject: r.subject, host: r.host?.auditHost ?? null,
-			    verified: this.verifiedWord(r), key: r.keyFp,
-			    event: r.decision ?? r.allowed ?? 'refused' },
-			    this.now());
-		} catch {
-			// The answer still goes; the page shows the storage trouble.
+			await line();
+			return out;
+		} catch (e) {
+			if (!(r.commit && out.status === STATUS.OK))
+				return out;	// the answer still goes; the page shows the trouble
+			err = e;
 		}
+		// The signature's counter is not on disk: the signature never
+		// leaves. The counter stays taken in memory (it never goes back),
+		// written with the next write: the refusal's line, if it can be.
+		out.ctap = null;
+		r.decision = 'failed';
+		const refusal = { ...this.refuse(r, STATUS.OTHER, shown(String(err?.message || err),
+		    200)), pinPath: out.pinPath };
+		await line().catch(() => {});
+		return refusal;
 	}
 
 	verifiedWord(r) {
@@ -222,7 +249,7 @@ export class Engine {
 
 	// ---- §8.3, in order ----
 
-	async steps(r, { ask, getPin, notify }) {
+	async steps(r, { ask, getPin }) {
 		const call = r.call;
 		if (call.refusal) {
 			const c = call.refusal.code;
@@ -263,6 +290,7 @@ export class Engine {
 			r.decision = 'failed';
 			this.stop(r, STATUS.OTHER, REASONS.SAVE);
 		}
+		this.mark('checked');
 		if (seen === 'replay')
 			this.stop(r, STATUS.REPLAYED, REASONS.REPLAYED);
 		if (seen === 'flood')
@@ -283,7 +311,7 @@ export class Engine {
 			this.stop(r, STATUS.INVALID_COMMAND, REASONS.UNKNOWN);
 		}
 		// Step 8.
-		return this.approve(r, { ask, notify });
+		return this.approve(r, { ask });
 	}
 
 	// What the request is, for the question and the log (handle.c).
@@ -456,13 +484,14 @@ export class Engine {
 		return null;
 	}
 
-	async approve(r, { ask, notify }) {
+	async approve(r, { ask }) {
 		const ga = r.command === CMD.GET_ASSERTION;
-		// Signed without asking, as a USB key does: UP clear (§8.6).
+		// Signed without asking, as a USB key does: UP clear (§8.6); the
+		// owner is told once it is stored (handle()).
 		if (ga && r.req.ga.up === false && this.noTouch !== 'ask') {
 			const out = await this.approved(r, 'allow-no-touch');
 			if (out.status === STATUS.OK)
-				notify(this.noTouchText(r));
+				r.notice = this.noTouchText(r);
 			return out;
 		}
 		let allowed = await this.windowAllows(r, Math.floor(this.now() / 1000));
@@ -709,10 +738,16 @@ export class Engine {
 				throw e;
 			}
 		}
-		// The counter reaches the store before any signature with it.
+		// The counter is taken in memory, and reaches the store in one
+		// write with the replay id and the audit line (record()), before
+		// the signature made with it leaves the phone or is shown; a
+		// signature whose write fails is dropped (PERFORMANCE.md, "Signing
+		// through the web phone", says why this is as safe as serve.c's
+		// order: counter on disk, signature, line, answer).
 		let counter;
 		try {
-			counter = await this.state.counterNext(r.cred.id);
+			counter = await this.state.counterNext(r.cred.id, { defer: true });
+			r.commit = true;
 		} catch (e) {
 			if (e instanceof SkpError && (e.code === 'NOT_FOUND' || e.code === 'LIMIT'))
 				this.stop(r, STATUS.NO_CREDENTIALS, e.message);
@@ -722,6 +757,7 @@ export class Engine {
 		const authData = await ad.buildAuthData({ rpId: c.rp,
 		    flags: (ga.up !== false ? ad.FLAGS.UP : 0) | (r.uv ? ad.FLAGS.UV : 0),
 		    signCount: counter });
+		this.mark('counted');
 		const signature = await ad.signAuthData(c.privateKey, authData, ga.cdh);
 		return { status: STATUS.OK, ctap: ad.getAssertionAnswer({ credId: c.id, authData,
 		    signature, userId: c.resident ? c.userId : undefined }) };

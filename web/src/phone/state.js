@@ -34,8 +34,10 @@
 // IndexedDB transaction) with the version. The replay id of §8.3 step 5 is
 // recorded in memory at once (a second copy in this page is a replay) and
 // may wait for the next write (seenAdd's defer): the engine writes it
-// before anything leaves the phone or is shown, so in the fast path it
-// shares one transaction with the signature's counter (§8.4).
+// before anything leaves the phone or is shown. So may a signature's
+// counter (counterNext's defer: taken in memory at once): in the fast path
+// the replay id, the counter and the audit line are one transaction,
+// before the signature leaves (§8.4; docs/PERFORMANCE.md says why).
 
 import { b64urlEncode, concat, equal, toHex, utf8 } from '../proto/bytes.js';
 import { generateEcdh, generateEcdsa, randomBytes, sha256 } from '../proto/crypto.js';
@@ -452,8 +454,11 @@ export class PhoneState {
 		this.stats.reads++;
 		const v = await this.kv.get('version');
 		if (v !== this.version) {
-			// Replay ids waiting to be written join the other writer's.
+			// Replay ids waiting to be written join the other writer's;
+			// counters taken and not yet written (a signature waiting for
+			// its write) stay taken: never lower than they were here.
 			const mine = this.pending.get('seen');
+			const taken = this.pending.get('counters');
 			this.cache.clear();
 			this.pending.clear();
 			this.version = v;
@@ -464,6 +469,16 @@ export class PhoneState {
 						seen.push(e);
 				this.cache.set('seen', seen);
 				this.pending.set('seen', seen);
+			}
+			if (taken) {
+				const counters = (await this.get('counters')) ?? {};
+				// Not for a key the other writer deleted.
+				const keys = new Set((await this.credentialRecords()).map((c) => toHex(c.id)));
+				for (const [k, n] of Object.entries(taken))
+					if (keys.has(k) && n > (counters[k] ?? 0))
+						counters[k] = n;
+				this.cache.set('counters', counters);
+				this.pending.set('counters', counters);
 			}
 		}
 	}
@@ -774,8 +789,10 @@ export class PhoneState {
 	}
 
 	// The next counter value, on disk before it resolves. NOT_FOUND when
-	// the key is gone, LIMIT at the end of the counter (§8.4).
-	async counterNext(id) {
+	// the key is gone, LIMIT at the end of the counter (§8.4). defer: in
+	// memory only (taken: no other caller gets it), on disk with the next
+	// write, which the caller makes before a signature with it leaves.
+	async counterNext(id, { defer = false } = {}) {
 		return this.edit(async () => {
 			if (!(await this.credentialRecords()).some((c) => equal(c.id, id)))
 				fail('NOT_FOUND', 'the key was deleted');
@@ -784,7 +801,7 @@ export class PhoneState {
 			if (n >= COUNTER_MAX)
 				fail('LIMIT', 'the key\'s signature counter is exhausted');
 			counters[k] = n + 1;
-			await this.write({ counters: counters });
+			await this.write({ counters: counters }, { defer });
 			return n + 1;
 		});
 	}

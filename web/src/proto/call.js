@@ -50,6 +50,8 @@ class Call {
 			this.refusal = { status: e.status, code: e.code, message: e.message };
 		}
 		payload.fill(0);
+		// Message 2's ephemeral key and its two DH while the phone decides.
+		hs.prepareWrite();
 	}
 
 	// Message 2: the response envelope (encodeResponse's bytes).

@@ -94,6 +94,7 @@ export class Handshake {
 		this.splitDone = false;
 		this.k = null;
 		this.n = 0n;
+		this.prepared = null;	// prepareWrite()'s promise
 	}
 
 	async _start() {
@@ -221,15 +222,25 @@ export class Handshake {
 		    `Noise: ${e && e.message}`);
 	}
 
-	async writeMessage(payload = new Uint8Array(0)) {
+	// The next message's tokens, all but its payload, worked out ahead:
+	// they do not depend on the payload, so the phone does them while it
+	// decides its answer, and writeMessage then only encrypts the payload
+	// (the bytes are the same either way). Any failure kills the state, as
+	// in writeMessage; its promise is writeMessage's to report.
+	prepareWrite() {
 		if (this.next() !== 'write')
 			fail('STATE', 'not this side\'s turn to write');
-		bytesArg(payload, 'payload');
+		if (!this.prepared) {
+			this.prepared = this._writeTokens();
+			this.prepared.catch(() => {});
+		}
+		return this.prepared;
+	}
+
+	async _writeTokens() {
 		try {
 			if (!this.started)
 				await this._start();
-			if (payload.length > MAX_MSG - this._overhead(this.msgno))
-				fail('TOO_LARGE', 'Noise payload too large');
 			const parts = [];
 			const m = this.msgno + 1;
 			for (const tok of PATTERNS[this.pattern][this.msgno]) {
@@ -249,10 +260,31 @@ export class Handshake {
 				if (this.trace)
 					this.trace(m, tok, this.h.slice(), this.ck.slice());
 			}
+			return parts;
+		} catch (e) {
+			this._kill(e);
+		}
+	}
+
+	async writeMessage(payload = new Uint8Array(0)) {
+		if (this.next() !== 'write')
+			fail('STATE', 'not this side\'s turn to write');
+		bytesArg(payload, 'payload');
+		try {
+			if (payload.length > MAX_MSG - this._overhead(this.msgno))
+				fail('TOO_LARGE', 'Noise payload too large');
+		} catch (e) {
+			this._kill(e);
+		}
+		const parts = await this.prepareWrite();
+		if (this.dead)
+			fail('STATE', 'the Noise state is dead');
+		try {
 			parts.push(await this._encryptAndHash(payload));
 			if (this.trace)
-				this.trace(m, 'payload', this.h.slice(), this.ck.slice());
+				this.trace(this.msgno + 1, 'payload', this.h.slice(), this.ck.slice());
 			this.msgno++;
+			this.prepared = null;
 			return concat(...parts);
 		} catch (e) {
 			this._kill(e);
