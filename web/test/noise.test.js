@@ -218,3 +218,29 @@ test('§3.7 transport: replayed, reordered, reflected messages fail; then dead',
 	assert.equal((await t5.encrypt()).length, 16);
 	await assert.rejects(t5.encrypt(new Uint8Array(MAX_MSG - 15)), { code: 'TOO_LARGE' });
 });
+
+test('ecdh with remember: a peer key imported once (the computer\'s static key at every request), the same secret; bad points still refused', async () => {
+	const { ecdh } = await import('../src/proto/crypto.js');
+	const a = await generateEcdh(), b = await generateEcdh();
+	const subtle = globalThis.crypto.subtle;
+	const imports = [];
+	const orig = subtle.importKey;
+	subtle.importKey = function (...args) {
+		imports.push(args[2]?.name ?? args[2]);
+		return orig.apply(this, args);
+	};
+	try {
+		const plain = await ecdh(a.privateKey, b.publicKey);
+		const n = imports.length;
+		const first = await ecdh(a.privateKey, b.publicKey, { remember: true });
+		const again = await ecdh(a.privateKey, b.publicKey, { remember: true });
+		assert.deepEqual(first, plain);
+		assert.deepEqual(again, plain);
+		assert.equal(imports.length - n, 1, 'one import for two uses');
+		const bad = b.publicKey.slice();
+		bad[64] ^= 1;
+		await assert.rejects(ecdh(a.privateKey, bad, { remember: true }), { code: 'CRYPTO' });
+	} finally {
+		subtle.importKey = orig;
+	}
+});

@@ -23,12 +23,20 @@ export async function openIdbKV(dbName = 'sk-phone', { indexedDB = globalThis.in
 	const db = await done(open);
 	db.onversionchange = () => db.close();
 
+	// A write resolves when its transaction completed (durable); a read as
+	// soon as its request succeeded: the value is the transaction's, and
+	// waiting for a read-only transaction's end is one more trip to the
+	// browser's storage and back for nothing.
 	function tx(mode, f) {
 		return new Promise((resolve, reject) => {
 			const t = db.transaction(STORE, mode, { durability: 'strict' });
 			let result;
 			const r = f(t.objectStore(STORE));
-			r.onsuccess = () => { result = r.result; };
+			r.onsuccess = () => {
+				result = r.result;
+				if (mode === 'readonly')
+					resolve(result);
+			};
 			t.oncomplete = () => resolve(result);
 			t.onerror = () => reject(t.error || r.error);
 			t.onabort = () => reject(t.error || new Error('the storage transaction was aborted'));

@@ -6,7 +6,7 @@
 // A "key pair" here is { privateKey: CryptoKey, publicKey: Uint8Array(65) }
 // with the public key as the wire has it: 0x04 || X || Y.
 
-import { concat, fromHex } from './bytes.js';
+import { concat, fromHex, toHex } from './bytes.js';
 import { fail } from './err.js';
 
 const subtle = globalThis.crypto?.subtle;
@@ -92,16 +92,31 @@ export async function generateEcdsa() {
 	return { privateKey: kp.privateKey, publicKey: await rawPublic(kp.publicKey) };
 }
 
+// Peers' public keys imported for ECDH, by their bytes: a paired
+// computer's static key is imported once, not at every request (public
+// values only; the oldest goes past PEERS_MAX).
+const PEERS_MAX = 64;
+const peers = new Map();
+
 // ECDH: the 32-byte X coordinate of d·Q. The peer's key is validated first.
-export async function ecdh(privateKey, peerPublic) {
+// remember: keep the imported peer key (a long-lived key: the computer's).
+export async function ecdh(privateKey, peerPublic, { remember = false } = {}) {
 	checkP256Public(peerPublic);
 	const s = needSubtle();
-	let pub;
-	try {
-		pub = await s.importKey('raw', peerPublic,
-		    { name: 'ECDH', namedCurve: 'P-256' }, false, []);
-	} catch {
-		fail('CRYPTO', 'not a P-256 point');
+	const id = remember ? toHex(peerPublic) : null;
+	let pub = id && peers.get(id);
+	if (!pub) {
+		try {
+			pub = await s.importKey('raw', peerPublic,
+			    { name: 'ECDH', namedCurve: 'P-256' }, false, []);
+		} catch {
+			fail('CRYPTO', 'not a P-256 point');
+		}
+		if (id) {
+			if (peers.size >= PEERS_MAX)
+				peers.delete(peers.keys().next().value);
+			peers.set(id, pub);
+		}
 	}
 	return new Uint8Array(await s.deriveBits({ name: 'ECDH', public: pub },
 	    privateKey, 256));

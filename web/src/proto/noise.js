@@ -14,7 +14,7 @@
 // throws STATE (§3.8).
 
 import { ascii, concat } from './bytes.js';
-import { aesGcmOpen, aesGcmSeal, checkP256Public, ecdh, generateEcdh,
+import { aesGcmOpen, aesGcmSeal, checkP256Public, ecdh, generateEcdh, hkdf,
     hmacSha256, sha256, P256_PUB_LEN } from './crypto.js';
 import { fail, SkpError } from './err.js';
 
@@ -48,8 +48,21 @@ function nonceOf(n) {
 	return b;
 }
 
-// HKDF(ck, ikm, n) of the spec §4.3: two or three 32-byte outputs.
+// HKDF(ck, ikm, n) of the spec §4.3: two or three 32-byte outputs. It is
+// RFC 5869's HKDF-SHA256 with salt ck and no info (temp_key = HMAC(ck,
+// ikm), output i = HMAC(temp_key, output i-1 || i)): one WebCrypto call
+// instead of six or eight HMACs (each a trip to WebCrypto's thread and
+// back). An empty ikm (split) keeps the HMACs: WebCrypto need not import
+// an empty HKDF key.
 async function noiseHkdf(ck, ikm, n) {
+	if (ikm.length > 0) {
+		const okm = await hkdf(ck, ikm, new Uint8Array(0), HASH_LEN * n);
+		const out = [];
+		for (let i = 0; i < n; i++)
+			out.push(okm.slice(i * HASH_LEN, (i + 1) * HASH_LEN));
+		okm.fill(0);
+		return out;
+	}
 	const tk = await hmacSha256(ck, ikm);
 	const o1 = await hmacSha256(tk, Uint8Array.of(1));
 	const o2 = await hmacSha256(tk, concat(o1, [2]));
@@ -186,7 +199,8 @@ export class Handshake {
 		case 'ss':
 			priv = this.s.privateKey; pub = this.rs; break;
 		}
-		const dh = await ecdh(priv, pub);
+		// The remote static key (rs) is the same at every request.
+		const dh = await ecdh(priv, pub, { remember: pub === this.rs });
 		await this._mixKey(dh);
 		dh.fill(0);
 	}
