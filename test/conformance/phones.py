@@ -32,13 +32,13 @@ Chromium, driven by the data-test hooks of docs (web-api §6).
 """
 
 import os
-import pty
 import re
-import select
-import signal
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from ptyprog import PtyProgram, sanitizer_report  # noqa: E402
 
 WAIT = 15.0        # seconds any single wait may take
 
@@ -47,98 +47,18 @@ class Fail(Exception):
     pass
 
 
-SANITIZER = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|"
-                       r"SUMMARY: \w+Sanitizer")
-
-
 def clean(text, who):
     """Under ASan/UBSan, any report from a child fails the check."""
-    m = SANITIZER.search(text)
-    if m:
-        raise Fail("%s: sanitizer report: %s" % (who, text[m.start():][:800]))
+    report = sanitizer_report(text, 800)
+    if report:
+        raise Fail("%s: sanitizer report: %s" % (who, report))
 
 
-class Pty:
+def Pty(argv, env):
     """A program on a pseudo-terminal, as its owner would see it."""
-
-    def __init__(self, argv, env):
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:
-            try:
-                os.execve(argv[0], argv, env)
-            finally:
-                os._exit(127)
-        self.buf = b""
-        self.all = b""
-
-    def read(self, timeout):
-        r, _, _ = select.select([self.fd], [], [], timeout)
-        if not r:
-            return False
-        try:
-            data = os.read(self.fd, 4096)
-        except OSError:
-            data = b""
-        if not data:
-            return False
-        self.buf += data
-        self.all += data
-        return True
-
-    def find(self, text, timeout, give_up=None):
-        """Wait for text after what was consumed; consume it. None when
-        give_up() became true or the time ran out."""
-        end = time.time() + timeout
-        while True:
-            i = self.buf.find(text.encode())
-            if i >= 0:
-                seen = self.buf[:i + len(text)].decode(errors="replace")
-                self.buf = self.buf[i + len(text):]
-                return seen
-            if give_up is not None and give_up():
-                # what it printed before it gave its answer
-                while self.read(0.05):
-                    pass
-                if self.buf.find(text.encode()) < 0:
-                    return None
-                continue
-            left = end - time.time()
-            if left <= 0:
-                return None
-            self.read(min(left, 0.05 if give_up else left))
-
-    def expect(self, text, timeout=WAIT):
-        seen = self.find(text, timeout)
-        if seen is None:
-            raise Fail("pty: no %r in %r" % (text, self.buf[-1500:]))
-        return seen
-
-    def send(self, s):
-        os.write(self.fd, s.encode())
-
-    def close(self):
-        if self.pid:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            end = time.time() + WAIT
-            while time.time() < end:
-                pid, _ = os.waitpid(self.pid, os.WNOHANG)
-                if pid != 0:
-                    break
-                self.read(0.05)
-            else:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            self.pid = 0
-            while self.read(0.05):
-                pass
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
-        clean(self.all.decode(errors="replace"), "phone (pty)")
+    def fail(what):
+        raise Fail(what)
+    return PtyProgram(argv, env, fail=fail, wait=WAIT)
 
 
 class RefPhone:

@@ -16,11 +16,7 @@ written to DIR as fuzz_sshmsg seeds.
 
 import hashlib
 import os
-import pty
-import re
-import select
 import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -31,6 +27,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skpe2e  # noqa: E402
 from skpe2e import Kit, Tap, check, SSH, SSHD, SSH_KEYGEN  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from ptyprog import PtyProgram, sanitizer_report  # noqa: E402
 
 KEXES = ["curve25519-sha256", "ecdh-sha2-nistp256",
          "diffie-hellman-group14-sha256",
@@ -45,15 +43,10 @@ WAIT = 30.0
 tap = Tap()
 K = None
 
-SANITIZER = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|"
-                       r"SUMMARY: \w+Sanitizer")
-
-
 def clean(text, who):
     """Under ASan/UBSan any report fails the case."""
-    m = SANITIZER.search(text)
-    check(m is None, "%s: sanitizer report" % who,
-          text[m.start():][:1500] if m else "")
+    report = sanitizer_report(text)
+    check(report is None, "%s: sanitizer report" % who, report or "")
 
 
 # -- the world -------------------------------------------------------------
@@ -257,77 +250,11 @@ def host_pub(kind):
 
 # -- the phone on a terminal -----------------------------------------------
 
-class Pty:
+def Pty(argv, environ):
     """The phone on a pseudo-terminal, as its owner would see it."""
-
-    def __init__(self, argv, environ):
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:
-            try:
-                os.execve(argv[0], argv, environ)
-            finally:
-                os._exit(127)
-        self.buf = b""
-        self.all = b""
-
-    def read(self, timeout):
-        r, _, _ = select.select([self.fd], [], [], timeout)
-        if not r:
-            return False
-        try:
-            data = os.read(self.fd, 4096)
-        except OSError:
-            data = b""
-        self.buf += data
-        self.all += data
-        return bool(data)
-
-    def expect(self, text, timeout=WAIT):
-        """Wait for text after what was consumed; consume up to it."""
-        end = time.monotonic() + timeout
-        while True:
-            i = self.buf.find(text.encode())
-            if i >= 0:
-                seen = self.buf[:i + len(text)].decode("utf-8", "replace")
-                self.buf = self.buf[i + len(text):]
-                return seen
-            left = end - time.monotonic()
-            check(left > 0 and (self.read(left) or
-                                time.monotonic() < end),
-                  "phone terminal: no %r" % text,
-                  self.buf[-1500:].decode("utf-8", "replace"))
-
-    def quiet(self, secs):
-        """What the phone wrote in secs, consumed."""
-        end = time.monotonic() + secs
-        while time.monotonic() < end:
-            self.read(max(0.0, end - time.monotonic()))
-        out, self.buf = self.buf.decode("utf-8", "replace"), b""
-        return out
-
-    def send(self, s):
-        os.write(self.fd, s.encode())
-
-    def close(self):
-        if self.pid:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            end = time.monotonic() + 5
-            while time.monotonic() < end:
-                if os.waitpid(self.pid, os.WNOHANG)[0] != 0:
-                    break
-                self.read(0.05)
-            else:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            self.pid = 0
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
-        clean(self.all.decode("utf-8", "replace"), "phone (terminal)")
+    return PtyProgram(argv, environ, fail=lambda what: check(False, what),
+                      wait=WAIT,
+                      on_exit=lambda text: clean(text, "phone (terminal)"))
 
 
 def ask_and_answer(t, p, answer):
@@ -513,7 +440,7 @@ def windows_and_unverified_logins_on_terminal():
     # The same host again: not asked.
     ok, err = login(K, hostkey_alg="ssh-ed25519")
     check(ok, "second login to the host", err)
-    check("answer within" not in t.quiet(0.5), "asked inside the window")
+    check("answer within" not in t.drain(0.5), "asked inside the window")
     check("decision=allow-host-window" in last_login(K), "audit",
           last_login(K))
     # Another host (another name, pinned by the jump case): asked.
@@ -533,7 +460,7 @@ def windows_and_unverified_logins_on_terminal():
     # The computer's window covers a verified login to a pinned host.
     ok, err = login(K, host="localhost", hostkey_alg="ssh-ed25519")
     check(ok and "decision=allow-window" in last_login(K), "window", err)
-    check("answer within" not in t.quiet(0.3), "asked inside the window")
+    check("answer within" not in t.drain(0.3), "asked inside the window")
     K.pty = None
     t.close()
 

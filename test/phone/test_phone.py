@@ -12,9 +12,7 @@ stopped when the test ends, and every wait is bounded.
 
 import hashlib
 import os
-import pty
 import re
-import select
 import signal
 import struct
 import subprocess
@@ -23,7 +21,9 @@ import tempfile
 import shutil
 import time
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from ptyprog import PtyProgram, sanitizer_report  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.utils import \
     decode_dss_signature
@@ -39,15 +39,15 @@ class Fail(Exception):
     pass
 
 
-SANITIZER = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|"
-                       r"SUMMARY: \w+Sanitizer")
-
-
 def clean(text, who):
     """Under ASan/UBSan, any report from a child fails the case."""
-    m = SANITIZER.search(text)
-    if m:
-        raise Fail("%s: sanitizer report: %s" % (who, text[m.start():][:800]))
+    report = sanitizer_report(text, 800)
+    if report:
+        raise Fail("%s: sanitizer report: %s" % (who, report))
+
+
+def fail(what):
+    raise Fail(what)
 
 
 def check(cond, what):
@@ -295,82 +295,10 @@ def wait_file(path, text, proc=None, timeout=WAIT):
     raise Fail("no %r in %s: %s" % (text, path, open(path).read()[-2000:]))
 
 
-class Pty:
+def Pty(argv, env):
     """A phone on a pseudo-terminal, as its owner would see it."""
-
-    def __init__(self, argv, env):
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:
-            try:
-                os.execve(argv[0], argv, env)
-            finally:
-                os._exit(127)
-        self.buf = b""
-        self.all = b""
-
-    def read(self, timeout):
-        r, _, _ = select.select([self.fd], [], [], timeout)
-        if not r:
-            return False
-        try:
-            data = os.read(self.fd, 4096)
-        except OSError:
-            data = b""
-        if not data:
-            return False
-        self.buf += data
-        self.all += data
-        return True
-
-    def expect(self, text, timeout=WAIT):
-        """Wait for text after what was already consumed; consume it."""
-        end = time.time() + timeout
-        while True:
-            i = self.buf.find(text.encode())
-            if i >= 0:
-                seen = self.buf[:i + len(text)].decode(errors="replace")
-                self.buf = self.buf[i + len(text):]
-                return seen
-            left = end - time.time()
-            if left <= 0 or not self.read(left) and time.time() >= end:
-                raise Fail("pty: no %r in %r" % (text, self.buf[-1500:]))
-
-    def drain(self, secs):
-        end = time.time() + secs
-        while time.time() < end:
-            self.read(max(0.0, end - time.time()))
-        out, self.buf = self.buf.decode(errors="replace"), b""
-        return out
-
-    def send(self, s):
-        os.write(self.fd, s.encode())
-
-    def kill(self, sig=signal.SIGTERM):
-        try:
-            os.kill(self.pid, sig)
-        except ProcessLookupError:
-            return
-        end = time.time() + WAIT
-        while time.time() < end:
-            pid, _ = os.waitpid(self.pid, os.WNOHANG)
-            if pid != 0:
-                self.pid = 0
-                while self.read(0.1):
-                    pass
-                clean(self.all.decode(errors="replace"), "phone (pty)")
-                return
-            self.read(0.05)
-        os.kill(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
-        self.pid = 0
-
-    def close(self):
-        if self.pid:
-            self.kill()
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
+    return PtyProgram(argv, env, fail=fail, wait=WAIT,
+                      on_exit=lambda text: clean(text, "phone (pty)"))
 
 
 def result(out, n=1):
