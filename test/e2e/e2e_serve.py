@@ -221,17 +221,20 @@ def killed_ssh_is_dropped_from_queue():
 
 @T.case
 def waited_too_long_is_refused_as_busy():
-    """Nobody answers (run --timeout 4): the first login is asked and
-    times out, the second is asked after it; the third waited 4 s in the
+    """Nobody answers (run --timeout 6): the first login is asked and
+    times out, the second is asked after it; the third waited 6 s in the
     queue, so it is refused without being asked, and the provider says
-    the phone is busy (not that the relay refused too many calls). 4 s:
-    the third must be queued while the first is still asked, also on a
-    loaded machine."""
-    ph = PtyPhone("--timeout", "4")
+    the phone is busy (not that the relay refused too many calls). The
+    second comes 2 s after the first is asked, so that on a loaded
+    machine the first's timer firing late does not make the second's
+    wait reach 6 s too; the third must still be queued while the first is
+    asked (4 s left for two logins to start)."""
+    ph = PtyPhone("--timeout", "6")
     procs = []
     try:
         procs.append(login_bg("late0"))
         ph.expect("request from computer")
+        time.sleep(2)
         procs.append(login_bg("late1"))
         ph.expect("1 more request waiting")
         procs.append(login_bg("late2"))
