@@ -1070,6 +1070,10 @@ wp_store_put(struct wp_store *s, const uint8_t id[32],
 	at = store_find(s, id, &found);
 	if (!found && s->n >= s->max)
 		return -1;
+	if (found && strcmp(s->e[at].sub.endpoint, sub->endpoint) == 0 &&
+	    memcmp(s->e[at].sub.p256dh, sub->p256dh, WP_KEY_LEN) == 0 &&
+	    memcmp(s->e[at].sub.auth, sub->auth, WP_AUTH_LEN) == 0)
+		return 0;
 	if ((n = wp_sub_encode(sub, body, sizeof(body))) == 0) {
 		wp_log("push: cannot save a subscription: its endpoint is too "
 		    "long");

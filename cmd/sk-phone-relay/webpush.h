@@ -16,7 +16,7 @@
 #define WP_PAYLOAD_MAX	3800	/* above it the payload says call:null */
 #define WP_JWT_LIFE_S	(12 * 3600)
 #define WP_ALLOW_MAX	64	/* entries in an allow list */
-#define WP_AUTH_HDR_MAX	512	/* "vapid t=..., k=..." with its NUL */
+#define WP_AUTH_HDR_MAX	1024	/* "vapid t=..., k=..." with its NUL */
 #define WP_ERR_MAX	512	/* a message from the functions below */
 
 struct wp_sub {
@@ -109,8 +109,8 @@ void	 wp_vapid_pub(const struct wp_vapid *, uint8_t out[WP_KEY_LEN]);
 /*
  * "vapid t=<JWT>, k=<key>": aud is the endpoint's origin, exp now + 12 h,
  * sub may be NULL (left out). aud and sub must be 0x20..0x7e without '"'
- * or '\\'. 0, or -1 (bad argument, cap short: WP_AUTH_HDR_MAX is enough
- * for an aud and sub of 100 bytes each).
+ * or '\\'. 0, or -1 (bad argument, or cap short: WP_AUTH_HDR_MAX holds
+ * any header whose aud and sub are 560 bytes or less together).
  */
 int	 wp_vapid_auth(const struct wp_vapid *, const char *aud,
 	    const char *sub, int64_t now, char *out, size_t cap);
@@ -126,7 +126,8 @@ void	 wp_vapid_free(struct wp_vapid *);
  * err) only when DIR or DIR/subs cannot be made, read, or is open to
  * others.
  * put: 0, -1 full (max reached and id not there), -2 I/O (logged; the
- * memory unchanged). A new subscription for an id replaces the old.
+ * memory unchanged). A new subscription for an id replaces the old; the
+ * same one again (sent on every reconnect) writes nothing.
  * del: 0 deleted, 1 nothing there (or another endpoint: endpoint NULL
  * matches any), -2 the file could not be removed (logged; gone from
  * memory anyway).

@@ -350,7 +350,8 @@ check_auth(const char *hdr, const uint8_t pub[WP_KEY_LEN],
 static void
 vapid_jwt(void)
 {
-	char dir[64], path[128], hdr[WP_AUTH_HDR_MAX], want[256];
+	char dir[64], path[128], hdr[WP_AUTH_HDR_MAX], want[1024];
+	char aud[320], sub[300];
 	uint8_t pub[WP_KEY_LEN];
 	struct wp_vapid *v = NULL;
 	char err[WP_ERR_MAX];
@@ -372,6 +373,19 @@ vapid_jwt(void)
 	    hdr, sizeof(hdr)) == 0);
 	snprintf(want, sizeof(want), "{\"aud\":\"http://127.0.0.1:43123\","
 	    "\"exp\":%d}", 1800000000 + 12 * 3600);
+	check_auth(hdr, pub, want);
+
+	/* The longest aud and sub the header's size is said to hold. */
+	memset(aud, 'a', sizeof(aud));
+	memcpy(aud, "https://", 8);
+	aud[300] = '\0';
+	memset(sub, 'b', sizeof(sub));
+	memcpy(sub, "mailto:", 7);
+	sub[260] = '\0';
+	CHECK(wp_vapid_auth(v, aud, sub, 1700000000, hdr, sizeof(hdr)) == 0);
+	snprintf(want, sizeof(want),
+	    "{\"aud\":\"%s\",\"exp\":%d,\"sub\":\"%s\"}", aud,
+	    1700000000 + 12 * 3600, sub);
 	check_auth(hdr, pub, want);
 
 	/* No way to break out of the JSON string; a short buffer. */
@@ -820,6 +834,18 @@ store_cycle(void)
 	n = read_file(path, raw, sizeof(raw));
 	CHECK(wp_sub_file_parse(raw, n, &s3) == 0 &&
 	    memcmp(&s3, &s1, sizeof(s1)) == 0);
+	/*
+	 * The same again (each reconnect sends it) writes nothing: the mode
+	 * set here stays; a changed one is a new file (0600).
+	 */
+	CHECK(chmod(path, 0400) == 0);
+	CHECK(wp_store_put(st, id1, &s1) == 0);
+	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0400);
+	s3 = s1;
+	s3.auth[0] ^= 1;
+	CHECK(wp_store_put(st, id1, &s3) == 0);
+	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	CHECK(wp_store_put(st, id1, &s1) == 0);
 	wp_store_free(st);
 	st = NULL;
 
