@@ -17,7 +17,7 @@ import { parsePairUri } from '../src/proto/pairuri.js';
 import { parseRelayUrl } from '../src/proto/relayurl.js';
 import { parseFrame } from '../src/app/relay.js';
 import * as pp from '../src/proto/pairpayload.js';
-import { toHex } from '../src/proto/bytes.js';
+import { fromHex, toHex } from '../src/proto/bytes.js';
 
 const PEER = process.env.SKP_CODEC_PEER ||
     fileURLToPath(new URL('../../build/test/web/codec_peer', import.meta.url));
@@ -167,7 +167,15 @@ for (const [kind, corpora, fn, withStatus, text] of KINDS) {
 		    systematic(all, 8));
 		if (text)
 			inputs = inputs.filter(isUtf8);
-		const c = cAnswers(kind, inputs);
+		let c = cAnswers(kind, inputs);
+		// Web Push's PUSH (0x89, §7.11) is in the JS client before the C
+		// parser of a relay built without it (h-pushrelay lands that):
+		// then those frames are left out, and only then.
+		if (kind === 'relayframe' && cAnswers(kind, [fromHex('890000000002')])[0][0] !== 0) {
+			const keep = inputs.map((b) => b[0] !== 0x89);
+			inputs = inputs.filter((_, i) => keep[i]);
+			c = c.filter((_, i) => keep[i]);
+		}
 		let accepted = 0;
 		const diffs = [];
 		inputs.forEach((b, i) => {

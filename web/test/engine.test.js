@@ -16,15 +16,14 @@
 // another name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { concat, utf8 } from '../src/proto/bytes.js';
 import { generateEcdsa, randomBytes, sha256 } from '../src/proto/crypto.js';
 import { CMD, CM_ENUM_CREDS, CM_ENUM_RPS, encodeRequest, STATUS } from '../src/proto/ctap.js';
 import { FRESH_MS } from '../src/phone/engine.js';
 import { MemKV } from '../src/phone/memkv.js';
 import * as S from '../src/phone/state.js';
-import { credentialBlob, gaParams, loginData, sshString, sshsigData, T0, world }
-    from './phonekit.js';
+import { credentialBlob, gaParams, hostKey, hostLogin, loginData, sshString, sshsigData, T0,
+    world } from './phonekit.js';
 
 const lastLog = async (w) => (await w.state.auditLog()).at(-1);
 
@@ -572,27 +571,6 @@ test('a question that waited in the caller\'s queue: answered under a window ope
 });
 
 // ---- logins with host information (§8.5.1, hostcheck.js) ----
-
-// An Ed25519 host key (node:crypto) and its signature over a session id,
-// in SSH wire format (§9.5).
-function hostKey() {
-	const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-	const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-	const blob = concat(sshString('ssh-ed25519'), sshString(new Uint8Array(raw)));
-	return { blob, sign: (sid) => concat(sshString('ssh-ed25519'),
-	    sshString(new Uint8Array(nodeSign(null, sid, privateKey)))) };
-}
-
-// A login to name:port with host key hk, as sk-phone proxy records it.
-function hostLogin(k, hk, { name = 'db1', port = 22, user = 'root', bound = true, signWith,
-    boundKey } = {}) {
-	const sessionId = randomBytes(32);
-	const raw = loginData({ user, sessionId, keyBlob: credentialBlob(k.publicKey, 'ssh:'),
-	    hostKey: bound ? (boundKey ?? hk.blob) : null });
-	const host = { name, port, hostKey: hk.blob, signature: (signWith ?? hk).sign(sessionId),
-	    kex: 'curve25519-sha256' };
-	return { raw, host };
-}
 
 test('a first login is asked as first use and pins the host; the next is verified; a changed key is 0xF3 before anything', async () => {
 	const w = await world();

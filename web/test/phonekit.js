@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { openCall } from '../src/proto/call.js';
 import { concat, toHex, utf8 } from '../src/proto/bytes.js';
@@ -46,6 +47,27 @@ export function loginData({ user = 'root', keyBlob, sessionId = randomBytes(32),
 }
 
 export { credentialBlob };
+
+// An Ed25519 host key (node:crypto) and its signature over a session id,
+// in SSH wire format (§9.5).
+export function hostKey() {
+	const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+	const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+	const blob = concat(sshString('ssh-ed25519'), sshString(new Uint8Array(raw)));
+	return { blob, sign: (sid) => concat(sshString('ssh-ed25519'),
+	    sshString(new Uint8Array(nodeSign(null, sid, privateKey)))) };
+}
+
+// A login to name:port with host key hk, as sk-phone proxy records it.
+export function hostLogin(k, hk, { name = 'db1', port = 22, user = 'root', bound = true, signWith,
+    boundKey } = {}) {
+	const sessionId = randomBytes(32);
+	const raw = loginData({ user, sessionId, keyBlob: credentialBlob(k.publicKey, 'ssh:'),
+	    hostKey: bound ? (boundKey ?? hk.blob) : null });
+	const host = { name, port, hostKey: hk.blob, signature: (signWith ?? hk).sign(sessionId),
+	    kex: 'curve25519-sha256' };
+	return { raw, host };
+}
 
 // makeCredential parameters as lib/ctap.c writes them.
 export function mcParams({ cdh, rp = 'ssh:', userId = new Uint8Array(32), userName = 'openssh',
@@ -101,6 +123,24 @@ export class Computer {
 		this.name = name;
 		this.pair = pair;
 		this.psk = psk;
+	}
+
+	// Message 1 of a request, and the computer's handshake (to read the
+	// answer): { m1, hs, env }.
+	async message1({ command, params, raw, host, overwrite, id = randomBytes(16),
+	    timeMs = this.world.clock.now, envelope, name = this.name }) {
+		const w = this.world;
+		const ctx = { computerName: name };
+		if (raw !== undefined)
+			ctx.raw = raw;
+		if (host)
+			ctx.host = host;
+		if (overwrite)
+			ctx.overwrite = true;
+		const env = envelope ?? encodeRequest({ id, timeMs, command, params, ctx });
+		const hs = new Handshake({ pattern: 'KK', initiator: true, s: this.pair,
+		    rs: w.identity.identity.publicKey, psk: this.psk });
+		return { m1: await hs.writeMessage(env), hs, env };
 	}
 
 	// Sends one request; answer: what ask() resolves (or a function of

@@ -13,6 +13,9 @@
 //   const l = new RelayListener({ url, mailbox, mailboxId, WebSocket });
 //   l.addEventListener('call', (e) => e.detail.channel, e.detail.message1);
 //   l.start(); l.stop();
+//   await l.pushKey() -> { status, key }; await l.subscribePush({ endpoint,
+//   p256dh, auth }) -> status; await l.unsubscribePush() -> status
+//   (Web Push, §7.11: only while listening; answers matched in order).
 //
 // Keepalive: the relay pings a silent connection (§7.8) and every WebSocket
 // answers. A browser's WebSocket cannot ping, and the browser answers the
@@ -27,7 +30,7 @@
 // node tests) the listener pings after 20 silent seconds and drops the
 // connection when 40 pass without anything, as the C client does.
 
-import { concat, fromUtf8 } from '../proto/bytes.js';
+import { ascii, concat, fromUtf8 } from '../proto/bytes.js';
 import { fail, SkpError } from '../proto/err.js';
 import { proveMailbox } from '../proto/mailbox.js';
 
@@ -36,10 +39,17 @@ export const FRAME_MAX = 65536;
 
 export const KIND = Object.freeze({
 	LISTEN: 0x01, CALL: 0x02, JOIN: 0x03, DATA: 0x04, HANGUP: 0x05,
-	PROVE: 0x06, MEET: 0x07,
+	PROVE: 0x06, MEET: 0x07, SUBSCRIBE: 0x08, UNSUBSCRIBE: 0x09,
 	LISTENING: 0x81, INCOMING: 0x82, ONLINE: 0x83, OFFLINE: 0x84,
-	WAITING: 0x85, PEER: 0x86, END: 0x87, CHALLENGE: 0x88,
+	WAITING: 0x85, PEER: 0x86, END: 0x87, CHALLENGE: 0x88, PUSH: 0x89,
 });
+
+// §7.11: the status of a PUSH frame.
+export const PUSH_STATUS = Object.freeze({ OK: 0, REMOVED: 1, OFF: 2, REFUSED: 3, FULL: 4 });
+export const PUSH_KEY_LEN = 65;
+export const PUSH_AUTH_LEN = 16;
+export const PUSH_ENDPOINT_MIN = 12;
+export const PUSH_ENDPOINT_MAX = 1024;
 
 // §7.7: code -> [error code, the relay's reason].
 export const CODES = Object.freeze({
@@ -115,7 +125,8 @@ export function parseFrame(f) {
 	const kind = f[0];
 	const chan = new DataView(f.buffer, f.byteOffset, f.length).getUint32(1);
 	const body = f.subarray(5);
-	if ((kind === KIND.LISTENING || kind === KIND.CHALLENGE) !== (chan === 0))
+	if ((kind === KIND.LISTENING || kind === KIND.CHALLENGE || kind === KIND.PUSH) !==
+	    (chan === 0))
 		fail('FORMAT', `a frame of kind 0x${kind.toString(16)} on the wrong channel`);
 	const exactly = (n) => {
 		if (body.length < n)
@@ -133,6 +144,19 @@ export function parseFrame(f) {
 		break;
 	case KIND.DATA:
 		break;
+	case KIND.PUSH: {
+		// §7.11: status 2 alone; any other status with the relay's key.
+		if (body.length < 1)
+			fail('TRUNCATED', 'a PUSH without its status');
+		const status = body[0];
+		if (status > PUSH_STATUS.FULL)
+			fail('FORMAT', `a PUSH of unknown status ${status}`);
+		exactly(status === PUSH_STATUS.OFF ? 1 : 1 + PUSH_KEY_LEN);
+		// The key's bytes are the browser's to check (subscribe() refuses
+		// a key that is not a P-256 point), as lib/relay_client.c leaves them.
+		const key = status === PUSH_STATUS.OFF ? null : body.slice(1);
+		return { kind, chan, body, status, key };
+	}
 	case KIND.END: {
 		if (body.length < 2)
 			fail('TRUNCATED', 'an END without its code');
@@ -148,6 +172,24 @@ export function parseFrame(f) {
 		fail('FORMAT', `a frame of unknown kind 0x${kind.toString(16)} from the relay`);
 	}
 	return { kind, chan, body };
+}
+
+// §7.11: the body of SUBSCRIBE for a subscription (p256dh 65 bytes 0x04 X
+// Y, auth 16 bytes, the endpoint URL of 12..1024 bytes 0x21..0x7e); no
+// subscription: the empty body (the relay's key only).
+export function subscribeBody(sub) {
+	if (!sub)
+		return new Uint8Array(0);
+	const { endpoint, p256dh, auth } = sub;
+	if (!(p256dh instanceof Uint8Array) || p256dh.length !== PUSH_KEY_LEN || p256dh[0] !== 0x04)
+		fail('INVALID', 'a push subscription\'s p256dh key is not a 65-byte P-256 point');
+	if (!(auth instanceof Uint8Array) || auth.length !== PUSH_AUTH_LEN)
+		fail('INVALID', 'a push subscription\'s auth secret is not 16 bytes');
+	if (typeof endpoint !== 'string' || endpoint.length < PUSH_ENDPOINT_MIN ||
+	    endpoint.length > PUSH_ENDPOINT_MAX || !/^[\x21-\x7e]*$/.test(endpoint))
+		fail('INVALID', 'a push endpoint that is not 12 to 1024 printable ASCII ' +
+		    'characters without spaces');
+	return concat(p256dh, auth, ascii(endpoint));
 }
 
 // ---- a channel: a call, or the rendezvous ----
@@ -420,7 +462,8 @@ export function backoffStep(prev, first = BACKOFF_FIRST_MS, max = BACKOFF_MAX_MS
 	return [b, b / 2 + random() * b / 2];
 }
 
-// Events: 'status' { status: 'offline'|'connecting'|'online' }, 'call'
+// Events: 'status' { status: 'offline'|'connecting'|'online' }, 'listening'
+// {} (each time a LISTEN is proved: a (re)connect), 'call'
 // { channel, message1 }, 'warning' { text, code }, 'error' { error } (a
 // listen refused for a bad proof (4006): the listener stops).
 export class RelayListener extends EventTarget {
@@ -439,6 +482,63 @@ export class RelayListener extends EventTarget {
 		this.kaTimer = null;
 		this.silentHung = 0;
 		this.takenOver = false;
+		this.listening = null;	// the connection whose LISTEN was proved
+		this.pushWaiters = [];	// { conn, resolve, reject, timer }: PUSH answers, in order
+	}
+
+	// ---- Web Push (§7.11): only on a proved listener connection ----
+
+	// The relay's VAPID key -> { status, key (Uint8Array(65) or null) }.
+	pushKey(ms = 10000) {
+		return this._push(KIND.SUBSCRIBE, new Uint8Array(0), ms);
+	}
+
+	// Gives the relay this phone's subscription -> the PUSH status.
+	async subscribePush(sub, ms = 10000) {
+		return (await this._push(KIND.SUBSCRIBE, subscribeBody(sub), ms)).status;
+	}
+
+	async unsubscribePush(ms = 10000) {
+		return (await this._push(KIND.UNSUBSCRIBE, new Uint8Array(0), ms)).status;
+	}
+
+	_push(kind, body, ms) {
+		const conn = this.listening;
+		if (!conn || conn.closed)
+			return Promise.reject(new SkpError('OFFLINE', 'the phone is not ' +
+			    'connected to its relay: try again when it is online'));
+		return new Promise((resolve, reject) => {
+			const w = { conn, resolve, reject, timer: null };
+			w.timer = setTimeout(() => {
+				this._pushDone(w, new SkpError('TIMEOUT', 'the relay did not answer ' +
+				    'about push in time'));
+			}, ms);
+			this.pushWaiters.push(w);
+			try {
+				conn.send(kind, 0, body);
+			} catch (e) {
+				this._pushDone(w, e);
+			}
+		});
+	}
+
+	// Settles one waiter (value or error) and forgets it.
+	_pushDone(w, errOrValue) {
+		const i = this.pushWaiters.indexOf(w);
+		if (i < 0)
+			return;
+		this.pushWaiters.splice(i, 1);
+		clearTimeout(w.timer);
+		if (errOrValue instanceof Error)
+			w.reject(errOrValue);
+		else
+			w.resolve(errOrValue);
+	}
+
+	// A connection went: its questions about push with it.
+	_pushDrop(conn, err) {
+		for (const w of this.pushWaiters.filter((x) => x.conn === conn))
+			this._pushDone(w, err);
 	}
 
 	start() {
@@ -514,7 +614,10 @@ export class RelayListener extends EventTarget {
 			this.kaTimer = null;
 			if (this.conn === conn)
 				this.conn = null;
+			if (this.listening === conn)
+				this.listening = null;
 			const err = ev.detail;
+			this._pushDrop(conn, err);
 			if (err.relayCode === 4006) {
 				this.running = false;
 				this._status('offline');
@@ -545,9 +648,17 @@ export class RelayListener extends EventTarget {
 					await this._prove(conn, fr.body);
 				} else if (fr.kind === KIND.LISTENING && !listening) {
 					listening = true;
+					this.listening = conn;
 					if (!this.takenOver)
 						this.backoff = 0;
 					this._status('online');
+					// every (re)connect: the page gives its subscription again
+					this.dispatchEvent(new CustomEvent('listening', { detail: {} }));
+				} else if (fr.kind === KIND.PUSH && listening) {
+					const w = this.pushWaiters.find((x) => x.conn === conn);
+					if (!w)
+						throw new SkpError('FORMAT', 'a PUSH frame nobody asked for');
+					this._pushDone(w, { status: fr.status, key: fr.key });
 				} else {
 					throw new SkpError('FORMAT', 'an unexpected frame from the relay');
 				}

@@ -20,15 +20,26 @@
 // it rejects with SkpError DECRYPT for a message 3 not from the computer
 // (the call ends, nothing sent) and another SkpError for a malformed PIN
 // message (0x02). notify(text): a signature made without asking.
+//
+// preview({ call }) (Web Push, §8.11): the same checks as handle() and the
+// same question, with nothing recorded (no replay id, no audit line, no
+// counter, no PIN asked, nothing signed) -> { digest, computer, op,
+// refused: { status, reason } | null, question | null, auto: what would
+// answer it without asking ('allow-window', 'allow-host-window',
+// 'allow-no-touch', 'info', 'unpair') | null, needsPin, answerable: the
+// owner can answer it with allow once / reject from a notification }.
+// requestDigest(call): §8.11's request digest, hex.
+// handle({ ..., via: 'notification' }): the audit line says so.
 
 import * as ad from '../proto/authdata.js';
-import { equal, utf8 } from '../proto/bytes.js';
+import { equal, toHex, utf8 } from '../proto/bytes.js';
+import * as cbor from '../proto/cbor.js';
 import { generateEcdsa, randomBytes, sha256 } from '../proto/crypto.js';
 import { CMD, CM_ENUM_RPS, rawMatches, STATUS } from '../proto/ctap.js';
 import { SkpError } from '../proto/err.js';
 import { hostCheck, verifiedWord } from './hostcheck.js';
 import { describe, parseData, printable as shown, SshReader } from './sshmsg.js';
-import { credentialFingerprint } from './state.js';
+import { credentialFingerprint, REPLAY_MS } from './state.js';
 
 export const FRESH_MS = 120000;
 export const WINDOW_S = 3 * 3600;
@@ -107,6 +118,24 @@ function durationText(s) {
 	return s % 3600 === 0 ? `${s / 3600} hours` : `${s} seconds`;
 }
 
+// §8.11: SHA-256 over the paired computer's name as a CBOR text string,
+// then the request's keys 4, 5 and 6 as one canonical CBOR map (ctap.js
+// requestCore): the same for a request sent again (new id, time, Noise
+// handshake), different for another command, parameters, context or
+// computer. Hex; null for a request that did not decode.
+export async function requestDigest(call) {
+	if (!call.core || !call.computer)
+		return null;
+	return toHex(await sha256(cbor.encode(call.computer.name), call.core));
+}
+
+// Can the owner answer this preview from a notification (allow once or
+// reject), without the page: asked, no PIN, not a host's first use.
+export function answerable(q, needsPin = false) {
+	return !!q && !needsPin && q.hostState !== 'first-use' && !q.warning &&
+	    q.choices.includes('once');
+}
+
 // Thrown inside handle() to end it with an answer.
 class Answer {
 	constructor(out) {
@@ -134,10 +163,10 @@ export class Engine {
 	// begun: the caller's state.beginRequest(), started when the request
 	// came in (its store read then runs beside the Noise handshake);
 	// without it, handle() begins the request itself.
-	async handle({ call, ask, getPin, notify = () => {}, begun = null }) {
+	async handle({ call, ask, getPin, notify = () => {}, begun = null, via = null }) {
 		const r = { call, computer: call.computer, op: null, subject: null,
 		    msg: null, host: null, keyFp: null, uv: false, pinPath: false,
-		    decision: null, cred: null, commit: false, notice: null };
+		    decision: null, cred: null, commit: false, notice: null, via };
 		let out;
 		try {
 			// The store checked once (another tab may have written); the
@@ -175,6 +204,37 @@ export class Engine {
 		if (r.notice && out.status === STATUS.OK)
 			notify(r.notice);
 		return out;
+	}
+
+	// What handle() would ask, with nothing recorded (the header says).
+	async preview({ call }) {
+		const r = { call, computer: call.computer, op: null, subject: null,
+		    msg: null, host: null, keyFp: null, uv: false, pinPath: false,
+		    decision: null, cred: null, preview: true, needsPin: false, auto: null,
+		    question: null };
+		const digest = await requestDigest(call);
+		let refused = null;
+		try {
+			await this.state.beginRequest();
+			r.begun = true;
+			const out = await this.steps(r, { ask: null, getPin: null, notify: null });
+			if (out && out.status !== undefined && out.status !== STATUS.OK)
+				refused = { status: out.status, reason: out.reason };
+		} catch (e) {
+			if (e instanceof Answer) {
+				if (e.out.status !== STATUS.OK)
+					refused = { status: e.out.status, reason: e.out.reason };
+			} else {
+				refused = { status: STATUS.OTHER, reason: shown(String(e?.message || e), 200) };
+			}
+		} finally {
+			if (r.begun)
+				this.state.endRequest();
+		}
+		const q = refused ? null : r.question;
+		return { digest, computer: call.computer?.name ?? null, op: r.op, refused,
+		    question: q, auto: refused ? null : r.auto, needsPin: r.needsPin,
+		    answerable: !refused && !r.auto && answerable(q, r.needsPin) };
 	}
 
 	// ---- answers ----
@@ -218,7 +278,7 @@ export class Engine {
 		const line = () => this.state.audit({ computer: name, op: r.op ?? 'request',
 		    subject: r.subject, host: r.host?.auditHost ?? null,
 		    verified: this.verifiedWord(r), key: r.keyFp,
-		    event: r.decision ?? r.allowed ?? 'refused' }, this.now());
+		    event: r.decision ?? r.allowed ?? 'refused', via: r.via ?? null }, this.now());
 		let err;
 		try {
 			await line();
@@ -277,11 +337,21 @@ export class Engine {
 			    `${t > nowMs ? 'ahead of' : 'behind'} the phone's clock (at most ` +
 			    `${FRESH_MS / 1000} s allowed): set the clocks of computer and phone right`);
 		// getInfo reads and changes nothing: no replay cache, no approval.
-		if (req.command === CMD.GET_INFO)
+		if (req.command === CMD.GET_INFO) {
+			if (r.preview) {
+				r.auto = 'info';
+				return { status: STATUS.OK };
+			}
 			return this.answerInfo();
-		// Step 5: recorded before anything else happens.
+		}
+		// Step 5: recorded before anything else happens (a preview only
+		// looks).
 		let seen;
-		try {
+		if (r.preview) {
+			const list = await this.state.read('seen', () => []);
+			seen = list.some((e) => equal(e.id, req.id) && !(nowMs - e.at >= REPLAY_MS &&
+			    nowMs - e.reqMs >= REPLAY_MS)) ? 'replay' : 'ok';
+		} else try {
 			// In memory now, on disk with the next write, which comes
 			// before anything leaves or is shown (flushed below).
 			seen = await this.state.seenAdd({ computer: r.computer, id: req.id,
@@ -296,8 +366,13 @@ export class Engine {
 		if (seen === 'flood')
 			this.stop(r, STATUS.CHANNEL_BUSY, REASONS.FLOOD, 'refused-flood');
 		// FORGET: the computer gives up its own pairing; no one is asked.
-		if (req.command === CMD.FORGET)
+		if (req.command === CMD.FORGET) {
+			if (r.preview) {
+				r.auto = 'unpair';
+				return { status: STATUS.OK };
+			}
 			return this.answerForget(r);
+		}
 		// Step 6 (and 7 from inside it).
 		if (req.command === CMD.MAKE_CREDENTIAL)
 			await this.beginMakeCredential(r, getPin);
@@ -419,6 +494,11 @@ export class Engine {
 			this.stop(r, STATUS.UV_UNAVAILABLE, REASONS.UV_NONE);
 		if (this.pinStuck || (await this.state.pinFailures()) >= 8)
 			this.stop(r, STATUS.PIN_BLOCKED, REASONS.PIN_BLOCKED);
+		if (r.preview) {
+			// the PIN comes from the computer once the phone asks for it
+			r.needsPin = true;
+			return;
+		}
 		let pin;
 		await this.flushSeen(r);
 		r.pinPath = true;
@@ -489,15 +569,27 @@ export class Engine {
 		// Signed without asking, as a USB key does: UP clear (§8.6); the
 		// owner is told once it is stored (handle()).
 		if (ga && r.req.ga.up === false && this.noTouch !== 'ask') {
+			if (r.preview) {
+				r.auto = 'allow-no-touch';
+				return { status: STATUS.OK };
+			}
 			const out = await this.approved(r, 'allow-no-touch');
 			if (out.status === STATUS.OK)
 				r.notice = this.noTouchText(r);
 			return out;
 		}
 		let allowed = await this.windowAllows(r, Math.floor(this.now() / 1000));
+		if (allowed && r.preview) {
+			r.auto = allowed;
+			return { status: STATUS.OK };
+		}
 		if (allowed)
 			return this.approved(r, allowed);
 		const q = this.question(r);
+		if (r.preview) {
+			r.question = q;
+			return { status: STATUS.OK };
+		}
 		await this.flushSeen(r);
 		let a = await ask(q);
 		// The caller's queue may ask whether a window opened meanwhile.

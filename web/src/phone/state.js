@@ -139,14 +139,15 @@ function checkPin(pin) {
 
 // "YYYY-MM-DDTHH:MM:SSZ computer="NAME" op=OP subject="S" host="H"
 // verified=V key=FP decision=D", escaped as §8.5 says: the reference
-// phone's audit.log line.
+// phone's audit.log line; one answered from a notification (§8.11) ends
+// with " (from the notification)".
 export function auditText(e) {
 	const when = new Date(e.at * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
 	// Cut as the reference phone's 300-byte buffers cut them.
 	const q = (s) => printable(s == null || s === '' ? '-' : s, 300);
 	return `${when} computer="${q(e.computer)}" op=${e.op} subject="${q(e.subject)}" ` +
 	    `host="${q(e.host)}" verified=${e.verified || '-'} key=${e.key || '-'} ` +
-	    `decision=${e.event}`;
+	    `decision=${e.event}` + (e.via === 'notification' ? ' (from the notification)' : '');
 }
 
 // ---- reading back (the store is data from disk) ----
@@ -1022,6 +1023,9 @@ export class PhoneState {
 		const rec = { at: nowS(now), computer: e.computer ?? null, op: e.op ?? 'request',
 		    subject: e.subject ?? null, host: e.host ?? null, verified: e.verified ?? '-',
 		    key: e.key ?? null, event: e.event };
+		// answered from a notification (Web Push, PROTOCOL.md §8.11)
+		if (e.via === 'notification')
+			rec.via = 'notification';
 		rec.text = auditText(rec);
 		await this.edit(async () => {
 			const meta = await this.read('audit:meta', () => ({ next: 0 }));

@@ -6,12 +6,13 @@
 // replay, asking the owner) are the caller's.
 //
 //   const call = await openCall({ identity, computers, message1 });
-//   // call.computer, call.request (decoded) or call.refusal { status, message }
+//   // call.computer, call.request (decoded) or call.refusal { status, message };
+//   // call.core: the request's keys 4, 5, 6 as their own CBOR map (ctap.js requestCore)
 //   relay.send(await call.answer(encodeResponse({...})));
 //   if PIN asked: const pin = await call.readPin(message3);
 //                 relay.send(await call.answerAfterPin(encodeResponse({...})));
 
-import { decodePin, decodeRequest, STATUS } from './ctap.js';
+import { decodePin, decodeRequest, requestCore, STATUS } from './ctap.js';
 import { fail, SkpError } from './err.js';
 import { Handshake } from './noise.js';
 import * as cbor from './cbor.js';
@@ -44,6 +45,8 @@ class Call {
 		this.pinAsked = false;
 		try {
 			this.request = decodeRequest(payload);
+			// for the request digest (phone/engine.js requestDigest)
+			this.core = requestCore(payload);
 		} catch (e) {
 			if (!(e instanceof SkpError))
 				throw e;

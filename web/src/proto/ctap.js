@@ -398,6 +398,18 @@ export function decodeRequest(bytes) {
 	}
 }
 
+// The request's keys 4, 5 (when present) and 6, as a canonical CBOR map of
+// their own (§8.11's request digest: the same for the same request sent
+// again with another id and time). bytes: an envelope decodeRequest took.
+export function requestCore(bytes) {
+	const m = cbor.decode(bytes, ENVELOPE_MAX);
+	const core = new Map();
+	for (const k of [4, 5, 6])
+		if (m.has(k))
+			core.set(k, m.get(k));
+	return cbor.encode(core, ENVELOPE_MAX);
+}
+
 // §4.3: SHA-256(raw data) must equal the clientDataHash, else 0xF2.
 export async function rawMatches(req) {
 	const cdh = req.mc ? req.mc.cdh : req.ga ? req.ga.cdh : null;

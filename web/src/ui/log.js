@@ -14,6 +14,8 @@ function what(l) {
 		parts.push(l.subject);
 	if (l.host)
 		parts.push('@ ' + l.host + (l.verified && l.verified !== '-' ? ` (${l.verified})` : ''));
+	if (l.via === 'notification')
+		parts.push('(from the notification)');
 	if (parts.length > 0)
 		return parts.join(' ');
 	// a line with only its text (the contract's minimum)
