@@ -1,12 +1,14 @@
 // The web phone's page (issue 11): opens the phone's storage (IndexedDB,
 // web-api.md §3/§5), starts the controller (h-webctl's
 // web/src/app/controller.js: the relay connection of docs/PROTOCOL.md §7,
-// pairing §8.1, requests §8.3) and hands it to the screens (ui/). Registers
+// pairing §8.1, requests §8.3) and hands it to the screens (ui/), with Web
+// Push's control (app/push.js, §8.11). Registers
 // the service worker (sw.js) that lets the page start offline. Whatever
 // fails at start is shown on the page with what to do, never a blank page.
 
 import { openIdbKV } from './app/idbkv.js';
 import { startPhone } from './app/controller.js';
+import { PushControl } from './app/push.js';
 import { App, bootError } from './ui/app.js';
 
 function registerWorker() {
@@ -30,7 +32,16 @@ async function main() {
 	const phone = await startPhone({ kv });
 	// For the tests (web-api.md §6): read state through it, never change it.
 	window.skpPhone = phone;
-	await new App(phone).start();
+	const app = new App(phone);
+	// Web Push (PROTOCOL.md §8.11): on/off in Settings, the subscription
+	// given to the relay again on every (re)connect.
+	app.push = new PushControl({ phone, kv });
+	app.push.addEventListener('change', () => {
+		if (app.screen === 'settings')
+			app.draw();
+	});
+	app.push.start().catch((e) => console.warn('sk-phone: push:', e));
+	await app.start();
 }
 
 // Opening the store waits while another tab of this page upgrades it.

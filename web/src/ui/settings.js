@@ -2,7 +2,8 @@
 // by computers for verify-required keys, docs/PROTOCOL.md §3.7; PhoneState
 // keeps only a salted hash and counts failures, web-api.md §3), whether the
 // browser keeps the keys (navigator.storage.persist(); refused: "add to home
-// screen"), and what this phone is.
+// screen"), whether a request wakes the closed page (Web Push, §8.11),
+// and what this phone is.
 
 import { errorText, h } from './dom.js';
 
@@ -88,11 +89,40 @@ export function storageSection(app) {
 	    app.storage.state === 'refused' ? again : null);
 }
 
+// Web Push (PROTOCOL.md §8.11): whether a computer's request wakes this
+// phone with a notification while the page is closed.
+export function pushSection(app) {
+	const push = app.push;
+	if (!push)
+		return null;
+	const on = push.state === 'on';
+	const go = (fn) => async (e) => {
+		e.target.disabled = true;
+		await fn();
+		app.draw();
+	};
+	const button = push.state === 'unsupported' ? null : on ?
+	    h('button', { type: 'button', test: 'push-disable', onclick: go(() => push.disable()) },
+		'Turn off') :
+	    h('button', { type: 'button', class: 'primary', test: 'push-enable',
+		onclick: go(() => push.enable()) }, 'Turn on');
+	return h('section', { class: 'panel', 'aria-labelledby': 'push-h' },
+	    h('h2', { id: 'push-h' }, 'Wake this phone'),
+	    h('p', { test: 'push-state', 'data-state': push.state, role: 'status',
+		class: /^(denied|refused|error)$/.test(push.state) ? 'warning' : '' }, push.text),
+	    h('p', { class: 'hint' }, 'On: when the page is closed, a computer\'s request ' +
+		'shows as a notification, through the browser\'s push service (it learns ' +
+		'when, never what). Allow or Reject on it answers a request that needs ' +
+		'no PIN and no new host; anything else opens this page.'),
+	    button);
+}
+
 export async function renderSettings(app) {
 	const id = await app.phone.state.identity();
 	return h('section', { class: 'screen', 'aria-labelledby': 'set-h' },
 	    h('h1', { id: 'set-h' }, 'Settings'),
 	    await pinSection(app),
+	    pushSection(app),
 	    storageSection(app),
 	    h('section', { class: 'panel', 'aria-labelledby': 'about-h' },
 		h('h2', { id: 'about-h' }, 'This phone'),
