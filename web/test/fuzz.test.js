@@ -16,6 +16,8 @@ import { decodeKeyHandle, encodeKeyHandle } from '../src/proto/keyhandle.js';
 import { parsePairUri, encodePairUri } from '../src/proto/pairuri.js';
 import { parseRelayUrl } from '../src/proto/relayurl.js';
 import { encodeFrame, parseFrame } from '../src/app/relay.js';
+import { parsePushPayload } from '../src/app/pushnotify.js';
+import { b64urlEncode } from '../src/proto/bytes.js';
 
 const CORPUS = process.env.SKP_FUZZ_CORPUS ||
     fileURLToPath(new URL('../../test/fuzz/corpus', import.meta.url));
@@ -138,6 +140,15 @@ test('fuzz: the key handle', () => {
 		assert.deepEqual(encodeKeyHandle(decodeKeyHandle(b)), b);
 	});
 	assert.ok(accepted > 0);
+});
+
+test('fuzz: a push\'s payload (the service worker, PROTOCOL.md §7.11)', () => {
+	const { accepted, refused } = run('pushpayload', 'web_push_payload', (b) => {
+		const m = parsePushPayload(utf8(b));
+		if (m !== null)
+			assert.deepEqual(parsePushPayload(`{"v":2,"call":"${b64urlEncode(m)}"}`), m);
+	});
+	assert.ok(accepted > 0 && refused > 0, `${accepted} accepted, ${refused} refused`);
 });
 
 test('fuzz: a frame from the relay (the web phone\'s relay client)', () => {

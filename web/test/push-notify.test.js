@@ -10,7 +10,8 @@
 //   Allow answers the matching request through the relay (the computer's
 //     fresh message 1 after ONLINE) with the audit line "(from the
 //     notification)"; a notification past its time connects to nothing;
-//     a request that never comes gives up after the time given.
+//     a request that never comes gives up after the time given; the page
+//     coming back (a takeover, 4007) ends it at once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
@@ -185,4 +186,29 @@ test('past its time a notification connects to nothing; a request that never com
 	assert.match(r.text, /^the request did not come in 2 s/);
 	assert.equal(made, 1);
 	assert.deepEqual((await w.state.auditLog()).map((e) => e.event), ['paired']);
+});
+
+test('the page coming back takes the mailbox (4007): the notification gives up at once', async () => {
+	const w = await phone();
+	const req = await enroll(w);
+	const n = await notificationFor(req.text, { kv: w.kv });
+	const answering = answerFromNotification({ kv: w.kv, data: n.options.data, action: 'allow',
+	    WebSocket, timeoutMs: 20000 });
+	// the worker listens; then the page does
+	await new Promise((r) => setTimeout(r, 500));
+	const id = await w.state.identity();
+	const { RelayListener } = await import('../src/app/relay.js');
+	const page = new RelayListener({ url: K.url, mailbox: id.mailbox, mailboxId: id.mailboxId,
+	    WebSocket });
+	page.start();
+	try {
+		const t0 = Date.now();
+		const r = await answering;
+		assert.equal(r.answered, false);
+		assert.match(r.text, /^the open page took the request/);
+		assert.ok(Date.now() - t0 < 15000, 'ended by the takeover, not the timeout');
+		await until('the page listening', () => page.status === 'online');
+	} finally {
+		page.stop();
+	}
 });

@@ -4,7 +4,8 @@
 // push-api.md §4 lets the page use: pushManager.subscribe with
 // userVisibleOnly and the relay's key, getSubscription, a subscription's
 // endpoint, getKey and unsubscribe) and the relay client's pushKey /
-// subscribePush / unsubscribePush recorded.
+// subscribePush / unsubscribePush recorded; a relay older than the push
+// frames (it closes 4000) is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PUSH_RECORD, PushControl } from '../src/app/push.js';
@@ -151,6 +152,18 @@ test('refused, denied, unsupported, a subscribe that never settles: never on', a
 	assert.equal(p.state, 'error');
 	assert.match(p.text, /did not answer in 0 s|did not answer/);
 	assert.equal(await kv.get(PUSH_RECORD), undefined);
+	// a relay older than the push frames closes the connection (4000)
+	b = browser();
+	r = relay();
+	r.listener.pushKey = async () => {
+		const e = new Error('the relay: protocol error (4000)');
+		e.relayCode = 4000;
+		throw e;
+	};
+	p = await control(b, r);
+	await p.enable();
+	assert.equal(p.state, 'refused');
+	assert.match(p.text, /^refused: this relay does not know Web Push/);
 	p = await control({ ...b, nav: {} }, r);
 	assert.equal(p.state, 'unsupported');
 });

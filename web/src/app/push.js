@@ -150,7 +150,12 @@ export class PushControl extends EventTarget {
 				    at: Date.now() });
 				this._set('on', 'on: a computer\'s request wakes this phone with a notification');
 			} catch (e) {
-				this._set('error', `error: push was not turned on: ${e.message}`);
+				if (e.relayCode === 4000)
+					this._set('refused', 'refused: this relay does not know Web Push (an ' +
+					    'sk-phone-relay older than protocol 2\'s push frames): the phone is ' +
+					    'reached only while this page is open');
+				else
+					this._set('error', `error: push was not turned on: ${e.message}`);
 			}
 		});
 	}

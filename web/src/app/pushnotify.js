@@ -109,7 +109,8 @@ export async function notificationFor(text, { kv, now = () => Date.now(), maxAct
 		throw e;
 	}
 	const p = await new Engine({ state, now }).preview({ call });
-	const data = { digest: p.digest, computer: p.computer, op: p.op, answerable: p.answerable,
+	const data = { digest: p.digest, computer: p.computer, op: p.question?.op ?? p.op,
+	    answerable: p.answerable,
 	    until };
 	const from = `from computer "${p.question?.computer ?? call.computer.name}"`;
 	if (p.refused)
@@ -189,6 +190,13 @@ export async function answerFromNotification({ kv, data, action, now = () => Dat
 		    'the phone answered it elsewhere)' }), timeoutMs);
 		l.addEventListener('error', (e) => finish({ answered: false,
 		    text: `the relay refused this phone: ${e.detail.error.message}` }));
+		// The page came back on the relay and took the mailbox: the call
+		// is the page's now (it shows the card); no tug of war over it.
+		l.addEventListener('warning', (e) => {
+			if (e.detail.code === 4007)
+				finish({ answered: false, text: 'the open page took the request: ' +
+				    'answer it there' });
+		});
 		l.addEventListener('call', async (e) => {
 			const { channel, message1 } = e.detail;
 			if (done || busy) {
