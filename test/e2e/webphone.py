@@ -202,6 +202,49 @@ class WebPhone:
     def close_phone(self, phone="a"):
         return self.cmd("close", phone=phone)
 
+    # -- Web Push (issue 12) -------------------------------------------
+
+    def grant(self, permissions, origin, phone="a"):
+        """Playwright's ctx.grantPermissions, e.g. ["notifications"]."""
+        return self.cmd("grant", permissions=list(permissions), origin=origin,
+                        phone=phone)
+
+    def push_stub(self, subscription, origin, phone="a"):
+        """From the next load on, the origin's pages subscribe to
+        subscription ({endpoint, p256dh, auth}, the test push
+        service's) instead of the browser's push service."""
+        return self.cmd("push_stub", subscription=subscription, origin=origin,
+                        phone=phone)
+
+    def keep_tab(self, phone="a"):
+        """Another tab with a CDP session, kept when the page closes;
+        {registrations}."""
+        return self.cmd("keep_tab", phone=phone)
+
+    def close_page(self, phone="a"):
+        return self.cmd("close_page", phone=phone)
+
+    def deliver_push(self, origin, data, phone="a", timeout=10.0):
+        """The push event with this text in the origin's service
+        worker (CDP ServiceWorker.deliverPushMessage)."""
+        return self.cmd("deliver_push", origin=origin, data=data, phone=phone,
+                        timeout=timeout)
+
+    def notifications(self, origin, tag=None, want=0, phone="a",
+                      timeout=10.0):
+        """The origin's notifications shown (with that tag), once there
+        are want of them: [{title, body, tag, data, actions}]."""
+        args = {"tag": tag} if tag else {}
+        return self.cmd("notifications", origin=origin, want=want,
+                        phone=phone, timeout=timeout, **args)["list"]
+
+    def notification_click(self, origin, tag, action, phone="a",
+                           timeout=30.0):
+        """self.skpNotificationClick(the notification, action) in the
+        service worker, to its end; the notifications left with the tag."""
+        return self.cmd("notification_click", origin=origin, tag=tag,
+                        action=action, phone=phone, timeout=timeout)["left"]
+
     def close(self):
         """Quit Chromium (bounded), then stop the driver if it lingers."""
         if self.proc.poll() is None:

@@ -45,6 +45,30 @@
 //   screenshot {path}       a PNG of the page
 //   close                   close that phone's profile
 //   quit                    close Chromium and exit
+// Web Push (issue 12; WEB-PHONE-NOTES.md 10-14):
+//   grant {permissions, origin}  ctx.grantPermissions (e.g. ['notifications'])
+//   push_stub {subscription: {endpoint, p256dh, auth}, origin}
+//                           from the next load on, the origin's pages get
+//                           PushManager.prototype.subscribe/getSubscription
+//                           that give this subscription (headless Chromium
+//                           has no push service: notes 10); what subscribe
+//                           was given is window.skpTestPush
+//   keep_tab                another tab (about:blank) in the profile with a
+//                           CDP session on it (ServiceWorker domain), kept
+//                           when the page closes -> {registrations}
+//   close_page              close the page, keep the profile and its tab
+//   deliver_push {origin, data}  CDP ServiceWorker.deliverPushMessage to the
+//                           origin's registration: the push event, its
+//                           data the text (decrypted by the test's push service)
+//   notifications {origin, tag?, want?}  the origin's service worker's
+//                           registration.getNotifications({tag}) -> {list:
+//                           [{title, body, tag, data, actions}]} (waits for
+//                           want of them, default 0)
+//   notification_click {origin, tag, action}  the worker's
+//                           self.skpNotificationClick(notification, action)
+//                           on the notification with that tag; resolves
+//                           when it does (a synthetic notificationclick
+//                           cannot waitUntil: notes 14)
 
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
@@ -106,10 +130,9 @@ async function newPhone(name) {
 	await closePhone(name);
 	const ctx = await browser.newContext(PHONE);
 	const page = await ctx.newPage();
-	page.on('console', (m) => log(`page ${name} console.${m.type()}: ${m.text()}`));
-	page.on('pageerror', (e) => log(`page ${name} error: ${e.message}`));
-	page.on('crash', () => log(`page ${name} crashed`));
-	const p = { ctx, page, frames: null };
+	watch(page, name);
+	const p = { name, ctx, page, frames: null, tab: null, cdp: null, regs: new Map() };
+	ctx.on('serviceworker', (w) => log(`phone ${name}: service worker ${w.url()}`));
 	phones.set(name, p);
 	return p;
 }
@@ -126,6 +149,79 @@ async function recordFrames(p) {
 	cdp.on('Network.webSocketFrameReceived', note('in'));
 	cdp.on('Network.webSocketFrameSent', note('out'));
 	await cdp.send('Network.enable');
+}
+
+// The page of a phone: opened again after close_page.
+async function pageOf(p) {
+	if (p.page.isClosed()) {
+		p.page = await p.ctx.newPage();
+		watch(p.page, p.name);
+	}
+	return p.page;
+}
+
+function watch(page, name) {
+	page.on('console', (m) => log(`page ${name} console.${m.type()}: ${m.text()}`));
+	page.on('pageerror', (e) => log(`page ${name} error: ${e.message}`));
+	page.on('crash', () => log(`page ${name} crashed`));
+}
+
+// Bound a promise that has no timeout of its own (a worker's evaluate).
+function bounded(promise, t, what) {
+	let timer;
+	return Promise.race([promise, new Promise((_, bad) => {
+		timer = setTimeout(() => bad(new Error(`${what}: no answer in ${t / 1000} s`)), t);
+	})]).finally(() => clearTimeout(timer));
+}
+
+// The origin's service worker as playwright sees it: the running one, or
+// the next to start, bounded.
+async function workerOf(p, origin, t) {
+	const mine = () => p.ctx.serviceWorkers().find((w) => w.url().startsWith(origin + '/'));
+	const w = mine();
+	if (w)
+		return w;
+	await p.ctx.waitForEvent('serviceworker', { predicate: (x) => x.url().startsWith(origin + '/'),
+		timeout: t });
+	return mine();
+}
+
+// Stands in for the browser's push service in the page (notes 10): a
+// subscription that is the test push service's. Runs before the page's
+// own scripts (addInitScript), in the origin's pages only.
+function pushStub({ sub, origin }) {
+	if (location.origin !== origin || typeof PushManager === 'undefined')
+		return;
+	const KEY = 'skp-test-push-subscribed';
+	const bytes = (s) => {
+		const b = atob(s.replace(/-/g, '+').replace(/_/g, '/'));
+		return Uint8Array.from(b, (c) => c.charCodeAt(0)).buffer;
+	};
+	const b64u = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf)))
+		.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+	const made = (options) => ({
+		endpoint: sub.endpoint, expirationTime: null, options,
+		getKey: (n) => (n === 'p256dh' ? bytes(sub.p256dh) : n === 'auth' ? bytes(sub.auth) : null),
+		unsubscribe: async () => {
+			localStorage.removeItem(KEY);
+			window.skpTestPush.unsubscribed++;
+			return true;
+		},
+		toJSON: () => ({ endpoint: sub.endpoint, expirationTime: null,
+			keys: { p256dh: sub.p256dh, auth: sub.auth } }),
+	});
+	window.skpTestPush = { subscribed: 0, unsubscribed: 0, applicationServerKey: null };
+	PushManager.prototype.subscribe = async function (options) {
+		const k = options && options.applicationServerKey;
+		window.skpTestPush.applicationServerKey = k ? b64u(ArrayBuffer.isView(k) ?
+			k.buffer.slice(k.byteOffset, k.byteOffset + k.byteLength) : k) : null;
+		window.skpTestPush.subscribed++;
+		localStorage.setItem(KEY, window.skpTestPush.applicationServerKey || '');
+		return made(options);
+	};
+	PushManager.prototype.getSubscription = async function () {
+		return localStorage.getItem(KEY) === null ? null : made({ userVisibleOnly: true });
+	};
 }
 
 async function closePhone(name) {
@@ -246,6 +342,7 @@ const commands = {
 	},
 	async open(cmd) {
 		const p = phones.get(cmd.phone || 'a') || await newPhone(cmd.phone || 'a');
+		await pageOf(p);
 		// A fresh load, as a camera opening the QR's address does: not a
 		// same-document move to another #fragment of the page shown.
 		if (p.page.url() !== 'about:blank')
@@ -453,6 +550,91 @@ const commands = {
 	async close(cmd) {
 		await closePhone(cmd.phone || 'a');
 		return {};
+	},
+	async grant(cmd) {
+		await phoneOf(cmd).ctx.grantPermissions(cmd.permissions, { origin: cmd.origin });
+		return {};
+	},
+	async push_stub(cmd) {
+		await phoneOf(cmd).ctx.addInitScript(pushStub, { sub: cmd.subscription, origin: cmd.origin });
+		return {};
+	},
+	async keep_tab(cmd) {
+		const p = phoneOf(cmd);
+		if (!p.tab) {
+			p.tab = await p.ctx.newPage();
+			p.cdp = await p.ctx.newCDPSession(p.tab);
+			p.cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
+				for (const r of e.registrations) {
+					if (r.isDeleted)
+						p.regs.delete(r.registrationId);
+					else
+						p.regs.set(r.registrationId, r.scopeURL);
+				}
+			});
+			await p.cdp.send('ServiceWorker.enable');
+		}
+		return { registrations: [...p.regs.entries()] };
+	},
+	async close_page(cmd) {
+		const p = phoneOf(cmd);
+		if (!p.tab)
+			throw new Error('close_page: send keep_tab first (a closed last page ends the profile)');
+		await p.page.close();
+		return {};
+	},
+	async deliver_push(cmd) {
+		const p = phoneOf(cmd);
+		const t = ms(cmd, 10);
+		if (!p.cdp)
+			throw new Error('deliver_push: send keep_tab first');
+		// The origin's registration, as the ServiceWorker domain reported it.
+		const until = Date.now() + t;
+		let id;
+		while ((id = [...p.regs.entries()].find(([, scope]) =>
+		    scope.startsWith(cmd.origin + '/'))) === undefined) {
+			if (Date.now() > until)
+				throw new Error(`deliver_push: no service worker registration for ${cmd.origin}` +
+				    ` (registrations: ${JSON.stringify([...p.regs.entries()])})`);
+			await new Promise((ok) => setTimeout(ok, 50));
+		}
+		await p.cdp.send('ServiceWorker.deliverPushMessage',
+			{ origin: cmd.origin, registrationId: id[0], data: cmd.data });
+		return { registrationId: id[0] };
+	},
+	async notifications(cmd) {
+		const p = phoneOf(cmd);
+		const t = ms(cmd, 10);
+		const until = Date.now() + t;
+		const want = cmd.want || 0;
+		for (;;) {
+			const w = await workerOf(p, cmd.origin, Math.max(until - Date.now(), 1));
+			const list = await bounded(w.evaluate((tag) =>
+				self.registration.getNotifications(tag ? { tag } : {}).then((ns) => ns.map((n) => ({
+					title: n.title, body: n.body, tag: n.tag, data: n.data,
+					actions: (n.actions || []).map((a) => ({ action: a.action, title: a.title })),
+				}))), cmd.tag || null), Math.max(until - Date.now(), 1), 'getNotifications');
+			if (list.length >= want)
+				return { list };
+			if (Date.now() > until)
+				throw new Error(`notifications: ${list.length} shown, not ${want}, after ${t / 1000} s`);
+			await new Promise((ok) => setTimeout(ok, 50));
+		}
+	},
+	async notification_click(cmd) {
+		const p = phoneOf(cmd);
+		const t = ms(cmd, 30);
+		const w = await workerOf(p, cmd.origin, t);
+		const r = await bounded(w.evaluate(async ([tag, action]) => {
+			const [n] = await self.registration.getNotifications({ tag });
+			if (!n)
+				throw new Error(`no notification with tag ${tag}`);
+			if (typeof self.skpNotificationClick !== 'function')
+				throw new Error('the service worker has no self.skpNotificationClick');
+			await self.skpNotificationClick(n, action);
+			return (await self.registration.getNotifications({ tag })).length;
+		}, [cmd.tag, cmd.action || '']), t, 'skpNotificationClick');
+		return { left: r };
 	},
 };
 
