@@ -220,7 +220,9 @@ function pushStub({ sub, origin }) {
 		return made(options);
 	};
 	PushManager.prototype.getSubscription = async function () {
-		return localStorage.getItem(KEY) === null ? null : made({ userVisibleOnly: true });
+		const k = localStorage.getItem(KEY);
+		return k === null ? null : made({ userVisibleOnly: true,
+			applicationServerKey: k ? bytes(k) : null });
 	};
 }
 
