@@ -202,6 +202,25 @@ parse_id_timeout(skp_reader_t *r, struct skp_relay_frame *f)
 	return skp_reader_end(r);
 }
 
+/*
+ * SUBSCRIBE's body: p256dh (65) || auth (16) || endpoint URL of 12 to
+ * 1024 bytes of printable ASCII without space (0x21..0x7e). Whether the
+ * key is a point and the URL one the relay takes is the relay's check.
+ */
+static int
+subscribe_ok(const uint8_t *p, size_t n)
+{
+	size_t i, head = SKP_RELAY_PUSH_KEY_LEN + SKP_RELAY_PUSH_AUTH_LEN;
+
+	if (n < head + SKP_RELAY_PUSH_URL_MIN ||
+	    n > head + SKP_RELAY_PUSH_URL_MAX)
+		return 0;
+	for (i = head; i < n; i++)
+		if (p[i] < 0x21 || p[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 int
 skp_relay_parse_client(const uint8_t *p, size_t n, struct skp_relay_frame *f)
 {
@@ -211,10 +230,11 @@ skp_relay_parse_client(const uint8_t *p, size_t n, struct skp_relay_frame *f)
 
 	if ((rc = parse_hdr(&r, p, n, &tmp)) != SKP_OK)
 		goto out;
-	/* LISTEN and PROVE are about the connection; the rest name a
-	 * channel. */
-	if ((tmp.kind == SKP_RELAY_LISTEN || tmp.kind == SKP_RELAY_PROVE) !=
-	    (tmp.chan == 0)) {
+	/* LISTEN, PROVE and the push kinds are about the connection; the
+	 * rest name a channel. */
+	if ((tmp.kind == SKP_RELAY_LISTEN || tmp.kind == SKP_RELAY_PROVE ||
+	    tmp.kind == SKP_RELAY_SUBSCRIBE ||
+	    tmp.kind == SKP_RELAY_UNSUBSCRIBE) != (tmp.chan == 0)) {
 		rc = SKP_ERR_FORMAT;
 		goto out;
 	}
@@ -242,7 +262,15 @@ skp_relay_parse_client(const uint8_t *p, size_t n, struct skp_relay_frame *f)
 		rc = skp_reader_ptr(&r, &tmp.data, tmp.len);
 		break;
 	case SKP_RELAY_HANGUP:
+	case SKP_RELAY_UNSUBSCRIBE:
 		rc = skp_reader_end(&r);
+		break;
+	case SKP_RELAY_SUBSCRIBE:
+		tmp.len = skp_reader_left(&r);
+		if ((rc = skp_reader_ptr(&r, &tmp.data, tmp.len)) != SKP_OK)
+			goto out;
+		if (tmp.len != 0 && !subscribe_ok(tmp.data, tmp.len))
+			rc = SKP_ERR_FORMAT;
 		break;
 	default:
 		rc = SKP_ERR_FORMAT;
@@ -280,7 +308,8 @@ skp_relay_parse_relay(const uint8_t *p, size_t n, struct skp_relay_frame *f)
 	if ((rc = parse_hdr(&r, p, n, &tmp)) != SKP_OK)
 		goto out;
 	if ((tmp.kind == SKP_RELAY_LISTENING ||
-	    tmp.kind == SKP_RELAY_CHALLENGE) != (tmp.chan == 0)) {
+	    tmp.kind == SKP_RELAY_CHALLENGE || tmp.kind == SKP_RELAY_PUSH) !=
+	    (tmp.chan == 0)) {
 		rc = SKP_ERR_FORMAT;
 		goto out;
 	}
@@ -315,6 +344,22 @@ skp_relay_parse_relay(const uint8_t *p, size_t n, struct skp_relay_frame *f)
 			goto out;
 		if (!reason_ok(tmp.data, tmp.len))
 			rc = SKP_ERR_FORMAT;
+		break;
+	case SKP_RELAY_PUSH:
+		/* status OFF alone; any other status with the VAPID key */
+		if ((rc = skp_reader_u8(&r, &tmp.status)) != SKP_OK)
+			goto out;
+		if (tmp.status > SKP_RELAY_PUSH_FULL) {
+			rc = SKP_ERR_FORMAT;
+			goto out;
+		}
+		if (tmp.status != SKP_RELAY_PUSH_OFF) {
+			tmp.len = SKP_RELAY_PUSH_KEY_LEN;
+			if ((rc = skp_reader_ptr(&r, &tmp.data, tmp.len)) !=
+			    SKP_OK)
+				goto out;
+		}
+		rc = skp_reader_end(&r);
 		break;
 	default:
 		rc = SKP_ERR_FORMAT;

@@ -92,8 +92,10 @@ struct link {
 	struct txq	*held;
 	struct txq	**heldtail;
 	uint32_t	 heldbytes;
+	uint64_t	 push;		/* relayd_push_call()'s handle, or 0 */
 	uint8_t		 kind;
 	uint8_t		 state;
+	uint8_t		 pushed;	/* its first DATA was seen while held */
 };
 
 struct mbox {
@@ -452,6 +454,10 @@ link_end(struct link *l, struct end *from, uint16_t code)
 	}
 	if (l->state == L_HELD || l->state == L_WAITING)
 		pending_del(l);
+	if (l->push != 0) {
+		relayd_push_cancel(l->push);
+		l->push = 0;
+	}
 	held_free(l);
 	if (l->rdv != NULL) {
 		table_del(&R.rdvs, &l->rdv->n);
@@ -486,6 +492,11 @@ deliver(struct link *l)
 	if (l->state == L_HELD)
 		pending_del(l);
 	l->state = L_ACTIVE;
+	/* The phone is here: a push not yet on its way is not needed. */
+	if (l->push != 0) {
+		relayd_push_cancel(l->push);
+		l->push = 0;
+	}
 	end_attach(ph, &l->b, l, ch);
 	send_ctl(ph, SKP_RELAY_INCOMING, ch, NULL, 0);
 	send_ctl(l->a.conn, SKP_RELAY_ONLINE, l->a.chan, NULL, 0);
@@ -655,6 +666,47 @@ do_prove(struct conn *c, const struct skp_relay_frame *f)
 		relayd_vlog("%s: listening on %s...", peer_name(c->wsi, name,
 		    sizeof(name)), hex);
 	}
+}
+
+/* What is left of a link's timeout, in ms. */
+static uint32_t
+ticks_left_ms(const struct link *l)
+{
+	uint32_t left = l->timer.due - R.wheel.now;
+
+	if (l->timer.pprev == NULL || left > UINT32_MAX / WHEEL_TICK_MS)
+		return 0;
+	return left * WHEEL_TICK_MS;
+}
+
+/*
+ * SUBSCRIBE and UNSUBSCRIBE: only on a proved listener's connection
+ * (anything else is out of place: 4000), always answered with PUSH.
+ */
+static void
+do_subscribe(struct conn *c, const struct skp_relay_frame *f)
+{
+	uint8_t body[1 + SKP_RELAY_PUSH_KEY_LEN];
+	int st;
+
+	if (c->role != ROLE_LISTENER || c->mb == NULL) {
+		conn_close(c, SKP_RELAY_C_PROTOCOL);
+		return;
+	}
+	if (!relayd_push_on())
+		st = SKP_RELAY_PUSH_OFF;
+	else if (f->kind == SKP_RELAY_SUBSCRIBE)
+		st = relayd_push_subscribe(c->mb->n.key, f->data, f->len,
+		    body + 1);
+	else
+		st = relayd_push_unsubscribe(c->mb->n.key, body + 1);
+	if (st < 0) {
+		conn_close(c, SKP_RELAY_C_PROTOCOL);
+		return;
+	}
+	body[0] = (uint8_t)st;
+	send_ctl(c, SKP_RELAY_PUSH, 0, body, st == SKP_RELAY_PUSH_OFF ? 1 :
+	    sizeof(body));
 }
 
 /* The caller's timeout, capped, in ticks from now. */
@@ -854,10 +906,18 @@ do_data(struct conn *c, const struct skp_relay_frame *f, const uint8_t *p,
 	/*
 	 * A held call keeps nothing: a request that waited for the phone
 	 * would be stale when it arrives. The caller was told OFFLINE and
-	 * sends a fresh one on ONLINE (docs/PROTOCOL.md §7.5).
+	 * sends a fresh one on ONLINE (docs/PROTOCOL.md §7.5). Its first
+	 * DATA is the message of the call's one Web Push, when the mailbox
+	 * has a subscription (§7.11); routing drops it all the same.
 	 */
-	if (l->kind == K_CALL && l->state == L_HELD)
+	if (l->kind == K_CALL && l->state == L_HELD) {
+		if (!l->pushed && relayd_push_on()) {
+			l->pushed = 1;
+			l->push = relayd_push_call(l->mb->n.key,
+			    f->data, f->len, ticks_left_ms(l));
+		}
 		return;
+	}
 	/*
 	 * Before delivery only a (the first to join) is there.
 	 * What it sends is kept, bounded per link and in all, so a request
@@ -949,6 +1009,10 @@ on_frame(struct conn *c, uint8_t *p, size_t n, struct txq **node)
 	case SKP_RELAY_HANGUP:
 		if ((e = end_find(c, f.chan)) != NULL)
 			link_end(e->link, e, SKP_RELAY_C_HUNG_UP);
+		break;
+	case SKP_RELAY_SUBSCRIBE:
+	case SKP_RELAY_UNSUBSCRIBE:
+		do_subscribe(c, &f);
 		break;
 	default:
 		conn_close(c, SKP_RELAY_C_PROTOCOL);
@@ -1149,6 +1213,18 @@ fire(struct wtimer *w)
 static void
 stats_line(void)
 {
+	struct relayd_push_stats ps;
+
+	memset(&ps, 0, sizeof(ps));
+	if (relayd_push_on()) {
+		relayd_push_stats(&ps);
+		if (ps.sent + ps.failed + ps.dropped > 0)
+			relayd_log("last minute: push: %llu sent, %llu failed, "
+			    "%llu dropped; %zu subscriptions",
+			    (unsigned long long)ps.sent,
+			    (unsigned long long)ps.failed,
+			    (unsigned long long)ps.dropped, ps.subs);
+	}
 	if (R.st_opened + R.st_closed + R.st_calls + R.st_joins +
 	    R.st_refused == 0)
 		return;
@@ -1171,6 +1247,9 @@ tick_cb(lws_sorted_usec_list_t *sul)
 
 	if (to / STATS_TICKS != R.wheel.now / STATS_TICKS)
 		stats_line();
+	/* Results the push thread's wakeup did not bring (it always does). */
+	if (relayd_push_on())
+		relayd_push_results();
 	wheel_advance(&R.wheel, to, fire);
 	lws_sul_schedule(R.ctx, 0, sul, tick_cb,
 	    (lws_usec_t)(WHEEL_TICK_MS - el % WHEEL_TICK_MS) * LWS_US_PER_MS);
@@ -1385,6 +1464,11 @@ relay_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLOSED:
 		if (c != NULL)
 			on_closed(c);
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* The push thread has results (or a signal came). */
+		if (relayd_push_on())
+			relayd_push_results();
 		return 0;
 	case LWS_CALLBACK_USER:
 		/* relayd_shutdown(): every connection, one by one. */

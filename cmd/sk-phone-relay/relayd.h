@@ -29,6 +29,13 @@ struct relayd_conf {
 	uint32_t	 idle_s;	/* connection doing nothing */
 	uint32_t	 ping_s;	/* ping a silent connection */
 	const char	*web_dir;	/* the web phone; NULL: none */
+	/* Web Push (push.c); push_dir NULL: off. */
+	const char	*push_dir;
+	const char	**push_allow;	/* origins added to the default list */
+	size_t		 npush_allow;
+	const char	*push_contact;	/* mailto: or https: URI, or NULL */
+	const char	*push_ca;	/* CA file instead of the system's */
+	uint32_t	 push_queue;	/* pushes waiting or being sent */
 	int		 web_default;	/* web_dir is the installed copy */
 	int		 verbose;
 };
@@ -135,6 +142,46 @@ int	relayd_web_on(void);
 int	relayd_web_cb(struct lws *, int reason, struct relayd_web **slot,
 	    void *in, size_t len, int busy);
 void	relayd_web_fini(void);
+
+/*
+ * Web Push (push.c, docs/PROTOCOL.md §7.11). Everything here is called
+ * on the relay's loop; the HTTP requests run in push.c's own thread,
+ * which only ever hands results back through a locked queue and
+ * lws_cancel_service() (LWS_CALLBACK_EVENT_WAIT_CANCELLED then calls
+ * relayd_push_results()). The subscriptions are changed only here.
+ */
+struct relayd_push_stats {
+	uint64_t	 sent, failed, dropped;	/* since the last call */
+	size_t		 subs;			/* stored now */
+};
+/* Opens DIR, its VAPID key and subscriptions: 0, or -1 said. */
+int	 relayd_push_init(const struct relayd_conf *);
+int	 relayd_push_on(void);
+/* Starts the push thread; lws_cancel_service(ctx) wakes the loop. */
+int	 relayd_push_start(struct lws_context *);
+/*
+ * SUBSCRIBE's body (frame.data, frame.len) for a proved mailbox: the
+ * PUSH status (key set unless SKP_RELAY_PUSH_OFF), or -1 when the body
+ * is malformed (the caller closes with 4000). UNSUBSCRIBE likewise.
+ */
+int	 relayd_push_subscribe(const uint8_t id[32], const uint8_t *, size_t,
+	    uint8_t key[65]);
+int	 relayd_push_unsubscribe(const uint8_t id[32], uint8_t key[65]);
+/*
+ * A held call's first DATA: queue a push to the mailbox's subscription
+ * with msg as its message, valid for left_ms more. A handle for
+ * relayd_push_cancel(), or 0 when none was queued (no subscription, or
+ * the queue is full: counted as dropped).
+ */
+uint64_t relayd_push_call(const uint8_t id[32], const uint8_t *msg, size_t,
+	    uint32_t left_ms);
+/* The call ended or was delivered: a push not yet started is dropped, one
+ * being sent is not tried again. */
+void	 relayd_push_cancel(uint64_t);
+void	 relayd_push_results(void);
+void	 relayd_push_stats(struct relayd_push_stats *);
+/* Stops the thread (requests in flight abandoned after 2 s) and frees. */
+void	 relayd_push_fini(void);
 
 /* The router (relay.c). */
 extern const struct lws_protocols *const relayd_protocols;

@@ -36,6 +36,9 @@
 #define SKP_RELAY_HANGUP	0x05	/* chan; empty body */
 #define SKP_RELAY_PROVE		0x06	/* chan 0; signature r || s */
 #define SKP_RELAY_MEET		0x07	/* chan new; rendezvous id || timeout */
+/* chan 0, proved listener only: empty, or p256dh || auth || endpoint */
+#define SKP_RELAY_SUBSCRIBE	0x08
+#define SKP_RELAY_UNSUBSCRIBE	0x09	/* chan 0, proved listener; empty */
 /* Relay to client. */
 #define SKP_RELAY_LISTENING	0x81	/* chan 0; empty */
 #define SKP_RELAY_INCOMING	0x82	/* to a phone: new call on chan */
@@ -45,6 +48,19 @@
 #define SKP_RELAY_PEER		0x86	/* rendezvous: the other one is there */
 #define SKP_RELAY_END		0x87	/* chan over; code (uint16) || reason */
 #define SKP_RELAY_CHALLENGE	0x88	/* chan 0; nonce (32) to sign */
+/* chan 0; status (1) || VAPID public key (65), status OFF alone */
+#define SKP_RELAY_PUSH		0x89
+
+/* Web Push (docs/PROTOCOL.md §7.11): SUBSCRIBE's parts, PUSH's status. */
+#define SKP_RELAY_PUSH_KEY_LEN	65	/* p256dh, VAPID key: SEC1 point */
+#define SKP_RELAY_PUSH_AUTH_LEN	16
+#define SKP_RELAY_PUSH_URL_MIN	12	/* endpoint URL, printable ASCII */
+#define SKP_RELAY_PUSH_URL_MAX	1024
+#define SKP_RELAY_PUSH_OK	0	/* key given; subscription stored */
+#define SKP_RELAY_PUSH_REMOVED	1	/* answer to UNSUBSCRIBE */
+#define SKP_RELAY_PUSH_OFF	2	/* relay runs without push */
+#define SKP_RELAY_PUSH_REFUSED	3	/* endpoint not allowed */
+#define SKP_RELAY_PUSH_FULL	4	/* too many, or could not store */
 
 /*
  * Codes: websocket close codes for the whole connection, and the code in
@@ -118,7 +134,12 @@ struct skp_relay_frame {
 	const uint8_t	*pub;		/* LISTEN: mailbox public key */
 	uint32_t	 timeout_ms;	/* CALL, JOIN, MEET */
 	uint16_t	 code;		/* END */
-	/* DATA: message; END: reason; PROVE: signature; CHALLENGE: nonce */
+	uint8_t		 status;	/* PUSH */
+	/*
+	 * DATA: message; END: reason; PROVE: signature; CHALLENGE: nonce;
+	 * SUBSCRIBE: the whole body (empty: asks for the key); PUSH: the
+	 * VAPID key (NULL and 0 with status OFF)
+	 */
 	const uint8_t	*data;
 	size_t		 len;
 };

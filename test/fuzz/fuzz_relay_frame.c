@@ -65,7 +65,26 @@ rebuild(const uint8_t *p, size_t n, const struct skp_relay_frame *f)
 			abort();
 		break;
 	case SKP_RELAY_LISTENING:
+	case SKP_RELAY_UNSUBSCRIBE:
 		if (body != 0 || f->chan != 0)
+			abort();
+		break;
+	case SKP_RELAY_SUBSCRIBE:
+		/* empty, or keys (81) and a URL of printable ASCII */
+		if (f->chan != 0 || f->len != body || (body != 0 &&
+		    (body < 81 + 12 || body > 81 + 1024 || f->data != p + 5)))
+			abort();
+		for (size_t i = 81; i < body; i++)
+			if (p[5 + i] < 0x21 || p[5 + i] > 0x7e)
+				abort();
+		break;
+	case SKP_RELAY_PUSH:
+		if (f->chan != 0 || f->status > SKP_RELAY_PUSH_FULL ||
+		    p[5] != f->status)
+			abort();
+		if (f->status == SKP_RELAY_PUSH_OFF ? (body != 1 ||
+		    f->data != NULL) : (body != 66 || f->data != p + 6 ||
+		    f->len != 65))
 			abort();
 		break;
 	default:
@@ -81,14 +100,14 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 	struct skp_relay_frame f;
 
 	if (skp_relay_parse_client(p, n, &f) == SKP_OK) {
-		if (f.kind > SKP_RELAY_MEET || f.kind == 0)
+		if (f.kind > SKP_RELAY_UNSUBSCRIBE || f.kind == 0)
 			abort();
 		rebuild(p, n, &f);
 	} else if (f.kind != 0 || f.data != NULL || f.id != NULL)
 		abort();
 	if (skp_relay_parse_relay(p, n, &f) == SKP_OK) {
 		if (f.kind != SKP_RELAY_DATA && (f.kind < SKP_RELAY_LISTENING ||
-		    f.kind > SKP_RELAY_CHALLENGE))
+		    f.kind > SKP_RELAY_PUSH))
 			abort();
 		rebuild(p, n, &f);
 	} else if (f.kind != 0 || f.data != NULL || f.id != NULL)

@@ -211,6 +211,108 @@ relayd_web_cb(struct lws *wsi, int reason, struct relayd_web **slot,
 	return reason == LWS_CALLBACK_HTTP ? -1 : 0;
 }
 
+/*
+ * push.c, faked: on, one subscription per mailbox kept as a flag, and
+ * the handles of queued pushes, each of which the router must cancel
+ * (its call ended or was delivered) before the script is over.
+ */
+#define NPUSH	64
+static uint64_t push_live[NPUSH];
+static uint64_t push_next;
+static uint8_t push_subs[NKEYS + 1][32];
+static int push_nsubs;
+
+int
+relayd_push_on(void)
+{
+	return 1;
+}
+
+int
+relayd_push_subscribe(const uint8_t id[32], const uint8_t *p, size_t n,
+    uint8_t key[65])
+{
+	int i;
+
+	memset(key, 0x04, 65);
+	if (n == 0)
+		return SKP_RELAY_PUSH_OK;
+	if (n < 93 || p[0] != 0x04)
+		return -1;
+	if (p[81] != 'h')
+		return SKP_RELAY_PUSH_REFUSED;
+	for (i = 0; i < push_nsubs; i++)
+		if (memcmp(push_subs[i], id, 32) == 0)
+			return SKP_RELAY_PUSH_OK;
+	if (push_nsubs > NKEYS)
+		return SKP_RELAY_PUSH_FULL;
+	memcpy(push_subs[push_nsubs++], id, 32);
+	return SKP_RELAY_PUSH_OK;
+}
+
+int
+relayd_push_unsubscribe(const uint8_t id[32], uint8_t key[65])
+{
+	int i;
+
+	memset(key, 0x04, 65);
+	for (i = 0; i < push_nsubs; i++)
+		if (memcmp(push_subs[i], id, 32) == 0) {
+			memcpy(push_subs[i], push_subs[--push_nsubs], 32);
+			break;
+		}
+	return SKP_RELAY_PUSH_REMOVED;
+}
+
+uint64_t
+relayd_push_call(const uint8_t id[32], const uint8_t *msg, size_t len,
+    uint32_t left_ms)
+{
+	int i, sub = 0;
+
+	(void)msg;
+	if (len > 0 && msg == NULL)
+		abort();
+	if (left_ms == 0 || left_ms > R.c.max_hold_s * 1000)
+		abort();
+	for (i = 0; i < push_nsubs; i++)
+		if (memcmp(push_subs[i], id, 32) == 0)
+			sub = 1;
+	if (!sub)
+		return 0;
+	for (i = 0; i < NPUSH; i++)
+		if (push_live[i] == 0) {
+			push_live[i] = ++push_next;
+			return push_live[i];
+		}
+	return 0;	/* the queue is full */
+}
+
+void
+relayd_push_cancel(uint64_t h)
+{
+	int i;
+
+	for (i = 0; i < NPUSH; i++)
+		if (push_live[i] == h) {
+			push_live[i] = 0;
+			return;
+		}
+	abort();	/* not a live handle */
+}
+
+void
+relayd_push_results(void)
+{
+}
+
+void
+relayd_push_stats(struct relayd_push_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->subs = (size_t)push_nsubs;
+}
+
 /* main.c's log functions: quiet. */
 void
 relayd_log(const char *fmt, ...)
@@ -332,7 +434,7 @@ menu_frame(struct script *s, int i, uint8_t *out, size_t cap)
 	    byte(s, &which) != 0)
 		return 0;
 	memset(id, 0, sizeof(id));
-	switch (kind % 6) {
+	switch (kind % 8) {
 	case 0:		/* LISTEN with key `which' */
 		skp_relay_put_hdr(out, SKP_RELAY_LISTEN, 0);
 		(void)skp_relay_mailbox_id(keys[which % NKEYS].pub, out + n);
@@ -374,6 +476,18 @@ menu_frame(struct script *s, int i, uint8_t *out, size_t cap)
 			return n + big;
 		}
 		return n + len;
+	case 6:		/* SUBSCRIBE: empty, or keys and a URL */
+		skp_relay_put_hdr(out, SKP_RELAY_SUBSCRIBE, chan % 2);
+		if (which & 1)
+			return n;
+		memcpy(out + n, keys[which % NKEYS].pub, 65);
+		memset(out + n + 65, which, 16);
+		memcpy(out + n + 81, (which & 2) ? "ftp://x.example/" :
+		    "https://x.example", 16);
+		return n + 81 + 16;
+	case 7:		/* UNSUBSCRIBE */
+		skp_relay_put_hdr(out, SKP_RELAY_UNSUBSCRIBE, chan % 2);
+		return n;
 	default:	/* HANGUP */
 		skp_relay_put_hdr(out, SKP_RELAY_HANGUP, chan % 5);
 		return n;
@@ -450,6 +564,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (relayd_init(&conf) != SKP_OK)
 		return 0;
 	memset(fake, 0, sizeof(fake));
+	memset(push_live, 0, sizeof(push_live));
+	push_nsubs = 0;
 	while (byte(&s, &op) == 0 && byte(&s, &arg) == 0) {
 		i = arg % NCONN;
 		switch (op % 8) {
@@ -501,6 +617,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    R.nconns != 0 || R.nlive != 0 || R.mboxes.n != 0 ||
 	    R.rdvs.n != 0 || R.addrs.n != 0)
 		abort();
+	/* Every queued push was cancelled with its call. */
+	for (i = 0; i < NPUSH; i++)
+		if (push_live[i] != 0)
+			abort();
 	relayd_fini();
 	return 0;
 }

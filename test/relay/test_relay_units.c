@@ -595,11 +595,121 @@ connect_halves(void)
 	skp_relay_free(&r);
 }
 
+/*
+ * Web Push frames (docs/PROTOCOL.md §7.11): the vectors there, and every
+ * length and channel the parsers refuse.
+ */
+#define PUSH_P256DH \
+	"04515c3d6eb9e396b904d3feca7f54fdcd0cc1e997bf375dca515ad0a6c3b4035f" \
+	"4536be3a50f318fbf9a5475902a221502bef0d57e08c53b2cc0a56f17d9f9354"
+
+static void
+push_frames_vector(void)
+{
+	static const char url[] = "https://push.example.net/x";
+	uint8_t *want, *key, buf[1200], body[1200];
+	struct skp_relay_frame f;
+	size_t wantlen, keylen, n, i;
+
+	want = skp_test_unhex("08" "00000000" PUSH_P256DH
+	    "000102030405060708090a0b0c0d0e0f"
+	    "68747470733a2f2f707573682e6578616d706c652e6e65742f78", &wantlen);
+	key = skp_test_unhex(PUSH_P256DH, &keylen);
+	CHECK(wantlen == 112 && keylen == 65);
+	memcpy(body, key, 65);
+	for (i = 0; i < 16; i++)
+		body[65 + i] = (uint8_t)i;
+	memcpy(body + 81, url, strlen(url));
+	n = frame(buf, SKP_RELAY_SUBSCRIBE, 0, body, 81 + strlen(url));
+	CHECK(n == wantlen);
+	CHECK_MEM(buf, want, wantlen);
+	CHECK_RC(skp_relay_parse_client(want, wantlen, &f), SKP_OK);
+	CHECK(f.kind == SKP_RELAY_SUBSCRIBE && f.chan == 0);
+	CHECK(f.data == want + 5 && f.len == 107);
+	/* Empty: asks for the key only. UNSUBSCRIBE is always empty. */
+	CHECK_RC(skp_relay_parse_client((const uint8_t *)"\x08\0\0\0\0", 5,
+	    &f), SKP_OK);
+	CHECK(f.kind == SKP_RELAY_SUBSCRIBE && f.len == 0);
+	CHECK_RC(skp_relay_parse_client((const uint8_t *)"\x09\0\0\0\0", 5,
+	    &f), SKP_OK);
+	CHECK(f.kind == SKP_RELAY_UNSUBSCRIBE);
+	CHECK_RC(skp_relay_parse_client((const uint8_t *)"\x09\0\0\0\0x", 6,
+	    &f), SKP_ERR_TRAILING);
+	/* Channel 0 only. */
+	want[4] = 1;
+	CHECK_RC(skp_relay_parse_client(want, wantlen, &f), SKP_ERR_FORMAT);
+	CHECK_RC(skp_relay_parse_client((const uint8_t *)"\x09\0\0\0\1", 5,
+	    &f), SKP_ERR_FORMAT);
+	want[4] = 0;
+	/* Body lengths: 1 .. 92 and over 81 + 1024 are refused; 93 and
+	 * 81 + 1024 are the bounds. */
+	memset(body + 81, 'a', 1100);
+	for (i = 1; i < 93; i++) {
+		n = frame(buf, SKP_RELAY_SUBSCRIBE, 0, body, i);
+		CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
+	}
+	n = frame(buf, SKP_RELAY_SUBSCRIBE, 0, body, 93);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_OK);
+	n = frame(buf, SKP_RELAY_SUBSCRIBE, 0, body, 81 + 1024);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_OK);
+	n = frame(buf, SKP_RELAY_SUBSCRIBE, 0, body, 81 + 1025);
+	CHECK_RC(skp_relay_parse_client(buf, n, &f), SKP_ERR_FORMAT);
+	/* The URL's bytes: no space, no control, nothing past 0x7e. */
+	for (i = 0; i < 3; i++) {
+		memcpy(buf, want, wantlen);
+		buf[wantlen - 2] = i == 0 ? ' ' : i == 1 ? 0x7f : 0x0a;
+		CHECK_RC(skp_relay_parse_client(buf, wantlen, &f),
+		    SKP_ERR_FORMAT);
+	}
+	/* A client never sends PUSH; the relay never SUBSCRIBE. */
+	CHECK_RC(skp_relay_parse_relay(want, wantlen, &f), SKP_ERR_FORMAT);
+	CHECK_RC(skp_relay_parse_client((const uint8_t *)"\x89\0\0\0\0\2", 6,
+	    &f), SKP_ERR_FORMAT);
+	CHECK(f.kind == 0 && f.data == NULL);
+	free(want);
+
+	/* PUSH: status 0 with the key; status 2 alone. */
+	want = skp_test_unhex("89" "00000000" "00" PUSH_P256DH, &wantlen);
+	CHECK(wantlen == 71);
+	memcpy(body, "\0", 1);
+	memcpy(body + 1, key, 65);
+	n = frame(buf, SKP_RELAY_PUSH, 0, body, 66);
+	CHECK(n == wantlen);
+	CHECK_MEM(buf, want, wantlen);
+	CHECK_RC(skp_relay_parse_relay(want, wantlen, &f), SKP_OK);
+	CHECK(f.kind == SKP_RELAY_PUSH && f.status == SKP_RELAY_PUSH_OK &&
+	    f.data == want + 6 && f.len == 65);
+	for (i = 1; i <= 5; i++) {
+		want[5] = (uint8_t)i;
+		CHECK_RC(skp_relay_parse_relay(want, wantlen, &f),
+		    i == 2 ? SKP_ERR_TRAILING : i == 5 ? SKP_ERR_FORMAT :
+		    SKP_OK);
+		if (i != 2 && i != 5)
+			CHECK(f.status == i && f.len == 65);
+	}
+	want[5] = 0;
+	CHECK_RC(skp_relay_parse_relay(want, wantlen - 1, &f),
+	    SKP_ERR_TRUNCATED);
+	CHECK_RC(skp_relay_parse_relay(want, 6, &f), SKP_ERR_TRUNCATED);
+	want[4] = 3;
+	CHECK_RC(skp_relay_parse_relay(want, wantlen, &f), SKP_ERR_FORMAT);
+	CHECK_RC(skp_relay_parse_relay((const uint8_t *)"\x89\0\0\0\0\2", 6,
+	    &f), SKP_OK);
+	CHECK(f.status == SKP_RELAY_PUSH_OFF && f.data == NULL && f.len == 0);
+	CHECK_RC(skp_relay_parse_relay((const uint8_t *)"\x89\0\0\0\0", 5,
+	    &f), SKP_ERR_TRUNCATED);
+	CHECK_RC(skp_relay_parse_relay((const uint8_t *)"\x89\0\0\0\0\x05", 6,
+	    &f), SKP_ERR_FORMAT);
+	free(want);
+	free(key);
+}
+
 static const struct skp_test_case cases[] = {
 	{ "header_layout", header_layout },
 	{ "client_frames_parse", client_frames_parse },
 	{ "client_frames_refused", client_frames_refused },
 	{ "meet_vector", meet_vector },
+	{ "push_frames_vector", push_frames_vector },
 	{ "relay_frames_parse", relay_frames_parse },
 	{ "relay_frames_refused", relay_frames_refused },
 	{ "codes_distinct_and_mapped", codes_distinct_and_mapped },
