@@ -4,7 +4,8 @@
 set -eu
 
 PKGS="meson ninja-build pkg-config gcc binutils libc6-dev libssl-dev openssl
-libfido2-dev libcbor-dev libqrencode-dev libwebsockets-dev openssh-client
+libfido2-dev libcbor-dev libqrencode-dev libwebsockets-dev libcurl4-openssl-dev
+openssh-client
 openssh-server zbar-tools mandoc python3 python3-cryptography procps git
 chromium"
 # chromium: the web phone's tests run it in Debian's, headless, driven by

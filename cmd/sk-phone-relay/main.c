@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 #include <openssl/err.h>
@@ -161,6 +162,17 @@ usage(FILE *f)
 "  --idle-timeout SECS        close a connection that does nothing (60)\n"
 "  --ping-interval SECS       ping a silent connection; no pong in as\n"
 "                             long again closes it (30)\n"
+"  --push-dir DIR             turn Web Push on: keep its VAPID key and\n"
+"                             the phones' subscriptions in DIR (made,\n"
+"                             0700, if missing)\n"
+"  --push-allow ORIGIN        another push service the phones may use\n"
+"                             (https://host[:port] or https://*.suffix;\n"
+"                             repeatable)\n"
+"  --push-contact URI         mailto: or https: address for the push\n"
+"                             services (VAPID sub)\n"
+"  --push-queue N             pushes waiting or being sent (1000)\n"
+"  --push-ca FILE             trust only these CA certificates (PEM) for\n"
+"                             push services, not the system's\n"
 "  --event-loop libev|poll    libev (epoll), the default where built\n"
 "                             in, or poll(2): poll costs time per\n"
 "                             connection on every wakeup, libev only\n"
@@ -226,6 +238,15 @@ parse_listen(struct relayd_conf *c, const char *s)
 }
 
 static int
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < 0x21 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int
 is_ipv4(const char *h)
 {
 	return strspn(h, "0123456789.") == strlen(h);
@@ -258,6 +279,7 @@ enum {
 	O_LISTEN = 256, O_CERT, O_KEY, O_FRAME, O_CONNS, O_PER_ADDR,
 	O_CALLS, O_PENDING, O_CHANS, O_HOLD, O_HANDSHAKE, O_IDLE, O_PING,
 	O_LOOP, O_HELD, O_QUEUED, O_QUEUED_TOTAL, O_WEB, O_NO_WEB,
+	O_PUSH_DIR, O_PUSH_ALLOW, O_PUSH_CONTACT, O_PUSH_QUEUE, O_PUSH_CA,
 };
 
 static const struct option longopts[] = {
@@ -280,6 +302,11 @@ static const struct option longopts[] = {
 	{ "max-queued-total",	required_argument, NULL, O_QUEUED_TOTAL },
 	{ "web",		required_argument, NULL, O_WEB },
 	{ "no-web",		no_argument,	   NULL, O_NO_WEB },
+	{ "push-dir",		required_argument, NULL, O_PUSH_DIR },
+	{ "push-allow",		required_argument, NULL, O_PUSH_ALLOW },
+	{ "push-contact",	required_argument, NULL, O_PUSH_CONTACT },
+	{ "push-queue",		required_argument, NULL, O_PUSH_QUEUE },
+	{ "push-ca",		required_argument, NULL, O_PUSH_CA },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
@@ -400,6 +427,52 @@ parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 			c->web_default = 0;
 			no_web = 1;
 			break;
+		case O_PUSH_DIR:
+			if (optarg[0] == '\0') {
+				fprintf(stderr, "sk-phone-relay: --push-dir: "
+				    "want a folder\n");
+				rc = -1;
+			}
+			c->push_dir = optarg;
+			break;
+		case O_PUSH_ALLOW:
+			/* argv outlives the relay; room for every argument */
+			if (c->push_allow == NULL && (c->push_allow =
+			    calloc((size_t)argc, sizeof(char *))) == NULL) {
+				fprintf(stderr, "sk-phone-relay: out of "
+				    "memory\n");
+				rc = -1;
+				break;
+			}
+			c->push_allow[c->npush_allow++] = optarg;
+			break;
+		case O_PUSH_CONTACT:
+			if ((strncmp(optarg, "mailto:", 7) != 0 ||
+			    optarg[7] == '\0') &&
+			    (strncmp(optarg, "https://", 8) != 0 ||
+			    optarg[8] == '\0')) {
+				fprintf(stderr, "sk-phone-relay: "
+				    "--push-contact: want a mailto: or https: "
+				    "URI, not \"%s\"\n", optarg);
+				rc = -1;
+			} else if (strlen(optarg) > 100 ||
+			    strpbrk(optarg, "\"\\ ") != NULL ||
+			    !printable(optarg)) {
+				fprintf(stderr, "sk-phone-relay: "
+				    "--push-contact: at most 100 printable "
+				    "characters, no space, quote or "
+				    "backslash\n");
+				rc = -1;
+			}
+			c->push_contact = optarg;
+			break;
+		case O_PUSH_QUEUE:
+			rc = parse_u32("--push-queue", optarg, 1, 1000000,
+			    &c->push_queue);
+			break;
+		case O_PUSH_CA:
+			c->push_ca = optarg;
+			break;
 		case 'v':
 			c->verbose = 1;
 			break;
@@ -424,6 +497,12 @@ parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 	if (web_set && no_web) {
 		fprintf(stderr, "sk-phone-relay: --web and --no-web: give "
 		    "one\n");
+		return -1;
+	}
+	if (c->push_dir == NULL && (c->npush_allow > 0 ||
+	    c->push_contact != NULL || c->push_ca != NULL)) {
+		fprintf(stderr, "sk-phone-relay: --push-allow, --push-contact "
+		    "and --push-ca need --push-dir\n");
 		return -1;
 	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
@@ -537,8 +616,11 @@ main(int argc, char **argv)
 	c.ping_s = 30;
 	c.web_dir = SKP_WEB_DIR;
 	c.web_default = 1;
-	if (parse_args(argc, argv, &c, &conns_set) != 0)
+	c.push_queue = 1000;
+	if (parse_args(argc, argv, &c, &conns_set) != 0) {
+		free(c.push_allow);
 		return 2;
+	}
 	verbose = c.verbose;
 	if (c.tls_cert != NULL && check_tls_files(c.tls_cert, c.tls_key) != 0)
 		return 1;
@@ -573,6 +655,18 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (relayd_web_init(&c) != 0) {
+		relayd_fini();
+		return 1;
+	}
+	if (c.push_ca != NULL && access(c.push_ca, R_OK) != 0) {
+		relayd_log("--push-ca: cannot read %s: %s", c.push_ca,
+		    strerror(errno));
+		relayd_web_fini();
+		relayd_fini();
+		return 1;
+	}
+	if (relayd_push_init(&c) != 0) {
+		relayd_web_fini();
 		relayd_fini();
 		return 1;
 	}
@@ -621,6 +715,7 @@ main(int argc, char **argv)
 		if ((evloop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK)) ==
 		    NULL) {
 			relayd_log("cannot create the libev loop");
+			relayd_push_fini();
 			relayd_web_fini();
 			relayd_fini();
 			return 1;
@@ -633,6 +728,7 @@ main(int argc, char **argv)
 	if ((context = lws_create_context(&info)) == NULL) {
 		relayd_log("cannot listen on %s (address in use, or a bad "
 		    "certificate or key?)", c.listen);
+		relayd_push_fini();
 		relayd_web_fini();
 		relayd_fini();
 		return 1;
@@ -642,11 +738,19 @@ main(int argc, char **argv)
 	if (port <= 0) {
 		relayd_log("cannot listen on %s", c.listen);
 		lws_context_destroy(context);
+		relayd_push_fini();
 		relayd_web_fini();
 		relayd_fini();
 		return 1;
 	}
 	relayd_set_context(context);
+	if (relayd_push_start(context) != 0) {
+		lws_context_destroy(context);
+		relayd_push_fini();
+		relayd_web_fini();
+		relayd_fini();
+		return 1;
+	}
 	relayd_start_ticks();
 	relayd_log("listening on %s://%s%s%s:%d (max %u connections, frames "
 	    "up to %u bytes, %s loop)", c.tls_cert != NULL ? "wss" : "ws",
@@ -675,9 +779,12 @@ main(int argc, char **argv)
 
 	relayd_log("stopping: closing every connection");
 	relayd_shutdown();
+	relayd_push_stop();
 	until = now_ms() + SHUTDOWN_GRACE_MS;
 	while (!relayd_idle() && now_ms() < until)
 		service_once();
+	/* The push thread wakes the loop: it stops before the loop goes. */
+	relayd_push_fini();
 	lws_context_destroy(context);
 	context = NULL;
 #if defined(SKP_RELAY_LIBEV)
@@ -688,6 +795,7 @@ main(int argc, char **argv)
 #endif
 	relayd_web_fini();
 	relayd_fini();
+	free(c.push_allow);
 	relayd_log("stopped");
 	return 0;
 }

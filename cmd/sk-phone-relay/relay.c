@@ -1535,6 +1535,8 @@ relayd_shutdown(void)
 	const struct lws_protocols *p;
 
 	R.stopping = 1;
+	/* What happened since the last summary, said before going. */
+	stats_line();
 	/* lws compares the protocol pointer: use the vhost's own copy. */
 	if ((vh = lws_get_vhost_by_name(R.ctx, "sk-phone-relay")) == NULL ||
 	    (p = lws_vhost_name_to_protocol(vh, SKP_RELAY_SUBPROTOCOL)) ==

@@ -180,6 +180,8 @@ uint64_t relayd_push_call(const uint8_t id[32], const uint8_t *msg, size_t,
 void	 relayd_push_cancel(uint64_t);
 void	 relayd_push_results(void);
 void	 relayd_push_stats(struct relayd_push_stats *);
+/* Asks the thread to stop: requests in flight get 2 s more. */
+void	 relayd_push_stop(void);
 /* Stops the thread (requests in flight abandoned after 2 s) and frees. */
 void	 relayd_push_fini(void);
 
