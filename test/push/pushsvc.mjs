@@ -9,9 +9,11 @@
 // As a module:
 //   const svc = await startPushService({ onPush(entry) {} });
 //   svc.port, svc.origin, svc.newSubscription(), svc.log, svc.close()
+//   (tls: {cert, key} in PEM: https, as every real push service is)
 // As a program (for the Python tests):
-//   node test/push/pushsvc.mjs
-// prints one line {"port":N} and serves until its standard input closes.
+//   node test/push/pushsvc.mjs [--tls CERT KEY]
+// prints one line {"port":N} and serves until its standard input closes;
+// with --tls, https with that certificate and key (PEM files).
 //
 // HTTP:
 //   POST /_sub          -> {id, endpoint, p256dh, auth} (base64url): a new
@@ -19,8 +21,10 @@
 //   POST /push/ID       what the relay calls: checked, decrypted, recorded,
 //                          then answered as the mode of ID says (201)
 //   POST /_mode/ID      {"status":410} | {"status":500,"times":2} |
+//                          {"status":429,"retryAfter":2,"times":1} |
 //                          {"hang":true} | {"delayMs":3000}: how the next
-//                          pushes to ID are answered ({} back to 201)
+//                          pushes to ID are answered ({} back to 201);
+//                          retryAfter (seconds) is sent as Retry-After
 //   GET  /_log          [{id, ok, error, ttl, urgency, topic, vapidKey,
 //                          jwt: {aud, exp, sub}, payload, at, status}]
 //                          ?id=ID only those; ?after=N&waitMs=M waits (at
@@ -30,6 +34,8 @@
 // Authorization), 403 (JWT signature or claims) or 413 (body too large).
 
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import {
 	createECDH, createHmac, createDecipheriv, createPublicKey, verify, randomBytes,
 } from 'node:crypto';
@@ -202,15 +208,17 @@ function readBody(req, cap) {
 	});
 }
 
-function answer(res, status, obj) {
+function answer(res, status, obj, headers = {}) {
 	const body = obj === undefined ? '' : JSON.stringify(obj);
 	res.writeHead(status, { 'Content-Type': 'application/json',
-		'Content-Length': Buffer.byteLength(body) });
+		'Content-Length': Buffer.byteLength(body), ...headers });
 	res.end(body);
 }
 
-// Start the service on 127.0.0.1 (port 0: any free one).
-export function startPushService({ onPush = null, host = '127.0.0.1', port = 0 } = {}) {
+// Start the service on 127.0.0.1 (port 0: any free one); with tls
+// ({cert, key}, PEM), https.
+export function startPushService({ onPush = null, host = '127.0.0.1', port = 0,
+	tls = null } = {}) {
 	const subs = new Map();		// id -> {uaPrivate, uaPublic, auth}
 	const modes = new Map();	// id -> {status, times, hang, delayMs}
 	const log = [];
@@ -323,7 +331,8 @@ export function startPushService({ onPush = null, host = '127.0.0.1', port = 0 }
 				return;
 			if (entry.status === 201)
 				res.setHeader('Location', `${origin}/message/${randomBytes(8).toString('hex')}`);
-			answer(res, entry.status);
+			answer(res, entry.status, undefined, mode.retryAfter === undefined ? {} :
+				{ 'Retry-After': String(mode.retryAfter) });
 		};
 		if (mode.delayMs)
 			setTimeout(send, mode.delayMs);
@@ -368,6 +377,13 @@ export function startPushService({ onPush = null, host = '127.0.0.1', port = 0 }
 			}
 			mode.delayMs = m.delayMs;
 		}
+		if (m.retryAfter !== undefined) {
+			if (!Number.isInteger(m.retryAfter) || m.retryAfter < 0 || m.retryAfter > 3600) {
+				answer(res, 400, { error: 'retryAfter: want 0..3600 (seconds)' });
+				return;
+			}
+			mode.retryAfter = m.retryAfter;
+		}
 		if (Object.keys(mode).length === 0)
 			modes.delete(id);
 		else
@@ -399,7 +415,7 @@ export function startPushService({ onPush = null, host = '127.0.0.1', port = 0 }
 		answer(res, 200, pick());
 	}
 
-	const server = createServer((req, res) => {
+	const handler = (req, res) => {
 		const url = new URL(req.url, origin);
 		const path = url.pathname;
 		let m;
@@ -422,7 +438,9 @@ export function startPushService({ onPush = null, host = '127.0.0.1', port = 0 }
 			if (!res.headersSent)
 				answer(res, 500, { error: String(e.message || e) });
 		});
-	});
+	};
+	const server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handler) :
+		createServer(handler);
 	server.on('connection', (s) => {
 		sockets.add(s);
 		s.on('close', () => sockets.delete(s));
@@ -432,7 +450,7 @@ export function startPushService({ onPush = null, host = '127.0.0.1', port = 0 }
 		server.once('error', reject);
 		server.listen(port, host, () => {
 			const p = server.address().port;
-			origin = `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
+			origin = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${p}`;
 			resolve({
 				port: p,
 				origin,
@@ -464,7 +482,16 @@ export function startPushService({ onPush = null, host = '127.0.0.1', port = 0 }
 // As a program: {"port":N} on standard output; exit when standard input
 // closes (the test that started it ended, whatever way).
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+	const args = process.argv.slice(2);
+	let tls = null;
+	if (args.length === 3 && args[0] === '--tls') {
+		tls = { cert: readFileSync(args[1]), key: readFileSync(args[2]) };
+	} else if (args.length !== 0) {
+		process.stderr.write('usage: node pushsvc.mjs [--tls CERT KEY]\n');
+		process.exit(2);
+	}
 	const svc = await startPushService({
+		tls,
 		onPush(e) {
 			process.stderr.write(`pushsvc: push to ${e.id}: ${e.ok ? 'ok' : e.error}, ` +
 				`answered ${e.status}\n`);

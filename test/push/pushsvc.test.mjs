@@ -4,7 +4,7 @@
 // sender written here from RFC 8291/8292 (its encryption checked equal to
 // the RFC's example body, byte for byte) makes the pushes that the service
 // must take, and the altered ones it must refuse; the modes the relay's
-// tests use (410, 500 twice, hang) answer as they say.
+// tests use (410, 500 twice, 429 with Retry-After, hang) answer as they say.
 //   node --test test/push/pushsvc.test.mjs   (test/web/run.sh sets node 18's flags)
 
 import { test } from 'node:test';
@@ -269,6 +269,19 @@ test('modes: 410 until changed, 500 twice then 201, delayMs, hang until closed',
 	// A mode for an unknown subscription, or a bad one, is refused.
 	assert.equal((await http(svc.port, 'POST', '/_mode/nosuch', { body: '{"status":410}' })).status, 404);
 	assert.equal((await http(svc.port, 'POST', `/_mode/${a.id}`, { body: '{"status":99}' })).status, 400);
+
+	// retryAfter: sent as Retry-After with the status, once; then 201
+	// without it; out of range refused.
+	await http(svc.port, 'POST', `/_mode/${a.id}`,
+		{ body: '{"status":429,"retryAfter":2,"times":1}' });
+	r = await send(svc, pushRequest(svc, a, vk));
+	assert.equal(r.status, 429);
+	assert.equal(r.headers['retry-after'], '2');
+	r = await send(svc, pushRequest(svc, a, vk));
+	assert.equal(r.status, 201);
+	assert.equal(r.headers['retry-after'], undefined);
+	assert.equal((await http(svc.port, 'POST', `/_mode/${a.id}`,
+		{ body: '{"retryAfter":-1}' })).status, 400);
 
 	// delayMs: the answer comes no sooner.
 	await http(svc.port, 'POST', `/_mode/${a.id}`, { body: '{"delayMs":300,"times":1}' });

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import stat
 import struct
 import subprocess
@@ -106,11 +107,14 @@ def b64u_enc(b):
 
 class PushSvc:
     """test/push/pushsvc.mjs as a program: prints {"port":N}, exits when
-    its stdin closes (push-api.md 3)."""
+    its stdin closes (push-api.md 3). tls=(cert, key): https."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         node = shutil.which("node") or shutil.which("nodejs") or "node"
-        self.p = subprocess.Popen([node, PUSHSVC], stdin=subprocess.PIPE,
+        self.tls = tls
+        self.p = subprocess.Popen([node, PUSHSVC] +
+                                  (["--tls", tls[0], tls[1]] if tls else []),
+                                  stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE,
                                   stderr=open(os.path.join(
                                       rt.TMP, "pushsvc.err"), "wb"))
@@ -118,10 +122,17 @@ class PushSvc:
         line = self.p.stdout.readline()
         check(line, "pushsvc did not start")
         self.port = json.loads(line)["port"]
-        self.origin = "http://127.0.0.1:%d" % self.port
+        self.origin = "%s://127.0.0.1:%d" % ("https" if tls else "http",
+                                             self.port)
 
     def req(self, method, path, body=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        if self.tls:
+            c = http.client.HTTPSConnection(
+                "127.0.0.1", self.port, timeout=5,
+                context=ssl.create_default_context(cafile=self.tls[0]))
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", self.port,
+                                           timeout=5)
         c.request(method, path, body=json.dumps(body) if body is not None
                   else None, headers={"content-type": "application/json"})
         r = c.getresponse()
@@ -349,6 +360,96 @@ def case_push_retry():
           got[2]["at"] - got[1]["at"] >= 1900, "no backoff: %r" %
           [e["at"] for e in got])
     check("HTTP 500; trying again in 1 s" in r.text(), r.text())
+
+
+def case_push_retry_after():
+    """429 with Retry-After: 2, then 201: the relay waits the 2 s the
+    service asked for (its own first backoff is 1 s), not less."""
+    svc = PushSvc()
+    r = push_relay(svc, os.path.join(rt.TMP, "push"))
+    secret = os.urandom(32)
+    sub = svc.new_sub()
+    subscribed_phone(r, secret, sub)[0].close()
+    svc.mode(sub["id"], {"status": 429, "retryAfter": 2, "times": 1})
+    c = held_call(r, rt.mailbox_id(secret), 1, b"later, please",
+              timeout_ms=30000)
+    svc.wait_log(sub["id"], 2, timeout=15)
+    time.sleep(0.3)
+    got = svc.log(sub["id"])
+    check([e["status"] for e in got] == [429, 201],
+          "answers %r" % [e["status"] for e in got])
+    check(all(e["ok"] and e["payload"] == got[0]["payload"] for e in got),
+          "the attempts differ: %r" % got)
+    gap = got[1]["at"] - got[0]["at"]
+    check(gap >= 1500, "second attempt %d ms after the 429 with "
+          "Retry-After: 2" % gap)
+    check("HTTP 429; trying again in 2 s" in r.text(), r.text())
+
+
+def make_cert(name):
+    """A self-signed P-256 certificate for 127.0.0.1 (CN and SAN), made
+    with the openssl command in the case's temporary folder."""
+    cf = os.path.join(rt.TMP, name + ".crt")
+    kf = os.path.join(rt.TMP, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1",
+                    "-keyout", kf, "-out", cf],
+                   capture_output=True, check=True, timeout=30)
+    return cf, kf
+
+
+def case_push_tls():
+    """An https push service: with --push-ca its certificate, the push
+    arrives, verifies and decrypts; a relay given another CA sends
+    nothing (the service sees no push) and logs why."""
+    cf, kf = make_cert("svc")
+    other, _ = make_cert("other")
+    svc = PushSvc(tls=(cf, kf))
+    check(svc.origin.startswith("https://"), svc.origin)
+    # Another CA: the certificate is refused, nothing reaches the service.
+    bad = push_relay(svc, os.path.join(rt.TMP, "push-bad"),
+                     "--push-ca", other)
+    sb = os.urandom(32)
+    subb = svc.new_sub()
+    subscribed_phone(bad, sb, subb)[0].close()
+    cb = held_call(bad, rt.mailbox_id(sb), 1, b"not to you",
+                   timeout_ms=30000)
+    # Two attempts refused (the first retry is 1 s after the first).
+    said = re.compile(r"push to 127\.0\.0\.1 for mailbox [0-9a-f]{16}"
+                      r"\.\.\.: [^;\n]*certificate[^;\n]*; trying again "
+                      r"in 2 s")
+    end = time.monotonic() + 10
+    while not said.search(bad.text()) and time.monotonic() < end:
+        time.sleep(0.05)
+    check(said.search(bad.text()), "no certificate failure logged: " +
+          bad.text())
+    # The right CA: the push arrives over TLS, as over http.
+    r = push_relay(svc, os.path.join(rt.TMP, "push"), "--push-ca", cf)
+    secret = os.urandom(32)
+    sub = svc.new_sub()
+    ph, key = subscribed_phone(r, secret, sub)
+    ph.close()
+    msg = b"\x01\x02\x03\xfb\xff"    # 7.11's example
+    c = held_call(r, rt.mailbox_id(secret), 1, msg, timeout_ms=30000)
+    got = svc.wait_log(sub["id"], 1)
+    e = got[0]
+    check(e["ok"] and e["error"] is None and e["status"] == 201,
+          "push refused: %r" % e)
+    check(e["payload"] == '{"v":2,"call":"AQID-_8"}',
+          "payload %r" % e["payload"])
+    check(e["vapidKey"] == b64u_enc(key), "VAPID key")
+    check(e["jwt"]["aud"] == svc.origin and
+          e["jwt"].get("sub") == CONTACT, "JWT %r" % e["jwt"])
+    check(e["urgency"] == "high" and 25 <= int(e["ttl"]) <= 30,
+          "urgency %r, TTL %r" % (e["urgency"], e["ttl"]))
+    # The other relay's two attempts reached no push to the service.
+    check(svc.log(subb["id"]) == [], "a push got past the wrong CA: %r" %
+          svc.log(subb["id"]))
+    check(sub["endpoint"] not in r.text(), "the endpoint was logged")
+    c.close()
+    cb.close()
 
 
 def case_push_hanging():
