@@ -94,15 +94,6 @@ static struct {
 	unsigned int		 logs_said, logs_unsaid;
 } P = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The first 8 bytes of a mailbox id, for a log line. */
 static void
 id_short(const uint8_t id[32], char hex[17])
@@ -117,7 +108,7 @@ static void
 tlog(const char *fmt, ...)
 {
 	char line[400];
-	uint64_t minute = mono_ms() / 60000;
+	uint64_t minute = relayd_mono_ms() / 60000;
 	va_list ap;
 
 	if (minute != P.log_minute) {
@@ -305,7 +296,7 @@ relayd_push_call(const uint8_t id[32], const uint8_t *msg, size_t len,
 		job_free(j);
 		return 0;
 	}
-	j->deadline = mono_ms() + left_ms;
+	j->deadline = relayd_mono_ms() + left_ms;
 	j->due = 0;
 	j->state = J_WAIT;
 	j->retry_after = -1;
@@ -601,7 +592,7 @@ run(void *arg)
 
 	(void)arg;
 	for (;;) {
-		now = mono_ms();
+		now = relayd_mono_ms();
 		n = 0;
 		pthread_mutex_lock(&P.mu);
 		if (P.stop && stop_at == 0)
@@ -646,9 +637,9 @@ run(void *arg)
 			if (j == NULL)
 				continue;
 			inflight--;
-			judge(j, m->data.result, mono_ms());
+			judge(j, m->data.result, relayd_mono_ms());
 		}
-		now = mono_ms();
+		now = relayd_mono_ms();
 		tmo = next > now ? (int)(next - now) : 0;
 		if (stop_at != 0)
 			tmo = stop_at > now ? (int)(stop_at - now) : 0;

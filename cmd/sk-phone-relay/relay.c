@@ -167,8 +167,9 @@ static struct {
 
 #define STATS_TICKS	(60 * 1000 / WHEEL_TICK_MS)
 
-static uint64_t
-mono_ms(void)
+/* Monotonic milliseconds: the wheel's, the summary's and push.c's clock. */
+uint64_t
+relayd_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -1242,7 +1243,7 @@ stats_line(void)
 static void
 tick_cb(lws_sorted_usec_list_t *sul)
 {
-	uint64_t el = mono_ms() - R.start_ms;
+	uint64_t el = relayd_mono_ms() - R.start_ms;
 	uint32_t to = (uint32_t)(el / WHEEL_TICK_MS);
 
 	if (to / STATS_TICKS != R.wheel.now / STATS_TICKS)
@@ -1523,7 +1524,7 @@ relayd_set_context(struct lws_context *ctx)
 void
 relayd_start_ticks(void)
 {
-	R.start_ms = mono_ms();
+	R.start_ms = relayd_mono_ms();
 	lws_sul_schedule(R.ctx, 0, &R.tick_sul, tick_cb,
 	    (lws_usec_t)WHEEL_TICK_MS * LWS_US_PER_MS);
 }

@@ -40,6 +40,9 @@ struct relayd_conf {
 	int		 verbose;
 };
 
+/* Monotonic milliseconds (relay.c). */
+uint64_t relayd_mono_ms(void);
+
 /* Logging: refusals always (rate limited), connections with -v. */
 void	relayd_log(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	relayd_vlog(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -550,34 +550,7 @@ def case_push_cli():
 
 
 def main():
-    if len(sys.argv) != 4:
-        print(__doc__, file=sys.stderr)
-        return 2
-    rt.RELAY, rt.TOOL, name = sys.argv[1:4]
-    fn = globals().get("case_" + name)
-    if fn is None:
-        print("no case " + name, file=sys.stderr)
-        return 2
-    signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(
-        Fail("case took over %ds" % rt.CASE_BOUND_S)))
-    signal.alarm(rt.CASE_BOUND_S)
-    rc = 1
-    try:
-        fn()
-        rc = 0
-    except Fail as e:
-        print("FAIL: %s: %s" % (name, e))
-    finally:
-        signal.alarm(0)
-        for p in reversed(rt.PROCS):
-            p.stop()
-        for rep in rt.sanitizer_reports():
-            print("FAIL: %s: sanitizer: %s" % (name, rep))
-            rc = 1
-        if rc == 0:
-            print("ok: " + name)
-        shutil.rmtree(rt.TMP, ignore_errors=True)
-    return rc
+    return rt.main(globals(), __doc__)
 
 
 if __name__ == "__main__":

@@ -1737,13 +1737,15 @@ def case_web_warning():
           "no warning: " + r.text())
 
 
-def main():
+def main(cases=None, usage=None):
+    """RELAY TOOL CASE from argv: run case_CASE of cases (this module's by
+    default; push_test.py gives its own), bounded, sanitizer-checked."""
     global RELAY, TOOL
     if len(sys.argv) != 4:
-        print(__doc__, file=sys.stderr)
+        print(usage or __doc__, file=sys.stderr)
         return 2
     RELAY, TOOL, name = sys.argv[1:4]
-    fn = globals().get("case_" + name)
+    fn = (globals() if cases is None else cases).get("case_" + name)
     if fn is None:
         print("no case " + name, file=sys.stderr)
         return 2
