@@ -148,18 +148,8 @@ export class Computer {
 	async send({ command, params, raw, host, overwrite, id,
 	    timeMs = this.world.clock.now, answer = 'once', pin, envelope, name = this.name }) {
 		const w = this.world;
-		const ctx = { computerName: name };
-		if (raw !== undefined)
-			ctx.raw = raw;
-		if (host)
-			ctx.host = host;
-		if (overwrite)
-			ctx.overwrite = true;
-		const env = envelope ?? encodeRequest({ id: id ?? randomBytes(16), timeMs, command,
-		    params, ctx });
-		const hs = new Handshake({ pattern: 'KK', initiator: true, s: this.pair,
-		    rs: w.identity.identity.publicKey, psk: this.psk });
-		const m1 = await hs.writeMessage(env);
+		const { m1, hs } = await this.message1({ command, params, raw, host, overwrite,
+		    id: id ?? randomBytes(16), timeMs, envelope, name });
 		const call = await openCall({ identity: w.identity.identity,
 		    computers: await w.state.computers(), message1: m1 });
 		const seen = { questions: [], notices: [], pinAsked: false };
