@@ -11,6 +11,10 @@
 //     keeps its identity (same public keys; the private keys still
 //     CryptoKeys, still not extractable, still signing) and computers across
 //     a reload and in a new page of the same context.
+//   ed25519_key_in_idb (issue 13): the page's feature test finds Ed25519 in
+//     Chromium's WebCrypto; an Ed25519 credential (non-extractable
+//     CryptoKeyPair, alg -8) stored through PhoneState comes back after a
+//     reload, still unexportable, and signs 64 bytes node:crypto verifies.
 //   idb_concurrent_writes_both_persist: two addComputer calls at once on one
 //     PhoneState, and two pages putting at once on their own openIdbKV:
 //     every write is there after a reload.
@@ -39,8 +43,10 @@ let browser = null, base = null, idbModule = null;
 const IDB_ENTRY = `
 import { openIdbKV } from '../src/app/idbkv.js';
 import { PhoneState } from '../src/phone/state.js';
-import { generateEcdh } from '../src/proto/crypto.js';
-window.skpIdbTest = { openIdbKV, PhoneState, generateEcdh };
+import { generateEcdh, generateEd25519, hasEd25519 } from '../src/proto/crypto.js';
+import { signAuthData } from '../src/proto/authdata.js';
+window.skpIdbTest = { openIdbKV, PhoneState, generateEcdh, generateEd25519, hasEd25519,
+    signAuthData };
 `;
 
 before(async () => {
@@ -201,6 +207,52 @@ test('idb_state_survives_reload_and_new_page', { skip }, async () => {
 		return (await kv.keys()).length;
 	}), 0);
 	await ctx2.close();
+	await ctx.close();
+});
+
+test('ed25519_key_in_idb', { skip }, async () => {
+	const { createPublicKey, verify } = await import('node:crypto');
+	const ctx = await idbContext();
+	const page = await idbPage(ctx);
+	const made = await page.evaluate(async () => {
+		const { openIdbKV, PhoneState, generateEd25519, hasEd25519 } = window.skpIdbTest;
+		const kv = await openIdbKV('skp-idb-ed');
+		const st = await PhoneState.open(kv);
+		await st.createIdentity({ name: 'pixel', relay: '' });
+		const k = await generateEd25519();
+		const id = crypto.getRandomValues(new Uint8Array(16));
+		await st.addCredential({ id, rp: 'ssh:', userId: new Uint8Array([1]), userName: 'u',
+		    privateKey: k.privateKey, publicKey: k.publicKey, resident: false, credProtect: 1,
+		    created: 1, madeFor: 'work', alg: -8 });
+		kv.close();
+		return { has: await hasEd25519(), id: Array.from(id), pub: Array.from(k.publicKey) };
+	});
+	assert.equal(made.has, true, 'Chromium\'s WebCrypto has Ed25519');
+	await page.reload({ waitUntil: 'load' });
+	await idbPage(ctx, page);
+	const back = await page.evaluate(async (idList) => {
+		const { openIdbKV, PhoneState, signAuthData } = window.skpIdbTest;
+		const kv = await openIdbKV('skp-idb-ed');
+		const st = await PhoneState.open(kv);
+		const c = await st.findCredential(new Uint8Array(idList));
+		const [listed] = await st.credentials();
+		const exported = await crypto.subtle.exportKey('pkcs8', c.privateKey).then(
+		    () => 'exported', (e) => e.name);
+		const ad = new Uint8Array(37), cdh = new Uint8Array(32).fill(7);
+		const sig = await signAuthData(c.privateKey, ad, cdh);
+		kv.close();
+		return { alg: c.alg, type: listed.type, name: c.privateKey.algorithm.name,
+		    extractable: c.privateKey.extractable, exported, pub: Array.from(c.publicKey),
+		    sig: Array.from(sig) };
+	}, made.id);
+	assert.deepEqual([back.alg, back.type, back.name, back.extractable, back.exported],
+	    [-8, 'ed25519-sk', 'Ed25519', false, 'InvalidAccessError']);
+	assert.deepEqual(back.pub, made.pub);
+	assert.equal(back.sig.length, 64);
+	const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519',
+	    x: Buffer.from(made.pub).toString('base64url') }, format: 'jwk' });
+	const msg = Buffer.concat([Buffer.alloc(37), Buffer.alloc(32, 7)]);
+	assert.ok(verify(null, msg, key, Buffer.from(back.sig)), 'node:crypto verifies it');
 	await ctx.close();
 });
 

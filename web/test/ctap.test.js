@@ -233,7 +233,12 @@ test('request refusals with their CTAP status', async () => {
 	assert.deepEqual(refusal(ctx(new Map([[2, 'l\nap']]))), ['FORMAT', STATUS.INVALID_CBOR]);
 	assert.deepEqual(refusal(ctx(new Map([[2, '']]))), ['FORMAT', STATUS.INVALID_CBOR]);
 	assert.deepEqual(refusal(ctx(new Map([[2, 'a'.repeat(65)]]))), ['TOO_LARGE', STATUS.INVALID_LENGTH]);
-	assert.deepEqual(refusal(ctx(new Map([[2, 'lap'], [6, 1]]))), ['FORMAT', STATUS.INVALID_CBOR]);
+	// key 6, origin (§4.3): a uint, any value (unknown ones ignored); another type 0x11
+	assert.deepEqual(refusal(ctx(new Map([[2, 'lap'], [6, 'agent']]))),
+	    ['CBOR_TYPE', STATUS.CBOR_UNEXPECTED_TYPE]);
+	assert.deepEqual(refusal(ctx(new Map([[2, 'lap'], [6, -1]]))),
+	    ['CBOR_TYPE', STATUS.CBOR_UNEXPECTED_TYPE]);
+	assert.deepEqual(refusal(ctx(new Map([[2, 'lap'], [7, 1]]))), ['FORMAT', STATUS.INVALID_CBOR]);
 	const host = (h) => ctx(new Map([[2, 'lap'], [3, h]]));
 	const H = () => new Map([[1, 'prod.example.com'], [2, 22], [3, new Uint8Array(10)],
 	    [4, new Uint8Array(10)], [5, 'curve25519-sha256']]);
@@ -264,10 +269,10 @@ test('request refusals with their CTAP status', async () => {
 	// unknown keys and options in CTAP's maps are ignored
 	assert.equal(refusal(await ga(new Map([[1, 'ssh:'], [2, cdh], [9, 1],
 	    [5, new Map([['up', true], ['zz', 1]])]]))), 'OK');
-	// makeCredential: ES256 required, credProtect 1..3
+	// makeCredential: ES256 or EdDSA required, credProtect 1..3
 	const mc = (p) => ctap.encodeRequest({ ...GETINFO, command: CMD.MAKE_CREDENTIAL, params: p,
 	    ctx: { raw: new Uint8Array(1), computerName: 'lap' } });
-	assert.deepEqual(refusal(mc(mcParams({ algs: [new Map([['alg', -8], ['type', 'public-key']])] }))),
+	assert.deepEqual(refusal(mc(mcParams({ algs: [new Map([['alg', -35], ['type', 'public-key']])] }))),
 	    ['UNSUPPORTED', STATUS.UNSUPPORTED_ALGORITHM]);
 	assert.deepEqual(refusal(mc(mcParams({ algs: Array(9).fill(new Map([['alg', -7], ['type', 'public-key']])) }))),
 	    ['TOO_LARGE', STATUS.INVALID_LENGTH]);
@@ -312,4 +317,45 @@ test('PIN message and answer refusals', () => {
 	// the version refusal is the one unpadded answer
 	assert.equal(ctap.encodeResponse({ status: STATUS.BAD_VERSION, reason: 'update', unpadded: true })
 	    .length, 12);
+});
+
+// Issue 13: the algorithms of makeCredential (§4.5), the context's origin
+// (§4.3 key 6) and the phone's time with a stale refusal (§4.2 key 6).
+test('makeCredential algorithms in order; context origin; phone time only with 0xF0', () => {
+	const alg = (a, t = 'public-key') => new Map([['alg', a], ['type', t]]);
+	const mcReq = (algs) => ctap.encodeRequest({ ...GETINFO, command: CMD.MAKE_CREDENTIAL,
+	    params: mcParams({ algs }), ctx: { raw: new Uint8Array(5), computerName: 'lap' } });
+	assert.deepEqual(ctap.decodeRequest(mcReq([alg(-8)])).mc.algs, [-8]);
+	assert.deepEqual(ctap.decodeRequest(mcReq([alg(-257), alg(-8), alg(-7), alg(-8)])).mc.algs,
+	    [-8, -7]);
+	assert.deepEqual(ctap.decodeRequest(mcReq([alg(-8, 'other'), alg(-7)])).mc.algs, [-7]);
+	assert.deepEqual(refusal(mcReq([alg(-257), alg(-35)])),
+	    ['UNSUPPORTED', STATUS.UNSUPPORTED_ALGORITHM]);
+	// origin: 1 is ssh-agent; an unknown value is kept, and ignored
+	const ctxOf = (origin) => ctap.decodeRequest(ctap.encodeRequest({ ...GETINFO,
+	    ctx: { computerName: 'lap', origin } })).ctx;
+	assert.equal(ctxOf(1).origin, ctap.ORIGIN_AGENT);
+	assert.equal(ctxOf(7).origin, 7);
+	assert.equal(ctxOf(undefined).origin, undefined);
+	// the phone's time: encoded and read with 0xF0 only
+	const t = 1700000123456;
+	const stale = ctap.encodeResponse({ status: STATUS.STALE, reason: 'stale', phoneTime: t });
+	const r = ctap.decodeResponse(stale);
+	assert.equal(r.status, STATUS.STALE);
+	assert.equal(r.phoneTime, t);
+	assert.equal(ctap.decodeResponse(ctap.encodeResponse({ status: STATUS.STALE,
+	    reason: 'stale' })).phoneTime, undefined);
+	assert.throws(() => ctap.encodeResponse({ status: STATUS.REPLAYED, reason: 'x', phoneTime: t }),
+	    { code: 'INVALID' });
+	const m = cbor.decode(stale);
+	m.set(1, STATUS.REPLAYED);
+	assert.throws(() => ctap.decodeResponse(cbor.encode(m)), { code: 'FORMAT' });
+	m.set(1, STATUS.STALE);
+	m.set(6, 'now');
+	assert.throws(() => ctap.decodeResponse(cbor.encode(m)), { code: 'CBOR_TYPE' });
+	m.set(6, -5);
+	assert.throws(() => ctap.decodeResponse(cbor.encode(m)), { code: 'CBOR_TYPE' });
+	m.delete(6);
+	m.set(7, 1);
+	assert.throws(() => ctap.decodeResponse(cbor.encode(m)), { code: 'FORMAT' });
 });

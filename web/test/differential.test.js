@@ -143,6 +143,11 @@ const isUtf8 = (b) => {
 	}
 };
 
+// A key handle of version 2: RFC 8032 7.1 test 1's public key.
+const V2_HANDLE = fromHex('534b5002' + '320e65a0432b88f32b0c3fa9e0125fd6' +
+    'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a' + '10' +
+    'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf');
+
 const KINDS = [
 	['cbor', ['ctap_request', 'ctap_response', 'pair_payload'], (b) => cbor.decode(b, ctap.ENVELOPE_MAX)],
 	['request', ['ctap_request'], (b) => ctap.decodeRequest(b), true],
@@ -173,6 +178,14 @@ for (const [kind, corpora, fn, withStatus, text] of KINDS) {
 		// then those frames are left out, and only then.
 		if (kind === 'relayframe' && cAnswers(kind, [fromHex('890000000002')])[0][0] !== 0) {
 			const keep = inputs.map((b) => b[0] !== 0x89);
+			inputs = inputs.filter((_, i) => keep[i]);
+			c = c.filter((_, i) => keep[i]);
+		}
+		// Key handle version 2 (Ed25519, issue 13) is in the JS decoder
+		// before lib/keyhandle.c has it (h13-ed25519 lands that): then
+		// the handles of version 2 are left out, and only then.
+		if (kind === 'keyhandle' && cAnswers(kind, [V2_HANDLE])[0][0] !== 0) {
+			const keep = inputs.map((b) => b.length < 4 || b[3] !== 2);
 			inputs = inputs.filter((_, i) => keep[i]);
 			c = c.filter((_, i) => keep[i]);
 		}

@@ -53,11 +53,11 @@ test('enroll, then sign SSHSIG data: asked with the reference phone\'s lines, ch
 	assert.equal(k.status, 0);
 	const q = k.questions[0];
 	assert.equal(q.op, 'enroll');
-	assert.equal(q.title, 'enroll a new key');
+	assert.equal(q.title, 'enroll a new ecdsa-sk key');
 	assert.equal(q.application, 'ssh:');
 	assert.equal(q.computer, 'work');
 	assert.deepEqual(q.choices, ['once', 'window', 'reject']);
-	assert.deepEqual(q.lines, ['request from computer "work"', '  operation:   enroll a new key',
+	assert.deepEqual(q.lines, ['request from computer "work"', '  operation:   enroll a new ecdsa-sk key',
 	    '  application: ssh:', '  user:        alice', '  [o] allow once',
 	    '  [w] allow verified logins to pinned hosts from "work" for 3 hours (no signatures)',
 	    '  [r] reject']);
@@ -214,7 +214,7 @@ test('resident keys: 0x19 before UV, overwrite replaces the old one once the new
 	const userId = concat(utf8('alice'), new Uint8Array(27));
 	const a = await w.computer.enroll({ rk: true, credProtect: 2, userId, userName: 'alice' });
 	assert.equal(a.status, 0);
-	assert.equal(a.questions[0].title, 'enroll a new resident key');
+	assert.equal(a.questions[0].title, 'enroll a new resident ecdsa-sk key');
 	assert.equal((await lastLog(w)).op, 'enroll-resident');
 	let r = await w.computer.enroll({ rk: true, credProtect: 3, uv: true, userId });
 	assert.equal(r.status, STATUS.CREDENTIAL_EXCLUDED);

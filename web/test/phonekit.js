@@ -63,7 +63,8 @@ export function hostLogin(k, hk, { name = 'db1', port = 22, user = 'root', bound
     boundKey } = {}) {
 	const sessionId = randomBytes(32);
 	const raw = loginData({ user, sessionId, keyBlob: credentialBlob(k.publicKey, 'ssh:'),
-	    hostKey: bound ? (boundKey ?? hk.blob) : null });
+	    hostKey: bound ? (boundKey ?? hk.blob) : null, algorithm: k.publicKey.length === 32 ?
+	    'sk-ssh-ed25519@openssh.com' : undefined });
 	const host = { name, port, hostKey: hk.blob, signature: (signWith ?? hk).sign(sessionId),
 	    kex: 'curve25519-sha256' };
 	return { raw, host };
@@ -71,7 +72,7 @@ export function hostLogin(k, hk, { name = 'db1', port = 22, user = 'root', bound
 
 // makeCredential parameters as lib/ctap.c writes them.
 export function mcParams({ cdh, rp = 'ssh:', userId = new Uint8Array(32), userName = 'openssh',
-    credProtect = 0, rk, uv, up }) {
+    credProtect = 0, rk, uv, up, algs = [-7] }) {
 	const m = new Map([[1, cdh], [2, new Map([['id', rp], ['name', rp]])]]);
 	const user = new Map([['id', userId]]);
 	if (userName) {
@@ -79,7 +80,7 @@ export function mcParams({ cdh, rp = 'ssh:', userId = new Uint8Array(32), userNa
 		user.set('displayName', userName);
 	}
 	m.set(3, user);
-	m.set(4, [new Map([['alg', -7], ['type', 'public-key']])]);
+	m.set(4, algs.map((a) => new Map([['alg', a], ['type', 'public-key']])));
 	if (credProtect)
 		m.set(6, new Map([['credProtect', credProtect]]));
 	const o = new Map();
@@ -127,7 +128,7 @@ export class Computer {
 
 	// Message 1 of a request, and the computer's handshake (to read the
 	// answer): { m1, hs, env }.
-	async message1({ command, params, raw, host, overwrite, id = randomBytes(16),
+	async message1({ command, params, raw, host, overwrite, origin, id = randomBytes(16),
 	    timeMs = this.world.clock.now, envelope, name = this.name }) {
 		const w = this.world;
 		const ctx = { computerName: name };
@@ -137,6 +138,8 @@ export class Computer {
 			ctx.host = host;
 		if (overwrite)
 			ctx.overwrite = true;
+		if (origin !== undefined)
+			ctx.origin = origin;
 		const env = envelope ?? encodeRequest({ id, timeMs, command, params, ctx });
 		const hs = new Handshake({ pattern: 'KK', initiator: true, s: this.pair,
 		    rs: w.identity.identity.publicKey, psk: this.psk });
@@ -145,10 +148,10 @@ export class Computer {
 
 	// Sends one request; answer: what ask() resolves (or a function of
 	// the question); pin: the PIN sent in message 3 (null: none sent).
-	async send({ command, params, raw, host, overwrite, id,
+	async send({ command, params, raw, host, overwrite, origin, id,
 	    timeMs = this.world.clock.now, answer = 'once', pin, envelope, name = this.name }) {
 		const w = this.world;
-		const { m1, hs } = await this.message1({ command, params, raw, host, overwrite,
+		const { m1, hs } = await this.message1({ command, params, raw, host, overwrite, origin,
 		    id: id ?? randomBytes(16), timeMs, envelope, name });
 		const call = await openCall({ identity: w.identity.identity,
 		    computers: await w.state.computers(), message1: m1 });
@@ -177,6 +180,7 @@ export class Computer {
 		if (out.hangUp)
 			return { ...seen, hangUp: true, out };
 		const renv = encodeResponse({ status: out.status, ctap: out.ctap, reason: out.reason,
+		    phoneTime: out.phoneTime,
 		    unpadded: out.unpadded });
 		let r;
 		if (out.pinPath) {

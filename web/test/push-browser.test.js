@@ -256,7 +256,7 @@ test('push_shows_the_request_and_allow_answers_it', { skip }, async () => {
 		const ch = await heldCall(t, first.m1);
 		await push(t, `{"v":2,"call":"${b64urlEncode(first.m1)}"}`);
 		const n = await shown(t, (x) => x.data && x.data.digest);
-		assert.equal(n.title, 'Enroll a new key');
+		assert.equal(n.title, 'Enroll a new ecdsa-sk key');
 		assert.equal(n.body, 'From computer "laptop".');
 		assert.equal(n.tag, 'skp-call');
 		assert.deepEqual(n.actions, [{ action: 'allow', title: 'Allow' },

@@ -63,7 +63,7 @@ test('the notification: what is asked, and buttons only when a notification can 
 	const call = await openCall({ identity: w.identity.identity,
 	    computers: await w.state.computers(), message1: r.m1 });
 	let n = await notificationFor(r.text, { kv: w.kv });
-	assert.equal(n.title, 'Enroll a new key');
+	assert.equal(n.title, 'Enroll a new ecdsa-sk key');
 	assert.equal(n.options.body, 'From computer "work".');
 	assert.equal(n.options.tag, PUSH_TAG);
 	assert.deepEqual(n.options.actions.map((a) => a.action), ['allow', 'reject']);

@@ -226,6 +226,7 @@ class Phone extends EventTarget {
 			return;
 		}
 		const env = encodeResponse({ status: res.status, ctap: res.ctap, reason: res.reason,
+		    phoneTime: res.phoneTime,
 		    unpadded: res.unpadded === true });
 		const m2 = res.pinPath ? await call.answerAfterPin(env) : await call.answer(env);
 		mark('sealed');

@@ -147,6 +147,7 @@ async function send(channel, call, res) {
 		return;
 	}
 	const env = encodeResponse({ status: res.status, ctap: res.ctap, reason: res.reason,
+	    phoneTime: res.phoneTime,
 	    unpadded: res.unpadded === true });
 	channel.send(res.pinPath ? await call.answerAfterPin(env) : await call.answer(env));
 	channel.hangup();

@@ -34,16 +34,19 @@
 import * as ad from '../proto/authdata.js';
 import { equal, toHex, utf8 } from '../proto/bytes.js';
 import * as cbor from '../proto/cbor.js';
-import { generateEcdsa, randomBytes, sha256 } from '../proto/crypto.js';
-import { CMD, CM_ENUM_RPS, rawMatches, STATUS } from '../proto/ctap.js';
+import { generateEcdsa, generateEd25519, hasEd25519, randomBytes, sha256 }
+    from '../proto/crypto.js';
+import { CMD, CM_ENUM_RPS, COSE_EDDSA, COSE_ES256, ORIGIN_AGENT, rawMatches, STATUS }
+    from '../proto/ctap.js';
 import { SkpError } from '../proto/err.js';
 import { hostCheck, verifiedWord } from './hostcheck.js';
 import { describe, parseData, printable as shown, SshReader } from './sshmsg.js';
-import { credentialFingerprint, REPLAY_MS } from './state.js';
+import { credentialFingerprint, keyType, REPLAY_MS } from './state.js';
 
 export const FRESH_MS = 120000;
 export const WINDOW_S = 3 * 3600;
 const SK_ECDSA = 'sk-ecdsa-sha2-nistp256@openssh.com';
+const SK_ED25519 = 'sk-ssh-ed25519@openssh.com';
 
 export const REASONS = Object.freeze({
 	OLD_VERSION: 'the computer speaks an older sk-phone protocol: update ' +
@@ -73,7 +76,20 @@ export const REASONS = Object.freeze({
 	BUSY: '16 requests already wait on the phone',
 	WAITED: 'not asked: waited too long behind another request on the phone',
 	UNKNOWN: 'unknown command',
+	NO_ED25519: 'this phone cannot make Ed25519 keys (its browser has no Ed25519 in ' +
+	    'WebCrypto): use ecdsa-sk',
+	NO_ALG: 'no algorithm the phone can make keys of (it makes ES256' +
+	    ' and, where its browser has it, EdDSA)',
+	AGENT_NO_HOST: 'through ssh-agent, no local record of this login (a forwarded ' +
+	    'agent, or ssh without sk-phone proxy): host not verified',
 });
+
+// The COSE algorithms this phone makes keys of, in its order of
+// preference (§4.7 getInfo key 10): EdDSA only where the browser's
+// WebCrypto makes non-extractable Ed25519 keys (asked once).
+export async function phoneAlgorithms() {
+	return (await hasEd25519()) ? [COSE_ES256, COSE_EDDSA] : [COSE_ES256];
+}
 
 // What a person reads: escaped as §8.5 says, cut as the reference
 // phone's 300-byte buffers cut it.
@@ -423,6 +439,12 @@ export class Engine {
 		const mc = r.req.mc;
 		if (mc.rpId.length === 0 || utf8(mc.rpId).length > 255)
 			this.stop(r, STATUS.INVALID_PARAMETER, REASONS.BAD_APP);
+		// The first of the computer's algorithms this phone makes (§4.5).
+		const mine = await phoneAlgorithms();
+		r.alg = mc.algs.find((a) => mine.includes(a));
+		if (r.alg === undefined)
+			this.stop(r, STATUS.UNSUPPORTED_ALGORITHM, mc.algs.includes(COSE_EDDSA) ?
+			    REASONS.NO_ED25519 : REASONS.NO_ALG);
 		if (mc.rk === true && !r.req.ctx.overwrite &&
 		    await this.state.findResident(mc.rpId, mc.userId))
 			this.stop(r, STATUS.CREDENTIAL_EXCLUDED, REASONS.EXISTS);
@@ -452,19 +474,25 @@ export class Engine {
 	}
 
 	// The key a userauth request names must be the one asked to sign.
-	// string alg, string curve, string Q, string application, nothing
-	// after: alg, Q and application must be the credential's (handle.c).
+	// sk-ecdsa: string alg, string curve, string Q, string application;
+	// sk-ssh-ed25519: string alg, string pk, string application; nothing
+	// after: alg, the public key and application must be the
+	// credential's (handle.c).
 	userauthKeyMatches(m, c) {
-		if (m.algorithm !== SK_ECDSA)
+		const ed = m.algorithm === SK_ED25519;
+		if (m.algorithm !== SK_ECDSA && !ed)
 			return true;	// a certificate or another type: not ours
 		const rd = new SshReader(m.keyBlob);
 		let f;
 		try {
-			f = [64, 64, 133, 1024].map((max) => rd.string(max));
+			f = (ed ? [64, 64, 1024] : [64, 64, 133, 1024]).map((max) => rd.string(max));
 			rd.end();
 		} catch {
 			return false;
 		}
+		if (ed)
+			return equal(f[0], utf8(SK_ED25519)) && equal(f[1], c.publicKey) &&
+			    equal(f[2], utf8(c.rp));
 		return equal(f[0], utf8(SK_ECDSA)) && equal(f[2], c.publicKey) &&
 		    equal(f[3], utf8(c.rp));
 	}
@@ -668,7 +696,10 @@ export class Engine {
 		}
 		if (mc) {
 			q.op = 'enroll';
-			q.title = r.req.mc.rk === true ? 'enroll a new resident key' : 'enroll a new key';
+			// The key type named (§8.5): the one this phone will make.
+			q.keyType = keyType(r.alg ?? COSE_ES256);
+			q.title = r.req.mc.rk === true ? `enroll a new resident ${q.keyType} key` :
+			    `enroll a new ${q.keyType} key`;
 		} else if (ga) {
 			q.op = login ? 'login' : m.kind === 'sshsig' ? 'sign' : 'other';
 			q.title = describe(m);
@@ -685,10 +716,14 @@ export class Engine {
 		if (login) {
 			q.user = subj;
 			const host = printable(hc?.pinName || '');
+			// §4.3 context key 6: the login came through ssh-agent.
+			const agent = r.req.ctx.origin === ORIGIN_AGENT;
+			q.viaAgent = agent;
+			const through = agent ? ' (through ssh-agent)' : '';
 			if (hc?.state === 'pinned') {
 				q.host = host;
 				q.hostState = 'verified';
-				q.hostLine = `${subj} @ ${host} (verified)`;
+				q.hostLine = `${subj} @ ${host} (verified)${through}`;
 				q.hostKeyType = hc.type;
 				q.hostKeyFp = hc.fingerprint;
 				q.hostKeyNote = 'pinned';
@@ -697,7 +732,7 @@ export class Engine {
 			} else if (hc?.state === 'new') {
 				q.host = host;
 				q.hostState = 'first-use';
-				q.hostLine = `${subj} @ ${host} (first use, not yet pinned)`;
+				q.hostLine = `${subj} @ ${host} (first use, not yet pinned)${through}`;
 				q.hostKeyType = hc.type;
 				q.hostKeyFp = hc.fingerprint;
 				q.hostKeyNote = hc.pinnedAs ? 'pinned for another name: not pinned for ' +
@@ -707,7 +742,8 @@ export class Engine {
 				lines.push(`  host key:    ${hc.type} ${hc.fingerprint} (${q.hostKeyNote})`);
 			} else {
 				q.hostState = 'not-verified';
-				q.hostLine = `${subj} @ unknown host (not verified)`;
+				q.hostLine = agent && !r.req.ctx.host ? `${subj} @ ${REASONS.AGENT_NO_HOST}` :
+				    `${subj} @ unknown host (not verified)${through}`;
 				lines.push(`  user:        ${q.hostLine}`);
 				if (hc?.state === 'unverified' && host) {
 					q.host = host;
@@ -773,10 +809,10 @@ export class Engine {
 		}
 	}
 
-	answerInfo() {
-		return this.state.pinIsSet().then((pin) => ({ status: STATUS.OK,
-		    ctap: ad.getInfoAnswer({ options: { rk: true, up: true, clientPin: pin,
-		        credMgmt: true } }) }));
+	async answerInfo() {
+		const pin = await this.state.pinIsSet();
+		return { status: STATUS.OK, ctap: ad.getInfoAnswer({ options: { rk: true, up: true,
+		    clientPin: pin, credMgmt: true }, algorithms: await phoneAlgorithms() }) };
 	}
 
 	async answerForget(r) {
@@ -788,7 +824,15 @@ export class Engine {
 	async answerMakeCredential(r) {
 		const mc = r.req.mc;
 		const id = randomBytes(16);
-		const key = await generateEcdsa();
+		const alg = r.alg ?? COSE_ES256;
+		let key;
+		try {
+			key = alg === COSE_EDDSA ? await generateEd25519() : await generateEcdsa();
+		} catch (e) {
+			if (e instanceof SkpError && e.code === 'UNSUPPORTED')
+				this.stop(r, STATUS.UNSUPPORTED_ALGORITHM, REASONS.NO_ED25519);
+			throw e;
+		}
 		const authData = await ad.buildAuthData({ rpId: mc.rpId,
 		    flags: ad.FLAGS.UP | ad.FLAGS.AT | (r.uv ? ad.FLAGS.UV : 0), signCount: 0,
 		    credId: id, publicKey: key.publicKey });
@@ -796,7 +840,7 @@ export class Engine {
 		const cred = { id, rp: mc.rpId, userId: mc.userId, userName: mc.userName,
 		    privateKey: key.privateKey, publicKey: key.publicKey, resident: mc.rk === true,
 		    credProtect: mc.credProtect || 1, created: Math.floor(this.now() / 1000),
-		    madeFor: r.computer.name };
+		    madeFor: r.computer.name, alg };
 		// On disk before the answer leaves.
 		try {
 			await this.state.addCredential(cred);
@@ -811,7 +855,7 @@ export class Engine {
 		    cred.id)))
 			await this.state.removeCredential(old.id);
 		r.keyFp = await credentialFingerprint(cred);
-		return { status: STATUS.OK, ctap: ad.makeCredentialAnswer({ authData, sig }) };
+		return { status: STATUS.OK, ctap: ad.makeCredentialAnswer({ authData, sig, alg }) };
 	}
 
 	async answerGetAssertion(r) {

@@ -6,7 +6,10 @@
 //   identity     { name, relay, identity: ECDH pair, mailbox: ECDSA pair, mailboxId }
 //   computers    [{ name, publicKey, requestPsk, pairedAt, windowUntil, windowNs }]
 //   credentials  [{ id, rp, userId, userName, privateKey, publicKey, resident,
-//                   credProtect, created, madeFor }]
+//                   credProtect, created, madeFor, alg }]
+//                alg: -7 (ES256, P-256, publicKey 65 bytes; absent in
+//                records written before ed25519-sk) or -8 (EdDSA, Ed25519,
+//                publicKey 32 bytes)
 //   counters     { hex(credential id): counter }
 //   seen         [{ id, at, reqMs, tag }]        the replay cache (§8.3 step 5)
 //   hosts        { pins: [{ name, type, key, pinnedAt, pinnedBy }],
@@ -64,6 +67,14 @@ export const AUDIT_MAX = 2000;
 export const COUNTER_MAX = 0xffffffff;
 
 const SK_ECDSA = 'sk-ecdsa-sha2-nistp256@openssh.com';
+const SK_ED25519 = 'sk-ssh-ed25519@openssh.com';
+export const ALG_ES256 = -7;
+export const ALG_EDDSA = -8;
+
+// The OpenSSH key type of a credential of COSE algorithm alg.
+export function keyType(alg) {
+	return alg === ALG_EDDSA ? 'ed25519-sk' : 'ecdsa-sk';
+}
 
 // One chain of edits per store, shared by every PhoneState opened on it.
 const chains = new WeakMap();
@@ -91,8 +102,12 @@ function sshString(b) {
 	return concat([(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255], b);
 }
 
-// The OpenSSH public key blob of a credential (§8.7, audit log's key).
+// The OpenSSH public key blob of a credential (§8.7, audit log's key):
+// sk-ssh-ed25519 for a 32-byte (Ed25519) public key, else sk-ecdsa.
 export function credentialBlob(publicKey, rp) {
+	if (publicKey.length === 32)
+		return concat(sshString(utf8(SK_ED25519)), sshString(publicKey),
+		    sshString(utf8(rp)));
 	return concat(sshString(utf8(SK_ECDSA)), sshString(utf8('nistp256')),
 	    sshString(publicKey), sshString(utf8(rp)));
 }
@@ -244,6 +259,17 @@ function checker(what) {
 			c.point(v.publicKey, path + '.publicKey');
 			return v;
 		},
+		// A non-extractable Ed25519 private key and its 32-byte public key.
+		ed25519(v, path) {
+			const k = v.privateKey;
+			if (typeof CryptoKey !== 'function' || !(k instanceof CryptoKey))
+				bad(path + '.privateKey', 'is not a CryptoKey');
+			if (k.type !== 'private' || k.extractable !== false ||
+			    k.algorithm?.name !== 'Ed25519')
+				bad(path + '.privateKey', 'is not a non-extractable Ed25519 private key');
+			c.bytes(v.publicKey, path + '.publicKey', 32);
+			return v;
+		},
 	};
 	return c;
 }
@@ -297,7 +323,12 @@ const CHECKS = {
 			c.str(x.rp, at + ' rp', 255, false);
 			c.bytes(x.userId, at + ' userId', 0, 64);
 			c.str(x.userName, at + ' userName', 255);
-			c.pair(x, at, 'ECDSA');
+			if (x.alg !== undefined && x.alg !== ALG_ES256 && x.alg !== ALG_EDDSA)
+				damaged('list of keys', `${at} alg is not -7 or -8`);
+			if (x.alg === ALG_EDDSA)
+				c.ed25519(x, at);
+			else
+				c.pair(x, at, 'ECDSA');
 			c.bool(x.resident, at + ' resident');
 			c.int(x.credProtect, at + ' credProtect', 1, 3);
 			c.int(x.created, at + ' created');
@@ -733,8 +764,8 @@ export class PhoneState {
 		for (const c of list)
 			out.push({ id: c.id, rp: c.rp, userId: c.userId, userName: c.userName,
 			    resident: c.resident, credProtect: c.credProtect, created: c.created,
-			    madeFor: c.madeFor, publicKey: c.publicKey,
-			    counter: counters[toHex(c.id)] ?? 0,
+			    madeFor: c.madeFor, publicKey: c.publicKey, alg: c.alg ?? ALG_ES256,
+			    type: keyType(c.alg ?? ALG_ES256), counter: counters[toHex(c.id)] ?? 0,
 			    fingerprint: await credentialFingerprint(c) });
 		return out;
 	}
@@ -756,6 +787,14 @@ export class PhoneState {
 		    credProtect: c.credProtect || 1, created: c.created, madeFor: c.madeFor };
 		if (!(rec.privateKey instanceof CryptoKey) || rec.privateKey.extractable)
 			fail('INVALID', 'a credential key is a non-extractable CryptoKey');
+		// alg only for Ed25519: an ES256 record stays as older pages wrote it.
+		if (c.alg === ALG_EDDSA) {
+			if (rec.privateKey.algorithm?.name !== 'Ed25519' || rec.publicKey?.length !== 32)
+				fail('INVALID', 'an EdDSA credential is an Ed25519 key pair');
+			rec.alg = ALG_EDDSA;
+		} else if (c.alg !== undefined && c.alg !== ALG_ES256) {
+			fail('INVALID', 'a credential\'s alg is -7 or -8');
+		}
 		await this.edit(async () => {
 			const list = await this.credentialRecords();
 			if (list.some((x) => equal(x.id, rec.id)))

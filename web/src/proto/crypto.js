@@ -1,6 +1,7 @@
 // The primitives of docs/PROTOCOL.md §1 (Suite) on WebCrypto
 // (globalThis.crypto.subtle: browsers, Node 18+): SHA-256, HMAC-SHA256,
-// HKDF-SHA256, P-256 ECDH and ECDSA, AES-256-GCM. Private keys are made with
+// HKDF-SHA256, P-256 ECDH and ECDSA, AES-256-GCM; and Ed25519 for the
+// credentials of ed25519-sk keys, where the browser has it. Private keys are made with
 // extractable=false: no script can read them out of their CryptoKey.
 //
 // A "key pair" here is { privateKey: CryptoKey, publicKey: Uint8Array(65) }
@@ -90,6 +91,110 @@ export async function generateEcdsa() {
 	const kp = await needSubtle().generateKey({ name: 'ECDSA', namedCurve: 'P-256' },
 	    false, ['sign', 'verify']);
 	return { privateKey: kp.privateKey, publicKey: await rawPublic(kp.publicKey) };
+}
+
+// Ed25519 (RFC 8032, pure): the credentials of ed25519-sk keys. A pair
+// here is { privateKey: CryptoKey, publicKey: Uint8Array(32) }.
+export const ED25519_PUB_LEN = 32;
+
+// A fresh Ed25519 pair, private key not extractable; UNSUPPORTED when this
+// browser's WebCrypto has no Ed25519.
+export async function generateEd25519() {
+	let kp;
+	try {
+		kp = await needSubtle().generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+	} catch (e) {
+		if (e?.name === 'NotSupportedError' || e?.name === 'TypeError' ||
+		    e?.name === 'SyntaxError')
+			fail('UNSUPPORTED', 'this browser has no Ed25519 in WebCrypto');
+		throw e;
+	}
+	return { privateKey: kp.privateKey, publicKey: await rawPublic(kp.publicKey) };
+}
+
+// RFC 8032 §5.1.3 (as lib/crypto.c's skp_ed25519_check_public): not one
+// of the eight points of small order (by y, sign bit cleared), y below p,
+// and x^2 = (y^2 - 1) / (d y^2 + 1) has a root, 0 only with the sign bit
+// clear.
+const P25519 = (1n << 255n) - 19n;
+
+function modPow(b, e, m) {
+	let r = 1n;
+	b %= m;
+	while (e > 0n) {
+		if (e & 1n)
+			r = r * b % m;
+		b = b * b % m;
+		e >>= 1n;
+	}
+	return r;
+}
+
+const D25519 = (P25519 - 121665n * modPow(121666n, P25519 - 2n, P25519) % P25519) % P25519;
+const SMALL_Y = [1n, P25519 - 1n, 0n,
+    0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826n,
+    0x7a03ac9277fdc74ec6cc392cfa53202a0f67100d760b3cba4fd84d3d706a17c7n];
+
+export function isEd25519Public(pub) {
+	if (!(pub instanceof Uint8Array) || pub.length !== ED25519_PUB_LEN)
+		return false;
+	const sign = (pub[31] & 0x80) !== 0;
+	let y = 0n;
+	for (let i = 31; i >= 0; i--)
+		y = (y << 8n) | BigInt(i === 31 ? pub[i] & 0x7f : pub[i]);
+	if (SMALL_Y.includes(y) || y >= P25519)
+		return false;
+	const yy = y * y % P25519;
+	const u = (yy - 1n + P25519) % P25519, v = (D25519 * yy + 1n) % P25519;
+	const e = u * modPow(v, P25519 - 2n, P25519) % P25519;
+	if (e === 0n)
+		return !sign;
+	return modPow(e, (P25519 - 1n) / 2n, P25519) === 1n;
+}
+
+// Can this browser make (and keep unreadable) Ed25519 keys? Asked once:
+// a key made, non-extractable, that signs 64 bytes its public key verifies.
+let ed25519Probe = null;
+
+export function hasEd25519() {
+	if (!ed25519Probe)
+		ed25519Probe = (async () => {
+			try {
+				const k = await generateEd25519();
+				if (k.privateKey.extractable !== false ||
+				    k.publicKey.length !== ED25519_PUB_LEN)
+					return false;
+				const m = Uint8Array.of(1, 2, 3);
+				const sig = await ed25519Sign(k.privateKey, m);
+				return sig.length === 64 && await ed25519Verify(k.publicKey, m, sig);
+			} catch {
+				return false;
+			}
+		})();
+	return ed25519Probe;
+}
+
+// Tests: pretend the browser has (true), has not (false) Ed25519, or ask
+// it again (null).
+export function setEd25519ForTest(v) {
+	ed25519Probe = v === null ? null : Promise.resolve(v);
+}
+
+export async function ed25519Sign(privateKey, msg) {
+	return new Uint8Array(await needSubtle().sign({ name: 'Ed25519' }, privateKey, msg));
+}
+
+export async function ed25519Verify(publicKey, msg, sig) {
+	if (!(publicKey instanceof Uint8Array) || publicKey.length !== ED25519_PUB_LEN)
+		fail('CRYPTO', 'an Ed25519 public key is 32 bytes');
+	const s = needSubtle();
+	let k;
+	try {
+		k = await s.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
+	} catch {
+		fail('CRYPTO', 'not an Ed25519 public key');
+	}
+	return s.verify({ name: 'Ed25519' }, k, sig, msg);
 }
 
 // Peers' public keys imported for ECDH, by their bytes: a paired

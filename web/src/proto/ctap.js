@@ -45,6 +45,10 @@ export const LIMITS = Object.freeze({
 	KEX_NAME: 64, ALLOW: 4, ALG_PARAMS: 8, MAILBOX_ID: 32,
 });
 export const COSE_ES256 = -7;
+export const COSE_EDDSA = -8;
+// The algorithms a phone may make keys of (§4.5): which one the phone
+// takes is its own (phone/engine.js: the first of the list it supports).
+const KNOWN_ALGS = [COSE_ES256, COSE_EDDSA];
 const PUBLIC_KEY = 'public-key';
 const TYPE_MAX = 32;
 
@@ -229,7 +233,7 @@ function decMc(p) {
 	const algs = need(p, 4, 'array');
 	if (algs.length > LIMITS.ALG_PARAMS)
 		fail('TOO_LARGE', 'too many algorithms');
-	let found = false;
+	mc.algs = [];
 	for (const e of algs) {
 		if (!T.map(e))
 			fail('CBOR_TYPE', 'an algorithm that is not a map');
@@ -243,11 +247,12 @@ function decMc(p) {
 		    (typeof alg === 'bigint' ? alg : BigInt(alg)) < -0x8000000000000000n)
 			fail('TOO_LARGE', 'alg out of range');
 		const type = getText(need(e, 'type', 'text'), TYPE_MAX);
-		if (alg === COSE_ES256 && type === PUBLIC_KEY)
-			found = true;
+		if (KNOWN_ALGS.includes(alg) && type === PUBLIC_KEY && !mc.algs.includes(alg))
+			mc.algs.push(alg);
 	}
-	if (!found)
-		refuse(STATUS.UNSUPPORTED_ALGORITHM, 'UNSUPPORTED', 'no ES256 public-key algorithm');
+	if (mc.algs.length === 0)
+		refuse(STATUS.UNSUPPORTED_ALGORITHM, 'UNSUPPORTED',
+		    'no ES256 or EdDSA public-key algorithm');
 	const ext = opt(p, 6, 'map');
 	mc.credProtect = 0;
 	if (ext !== undefined) {
@@ -330,8 +335,13 @@ function decHost(m) {
 	return h;
 }
 
+// Context key 6, origin (§4.3): 1 through ssh-agent; other values are
+// kept and ignored by the phone (a newer computer's), a wrong type is
+// refused.
+export const ORIGIN_AGENT = 1;
+
 function decCtx(m) {
-	only(m, [1, 2, 3, 4, 5]);
+	only(m, [1, 2, 3, 4, 5, 6]);
 	const c = {};
 	const raw = opt(m, 1, 'bytes');
 	if (raw !== undefined)
@@ -344,6 +354,9 @@ function decCtx(m) {
 	if (m.has(4))
 		refuse(STATUS.INVALID_PARAMETER, 'FORMAT', 'a PIN in message 1 (protocol 1)');
 	c.overwrite = opt(m, 5, 'bool') ?? false;
+	const origin = opt(m, 6, 'uint');
+	if (origin !== undefined)
+		c.origin = typeof origin === 'bigint' ? -1 : origin;
 	return c;
 }
 
@@ -422,7 +435,7 @@ export async function rawMatches(req) {
 
 // Encodes { id, timeMs, command, params (a Map or undefined), ctx: {
 // raw, computerName, host: {name, port, hostKey, signature, kex},
-// overwrite } } and pads it. Parameter maps are given as built Maps.
+// overwrite, origin } } and pads it. Parameter maps are given as built Maps.
 export function encodeRequest({ id, timeMs, command, params, ctx, version = VERSION }) {
 	const c = new Map();
 	if (ctx.raw !== undefined)
@@ -433,6 +446,8 @@ export function encodeRequest({ id, timeMs, command, params, ctx, version = VERS
 		    [3, ctx.host.hostKey], [4, ctx.host.signature], [5, ctx.host.kex]]));
 	if (ctx.overwrite)
 		c.set(5, true);
+	if (ctx.origin !== undefined)
+		c.set(6, ctx.origin);
 	const m = new Map([[1, version], [2, id], [3, timeMs], [4, command]]);
 	if (params !== undefined)
 		m.set(5, params);
@@ -443,10 +458,11 @@ export function encodeRequest({ id, timeMs, command, params, ctx, version = VERS
 // ---- response (message 2, transport message 4) ----
 
 // { status, ctap: a Map or Array (status 0 only), reason, move: { id,
-// relay }, pinMayFollow, unpadded } -> bytes, padded unless unpadded
-// (only the version refusal 0xF6 is).
+// relay }, pinMayFollow, phoneTime (ms since 1970, 0xF0 only: key 6),
+// unpadded } -> bytes, padded unless unpadded (only the version refusal
+// 0xF6 is).
 export function encodeResponse({ status, ctap, reason, move, pinMayFollow = false,
-    unpadded = false }) {
+    phoneTime, unpadded = false }) {
 	if ((status === STATUS.OK) !== (ctap !== undefined))
 		fail('INVALID', 'an answer carries a CTAP response or a reason, never both');
 	if (reason !== undefined && (status === STATUS.OK ||
@@ -460,6 +476,9 @@ export function encodeResponse({ status, ctap, reason, move, pinMayFollow = fals
 			fail('INVALID', 'a mailbox move is a 32-byte id and a relay URL');
 		parseRelayUrl(move.relay);
 	}
+	if (phoneTime !== undefined && (status !== STATUS.STALE ||
+	    !Number.isSafeInteger(phoneTime) || phoneTime < 0))
+		fail('INVALID', 'the phone\'s time only with 0xF0, in ms since 1970');
 	if (ctap !== undefined && !(ctap instanceof Map) && !Array.isArray(ctap))
 		fail('INVALID', 'a CTAP response is a map or an array');
 	const m = new Map([[1, status]]);
@@ -471,6 +490,8 @@ export function encodeResponse({ status, ctap, reason, move, pinMayFollow = fals
 		m.set(4, new Map([[1, move.id], [2, move.relay]]));
 	if (pinMayFollow)
 		m.set(5, true);
+	if (phoneTime !== undefined)
+		m.set(6, phoneTime);
 	const b = cbor.encode(m, ENVELOPE_MAX);
 	return unpadded ? b : padTo(b, RESPONSE_BUCKETS);
 }
@@ -480,7 +501,7 @@ export function decodeResponse(bytes) {
 		const m = cbor.decode(bytes, ENVELOPE_MAX);
 		if (!(m instanceof Map))
 			fail('CBOR_TYPE', 'the response is not a map');
-		only(m, [1, 2, 3, 4, 5, PAD_KEY]);
+		only(m, [1, 2, 3, 4, 5, 6, PAD_KEY]);
 		checkPad(m);
 		const st = need(m, 1, 'uint');
 		const r = {};
@@ -520,6 +541,13 @@ export function decodeResponse(bytes) {
 			if (!pmf || st !== STATUS.PIN_REQUIRED)
 				fail('FORMAT', '"the PIN may follow" only true and with 0x36');
 			r.pinMayFollow = true;
+		}
+		// §4.2 key 6: the phone's clock, with 0xF0 (stale) only.
+		const pt = opt(m, 6, 'uint');
+		if (pt !== undefined) {
+			if (st !== STATUS.STALE)
+				fail('FORMAT', 'the phone\'s time with a status other than 0xF0');
+			r.phoneTime = pt;
 		}
 		return r;
 	} catch (e) {

@@ -19,19 +19,21 @@ export async function renderKeys(app) {
 	const rows = list.map((c) => h('li', { class: 'row', test: 'key', 'data-rp': c.rp },
 	    h('div', { class: 'what' },
 		h('strong', { class: 'mono' }, c.rp),
+		h('span', { class: 'keytype', test: 'key-type' }, c.type ?? 'ecdsa-sk'),
 		c.userName ? h('span', {}, 'user ' + c.userName) : null,
 		h('span', { class: 'hint' }, [c.created ? 'made ' + when(c.created) : '',
 		    c.madeFor ? 'for ' + c.madeFor : '', flags(c),
 		    c.counter !== undefined ? 'used ' + c.counter + '×' : ''].filter(Boolean).join(' · '))),
 	    h('div', { class: 'row-actions' },
 		h('button', { type: 'button', class: 'danger', test: 'key-delete',
-		    'aria-label': `Delete the key for ${c.rp}` + (c.userName ? ` (${c.userName})` : ''),
+		    'aria-label': `Delete the ${c.type ?? 'ecdsa-sk'} key for ${c.rp}` + (c.userName ? ` (${c.userName})` : ''),
 		    onclick: () => del(app, c) }, 'Delete'))));
 	return h('section', { class: 'screen', 'aria-labelledby': 'keys-h' },
 	    h('h1', { id: 'keys-h' }, 'Keys'),
 	    rows.length === 0 ?
 		h('p', { class: 'empty' }, 'No key yet. On a paired computer, run ' +
-		    'ssh-keygen -t ecdsa-sk to make one.') :
+		    'ssh-keygen -t ecdsa-sk (or, where this browser has Ed25519, -t ed25519-sk) to ' +
+		    'make one.') :
 		h('ul', { class: 'list' }, rows));
 }
 
