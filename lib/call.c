@@ -1,5 +1,7 @@
 /* One request from the computer to its paired phone, through the relay. */
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +24,7 @@ struct call_ctx {
 };
 
 static uint64_t	mono_ms(void);
+static uint64_t	real_ms(void);
 
 void
 skp_call_response_clear(struct skp_call_response *resp)
@@ -154,6 +157,8 @@ decode_response(const uint8_t *p, size_t n, struct skp_call_response *out,
 		memcpy(out->move_relay, r.move_relay,
 		    sizeof(out->move_relay));
 	}
+	out->has_phone_time = r.has_phone_time;
+	out->phone_time_ms = r.phone_time_ms;
  out:
 	skp_ctap_response_clear(&r);
 	return rc;
@@ -236,6 +241,50 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The clock the request's time is read from (§4.2 key 3). */
+static uint64_t
+real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The caller's request again, as a new one: a new random id, and its
+ * time moved on by add_ms (a held call) or, with absolute, set to at_ms
+ * (the phone's time).
+ */
+static int
+renew(const uint8_t *request, size_t request_len, int absolute,
+    uint64_t at_ms, uint64_t add_ms, uint8_t **out, size_t *outlen)
+{
+	struct skp_ctap_request *req;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		return SKP_ERR_NOMEM;
+	if ((rc = skp_ctap_request_decode(request, request_len, req,
+	    NULL)) != SKP_OK ||
+	    (rc = skp_random(req->id, sizeof(req->id))) != SKP_OK)
+		goto out;
+	if (absolute)
+		req->time_ms = at_ms;
+	else
+		req->time_ms += add_ms;
+	rc = skp_ctap_request_encode(req, out, outlen);
+ out:
+	skp_ctap_request_clear(req);
+	skp_wipe(req, sizeof(*req));
+	free(req);
+	return rc;
+}
+
 /*
  * The relay keeps nothing of a held call (docs/PROTOCOL.md §7.5): when
  * the phone comes, the request goes again as a new one: a new random id,
@@ -247,21 +296,14 @@ resend(skp_relay_t *r, uint32_t chan, skp_noise_t **hs, skp_noise_t **old,
     const uint8_t *request, size_t request_len, uint64_t waited_ms,
     skp_buf_t *b)
 {
-	struct skp_ctap_request *req;
 	uint8_t *fresh = NULL;
 	size_t freshlen = 0;
 	int rc;
 
-	if ((req = calloc(1, sizeof(*req))) == NULL)
-		return SKP_ERR_NOMEM;
-	if ((rc = skp_ctap_request_decode(request, request_len, req,
-	    NULL)) != SKP_OK ||
-	    (rc = skp_random(req->id, sizeof(req->id))) != SKP_OK)
+	if ((rc = renew(request, request_len, 0, 0, waited_ms, &fresh,
+	    &freshlen)) != SKP_OK)
 		goto out;
-	req->time_ms += waited_ms;
-	if ((rc = skp_ctap_request_encode(req, &fresh, &freshlen)) != SKP_OK)
-		goto out;
-	/* Kept: see the read of message 2 in skp_call(). */
+	/* Kept: see the read of message 2 in call_once(). */
 	skp_noise_free(old);
 	*old = *hs;
 	*hs = NULL;
@@ -276,17 +318,18 @@ resend(skp_relay_t *r, uint32_t chan, skp_noise_t **hs, skp_noise_t **old,
 		skp_wipe(fresh, freshlen);
 		free(fresh);
 	}
-	skp_ctap_request_clear(req);
-	skp_wipe(req, sizeof(*req));
-	free(req);
 	return rc;
 }
 
-int
-skp_call(const struct skp_call_phone *phone,
+/*
+ * One request, one call: skp_call() without the retry in the phone's
+ * time. *got_ms is this computer's clock when message 2 came.
+ */
+static int
+call_once(const struct skp_call_phone *phone,
     const struct skp_p256_key *identity, const uint8_t *request,
     size_t request_len, int timeout_ms, skp_call_status_fn *fn, void *arg,
-    struct skp_call_response *resp)
+    struct skp_call_response *resp, uint64_t *got_ms)
 {
 	struct skp_relay_opts opts;
 	struct call_ctx ctx;
@@ -350,6 +393,7 @@ skp_call(const struct skp_call_phone *phone,
 	    (!ctx.offline || (rc = resend(r, chan, &hs, &old, phone, identity,
 	    request, request_len, mono_ms() - t0, b)) == SKP_OK))
 		rc = recv_noting(r, chan, &ctx, timeout_ms, &reply, &replylen);
+	*got_ms = real_ms();
 	/* The deadline passed: with the phone never reached, say so. */
 	if (rc == SKP_ERR_TIMEOUT && !ctx.online)
 		rc = SKP_ERR_OFFLINE;
@@ -411,5 +455,104 @@ skp_call(const struct skp_call_phone *phone,
 	skp_buf_free(&b);
 	skp_noise_free(&hs);
 	skp_noise_free(&old);
+	return rc;
+}
+
+/*
+ * The phone's clock minus ours, when both fit an int64_t; a phone time
+ * beyond that is no clock to go by (the refusal stands).
+ */
+static int
+clock_offset(uint64_t phone_ms, uint64_t own_ms, int64_t *off)
+{
+	if (phone_ms > INT64_MAX || own_ms > INT64_MAX)
+		return SKP_ERR_FORMAT;
+	*off = (int64_t)phone_ms - (int64_t)own_ms;
+	return SKP_OK;
+}
+
+/* Our clock moved by off (|off| < 2^63): not before 1970, nor past it. */
+static int
+shifted_now(int64_t off, uint64_t *at)
+{
+	uint64_t now = real_ms();
+	int64_t t;
+
+	if (now > INT64_MAX || (off > 0 && (int64_t)now > INT64_MAX - off))
+		return SKP_ERR_FORMAT;
+	if ((t = (int64_t)now + off) < 0)
+		return SKP_ERR_FORMAT;
+	*at = (uint64_t)t;
+	return SKP_OK;
+}
+
+void
+skp_call_clock_text(const char *name, int64_t offset_ms, char *out,
+    size_t outlen)
+{
+	uint64_t mag;
+
+	/* From clock_offset(): never INT64_MIN. */
+	mag = offset_ms < 0 ? (uint64_t)-offset_ms : (uint64_t)offset_ms;
+	snprintf(out, outlen, "this computer's clock and phone '%s' differ "
+	    "by %" PRIu64 " s (the phone is %s); the request was sent again "
+	    "in the phone's time. Set the clocks right (NTP) to save a round "
+	    "trip.", name != NULL ? name : "", (mag + 500) / 1000,
+	    offset_ms < 0 ? "behind" : "ahead");
+}
+
+int
+skp_call(const struct skp_call_phone *phone,
+    const struct skp_p256_key *identity, const uint8_t *request,
+    size_t request_len, int timeout_ms, skp_call_status_fn *fn, void *arg,
+    struct skp_call_response *resp)
+{
+	struct skp_call_response first;
+	uint8_t *fresh = NULL;
+	size_t freshlen = 0;
+	uint64_t t0 = mono_ms(), got = 0, at, spent;
+	int64_t off;
+	int rc, rc2;
+
+	rc = call_once(phone, identity, request, request_len, timeout_ms, fn,
+	    arg, resp, &got);
+	/*
+	 * Stale, and the phone said its time: only in message 2 of our
+	 * paired phone's handshake (it decrypted), so the time is its own.
+	 * The phone checks freshness before replay, user verification and
+	 * approval: the refused request took no place in its replay cache
+	 * and asked its owner nothing. The one sent again is a new request
+	 * (new id, new handshake) that the phone checks in full, replay
+	 * included; sent once, whatever the answer.
+	 */
+	if (rc != SKP_ERR_EXPIRED || !resp->has_phone_time ||
+	    resp->pin_sent || phone->no_clock_retry ||
+	    clock_offset(resp->phone_time_ms, got, &off) != SKP_OK ||
+	    shifted_now(off, &at) != SKP_OK)
+		return rc;
+	spent = mono_ms() - t0;
+	if (spent >= (uint64_t)timeout_ms)
+		return rc;
+	if ((rc2 = renew(request, request_len, 1, at, 0, &fresh,
+	    &freshlen)) != SKP_OK)
+		return rc;
+	/* A mailbox move said in the refusal holds for the answer too. */
+	memset(&first, 0, sizeof(first));
+	first.moved = resp->moved;
+	memcpy(first.move_id, resp->move_id, sizeof(first.move_id));
+	memcpy(first.move_relay, resp->move_relay, sizeof(first.move_relay));
+	skp_call_response_clear(resp);
+	rc = call_once(phone, identity, fresh, freshlen,
+	    timeout_ms - (int)spent, fn, arg, resp, &got);
+	resp->clock_retried = 1;
+	resp->clock_offset_ms = off;
+	if (!resp->moved && first.moved) {
+		resp->moved = 1;
+		memcpy(resp->move_id, first.move_id, sizeof(resp->move_id));
+		memcpy(resp->move_relay, first.move_relay,
+		    sizeof(resp->move_relay));
+	}
+	skp_wipe(fresh, freshlen);
+	free(fresh);
 	return rc;
 }

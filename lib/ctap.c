@@ -1115,6 +1115,9 @@ skp_ctap_answer_encode(const struct skp_ctap_answer *a, uint8_t **out,
 	if (a->pin_may_follow && (a->status != SKP_CTAP_PIN_REQUIRED ||
 	    a->unpadded))
 		goto out;
+	if (a->has_phone_time && (a->status != SKP_CTAP_STALE ||
+	    a->unpadded))
+		goto out;
 	if ((a->move_id == NULL) != (a->move_relay == NULL) ||
 	    (a->move_id != NULL && (a->unpadded ||
 	    skp_pairuri_check_relay(a->move_relay,
@@ -1145,6 +1148,9 @@ skp_ctap_answer_encode(const struct skp_ctap_answer *a, uint8_t **out,
 	if (a->pin_may_follow &&
 	    (rc = skp_cbor_map_put(m, 5, skp_cbor_bool(1))) != SKP_OK)
 		goto out;
+	if (a->has_phone_time && (rc = skp_cbor_map_put(m, 6,
+	    skp_cbor_uint(a->phone_time_ms))) != SKP_OK)
+		goto out;
 	rc = SKP_OK;
 out:
 	skp_cbor_free(&body);
@@ -1172,7 +1178,7 @@ int
 skp_ctap_response_decode(const uint8_t *p, size_t len,
     struct skp_ctap_response *resp)
 {
-	static const int64_t keys[] = { 1, 2, 3, 4, 5, SKP_CTAP_PAD_KEY };
+	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6, SKP_CTAP_PAD_KEY };
 	cbor_item_t *m = NULL, *v = NULL;
 	uint64_t st;
 	int rc;
@@ -1184,7 +1190,7 @@ skp_ctap_response_decode(const uint8_t *p, size_t len,
 		rc = SKP_ERR_CBOR_TYPE;
 		goto out;
 	}
-	if ((rc = skp_cbor_map_only(m, keys, 6)) != SKP_OK ||
+	if ((rc = skp_cbor_map_only(m, keys, 7)) != SKP_OK ||
 	    (rc = check_pad(m)) != SKP_OK ||
 	    (rc = need(m, 1, CBOR_TYPE_UINT, &v)) != SKP_OK ||
 	    (rc = skp_cbor_get_uint(v, &st)) != SKP_OK ||
@@ -1229,6 +1235,20 @@ skp_ctap_response_decode(const uint8_t *p, size_t len,
 			rc = SKP_ERR_FORMAT;
 			goto out;
 		}
+	}
+	/* The phone's clock: only in a stale refusal (§4.2). */
+	v = NULL;
+	if ((rc = opt(m, 6, CBOR_TYPE_UINT, &v)) != SKP_OK)
+		goto out;
+	if (v != NULL) {
+		if (st != SKP_CTAP_STALE) {
+			rc = SKP_ERR_FORMAT;
+			goto out;
+		}
+		if ((rc = skp_cbor_get_uint(v, &resp->phone_time_ms)) !=
+		    SKP_OK)
+			goto out;
+		resp->has_phone_time = 1;
 	}
 	rc = SKP_OK;
 out:

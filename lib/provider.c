@@ -568,6 +568,7 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 	struct skp_call_response resp;
 	struct prov_status st;
 	struct timespec now;
+	char line[PROV_LINE_MAX];
 	uint8_t *msg = NULL;
 	size_t msglen = 0;
 	int rc, ret = SSH_SK_ERR_GENERAL;
@@ -586,6 +587,7 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 		say("cannot encode the request: %s", skp_strerror(rc));
 		goto out;
 	}
+	memset(&cp, 0, sizeof(cp));
 	cp.name = ph->phone_name;
 	cp.relay_url = ph->relay;
 	cp.static_pub = ph->phone_pub;
@@ -605,6 +607,11 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 	    &st, &resp);
 	p->offline_seen = st.offline;
 	dbg("call done: %s, status 0x%02x", skp_strerror(rc), resp.status);
+	if (resp.clock_retried) {
+		skp_call_clock_text(ph->phone_name, resp.clock_offset_ms, line,
+		    sizeof(line));
+		say("%s", line);
+	}
 	if (resp.moved)
 		prov_moved(p, ph, &resp);
 	if (rc == SKP_ERR_PIN_INVALID &&

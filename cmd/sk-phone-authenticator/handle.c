@@ -164,6 +164,27 @@ reply(struct skp_req *r, uint8_t status, const uint8_t *ctap, size_t ctaplen,
 	return send_answer(r, &a, 0);
 }
 
+/*
+ * Stale (§8.3 step 4): the phone's clock goes with the refusal (response
+ * key 6), inside message 2, so that the paired computer can send the
+ * request again in the phone's time.
+ */
+static int
+refuse_stale(const struct skp_handler *h, struct skp_req *r,
+    const char *reason, uint64_t now_ms)
+{
+	struct skp_ctap_answer a;
+
+	if (r->decision == NULL)
+		r->decision = refusal(SKP_CTAP_STALE);
+	memset(&a, 0, sizeof(a));
+	a.status = SKP_CTAP_STALE;
+	a.reason = reason;
+	a.has_phone_time = h->test_stale != SKP_HANDLE_STALE_NO_TIME;
+	a.phone_time_ms = now_ms;
+	return send_answer(r, &a, 0);
+}
+
 int
 skp_handle_refuse(struct skp_req *r, uint8_t status, const char *reason)
 {
@@ -588,7 +609,8 @@ skp_handle_envelope(struct skp_handler *h, struct skp_req *r,
 	}
 	skew = now_ms > r->req.time_ms ? now_ms - r->req.time_ms :
 	    r->req.time_ms - now_ms;
-	if (skew > (h->fresh_ms != 0 ? h->fresh_ms : SKP_HANDLE_FRESH_MS)) {
+	if (skew > (h->fresh_ms != 0 ? h->fresh_ms : SKP_HANDLE_FRESH_MS) ||
+	    h->test_stale == SKP_HANDLE_STALE_ALWAYS) {
 		/* By how much, so that the user knows which clock to fix. */
 		snprintf(why, sizeof(why), "the request's time is %llu s %s "
 		    "the phone's clock (at most %llu s allowed): set the "
@@ -597,7 +619,7 @@ skp_handle_envelope(struct skp_handler *h, struct skp_req *r,
 		    r->req.time_ms > now_ms ? "ahead of" : "behind",
 		    (unsigned long long)((h->fresh_ms != 0 ? h->fresh_ms :
 		    SKP_HANDLE_FRESH_MS) / 1000));
-		rc = skp_handle_refuse(r, SKP_CTAP_STALE, why);
+		rc = refuse_stale(h, r, why, now_ms);
 		goto out;
 	}
 	/*

@@ -17,6 +17,9 @@
 #define SKP_HANDLE_REPLAY_MS	600000	/* how long an id is remembered */
 #define SKP_HANDLE_PIN_TRIES	8	/* wrong PINs before blocking */
 
+#define SKP_HANDLE_STALE_NO_TIME	1
+#define SKP_HANDLE_STALE_ALWAYS		2
+
 /* What skp_handle_begin() leaves to the caller. */
 enum skp_handle_next {
 	SKP_HANDLE_DROP = 1,	/* not from a paired computer: no answer */
@@ -33,6 +36,12 @@ struct skp_handler {
 	int			 pin_stuck;
 	/* 0: SKP_HANDLE_FRESH_MS (only a test build sets another). */
 	uint64_t		 fresh_ms;
+	/*
+	 * Test builds only: SKP_HANDLE_STALE_NO_TIME answers a stale
+	 * request as a phone before response key 6 did;
+	 * SKP_HANDLE_STALE_ALWAYS refuses every request as stale.
+	 */
+	int			 test_stale;
 	/*
 	 * The state could not be re-read for this request: the paired
 	 * computer gets a refusal, nothing is decided on the old state.

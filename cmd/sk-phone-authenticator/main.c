@@ -733,6 +733,17 @@ cmd_run(const struct args *a, const char *dir)
 		    "(SKP_TEST_FRESHNESS_MS)\n",
 		    (unsigned long long)h.fresh_ms);
 	}
+	/* A phone from before response key 6, or one never content. */
+	if ((env = getenv("SKP_TEST_STALE")) != NULL &&
+	    strcmp(env, "no-time") == 0) {
+		h.test_stale = SKP_HANDLE_STALE_NO_TIME;
+		printf("TEST ONLY: stale refusals carry no phone time "
+		    "(SKP_TEST_STALE=no-time)\n");
+	} else if (env != NULL && strcmp(env, "always") == 0) {
+		h.test_stale = SKP_HANDLE_STALE_ALWAYS;
+		printf("TEST ONLY: every request is refused as stale "
+		    "(SKP_TEST_STALE=always)\n");
+	}
 #endif
 	o.prompt_ms = (a->have_timeout ? a->timeout_s : PROMPT_TIMEOUT_S) *
 	    1000;

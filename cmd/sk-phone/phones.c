@@ -80,7 +80,7 @@ phone_plain(const char *dir, const struct skp_store_pairing *ph,
 	struct skp_call_phone cp;
 	struct skp_call_response resp;
 	struct timespec now;
-	char why[SKP_STORE_WHY_MAX];
+	char why[SKP_STORE_WHY_MAX], line[512];
 	uint8_t *msg = NULL;
 	size_t msglen = 0;
 	int rc = SKP_ERR_NOMEM;
@@ -98,6 +98,7 @@ phone_plain(const char *dir, const struct skp_store_pairing *ph,
 	    "%s", ph->computer_name);
 	if ((rc = skp_ctap_request_encode(req, &msg, &msglen)) != SKP_OK)
 		goto out;
+	memset(&cp, 0, sizeof(cp));
 	cp.name = ph->phone_name;
 	cp.relay_url = ph->relay;
 	cp.static_pub = ph->phone_pub;
@@ -108,6 +109,11 @@ phone_plain(const char *dir, const struct skp_store_pairing *ph,
 	cp.offline_ms = offline_ms;
 	rc = skp_call(&cp, id, msg, msglen, timeout_ms, NULL, NULL, &resp);
 	snprintf(reason, reasonlen, "%s", resp.reason);
+	if (resp.clock_retried) {
+		skp_call_clock_text(ph->phone_name, resp.clock_offset_ms, line,
+		    sizeof(line));
+		fprintf(stderr, "sk-phone: %s\n", line);
+	}
 	/* The phone moved (mailbox rotate): follow it, as the provider. */
 	if (resp.moved && skp_store_phones_move(dir, ph->phone_id,
 	    resp.move_id, resp.move_relay, why, sizeof(why)) != SKP_OK)

@@ -51,6 +51,15 @@
  * An absent phone: when the relay says the phone is offline, skp_call()
  * waits phone->offline_ms for it to come (0: the whole timeout), then
  * returns SKP_ERR_OFFLINE.
+ *
+ * Clocks apart (docs/PROTOCOL.md §8.2): when message 2 is a stale
+ * refusal (0xF0) that carries the phone's clock (response key 6), the
+ * request goes once more, in the phone's time (a fresh id, a fresh
+ * handshake, within what is left of timeout_ms), unless
+ * phone->no_clock_retry. resp->clock_retried and resp->clock_offset_ms
+ * then say so, whatever the second answer; the caller tells the user
+ * (skp_call_clock_text). A second 0xF0 is the result: never a third
+ * request.
  */
 
 #define SKP_CALL_ONLINE		1
@@ -75,6 +84,12 @@ struct skp_call_phone {
 	const char	*ca_file;
 	/* ms to wait for an offline phone; 0: the whole timeout. */
 	int		 offline_ms;
+	/*
+	 * 1: a stale refusal is the result, never sent again in the
+	 * phone's time (a test computer that sends stale requests on
+	 * purpose).
+	 */
+	int		 no_clock_retry;
 };
 
 struct skp_call_response {
@@ -95,6 +110,16 @@ struct skp_call_response {
 	/* Noise message sizes on the wire: the last sent, the answer. */
 	size_t		 sent_len;
 	size_t		 answer_len;
+	/* Response key 6 of the last answer: the phone's clock (ms). */
+	int		 has_phone_time;
+	uint64_t	 phone_time_ms;
+	/*
+	 * A stale refusal with the phone's clock came first: the request
+	 * went again with its time moved by clock_offset_ms (the phone's
+	 * clock minus this computer's when the refusal came).
+	 */
+	int		 clock_retried;
+	int64_t		 clock_offset_ms;
 };
 
 typedef void skp_call_status_fn(int state, void *arg);
@@ -103,6 +128,16 @@ int	skp_call(const struct skp_call_phone *,
 	    const struct skp_p256_key *identity, const uint8_t *request,
 	    size_t request_len, int timeout_ms, skp_call_status_fn *,
 	    void *arg, struct skp_call_response *);
+
+/*
+ * The line for the user after a retry in the phone's time (without the
+ * "sk-phone: " that callers put first): "this computer's clock and
+ * phone 'NAME' differ by N s (the phone is ahead|behind); the request
+ * was sent again in the phone's time. Set the clocks right (NTP) to
+ * save a round trip."
+ */
+void	skp_call_clock_text(const char *name, int64_t offset_ms, char *out,
+	    size_t outlen);
 
 /* Frees resp->ctap and zeroes the response. Accepts NULL. */
 void	skp_call_response_clear(struct skp_call_response *);

@@ -202,6 +202,12 @@ struct skp_ctap_response {
 	int		 moved;
 	uint8_t		 move_id[32];
 	char		 move_relay[256];	/* SKP_RELAY_URL_MAX + 1 */
+	/*
+	 * Key 6: the phone's clock when it decided (ms since 1970-01-01
+	 * UTC); only with 0xF0 (stale), else SKP_ERR_FORMAT.
+	 */
+	int		 has_phone_time;
+	uint64_t	 phone_time_ms;
 };
 
 /* What an answer says, for skp_ctap_answer_encode. */
@@ -217,6 +223,9 @@ struct skp_ctap_answer {
 	 */
 	const uint8_t	*move_id;
 	const char	*move_relay;
+	/* Key 6, the phone's clock (ms); only with status 0xF0. */
+	int		 has_phone_time;
+	uint64_t	 phone_time_ms;
 	/* Protocol 1's layout, for the version refusal (no padding). */
 	int		 unpadded;
 };

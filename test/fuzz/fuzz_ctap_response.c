@@ -101,6 +101,26 @@ move_ok(const struct skp_ctap_response *r)
 	return ok;
 }
 
+/* Key 6 comes only with 0xF0, and encodes again. */
+static int
+phone_time_ok(const struct skp_ctap_response *r)
+{
+	struct skp_ctap_answer a;
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+	int ok;
+
+	memset(&a, 0, sizeof(a));
+	a.status = r->status;
+	a.reason = r->reason[0] != '\0' ? r->reason : NULL;
+	a.has_phone_time = 1;
+	a.phone_time_ms = r->phone_time_ms;
+	ok = r->status == SKP_CTAP_STALE &&
+	    skp_ctap_answer_encode(&a, &out, &outlen) == SKP_OK;
+	free(out);
+	return ok;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 {
@@ -118,6 +138,9 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 			abort();
 		/* Key 4: the new mailbox, as the computer will save it. */
 		if (r.moved && !move_ok(&r))
+			abort();
+		/* Key 6: the phone's clock, only in a stale refusal. */
+		if (r.has_phone_time && !phone_time_ok(&r))
 			abort();
 		if (r.ctap != NULL)
 			answer(p[0], r.ctap, r.ctap_len);

@@ -48,6 +48,7 @@ struct opts {
 	int		 fresh_ids;	/* each repeat a new request id */
 	int		 quiet;		/* print only a count per status */
 	int		 timeout_ms;
+	int		 clock_retry;	/* a stale refusal with key 6 goes again */
 };
 
 static void
@@ -372,6 +373,7 @@ send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
 		fail("encode", rc);
 		goto out;
 	}
+	memset(&cp, 0, sizeof(cp));
 	cp.name = p.phone_name;
 	cp.relay_url = p.relay;
 	cp.static_pub = p.phone_pub;
@@ -380,6 +382,8 @@ send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
 	cp.pin = o->pin;
 	cp.ca_file = NULL;
 	cp.offline_ms = 0;
+	/* Stale requests on purpose (--offset-ms) stay refused. */
+	cp.no_clock_retry = !o->clock_retry;
 	for (i = 0; i < o->repeat; i++) {
 		if (i > 0 && o->fresh_ids) {
 			free(msg);
@@ -403,6 +407,13 @@ send_req(const char *dir, struct skp_ctap_request *req, const struct opts *o,
 		    i + 1, resp->status, rc, skp_strerror(rc), resp->reason);
 		printf("wire sent=%zu answer=%zu\n", resp->sent_len,
 		    resp->answer_len);
+		/* Response key 6, and the retry in the phone's time. */
+		if (resp->has_phone_time)
+			printf("phone-time ms=%llu\n",
+			    (unsigned long long)resp->phone_time_ms);
+		if (resp->clock_retried)
+			printf("clock-retried offset-ms=%lld\n",
+			    (long long)resp->clock_offset_ms);
 		fflush(stdout);
 	}
  out:
@@ -887,6 +898,7 @@ main(int argc, char **argv)
 		{ "hostbound",	  required_argument, NULL, 'B' },
 		{ "id",		  required_argument, NULL, 'I' },
 		{ "mangle",	  required_argument, NULL, 'M' },
+		{ "clock-retry",  no_argument,	     NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o;
@@ -928,6 +940,7 @@ main(int argc, char **argv)
 		case 'B': o.hostbound_hex = optarg; break;
 		case 'I': o.id_hex = optarg; break;
 		case 'M': o.mangle = optarg; break;
+		case 'C': o.clock_retry = 1; break;
 		default: return 2;
 		}
 	}

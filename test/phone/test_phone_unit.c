@@ -500,6 +500,24 @@ pairflow_relay_unreachable(void)
 	skp_pairflow_free(&pf);
 }
 
+/* The line after a retry in the phone's time: whole seconds, rounded. */
+static void
+call_clock_text(void)
+{
+	char line[512];
+
+	skp_call_clock_text("pixel", 300499, line, sizeof(line));
+	CHECK(strcmp(line, "this computer's clock and phone 'pixel' differ "
+	    "by 300 s (the phone is ahead); the request was sent again in the "
+	    "phone's time. Set the clocks right (NTP) to save a round "
+	    "trip.") == 0);
+	skp_call_clock_text("pixel", -300500, line, sizeof(line));
+	CHECK(strstr(line, "differ by 301 s (the phone is behind)") != NULL);
+	skp_call_clock_text("pixel", -INT64_MAX, line, sizeof(line));
+	CHECK(strstr(line, "differ by 9223372036854776 s (the phone is "
+	    "behind)") != NULL);
+}
+
 static void
 call_refusals(void)
 {
@@ -511,6 +529,7 @@ call_refusals(void)
 
 	REQUIRE(skp_p256_generate(&id) == SKP_OK);
 	REQUIRE(skp_p256_generate(&ph) == SKP_OK);
+	memset(&cp, 0, sizeof(cp));
 	cp.name = "phone";
 	cp.relay_url = DEAD_RELAY;
 	cp.static_pub = ph.pub;
@@ -2729,6 +2748,7 @@ static const struct skp_test_case cases[] = {
 	{ "pairflow_out_of_order", pairflow_out_of_order },
 	{ "pairflow_relay_unreachable", pairflow_relay_unreachable },
 	{ "call_refusals", call_refusals },
+	{ "call_clock_text", call_clock_text },
 	{ "phstate_create_and_reopen", phstate_create_and_reopen },
 	{ "phstate_folder_open_to_others", phstate_folder_open_to_others },
 	{ "phstate_seal", phstate_seal },

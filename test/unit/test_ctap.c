@@ -1169,6 +1169,73 @@ response_move(void)
 	    SKP_OK);
 }
 
+/*
+ * Response key 6, the phone's clock (docs/PROTOCOL.md §4.2): the
+ * vector; only with 0xF0, a uint; the encoder likewise.
+ */
+static void
+response_phone_time(void)
+{
+	static const char head[] = "a40118f0" "03627878" "061b0000018bcfe56800"
+	    "0f5903ea";
+	struct skp_ctap_answer a;
+	struct skp_ctap_response r;
+	uint8_t *p = NULL, *q;
+	size_t n = 0, qn, i;
+
+	memset(&a, 0, sizeof(a));
+	a.status = SKP_CTAP_STALE;
+	a.reason = "xx";
+	a.has_phone_time = 1;
+	a.phone_time_ms = 1700000000000ULL;
+	CHECK_RC(skp_ctap_answer_encode(&a, &p, &n), SKP_OK);
+	q = skp_test_unhex(head, &qn);
+	CHECK(n == 1024 && qn == 22 && memcmp(p, q, qn) == 0);
+	for (i = qn; i < n; i++)
+		CHECK(p[i] == 0);
+	CHECK_RC(skp_ctap_response_decode(p, n, &r), SKP_OK);
+	CHECK(r.status == SKP_CTAP_STALE && r.has_phone_time &&
+	    r.phone_time_ms == 1700000000000ULL &&
+	    strcmp(r.reason, "xx") == 0);
+	CHECK_RC(skp_ctap_status_err(r.status), SKP_ERR_EXPIRED);
+	skp_ctap_response_clear(&r);
+	free(p);
+	free(q);
+	p = NULL;
+	/* Without key 6 (a phone before it): stale, no time. */
+	CHECK_RC(skp_ctap_response_encode(SKP_CTAP_STALE, NULL, 0, "xx", &p,
+	    &n), SKP_OK);
+	CHECK_RC(skp_ctap_response_decode(p, n, &r), SKP_OK);
+	CHECK(r.status == SKP_CTAP_STALE && !r.has_phone_time &&
+	    r.phone_time_ms == 0);
+	skp_ctap_response_clear(&r);
+	free(p);
+	p = NULL;
+	/* The encoder: only with 0xF0, never unpadded. */
+	a.status = SKP_CTAP_OPERATION_DENIED;
+	CHECK_RC(skp_ctap_answer_encode(&a, &p, &n), SKP_ERR_INVALID);
+	a.status = SKP_CTAP_STALE;
+	a.unpadded = 1;
+	CHECK_RC(skp_ctap_answer_encode(&a, &p, &n), SKP_ERR_INVALID);
+	CHECK(p == NULL);
+	/* The decoder: 0 and 2^64 - 1 are times; key 6 with any other
+	 * status (0x27, 0xF1, 0x36, OK with a body) is refused, and so
+	 * is a time that is not a uint. */
+	CHECK_RC(resp_hex("a20118f0" "0600"), SKP_OK);
+	CHECK_RC(resp_hex("a20118f0" "061bffffffffffffffff"), SKP_OK);
+	CHECK_RC(resp_hex("a2011827" "061b0000018bcfe56800"), SKP_ERR_FORMAT);
+	CHECK_RC(resp_hex("a20118f1" "061b0000018bcfe56800"), SKP_ERR_FORMAT);
+	CHECK_RC(resp_hex("a3011836" "05f5" "0601"), SKP_ERR_FORMAT);
+	CHECK_RC(resp_hex("a30100" "02a0" "0601"), SKP_ERR_FORMAT);
+	CHECK_RC(resp_hex("a20118f0" "0620"), SKP_ERR_CBOR_TYPE);
+	CHECK_RC(resp_hex("a20118f0" "066131"), SKP_ERR_CBOR_TYPE);
+	CHECK_RC(resp_hex("a20118f0" "06fb41d8cbc3e9400000"),
+	    SKP_ERR_CBOR_TYPE);
+	/* Out of canonical order (6 before 3), or twice: refused. */
+	CHECK(resp_hex("a30118f0" "0600" "03627878") != SKP_OK);
+	CHECK(resp_hex("a30118f0" "0600" "0601") != SKP_OK);
+}
+
 static int
 resp_hex(const char *hex)
 {
@@ -2208,6 +2275,7 @@ static const struct skp_test_case cases[] = {
 	C_(response_roundtrip)
 	C_(response_golden)
 	C_(response_move)
+	C_(response_phone_time)
 	C_(response_pin_may_follow)
 	C_(response_padding)
 	C_(padding_buckets)
