@@ -32,9 +32,14 @@ one_cert(const uint8_t *p, size_t n)
 	    c.signed_len == 0 || c.signed_len >= n ||
 	    c.ca_key < p || c.ca_key + c.ca_key_len > p + n ||
 	    c.signature + c.signature_len != p + n ||
-	    skp_hostkey_check(c.key, c.key_len, NULL) != SKP_OK ||
 	    skp_hostcert_is_cert(c.key, c.key_len))
 		abort();
+	/*
+	 * Not asked again here: skp_hostkey_check of the certified key
+	 * (parse did it) is not a function of the bytes alone for a
+	 * mutated RSA modulus: OpenSSL's public key check tests it for
+	 * primality with random bases.
+	 */
 	rc = skp_hostcert_verify_ca(p, n, &c);
 	if (rc != SKP_OK && rc != SKP_ERR_VERIFY && rc != SKP_ERR_UNSUPPORTED)
 		abort();
