@@ -461,8 +461,13 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 			    "are right", name);
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_HOST_UNVERIFIED:
-		say("phone '%s' refused: the server's host key signature did "
-		    "not verify%s%s", name, sep, reason);
+		/* A host certificate refused: its reason says why. */
+		if (strncmp(reason, "the host certificate", 20) == 0 ||
+		    strncmp(reason, "the certificate", 15) == 0)
+			say("phone '%s' refused: %s", name, reason);
+		else
+			say("phone '%s' refused: the server's host key "
+			    "signature did not verify%s%s", name, sep, reason);
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_HOSTKEY:
 		/* The phone's reason names the host and the way out. */

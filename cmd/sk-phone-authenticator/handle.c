@@ -411,17 +411,36 @@ skp_handle_changed_reason(const char *host, char *out, size_t outlen)
  * not have changed: both refused here, before anyone is asked.
  */
 static int
-check_host(struct skp_handler *h, struct skp_req *r)
+check_host(struct skp_handler *h, struct skp_req *r, uint64_t now_ms)
 {
 	char reason[SKP_CTAP_REASON_MAX + 1];
 
-	skp_hostcheck_run(&r->req.ctx, &r->msg, h->st, &r->host);
+	skp_hostcheck_run_at(&r->req.ctx, &r->msg, h->st, now_ms / 1000,
+	    &r->host);
+	/* --unknown-ca refuse: only certificates of trusted CAs. */
+	if (r->host.cert == SKP_HOSTCHECK_CERT_UNKNOWN &&
+	    h->unknown_ca_refuse && r->host.state != SKP_HOSTCHECK_BAD &&
+	    r->host.state != SKP_HOSTCHECK_UNVERIFIED) {
+		r->decision = "refused-host-certificate";
+		skp_why(reason, sizeof(reason), "the host certificate for "
+		    "%s is from a CA the phone does not trust (%s) and the "
+		    "phone runs with --unknown-ca refuse; the phone refused "
+		    "to sign", r->host.host, r->host.ca_fp);
+		return skp_handle_refuse(r, SKP_CTAP_HOST_UNVERIFIED, reason);
+	}
 	switch (r->host.state) {
 	case SKP_HOSTCHECK_CHANGED:
 		skp_handle_changed_reason(r->host.host, reason,
 		    sizeof(reason));
 		return skp_handle_refuse(r, SKP_CTAP_HOSTKEY_CHANGED, reason);
 	case SKP_HOSTCHECK_BAD:
+		if (r->host.cert_refused) {
+			r->decision = "refused-host-certificate";
+			skp_why(reason, sizeof(reason), "%s; the phone "
+			    "refused to sign", r->host.why);
+			return skp_handle_refuse(r, SKP_CTAP_HOST_UNVERIFIED,
+			    reason);
+		}
 		r->decision = "refused-host-signature";
 		snprintf(reason, sizeof(reason), "host verification failed "
 		    "(%s); the phone refused to sign", r->host.why);
@@ -470,7 +489,8 @@ begin_make_credential(struct skp_handler *h, struct skp_req *r)
 }
 
 static int
-begin_get_assertion(struct skp_handler *h, struct skp_req *r)
+begin_get_assertion(struct skp_handler *h, struct skp_req *r,
+    uint64_t now_ms)
 {
 	const struct skp_ctap_get_assertion *ga = &r->req.ga;
 	struct skp_ph_cred *c = NULL;
@@ -494,7 +514,7 @@ begin_get_assertion(struct skp_handler *h, struct skp_req *r)
 	    !userauth_key_matches(&r->msg, c))
 		return skp_handle_refuse(r, SKP_CTAP_INVALID_PARAMETER,
 		    "the login names another key");
-	if ((rc = check_host(h, r)) != SKP_OK || r->next != 0)
+	if ((rc = check_host(h, r, now_ms)) != SKP_OK || r->next != 0)
 		return rc;
 	if (ga->uv == 1 || c->cred_protect == 3)
 		return check_uv(h, r);
@@ -662,7 +682,7 @@ skp_handle_envelope(struct skp_handler *h, struct skp_req *r,
 		rc = begin_make_credential(h, r);
 		break;
 	case SKP_CTAP_GET_ASSERTION:
-		rc = begin_get_assertion(h, r);
+		rc = begin_get_assertion(h, r, now_ms);
 		break;
 	case SKP_CTAP_CRED_MGMT:
 		/* CTAP 2.1: listing resident keys needs the PIN, if set. */
@@ -836,7 +856,7 @@ answer_get_assertion(struct skp_handler *h, struct skp_req *r,
 	 */
 	if (r->host.state == SKP_HOSTCHECK_NEW) {
 		rc = skp_phstate_host_pin(h->st, r->host.host,
-		    r->req.ctx.host.host_key, r->req.ctx.host.host_key_len,
+		    r->host.key, r->host.key_len,
 		    now_ms / 1000, r->computer.name, why, sizeof(why));
 		if (rc == SKP_ERR_HOSTKEY) {
 			/* Another request pinned another key meanwhile. */

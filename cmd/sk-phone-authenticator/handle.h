@@ -54,6 +54,9 @@ struct skp_handler {
 	 * so no key 4 (set by run for each request; 0 elsewhere).
 	 */
 	int			 on_current;
+	/* run --unknown-ca refuse: a certificate of an untrusted CA is
+	 * refused, not taken as a plain key. */
+	int			 unknown_ca_refuse;
 };
 
 struct skp_req {

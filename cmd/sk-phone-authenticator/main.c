@@ -12,9 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "skp-config.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
+#include "sk-phone/hostcert.h"
 #include "sk-phone/hostkey.h"
 #include "sk-phone/pairflow.h"
 #include "sk-phone/pairuri.h"
@@ -51,6 +54,7 @@ struct args {
 	unsigned long	 silent_s;	/* --silent-call-timeout */
 	int		 finish;	/* mailbox rotate --finish */
 	int		 no_touch_ask;	/* --no-touch ask */
+	int		 unknown_ca_refuse;	/* --unknown-ca refuse */
 };
 
 static void
@@ -65,8 +69,11 @@ usage(void)
 	    "[--window HOURS]\n"
 	    "      [--timeout S] [--pin-file FILE | --ask-pin] [--ca FILE]\n"
 	    "      [--silent-call-timeout S] [--no-touch sign|ask]\n"
+	    "      [--unknown-ca pin|refuse]\n"
 	    "  log | computers | unpair NAME | keys | delete KEY\n"
 	    "  hosts | hosts forget NAME | pin-reset\n"
+	    "  hosts trust-ca PATTERN CA-PUBKEY-FILE\n"
+	    "  hosts distrust-ca CA-PUBKEY-FILE|FINGERPRINT [PATTERN]\n"
 	    "  mailbox | mailbox rotate [--finish]\n"
 	    "  restore FILE\n");
 }
@@ -694,6 +701,7 @@ cmd_run(const struct args *a, const char *dir)
 	if ((rc = mailbox_migrate(st)) != SKP_OK)
 		goto out;
 	h.st = st;
+	h.unknown_ca_refuse = a->unknown_ca_refuse;
 	if (a->pinfile != NULL) {
 		if ((rc = read_pin_file(a->pinfile, h.pin, sizeof(h.pin))) !=
 		    SKP_OK)
@@ -901,7 +909,173 @@ cmd_hosts(struct skp_phstate *st)
 	}
 	if (st->nhosts == 0)
 		printf("no pinned host keys\n");
+	for (i = 0; i < st->ncas; i++) {
+		skp_sshmsg_printable(st->cas[i].pattern, name, sizeof(name));
+		if (skp_hostkey_fingerprint(st->cas[i].key,
+		    st->cas[i].key_len, fp) != SKP_OK)
+			snprintf(fp, sizeof(fp), "?");
+		date_text(st->cas[i].added_at, when, sizeof(when));
+		printf("CA %s %s trusted for %s since %s\n", st->cas[i].type,
+		    fp, name, when);
+	}
+	if (st->ncas == 0)
+		printf("no trusted host CAs\n");
 	return 0;
+}
+
+#define CA_PUBKEY_MAX	(64 * 1024)
+
+/*
+ * An OpenSSH public key file: one line "TYPE BASE64 [COMMENT]" (blank
+ * lines and # comments around it), TYPE the blob's own.
+ */
+static int
+read_pubkey(const char *path, uint8_t *key, size_t keymax, size_t *keylen)
+{
+	char *buf = NULL, *line, *save = NULL, *type, *b64, *end;
+	const char *t;
+	size_t n = 0, blen, pad, found = 0;
+	ssize_t r;
+	int fd = -1, rc = SKP_ERR_FORMAT, dn;
+
+	if ((buf = calloc(1, CA_PUBKEY_MAX + 1)) == NULL)
+		return SKP_ERR_NOMEM;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	while (n < CA_PUBKEY_MAX + 1 &&
+	    (r = read(fd, buf + n, CA_PUBKEY_MAX + 1 - n)) > 0)
+		n += (size_t)r;
+	if (n > CA_PUBKEY_MAX || memchr(buf, '\0', n) != NULL) {
+		fprintf(stderr, PROG ": %s: not an OpenSSH public key file "
+		    "(too large, or not text)\n", path);
+		goto out;
+	}
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		line += strspn(line, " \t\r");
+		if (*line == '\0' || *line == '#')
+			continue;
+		if (found++ > 0)
+			break;
+		type = line;
+		if ((end = strpbrk(type, " \t")) == NULL)
+			break;
+		*end = '\0';
+		b64 = end + 1 + strspn(end + 1, " \t");
+		blen = strcspn(b64, " \t\r");
+		b64[blen] = '\0';
+		if (blen == 0 || blen % 4 != 0 || blen / 4 * 3 > keymax)
+			break;
+		pad = b64[blen - 1] == '=' ? (b64[blen - 2] == '=' ? 2 : 1) :
+		    0;
+		if ((dn = EVP_DecodeBlock(key, (unsigned char *)b64,
+		    (int)blen)) < 0 || (size_t)dn < pad)
+			break;
+		*keylen = (size_t)dn - pad;
+		if (skp_hostcert_is_cert(key, *keylen)) {
+			fprintf(stderr, PROG ": %s: a certificate, not a CA "
+			    "key: give the CA's public key (the .pub of the key "
+			    "given to ssh-keygen -s)\n", path);
+			rc = SKP_ERR_INVALID;
+			goto out;
+		}
+		if (skp_hostkey_check(key, *keylen, &t) != SKP_OK ||
+		    strcmp(t, type) != 0)
+			break;
+		rc = SKP_OK;
+	}
+	if (rc != SKP_OK || found != 1) {
+		fprintf(stderr, PROG ": %s: not one OpenSSH public key the "
+		    "phone can check as a CA (one line \"TYPE BASE64 "
+		    "[COMMENT]\", TYPE ssh-ed25519, ecdsa-sha2-nistp256/384/521 "
+		    "or ssh-rsa)\n", path);
+		rc = rc == SKP_OK ? SKP_ERR_FORMAT : rc;
+	}
+ out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+static int
+cmd_trust_ca(const char *dir, struct skp_phstate *st, const char *pattern,
+    const char *file)
+{
+	char why[SKP_PH_WHY_MAX], fp[SKP_HOSTKEY_FP_LEN], shown[300];
+	uint8_t key[SKP_PH_HOST_KEY_MAX];
+	struct skp_audit_entry e;
+	size_t keylen = 0;
+	int rc, fd;
+
+	if ((rc = read_pubkey(file, key, sizeof(key), &keylen)) != SKP_OK)
+		return rc;
+	if ((rc = skp_phstate_ca_add(st, pattern, key, keylen, now_s(), why,
+	    sizeof(why))) != SKP_OK) {
+		die_why("hosts trust-ca", rc, why);
+		return rc;
+	}
+	if (skp_hostkey_fingerprint(key, keylen, fp) != SKP_OK)
+		snprintf(fp, sizeof(fp), "?");
+	if ((fd = open_dirfd(dir)) >= 0) {
+		memset(&e, 0, sizeof(e));
+		e.time = now_s();
+		e.op = "trust-ca";
+		e.host = pattern;
+		e.key = fp;
+		e.decision = "trusted";
+		if (skp_audit_append(fd, &e) != SKP_OK)
+			fprintf(stderr, PROG ": cannot write the audit log\n");
+		close(fd);
+	}
+	skp_sshmsg_printable(pattern, shown, sizeof(shown));
+	printf("trusted the CA %s for hosts matching %s: its host "
+	    "certificates for them are verified\n", fp, shown);
+	return SKP_OK;
+}
+
+static int
+cmd_distrust_ca(const char *dir, struct skp_phstate *st, const char *what,
+    const char *pattern)
+{
+	char why[SKP_PH_WHY_MAX], fp[SKP_HOSTKEY_FP_LEN];
+	uint8_t key[SKP_PH_HOST_KEY_MAX];
+	struct skp_audit_entry e;
+	size_t keylen = 0, removed = 0;
+	int rc, fd, by_fp = strncmp(what, "SHA256:", 7) == 0;
+
+	if (!by_fp && (rc = read_pubkey(what, key, sizeof(key), &keylen)) !=
+	    SKP_OK)
+		return rc;
+	if (by_fp)
+		snprintf(fp, sizeof(fp), "%s", what);
+	else if (skp_hostkey_fingerprint(key, keylen, fp) != SKP_OK)
+		snprintf(fp, sizeof(fp), "?");
+	if ((rc = skp_phstate_ca_remove(st, by_fp ? NULL : key, keylen,
+	    by_fp ? what : NULL, pattern, &removed, why, sizeof(why))) !=
+	    SKP_OK) {
+		die_why("hosts distrust-ca", rc, why);
+		return rc;
+	}
+	if ((fd = open_dirfd(dir)) >= 0) {
+		memset(&e, 0, sizeof(e));
+		e.time = now_s();
+		e.op = "distrust-ca";
+		e.host = pattern;
+		e.key = fp;
+		e.decision = "distrusted";
+		if (skp_audit_append(fd, &e) != SKP_OK)
+			fprintf(stderr, PROG ": cannot write the audit log\n");
+		close(fd);
+	}
+	printf("no longer trusts the CA %s (%zu entr%s removed): its "
+	    "certificates are checked as plain keys\n", fp, removed,
+	    removed == 1 ? "y" : "ies");
+	return SKP_OK;
 }
 
 /* The pin name as the phone keeps it: DNS names are case-blind. */
@@ -963,7 +1137,7 @@ find_key(struct skp_phstate *st, const char *key, uint8_t id[16])
 
 static int
 cmd_small(const struct args *a, const char *dir, const char *cmd,
-    const char *arg)
+    const char *arg, const char *arg2, const char *arg3)
 {
 	struct skp_phstate *st = NULL;
 	char why[SKP_PH_WHY_MAX];
@@ -994,8 +1168,13 @@ cmd_small(const struct args *a, const char *dir, const char *cmd,
 		rc = cmd_keys(st);
 	else if (strcmp(cmd, "hosts") == 0 && arg == NULL)
 		rc = cmd_hosts(st);
+	else if (strcmp(cmd, "hosts") == 0 && strcmp(arg, "trust-ca") == 0)
+		rc = cmd_trust_ca(dir, st, arg2, arg3);
+	else if (strcmp(cmd, "hosts") == 0 &&
+	    strcmp(arg, "distrust-ca") == 0)
+		rc = cmd_distrust_ca(dir, st, arg2, arg3);
 	else if (strcmp(cmd, "hosts") == 0)
-		rc = cmd_hosts_forget(dir, st, arg);
+		rc = cmd_hosts_forget(dir, st, arg2);
 	else if (strcmp(cmd, "pin-reset") == 0) {
 		/* Only whoever can open the state folder unblocks the PIN. */
 		unsigned int was = st->pin_failures;
@@ -1189,6 +1368,7 @@ main(int argc, char **argv)
 		{ "silent-call-timeout", required_argument, NULL, 'S' },
 		{ "finish",		no_argument,	   NULL, 'F' },
 		{ "no-touch",		required_argument, NULL, 'T' },
+		{ "unknown-ca",		required_argument, NULL, 'U' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1281,6 +1461,16 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'U':
+			if (strcmp(optarg, "pin") == 0)
+				a.unknown_ca_refuse = 0;
+			else if (strcmp(optarg, "refuse") == 0)
+				a.unknown_ca_refuse = 1;
+			else {
+				usage();
+				return 2;
+			}
+			break;
 		case 'F':
 			a.finish = 1;
 			break;
@@ -1352,15 +1542,24 @@ main(int argc, char **argv)
 	    strcmp(cmd, "keys") == 0 || strcmp(cmd, "hosts") == 0 ||
 	    strcmp(cmd, "pin-reset") == 0) &&
 	    nargs == 0)
-		return cmd_small(&a, dir, cmd, NULL);
+		return cmd_small(&a, dir, cmd, NULL, NULL, NULL);
 	if (strcmp(cmd, "hosts") == 0 && nargs == 2 &&
 	    strcmp(argv[optind + 1], "forget") == 0)
-		return cmd_small(&a, dir, cmd, argv[optind + 2]);
+		return cmd_small(&a, dir, cmd, "forget", argv[optind + 2],
+		    NULL);
+	if (strcmp(cmd, "hosts") == 0 && nargs == 3 &&
+	    strcmp(argv[optind + 1], "trust-ca") == 0)
+		return cmd_small(&a, dir, cmd, "trust-ca", argv[optind + 2],
+		    argv[optind + 3]);
+	if (strcmp(cmd, "hosts") == 0 && (nargs == 2 || nargs == 3) &&
+	    strcmp(argv[optind + 1], "distrust-ca") == 0)
+		return cmd_small(&a, dir, cmd, "distrust-ca",
+		    argv[optind + 2], nargs == 3 ? argv[optind + 3] : NULL);
 	if (strcmp(cmd, "restore") == 0 && nargs == 1)
 		return cmd_restore(&a, dir, argv[optind + 1]);
 	if ((strcmp(cmd, "unpair") == 0 || strcmp(cmd, "delete") == 0) &&
 	    nargs == 1)
-		return cmd_small(&a, dir, cmd, argv[optind + 1]);
+		return cmd_small(&a, dir, cmd, argv[optind + 1], NULL, NULL);
 	usage();
 	return 2;
 }

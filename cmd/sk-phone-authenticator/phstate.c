@@ -21,6 +21,7 @@
 #include "sk-phone/cbor.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
+#include "sk-phone/hostcert.h"
 #include "sk-phone/hostinfo.h"
 #include "sk-phone/hostkey.h"
 #include "sk-phone/pairuri.h"
@@ -40,6 +41,7 @@
 #define FILE_SEEN		"seen"
 #define FILE_HOSTS		"hosts"
 #define FILE_PIN		"pin"
+#define FILE_CAS		"cas"
 #define FILE_LOCK		"lock"
 #define FILE_RUN_LOCK	"run.lock"
 
@@ -175,6 +177,7 @@ file_slot(const char *name)
 		[SKP_PH_FILE_SEEN] = FILE_SEEN,
 		[SKP_PH_FILE_HOSTS] = FILE_HOSTS,
 		[SKP_PH_FILE_PIN] = FILE_PIN,
+		[SKP_PH_FILE_CAS] = FILE_CAS,
 	};
 	int i;
 
@@ -1163,6 +1166,119 @@ encode_pin(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 	return rc;
 }
 
+/* ---- cas: the host CAs the owner trusts ---- */
+
+static int
+decode_ca(const cbor_item_t *m, struct skp_ph_ca *c)
+{
+	static const int64_t keys[] = { 1, 2, 3 };
+	int rc;
+
+	if ((rc = check_map(m, keys, nitems(keys))) != SKP_OK ||
+	    (rc = get_text(m, 1, SKP_HOSTCERT_PATTERN_MAX, c->pattern)) !=
+	    SKP_OK ||
+	    (rc = get_bytes(m, 2, 1, SKP_PH_HOST_KEY_MAX, c->key,
+	    &c->key_len)) != SKP_OK ||
+	    (rc = get_uint(m, 3, &c->added_at)) != SKP_OK)
+		return rc;
+	if (!skp_hostcert_pattern_ok(c->pattern) ||
+	    skp_hostkey_check(c->key, c->key_len, &c->type) != SKP_OK)
+		return SKP_ERR_FORMAT;
+	return SKP_OK;
+}
+
+static int
+same_ca(const struct skp_ph_ca *a, const struct skp_ph_ca *b)
+{
+	return strcmp(a->pattern, b->pattern) == 0 &&
+	    a->key_len == b->key_len &&
+	    memcmp(a->key, b->key, a->key_len) == 0;
+}
+
+int
+skp_phstate_decode_cas(struct skp_phstate *st, const uint8_t *p, size_t n)
+{
+	static const int64_t keys[] = { 1 };
+	struct skp_ph_ca *cas = NULL;
+	cbor_item_t *m = NULL, *l;
+	size_t i, j, nc = 0;
+	int rc;
+
+	file_forget(st, SKP_PH_FILE_CAS);
+	if ((rc = skp_cbor_load_map(p, n, INNER_MAX, keys, nitems(keys),
+	    &m)) != SKP_OK ||
+	    (rc = skp_cbor_map_get(m, 1, CBOR_TYPE_ARRAY, &l)) != SKP_OK)
+		goto out;
+	if ((nc = cbor_array_size(l)) > SKP_PH_MAX_CAS) {
+		rc = SKP_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((cas = calloc(SKP_PH_MAX_CAS, sizeof(*cas))) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < nc; i++) {
+		if ((rc = decode_ca(cbor_array_handle(l)[i], &cas[i])) !=
+		    SKP_OK)
+			goto out;
+		/* Unique by pattern and key. */
+		for (j = 0; j < i; j++) {
+			if (same_ca(&cas[j], &cas[i])) {
+				rc = SKP_ERR_FORMAT;
+				goto out;
+			}
+		}
+	}
+	memcpy(st->cas, cas, nc * sizeof(*cas));
+	st->ncas = nc;
+ out:
+	free(cas);
+	skp_cbor_free(&m);
+	return fix_rc(rc);
+}
+
+static int
+encode_cas(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
+{
+	const struct skp_ph_ca *c;
+	cbor_item_t *top = NULL, *l = NULL, *m;
+	size_t i;
+	int rc = SKP_OK;
+
+	if ((top = skp_cbor_map(1)) == NULL ||
+	    (l = skp_cbor_array(st->ncas)) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < st->ncas && rc == SKP_OK; i++) {
+		c = &st->cas[i];
+		if ((m = skp_cbor_map(3)) == NULL) {
+			rc = SKP_ERR_NOMEM;
+			break;
+		}
+		if ((rc = skp_cbor_map_put(m, 1, skp_cbor_text(c->pattern))) !=
+		    SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 2, skp_cbor_bytes(c->key,
+		    c->key_len))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 3,
+		    skp_cbor_uint(c->added_at))) != SKP_OK) {
+			skp_cbor_free(&m);
+			break;
+		}
+		rc = skp_cbor_array_push(l, m);
+	}
+	if (rc != SKP_OK)
+		goto out;
+	rc = skp_cbor_map_put(top, 1, l);
+	l = NULL;
+	if (rc == SKP_OK)
+		rc = skp_cbor_encode(top, INNER_MAX, out, outlen);
+ out:
+	skp_cbor_free(&l);
+	skp_cbor_free(&top);
+	return rc;
+}
+
 /* ---- sealing ---- */
 
 static int
@@ -1301,6 +1417,9 @@ static const struct file_kind kinds[] = {
 	    "windows" },
 	{ FILE_PIN, 0, "the count of wrong PINs", "removing it sets the "
 	    "count to 0, as pin-reset does" },
+	{ FILE_CAS, 0, "the host CAs this phone trusts", "removing it "
+	    "forgets them (add them again with hosts trust-ca; until then "
+	    "their certificates are checked as plain keys)" },
 };
 
 static const struct file_kind *
@@ -2078,6 +2197,8 @@ reload_locked(struct skp_phstate *st, char *why, size_t whylen)
 	    (rc = load_file(st, FILE_SEEN, skp_phstate_decode_seen, why,
 	    whylen)) != SKP_OK ||
 	    (rc = load_file(st, FILE_HOSTS, skp_phstate_decode_hosts, why,
+	    whylen)) != SKP_OK ||
+	    (rc = load_file(st, FILE_CAS, skp_phstate_decode_cas, why,
 	    whylen)) != SKP_OK)
 		return rc;
 	return load_file(st, FILE_PIN, skp_phstate_decode_pin, why, whylen);
@@ -3234,4 +3355,136 @@ skp_phstate_restore(const char *dir, const char *passfile, const char *name,
 	skp_buf_free(&id);
 	skp_phstate_free(&st);
 	return rc;
+}
+
+/* ---- host CAs ---- */
+
+struct ca_arg {
+	const char	*pattern;
+	const uint8_t	*key;
+	size_t		 keylen;
+	const char	*fp;
+	uint64_t	 now;
+	size_t		*removed;
+};
+
+static int
+do_ca_add(struct skp_phstate *st, const void *arg, char *why, size_t whylen)
+{
+	const struct ca_arg *a = arg;
+	struct skp_ph_ca c;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.pattern, sizeof(c.pattern), "%s", a->pattern);
+	memcpy(c.key, a->key, a->keylen);
+	c.key_len = a->keylen;
+	c.added_at = a->now;
+	if (skp_hostkey_check(c.key, c.key_len, &c.type) != SKP_OK)
+		return SKP_ERR_INVALID;
+	for (i = 0; i < st->ncas; i++)
+		if (same_ca(&st->cas[i], &c)) {
+			skp_why(why, whylen, "this CA is already trusted for "
+			    "%s", a->pattern);
+			return SKP_ERR_EXISTS;
+		}
+	if (st->ncas == SKP_PH_MAX_CAS) {
+		skp_why(why, whylen, "the phone trusts %d host CAs already: "
+		    "remove one (hosts distrust-ca)", SKP_PH_MAX_CAS);
+		return SKP_ERR_TOO_LARGE;
+	}
+	st->cas[st->ncas++] = c;
+	return SKP_OK;
+}
+
+int
+skp_phstate_ca_add(struct skp_phstate *st, const char *pattern,
+    const uint8_t *key, size_t keylen, uint64_t now, char *why,
+    size_t whylen)
+{
+	struct ca_arg a = { pattern, key, keylen, NULL, now, NULL };
+
+	if (!skp_hostcert_pattern_ok(pattern)) {
+		skp_why(why, whylen, "%s is not a host pattern (known_hosts "
+		    "syntax: a comma list of host names with * and ?, each "
+		    "possibly negated with !, at most %d bytes, no spaces)",
+		    pattern, SKP_HOSTCERT_PATTERN_MAX);
+		return SKP_ERR_INVALID;
+	}
+	if (key == NULL || keylen == 0 || keylen > SKP_PH_HOST_KEY_MAX ||
+	    skp_hostkey_check(key, keylen, NULL) != SKP_OK) {
+		skp_why(why, whylen, "not a CA key the phone can check (an "
+		    "ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa "
+		    "public key)");
+		return SKP_ERR_INVALID;
+	}
+	return edit(st, FILE_CAS, skp_phstate_decode_cas, encode_cas,
+	    do_ca_add, &a, why, whylen);
+}
+
+static int
+ca_is(const struct skp_ph_ca *c, const struct ca_arg *a)
+{
+	char fp[SKP_HOSTKEY_FP_LEN];
+
+	if (a->pattern != NULL && strcmp(c->pattern, a->pattern) != 0)
+		return 0;
+	if (a->key != NULL)
+		return c->key_len == a->keylen &&
+		    memcmp(c->key, a->key, a->keylen) == 0;
+	return skp_hostkey_fingerprint(c->key, c->key_len, fp) == SKP_OK &&
+	    strcmp(fp, a->fp) == 0;
+}
+
+static int
+do_ca_remove(struct skp_phstate *st, const void *arg, char *why,
+    size_t whylen)
+{
+	const struct ca_arg *a = arg;
+	size_t i, o = 0;
+
+	for (i = 0; i < st->ncas; i++) {
+		if (ca_is(&st->cas[i], a))
+			continue;
+		st->cas[o++] = st->cas[i];
+	}
+	*a->removed = st->ncas - o;
+	st->ncas = o;
+	if (*a->removed == 0) {
+		skp_why(why, whylen, "no such CA is trusted%s%s (see "
+		    "sk-phone-authenticator hosts)", a->pattern != NULL ?
+		    " for " : "", a->pattern != NULL ? a->pattern : "");
+		return SKP_ERR_NOT_FOUND;
+	}
+	return SKP_OK;
+}
+
+int
+skp_phstate_ca_remove(struct skp_phstate *st, const uint8_t *key,
+    size_t keylen, const char *fp, const char *pattern, size_t *removed,
+    char *why, size_t whylen)
+{
+	struct ca_arg a = { pattern, key, keylen, fp, 0, removed };
+
+	*removed = 0;
+	if ((key == NULL && fp == NULL) || (key != NULL && keylen == 0)) {
+		skp_why(why, whylen, "no CA key or fingerprint given");
+		return SKP_ERR_INVALID;
+	}
+	return edit(st, FILE_CAS, skp_phstate_decode_cas, encode_cas,
+	    do_ca_remove, &a, why, whylen);
+}
+
+const struct skp_ph_ca *
+skp_phstate_ca_trusted(const struct skp_phstate *st, const uint8_t *key,
+    size_t keylen, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->ncas; i++)
+		if (st->cas[i].key_len == keylen &&
+		    memcmp(st->cas[i].key, key, keylen) == 0 &&
+		    skp_hostcert_pattern_match(st->cas[i].pattern, name))
+			return &st->cas[i];
+	return NULL;
 }

@@ -7,6 +7,7 @@
 
 #include "sk-phone/crypto.h"
 #include "sk-phone/ctap.h"
+#include "sk-phone/hostcert.h"
 #include "sk-phone/hostinfo.h"
 #include "sk-phone/pairuri.h"
 
@@ -35,6 +36,8 @@
  *                4: pinned by (computer)}], 2: [{1: computer, 2: pin name,
  *                3: window until}]}
  *   pin          sealed {1: wrong PINs in a row}	  absent: 0
+ *   cas          sealed {1: [{1: host pattern, 2: CA key blob,
+ *                3: added at}]}			  absent: {1: []}
  * "sealed" is {1: nonce (12), 2: AES-256-GCM ciphertext and tag} of the
  * inner map, with the file name in the associated data.
  */
@@ -65,6 +68,8 @@
 #define SKP_PH_HOST_NAME_MAX	(SKP_HOSTINFO_PIN_MAX - 1)
 #define SKP_PH_HOST_KEY_MAX	SKP_CTAP_HOST_BLOB_MAX
 #define SKP_PH_PIN_FAILURES_MAX	255	/* the count stops here */
+/* Host CAs the owner trusts (hosts trust-ca). */
+#define SKP_PH_MAX_CAS		32
 
 struct skp_ph_computer {
 	char		name[SKP_NAME_MAX + 1];
@@ -122,6 +127,15 @@ struct skp_ph_host_window {
 	uint64_t	until;		/* unix seconds */
 };
 
+/* A host CA: certificates it signs are trusted for hosts matching pattern. */
+struct skp_ph_ca {
+	char		pattern[SKP_HOSTCERT_PATTERN_MAX + 1];	/* known_hosts */
+	uint8_t		key[SKP_PH_HOST_KEY_MAX];	/* plain key blob */
+	size_t		key_len;
+	const char	*type;		/* skp_hostkey_check(): static */
+	uint64_t	added_at;	/* unix seconds */
+};
+
 /*
  * What a list file held when the loaded state last matched it: its sealed
  * bytes (ciphertext, not secret). A file read back unchanged need not be
@@ -135,6 +149,7 @@ enum {
 	SKP_PH_FILE_SEEN,
 	SKP_PH_FILE_HOSTS,
 	SKP_PH_FILE_PIN,
+	SKP_PH_FILE_CAS,
 	SKP_PH_NFILES
 };
 
@@ -171,6 +186,8 @@ struct skp_phstate {
 	struct skp_ph_host_window hwins[SKP_PH_MAX_HOST_WINDOWS];
 	size_t			nhwins;
 	unsigned int		pin_failures;	/* from "pin" */
+	struct skp_ph_ca	cas[SKP_PH_MAX_CAS];	/* from "cas" */
+	size_t			ncas;
 	/*
 	 * Added to CLOCK_BOOTTIME wherever the state reads it: the unit
 	 * tests move the boot clock with it (0 otherwise).
@@ -210,8 +227,8 @@ int	skp_phstate_run_lock(const struct skp_phstate *, int *fdp, long *pid,
 	    char *why, size_t whylen);
 
 /*
- * Re-read computers, credentials, counters, the replay cache, host pins
- * and the PIN failure count (another process's edits).
+ * Re-read computers, credentials, counters, the replay cache, host pins,
+ * the PIN failure count and the host CAs (another process's edits).
  */
 int	skp_phstate_reload(struct skp_phstate *, char *why, size_t whylen);
 
@@ -329,6 +346,25 @@ uint64_t skp_phstate_host_window(const struct skp_phstate *,
 /* 1 when name is a pin name: "host" (lower case) or "[host]:port". */
 int	skp_phstate_host_name_ok(const char *name);
 
+/*
+ * Host CAs. ca_add: SKP_ERR_EXISTS when the same key is trusted for the
+ * same pattern, SKP_ERR_TOO_LARGE when SKP_PH_MAX_CAS are, SKP_ERR_INVALID
+ * for a pattern skp_hostcert_pattern_ok refuses or a key skp_hostkey_check
+ * does; key is a plain key blob. ca_remove: the entries of the CA whose
+ * key is key (or, key NULL, whose fingerprint is fp), only those of
+ * pattern when it is not NULL; *removed says how many (SKP_ERR_NOT_FOUND
+ * for none). ca_trusted: the first entry with this key whose pattern
+ * matches name (a pin name), or NULL.
+ */
+int	skp_phstate_ca_add(struct skp_phstate *, const char *pattern,
+	    const uint8_t *key, size_t keylen, uint64_t now, char *why,
+	    size_t whylen);
+int	skp_phstate_ca_remove(struct skp_phstate *, const uint8_t *key,
+	    size_t keylen, const char *fp, const char *pattern,
+	    size_t *removed, char *why, size_t whylen);
+const struct skp_ph_ca *skp_phstate_ca_trusted(const struct skp_phstate *,
+	    const uint8_t *key, size_t keylen, const char *name);
+
 /* Lookups in the loaded state; NULL when absent. */
 struct skp_ph_computer	*skp_phstate_computer_find(struct skp_phstate *,
 			    const char *name);
@@ -352,6 +388,7 @@ int	skp_phstate_decode_seen(struct skp_phstate *, const uint8_t *,
 int	skp_phstate_decode_hosts(struct skp_phstate *, const uint8_t *,
 	    size_t);
 int	skp_phstate_decode_pin(struct skp_phstate *, const uint8_t *, size_t);
+int	skp_phstate_decode_cas(struct skp_phstate *, const uint8_t *, size_t);
 /* The sealed wrapper: AES-256-GCM under key, the file name bound in. */
 int	skp_phstate_seal(const uint8_t key[SKP_PH_KEY_LEN], const char *name,
 	    const uint8_t *, size_t, uint8_t **out, size_t *outlen);

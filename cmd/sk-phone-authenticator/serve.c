@@ -388,6 +388,12 @@ host_lines(const struct skp_req *r, const char *subj, char *text, size_t len,
 		add(text, len, off, "  host key:    %s %s (pinned)\n",
 		    hc->key_type, hc->fp);
 		break;
+	case SKP_HOSTCHECK_CERT:
+		add(text, len, off, "  user:        %s @ %s (verified "
+		    "(certificate from CA %s))\n", subj, host, hc->ca_fp);
+		add(text, len, off, "  host key:    %s %s (certified)\n",
+		    hc->key_type, hc->fp);
+		break;
 	case SKP_HOSTCHECK_NEW:
 		/* Its signature verifies, but nothing says the key is the
 		 * host's yet: not "verified". */
@@ -411,6 +417,13 @@ host_lines(const struct skp_req *r, const char *subj, char *text, size_t len,
 			    "%s, but %s\n", host, hc->why);
 		break;
 	}
+	/* A CA the phone does not trust: the key was taken as it is. */
+	if (hc->cert == SKP_HOSTCHECK_CERT_UNKNOWN &&
+	    (hc->state == SKP_HOSTCHECK_PINNED ||
+	    hc->state == SKP_HOSTCHECK_NEW))
+		add(text, len, off, "  certificate: from CA %s, which the "
+		    "phone does not trust: its key checked as a plain key\n",
+		    hc->ca_fp);
 }
 
 static void
@@ -483,6 +496,7 @@ ask(struct serve *s, struct skp_req *r, chan_t chan, uint64_t now)
 		snprintf(win, sizeof(win), "verified logins to pinned hosts "
 		    "from \"%s\" for %s (no signatures)", comp, dur);
 	verified = r->host.state == SKP_HOSTCHECK_PINNED ||
+	    r->host.state == SKP_HOSTCHECK_CERT ||
 	    (r->host.state == SKP_HOSTCHECK_NEW &&
 	    r->host.pinned_as[0] == '\0');
 	if (verified) {
@@ -512,7 +526,8 @@ skp_serve_window_allows(struct skp_phstate *st, const struct skp_req *r,
 	struct skp_ph_computer *c;
 	int covered = 0;
 
-	if (is_login(r) && r->host.state == SKP_HOSTCHECK_PINNED &&
+	if (is_login(r) && (r->host.state == SKP_HOSTCHECK_PINNED ||
+	    r->host.state == SKP_HOSTCHECK_CERT) &&
 	    skp_phstate_host_window(st, r->computer.name,
 	    r->host.host) > now_s)
 		return "allow-host-window";
@@ -521,7 +536,8 @@ skp_serve_window_allows(struct skp_phstate *st, const struct skp_req *r,
 	    r->req.command != SKP_CTAP_GET_ASSERTION)
 		return NULL;
 	if (is_login(r))
-		covered = r->host.state == SKP_HOSTCHECK_PINNED;
+		covered = r->host.state == SKP_HOSTCHECK_PINNED ||
+		    r->host.state == SKP_HOSTCHECK_CERT;
 	else if (r->msg.kind == SKP_SSHMSG_SSHSIG)
 		covered = skp_phstate_window_covers_ns(c, r->msg.ns, now_s);
 	return covered ? "allow-window" : NULL;

@@ -2079,6 +2079,57 @@ phstate_hosts(void)
 	skp_phstate_free(&st2);
 }
 
+/* The host CAs (file "cas"): limits, lookups, removal, a second reader. */
+static void
+phstate_cas(void)
+{
+	const char *dir = fresh_dir();
+	struct skp_phstate *st, *st2;
+	struct hkey a, b;
+	char why[SKP_PH_WHY_MAX], pat[32], fp[SKP_HOSTKEY_FP_LEN];
+	size_t i, removed;
+
+	REQUIRE((st = open_state(dir)) != NULL);
+	hkey_make(&a, 0);
+	hkey_make(&b, 1);
+	for (i = 0; i < SKP_PH_MAX_CAS; i++) {
+		snprintf(pat, sizeof(pat), "h%zu,[h%zu]:*", i, i);
+		CHECK_RC(skp_phstate_ca_add(st, pat, a.blob, a.bloblen, i,
+		    NULL, 0), SKP_OK);
+	}
+	CHECK_RC(skp_phstate_ca_add(st, "more", b.blob, b.bloblen, 1, why,
+	    sizeof(why)), SKP_ERR_TOO_LARGE);
+	CHECK_RC(skp_phstate_ca_add(st, "h3,[h3]:*", a.blob, a.bloblen, 1,
+	    why, sizeof(why)), SKP_ERR_EXISTS);
+	CHECK_RC(skp_phstate_ca_add(st, "!h3", b.blob, b.bloblen, 1, why,
+	    sizeof(why)), SKP_ERR_INVALID);
+	CHECK_RC(skp_phstate_ca_add(st, "h3", a.blob, a.bloblen - 1, 1, why,
+	    sizeof(why)), SKP_ERR_INVALID);
+	REQUIRE((st2 = open_state(dir)) != NULL);
+	CHECK(st2->ncas == SKP_PH_MAX_CAS);
+	CHECK(skp_phstate_ca_trusted(st2, a.blob, a.bloblen, "h5") ==
+	    &st2->cas[5]);
+	CHECK(skp_phstate_ca_trusted(st2, a.blob, a.bloblen, "[h5]:2222") ==
+	    &st2->cas[5]);
+	CHECK(skp_phstate_ca_trusted(st2, a.blob, a.bloblen, "h55") == NULL);
+	CHECK(skp_phstate_ca_trusted(st2, b.blob, b.bloblen, "h5") == NULL);
+	CHECK_RC(skp_phstate_ca_remove(st, a.blob, a.bloblen, NULL,
+	    "h5,[h5]:*", &removed, NULL, 0), SKP_OK);
+	CHECK(removed == 1 && st->ncas == SKP_PH_MAX_CAS - 1);
+	REQUIRE(skp_hostkey_fingerprint(a.blob, a.bloblen, fp) == SKP_OK);
+	CHECK_RC(skp_phstate_ca_remove(st, NULL, 0, fp, NULL, &removed,
+	    NULL, 0), SKP_OK);
+	CHECK(removed == SKP_PH_MAX_CAS - 1 && st->ncas == 0);
+	CHECK_RC(skp_phstate_ca_remove(st, NULL, 0, fp, NULL, &removed, why,
+	    sizeof(why)), SKP_ERR_NOT_FOUND);
+	CHECK_RC(skp_phstate_reload(st2, NULL, 0), SKP_OK);
+	CHECK(st2->ncas == 0);
+	hkey_free(&a);
+	hkey_free(&b);
+	skp_phstate_free(&st);
+	skp_phstate_free(&st2);
+}
+
 /* {1: [pin...], 2: [window...]} by hand, for the decoder's refusals. */
 static int
 decode_hosts_with(const char *name, const uint8_t *key, size_t keylen,
@@ -2781,6 +2832,7 @@ static const struct skp_test_case cases[] = {
 	{ "phstate_host_names", phstate_host_names },
 	{ "phstate_hosts", phstate_hosts },
 	{ "phstate_hosts_decode_refusals", phstate_hosts_decode_refusals },
+	{ "phstate_cas", phstate_cas },
 	{ "handle_host_key_changed", handle_host_key_changed },
 	{ "handle_changed_reason_fits", handle_changed_reason_fits },
 };
