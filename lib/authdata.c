@@ -1,4 +1,4 @@
-/* Authenticator data and the ES256 COSE key: build, parse strictly, sign. */
+/* Authenticator data and the COSE keys: build, parse strictly, sign. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +13,17 @@
 
 #define COORD_LEN	32
 
-/* COSE labels and values for an EC2 P-256 ES256 key (RFC 8152). */
+/* COSE labels and values: EC2 P-256 ES256, OKP Ed25519 EdDSA (RFC 8152). */
 #define COSE_KTY	1
 #define COSE_ALG	3
 #define COSE_CRV	(-1)
 #define COSE_X		(-2)
 #define COSE_Y		(-3)
+#define COSE_KTY_OKP	1
 #define COSE_KTY_EC2	2
-#define COSE_ALG_ES256	(-7)
+#define COSE_ALG_ES256	SKP_COSE_ALG_ES256
 #define COSE_CRV_P256	1
+#define COSE_CRV_ED25519 6
 
 /*
  * UUID 3934e340-407e-4da9-af80-8851d9de98d7: random, chosen once for
@@ -32,12 +34,40 @@ const uint8_t skp_authdata_aaguid[SKP_AUTHDATA_AAGUID_LEN] = {
 	0xaf, 0x80, 0x88, 0x51, 0xd9, 0xde, 0x98, 0xd7,
 };
 
+size_t
+skp_authdata_pub_len(int64_t alg)
+{
+	switch (alg) {
+	case SKP_COSE_ALG_ES256:
+		return SKP_P256_PUB_LEN;
+	case SKP_COSE_ALG_EDDSA:
+		return SKP_ED25519_PUB_LEN;
+	default:
+		return 0;
+	}
+}
+
 cbor_item_t *
-skp_authdata_cose_item(const uint8_t pub[SKP_P256_PUB_LEN])
+skp_authdata_cose_key_item(int64_t alg, const uint8_t *pub)
 {
 	cbor_item_t *m = NULL;
 
-	if (pub == NULL || pub[0] != 0x04)
+	if (pub == NULL)
+		goto fail;
+	if (alg == SKP_COSE_ALG_EDDSA) {
+		if ((m = skp_cbor_map(4)) == NULL ||
+		    skp_cbor_map_put(m, COSE_KTY,
+		    skp_cbor_uint(COSE_KTY_OKP)) != 0 ||
+		    skp_cbor_map_put(m, COSE_ALG,
+		    skp_cbor_int(SKP_COSE_ALG_EDDSA)) != 0 ||
+		    skp_cbor_map_put(m, COSE_CRV,
+		    skp_cbor_uint(COSE_CRV_ED25519)) != 0 ||
+		    skp_cbor_map_put(m, COSE_X, skp_cbor_bytes(pub,
+		    SKP_ED25519_PUB_LEN)) != 0)
+			goto fail;
+		return m;
+	}
+	if (alg != SKP_COSE_ALG_ES256 || pub[0] != 0x04)
 		goto fail;
 	if ((m = skp_cbor_map(5)) == NULL ||
 	    skp_cbor_map_put(m, COSE_KTY, skp_cbor_uint(COSE_KTY_EC2)) != 0 ||
@@ -54,31 +84,55 @@ fail:
 	return NULL;
 }
 
+cbor_item_t *
+skp_authdata_cose_item(const uint8_t pub[SKP_P256_PUB_LEN])
+{
+	return skp_authdata_cose_key_item(SKP_COSE_ALG_ES256, pub);
+}
+
 int
-skp_authdata_cose_encode(const uint8_t pub[SKP_P256_PUB_LEN],
-    uint8_t out[SKP_COSE_ES256_LEN])
+skp_authdata_cose_key_encode(int64_t alg, const uint8_t *pub,
+    uint8_t out[SKP_COSE_KEY_MAX], size_t *outlen)
 {
 	cbor_item_t *m = NULL;
 	uint8_t *p = NULL;
-	size_t n = 0;
+	size_t n = 0, want;
 	int rc;
 
-	if ((m = skp_authdata_cose_item(pub)) == NULL) {
-		rc = pub == NULL || pub[0] != 0x04 ? SKP_ERR_INVALID :
-		    SKP_ERR_NOMEM;
+	*outlen = 0;
+	want = alg == SKP_COSE_ALG_EDDSA ? SKP_COSE_EDDSA_LEN :
+	    SKP_COSE_ES256_LEN;
+	if (pub == NULL || (alg != SKP_COSE_ALG_ES256 &&
+	    alg != SKP_COSE_ALG_EDDSA) ||
+	    (alg == SKP_COSE_ALG_ES256 && pub[0] != 0x04)) {
+		rc = SKP_ERR_INVALID;
 		goto out;
 	}
-	if ((rc = skp_cbor_encode(m, SKP_COSE_ES256_LEN, &p, &n)) != SKP_OK)
+	if ((m = skp_authdata_cose_key_item(alg, pub)) == NULL) {
+		rc = SKP_ERR_NOMEM;
 		goto out;
-	if (n != SKP_COSE_ES256_LEN) {
+	}
+	if ((rc = skp_cbor_encode(m, SKP_COSE_KEY_MAX, &p, &n)) != SKP_OK)
+		goto out;
+	if (n != want) {
 		rc = SKP_ERR_INTERNAL;
 		goto out;
 	}
 	memcpy(out, p, n);
+	*outlen = n;
 out:
 	free(p);
 	skp_cbor_free(&m);
 	return rc;
+}
+
+int
+skp_authdata_cose_encode(const uint8_t pub[SKP_P256_PUB_LEN],
+    uint8_t out[SKP_COSE_ES256_LEN])
+{
+	size_t n;
+
+	return skp_authdata_cose_key_encode(SKP_COSE_ALG_ES256, pub, out, &n);
 }
 
 static int
@@ -93,7 +147,7 @@ cose_int(const cbor_item_t *m, int64_t key, int64_t want)
 		return rc == SKP_ERR_NOT_FOUND ? SKP_ERR_FORMAT : rc;
 	if ((rc = skp_cbor_get_int(v, &got)) != SKP_OK)
 		return rc;
-	/* Another key type, algorithm or curve: not ES256 on P-256. */
+	/* Another key type, algorithm or curve: not one sk-phone makes. */
 	return got == want ? SKP_OK : SKP_ERR_UNSUPPORTED;
 }
 
@@ -110,17 +164,44 @@ cose_coord(const cbor_item_t *m, int64_t key, uint8_t *out)
 	return skp_cbor_get_bytes(v, COORD_LEN, COORD_LEN, out, &n);
 }
 
-int
-skp_authdata_cose_from_item(const cbor_item_t *m,
-    uint8_t pub[SKP_P256_PUB_LEN])
+/* The key type picks the layout: EC2 is ES256, OKP is EdDSA. */
+static int
+cose_kty(const cbor_item_t *m, int64_t *alg)
 {
-	static const int64_t keys[] = {
-		COSE_KTY, COSE_ALG, COSE_CRV, COSE_X, COSE_Y,
-	};
-	uint8_t tmp[SKP_P256_PUB_LEN];
+	cbor_item_t *v;
+	int64_t kty;
 	int rc;
 
-	if (m == NULL) {
+	if ((rc = skp_cbor_map_get(m, COSE_KTY, CBOR_TYPE_UINT, &v)) !=
+	    SKP_OK)
+		return rc == SKP_ERR_NOT_FOUND ? SKP_ERR_FORMAT : rc;
+	if ((rc = skp_cbor_get_int(v, &kty)) != SKP_OK)
+		return rc;
+	if (kty == COSE_KTY_EC2)
+		*alg = SKP_COSE_ALG_ES256;
+	else if (kty == COSE_KTY_OKP)
+		*alg = SKP_COSE_ALG_EDDSA;
+	else
+		return SKP_ERR_UNSUPPORTED;
+	return SKP_OK;
+}
+
+int
+skp_authdata_cose_key_from_item(const cbor_item_t *m, int64_t *alg,
+    uint8_t pub[SKP_P256_PUB_LEN])
+{
+	static const int64_t ec2[] = {
+		COSE_KTY, COSE_ALG, COSE_CRV, COSE_X, COSE_Y,
+	};
+	static const int64_t okp[] = {
+		COSE_KTY, COSE_ALG, COSE_CRV, COSE_X,
+	};
+	uint8_t tmp[SKP_P256_PUB_LEN];
+	int64_t a = 0;
+	int rc;
+
+	memset(tmp, 0, sizeof(tmp));
+	if (m == NULL || alg == NULL || pub == NULL) {
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
@@ -128,20 +209,49 @@ skp_authdata_cose_from_item(const cbor_item_t *m,
 		rc = SKP_ERR_CBOR_TYPE;
 		goto out;
 	}
-	tmp[0] = 0x04;
-	if ((rc = skp_cbor_map_only(m, keys, sizeof(keys) /
-	    sizeof(keys[0]))) != SKP_OK ||
-	    (rc = cose_int(m, COSE_KTY, COSE_KTY_EC2)) != SKP_OK ||
-	    (rc = cose_int(m, COSE_ALG, COSE_ALG_ES256)) != SKP_OK ||
-	    (rc = cose_int(m, COSE_CRV, COSE_CRV_P256)) != SKP_OK ||
-	    (rc = cose_coord(m, COSE_X, tmp + 1)) != SKP_OK ||
-	    (rc = cose_coord(m, COSE_Y, tmp + 1 + COORD_LEN)) != SKP_OK)
+	if ((rc = cose_kty(m, &a)) != SKP_OK)
 		goto out;
-	if ((rc = skp_p256_check_public(tmp)) != SKP_OK)
-		goto out;
+	if (a == SKP_COSE_ALG_EDDSA) {
+		if ((rc = skp_cbor_map_only(m, okp, sizeof(okp) /
+		    sizeof(okp[0]))) != SKP_OK ||
+		    (rc = cose_int(m, COSE_ALG, SKP_COSE_ALG_EDDSA)) !=
+		    SKP_OK ||
+		    (rc = cose_int(m, COSE_CRV, COSE_CRV_ED25519)) != SKP_OK ||
+		    (rc = cose_coord(m, COSE_X, tmp)) != SKP_OK ||
+		    (rc = skp_ed25519_check_public(tmp)) != SKP_OK)
+			goto out;
+	} else {
+		tmp[0] = 0x04;
+		if ((rc = skp_cbor_map_only(m, ec2, sizeof(ec2) /
+		    sizeof(ec2[0]))) != SKP_OK ||
+		    (rc = cose_int(m, COSE_ALG, COSE_ALG_ES256)) != SKP_OK ||
+		    (rc = cose_int(m, COSE_CRV, COSE_CRV_P256)) != SKP_OK ||
+		    (rc = cose_coord(m, COSE_X, tmp + 1)) != SKP_OK ||
+		    (rc = cose_coord(m, COSE_Y, tmp + 1 + COORD_LEN)) !=
+		    SKP_OK ||
+		    (rc = skp_p256_check_public(tmp)) != SKP_OK)
+			goto out;
+	}
 	memcpy(pub, tmp, sizeof(tmp));
+	*alg = a;
 out:
 	return rc;
+}
+
+int
+skp_authdata_cose_from_item(const cbor_item_t *m,
+    uint8_t pub[SKP_P256_PUB_LEN])
+{
+	uint8_t tmp[SKP_P256_PUB_LEN];
+	int64_t alg;
+	int rc;
+
+	if ((rc = skp_authdata_cose_key_from_item(m, &alg, tmp)) != SKP_OK)
+		return rc;
+	if (alg != SKP_COSE_ALG_ES256)
+		return SKP_ERR_UNSUPPORTED;
+	memcpy(pub, tmp, sizeof(tmp));
+	return SKP_OK;
 }
 
 int
@@ -164,7 +274,8 @@ int
 skp_authdata_build(const struct skp_authdata *ad, uint8_t *out,
     size_t outmax, size_t *outlen)
 {
-	uint8_t cose[SKP_COSE_ES256_LEN];
+	uint8_t cose[SKP_COSE_KEY_MAX];
+	size_t coselen = 0;
 	skp_buf_t *b = NULL;
 	int at, rc;
 
@@ -176,7 +287,8 @@ skp_authdata_build(const struct skp_authdata *ad, uint8_t *out,
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
-	if (at && (rc = skp_authdata_cose_encode(ad->pub, cose)) != SKP_OK)
+	if (at && (rc = skp_authdata_cose_key_encode(ad->alg == 0 ?
+	    SKP_COSE_ALG_ES256 : ad->alg, ad->pub, cose, &coselen)) != SKP_OK)
 		goto out;
 	if ((b = skp_buf_new(outmax)) == NULL) {
 		rc = SKP_ERR_NOMEM;
@@ -190,7 +302,7 @@ skp_authdata_build(const struct skp_authdata *ad, uint8_t *out,
 	    SKP_AUTHDATA_AAGUID_LEN)) != SKP_OK ||
 	    (rc = skp_buf_u16(b, (uint16_t)ad->cred_id_len)) != SKP_OK ||
 	    (rc = skp_buf_put(b, ad->cred_id, ad->cred_id_len)) != SKP_OK ||
-	    (rc = skp_buf_put(b, cose, sizeof(cose))) != SKP_OK))
+	    (rc = skp_buf_put(b, cose, coselen)) != SKP_OK))
 		goto out;
 	memcpy(out, skp_buf_ptr(b), skp_buf_len(b));
 	*outlen = skp_buf_len(b);
@@ -249,7 +361,8 @@ skp_authdata_parse(const uint8_t *p, size_t len, struct skp_authdata *ad)
 	rest = r.p + r.off;
 	if ((rc = skp_cbor_load(rest, skp_reader_left(&r),
 	    skp_reader_left(&r), &m)) != SKP_OK ||
-	    (rc = skp_authdata_cose_from_item(m, tmp.pub)) != SKP_OK)
+	    (rc = skp_authdata_cose_key_from_item(m, &tmp.alg, tmp.pub)) !=
+	    SKP_OK)
 		goto out;
 out:
 	if (rc == SKP_OK)
@@ -298,4 +411,33 @@ skp_authdata_check_sig(const uint8_t pub[SKP_P256_PUB_LEN],
 	    siglen);
 out:
 	return rc;
+}
+
+int
+skp_authdata_sign_ed25519(const struct skp_ed25519_key *key,
+    const uint8_t *authdata, size_t authdata_len,
+    const uint8_t cdh[SKP_SHA256_LEN], uint8_t sig[SKP_ED25519_SIG_LEN])
+{
+	uint8_t msg[SKP_AUTHDATA_MAX + SKP_SHA256_LEN];
+
+	if (authdata == NULL || authdata_len > SKP_AUTHDATA_MAX)
+		return SKP_ERR_INVALID;
+	memcpy(msg, authdata, authdata_len);
+	memcpy(msg + authdata_len, cdh, SKP_SHA256_LEN);
+	return skp_ed25519_sign(key, msg, authdata_len + SKP_SHA256_LEN, sig);
+}
+
+int
+skp_authdata_check_sig_ed25519(const uint8_t pub[SKP_ED25519_PUB_LEN],
+    const uint8_t *authdata, size_t authdata_len,
+    const uint8_t cdh[SKP_SHA256_LEN], const uint8_t *sig, size_t siglen)
+{
+	uint8_t msg[SKP_AUTHDATA_MAX + SKP_SHA256_LEN];
+
+	if (authdata == NULL || authdata_len > SKP_AUTHDATA_MAX)
+		return SKP_ERR_INVALID;
+	memcpy(msg, authdata, authdata_len);
+	memcpy(msg + authdata_len, cdh, SKP_SHA256_LEN);
+	return skp_ed25519_verify(pub, msg, authdata_len + SKP_SHA256_LEN,
+	    sig, siglen);
 }

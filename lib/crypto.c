@@ -1,4 +1,4 @@
-/* P-256, AES-256-GCM, SHA-256 and HKDF on OpenSSL 3, with raw key bytes. */
+/* P-256, Ed25519, AES-256-GCM, SHA-256 and HKDF on OpenSSL 3, raw key bytes. */
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -444,6 +444,206 @@ out:
 	BN_free(s);
 	ECDSA_SIG_free(sig);
 	OPENSSL_free(der);
+	return rc;
+}
+
+/* ---- Ed25519 ---- */
+
+/*
+ * The y coordinates (sign bit cleared) of the eight points of small order,
+ * whose "signatures" say nothing about a secret: order 1 (y = 1), 2
+ * (y = -1), 4 (y = 0) and 8 (the last two).
+ */
+static const uint8_t ed25519_small_y[][SKP_ED25519_PUB_LEN] = {
+	{ 0x01 },
+	{ 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+	{ 0x00 },
+	{ 0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4,
+	  0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6,
+	  0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05 },
+	{ 0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b,
+	  0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39,
+	  0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a },
+};
+
+static int
+ed25519_pkey(const uint8_t *pub, const uint8_t *priv, EVP_PKEY **out)
+{
+	*out = priv != NULL ?
+	    EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv,
+	    SKP_ED25519_PRIV_LEN) :
+	    EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
+	    SKP_ED25519_PUB_LEN);
+	return *out != NULL ? SKP_OK : SKP_ERR_CRYPTO;
+}
+
+int
+skp_ed25519_from_private(const uint8_t priv[SKP_ED25519_PRIV_LEN],
+    struct skp_ed25519_key *k)
+{
+	struct skp_ed25519_key t;
+	EVP_PKEY *pkey = NULL;
+	size_t n = sizeof(t.pub);
+	int rc;
+
+	memcpy(t.priv, priv, sizeof(t.priv));
+	if ((rc = ed25519_pkey(NULL, t.priv, &pkey)) != SKP_OK)
+		goto out;
+	if (EVP_PKEY_get_raw_public_key(pkey, t.pub, &n) != 1 ||
+	    n != sizeof(t.pub)) {
+		rc = SKP_ERR_INTERNAL;
+		goto out;
+	}
+	memcpy(k, &t, sizeof(t));
+out:
+	EVP_PKEY_free(pkey);
+	skp_wipe(&t, sizeof(t));
+	return rc;
+}
+
+int
+skp_ed25519_generate(struct skp_ed25519_key *k)
+{
+	uint8_t seed[SKP_ED25519_PRIV_LEN];
+	int rc;
+
+	/* Every seed is a key (RFC 8032 §5.1.5). */
+	if ((rc = skp_random(seed, sizeof(seed))) == SKP_OK)
+		rc = skp_ed25519_from_private(seed, k);
+	skp_wipe(seed, sizeof(seed));
+	return rc;
+}
+
+/*
+ * RFC 8032 §5.1.3: y below p, and x^2 = (y^2 - 1) / (d y^2 + 1) has a
+ * root, which is 0 only with the sign bit clear. OpenSSL takes any 32
+ * bytes as a public key and fails only at verification; a key handle or
+ * an answer with a key that is no point is refused here, at once.
+ */
+static int
+ed25519_on_curve(const uint8_t pub[SKP_ED25519_PUB_LEN])
+{
+	uint8_t be[SKP_ED25519_PUB_LEN];
+	BN_CTX *ctx = NULL;
+	BIGNUM *p, *d, *y, *u, *v, *e;
+	size_t i;
+	int sign, rc = SKP_ERR_INTERNAL;
+
+	for (i = 0; i < sizeof(be); i++)
+		be[i] = pub[sizeof(be) - 1 - i];
+	sign = (be[0] & 0x80) != 0;
+	be[0] &= 0x7f;
+	if ((ctx = BN_CTX_new()) == NULL)
+		goto out;
+	BN_CTX_start(ctx);
+	p = BN_CTX_get(ctx);
+	d = BN_CTX_get(ctx);
+	y = BN_CTX_get(ctx);
+	u = BN_CTX_get(ctx);
+	v = BN_CTX_get(ctx);
+	if ((e = BN_CTX_get(ctx)) == NULL)
+		goto out;
+	/* p = 2^255 - 19; d = -121665 / 121666 mod p. */
+	if (BN_set_bit(p, 255) != 1 || BN_sub_word(p, 19) != 1 ||
+	    BN_bin2bn(be, sizeof(be), y) == NULL ||
+	    BN_set_word(u, 121666) != 1 ||
+	    BN_mod_inverse(d, u, p, ctx) == NULL ||
+	    BN_mul_word(d, 121665) != 1 ||
+	    BN_mod_sub(d, p, d, p, ctx) != 1)
+		goto out;
+	if (BN_cmp(y, p) >= 0) {
+		rc = SKP_ERR_CRYPTO;
+		goto out;
+	}
+	/* u = y^2 - 1, v = d y^2 + 1, e = u / v. */
+	if (BN_mod_sqr(e, y, p, ctx) != 1 ||
+	    BN_mod_mul(v, d, e, p, ctx) != 1 ||
+	    BN_add_word(v, 1) != 1 || BN_nnmod(v, v, p, ctx) != 1 ||
+	    BN_sub_word(e, 1) != 1 || BN_nnmod(u, e, p, ctx) != 1 ||
+	    BN_mod_inverse(v, v, p, ctx) == NULL ||
+	    BN_mod_mul(e, u, v, p, ctx) != 1)
+		goto out;
+	if (BN_is_zero(e)) {
+		rc = sign ? SKP_ERR_CRYPTO : SKP_OK;
+		goto out;
+	}
+	/* Euler's criterion: e^((p-1)/2) is 1 for a square. */
+	if (BN_sub_word(p, 1) != 1 || BN_rshift1(v, p) != 1 ||
+	    BN_add_word(p, 1) != 1 ||
+	    BN_mod_exp(u, e, v, p, ctx) != 1)
+		goto out;
+	rc = BN_is_one(u) ? SKP_OK : SKP_ERR_CRYPTO;
+out:
+	if (ctx != NULL)
+		BN_CTX_end(ctx);
+	BN_CTX_free(ctx);
+	return rc;
+}
+
+int
+skp_ed25519_check_public(const uint8_t pub[SKP_ED25519_PUB_LEN])
+{
+	uint8_t y[SKP_ED25519_PUB_LEN];
+	size_t i;
+
+	if (pub == NULL)
+		return SKP_ERR_INVALID;
+	memcpy(y, pub, sizeof(y));
+	y[sizeof(y) - 1] &= 0x7f;
+	for (i = 0; i < sizeof(ed25519_small_y) / sizeof(ed25519_small_y[0]);
+	    i++)
+		if (memcmp(y, ed25519_small_y[i], sizeof(y)) == 0)
+			return SKP_ERR_CRYPTO;
+	return ed25519_on_curve(pub);
+}
+
+int
+skp_ed25519_sign(const struct skp_ed25519_key *k, const void *msg,
+    size_t msglen, uint8_t sig[SKP_ED25519_SIG_LEN])
+{
+	EVP_PKEY *pkey = NULL;
+	EVP_MD_CTX *md = NULL;
+	size_t len = SKP_ED25519_SIG_LEN;
+	int rc;
+
+	if ((rc = ed25519_pkey(NULL, k->priv, &pkey)) != SKP_OK)
+		goto out;
+	rc = SKP_ERR_INTERNAL;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, NULL, NULL, pkey) != 1 ||
+	    EVP_DigestSign(md, sig, &len, msg, msglen) != 1 ||
+	    len != SKP_ED25519_SIG_LEN)
+		goto out;
+	rc = SKP_OK;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+int
+skp_ed25519_verify(const uint8_t pub[SKP_ED25519_PUB_LEN], const void *msg,
+    size_t msglen, const uint8_t *sig, size_t siglen)
+{
+	EVP_PKEY *pkey = NULL;
+	EVP_MD_CTX *md = NULL;
+	int rc;
+
+	if (sig == NULL || siglen != SKP_ED25519_SIG_LEN)
+		return SKP_ERR_CRYPTO;
+	if ((rc = ed25519_pkey(pub, NULL, &pkey)) != SKP_OK)
+		goto out;
+	rc = SKP_ERR_INTERNAL;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) != 1)
+		goto out;
+	rc = EVP_DigestVerify(md, sig, siglen, msg, msglen) == 1 ?
+	    SKP_OK : SKP_ERR_CRYPTO;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
 	return rc;
 }
 

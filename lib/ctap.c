@@ -379,7 +379,8 @@ enc_mc(const struct skp_ctap_make_credential *mc, cbor_item_t **out)
 	    *alg = NULL, *ext = NULL;
 	int rc = SKP_ERR_NOMEM;
 
-	if (!mc_ok(mc)) {
+	if (!mc_ok(mc) || (mc->alg != 0 && mc->alg != SKP_CTAP_COSE_ES256 &&
+	    mc->alg != SKP_CTAP_COSE_EDDSA)) {
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
@@ -397,8 +398,8 @@ enc_mc(const struct skp_ctap_make_credential *mc, cbor_item_t **out)
 	    text_if(mc->user_name)) != 0) ||
 	    (mc->user_display_name[0] != '\0' && skp_cbor_map_put_text(user,
 	    "displayName", text_if(mc->user_display_name)) != 0) ||
-	    skp_cbor_map_put_text(alg, "alg",
-	    skp_cbor_int(SKP_CTAP_COSE_ES256)) != 0 ||
+	    skp_cbor_map_put_text(alg, "alg", skp_cbor_int(mc->alg == 0 ?
+	    SKP_CTAP_COSE_ES256 : mc->alg)) != 0 ||
 	    skp_cbor_map_put_text(alg, "type", skp_cbor_text(PUBLIC_KEY)) != 0)
 		goto out;
 	rc = skp_cbor_array_push(algs, alg);
@@ -708,8 +709,13 @@ dec_mc(const cbor_item_t *p, struct skp_ctap_make_credential *mc,
 		    (rc = skp_cbor_get_text(v, TYPE_MAX, type,
 		    sizeof(type))) != SKP_OK)
 			goto out;
-		if (alg == SKP_CTAP_COSE_ES256 && strcmp(type, PUBLIC_KEY) == 0)
+		/* The first that sk-phone makes, in the computer's order. */
+		if (!found && (alg == SKP_CTAP_COSE_ES256 ||
+		    alg == SKP_CTAP_COSE_EDDSA) &&
+		    strcmp(type, PUBLIC_KEY) == 0) {
+			mc->alg = alg;
 			found = 1;
+		}
 	}
 	if (!found) {
 		rc = refuse(d, SKP_CTAP_UNSUPPORTED_ALGORITHM,
@@ -1358,6 +1364,16 @@ dec_authdata(const cbor_item_t *m, int64_t key, uint8_t *out, size_t *len)
 	    SKP_CTAP_AUTHDATA_MAX, out, len);
 }
 
+/* ES256: a DER signature; EdDSA: exactly 64 bytes. */
+static int
+mc_sig_ok(int64_t alg, size_t len)
+{
+	if (alg == SKP_CTAP_COSE_EDDSA)
+		return len == SKP_ED25519_SIG_LEN;
+	return alg == SKP_CTAP_COSE_ES256 && len > 0 &&
+	    len <= SKP_P256_SIG_MAX;
+}
+
 int
 skp_ctap_mc_resp_encode(const struct skp_ctap_mc_resp *r, uint8_t **out,
     size_t *outlen)
@@ -1367,8 +1383,7 @@ skp_ctap_mc_resp_encode(const struct skp_ctap_mc_resp *r, uint8_t **out,
 
 	*out = NULL;
 	*outlen = 0;
-	if (!authdata_ok(r->authdata_len) || r->alg != SKP_CTAP_COSE_ES256 ||
-	    r->sig_len == 0 || r->sig_len > SKP_P256_SIG_MAX)
+	if (!authdata_ok(r->authdata_len) || !mc_sig_ok(r->alg, r->sig_len))
 		goto out;
 	rc = SKP_ERR_NOMEM;
 	if ((m = skp_cbor_map(3)) == NULL || (att = skp_cbor_map(2)) == NULL ||
@@ -1414,8 +1429,13 @@ skp_ctap_mc_resp_decode(const uint8_t *p, size_t len,
 	    &r->sig_len)) != SKP_OK)
 		goto out;
 	/* Self attestation only: an x5c (or anything else) is not ours. */
-	if (r->alg != SKP_CTAP_COSE_ES256 || cbor_map_size(att) != 2) {
+	if ((r->alg != SKP_CTAP_COSE_ES256 && r->alg != SKP_CTAP_COSE_EDDSA) ||
+	    cbor_map_size(att) != 2) {
 		rc = SKP_ERR_UNSUPPORTED;
+		goto out;
+	}
+	if (!mc_sig_ok(r->alg, r->sig_len)) {
+		rc = SKP_ERR_FORMAT;
 		goto out;
 	}
 out:
@@ -1522,6 +1542,65 @@ enc_names(cbor_item_t *m, int64_t key, const char (*names)
 	return skp_cbor_map_put(m, key, a);
 }
 
+/* getInfo key 10: [{"alg": int, "type": "public-key"}, ...]. */
+static int
+enc_algs(cbor_item_t *m, int64_t key, const int64_t *algs, size_t n)
+{
+	cbor_item_t *a = NULL, *e = NULL;
+	size_t i;
+	int rc = SKP_ERR_NOMEM;
+
+	if ((a = skp_cbor_array(n)) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((e = skp_cbor_map(2)) == NULL ||
+		    (rc = skp_cbor_map_put_text(e, "alg",
+		    skp_cbor_int(algs[i]))) != SKP_OK ||
+		    (rc = skp_cbor_map_put_text(e, "type",
+		    skp_cbor_text(PUBLIC_KEY))) != SKP_OK)
+			goto out;
+		rc = skp_cbor_array_push(a, e);
+		e = NULL;
+		if (rc != SKP_OK)
+			goto out;
+	}
+	rc = skp_cbor_map_put(m, key, a);
+	a = NULL;
+out:
+	skp_cbor_free(&e);
+	skp_cbor_free(&a);
+	return rc;
+}
+
+static int
+dec_algs(const cbor_item_t *a, int64_t *algs, size_t *n)
+{
+	size_t i, count = cbor_array_size(a);
+	cbor_item_t *e, *v;
+	char type[TYPE_MAX + 1];
+	int rc;
+
+	if (count > SKP_CTAP_INFO_LIST_MAX)
+		return SKP_ERR_TOO_LARGE;
+	if (count < 1)
+		return SKP_ERR_FORMAT;
+	for (i = 0; i < count; i++) {
+		e = cbor_array_handle(a)[i];
+		if (!cbor_isa_map(e))
+			return SKP_ERR_CBOR_TYPE;
+		if ((rc = need_int_s(e, "alg", &algs[i])) != SKP_OK ||
+		    (rc = skp_cbor_map_get_text(e, "type", CBOR_TYPE_STRING,
+		    &v)) != SKP_OK ||
+		    (rc = skp_cbor_get_text(v, TYPE_MAX, type,
+		    sizeof(type))) != SKP_OK)
+			return rc;
+		if (strcmp(type, PUBLIC_KEY) != 0)
+			return SKP_ERR_FORMAT;
+	}
+	*n = count;
+	return SKP_OK;
+}
+
 int
 skp_ctap_info_encode(const struct skp_ctap_info *info, uint8_t **out,
     size_t *outlen)
@@ -1547,8 +1626,10 @@ skp_ctap_info_encode(const struct skp_ctap_info *info, uint8_t **out,
 		    (info->options[i].value != 0 &&
 		    info->options[i].value != 1))
 			goto out;
+	if (info->nalgorithms > SKP_CTAP_INFO_LIST_MAX)
+		goto out;
 	rc = SKP_ERR_NOMEM;
-	if ((m = skp_cbor_map(5)) == NULL ||
+	if ((m = skp_cbor_map(6)) == NULL ||
 	    (rc = enc_names(m, 1, info->versions, info->nversions)) !=
 	    SKP_OK ||
 	    (info->nextensions > 0 && (rc = enc_names(m, 2, info->extensions,
@@ -1569,7 +1650,11 @@ skp_ctap_info_encode(const struct skp_ctap_info *info, uint8_t **out,
 				goto out;
 		rc = skp_cbor_map_put(m, 4, o);
 		o = NULL;
+		if (rc != SKP_OK)
+			goto out;
 	}
+	if (info->nalgorithms > 0)
+		rc = enc_algs(m, 10, info->algorithms, info->nalgorithms);
 out:
 	skp_cbor_free(&o);
 	return finish(&m, rc, out, outlen);
@@ -1650,6 +1735,11 @@ skp_ctap_info_decode(const uint8_t *p, size_t len, struct skp_ctap_info *info)
 	    (v != NULL && (rc = skp_cbor_get_uint(v, &info->max_msg_size)) !=
 	    SKP_OK))
 		goto out;
+	v = NULL;
+	if ((rc = opt(m, 10, CBOR_TYPE_ARRAY, &v)) != SKP_OK ||
+	    (v != NULL && (rc = dec_algs(v, info->algorithms,
+	    &info->nalgorithms)) != SKP_OK))
+		goto out;
 out:
 	skp_cbor_free(&m);
 	if (rc != SKP_OK)
@@ -1666,6 +1756,19 @@ skp_ctap_info_option(const struct skp_ctap_info *info, const char *name)
 		if (strcmp(info->options[i].name, name) == 0)
 			return info->options[i].value;
 	return SKP_CTAP_OPT_ABSENT;
+}
+
+int
+skp_ctap_info_has_alg(const struct skp_ctap_info *info, int64_t alg)
+{
+	size_t i;
+
+	if (info->nalgorithms == 0)
+		return alg == SKP_CTAP_COSE_ES256;
+	for (i = 0; i < info->nalgorithms && i < SKP_CTAP_INFO_LIST_MAX; i++)
+		if (info->algorithms[i] == alg)
+			return 1;
+	return 0;
 }
 
 /* Credential management */
@@ -1721,7 +1824,8 @@ cred_item(const struct skp_ctap_cred *c, uint8_t sub, int all_rps)
 	}
 	user = NULL;
 	if (skp_cbor_map_put(m, 7, cred_ref_item(&c->cred)) != SKP_OK ||
-	    skp_cbor_map_put(m, 8, skp_authdata_cose_item(c->pub)) != SKP_OK ||
+	    skp_cbor_map_put(m, 8, skp_authdata_cose_key_item(c->alg == 0 ?
+	    SKP_CTAP_COSE_ES256 : c->alg, c->pub)) != SKP_OK ||
 	    (c->cred_protect != 0 && skp_cbor_map_put(m, 10,
 	    skp_cbor_uint(c->cred_protect)) != SKP_OK))
 		goto fail;
@@ -1755,7 +1859,8 @@ skp_ctap_creds_encode(const struct skp_ctap_cred *creds, size_t n,
 		if ((rc = skp_cbor_array_push(a, cred_item(&creds[i], sub,
 		    all_rps))) != SKP_OK) {
 			/* A bad public key is the only way to fail here. */
-			rc = creds[i].pub[0] != 0x04 ? SKP_ERR_INVALID : rc;
+			rc = creds[i].alg != SKP_CTAP_COSE_EDDSA &&
+			    creds[i].pub[0] != 0x04 ? SKP_ERR_INVALID : rc;
 			goto out;
 		}
 	rc = SKP_OK;
@@ -1815,7 +1920,8 @@ dec_cred(const cbor_item_t *m, uint8_t sub, int all_rps,
 	    (rc = need(m, 7, CBOR_TYPE_MAP, &v)) != SKP_OK ||
 	    (rc = dec_cred_ref(v, &c->cred)) != SKP_OK ||
 	    (rc = need(m, 8, CBOR_TYPE_MAP, &v)) != SKP_OK ||
-	    (rc = skp_authdata_cose_from_item(v, c->pub)) != SKP_OK)
+	    (rc = skp_authdata_cose_key_from_item(v, &c->alg, c->pub)) !=
+	    SKP_OK)
 		return rc;
 	v = NULL;
 	if ((rc = opt(m, 10, CBOR_TYPE_UINT, &v)) != SKP_OK)

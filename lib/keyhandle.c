@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "sk-phone/authdata.h"
 #include "sk-phone/buf.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
@@ -13,26 +14,33 @@ int
 skp_keyhandle_encode(const struct skp_keyhandle *kh, uint8_t *out,
     size_t outmax, size_t *outlen)
 {
-	size_t n;
-	int rc;
+	size_t n, fixed, publen;
+	int ed, rc;
 
 	if (kh == NULL || out == NULL || outlen == NULL)
 		return SKP_ERR_INVALID;
 	if (kh->cred_id_len < SKP_KEYHANDLE_CRED_ID_MIN ||
 	    kh->cred_id_len > SKP_KEYHANDLE_CRED_ID_MAX)
 		return SKP_ERR_INVALID;
+	if (kh->alg != 0 && kh->alg != SKP_COSE_ALG_ES256 &&
+	    kh->alg != SKP_COSE_ALG_EDDSA)
+		return SKP_ERR_INVALID;
+	ed = kh->alg == SKP_COSE_ALG_EDDSA;
+	publen = ed ? SKP_ED25519_PUB_LEN : SKP_P256_PUB_LEN;
+	fixed = ed ? SKP_KEYHANDLE_ED25519_FIXED_LEN : SKP_KEYHANDLE_FIXED_LEN;
 	/* Never write a handle that decode would refuse. */
-	if ((rc = skp_p256_check_public(kh->pub)) != SKP_OK)
+	if ((rc = ed ? skp_ed25519_check_public(kh->pub) :
+	    skp_p256_check_public(kh->pub)) != SKP_OK)
 		return rc;
-	n = SKP_KEYHANDLE_FIXED_LEN + kh->cred_id_len;
+	n = fixed + kh->cred_id_len;
 	if (n > outmax)
 		return SKP_ERR_TOO_LARGE;
 	memcpy(out, magic, sizeof(magic));
-	out[3] = SKP_KEYHANDLE_VERSION;
+	out[3] = ed ? SKP_KEYHANDLE_VERSION_ED25519 : SKP_KEYHANDLE_VERSION;
 	memcpy(out + 4, kh->phone_id, SKP_PHONE_ID_LEN);
-	memcpy(out + 4 + SKP_PHONE_ID_LEN, kh->pub, SKP_P256_PUB_LEN);
-	out[SKP_KEYHANDLE_FIXED_LEN - 1] = (uint8_t)kh->cred_id_len;
-	memcpy(out + SKP_KEYHANDLE_FIXED_LEN, kh->cred_id, kh->cred_id_len);
+	memcpy(out + 4 + SKP_PHONE_ID_LEN, kh->pub, publen);
+	out[fixed - 1] = (uint8_t)kh->cred_id_len;
+	memcpy(out + fixed, kh->cred_id, kh->cred_id_len);
 	*outlen = n;
 	return SKP_OK;
 }
@@ -43,6 +51,7 @@ skp_keyhandle_decode(const uint8_t *p, size_t len, struct skp_keyhandle *kh)
 	struct skp_keyhandle t;
 	skp_reader_t r;
 	uint8_t m[3], version, idlen;
+	size_t publen, max;
 	int rc;
 
 	memset(&t, 0, sizeof(t));
@@ -60,21 +69,29 @@ skp_keyhandle_decode(const uint8_t *p, size_t len, struct skp_keyhandle *kh)
 	if ((rc = skp_reader_u8(&r, &version)) != SKP_OK)
 		goto out;
 	/* Checked before the length: a newer layout may be longer. */
-	if (version > SKP_KEYHANDLE_VERSION) {
+	if (version > SKP_KEYHANDLE_VERSION_MAX) {
 		rc = SKP_ERR_VERSION;
 		goto out;
 	}
-	if (version != SKP_KEYHANDLE_VERSION) {
+	if (version == SKP_KEYHANDLE_VERSION) {
+		t.alg = SKP_COSE_ALG_ES256;
+		publen = SKP_P256_PUB_LEN;
+		max = SKP_KEYHANDLE_MAX;
+	} else if (version == SKP_KEYHANDLE_VERSION_ED25519) {
+		t.alg = SKP_COSE_ALG_EDDSA;
+		publen = SKP_ED25519_PUB_LEN;
+		max = SKP_KEYHANDLE_ED25519_MAX;
+	} else {
 		rc = SKP_ERR_FORMAT;
 		goto out;
 	}
-	if (len > SKP_KEYHANDLE_MAX) {
+	if (len > max) {
 		rc = SKP_ERR_TOO_LARGE;
 		goto out;
 	}
 	if ((rc = skp_reader_copy(&r, t.phone_id, sizeof(t.phone_id))) !=
 	    SKP_OK ||
-	    (rc = skp_reader_copy(&r, t.pub, sizeof(t.pub))) != SKP_OK ||
+	    (rc = skp_reader_copy(&r, t.pub, publen)) != SKP_OK ||
 	    (rc = skp_reader_u8(&r, &idlen)) != SKP_OK)
 		goto out;
 	if (idlen < SKP_KEYHANDLE_CRED_ID_MIN ||
@@ -86,7 +103,9 @@ skp_keyhandle_decode(const uint8_t *p, size_t len, struct skp_keyhandle *kh)
 	    (rc = skp_reader_end(&r)) != SKP_OK)
 		goto out;
 	t.cred_id_len = idlen;
-	if ((rc = skp_p256_check_public(t.pub)) != SKP_OK)
+	if ((rc = t.alg == SKP_COSE_ALG_EDDSA ?
+	    skp_ed25519_check_public(t.pub) : skp_p256_check_public(t.pub)) !=
+	    SKP_OK)
 		goto out;
 	memcpy(kh, &t, sizeof(t));
 	rc = SKP_OK;

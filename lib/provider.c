@@ -637,6 +637,16 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 		ret = SSH_SK_ERR_DEVICE_NOT_FOUND;
 		goto out;
 	}
+	if (rc == SKP_ERR_UNSUPPORTED &&
+	    resp.status == SKP_CTAP_UNSUPPORTED_ALGORITHM) {
+		/* A phone without Ed25519 (an older one, or a browser's). */
+		say("phone '%s' cannot make this type of key%s%s%s: use "
+		    "ecdsa-sk (ssh-keygen -t ecdsa-sk), or update the phone",
+		    ph->phone_name, resp.reason[0] != '\0' ? " (" : "",
+		    resp.reason, resp.reason[0] != '\0' ? ")" : "");
+		ret = SSH_SK_ERR_UNSUPPORTED;
+		goto out;
+	}
 	if (rc == SKP_ERR_TIMEOUT &&
 	    resp.status == SKP_CTAP_USER_ACTION_TIMEOUT) {
 		/* The phone's own question timed out: it is on and asked. */
@@ -667,6 +677,20 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 }
 
 /* -- signatures ------------------------------------------------------ */
+
+/* The COSE algorithm of an OpenSSH one, 0 for one sk-phone does not make. */
+static int64_t
+cose_alg(uint32_t alg)
+{
+	switch (alg) {
+	case SSH_SK_ECDSA:
+		return SKP_CTAP_COSE_ES256;
+	case SSH_SK_ED25519:
+		return SKP_CTAP_COSE_EDDSA;
+	default:
+		return 0;
+	}
+}
 
 /*
  * r and s of a DER ECDSA signature, each 32 bytes big endian. Strict DER:
@@ -869,6 +893,7 @@ sk_enroll(uint32_t alg, const uint8_t *challenge, size_t challenge_len,
 	uint8_t *ctap = NULL, khbuf[SKP_KEYHANDLE_MAX];
 	size_t ctap_len = 0, khlen = 0;
 	const char *device, *user;
+	int64_t calg;
 	int rc, ret = SSH_SK_ERR_GENERAL;
 
 	memset(&mc, 0, sizeof(mc));
@@ -880,9 +905,9 @@ sk_enroll(uint32_t alg, const uint8_t *challenge, size_t challenge_len,
 		goto out;
 	}
 	*enroll_response = NULL;
-	if (alg != SSH_SK_ECDSA) {
-		say("only ecdsa-sk keys are supported (ssh-keygen -t "
-		    "ecdsa-sk)");
+	if ((calg = cose_alg(alg)) == 0) {
+		say("only ecdsa-sk and ed25519-sk keys are supported "
+		    "(ssh-keygen -t ecdsa-sk or -t ed25519-sk)");
 		ret = SSH_SK_ERR_UNSUPPORTED;
 		goto out;
 	}
@@ -909,6 +934,7 @@ sk_enroll(uint32_t alg, const uint8_t *challenge, size_t challenge_len,
 	if ((req = calloc(1, sizeof(*req))) == NULL)
 		goto out;
 	req->command = SKP_CTAP_MAKE_CREDENTIAL;
+	req->mc.alg = calg;
 	/* The phone checks SHA-256(raw) == clientDataHash before showing. */
 	if (skp_sha256(challenge, challenge_len, req->mc.cdh) != SKP_OK)
 		goto out;
@@ -940,8 +966,12 @@ sk_enroll(uint32_t alg, const uint8_t *challenge, size_t challenge_len,
 	    &ctap_len)) != 0)
 		goto out;
 	ret = SSH_SK_ERR_GENERAL;
-	/* Self attestation, rpIdHash, UP and UV as asked: libfido2. */
+	/*
+	 * Self attestation, rpIdHash, UP and UV as asked: libfido2; a key
+	 * of the type asked for, and the attStmt's alg its own.
+	 */
 	if ((rc = skp_ctap_mc_resp_decode(ctap, ctap_len, &mc)) != SKP_OK ||
+	    (rc = mc.alg == calg ? SKP_OK : SKP_ERR_VERIFY) != SKP_OK ||
 	    (rc = skp_verify_make_credential(application, req->mc.cdh,
 	    mc.authdata, mc.authdata_len, "packed", mc.alg, mc.sig,
 	    mc.sig_len, (flags & SSH_SK_USER_VERIFICATION_REQD) != 0,
@@ -953,7 +983,8 @@ sk_enroll(uint32_t alg, const uint8_t *challenge, size_t challenge_len,
 	memset(&kh, 0, sizeof(kh));
 	memcpy(kh.phone_id, ph->phone_id, sizeof(kh.phone_id));
 	memcpy(kh.pub, vc.pub, sizeof(kh.pub));
-	if (vc.cred_id_len > sizeof(kh.cred_id))
+	kh.alg = vc.alg;
+	if (vc.cred_id_len > sizeof(kh.cred_id) || vc.alg != calg)
 		goto out;
 	memcpy(kh.cred_id, vc.cred_id, vc.cred_id_len);
 	kh.cred_id_len = vc.cred_id_len;
@@ -963,14 +994,14 @@ sk_enroll(uint32_t alg, const uint8_t *challenge, size_t challenge_len,
 		goto out;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->public_key = dup_bytes(vc.pub, SKP_P256_PUB_LEN)) == NULL ||
+	    (r->public_key = dup_bytes(vc.pub, vc.pub_len)) == NULL ||
 	    (r->key_handle = dup_bytes(khbuf, khlen)) == NULL ||
 	    (r->signature = dup_bytes(mc.sig, mc.sig_len)) == NULL ||
 	    (r->attestation_cert = dup_bytes("", 0)) == NULL ||
 	    cbor_bstr(mc.authdata, mc.authdata_len, &r->authdata,
 	    &r->authdata_len) != SKP_OK)
 		goto out;
-	r->public_key_len = SKP_P256_PUB_LEN;
+	r->public_key_len = vc.pub_len;
 	r->key_handle_len = khlen;
 	r->signature_len = mc.sig_len;
 	r->attestation_cert_len = 0;
@@ -1017,7 +1048,10 @@ sk_sign(uint32_t alg, const uint8_t *data, size_t data_len,
 	struct skp_ctap_ga_resp ga;
 	struct skp_keyhandle kh;
 	struct sk_sign_response *r = NULL;
-	uint8_t *ctap = NULL, sig_r[32], sig_s[32], sflags = 0;
+	uint8_t *ctap = NULL, sig_r[SKP_ED25519_SIG_LEN], sig_s[32];
+	uint8_t sflags = 0;
+	size_t rlen = 32;
+	int64_t calg;
 	uint32_t counter = 0;
 	size_t ctap_len = 0;
 	const char *device;
@@ -1031,8 +1065,8 @@ sk_sign(uint32_t alg, const uint8_t *data, size_t data_len,
 		goto out;
 	}
 	*sign_response = NULL;
-	if (alg != SSH_SK_ECDSA) {
-		say("only ecdsa-sk keys are supported");
+	if ((calg = cose_alg(alg)) == 0) {
+		say("only ecdsa-sk and ed25519-sk keys are supported");
 		ret = SSH_SK_ERR_UNSUPPORTED;
 		goto out;
 	}
@@ -1050,6 +1084,13 @@ sk_sign(uint32_t alg, const uint8_t *data, size_t data_len,
 	    SKP_OK) {
 		say("this key was not made by sk-phone (%s)",
 		    skp_strerror(rc));
+		goto out;
+	}
+	if (kh.alg != calg) {
+		say("this key's handle is for %s, not %s: the key file is "
+		    "damaged", kh.alg == SKP_CTAP_COSE_EDDSA ? "ed25519-sk" :
+		    "ecdsa-sk", alg == SSH_SK_ED25519 ? "ed25519-sk" :
+		    "ecdsa-sk");
 		goto out;
 	}
 	if ((ret = prov_load(p)) != 0)
@@ -1112,22 +1153,32 @@ sk_sign(uint32_t alg, const uint8_t *data, size_t data_len,
 	}
 	/* Signature by the key in the key handle, rpIdHash, exactly 37
 	 * bytes of authData, UP and UV as asked: libfido2. */
-	if ((rc = skp_verify_assertion(application, req->ga.cdh, kh.pub,
-	    ga.authdata, ga.authdata_len, ga.sig, ga.sig_len,
+	if ((rc = skp_verify_assertion_alg(application, req->ga.cdh, calg,
+	    kh.pub, ga.authdata, ga.authdata_len, ga.sig, ga.sig_len,
 	    (flags & SSH_SK_USER_PRESENCE_REQD) != 0,
 	    (flags & SSH_SK_USER_VERIFICATION_REQD) != 0, &sflags,
-	    &counter)) != SKP_OK ||
-	    (rc = sig_rs(ga.sig, ga.sig_len, sig_r, sig_s)) != SKP_OK) {
+	    &counter)) != SKP_OK) {
+		dbg("assertion refused: %s", skp_strerror(rc));
+		ret = prov_error(p, ph, SKP_ERR_VERIFY, NULL);
+		goto out;
+	}
+	/* Ed25519: the 64-byte signature whole in sig_r; ECDSA: r and s. */
+	if (calg == SKP_CTAP_COSE_EDDSA) {
+		memcpy(sig_r, ga.sig, SKP_ED25519_SIG_LEN);
+		rlen = SKP_ED25519_SIG_LEN;
+	} else if ((rc = sig_rs(ga.sig, ga.sig_len, sig_r, sig_s)) !=
+	    SKP_OK) {
 		dbg("assertion refused: %s", skp_strerror(rc));
 		ret = prov_error(p, ph, SKP_ERR_VERIFY, NULL);
 		goto out;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->sig_r = dup_bytes(sig_r, sizeof(sig_r))) == NULL ||
-	    (r->sig_s = dup_bytes(sig_s, sizeof(sig_s))) == NULL)
+	    (r->sig_r = dup_bytes(sig_r, rlen)) == NULL ||
+	    (calg == SKP_CTAP_COSE_ES256 &&
+	    (r->sig_s = dup_bytes(sig_s, sizeof(sig_s))) == NULL))
 		goto out;
-	r->sig_r_len = sizeof(sig_r);
-	r->sig_s_len = sizeof(sig_s);
+	r->sig_r_len = rlen;
+	r->sig_s_len = calg == SKP_CTAP_COSE_ES256 ? sizeof(sig_s) : 0;
 	r->flags = sflags;
 	r->counter = counter;
 	*sign_response = r;
@@ -1195,12 +1246,16 @@ residents_add(const struct skp_store_pairing *ph,
 			dbg("skipping credential for '%s'", c->rp_id);
 			continue;
 		}
-		if (skp_p256_check_public(c->pub) != SKP_OK ||
-		    c->cred.id_len > sizeof(kh.cred_id))
+		if ((c->alg == SKP_CTAP_COSE_EDDSA ?
+		    skp_ed25519_check_public(c->pub) :
+		    c->alg == SKP_CTAP_COSE_ES256 ?
+		    skp_p256_check_public(c->pub) : SKP_ERR_UNSUPPORTED) !=
+		    SKP_OK || c->cred.id_len > sizeof(kh.cred_id))
 			continue;
 		memset(&kh, 0, sizeof(kh));
 		memcpy(kh.phone_id, ph->phone_id, sizeof(kh.phone_id));
 		memcpy(kh.pub, c->pub, sizeof(kh.pub));
+		kh.alg = c->alg;
 		memcpy(kh.cred_id, c->cred.id, c->cred.id_len);
 		kh.cred_id_len = c->cred.id_len;
 		if (skp_keyhandle_encode(&kh, khbuf, sizeof(khbuf), &khlen) !=
@@ -1209,14 +1264,15 @@ residents_add(const struct skp_store_pairing *ph,
 		if ((rk = calloc(1, sizeof(*rk))) == NULL ||
 		    (rk->application = strdup(c->rp_id)) == NULL ||
 		    (rk->key.public_key = dup_bytes(c->pub,
-		    SKP_P256_PUB_LEN)) == NULL ||
+		    skp_authdata_pub_len(c->alg))) == NULL ||
 		    (rk->key.key_handle = dup_bytes(khbuf, khlen)) == NULL ||
 		    (rk->user_id = dup_bytes(c->user_id,
 		    c->user_id_len)) == NULL)
 			goto out;
-		rk->alg = SSH_SK_ECDSA;
+		rk->alg = c->alg == SKP_CTAP_COSE_EDDSA ? SSH_SK_ED25519 :
+		    SSH_SK_ECDSA;
 		rk->slot = *nrks;
-		rk->key.public_key_len = SKP_P256_PUB_LEN;
+		rk->key.public_key_len = skp_authdata_pub_len(c->alg);
 		rk->key.key_handle_len = khlen;
 		rk->key.flags = SSH_SK_USER_PRESENCE_REQD |
 		    SSH_SK_RESIDENT_KEY;

@@ -13,6 +13,7 @@ typedef struct ec_key_st EC_KEY;
 #endif
 
 #include <fido.h>
+#include <fido/eddsa.h>
 #include <fido/es256.h>
 
 #include "sk-phone/authdata.h"
@@ -55,6 +56,7 @@ skp_verify_make_credential(const char *rp_id,
 	struct skp_authdata ad;
 	fido_cred_t *cred = NULL;
 	const unsigned char *xy, *id;
+	size_t publen;
 	int rc;
 
 	memset(&ad, 0, sizeof(ad));
@@ -64,26 +66,31 @@ skp_verify_make_credential(const char *rp_id,
 		goto out;
 	}
 	memset(out, 0, sizeof(*out));
-	/* Self attestation with ES256 is all sk-phone makes. */
-	if (strcmp(fmt, "packed") != 0 || alg != SKP_CTAP_COSE_ES256) {
+	/* Self attestation with ES256 or EdDSA is all sk-phone makes. */
+	if (strcmp(fmt, "packed") != 0 || (alg != SKP_CTAP_COSE_ES256 &&
+	    alg != SKP_CTAP_COSE_EDDSA) || (alg == SKP_CTAP_COSE_EDDSA &&
+	    siglen != SKP_ED25519_SIG_LEN)) {
 		rc = SKP_ERR_VERIFY;
 		goto out;
 	}
 	/*
 	 * Our parser first: it refuses ED, trailing bytes and anything but
-	 * an ES256 key on the curve, which libfido2 lets through.
+	 * an ES256 or Ed25519 key that is a valid point, which libfido2 lets
+	 * through. The attStmt's alg must be the key's own.
 	 */
 	if (skp_authdata_parse(authdata, authdata_len, &ad) != SKP_OK ||
-	    (ad.flags & SKP_AUTHDATA_AT) == 0) {
+	    (ad.flags & SKP_AUTHDATA_AT) == 0 || ad.alg != alg) {
 		rc = SKP_ERR_VERIFY;
 		goto out;
 	}
+	publen = skp_authdata_pub_len(alg);
 	if ((cred = fido_cred_new()) == NULL) {
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
 	/* The type first: libfido2 decodes the key in authData by it. */
-	if ((rc = fido_rc(fido_cred_set_type(cred, COSE_ES256))) != SKP_OK ||
+	if ((rc = fido_rc(fido_cred_set_type(cred, alg == SKP_CTAP_COSE_EDDSA ?
+	    COSE_EDDSA : COSE_ES256))) != SKP_OK ||
 	    (rc = fido_rc(fido_cred_set_clientdata_hash(cred, cdh,
 	    SKP_SHA256_LEN))) != SKP_OK ||
 	    (rc = fido_rc(fido_cred_set_rp(cred, rp_id, NULL))) != SKP_OK ||
@@ -97,9 +104,16 @@ skp_verify_make_credential(const char *rp_id,
 		goto out;
 	xy = fido_cred_pubkey_ptr(cred);
 	id = fido_cred_id_ptr(cred);
-	/* libfido2 and our parser must have read the same key and id. */
-	if (xy == NULL || fido_cred_pubkey_len(cred) != ES256_XY_LEN ||
-	    memcmp(xy, ad.pub + 1, ES256_XY_LEN) != 0 || id == NULL ||
+	/*
+	 * libfido2 and our parser must have read the same key and id (an
+	 * ES256 key comes from libfido2 as x || y).
+	 */
+	if (xy == NULL || (alg == SKP_CTAP_COSE_ES256 &&
+	    (fido_cred_pubkey_len(cred) != ES256_XY_LEN ||
+	    memcmp(xy, ad.pub + 1, ES256_XY_LEN) != 0)) ||
+	    (alg == SKP_CTAP_COSE_EDDSA &&
+	    (fido_cred_pubkey_len(cred) != SKP_ED25519_PUB_LEN ||
+	    memcmp(xy, ad.pub, SKP_ED25519_PUB_LEN) != 0)) || id == NULL ||
 	    fido_cred_id_len(cred) != ad.cred_id_len ||
 	    memcmp(id, ad.cred_id, ad.cred_id_len) != 0 ||
 	    (ad.flags & SKP_AUTHDATA_UP) == 0 ||
@@ -108,6 +122,8 @@ skp_verify_make_credential(const char *rp_id,
 		goto out;
 	}
 	memcpy(out->pub, ad.pub, sizeof(out->pub));
+	out->pub_len = publen;
+	out->alg = alg;
 	memcpy(out->cred_id, ad.cred_id, ad.cred_id_len);
 	out->cred_id_len = ad.cred_id_len;
 	out->flags = fido_cred_flags(cred);
@@ -125,13 +141,28 @@ skp_verify_assertion(const char *rp_id, const uint8_t cdh[SKP_SHA256_LEN],
     size_t authdata_len, const uint8_t *sig, size_t siglen, int want_up,
     int want_uv, uint8_t *flags, uint32_t *counter)
 {
+	return skp_verify_assertion_alg(rp_id, cdh, SKP_CTAP_COSE_ES256, pub,
+	    authdata, authdata_len, sig, siglen, want_up, want_uv, flags,
+	    counter);
+}
+
+int
+skp_verify_assertion_alg(const char *rp_id,
+    const uint8_t cdh[SKP_SHA256_LEN], int64_t alg, const uint8_t *pub,
+    const uint8_t *authdata, size_t authdata_len, const uint8_t *sig,
+    size_t siglen, int want_up, int want_uv, uint8_t *flags,
+    uint32_t *counter)
+{
 	struct skp_authdata ad;
 	fido_assert_t *a = NULL;
 	es256_pk_t *pk = NULL;
-	int rc;
+	eddsa_pk_t *epk = NULL;
+	int ed, rc;
 
+	ed = alg == SKP_CTAP_COSE_EDDSA;
 	if (!args_ok(rp_id, cdh, authdata, sig, siglen) || pub == NULL ||
-	    flags == NULL || counter == NULL) {
+	    flags == NULL || counter == NULL ||
+	    (alg != SKP_CTAP_COSE_ES256 && !ed)) {
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
@@ -139,15 +170,20 @@ skp_verify_assertion(const char *rp_id, const uint8_t cdh[SKP_SHA256_LEN],
 	if (authdata_len != SKP_AUTHDATA_BASE_LEN ||
 	    skp_authdata_parse(authdata, authdata_len, &ad) != SKP_OK ||
 	    (ad.flags & SKP_AUTHDATA_AT) != 0 ||
-	    skp_p256_check_public(pub) != SKP_OK) {
+	    (ed ? skp_ed25519_check_public(pub) :
+	    skp_p256_check_public(pub)) != SKP_OK ||
+	    (ed && siglen != SKP_ED25519_SIG_LEN)) {
 		rc = SKP_ERR_VERIFY;
 		goto out;
 	}
-	if ((a = fido_assert_new()) == NULL || (pk = es256_pk_new()) == NULL) {
+	if ((a = fido_assert_new()) == NULL ||
+	    (!ed && (pk = es256_pk_new()) == NULL) ||
+	    (ed && (epk = eddsa_pk_new()) == NULL)) {
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
-	if ((rc = fido_rc(es256_pk_from_ptr(pk, pub,
+	if ((rc = fido_rc(ed ? eddsa_pk_from_ptr(epk, pub,
+	    SKP_ED25519_PUB_LEN) : es256_pk_from_ptr(pk, pub,
 	    SKP_P256_PUB_LEN))) != SKP_OK ||
 	    (rc = fido_rc(fido_assert_set_count(a, 1))) != SKP_OK ||
 	    (rc = fido_rc(fido_assert_set_rp(a, rp_id))) != SKP_OK ||
@@ -160,7 +196,8 @@ skp_verify_assertion(const char *rp_id, const uint8_t cdh[SKP_SHA256_LEN],
 	    FIDO_OPT_OMIT))) != SKP_OK ||
 	    (rc = fido_rc(fido_assert_set_uv(a, want_uv ? FIDO_OPT_TRUE :
 	    FIDO_OPT_OMIT))) != SKP_OK ||
-	    (rc = fido_rc(fido_assert_verify(a, 0, COSE_ES256, pk))) != SKP_OK)
+	    (rc = fido_rc(ed ? fido_assert_verify(a, 0, COSE_EDDSA, epk) :
+	    fido_assert_verify(a, 0, COSE_ES256, pk))) != SKP_OK)
 		goto out;
 	/* Belt and braces on the flags asked for. */
 	if ((want_up && (fido_assert_flags(a, 0) & SKP_AUTHDATA_UP) == 0) ||
@@ -172,6 +209,7 @@ skp_verify_assertion(const char *rp_id, const uint8_t cdh[SKP_SHA256_LEN],
 	*counter = fido_assert_sigcount(a, 0);
 	rc = SKP_OK;
 out:
+	eddsa_pk_free(&epk);
 	es256_pk_free(&pk);
 	fido_assert_free(&a);
 	return rc;

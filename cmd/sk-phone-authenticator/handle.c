@@ -16,7 +16,8 @@
 #include "phstate.h"
 #include "sshmsg.h"
 
-#define SK_ECDSA	"sk-ecdsa-sha2-nistp256@openssh.com"
+#define SK_ECDSA	SKP_PH_SK_ECDSA
+#define SK_ED25519	SKP_PH_SK_ED25519
 
 static void
 set_subject(struct skp_req *r, const char *s)
@@ -44,8 +45,8 @@ static const struct {
 	const char	*op;
 	const char	*text;
 } op_texts[] = {
-	{ "enroll",		"enroll a new key" },
-	{ "enroll-resident",	"enroll a new resident key" },
+	{ "enroll",		"enroll a new ecdsa-sk key" },
+	{ "enroll-resident",	"enroll a new resident ecdsa-sk key" },
 	{ "login",		"SSH login" },
 	{ "sshsig",		"signature (SSHSIG)" },
 	{ "sign",		"signature of other data" },
@@ -58,6 +59,12 @@ skp_handle_op_text(const struct skp_req *r)
 {
 	size_t i;
 
+	/* The owner sees which type of key is made. */
+	if (r->op != NULL && r->req.command == SKP_CTAP_MAKE_CREDENTIAL &&
+	    r->req.mc.alg == SKP_CTAP_COSE_EDDSA)
+		return r->req.mc.rk == 1 ?
+		    "enroll a new resident ed25519-sk key" :
+		    "enroll a new ed25519-sk key";
 	for (i = 0; r->op != NULL && i < sizeof(op_texts) /
 	    sizeof(op_texts[0]); i++)
 		if (strcmp(op_texts[i].op, r->op) == 0)
@@ -367,27 +374,27 @@ skp_handle_pin(struct skp_handler *h, struct skp_req *r, const uint8_t *msg,
 	return rc;
 }
 
-/* The key named in a userauth request must be the one asked to sign. */
+/*
+ * The key named in a userauth request must be the one asked to sign: its
+ * blob, for the two plain sk key types, is exactly this credential's.
+ */
 static int
 userauth_key_matches(const struct skp_sshmsg *m, const struct skp_ph_cred *c)
 {
-	const uint8_t *alg, *curve, *q, *app;
-	size_t alglen, curvelen, qlen, applen;
-	skp_reader_t rd;
+	skp_buf_t *b;
+	int ok;
 
-	if (strcmp(m->key_alg, SK_ECDSA) != 0)
+	if (strcmp(m->key_alg, SK_ECDSA) != 0 &&
+	    strcmp(m->key_alg, SK_ED25519) != 0)
 		return 1;	/* a certificate or another type: not ours */
-	skp_reader_init(&rd, m->key_blob, m->key_blob_len);
-	if (skp_reader_string(&rd, &alg, &alglen, 64) != SKP_OK ||
-	    skp_reader_string(&rd, &curve, &curvelen, 64) != SKP_OK ||
-	    skp_reader_string(&rd, &q, &qlen, 133) != SKP_OK ||
-	    skp_reader_string(&rd, &app, &applen, 1024) != SKP_OK ||
-	    skp_reader_end(&rd) != SKP_OK)
+	if ((b = skp_buf_new(2048)) == NULL)
 		return 0;
-	return alglen == strlen(SK_ECDSA) && memcmp(alg, SK_ECDSA,
-	    alglen) == 0 && qlen == SKP_P256_PUB_LEN &&
-	    memcmp(q, c->key.pub, qlen) == 0 && applen == strlen(c->rp) &&
-	    memcmp(app, c->rp, applen) == 0;
+	ok = strcmp(m->key_alg, c->alg == SKP_COSE_ALG_EDDSA ? SK_ED25519 :
+	    SK_ECDSA) == 0 && skp_phstate_key_blob(c, b) == SKP_OK &&
+	    skp_buf_len(b) == m->key_blob_len &&
+	    memcmp(skp_buf_ptr(b), m->key_blob, m->key_blob_len) == 0;
+	skp_buf_free(&b);
+	return ok;
 }
 
 void
@@ -729,6 +736,10 @@ answer_info(struct skp_handler *h, struct skp_req *r)
 	info.options[3].value = 1;
 	info.noptions = 4;
 	info.max_msg_size = SKP_CTAP_ENVELOPE_MAX;
+	/* In the order it prefers: P-256 first, as every phone makes. */
+	info.algorithms[0] = SKP_CTAP_COSE_ES256;
+	info.algorithms[1] = SKP_CTAP_COSE_EDDSA;
+	info.nalgorithms = 2;
 	if ((rc = skp_ctap_info_encode(&info, &enc, &enclen)) != SKP_OK)
 		return rc;
 	rc = reply(r, SKP_CTAP_OK, enc, enclen, NULL);
@@ -754,6 +765,23 @@ answer_forget(struct skp_handler *h, struct skp_req *r)
 	return reply(r, SKP_CTAP_OK, empty_map, sizeof(empty_map), NULL);
 }
 
+int
+skp_handle_sign(const struct skp_ph_cred *c, const uint8_t *authdata,
+    size_t authdata_len, const uint8_t cdh[SKP_SHA256_LEN],
+    uint8_t sig[SKP_P256_SIG_MAX], size_t *siglen)
+{
+	int rc;
+
+	if (c->alg != SKP_COSE_ALG_EDDSA)
+		return skp_authdata_sign(&c->key, authdata, authdata_len, cdh,
+		    sig, siglen);
+	*siglen = 0;
+	if ((rc = skp_authdata_sign_ed25519(&c->ed, authdata, authdata_len,
+	    cdh, sig)) == SKP_OK)
+		*siglen = SKP_ED25519_SIG_LEN;
+	return rc;
+}
+
 static int
 answer_make_credential(struct skp_handler *h, struct skp_req *r,
     uint64_t now_ms)
@@ -774,8 +802,13 @@ answer_make_credential(struct skp_handler *h, struct skp_req *r,
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
+	/* The algorithm the decoder picked from pubKeyCredParams. */
+	c->alg = mc->alg == SKP_CTAP_COSE_EDDSA ? SKP_COSE_ALG_EDDSA :
+	    SKP_COSE_ALG_ES256;
 	if ((rc = skp_random(c->id, sizeof(c->id))) != SKP_OK ||
-	    (rc = skp_p256_generate(&c->key)) != SKP_OK)
+	    (rc = c->alg == SKP_COSE_ALG_EDDSA ?
+	    skp_ed25519_generate(&c->ed) : skp_p256_generate(&c->key)) !=
+	    SKP_OK)
 		goto out;
 	snprintf(c->rp, sizeof(c->rp), "%s", mc->rp_id);
 	memcpy(c->user_id, mc->user_id, mc->user_id_len);
@@ -792,15 +825,19 @@ answer_make_credential(struct skp_handler *h, struct skp_req *r,
 	memcpy(ad.aaguid, skp_authdata_aaguid, sizeof(ad.aaguid));
 	memcpy(ad.cred_id, c->id, sizeof(c->id));
 	ad.cred_id_len = sizeof(c->id);
-	memcpy(ad.pub, c->key.pub, sizeof(ad.pub));
+	ad.alg = c->alg;
+	if (c->alg == SKP_COSE_ALG_EDDSA)
+		memcpy(ad.pub, c->ed.pub, SKP_ED25519_PUB_LEN);
+	else
+		memcpy(ad.pub, c->key.pub, sizeof(ad.pub));
 	if ((rc = skp_sha256(mc->rp_id, strlen(mc->rp_id), ad.rp_id_hash)) !=
 	    SKP_OK ||
 	    (rc = skp_authdata_build(&ad, resp.authdata,
 	    sizeof(resp.authdata), &resp.authdata_len)) != SKP_OK ||
-	    (rc = skp_authdata_sign(&c->key, resp.authdata, resp.authdata_len,
+	    (rc = skp_handle_sign(c, resp.authdata, resp.authdata_len,
 	    mc->cdh, resp.sig, &resp.sig_len)) != SKP_OK)
 		goto out;
-	resp.alg = SKP_CTAP_COSE_ES256;
+	resp.alg = c->alg;
 	if ((rc = skp_ctap_mc_resp_encode(&resp, &enc, &enclen)) != SKP_OK)
 		goto out;
 	/* On disk before the answer leaves. */
@@ -891,7 +928,7 @@ answer_get_assertion(struct skp_handler *h, struct skp_req *r,
 	    SKP_OK ||
 	    (rc = skp_authdata_build(&ad, resp.authdata,
 	    sizeof(resp.authdata), &resp.authdata_len)) != SKP_OK ||
-	    (rc = skp_authdata_sign(&c->key, resp.authdata, resp.authdata_len,
+	    (rc = skp_handle_sign(c, resp.authdata, resp.authdata_len,
 	    ga->cdh, resp.sig, &resp.sig_len)) != SKP_OK)
 		goto out;
 	memcpy(resp.cred.id, c->id, sizeof(c->id));
@@ -953,7 +990,11 @@ answer_cred_mgmt(struct skp_handler *h, struct skp_req *r)
 		    c->user_name);
 		memcpy(out[n].cred.id, c->id, sizeof(c->id));
 		out[n].cred.id_len = sizeof(c->id);
-		memcpy(out[n].pub, c->key.pub, sizeof(out[n].pub));
+		out[n].alg = c->alg;
+		if (c->alg == SKP_COSE_ALG_EDDSA)
+			memcpy(out[n].pub, c->ed.pub, SKP_ED25519_PUB_LEN);
+		else
+			memcpy(out[n].pub, c->key.pub, sizeof(out[n].pub));
 		out[n].cred_protect = c->cred_protect;
 		n++;
 	}

@@ -122,6 +122,14 @@ void	skp_req_free(struct skp_req **);
 const char *skp_handle_op_text(const struct skp_req *);
 
 /*
+ * The credential's signature over authData || clientDataHash: DER ECDSA
+ * for ES256, 64 bytes for EdDSA (also the test phone's).
+ */
+int	skp_handle_sign(const struct skp_ph_cred *, const uint8_t *authdata,
+	    size_t authdata_len, const uint8_t cdh[SKP_SHA256_LEN],
+	    uint8_t sig[SKP_P256_SIG_MAX], size_t *siglen);
+
+/*
  * The reason the computer shows when a pinned host key changed (at most
  * SKP_CTAP_REASON_MAX bytes): "host key for HOST changed; the phone
  * refused to sign; if the change is expected run: sk-phone-authenticator

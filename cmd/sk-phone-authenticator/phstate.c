@@ -534,11 +534,25 @@ encode_computers(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 static int
 decode_cred(const cbor_item_t *m, struct skp_ph_cred *c)
 {
-	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
 	uint8_t pub[SKP_P256_PUB_LEN], priv[SKP_P256_PRIV_LEN];
+	cbor_item_t *v;
+	size_t publen;
 	uint64_t cp;
 	int rc;
 
+	/* Key 11, the algorithm: absent in files of ES256 keys only. */
+	c->alg = SKP_COSE_ALG_ES256;
+	if ((rc = skp_cbor_map_get(m, 11, CBOR_TYPE_NEGINT, &v)) == SKP_OK)
+		rc = skp_cbor_get_int(v, &c->alg);
+	else if (rc == SKP_ERR_NOT_FOUND)
+		rc = SKP_OK;
+	if (rc != SKP_OK)
+		goto out;
+	if ((publen = skp_authdata_pub_len(c->alg)) == 0) {
+		rc = SKP_ERR_FORMAT;
+		goto out;
+	}
 	if ((rc = check_map(m, keys, nitems(keys))) != SKP_OK ||
 	    (rc = get_bytes(m, 1, SKP_PH_CRED_ID_LEN, SKP_PH_CRED_ID_LEN,
 	    c->id, NULL)) != SKP_OK ||
@@ -547,8 +561,7 @@ decode_cred(const cbor_item_t *m, struct skp_ph_cred *c)
 	    &c->user_id_len)) != SKP_OK ||
 	    (rc = get_text(m, 4, SKP_PH_USER_NAME_MAX, c->user_name)) !=
 	    SKP_OK ||
-	    (rc = get_bytes(m, 5, sizeof(pub), sizeof(pub), pub, NULL)) !=
-	    SKP_OK ||
+	    (rc = get_bytes(m, 5, publen, publen, pub, NULL)) != SKP_OK ||
 	    (rc = get_bytes(m, 6, sizeof(priv), sizeof(priv), priv, NULL)) !=
 	    SKP_OK ||
 	    (rc = get_bool(m, 7, &c->resident)) != SKP_OK ||
@@ -562,6 +575,13 @@ decode_cred(const cbor_item_t *m, struct skp_ph_cred *c)
 	}
 	c->cred_protect = (unsigned int)cp;
 	/* The stored public key must be the private key's. */
+	if (c->alg == SKP_COSE_ALG_EDDSA) {
+		if ((rc = skp_ed25519_from_private(priv, &c->ed)) != SKP_OK)
+			goto out;
+		if (memcmp(pub, c->ed.pub, SKP_ED25519_PUB_LEN) != 0)
+			rc = SKP_ERR_FORMAT;
+		goto out;
+	}
 	if ((rc = skp_p256_from_private(priv, &c->key)) != SKP_OK)
 		goto out;
 	if (memcmp(pub, c->key.pub, sizeof(pub)) != 0)
@@ -619,13 +639,14 @@ encode_creds(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 	const struct skp_ph_cred *c;
 	cbor_item_t *list, *m;
 	size_t i;
-	int rc = SKP_OK;
+	int ed, rc = SKP_OK;
 
 	if ((list = skp_cbor_array(st->ncreds)) == NULL)
 		return SKP_ERR_NOMEM;
 	for (i = 0; i < st->ncreds && rc == SKP_OK; i++) {
 		c = &st->creds[i];
-		if ((m = skp_cbor_map(10)) == NULL) {
+		ed = c->alg == SKP_COSE_ALG_EDDSA;
+		if ((m = skp_cbor_map(ed ? 11 : 10)) == NULL) {
 			rc = SKP_ERR_NOMEM;
 			break;
 		}
@@ -637,10 +658,13 @@ encode_creds(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 		    c->user_id_len))) != SKP_OK ||
 		    (rc = skp_cbor_map_put(m, 4,
 		    skp_cbor_text(c->user_name))) != SKP_OK ||
-		    (rc = skp_cbor_map_put(m, 5, skp_cbor_bytes(c->key.pub,
-		    SKP_P256_PUB_LEN))) != SKP_OK ||
-		    (rc = skp_cbor_map_put(m, 6, skp_cbor_bytes(c->key.priv,
-		    SKP_P256_PRIV_LEN))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 5, ed ?
+		    skp_cbor_bytes(c->ed.pub, SKP_ED25519_PUB_LEN) :
+		    skp_cbor_bytes(c->key.pub, SKP_P256_PUB_LEN))) != SKP_OK ||
+		    (rc = skp_cbor_map_put(m, 6, ed ?
+		    skp_cbor_bytes(c->ed.priv, SKP_ED25519_PRIV_LEN) :
+		    skp_cbor_bytes(c->key.priv, SKP_P256_PRIV_LEN))) !=
+		    SKP_OK ||
 		    (rc = skp_cbor_map_put(m, 7, skp_cbor_bool(c->resident))) !=
 		    SKP_OK ||
 		    (rc = skp_cbor_map_put(m, 8,
@@ -648,7 +672,9 @@ encode_creds(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 		    (rc = skp_cbor_map_put(m, 9, skp_cbor_uint(c->created))) !=
 		    SKP_OK ||
 		    (rc = skp_cbor_map_put(m, 10,
-		    skp_cbor_text(c->made_for))) != SKP_OK) {
+		    skp_cbor_text(c->made_for))) != SKP_OK ||
+		    (ed && (rc = skp_cbor_map_put(m, 11,
+		    skp_cbor_int(SKP_COSE_ALG_EDDSA))) != SKP_OK)) {
 			skp_cbor_free(&m);
 			break;
 		}
@@ -2976,10 +3002,29 @@ skp_phstate_host_window_clear(struct skp_phstate *st, const char *computer,
 /* ---- fingerprints ---- */
 
 int
+skp_phstate_key_blob(const struct skp_ph_cred *c, skp_buf_t *b)
+{
+	static const char ecdsa[] = SKP_PH_SK_ECDSA;
+	static const char ed25519[] = SKP_PH_SK_ED25519;
+	int rc;
+
+	if (c->alg == SKP_COSE_ALG_EDDSA) {
+		if ((rc = skp_buf_string(b, ed25519, strlen(ed25519))) !=
+		    SKP_OK ||
+		    (rc = skp_buf_string(b, c->ed.pub,
+		    SKP_ED25519_PUB_LEN)) != SKP_OK)
+			return rc;
+	} else if ((rc = skp_buf_string(b, ecdsa, strlen(ecdsa))) != SKP_OK ||
+	    (rc = skp_buf_string(b, "nistp256", 8)) != SKP_OK ||
+	    (rc = skp_buf_string(b, c->key.pub, SKP_P256_PUB_LEN)) != SKP_OK)
+		return rc;
+	return skp_buf_string(b, c->rp, strlen(c->rp));
+}
+
+int
 skp_phstate_fingerprint(const struct skp_ph_cred *c, char *out,
     size_t outlen)
 {
-	static const char alg[] = "sk-ecdsa-sha2-nistp256@openssh.com";
 	uint8_t h[SKP_SHA256_LEN];
 	unsigned char b64[64];
 	skp_buf_t *b = NULL;
@@ -2987,10 +3032,7 @@ skp_phstate_fingerprint(const struct skp_ph_cred *c, char *out,
 
 	if ((b = skp_buf_new(1024)) == NULL)
 		return SKP_ERR_NOMEM;
-	if ((rc = skp_buf_string(b, alg, strlen(alg))) != SKP_OK ||
-	    (rc = skp_buf_string(b, "nistp256", 8)) != SKP_OK ||
-	    (rc = skp_buf_string(b, c->key.pub, SKP_P256_PUB_LEN)) != SKP_OK ||
-	    (rc = skp_buf_string(b, c->rp, strlen(c->rp))) != SKP_OK ||
+	if ((rc = skp_phstate_key_blob(c, b)) != SKP_OK ||
 	    (rc = skp_sha256(skp_buf_ptr(b), skp_buf_len(b), h)) != SKP_OK)
 		goto out;
 	n = EVP_EncodeBlock(b64, h, sizeof(h));

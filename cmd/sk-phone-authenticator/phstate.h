@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sk-phone/authdata.h"
+#include "sk-phone/buf.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/ctap.h"
 #include "sk-phone/hostcert.h"
@@ -27,7 +29,9 @@
  *                new mailbox; absent when told)
  *   credentials  sealed {1: [{1: id, 2: rp id, 3: user id, 4: user name,
  *                5: public key, 6: private key, 7: resident,
- *                8: credProtect, 9: created, 10: made for (computer)}]}
+ *                8: credProtect, 9: created, 10: made for (computer),
+ *                11: alg (-8; absent: -7)}]}  (for -8, 5 is the 32-byte
+ *                Ed25519 key and 6 its 32-byte seed)
  *   counters     sealed {1: [{1: credential id, 2: counter}]}
  *   seen         sealed {1: [{1: request id, 2: time seen (ms),
  *                3: request time (ms), 4: boot clock seen (ms),
@@ -93,7 +97,10 @@ struct skp_ph_cred {
 	uint8_t		user_id[SKP_PH_USER_ID_MAX];
 	size_t		user_id_len;
 	char		user_name[SKP_PH_USER_NAME_MAX + 1];
+	/* SKP_COSE_ALG_ES256 (key) or SKP_COSE_ALG_EDDSA (ed). */
+	int64_t		alg;
 	struct skp_p256_key key;
+	struct skp_ed25519_key ed;
 	int		resident;
 	unsigned int	cred_protect;	/* 1..3; 3: UV on every use */
 	uint64_t	created;
@@ -396,6 +403,15 @@ int	skp_phstate_open_sealed(const uint8_t key[SKP_PH_KEY_LEN],
 	    const char *name, const uint8_t *, size_t, uint8_t **out,
 	    size_t *outlen);
 
+/* OpenSSH's names of the two key types a credential can be. */
+#define SKP_PH_SK_ECDSA		"sk-ecdsa-sha2-nistp256@openssh.com"
+#define SKP_PH_SK_ED25519	"sk-ssh-ed25519@openssh.com"
+
+/*
+ * A credential's OpenSSH public key blob, appended to b: string type,
+ * [string "nistp256",] string key, string application.
+ */
+int	skp_phstate_key_blob(const struct skp_ph_cred *, skp_buf_t *b);
 /* "SHA256:<base64>" of the OpenSSH public key blob of a credential. */
 int	skp_phstate_fingerprint(const struct skp_ph_cred *, char *out,
 	    size_t outlen);

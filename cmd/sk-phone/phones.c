@@ -205,10 +205,19 @@ skp_cli_status(int argc, char **argv)
 		memset(&info, 0, sizeof(info));
 		rc = phone_plain(dir, ph, &id, SKP_CTAP_GET_INFO,
 		    timeout_s * 1000, 0, &info, reason, sizeof(reason));
-		if (rc == SKP_OK)
+		if (rc == SKP_OK) {
 			printf("  phone: online (%s)\n", info.nversions > 0 ?
 			    info.versions[0] : "?");
-		else if (rc == SKP_ERR_OFFLINE)
+			/* getInfo key 10; a phone without it: ES256 only. */
+			printf("  key types: %s%s%s\n",
+			    skp_ctap_info_has_alg(&info, SKP_CTAP_COSE_ES256) ?
+			    "ecdsa-sk" : "",
+			    skp_ctap_info_has_alg(&info, SKP_CTAP_COSE_ES256) &&
+			    skp_ctap_info_has_alg(&info, SKP_CTAP_COSE_EDDSA) ?
+			    ", " : "",
+			    skp_ctap_info_has_alg(&info, SKP_CTAP_COSE_EDDSA) ?
+			    "ed25519-sk" : "");
+		} else if (rc == SKP_ERR_OFFLINE)
 			printf("  phone: offline (start sk-phone-authenticator "
 			    "on it)\n");
 		else if (rc == SKP_ERR_TIMEOUT)
@@ -360,18 +369,20 @@ printable(const uint8_t *p, size_t n, char *out, size_t outlen)
 static void
 fingerprint(const struct sk_resident_key *rk, char *out, size_t outlen)
 {
-	static const char type[] = "sk-ecdsa-sha2-nistp256@openssh.com";
+	static const char ecdsa[] = "sk-ecdsa-sha2-nistp256@openssh.com";
+	static const char ed25519[] = "sk-ssh-ed25519@openssh.com";
 	static const char curve[] = "nistp256";
 	skp_buf_t *b;
 	uint8_t h[SKP_SHA256_LEN];
 	unsigned char b64[64];
-	int n;
+	int n, ed = rk->alg == SSH_SK_ED25519;
 
 	snprintf(out, outlen, "?");
 	if ((b = skp_buf_new(1024)) == NULL)
 		return;
-	if (skp_buf_string(b, type, strlen(type)) == SKP_OK &&
-	    skp_buf_string(b, curve, strlen(curve)) == SKP_OK &&
+	if (skp_buf_string(b, ed ? ed25519 : ecdsa,
+	    strlen(ed ? ed25519 : ecdsa)) == SKP_OK &&
+	    (ed || skp_buf_string(b, curve, strlen(curve)) == SKP_OK) &&
 	    skp_buf_string(b, rk->key.public_key,
 	    rk->key.public_key_len) == SKP_OK &&
 	    skp_buf_string(b, rk->application,

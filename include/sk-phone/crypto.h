@@ -1,4 +1,4 @@
-/* The one suite: P-256, AES-256-GCM, SHA-256, HKDF-SHA256 (OpenSSL 3). */
+/* The suite: P-256, Ed25519, AES-256-GCM, SHA-256, HKDF-SHA256 (OpenSSL 3). */
 #ifndef SKP_CRYPTO_H
 #define SKP_CRYPTO_H
 
@@ -17,6 +17,16 @@
 struct skp_p256_key {
 	uint8_t	priv[SKP_P256_PRIV_LEN];
 	uint8_t	pub[SKP_P256_PUB_LEN];
+};
+
+/* Ed25519 (RFC 8032): the private key is the 32-byte seed. */
+#define SKP_ED25519_PUB_LEN	32
+#define SKP_ED25519_PRIV_LEN	32
+#define SKP_ED25519_SIG_LEN	64
+
+struct skp_ed25519_key {
+	uint8_t	priv[SKP_ED25519_PRIV_LEN];
+	uint8_t	pub[SKP_ED25519_PUB_LEN];
 };
 
 void	skp_wipe(void *, size_t);
@@ -56,6 +66,20 @@ int	skp_p256_sign_raw(const struct skp_p256_key *, const void *msg,
 	    size_t msglen, uint8_t sig[SKP_P256_RAW_SIG_LEN]);
 int	skp_p256_verify_raw(const uint8_t [SKP_P256_PUB_LEN], const void *msg,
 	    size_t msglen, const uint8_t sig[SKP_P256_RAW_SIG_LEN]);
+
+int	skp_ed25519_generate(struct skp_ed25519_key *);
+int	skp_ed25519_from_private(const uint8_t [SKP_ED25519_PRIV_LEN],
+	    struct skp_ed25519_key *);
+/*
+ * SKP_ERR_CRYPTO unless the canonical encoding of a point on the curve
+ * that is not of small order (the eight points of order 1, 2, 4 or 8).
+ */
+int	skp_ed25519_check_public(const uint8_t [SKP_ED25519_PUB_LEN]);
+/* Pure Ed25519 over msg (no prehash). */
+int	skp_ed25519_sign(const struct skp_ed25519_key *, const void *msg,
+	    size_t msglen, uint8_t sig[SKP_ED25519_SIG_LEN]);
+int	skp_ed25519_verify(const uint8_t [SKP_ED25519_PUB_LEN],
+	    const void *msg, size_t msglen, const uint8_t *sig, size_t siglen);
 
 /* out gets ptlen + SKP_AESGCM_TAG_LEN bytes. */
 int	skp_aesgcm_seal(const uint8_t [SKP_AESGCM_KEY_LEN],

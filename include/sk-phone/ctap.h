@@ -108,6 +108,7 @@
 #define SKP_CTAP_CREDS_MAX		128	/* credential management */
 
 #define SKP_CTAP_COSE_ES256		(-7)
+#define SKP_CTAP_COSE_EDDSA		(-8)
 
 /* Options are tri-state: absent, false, true. */
 #define SKP_CTAP_OPT_ABSENT		(-1)
@@ -143,6 +144,12 @@ struct skp_ctap_make_credential {
 	char		user_display_name[SKP_CTAP_USER_NAME_MAX + 1];
 	unsigned int	cred_protect;		/* 0 absent, else 1..3 */
 	int		rk, up, uv;		/* SKP_CTAP_OPT_ABSENT, 0, 1 */
+	/*
+	 * pubKeyCredParams: the encoder sends this one alg (0: ES256);
+	 * the decoder gives the first of the list that sk-phone makes
+	 * (ES256 or EdDSA), and UNSUPPORTED_ALGORITHM when there is none.
+	 */
+	int64_t		alg;
 };
 
 struct skp_ctap_cred_ref {
@@ -240,12 +247,15 @@ int	skp_ctap_response_decode(const uint8_t *, size_t,
 	    struct skp_ctap_response *);
 void	skp_ctap_response_clear(struct skp_ctap_response *);
 
-/* makeCredential answer: fmt "packed", self attestation. */
+/*
+ * makeCredential answer: fmt "packed", self attestation. alg is -7 (sig
+ * DER ECDSA) or -8 (sig exactly 64 bytes, Ed25519).
+ */
 struct skp_ctap_mc_resp {
 	uint8_t		authdata[SKP_CTAP_AUTHDATA_MAX];
 	size_t		authdata_len;
-	int64_t		alg;			/* always -7 */
-	uint8_t		sig[SKP_P256_SIG_MAX];	/* DER */
+	int64_t		alg;
+	uint8_t		sig[SKP_P256_SIG_MAX];
 	size_t		sig_len;
 };
 
@@ -288,6 +298,13 @@ struct skp_ctap_info {
 	struct skp_ctap_info_option options[SKP_CTAP_INFO_OPTIONS_MAX];
 	size_t		noptions;
 	uint64_t	max_msg_size;			/* 0 when absent */
+	/*
+	 * Key 10, algorithms: the COSE algs of its {"alg", "type":
+	 * "public-key"} maps, in the phone's order; none when absent (an
+	 * older phone: ES256 only).
+	 */
+	int64_t		algorithms[SKP_CTAP_INFO_LIST_MAX];
+	size_t		nalgorithms;
 };
 
 int	skp_ctap_info_encode(const struct skp_ctap_info *, uint8_t **out,
@@ -295,6 +312,8 @@ int	skp_ctap_info_encode(const struct skp_ctap_info *, uint8_t **out,
 int	skp_ctap_info_decode(const uint8_t *, size_t, struct skp_ctap_info *);
 /* SKP_CTAP_OPT_ABSENT, 0 or 1. */
 int	skp_ctap_info_option(const struct skp_ctap_info *, const char *);
+/* 1 when the phone makes keys of this COSE alg (no key 10: ES256 only). */
+int	skp_ctap_info_has_alg(const struct skp_ctap_info *, int64_t alg);
 
 /*
  * One element of a credential management answer (sk-phone sends the
@@ -310,8 +329,10 @@ struct skp_ctap_cred {
 	size_t		user_id_len;
 	char		user_name[SKP_CTAP_USER_NAME_MAX + 1];	/* may be "" */
 	struct skp_ctap_cred_ref cred;
+	/* ES256: the 65-byte point; EdDSA: the 32-byte key, then zeros. */
 	uint8_t		pub[SKP_P256_PUB_LEN];
 	unsigned int	cred_protect;		/* 0 absent, else 1..3 */
+	int64_t		alg;			/* encoder: 0 is ES256 */
 };
 
 /* all_rps: ENUM_CREDS asked without rpIDHash, so each carries its rp. */

@@ -17,7 +17,10 @@
 
 /* What a verified makeCredential answer gives the provider. */
 struct skp_verify_cred {
+	/* ES256: the 65-byte point; EdDSA: the 32-byte key, then zeros. */
 	uint8_t		pub[SKP_P256_PUB_LEN];
+	size_t		pub_len;
+	int64_t		alg;
 	uint8_t		cred_id[SKP_AUTHDATA_CRED_ID_MAX];
 	size_t		cred_id_len;
 	uint8_t		flags;
@@ -25,8 +28,10 @@ struct skp_verify_cred {
 };
 
 /*
- * A "packed" self-attested ES256 credential for rp_id and cdh: checked by
- * fido_cred_verify_self(), UP always required, UV when want_uv.
+ * A "packed" self-attested credential for rp_id and cdh: checked by
+ * fido_cred_verify_self(), UP always required, UV when want_uv. alg is
+ * the attStmt's: -7 (ES256, DER signature) or -8 (EdDSA, 64 bytes); it
+ * must be the algorithm of the key in authData.
  */
 int	skp_verify_make_credential(const char *rp_id,
 	    const uint8_t cdh[SKP_SHA256_LEN], const uint8_t *authdata,
@@ -44,5 +49,11 @@ int	skp_verify_assertion(const char *rp_id,
 	    const uint8_t pub[SKP_P256_PUB_LEN], const uint8_t *authdata,
 	    size_t authdata_len, const uint8_t *sig, size_t siglen,
 	    int want_up, int want_uv, uint8_t *flags, uint32_t *counter);
+/* The same for a key of either algorithm: pub is 65 or 32 bytes. */
+int	skp_verify_assertion_alg(const char *rp_id,
+	    const uint8_t cdh[SKP_SHA256_LEN], int64_t alg, const uint8_t *pub,
+	    const uint8_t *authdata, size_t authdata_len, const uint8_t *sig,
+	    size_t siglen, int want_up, int want_uv, uint8_t *flags,
+	    uint32_t *counter);
 
 #endif

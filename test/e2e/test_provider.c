@@ -246,16 +246,18 @@ api_version_major(void)
 }
 
 static void
-enroll_ed25519_unsupported(void)
+enroll_unknown_alg_unsupported(void)
 {
 	struct sk_enroll_response *r = NULL;
 
-	state_empty("ed25519");
-	CHECK(CALL(p_enroll(SSH_SK_ED25519, challenge, sizeof(challenge),
+	/* ECDSA (0) and Ed25519 (1) are made; anything else is not. */
+	state_empty("alg");
+	CHECK(CALL(p_enroll(7, challenge, sizeof(challenge),
 	    "ssh:", SSH_SK_USER_PRESENCE_REQD, NULL, NULL, &r)) ==
 	    SSH_SK_ERR_UNSUPPORTED);
 	CHECK(r == NULL);
 	CHECK(strstr(errtext, "ecdsa-sk") != NULL);
+	CHECK(strstr(errtext, "ed25519-sk") != NULL);
 }
 
 static void
@@ -538,6 +540,62 @@ online_enroll_sign(void)
 	free_enroll(e);
 }
 
+/*
+ * An ed25519-sk key (e2e_ed25519.py): the 32-byte key, a version 2 key
+ * handle, and signatures of 64 bytes in sig_r alone that verify with the
+ * key over what OpenSSH checks: SHA-256(application) || flags ||
+ * counter || SHA-256(data).
+ */
+static void
+online_enroll_sign_ed25519(void)
+{
+	static const char msg[] = "ed25519 message";
+	struct sk_enroll_response *e = NULL;
+	struct sk_sign_response *s1 = NULL;
+	struct skp_keyhandle kh;
+	uint8_t signed_data[32 + 1 + 4 + 32];
+
+	CHECK(CALL(p_enroll(SSH_SK_ED25519, challenge, 32, app(),
+	    SSH_SK_USER_PRESENCE_REQD, NULL, NULL, &e)) == 0);
+	REQUIRE(e != NULL);
+	CHECK(e->flags == SSH_SK_USER_PRESENCE_REQD);
+	REQUIRE(e->public_key_len == SKP_ED25519_PUB_LEN);
+	CHECK(skp_ed25519_check_public(e->public_key) == 0);
+	REQUIRE(skp_keyhandle_decode(e->key_handle, e->key_handle_len,
+	    &kh) == 0);
+	CHECK(e->key_handle[3] == 2 && kh.alg == -8);
+	CHECK(e->key_handle_len == 53 + kh.cred_id_len);
+	CHECK(memcmp(kh.pub, e->public_key, SKP_ED25519_PUB_LEN) == 0);
+	/* The attestation signature is the raw 64 bytes. */
+	CHECK(e->signature_len == 64 && e->authdata_len > 37);
+	CHECK(CALL(p_sign(SSH_SK_ED25519, (const uint8_t *)msg,
+	    strlen(msg), app(), e->key_handle, e->key_handle_len,
+	    SSH_SK_USER_PRESENCE_REQD, NULL, NULL, &s1)) == 0);
+	REQUIRE(s1 != NULL);
+	CHECK(s1->sig_r_len == 64 && s1->sig_s_len == 0);
+	REQUIRE(s1->sig_r_len == 64);
+	REQUIRE(skp_sha256(app(), strlen(app()), signed_data) == 0);
+	signed_data[32] = s1->flags;
+	signed_data[33] = (uint8_t)(s1->counter >> 24);
+	signed_data[34] = (uint8_t)(s1->counter >> 16);
+	signed_data[35] = (uint8_t)(s1->counter >> 8);
+	signed_data[36] = (uint8_t)s1->counter;
+	REQUIRE(skp_sha256(msg, strlen(msg), signed_data + 37) == 0);
+	CHECK(skp_ed25519_verify(e->public_key, signed_data,
+	    sizeof(signed_data), s1->sig_r, s1->sig_r_len) == 0);
+	signed_data[40] ^= 1;
+	CHECK(skp_ed25519_verify(e->public_key, signed_data,
+	    sizeof(signed_data), s1->sig_r, s1->sig_r_len) != 0);
+	free_sign(s1);
+	s1 = NULL;
+	/* An ed25519 handle under the ecdsa algorithm: never a signature. */
+	CHECK(CALL(p_sign(SSH_SK_ECDSA, (const uint8_t *)"x", 1, app(),
+	    e->key_handle, e->key_handle_len, SSH_SK_USER_PRESENCE_REQD, NULL,
+	    NULL, &s1)) == SSH_SK_ERR_GENERAL);
+	CHECK(s1 == NULL);
+	free_enroll(e);
+}
+
 /* The phone refuses (its policy set to reject by e2e.py). */
 static void
 online_rejected(void)
@@ -583,7 +641,7 @@ online_offline(void)
 
 static const struct skp_test_case cases[] = {
 	{ "api_version_major", api_version_major },
-	{ "enroll_ed25519_unsupported", enroll_ed25519_unsupported },
+	{ "enroll_unknown_alg_unsupported", enroll_unknown_alg_unsupported },
 	{ "enroll_bad_arguments", enroll_bad_arguments },
 	{ "enroll_not_paired", enroll_not_paired },
 	{ "enroll_unknown_required_option", enroll_unknown_required_option },
@@ -598,6 +656,7 @@ static const struct skp_test_case cases[] = {
 	{ "bad_timeout_variable", bad_timeout_variable },
 	{ "signals_left_alone", signals_left_alone },
 	{ "online_enroll_sign", online_enroll_sign },
+	{ "online_enroll_sign_ed25519", online_enroll_sign_ed25519 },
 	{ "online_rejected", online_rejected },
 	{ "online_tampered", online_tampered },
 	{ "online_offline", online_offline },

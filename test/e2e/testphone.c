@@ -10,13 +10,19 @@
  *   SKP_TESTPHONE_FLIP=authdata	a byte of the rpIdHash, after signing
  *   SKP_TESTPHONE_FLIP=sig		a byte inside the DER signature's r
  *   SKP_TESTPHONE_FLIP=pubkey		enroll: a byte of the new public key
+ *   SKP_TESTPHONE_FLIP=alg		enroll: the attStmt names the other
+ *					algorithm (-7 for -8, -8 for -7)
+ *   SKP_TESTPHONE_FLIP=otherkey	signed by another key of the same
+ *					type than the one in authData or the
+ *					key handle
  *   SKP_TESTPHONE_FLIP=none		nothing (the control case)
  *   SKP_TESTPHONE_DUMP=DIR		also write the data of each signature
  *					request (and its host information) to
  *					DIR as fuzz_sshmsg inputs
  *
  * Never built into anything installed. It keeps no state: credentials it
- * makes are not saved, and counters do not move.
+ * makes are not saved, and counters do not move. Keys are of the type the
+ * computer asked for (ES256 or EdDSA), as the reference phone's.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -65,10 +71,21 @@ flip(uint8_t *authdata, uint8_t *sig, size_t siglen)
 {
 	const char *m = flip_mode();
 
+	/* Inside r after the DER heads; inside R for Ed25519. */
 	if (strcmp(m, "sig") == 0 && siglen > 8)
-		sig[6] ^= 0x01;		/* inside r, after the DER heads */
+		sig[6] ^= 0x01;
 	else if (strcmp(m, "authdata") == 0)
 		authdata[5] ^= 0x01;	/* inside rpIdHash */
+}
+
+/* A fresh key of c's type, to sign with in the "otherkey" mode. */
+static int
+other_key(const struct skp_ph_cred *c, struct skp_ph_cred *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->alg = c->alg;
+	return c->alg == SKP_COSE_ALG_EDDSA ? skp_ed25519_generate(&o->ed) :
+	    skp_p256_generate(&o->key);
 }
 
 static int
@@ -78,9 +95,11 @@ answer_assertion(struct skp_phstate *st, struct skp_req *r, uint8_t **enc,
 	struct skp_ctap_ga_resp ga;
 	struct skp_authdata ad;
 	const struct skp_ph_cred *c = NULL;
+	struct skp_ph_cred other;
 	size_t i;
 	int rc;
 
+	memset(&other, 0, sizeof(other));
 	for (i = 0; i < st->ncreds; i++)
 		if (memcmp(st->creds[i].id, r->cred_id,
 		    SKP_PH_CRED_ID_LEN) == 0)
@@ -95,9 +114,15 @@ answer_assertion(struct skp_phstate *st, struct skp_req *r, uint8_t **enc,
 	    ad.rp_id_hash)) != SKP_OK ||
 	    (rc = skp_authdata_build(&ad, ga.authdata, sizeof(ga.authdata),
 	    &ga.authdata_len)) != SKP_OK ||
-	    (rc = skp_authdata_sign(&c->key, ga.authdata, ga.authdata_len,
-	    r->req.ga.cdh, ga.sig, &ga.sig_len)) != SKP_OK)
+	    (strcmp(flip_mode(), "otherkey") == 0 &&
+	    (rc = other_key(c, &other)) != SKP_OK) ||
+	    (rc = skp_handle_sign(strcmp(flip_mode(), "otherkey") == 0 ?
+	    &other : c, ga.authdata, ga.authdata_len, r->req.ga.cdh, ga.sig,
+	    &ga.sig_len)) != SKP_OK) {
+		skp_wipe(&other, sizeof(other));
 		return rc;
+	}
+	skp_wipe(&other, sizeof(other));
 	memcpy(ga.cred.id, c->id, sizeof(c->id));
 	ga.cred.id_len = sizeof(c->id);
 	flip(ga.authdata, ga.sig, ga.sig_len);
@@ -109,36 +134,52 @@ answer_credential(struct skp_req *r, uint8_t **enc, size_t *enclen)
 {
 	struct skp_ctap_mc_resp mc;
 	struct skp_authdata ad;
-	struct skp_p256_key key;
+	struct skp_ph_cred key, other;
 	int rc;
 
 	memset(&mc, 0, sizeof(mc));
 	memset(&ad, 0, sizeof(ad));
-	if ((rc = skp_p256_generate(&key)) != SKP_OK ||
+	memset(&key, 0, sizeof(key));
+	memset(&other, 0, sizeof(other));
+	key.alg = r->req.mc.alg == SKP_CTAP_COSE_EDDSA ? SKP_COSE_ALG_EDDSA :
+	    SKP_COSE_ALG_ES256;
+	if ((rc = key.alg == SKP_COSE_ALG_EDDSA ?
+	    skp_ed25519_generate(&key.ed) : skp_p256_generate(&key.key)) !=
+	    SKP_OK ||
+	    (rc = other_key(&key, &other)) != SKP_OK ||
 	    (rc = skp_random(ad.cred_id, 16)) != SKP_OK)
 		goto out;
 	ad.cred_id_len = 16;
 	ad.flags = SKP_AUTHDATA_UP | SKP_AUTHDATA_AT |
 	    (r->uv ? SKP_AUTHDATA_UV : 0);
 	memcpy(ad.aaguid, skp_authdata_aaguid, sizeof(ad.aaguid));
-	memcpy(ad.pub, key.pub, sizeof(ad.pub));
+	ad.alg = key.alg;
+	if (key.alg == SKP_COSE_ALG_EDDSA)
+		memcpy(ad.pub, key.ed.pub, SKP_ED25519_PUB_LEN);
+	else
+		memcpy(ad.pub, key.key.pub, sizeof(ad.pub));
 	if ((rc = skp_sha256(r->req.mc.rp_id, strlen(r->req.mc.rp_id),
 	    ad.rp_id_hash)) != SKP_OK ||
 	    (rc = skp_authdata_build(&ad, mc.authdata, sizeof(mc.authdata),
 	    &mc.authdata_len)) != SKP_OK ||
-	    (rc = skp_authdata_sign(&key, mc.authdata, mc.authdata_len,
-	    r->req.mc.cdh, mc.sig, &mc.sig_len)) != SKP_OK)
+	    (rc = skp_handle_sign(strcmp(flip_mode(), "otherkey") == 0 ?
+	    &other : &key, mc.authdata, mc.authdata_len, r->req.mc.cdh,
+	    mc.sig, &mc.sig_len)) != SKP_OK)
 		goto out;
-	mc.alg = SKP_CTAP_COSE_ES256;
+	mc.alg = key.alg;
+	if (strcmp(flip_mode(), "alg") == 0)
+		mc.alg = key.alg == SKP_COSE_ALG_EDDSA ? SKP_COSE_ALG_ES256 :
+		    SKP_COSE_ALG_EDDSA;
 	if (strcmp(flip_mode(), "pubkey") == 0)
-		/* The last byte of the COSE key's y: still a valid
-		 * encoding, but another point than the one that signed. */
+		/* The last byte of the COSE key (y, or Ed25519's x): another
+		 * key than the one that signed, or no point at all. */
 		mc.authdata[mc.authdata_len - 1] ^= 0x01;
 	else
 		flip(mc.authdata, mc.sig, mc.sig_len);
 	rc = skp_ctap_mc_resp_encode(&mc, enc, enclen);
  out:
 	skp_wipe(&key, sizeof(key));
+	skp_wipe(&other, sizeof(other));
 	return rc;
 }
 

@@ -5,9 +5,10 @@
  *   0: the rest is a DER ECDSA signature, split into r and s (sig_rs);
  *   1: want_uv (1 byte), clientDataHash (32), then a makeCredential
  *      answer (CBOR), decoded and verified for rp "ssh:";
- *   2: want flags (1 byte: bit 0 UP, bit 1 UV), clientDataHash (32), the
- *      key handle's public key (65), then a getAssertion answer,
- *      decoded, verified and its signature split;
+ *   2: want flags (1 byte: bit 0 UP, bit 1 UV, bit 2 an Ed25519 key),
+ *      clientDataHash (32), the key handle's public key (65 bytes; an
+ *      Ed25519 key is the first 32 of them), then a getAssertion
+ *      answer, decoded, verified and (ECDSA) its signature split;
  *   3: the kind byte of fuzz_ctap_response, then a credential management
  *      answer: decoded and turned into OpenSSH's resident key list.
  * Whatever passes must hold what the provider relies on.
@@ -70,8 +71,11 @@ make_credential(const uint8_t *p, size_t n)
 	    &vc) != SKP_OK)
 		return;
 	if (!(vc.flags & SKP_AUTHDATA_UP) ||
-	    (want_uv && !(vc.flags & SKP_AUTHDATA_UV)) ||
-	    skp_p256_check_public(vc.pub) != SKP_OK ||
+	    (want_uv && !(vc.flags & SKP_AUTHDATA_UV)) || vc.alg != mc.alg ||
+	    (vc.alg == SKP_CTAP_COSE_EDDSA ? (vc.pub_len != 32 ||
+	    mc.sig_len != 64 || skp_ed25519_check_public(vc.pub) !=
+	    SKP_OK) : (vc.pub_len != 65 ||
+	    skp_p256_check_public(vc.pub) != SKP_OK)) ||
 	    vc.cred_id_len < SKP_AUTHDATA_CRED_ID_MIN ||
 	    vc.cred_id_len > SKP_AUTHDATA_CRED_ID_MAX)
 		abort();
@@ -83,13 +87,15 @@ assertion(const uint8_t *p, size_t n)
 	struct skp_ctap_ga_resp ga;
 	uint8_t r[32], s[32], flags = 0, want;
 	uint32_t counter = 0;
+	int64_t alg;
 	const size_t head = 1 + SKP_SHA256_LEN + SKP_P256_PUB_LEN;
 
 	if (n < head)
 		return;
 	want = p[0];
+	alg = (want & 4) != 0 ? SKP_CTAP_COSE_EDDSA : SKP_CTAP_COSE_ES256;
 	if (skp_ctap_ga_resp_decode(p + head, n - head, &ga) != SKP_OK ||
-	    skp_verify_assertion(RP, p + 1, p + 1 + SKP_SHA256_LEN,
+	    skp_verify_assertion_alg(RP, p + 1, alg, p + 1 + SKP_SHA256_LEN,
 	    ga.authdata, ga.authdata_len, ga.sig, ga.sig_len, want & 1,
 	    (want & 2) != 0, &flags, &counter) != SKP_OK)
 		return;
@@ -97,8 +103,10 @@ assertion(const uint8_t *p, size_t n)
 	    !(flags & SKP_AUTHDATA_UP)) || ((want & 2) &&
 	    !(flags & SKP_AUTHDATA_UV)) || flags != ga.authdata[32])
 		abort();
-	/* A signature that verified splits. */
-	if (sig_rs(ga.sig, ga.sig_len, r, s) != SKP_OK)
+	/* An Ed25519 signature is 64 bytes; an ECDSA one that verified
+	 * splits. */
+	if (alg == SKP_CTAP_COSE_EDDSA ? ga.sig_len != 64 :
+	    sig_rs(ga.sig, ga.sig_len, r, s) != SKP_OK)
 		abort();
 }
 
@@ -111,6 +119,7 @@ residents(const uint8_t *p, size_t n)
 	struct skp_keyhandle kh;
 	size_t ncreds = 0, nrks = 0, i;
 	uint8_t kind;
+	int ed;
 
 	if (n < 1)
 		return;
@@ -130,15 +139,21 @@ residents(const uint8_t *p, size_t n)
 
 		/* Only ssh: credentials, each with a key handle that is
 		 * ours and names its key. */
+		ed = rk->alg == SSH_SK_ED25519;
 		if (strncmp(rk->application, PROV_APP_PREFIX,
 		    strlen(PROV_APP_PREFIX)) != 0 || rk->slot != i ||
-		    rk->key.public_key_len != SKP_P256_PUB_LEN ||
+		    (!ed && rk->alg != SSH_SK_ECDSA) ||
+		    rk->key.public_key_len != (ed ? 32 : SKP_P256_PUB_LEN) ||
 		    skp_keyhandle_decode(rk->key.key_handle,
 		    rk->key.key_handle_len, &kh) != SKP_OK ||
-		    memcmp(kh.pub, rk->key.public_key, SKP_P256_PUB_LEN) !=
-		    0 || memcmp(kh.phone_id, ph.phone_id,
+		    kh.alg != (ed ? SKP_CTAP_COSE_EDDSA :
+		    SKP_CTAP_COSE_ES256) ||
+		    memcmp(kh.pub, rk->key.public_key,
+		    rk->key.public_key_len) != 0 ||
+		    memcmp(kh.phone_id, ph.phone_id,
 		    sizeof(kh.phone_id)) != 0 ||
-		    skp_p256_check_public(kh.pub) != SKP_OK)
+		    (ed ? skp_ed25519_check_public(kh.pub) :
+		    skp_p256_check_public(kh.pub)) != SKP_OK)
 			abort();
 		if (((rk->flags & SSH_SK_USER_VERIFICATION_REQD) != 0) !=
 		    ((rk->key.flags & SSH_SK_USER_VERIFICATION_REQD) != 0))

@@ -350,7 +350,151 @@ sign_and_check(void)
 	skp_wipe(&k, sizeof(k));
 }
 
+/* ---- Ed25519 (EdDSA, alg -8): docs/PROTOCOL.md §4.10 ---- */
+
+/* RFC 8032 section 7.1 test 1. */
+#define ED_SEED_HEX	"9d61b19deffd5a60ba844af492ec2cc4" \
+			"4449c5697b326919703bac031cae7f60"
+#define ED_PUB_HEX	"d75a980182b10ab7d54bfed3c964073a" \
+			"0ee172f3daa62325af021a68f707511a"
+#define ED_COSE_HEX	"a4010103272006215820" ED_PUB_HEX
+/* authData for rp "ssh:", UP|AT, counter 0, id a0..af, the key above. */
+#define ED_AUTHDATA_HEX	"e30610e8a162115960fe1ec223e6529c" \
+	"9f4b6e80200dcb5e5c321c8af1e2b1bf" "41" "00000000" \
+	"3934e340407e4da9af808851d9de98d7" "0010" \
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf" ED_COSE_HEX
+/* Its self signature over authData || clientDataHash 00 01 .. 1f. */
+#define ED_SIG_HEX	"7a3556c25d056288c71ad5dcf0862758" \
+	"0c2706b196080afcb6a280e6661f116b8f5c457a2089a5bdd1ca8eb2e149661a" \
+	"4701d3911d49911946273583d512a90d"
+
+static int
+cose_key_hex(const char *hex, int64_t *alg, uint8_t pub[SKP_P256_PUB_LEN])
+{
+	cbor_item_t *m = NULL;
+	uint8_t *p;
+	size_t n;
+	int rc;
+
+	p = skp_test_unhex(hex, &n);
+	if ((rc = skp_cbor_load(p, n, 256, &m)) == SKP_OK)
+		rc = skp_authdata_cose_key_from_item(m, alg, pub);
+	skp_cbor_free(&m);
+	free(p);
+	return rc;
+}
+
+static void
+ed25519_cose_vector(void)
+{
+	uint8_t out[SKP_COSE_KEY_MAX], pub[SKP_P256_PUB_LEN];
+	uint8_t *want, *key;
+	size_t n, kn, outlen = 0;
+	int64_t alg = 0;
+
+	want = skp_test_unhex(ED_COSE_HEX, &n);
+	key = skp_test_unhex(ED_PUB_HEX, &kn);
+	CHECK(n == SKP_COSE_EDDSA_LEN && n == 42);
+	CHECK_RC(skp_authdata_cose_key_encode(SKP_COSE_ALG_EDDSA, key, out,
+	    &outlen), SKP_OK);
+	CHECK(outlen == n);
+	CHECK_MEM(out, want, n);
+	memset(pub, 0xee, sizeof(pub));
+	CHECK_RC(cose_key_hex(ED_COSE_HEX, &alg, pub), SKP_OK);
+	CHECK(alg == SKP_COSE_ALG_EDDSA);
+	CHECK_MEM(pub, key, kn);
+	CHECK(pub[32] == 0 && pub[64] == 0);
+	/* The ES256-only entry points refuse it as another algorithm. */
+	CHECK_RC(skp_authdata_cose_parse(want, n, pub), SKP_ERR_UNSUPPORTED);
+	free(want);
+	free(key);
+}
+
+static void
+ed25519_cose_refusals(void)
+{
+	int64_t alg;
+	uint8_t pub[SKP_P256_PUB_LEN];
+
+	/* Another curve (X25519, 4), alg (ES256), kty (3, RSA). */
+	CHECK_RC(cose_key_hex("a4010103272004215820" ED_PUB_HEX, &alg, pub),
+	    SKP_ERR_UNSUPPORTED);
+	CHECK_RC(cose_key_hex("a4010103262006215820" ED_PUB_HEX, &alg, pub),
+	    SKP_ERR_UNSUPPORTED);
+	CHECK_RC(cose_key_hex("a4010303272006215820" ED_PUB_HEX, &alg, pub),
+	    SKP_ERR_UNSUPPORTED);
+	/* A y (-3) as for EC2, or no x. */
+	CHECK_RC(cose_key_hex("a5010103272006215820" ED_PUB_HEX "2241" "00",
+	    &alg, pub), SKP_ERR_FORMAT);
+	CHECK_RC(cose_key_hex("a3010103272006", &alg, pub), SKP_ERR_FORMAT);
+	/* x of 31 bytes. */
+	CHECK(cose_key_hex("a401010327200621581f" "5a980182b10ab7d54bfed3c9"
+	    "64073a0ee172f3daa62325af021a68f707511a", &alg, pub) != SKP_OK);
+	/* Small order (y = 1), no point (y = 2). */
+	CHECK_RC(cose_key_hex("a4010103272006215820"
+	    "0100000000000000000000000000000000000000000000000000000000000000",
+	    &alg, pub), SKP_ERR_CRYPTO);
+	CHECK_RC(cose_key_hex("a4010103272006215820"
+	    "0200000000000000000000000000000000000000000000000000000000000000",
+	    &alg, pub), SKP_ERR_CRYPTO);
+}
+
+static void
+ed25519_authdata_vector(void)
+{
+	struct skp_authdata ad, back;
+	struct skp_ed25519_key k;
+	uint8_t out[SKP_AUTHDATA_MAX], cdh[32], sig[SKP_ED25519_SIG_LEN];
+	uint8_t *want, *seed, *wsig;
+	size_t n, i, sn;
+
+	seed = skp_test_unhex(ED_SEED_HEX, &sn);
+	REQUIRE(skp_ed25519_from_private(seed, &k) == SKP_OK);
+	memset(&ad, 0, sizeof(ad));
+	REQUIRE(skp_sha256("ssh:", 4, ad.rp_id_hash) == SKP_OK);
+	ad.flags = SKP_AUTHDATA_UP | SKP_AUTHDATA_AT;
+	memcpy(ad.aaguid, skp_authdata_aaguid, sizeof(ad.aaguid));
+	for (i = 0; i < 16; i++)
+		ad.cred_id[i] = (uint8_t)(0xa0 + i);
+	ad.cred_id_len = 16;
+	ad.alg = SKP_COSE_ALG_EDDSA;
+	memcpy(ad.pub, k.pub, SKP_ED25519_PUB_LEN);
+	want = skp_test_unhex(ED_AUTHDATA_HEX, &n);
+	CHECK(n == 55 + 16 + 42);
+	CHECK_RC(skp_authdata_build(&ad, out, sizeof(out), &i), SKP_OK);
+	CHECK(i == n);
+	CHECK_MEM(out, want, n);
+	CHECK_RC(skp_authdata_parse(want, n, &back), SKP_OK);
+	CHECK(back.alg == SKP_COSE_ALG_EDDSA);
+	CHECK_MEM(back.pub, k.pub, SKP_ED25519_PUB_LEN);
+	/* Pure Ed25519 is deterministic: the documented signature. */
+	for (i = 0; i < sizeof(cdh); i++)
+		cdh[i] = (uint8_t)i;
+	wsig = skp_test_unhex(ED_SIG_HEX, &sn);
+	CHECK_RC(skp_authdata_sign_ed25519(&k, want, n, cdh, sig), SKP_OK);
+	CHECK(sn == sizeof(sig));
+	CHECK_MEM(sig, wsig, sizeof(sig));
+	CHECK_RC(skp_authdata_check_sig_ed25519(k.pub, want, n, cdh, sig,
+	    sizeof(sig)), SKP_OK);
+	sig[10] ^= 1;
+	CHECK_RC(skp_authdata_check_sig_ed25519(k.pub, want, n, cdh, sig,
+	    sizeof(sig)), SKP_ERR_CRYPTO);
+	CHECK_RC(skp_authdata_check_sig_ed25519(k.pub, want, n, cdh, wsig,
+	    63), SKP_ERR_CRYPTO);
+	/* A trailing byte after the OKP key. */
+	memcpy(out, want, n);
+	out[n] = 0;
+	CHECK_RC(skp_authdata_parse(out, n + 1, &back), SKP_ERR_TRAILING);
+	skp_wipe(&k, sizeof(k));
+	free(want);
+	free(wsig);
+	free(seed);
+}
+
 static const struct skp_test_case cases[] = {
+	{ "ed25519_cose_vector", ed25519_cose_vector },
+	{ "ed25519_cose_refusals", ed25519_cose_refusals },
+	{ "ed25519_authdata_vector", ed25519_authdata_vector },
 	{ "aaguid_is_documented", aaguid_is_documented },
 	{ "cose_vector", cose_vector },
 	{ "cose_refuses_other_keys", cose_refuses_other_keys },

@@ -653,8 +653,8 @@ REFUSAL(mc_refuses_user_name_newline, req_mc, set(at(P(t), K(3)),
 REFUSAL(mc_refuses_long_display_name, req_mc, set(at(P(t), K(3)),
     S("displayName"), letters(65)), BIG, ST_LEN)
 REFUSAL(mc_refuses_missing_algs, req_mc, del(P(t), K(4)), FMT, ST_MISS)
-REFUSAL(mc_refuses_no_es256, req_mc, set(cbor_array_handle(at(P(t),
-    K(4)))[0], S("alg"), skp_cbor_int(-8)), SKP_ERR_UNSUPPORTED,
+REFUSAL(mc_refuses_no_known_alg, req_mc, set(cbor_array_handle(at(P(t),
+    K(4)))[0], S("alg"), skp_cbor_int(-257)), SKP_ERR_UNSUPPORTED,
     SKP_CTAP_UNSUPPORTED_ALGORITHM)
 REFUSAL(mc_refuses_empty_algs, req_mc, set(P(t), K(4), skp_cbor_array(0)),
     SKP_ERR_UNSUPPORTED, SKP_CTAP_UNSUPPORTED_ALGORITHM)
@@ -1409,6 +1409,8 @@ static void ch_fmt_none(cbor_item_t *t) { set(t, K(1), S("none")); }
 static void ch_fmt_u2f(cbor_item_t *t) { set(t, K(1), S("fido-u2f")); }
 static void ch_alg_eddsa(cbor_item_t *t)
 { set(at(t, K(3)), S("alg"), skp_cbor_int(-8)); }
+static void ch_alg_rs256(cbor_item_t *t)
+{ set(at(t, K(3)), S("alg"), skp_cbor_int(-257)); }
 static void ch_x5c(cbor_item_t *t)
 { set(at(t, K(3)), S("x5c"), skp_cbor_array(0)); }
 static void ch_short_ad(cbor_item_t *t) { set(t, K(2), zeros(36)); }
@@ -1432,7 +1434,9 @@ mc_resp_refuses_fmt(void)
 static void
 mc_resp_refuses_alg(void)
 {
-	CHECK_RC(mc_resp_tree(ch_alg_eddsa), SKP_ERR_UNSUPPORTED);
+	CHECK_RC(mc_resp_tree(ch_alg_rs256), SKP_ERR_UNSUPPORTED);
+	/* EdDSA names a 64-byte signature; this one is DER. */
+	CHECK_RC(mc_resp_tree(ch_alg_eddsa), SKP_ERR_FORMAT);
 }
 
 static void
@@ -1677,6 +1681,210 @@ info_refuses_options(void)
 	CHECK_RC(info_tree(ch_info_option_value), SKP_ERR_CBOR_TYPE);
 	CHECK_RC(info_tree(ch_info_option_key), SKP_ERR_CBOR_TYPE);
 	CHECK_RC(info_tree(ch_info_max_type), SKP_ERR_CBOR_TYPE);
+}
+
+/* ---- Ed25519 (issue 13): pubKeyCredParams, getInfo key 10, listing ---- */
+
+static void fill_creds(struct skp_ctap_cred *, size_t);
+
+static void
+mc_alg_eddsa_encoded(void)
+{
+	static struct skp_ctap_request a, b;
+	/* [{"alg": -8, "type": "public-key"}] (docs/PROTOCOL.md §4.5). */
+	static const char want[] = "81a263616c67276474797065"
+	    "6a7075626c69632d6b6579";
+	uint8_t *p = NULL, *w;
+	size_t n = 0, wl, i;
+	int found = 0;
+
+	req_mc(&a);
+	a.mc.alg = SKP_CTAP_COSE_EDDSA;
+	CHECK_RC(roundtrip(&a, &b), SKP_OK);
+	CHECK(b.mc.alg == SKP_CTAP_COSE_EDDSA);
+	REQUIRE(skp_ctap_request_encode(&a, &p, &n) == SKP_OK);
+	w = skp_test_unhex(want, &wl);
+	for (i = 0; i + wl <= n && !found; i++)
+		found = memcmp(p + i, w, wl) == 0;
+	CHECK(found);
+	free(p);
+	free(w);
+	/* No alg (0): ES256, as before; one sk-phone does not make. */
+	req_mc(&a);
+	CHECK_RC(roundtrip(&a, &b), SKP_OK);
+	CHECK(b.mc.alg == SKP_CTAP_COSE_ES256);
+	a.mc.alg = -257;
+	CHECK_RC(skp_ctap_request_encode(&a, &p, &n), SKP_ERR_INVALID);
+}
+
+static cbor_item_t *
+alg_entry(int64_t alg, const char *type)
+{
+	cbor_item_t *m = skp_cbor_map(2);
+
+	skp_cbor_map_put_text(m, "alg", skp_cbor_int(alg));
+	skp_cbor_map_put_text(m, "type", S(type));
+	return m;
+}
+
+/* The decoder gives the first alg of the list that sk-phone makes. */
+static int64_t
+mc_first_alg(const int64_t *algs, const char **types, size_t n,
+    int *rc_out)
+{
+	static struct skp_ctap_request r;
+	cbor_item_t *t = NULL, *list;
+	uint8_t *p = NULL, st = 0;
+	size_t i, len = 0;
+
+	req_mc(&r);
+	if (skp_ctap_request_encode(&r, &p, &len) != SKP_OK ||
+	    skp_cbor_load(p, len, CAP, &t) != SKP_OK)
+		abort();
+	free(p);
+	p = NULL;
+	list = skp_cbor_array(n);
+	for (i = 0; i < n; i++)
+		skp_cbor_array_push(list, alg_entry(algs[i], types[i]));
+	set(at(t, K(5)), K(4), list);
+	if (skp_cbor_encode(t, 2 * CAP, &p, &len) != SKP_OK)
+		abort();
+	*rc_out = skp_ctap_request_decode(p, len, &r, &st);
+	free(p);
+	skp_cbor_free(&t);
+	return *rc_out == SKP_OK ? r.mc.alg : 0;
+}
+
+static void
+mc_picks_first_known_alg(void)
+{
+	static const int64_t l1[] = { -257, -8, -7 }, l2[] = { -7, -8 };
+	static const int64_t l3[] = { -8, -7 }, l4[] = { -35, -36 };
+	static const char *pk[] = { "public-key", "public-key",
+	    "public-key" };
+	static const char *other[] = { "other", "public-key" };
+	int rc;
+
+	CHECK(mc_first_alg(l1, pk, 3, &rc) == -8 && rc == SKP_OK);
+	CHECK(mc_first_alg(l2, pk, 2, &rc) == -7 && rc == SKP_OK);
+	CHECK(mc_first_alg(l3, pk, 2, &rc) == -8 && rc == SKP_OK);
+	/* An entry of another type does not count. */
+	CHECK(mc_first_alg(l3, other, 2, &rc) == -7 && rc == SKP_OK);
+	(void)mc_first_alg(l4, pk, 2, &rc);
+	CHECK_RC(rc, SKP_ERR_UNSUPPORTED);
+}
+
+static void
+info_algorithms(void)
+{
+	struct skp_ctap_info a, b;
+	uint8_t *p = NULL;
+	size_t n = 0;
+
+	fill_info(&a);
+	CHECK_RC(skp_ctap_info_encode(&a, &p, &n), SKP_OK);
+	CHECK_RC(skp_ctap_info_decode(p, n, &b), SKP_OK);
+	/* No key 10: an older phone, ES256 only. */
+	CHECK(b.nalgorithms == 0);
+	CHECK(skp_ctap_info_has_alg(&b, -7) && !skp_ctap_info_has_alg(&b, -8));
+	free(p);
+	a.algorithms[0] = -7;
+	a.algorithms[1] = -8;
+	a.nalgorithms = 2;
+	CHECK_RC(skp_ctap_info_encode(&a, &p, &n), SKP_OK);
+	CHECK_RC(skp_ctap_info_decode(p, n, &b), SKP_OK);
+	CHECK(b.nalgorithms == 2 && b.algorithms[0] == -7 &&
+	    b.algorithms[1] == -8);
+	CHECK(skp_ctap_info_has_alg(&b, -8) && !skp_ctap_info_has_alg(&b, -257));
+	free(p);
+	/* A web phone without Ed25519 lists -7 alone. */
+	a.nalgorithms = 1;
+	CHECK_RC(skp_ctap_info_encode(&a, &p, &n), SKP_OK);
+	CHECK_RC(skp_ctap_info_decode(p, n, &b), SKP_OK);
+	CHECK(skp_ctap_info_has_alg(&b, -7) && !skp_ctap_info_has_alg(&b, -8));
+	free(p);
+	a.nalgorithms = SKP_CTAP_INFO_LIST_MAX + 1;
+	CHECK_RC(skp_ctap_info_encode(&a, &p, &n), SKP_ERR_INVALID);
+}
+
+static void ch_info_algs_empty(cbor_item_t *t)
+{ set(t, K(10), skp_cbor_array(0)); }
+static void ch_info_algs_type(cbor_item_t *t)
+{
+	cbor_item_t *a = skp_cbor_array(1);
+
+	skp_cbor_array_push(a, alg_entry(-8, "secret-key"));
+	set(t, K(10), a);
+}
+static void ch_info_algs_not_map(cbor_item_t *t)
+{
+	cbor_item_t *a = skp_cbor_array(1);
+
+	skp_cbor_array_push(a, skp_cbor_int(-8));
+	set(t, K(10), a);
+}
+static void ch_info_algs_many(cbor_item_t *t)
+{
+	cbor_item_t *a = skp_cbor_array(SKP_CTAP_INFO_LIST_MAX + 1);
+	size_t i;
+
+	for (i = 0; i <= SKP_CTAP_INFO_LIST_MAX; i++)
+		skp_cbor_array_push(a, alg_entry(-7, "public-key"));
+	set(t, K(10), a);
+}
+static void ch_info_algs_no_alg(cbor_item_t *t)
+{
+	cbor_item_t *a = skp_cbor_array(1), *m = skp_cbor_map(1);
+
+	skp_cbor_map_put_text(m, "type", S("public-key"));
+	skp_cbor_array_push(a, m);
+	set(t, K(10), a);
+}
+
+static void
+info_refuses_algorithms(void)
+{
+	CHECK_RC(info_tree(ch_info_algs_empty), SKP_ERR_FORMAT);
+	CHECK_RC(info_tree(ch_info_algs_type), SKP_ERR_FORMAT);
+	CHECK_RC(info_tree(ch_info_algs_not_map), SKP_ERR_CBOR_TYPE);
+	CHECK_RC(info_tree(ch_info_algs_many), SKP_ERR_TOO_LARGE);
+	CHECK_RC(info_tree(ch_info_algs_no_alg), SKP_ERR_FORMAT);
+}
+
+static void
+creds_ed25519(void)
+{
+	struct skp_ctap_cred in[2], *out = NULL;
+	struct skp_ed25519_key k;
+	uint8_t *p = NULL;
+	size_t n = 0, count = 0;
+
+	fill_creds(in, 2);
+	REQUIRE(skp_ed25519_generate(&k) == SKP_OK);
+	memset(in[1].pub, 0, sizeof(in[1].pub));
+	memcpy(in[1].pub, k.pub, SKP_ED25519_PUB_LEN);
+	in[1].alg = SKP_CTAP_COSE_EDDSA;
+	CHECK_RC(skp_ctap_creds_encode(in, 2, SKP_CTAP_CM_ENUM_CREDS, 1, &p,
+	    &n), SKP_OK);
+	CHECK_RC(skp_ctap_creds_decode(p, n, SKP_CTAP_CM_ENUM_CREDS, 1, &out,
+	    &count), SKP_OK);
+	REQUIRE(out != NULL && count == 2);
+	CHECK(out[0].alg == SKP_CTAP_COSE_ES256);
+	CHECK_MEM(out[0].pub, in[0].pub, SKP_P256_PUB_LEN);
+	CHECK(out[1].alg == SKP_CTAP_COSE_EDDSA);
+	CHECK_MEM(out[1].pub, k.pub, SKP_ED25519_PUB_LEN);
+	skp_ctap_creds_free(&out, count);
+	free(p);
+	/* A small-order Ed25519 key is no key. */
+	memset(in[1].pub, 0, sizeof(in[1].pub));
+	in[1].pub[0] = 1;
+	if (skp_ctap_creds_encode(in, 2, SKP_CTAP_CM_ENUM_CREDS, 1, &p,
+	    &n) == SKP_OK) {
+		CHECK_RC(skp_ctap_creds_decode(p, n, SKP_CTAP_CM_ENUM_CREDS, 1,
+		    &out, &count), SKP_ERR_CRYPTO);
+		free(p);
+	}
+	skp_wipe(&k, sizeof(k));
 }
 
 /* Credential management answer */
@@ -2213,7 +2421,7 @@ static const struct skp_test_case cases[] = {
 	C_(mc_refuses_user_name_newline)
 	C_(mc_refuses_long_display_name)
 	C_(mc_refuses_missing_algs)
-	C_(mc_refuses_no_es256)
+	C_(mc_refuses_no_known_alg)
 	C_(mc_refuses_empty_algs)
 	C_(mc_refuses_es256_other_type)
 	C_(mc_refuses_alg_type)
@@ -2302,10 +2510,15 @@ static const struct skp_test_case cases[] = {
 	C_(ga_resp_refuses_signature)
 	C_(ga_resp_refuses_user)
 	C_(info_roundtrip)
+	C_(info_algorithms)
+	C_(info_refuses_algorithms)
+	C_(mc_alg_eddsa_encoded)
+	C_(mc_picks_first_known_alg)
 	C_(info_refuses_versions)
 	C_(info_refuses_aaguid)
 	C_(info_refuses_options)
 	C_(creds_roundtrip)
+	C_(creds_ed25519)
 	C_(creds_refuses_rp_hash_mismatch)
 	C_(creds_refuses_missing_fields)
 	C_(creds_refuses_bad_public_key)

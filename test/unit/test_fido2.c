@@ -462,7 +462,188 @@ wire_roundtrip_verifies(void)
 	free(msg);
 }
 
+/* ---- Ed25519 (EdDSA, -8): docs/PROTOCOL.md §4.5, §4.10-4.12 ---- */
+
+/* The makeCredential answer of docs/PROTOCOL.md §4.5 (RFC 8032 test 1's
+ * key, rp "ssh:", credential id a0..af, clientDataHash 00 01 .. 1f). */
+#define ED_SEED_HEX	"9d61b19deffd5a60ba844af492ec2cc4" \
+			"4449c5697b326919703bac031cae7f60"
+#define ED_ANSWER_HEX	"a301667061636b6564025871" \
+	"e30610e8a162115960fe1ec223e6529c9f4b6e80200dcb5e5c321c8af1e2b1bf" \
+	"41000000003934e340407e4da9af808851d9de98d70010" \
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf" \
+	"a4010103272006215820" \
+	"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a" \
+	"03a263616c6727637369675840" \
+	"7a3556c25d056288c71ad5dcf08627580c2706b196080afcb6a280e6661f116b" \
+	"8f5c457a2089a5bdd1ca8eb2e149661a4701d3911d49911946273583d512a90d"
+
+static void
+ed_cdh(uint8_t cdh[32])
+{
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		cdh[i] = (uint8_t)i;
+}
+
+static void
+ed25519_answer_vector(void)
+{
+	struct skp_ctap_mc_resp mc, back;
+	struct skp_ed25519_key k;
+	struct skp_verify_cred out;
+	struct skp_authdata ad;
+	uint8_t cdh[32], *enc = NULL, *want, *seed;
+	size_t n, wl, i;
+
+	ed_cdh(cdh);
+	seed = skp_test_unhex(ED_SEED_HEX, &n);
+	REQUIRE(skp_ed25519_from_private(seed, &k) == SKP_OK);
+	memset(&ad, 0, sizeof(ad));
+	memset(&mc, 0, sizeof(mc));
+	REQUIRE(skp_sha256(RP, strlen(RP), ad.rp_id_hash) == SKP_OK);
+	ad.flags = SKP_AUTHDATA_UP | SKP_AUTHDATA_AT;
+	memcpy(ad.aaguid, skp_authdata_aaguid, 16);
+	for (i = 0; i < 16; i++)
+		ad.cred_id[i] = (uint8_t)(0xa0 + i);
+	ad.cred_id_len = 16;
+	ad.alg = SKP_COSE_ALG_EDDSA;
+	memcpy(ad.pub, k.pub, SKP_ED25519_PUB_LEN);
+	REQUIRE(skp_authdata_build(&ad, mc.authdata, sizeof(mc.authdata),
+	    &mc.authdata_len) == SKP_OK);
+	REQUIRE(skp_authdata_sign_ed25519(&k, mc.authdata, mc.authdata_len,
+	    cdh, mc.sig) == SKP_OK);
+	mc.sig_len = SKP_ED25519_SIG_LEN;
+	mc.alg = SKP_CTAP_COSE_EDDSA;
+	CHECK_RC(skp_ctap_mc_resp_encode(&mc, &enc, &n), SKP_OK);
+	want = skp_test_unhex(ED_ANSWER_HEX, &wl);
+	CHECK(n == wl && wl == 202);
+	CHECK_MEM(enc, want, wl);
+	CHECK_RC(skp_ctap_mc_resp_decode(want, wl, &back), SKP_OK);
+	CHECK(back.alg == -8 && back.sig_len == 64);
+	/* libfido2 (COSE_EDDSA) verifies it; the key is RFC 8032's. */
+	CHECK_RC(skp_verify_make_credential(RP, cdh, back.authdata,
+	    back.authdata_len, "packed", back.alg, back.sig, back.sig_len, 0,
+	    &out), SKP_OK);
+	CHECK(out.alg == -8 && out.pub_len == 32);
+	CHECK_MEM(out.pub, k.pub, 32);
+	CHECK(out.cred_id_len == 16 && out.cred_id[0] == 0xa0);
+	CHECK(out.flags == (SKP_AUTHDATA_UP | SKP_AUTHDATA_AT));
+	/* UV was not given: verify-required refuses it. */
+	CHECK_RC(skp_verify_make_credential(RP, cdh, back.authdata,
+	    back.authdata_len, "packed", back.alg, back.sig, back.sig_len, 1,
+	    &out), SKP_ERR_VERIFY);
+	skp_wipe(&k, sizeof(k));
+	free(enc);
+	free(want);
+	free(seed);
+}
+
+static void
+ed25519_answer_tampered(void)
+{
+	struct skp_ctap_mc_resp m;
+	struct skp_verify_cred out;
+	struct skp_ed25519_key other;
+	uint8_t cdh[32], *want;
+	size_t wl;
+
+	ed_cdh(cdh);
+	want = skp_test_unhex(ED_ANSWER_HEX, &wl);
+	REQUIRE(skp_ctap_mc_resp_decode(want, wl, &m) == SKP_OK);
+	/* The attStmt names ES256 for an Ed25519 key. */
+	CHECK_RC(skp_verify_make_credential(RP, cdh, m.authdata,
+	    m.authdata_len, "packed", -7, m.sig, m.sig_len, 0, &out),
+	    SKP_ERR_VERIFY);
+	/* One bit of the signature. */
+	m.sig[0] ^= 0x01;
+	CHECK_RC(skp_verify_make_credential(RP, cdh, m.authdata,
+	    m.authdata_len, "packed", -8, m.sig, m.sig_len, 0, &out),
+	    SKP_ERR_VERIFY);
+	m.sig[0] ^= 0x01;
+	/* Signed by another key than the one in authData. */
+	REQUIRE(skp_ed25519_generate(&other) == SKP_OK);
+	REQUIRE(skp_authdata_sign_ed25519(&other, m.authdata,
+	    m.authdata_len, cdh, m.sig) == SKP_OK);
+	CHECK_RC(skp_verify_make_credential(RP, cdh, m.authdata,
+	    m.authdata_len, "packed", -8, m.sig, m.sig_len, 0, &out),
+	    SKP_ERR_VERIFY);
+	/* The key in authData replaced by the other one (signed by it). */
+	memcpy(m.authdata + m.authdata_len - 32, other.pub, 32);
+	REQUIRE(skp_authdata_sign_ed25519(&other, m.authdata,
+	    m.authdata_len, cdh, m.sig) == SKP_OK);
+	CHECK_RC(skp_verify_make_credential(RP, cdh, m.authdata,
+	    m.authdata_len, "packed", -8, m.sig, m.sig_len, 0, &out), SKP_OK);
+	CHECK_MEM(out.pub, other.pub, 32);
+	/* A 63-byte signature. */
+	CHECK_RC(skp_verify_make_credential(RP, cdh, m.authdata,
+	    m.authdata_len, "packed", -8, m.sig, 63, 0, &out),
+	    SKP_ERR_VERIFY);
+	/* A wrong clientDataHash. */
+	cdh[0] ^= 1;
+	CHECK_RC(skp_verify_make_credential(RP, cdh, m.authdata,
+	    m.authdata_len, "packed", -8, m.sig, m.sig_len, 0, &out),
+	    SKP_ERR_VERIFY);
+	skp_wipe(&other, sizeof(other));
+	free(want);
+}
+
+static void
+ed25519_assertion(void)
+{
+	struct skp_authdata ad;
+	struct skp_ed25519_key k, other;
+	uint8_t a[SKP_AUTHDATA_BASE_LEN], cdh[32], sig[64], flags = 0;
+	uint8_t small[32];
+	uint32_t counter = 0;
+	size_t n;
+
+	ed_cdh(cdh);
+	REQUIRE(skp_ed25519_generate(&k) == SKP_OK);
+	REQUIRE(skp_ed25519_generate(&other) == SKP_OK);
+	memset(&ad, 0, sizeof(ad));
+	REQUIRE(skp_sha256(RP, strlen(RP), ad.rp_id_hash) == SKP_OK);
+	ad.flags = SKP_AUTHDATA_UP | SKP_AUTHDATA_UV;
+	ad.sign_count = 9;
+	REQUIRE(skp_authdata_build(&ad, a, sizeof(a), &n) == SKP_OK);
+	REQUIRE(n == 37);
+	REQUIRE(skp_authdata_sign_ed25519(&k, a, n, cdh, sig) == SKP_OK);
+	CHECK_RC(skp_verify_assertion_alg(RP, cdh, -8, k.pub, a, n, sig, 64,
+	    1, 1, &flags, &counter), SKP_OK);
+	CHECK(counter == 9 && flags == (SKP_AUTHDATA_UP | SKP_AUTHDATA_UV));
+	/* Another key, a flipped bit, a short signature, ES256's path. */
+	CHECK_RC(skp_verify_assertion_alg(RP, cdh, -8, other.pub, a, n, sig,
+	    64, 1, 0, &flags, &counter), SKP_ERR_VERIFY);
+	sig[33] ^= 0x80;
+	CHECK_RC(skp_verify_assertion_alg(RP, cdh, -8, k.pub, a, n, sig, 64,
+	    1, 0, &flags, &counter), SKP_ERR_VERIFY);
+	sig[33] ^= 0x80;
+	CHECK_RC(skp_verify_assertion_alg(RP, cdh, -8, k.pub, a, n, sig, 63,
+	    1, 0, &flags, &counter), SKP_ERR_VERIFY);
+	CHECK(skp_verify_assertion_alg(RP, cdh, -7, k.pub, a, n, sig, 64, 1,
+	    0, &flags, &counter) != SKP_OK);
+	CHECK_RC(skp_verify_assertion_alg(RP, cdh, -257, k.pub, a, n, sig,
+	    64, 1, 0, &flags, &counter), SKP_ERR_INVALID);
+	/* A key of small order (y = 1) is refused before libfido2. */
+	memset(small, 0, sizeof(small));
+	small[0] = 1;
+	CHECK_RC(skp_verify_assertion_alg(RP, cdh, -8, small, a, n, sig, 64,
+	    1, 0, &flags, &counter), SKP_ERR_VERIFY);
+	/* UV asked for and missing. */
+	ad.flags = SKP_AUTHDATA_UP;
+	REQUIRE(skp_authdata_build(&ad, a, sizeof(a), &n) == SKP_OK);
+	REQUIRE(skp_authdata_sign_ed25519(&k, a, n, cdh, sig) == SKP_OK);
+	CHECK_RC(skp_verify_assertion_alg(RP, cdh, -8, k.pub, a, n, sig, 64,
+	    1, 1, &flags, &counter), SKP_ERR_VERIFY);
+	skp_wipe(&k, sizeof(k));
+	skp_wipe(&other, sizeof(other));
+}
+
 static const struct skp_test_case cases[] = {
+	{ "ed25519_answer_vector", ed25519_answer_vector },
+	{ "ed25519_answer_tampered", ed25519_answer_tampered },
+	{ "ed25519_assertion", ed25519_assertion },
 	{ "cred_verifies", cred_verifies },
 	{ "cred_libfido2_direct", cred_libfido2_direct },
 	{ "cred_refuses_tampered_authdata", cred_refuses_tampered_authdata },

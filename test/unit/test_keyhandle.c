@@ -15,6 +15,11 @@
 #define CRED_HEX	"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
 /* The layout written out by hand: "SKP", 01, id, point, 10, cred id. */
 #define HANDLE_HEX	"534b5001" PHONE_ID_HEX PUB_HEX "10" CRED_HEX
+/* RFC 8032 section 7.1 test 1's public key. */
+#define ED_PUB_HEX	"d75a980182b10ab7d54bfed3c964073a" \
+			"0ee172f3daa62325af021a68f707511a"
+/* Version 2 (docs/PROTOCOL.md §5): "SKP", 02, id, Ed25519 key, 10, id. */
+#define ED_HANDLE_HEX	"534b5002" PHONE_ID_HEX ED_PUB_HEX "10" CRED_HEX
 
 static void
 fill(struct skp_keyhandle *kh, size_t credlen)
@@ -26,6 +31,7 @@ fill(struct skp_keyhandle *kh, size_t credlen)
 	memset(kh, 0, sizeof(*kh));
 	memcpy(kh->pub, pub, sizeof(kh->pub));
 	memcpy(kh->phone_id, id, sizeof(kh->phone_id));
+	kh->alg = -7;		/* what decode says of version 1 */
 	for (i = 0; i < credlen; i++)
 		kh->cred_id[i] = (uint8_t)(0xa0 + i);
 	kh->cred_id_len = credlen;
@@ -89,6 +95,7 @@ roundtrip_lengths(void)
 		memset(&kh, 0, sizeof(kh));
 		REQUIRE(skp_p256_generate(&k) == SKP_OK);
 		memcpy(kh.pub, k.pub, sizeof(kh.pub));
+		kh.alg = -7;
 		REQUIRE(skp_random(kh.phone_id, sizeof(kh.phone_id)) == SKP_OK);
 		REQUIRE(skp_random(kh.cred_id, len) == SKP_OK);
 		kh.cred_id_len = len;
@@ -135,7 +142,7 @@ refuse_newer_version(void)
 	uint8_t h[400];
 	size_t n = good(h, 16);
 
-	h[3] = 2;
+	h[3] = 3;
 	CHECK_RC(skp_keyhandle_decode(h, n, &kh), SKP_ERR_VERSION);
 	h[3] = 0xff;
 	CHECK_RC(skp_keyhandle_decode(h, n, &kh), SKP_ERR_VERSION);
@@ -264,7 +271,111 @@ decode_failure_leaves_output(void)
 	CHECK(memcmp(&kh, &before, sizeof(kh)) == 0);
 }
 
+static void
+fill_ed(struct skp_keyhandle *kh, size_t credlen)
+{
+	size_t n;
+	uint8_t *pub = skp_test_unhex(ED_PUB_HEX, &n);
+
+	fill(kh, credlen);
+	memset(kh->pub, 0, sizeof(kh->pub));
+	memcpy(kh->pub, pub, SKP_ED25519_PUB_LEN);
+	kh->alg = -8;
+	free(pub);
+}
+
+static void
+ed25519_vector(void)
+{
+	struct skp_keyhandle kh, back;
+	uint8_t out[SKP_KEYHANDLE_MAX];
+	size_t n = 0, wl;
+	uint8_t *want = skp_test_unhex(ED_HANDLE_HEX, &wl);
+
+	fill_ed(&kh, 16);
+	CHECK_RC(skp_keyhandle_encode(&kh, out, sizeof(out), &n), SKP_OK);
+	CHECK(n == wl && n == 69 && n == SKP_KEYHANDLE_ED25519_MIN);
+	CHECK_MEM(out, want, wl);
+	memset(&back, 0x77, sizeof(back));
+	CHECK_RC(skp_keyhandle_decode(want, wl, &back), SKP_OK);
+	CHECK(memcmp(&kh, &back, sizeof(kh)) == 0);
+	CHECK(back.alg == -8);
+	free(want);
+}
+
+static void
+ed25519_lengths(void)
+{
+	struct skp_keyhandle kh, back;
+	uint8_t out[SKP_KEYHANDLE_MAX + 1];
+	size_t len, n, i;
+
+	CHECK(SKP_KEYHANDLE_ED25519_MIN == 69);
+	CHECK(SKP_KEYHANDLE_ED25519_MAX == 181);
+	for (len = SKP_KEYHANDLE_CRED_ID_MIN;
+	    len <= SKP_KEYHANDLE_CRED_ID_MAX; len++) {
+		fill_ed(&kh, len);
+		REQUIRE(skp_keyhandle_encode(&kh, out, sizeof(out), &n) ==
+		    SKP_OK);
+		CHECK(n == 53 + len);
+		memset(&back, 0, sizeof(back));
+		CHECK_RC(skp_keyhandle_decode(out, n, &back), SKP_OK);
+		CHECK(memcmp(&kh, &back, sizeof(kh)) == 0);
+	}
+	/* The longest version 2 handle, one byte more: too large. */
+	out[n] = 0;
+	CHECK_RC(skp_keyhandle_decode(out, n + 1, &kh), SKP_ERR_TOO_LARGE);
+	fill_ed(&kh, 16);
+	REQUIRE(skp_keyhandle_encode(&kh, out, sizeof(out), &n) == SKP_OK);
+	for (i = 0; i < n; i++)
+		CHECK_RC(skp_keyhandle_decode(out, i, &back),
+		    SKP_ERR_TRUNCATED);
+	out[n] = 0;
+	CHECK_RC(skp_keyhandle_decode(out, n + 1, &back), SKP_ERR_TRAILING);
+	/* A version 1 handle's length under version 2 does not parse. */
+	fill(&kh, 16);
+	REQUIRE(skp_keyhandle_encode(&kh, out, sizeof(out), &n) == SKP_OK);
+	out[3] = 2;
+	CHECK(skp_keyhandle_decode(out, n, &back) != SKP_OK);
+}
+
+static void
+ed25519_bad_points(void)
+{
+	/* Small order (y = 0, 1, -1, order 8), y >= p, no point (y = 2). */
+	static const char *bad[] = {
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000080",
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"0200000000000000000000000000000000000000000000000000000000000000",
+	};
+	struct skp_keyhandle kh;
+	uint8_t out[SKP_KEYHANDLE_MAX], h[SKP_KEYHANDLE_MAX];
+	size_t i, n, k;
+
+	fill_ed(&kh, 16);
+	REQUIRE(skp_keyhandle_encode(&kh, h, sizeof(h), &n) == SKP_OK);
+	for (i = 0; i < nitems(bad); i++) {
+		memcpy(out, h, n);
+		REQUIRE(skp_unhex(bad[i], out + 4 + SKP_PHONE_ID_LEN, 32) ==
+		    SKP_OK);
+		CHECK_RC(skp_keyhandle_decode(out, n, &kh), SKP_ERR_CRYPTO);
+		fill_ed(&kh, 16);
+		REQUIRE(skp_unhex(bad[i], kh.pub, 32) == SKP_OK);
+		CHECK_RC(skp_keyhandle_encode(&kh, out, sizeof(out), &k),
+		    SKP_ERR_CRYPTO);
+	}
+}
+
 static const struct skp_test_case cases[] = {
+	{ "ed25519_vector", ed25519_vector },
+	{ "ed25519_lengths", ed25519_lengths },
+	{ "ed25519_bad_points", ed25519_bad_points },
 	{ "encode_vector", encode_vector },
 	{ "decode_vector", decode_vector },
 	{ "roundtrip_lengths", roundtrip_lengths },
