@@ -639,11 +639,17 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 	}
 	if (rc == SKP_ERR_UNSUPPORTED &&
 	    resp.status == SKP_CTAP_UNSUPPORTED_ALGORITHM) {
-		/* A phone without Ed25519 (an older one, or a browser's). */
-		say("phone '%s' cannot make this type of key%s%s%s: use "
-		    "ecdsa-sk (ssh-keygen -t ecdsa-sk), or update the phone",
-		    ph->phone_name, resp.reason[0] != '\0' ? " (" : "",
-		    resp.reason, resp.reason[0] != '\0' ? ")" : "");
+		/*
+		 * A phone without Ed25519 (an older one, or a browser's):
+		 * its own reason says what to do, when it gives one.
+		 */
+		if (resp.reason[0] != '\0')
+			say("phone '%s' cannot make this type of key: %s",
+			    ph->phone_name, resp.reason);
+		else
+			say("phone '%s' cannot make this type of key: use "
+			    "ecdsa-sk (ssh-keygen -t ecdsa-sk), or update the "
+			    "phone", ph->phone_name);
 		ret = SSH_SK_ERR_UNSUPPORTED;
 		goto out;
 	}

@@ -619,7 +619,9 @@ skp_handle_envelope(struct skp_handler *h, struct skp_req *r,
 		    "sk-phone on the computer (the phone speaks protocol 2)" :
 		    rc == SKP_ERR_VERSION ? "the computer speaks a newer "
 		    "sk-phone protocol: update sk-phone-authenticator on the "
-		    "phone" : "malformed request");
+		    "phone" : status == SKP_CTAP_UNSUPPORTED_ALGORITHM ?
+		    "this phone makes ecdsa-sk and ed25519-sk keys only "
+		    "(COSE -7 and -8)" : "malformed request");
 		goto out;
 	}
 	describe(r);

@@ -864,10 +864,11 @@ cmd_keys(struct skp_phstate *st)
 		skp_sshmsg_printable(c->made_for, made, sizeof(made));
 		date_text(c->created, when, sizeof(when));
 		printf("%s %s application=%s user=\"%s\" %s%scounter=%u "
-		    "made-for=\"%s\" created=%s\n", id, fp, rp, user,
+		    "made-for=\"%s\" created=%s type=%s\n", id, fp, rp, user,
 		    c->resident ? "resident " : "",
 		    c->cred_protect == 3 ? "verify-required " : "",
-		    c->counter, made, when);
+		    c->counter, made, when, c->alg == SKP_COSE_ALG_EDDSA ?
+		    "ed25519-sk" : "ecdsa-sk");
 	}
 	if (st->ncreds == 0)
 		printf("no keys\n");

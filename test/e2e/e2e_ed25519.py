@@ -151,6 +151,16 @@ def resident_enroll_download_and_login():
           " ".join(down) + " / " + " ".join(made))
     login_ok(os.path.join(dl, "id_ed25519_sk_rk_edna"),
              what="login with the downloaded key")
+    # sk-phone keys names it by the fingerprint ssh-keygen shows; the
+    # phone's own list says its type.
+    fp = fingerprint(key + ".pub")
+    rc, out, err, _ = K.run([K.cli, "keys"], input=(PIN + "\n").encode())
+    check(rc == 0 and "user 'edna' %s" % fp in out, "sk-phone keys",
+          out + err)
+    rc, out, err, _ = K.run(K.phone_argv("keys"))
+    line = [x for x in out.splitlines() if 'user="edna"' in x]
+    check(rc == 0 and len(line) == 1 and fp in line[0] and
+          line[0].endswith("type=ed25519-sk"), "phone keys", out + err)
 
 
 @tap.case
@@ -271,6 +281,15 @@ def tampered_answers_refused():
                 check(not os.path.exists(K.path("tampered-%s.pub" % mode)),
                       "a key file was written (%s)" % mode)
             testphone(mode, tampered)
+
+        def no_ed25519():
+            rc, out, err = keygen("refused-alg")
+            check(rc != 0 and "phone 'phone1' cannot make this type of "
+                  "key: this phone cannot make Ed25519 keys" in err,
+                  "a phone without Ed25519", out + err)
+            check(not os.path.exists(K.path("refused-alg.pub")),
+                  "a key file was written")
+        testphone("noed25519", no_ed25519)
     finally:
         K.start_phone(pin=PIN)
     login_ok(key, what="login with the real phone again")

@@ -15,6 +15,9 @@
  *   SKP_TESTPHONE_FLIP=otherkey	signed by another key of the same
  *					type than the one in authData or the
  *					key handle
+ *   SKP_TESTPHONE_FLIP=noed25519	a phone without Ed25519: an ed25519
+ *					enrolment is refused 0x26, with the
+ *					web phone's reason
  *   SKP_TESTPHONE_FLIP=none		nothing (the control case)
  *   SKP_TESTPHONE_DUMP=DIR		also write the data of each signature
  *					request (and its host information) to
@@ -255,6 +258,18 @@ serve_call(skp_relay_t *relay, struct skp_handler *h, uint32_t chan)
 		goto out;
 	if (r->req.command == SKP_CTAP_GET_ASSERTION)
 		dump(r);
+	if (r->next == SKP_HANDLE_APPROVE &&
+	    strcmp(flip_mode(), "noed25519") == 0 &&
+	    r->req.command == SKP_CTAP_MAKE_CREDENTIAL &&
+	    r->req.mc.alg == SKP_CTAP_COSE_EDDSA) {
+		(void)skp_handle_refuse(r, SKP_CTAP_UNSUPPORTED_ALGORITHM,
+		    "this phone cannot make Ed25519 keys (its browser has no "
+		    "Ed25519 in WebCrypto): use ecdsa-sk");
+		fprintf(stdout, "testphone: answered command 0x%02x, flip "
+		    "%s\n", r->req.command, flip_mode());
+		fflush(stdout);
+		goto send;
+	}
 	if (r->next == SKP_HANDLE_APPROVE) {
 		if (r->req.command == SKP_CTAP_GET_ASSERTION)
 			rc = answer_assertion(h->st, r, &ctap, &ctaplen);

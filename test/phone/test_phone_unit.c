@@ -25,6 +25,7 @@
 #include "sk-phone/pairflow.h"
 #include "sk-phone/pairuri.h"
 #include "sk-phone/store.h"
+#include "sk-phone/verify.h"
 #include "harness.h"
 
 #include "audit.h"
@@ -2358,6 +2359,241 @@ handle_host_key_changed(void)
 	kk_free(&k);
 }
 
+/* ---- ed25519-sk on the phone (issue 13) ---- */
+
+static void
+add_cred_ed25519(struct skp_phstate *st, uint8_t idbyte,
+    struct skp_ph_cred *out)
+{
+	struct skp_ph_cred c;
+
+	memset(&c, 0, sizeof(c));
+	memset(c.id, idbyte, sizeof(c.id));
+	snprintf(c.rp, sizeof(c.rp), "ssh:");
+	c.cred_protect = 1;
+	c.alg = SKP_COSE_ALG_EDDSA;
+	if (skp_ed25519_generate(&c.ed) != SKP_OK ||
+	    skp_phstate_cred_add(st, &c, NULL, 0) != SKP_OK)
+		abort();
+	if (out != NULL)
+		*out = c;
+}
+
+static void
+phstate_ed25519_cred(void)
+{
+	const char *dir = fresh_dir();
+	struct skp_phstate *st, *st2 = NULL;
+	struct skp_ph_cred c, e, bad;
+	char why[SKP_PH_WHY_MAX];
+	const struct skp_ph_cred *got;
+
+	REQUIRE((st = open_state(dir)) != NULL);
+	add_cred(st, 0x01, &c);
+	add_cred_ed25519(st, 0x02, &e);
+	skp_phstate_free(&st);
+	/* Key 11 brings the alg back; an ES256 entry has none (-7). */
+	CHECK_RC(skp_phstate_open(dir, NULL, 0, &st2, why, sizeof(why)),
+	    SKP_OK);
+	REQUIRE(st2 != NULL && st2->ncreds == 2);
+	got = skp_phstate_cred_find(st2, e.id, sizeof(e.id));
+	REQUIRE(got != NULL);
+	CHECK(got->alg == SKP_COSE_ALG_EDDSA);
+	CHECK_MEM(got->ed.pub, e.ed.pub, SKP_ED25519_PUB_LEN);
+	CHECK_MEM(got->ed.priv, e.ed.priv, SKP_ED25519_PRIV_LEN);
+	got = skp_phstate_cred_find(st2, c.id, sizeof(c.id));
+	REQUIRE(got != NULL);
+	CHECK(got->alg == SKP_COSE_ALG_ES256);
+	/* A public key that is not the seed's: the reader refuses it. */
+	bad = e;
+	memset(bad.id, 0x03, sizeof(bad.id));
+	bad.ed.pub[0] ^= 1;
+	CHECK_RC(skp_phstate_cred_add(st2, &bad, NULL, 0), SKP_OK);
+	skp_phstate_free(&st2);
+	CHECK_RC(skp_phstate_open(dir, NULL, 0, &st2, why, sizeof(why)),
+	    SKP_ERR_FORMAT);
+	CHECK(strstr(why, "credentials") != NULL);
+	skp_wipe(&e, sizeof(e));
+	skp_wipe(&bad, sizeof(bad));
+}
+
+/* A userauth naming key type alg with this blob, no host information. */
+static void
+hlogin_key(struct hlogin *l, const char *alg, const skp_buf_t *blob)
+{
+	skp_buf_t *b = skp_buf_new(4096);
+	uint8_t sid[32];
+
+	memset(l, 0, sizeof(*l));
+	memset(sid, 7, sizeof(sid));
+	ssh_string(b, sid, sizeof(sid));
+	if (skp_buf_u8(b, 50) != SKP_OK)
+		abort();
+	sstr(b, "root");
+	sstr(b, "ssh-connection");
+	sstr(b, "publickey");
+	if (skp_buf_u8(b, 1) != SKP_OK)
+		abort();
+	sstr(b, alg);
+	ssh_string(b, skp_buf_ptr(blob), skp_buf_len(blob));
+	l->data = b;
+	skp_sshmsg_parse(skp_buf_ptr(b), skp_buf_len(b), &l->msg);
+}
+
+/* Begin a login to credential c naming alg and blob: r's next step. */
+static int
+ed_login(struct kk *k, struct skp_handler *h, const struct skp_ph_cred *c,
+    const char *alg, const skp_buf_t *blob, uint8_t idbyte,
+    struct skp_req **r, struct hlogin *l)
+{
+	uint8_t *env = NULL;
+	size_t envlen;
+	skp_buf_t *m;
+	uint64_t now = 1800000000000ULL;
+
+	hlogin_key(l, alg, blob);
+	if (login_request(c, l, now, idbyte, &env, &envlen) != SKP_OK)
+		abort();
+	m = kk_msg1(k, env, envlen, 0);
+	free(env);
+	if (skp_handle_begin(h, skp_buf_ptr(m), skp_buf_len(m), now, r) !=
+	    SKP_OK || *r == NULL)
+		abort();
+	skp_buf_free(&m);
+	return (*r)->next;
+}
+
+static void
+handle_ed25519_login(void)
+{
+	struct skp_handler h;
+	struct skp_ctap_response rs;
+	struct skp_ctap_ga_resp ga;
+	struct skp_ph_cred c, other;
+	struct skp_req *r = NULL;
+	struct hlogin l;
+	struct kk k;
+	skp_buf_t *blob = skp_buf_new(1024), *ob = skp_buf_new(1024);
+	uint64_t now = 1800000000000ULL;
+
+	kk_setup(&k);
+	memset(&h, 0, sizeof(h));
+	h.st = k.st;
+	add_cred_ed25519(k.st, 0x41, &c);
+	add_cred_ed25519(k.st, 0x42, &other);
+	REQUIRE(skp_phstate_key_blob(&c, blob) == SKP_OK);
+	REQUIRE(skp_phstate_key_blob(&other, ob) == SKP_OK);
+	/* string "sk-ssh-ed25519@openssh.com", string pk (32), string app */
+	CHECK(skp_buf_len(blob) == 4 + 26 + 4 + 32 + 4 + 4);
+	/* Its own blob: to be asked, then a 64-byte signature that verifies. */
+	CHECK(ed_login(&k, &h, &c, SKP_PH_SK_ED25519, blob, 1, &r, &l) ==
+	    SKP_HANDLE_APPROVE);
+	CHECK_RC(skp_handle_approved(&h, r, now), SKP_OK);
+	memset(&rs, 0, sizeof(rs));
+	CHECK_RC(kk_answer(&k, r, &rs), SKP_OK);
+	REQUIRE(rs.status == 0);
+	REQUIRE(skp_ctap_ga_resp_decode(rs.ctap, rs.ctap_len, &ga) == SKP_OK);
+	CHECK(ga.sig_len == 64 && ga.authdata_len == 37);
+	CHECK_RC(skp_authdata_check_sig_ed25519(c.ed.pub, ga.authdata,
+	    ga.authdata_len, r->req.ga.cdh, ga.sig, ga.sig_len), SKP_OK);
+	skp_ctap_response_clear(&rs);
+	skp_req_free(&r);
+	skp_buf_free(&l.data);
+	/* Another key's blob, or the ecdsa type name: 0x02 at once. */
+	CHECK(ed_login(&k, &h, &c, SKP_PH_SK_ED25519, ob, 2, &r, &l) ==
+	    SKP_HANDLE_RESPOND);
+	CHECK(r->status == SKP_CTAP_INVALID_PARAMETER);
+	skp_req_free(&r);
+	skp_buf_free(&l.data);
+	CHECK(ed_login(&k, &h, &c, SKP_PH_SK_ECDSA, blob, 3, &r, &l) ==
+	    SKP_HANDLE_RESPOND);
+	CHECK(r->status == SKP_CTAP_INVALID_PARAMETER);
+	skp_req_free(&r);
+	skp_buf_free(&l.data);
+	skp_buf_free(&blob);
+	skp_buf_free(&ob);
+	kk_free(&k);
+}
+
+static void
+handle_ed25519_enroll(void)
+{
+	struct skp_handler h;
+	struct skp_ctap_request *req = calloc(1, sizeof(*req));
+	struct skp_ctap_response rs;
+	struct skp_ctap_mc_resp mc;
+	struct skp_verify_cred vc;
+	struct skp_req *r = NULL;
+	struct kk k;
+	skp_buf_t *m;
+	uint8_t *env = NULL;
+	size_t envlen;
+	uint64_t now = 1800000000000ULL;
+
+	REQUIRE(req != NULL);
+	kk_setup(&k);
+	memset(&h, 0, sizeof(h));
+	h.st = k.st;
+	req->command = SKP_CTAP_MAKE_CREDENTIAL;
+	req->time_ms = now;
+	memset(req->id, 0x55, sizeof(req->id));
+	snprintf(req->ctx.computer_name, sizeof(req->ctx.computer_name),
+	    "laptop");
+	req->ctx.has_raw = 1;
+	req->ctx.raw_len = 32;
+	memset(req->ctx.raw, 0x42, 32);
+	REQUIRE(skp_sha256(req->ctx.raw, 32, req->mc.cdh) == SKP_OK);
+	snprintf(req->mc.rp_id, sizeof(req->mc.rp_id), "ssh:");
+	req->mc.user_id_len = 32;
+	snprintf(req->mc.user_name, sizeof(req->mc.user_name), "openssh");
+	req->mc.rk = req->mc.up = req->mc.uv = SKP_CTAP_OPT_ABSENT;
+	req->mc.alg = SKP_CTAP_COSE_EDDSA;
+	REQUIRE(skp_ctap_request_encode(req, &env, &envlen) == SKP_OK);
+	m = kk_msg1(&k, env, envlen, 0);
+	CHECK_RC(skp_handle_begin(&h, skp_buf_ptr(m), skp_buf_len(m), now,
+	    &r), SKP_OK);
+	REQUIRE(r != NULL && r->next == SKP_HANDLE_APPROVE);
+	/* The owner's question names the key type. */
+	CHECK(strcmp(skp_handle_op_text(r), "enroll a new ed25519-sk key") ==
+	    0);
+	CHECK(strcmp(r->op, "enroll") == 0);
+	CHECK_RC(skp_handle_approved(&h, r, now), SKP_OK);
+	memset(&rs, 0, sizeof(rs));
+	CHECK_RC(kk_answer(&k, r, &rs), SKP_OK);
+	REQUIRE(rs.status == 0);
+	REQUIRE(skp_ctap_mc_resp_decode(rs.ctap, rs.ctap_len, &mc) ==
+	    SKP_OK);
+	CHECK(mc.alg == -8 && mc.sig_len == 64);
+	CHECK_RC(skp_verify_make_credential("ssh:", req->mc.cdh, mc.authdata,
+	    mc.authdata_len, "packed", mc.alg, mc.sig, mc.sig_len, 0, &vc),
+	    SKP_OK);
+	CHECK(vc.alg == -8 && vc.pub_len == 32);
+	REQUIRE(k.st->ncreds == 1);
+	CHECK(k.st->creds[0].alg == SKP_COSE_ALG_EDDSA);
+	CHECK_MEM(k.st->creds[0].ed.pub, vc.pub, 32);
+	/* The audit key: the ed25519-sk blob's fingerprint. */
+	CHECK(strncmp(r->key_fp, "SHA256:", 7) == 0);
+	skp_ctap_response_clear(&rs);
+	skp_req_free(&r);
+	skp_buf_free(&m);
+	free(env);
+	/* The same for ecdsa-sk reads "ecdsa-sk". */
+	req->mc.alg = 0;
+	memset(req->id, 0x56, sizeof(req->id));
+	REQUIRE(skp_ctap_request_encode(req, &env, &envlen) == SKP_OK);
+	m = kk_msg1(&k, env, envlen, 0);
+	CHECK_RC(skp_handle_begin(&h, skp_buf_ptr(m), skp_buf_len(m), now,
+	    &r), SKP_OK);
+	REQUIRE(r != NULL);
+	CHECK(strcmp(skp_handle_op_text(r), "enroll a new ecdsa-sk key") ==
+	    0);
+	skp_req_free(&r);
+	skp_buf_free(&m);
+	free(env);
+	free(req);
+	kk_free(&k);
+}
+
 /* ---- the handler: the wrong-PIN count survives restarts ---- */
 
 static int
@@ -2822,6 +3058,9 @@ static const struct skp_test_case cases[] = {
 	{ "phstate_cred_key_must_match", phstate_cred_key_must_match },
 	{ "phstate_passphrase", phstate_passphrase },
 	{ "phstate_fingerprint", phstate_fingerprint },
+	{ "phstate_ed25519_cred", phstate_ed25519_cred },
+	{ "handle_ed25519_login", handle_ed25519_login },
+	{ "handle_ed25519_enroll", handle_ed25519_enroll },
 	{ "prompt_answers", prompt_answers },
 	{ "prompt_guard", prompt_guard },
 	{ "prompt_timeout_and_gone", prompt_timeout_and_gone },
