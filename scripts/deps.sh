@@ -7,9 +7,13 @@ PKGS="meson ninja-build pkg-config gcc binutils libc6-dev libssl-dev openssl
 libfido2-dev libcbor-dev libqrencode-dev libwebsockets-dev libcurl4-openssl-dev
 openssh-client
 openssh-server zbar-tools mandoc python3 python3-cryptography procps git
-chromium"
+chromium openssh-tests"
 # chromium: the web phone's tests run it in Debian's, headless, driven by
 # playwright-core (web/'s dev dependency, which downloads no browser).
+# openssh-tests: OpenSSH's own regression tests, matching the installed
+# OpenSSH (suite 'openssh', test/openssh); it pulls putty-tools and
+# python3-twisted (its interop tests', which sk-phone does not run),
+# about 31 MB installed with their dependencies on Debian 12.
 
 # The web phone's tests need node 18+ and npm. Any node in PATH will do
 # (NodeSource's nodejs brings its own npm: Debian's npm must not replace it).
