@@ -6,18 +6,20 @@ on 127.0.0.1. The phone runs with clockshift.c preloaded, its clock 5
 minutes ahead or behind: its stale refusal (0xF0) carries its clock
 (response key 6), the provider sends the request once more in the
 phone's time and tells the user by how much the clocks differ
-(docs/PROTOCOL.md §8.2). A phone without key 6 is reported as before; a
-phone that refuses every request as stale gets exactly one retry.
+(docs/PROTOCOL.md §8.2); through ssh-agent too (the line then goes to
+the agent's standard error). A phone without key 6 is reported as before;
+a phone that refuses every request as stale gets exactly one retry.
 """
 
 import os
 import re
+import shutil
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skpe2e  # noqa: E402
-from skpe2e import Kit, Tap, check, SSH_KEYGEN  # noqa: E402
+from skpe2e import Kit, Tap, check, SSH_KEYGEN, SSH_AGENT, SSH_ADD  # noqa
 
 K = None
 CLOCKSHIFT = None
@@ -118,6 +120,41 @@ def phone_ahead_login_and_sign():
 @clock.case
 def phone_behind_login_and_sign():
     skewed(-300, "behind")
+
+
+@clock.case
+def agent_login_phone_ahead():
+    """Through ssh-agent (ssh-add -S): the agent's ssh-sk-helper retries
+    the same way; its line goes where the agent's standard error goes."""
+    sock = K.path("agent.sock")
+    agent_bin = SSH_AGENT
+    if K.asan:
+        # Debian's ssh-agent is setgid: the loader would drop LD_PRELOAD
+        # (as in e2e.py's agent_login).
+        agent_bin = K.path("ssh-agent")
+        shutil.copy(SSH_AGENT, agent_bin)
+    agent = K.spawn("agent", [agent_bin, "-D", "-a", sock, "-P",
+                              os.path.dirname(K.provider) + "/*"])
+    try:
+        end = time.monotonic() + skpe2e.START_TIMEOUT
+        while not os.path.exists(sock) and time.monotonic() < end:
+            time.sleep(0.02)
+        env = K.env(SSH_AUTH_SOCK=sock)
+        rc, out, err, _ = K.run([SSH_ADD, "-S", K.provider, K.path("key")],
+                                env=env)
+        check(rc == 0, "ssh-add -S", out + err)
+        phone(300)
+        n = len(audit())
+        argv = K.ssh_argv(agent=sock) + ["echo skp-login-ok"]
+        rc, out, err, _ = K.run(argv)
+        check(rc == 0 and "skp-login-ok" in out, "login through the agent",
+              err + K.log("agent")[-1000:])
+        check(LINE % (300, "ahead") in K.log("agent"), "the clock line",
+              K.log("agent")[-1000:])
+        check(len(stale_lines(n)) == 1, "stale refusals on the phone",
+              "\n".join(audit()[n:]))
+    finally:
+        K.stop(agent)
 
 
 @clock.case
