@@ -6,8 +6,9 @@ certificate made by ssh-keygen -s; real ssh logs in to "localhost" through
 `sk-phone proxy` with the real relay and reference phone (PROTOCOL.md
 §8.5.1). Cases, in order (each builds on the last): a CA trusted with
 `hosts trust-ca` makes the login verified without a pin; a host window
-covers the next one; an expired certificate and one for another principal
-are refused with their reasons; a plain key pinned first agrees with a
+covers the next one; an expired certificate, one for another principal,
+a user certificate and an ssh-rsa (SHA-1) CA signature are refused with
+their reasons; a plain key pinned first agrees with a
 certificate of an untrusted CA for the same key; `run --unknown-ca refuse`
 refuses that one; `hosts distrust-ca` removes the CA.
 """
@@ -171,6 +172,45 @@ def wrong_principal_refused():
           "(localhost is not among its principals)" in err, "no reason", err)
     check("decision=refused-host-certificate" in H.audit(K)[-1], "audit",
           H.audit(K)[-1])
+
+
+@tap.case
+def user_type_and_sha1_refused():
+    """(A certificate the CA did not sign never reaches the phone: sshd
+    and ssh both check the CA's signature when they parse one; the phone's
+    own check is in test_hostcert.)"""
+    # A user certificate of the host key, from the trusted CA.
+    pub = K.path("sshd", "user.pub")
+    with open(K.path("sshd", "host_ed25519.pub")) as f:
+        key = f.read()
+    with open(pub, "w") as f:
+        f.write(key)
+    keygen("-s", K.path("ca1"), "-I", "user", "-n", "localhost", "-V",
+           "-5m:+1h", pub)
+    sshd(K.path("sshd", "user-cert.pub"))
+    ok, err = login()
+    check(not ok and "the certificate localhost presents is a user "
+          "certificate, not a host certificate" in err, "user certificate",
+          err)
+    # An RSA CA that signs with ssh-rsa (SHA-1), trusted for the host.
+    keygen("-t", "rsa", "-b", "2048", "-N", "", "-C", "ca3", "-f",
+           K.path("ca3"))
+    rc, out = phone_cmd("hosts", "trust-ca", "localhost,[localhost]:*",
+                        K.path("ca3.pub"))
+    check(rc == 0, "trust-ca rsa", out)
+    pub = K.path("sshd", "sha1.pub")
+    with open(pub, "w") as f:
+        f.write(key)
+    keygen("-s", K.path("ca3"), "-t", "ssh-rsa", "-h", "-I", "sha1", "-n",
+           "localhost", "-V", "-5m:+1h", pub)
+    sshd(K.path("sshd", "sha1-cert.pub"))
+    ok, err = login()
+    check(not ok and "the host certificate for localhost is signed by its "
+          "CA with ssh-rsa (SHA-1), which the phone does not accept" in err,
+          "ssh-rsa CA signature", err)
+    rc, out = phone_cmd("hosts", "distrust-ca", K.path("ca3.pub"),
+                        "localhost,[localhost]:*")
+    check(rc == 0 and "1 entry removed" in out, "distrust-ca rsa", out)
 
 
 @tap.case
