@@ -1,4 +1,4 @@
-/* Authenticator data, the COSE keys (ES256, EdDSA), and what the phone signs. */
+/* Authenticator data, the COSE keys (ES256, EdDSA), what the phone signs. */
 #ifndef SKP_AUTHDATA_H
 #define SKP_AUTHDATA_H
 
@@ -75,8 +75,9 @@ int	skp_authdata_parse(const uint8_t *, size_t, struct skp_authdata *);
  * others ES256 only.
  */
 cbor_item_t	*skp_authdata_cose_key_item(int64_t alg, const uint8_t *pub);
-int		 skp_authdata_cose_key_encode(int64_t alg, const uint8_t *pub,
-		    uint8_t out[SKP_COSE_KEY_MAX], size_t *outlen);
+int		 skp_authdata_cose_key_encode(int64_t alg,
+		    const uint8_t *pub, uint8_t out[SKP_COSE_KEY_MAX],
+		    size_t *outlen);
 int		 skp_authdata_cose_key_from_item(const cbor_item_t *,
 		    int64_t *alg, uint8_t pub[SKP_P256_PUB_LEN]);
 int		 skp_authdata_cose_encode(const uint8_t [SKP_P256_PUB_LEN],

@@ -332,7 +332,7 @@ struct skp_ctap_cred {
 	/* ES256: the 65-byte point; EdDSA: the 32-byte key, then zeros. */
 	uint8_t		pub[SKP_P256_PUB_LEN];
 	unsigned int	cred_protect;		/* 0 absent, else 1..3 */
-	int64_t		alg;			/* encoder: 0 is ES256 */
+	int64_t		alg;		/* the encoder takes 0 as ES256 */
 };
 
 /* all_rps: ENUM_CREDS asked without rpIDHash, so each carries its rp. */

@@ -266,7 +266,63 @@ ct_equal(void)
 	CHECK(!skp_ct_equal("abc", "abd", 3));
 }
 
+/* RFC 8032 section 7.1, tests 1 and 2: keys and signatures. */
+static void
+ed25519_rfc8032(void)
+{
+	static const struct {
+		const char	*seed, *pub, *msg, *sig;
+	} v[] = {
+		{ "9d61b19deffd5a60ba844af492ec2cc4"
+		  "4449c5697b326919703bac031cae7f60",
+		  "d75a980182b10ab7d54bfed3c964073a"
+		  "0ee172f3daa62325af021a68f707511a",
+		  "",
+		  "e5564300c360ac729086e2cc806e828a"
+		  "84877f1eb8e5d974d873e06522490155"
+		  "5fb8821590a33bacc61e39701cf9b46b"
+		  "d25bf5f0595bbe24655141438e7a100b" },
+		{ "4ccd089b28ff96da9db6c346ec114e0f"
+		  "5b8a319f35aba624da8cf6ed4fb8a6fb",
+		  "3d4017c3e843895a92b70aa74d1b7ebc"
+		  "9c982ccf2ec4968cc0cd55f12af4660c",
+		  "72",
+		  "92a009a9f0d4cab8720e820b5f642540"
+		  "a2b27b5416503f8fb3762223ebdb69da"
+		  "085ac1e43e15996e458f3613d0f11d8c"
+		  "387b2eaeb4302aeeb00d291612bb0c00" },
+	};
+	struct skp_ed25519_key k;
+	uint8_t sig[SKP_ED25519_SIG_LEN], *seed, *pub, *msg, *want;
+	size_t i, n, ml;
+
+	for (i = 0; i < nitems(v); i++) {
+		seed = skp_test_unhex(v[i].seed, &n);
+		pub = skp_test_unhex(v[i].pub, &n);
+		msg = skp_test_unhex(v[i].msg, &ml);
+		want = skp_test_unhex(v[i].sig, &n);
+		CHECK_RC(skp_ed25519_from_private(seed, &k), SKP_OK);
+		CHECK_MEM(k.pub, pub, SKP_ED25519_PUB_LEN);
+		CHECK_RC(skp_ed25519_check_public(k.pub), SKP_OK);
+		CHECK_RC(skp_ed25519_sign(&k, msg, ml, sig), SKP_OK);
+		CHECK_MEM(sig, want, sizeof(sig));
+		CHECK_RC(skp_ed25519_verify(pub, msg, ml, sig, sizeof(sig)),
+		    SKP_OK);
+		sig[63] ^= 0x10;
+		CHECK_RC(skp_ed25519_verify(pub, msg, ml, sig, sizeof(sig)),
+		    SKP_ERR_CRYPTO);
+		CHECK_RC(skp_ed25519_verify(pub, msg, ml, want, 63),
+		    SKP_ERR_CRYPTO);
+		free(seed);
+		free(pub);
+		free(msg);
+		free(want);
+	}
+	skp_wipe(&k, sizeof(k));
+}
+
 static const struct skp_test_case cases[] = {
+	{ "ed25519_rfc8032", ed25519_rfc8032 },
 	{ "sha256_abc", sha256_abc },
 	{ "sha256_two_parts", sha256_two_parts },
 	{ "hmac_rfc4231_case1", hmac_rfc4231_case1 },

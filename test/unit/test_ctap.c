@@ -1795,7 +1795,8 @@ info_algorithms(void)
 	CHECK_RC(skp_ctap_info_decode(p, n, &b), SKP_OK);
 	CHECK(b.nalgorithms == 2 && b.algorithms[0] == -7 &&
 	    b.algorithms[1] == -8);
-	CHECK(skp_ctap_info_has_alg(&b, -8) && !skp_ctap_info_has_alg(&b, -257));
+	CHECK(skp_ctap_info_has_alg(&b, -8) &&
+	    !skp_ctap_info_has_alg(&b, -257));
 	free(p);
 	/* A web phone without Ed25519 lists -7 alone. */
 	a.nalgorithms = 1;

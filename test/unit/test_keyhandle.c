@@ -344,15 +344,24 @@ ed25519_bad_points(void)
 {
 	/* Small order (y = 0, 1, -1, order 8), y >= p, no point (y = 2). */
 	static const char *bad[] = {
-		"0000000000000000000000000000000000000000000000000000000000000000",
-		"0100000000000000000000000000000000000000000000000000000000000000",
-		"0100000000000000000000000000000000000000000000000000000000000080",
-		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
-		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-		"0200000000000000000000000000000000000000000000000000000000000000",
+		"00000000000000000000000000000000"
+		    "00000000000000000000000000000000",
+		"01000000000000000000000000000000"
+		    "00000000000000000000000000000000",
+		"01000000000000000000000000000000"
+		    "00000000000000000000000000000080",
+		"ecffffffffffffffffffffffffffffff"
+		    "ffffffffffffffffffffffffffffff7f",
+		"c7176a703d4dd84fba3c0b760d10670f"
+		    "2a2053fa2c39ccc64ec7fd7792ac037a",
+		"26e8958fc2b227b045c3f489f2ef98f0"
+		    "d5dfac05d3c63339b13802886d53fc85",
+		"edffffffffffffffffffffffffffffff"
+		    "ffffffffffffffffffffffffffffff7f",
+		"eeffffffffffffffffffffffffffffff"
+		    "ffffffffffffffffffffffffffffff7f",
+		"02000000000000000000000000000000"
+		    "00000000000000000000000000000000",
 	};
 	struct skp_keyhandle kh;
 	uint8_t out[SKP_KEYHANDLE_MAX], h[SKP_KEYHANDLE_MAX];
