@@ -4,8 +4,9 @@
 // the first supported algorithm of makeCredential, the EdDSA COSE key and
 // 64-byte signatures checked by node:crypto (an implementation of its
 // own, not the page's WebCrypto calls), the ed25519-sk userauth key blob,
-// 0x26 with its reason when the browser has no Ed25519; a login through
-// ssh-agent (context key 6).
+// 0x26 with its reason when the browser has no Ed25519; the phone's time
+// with a stale refusal (response key 6); a login through ssh-agent
+// (context key 6).
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
@@ -13,9 +14,9 @@ import { concat, toHex, utf8 } from '../src/proto/bytes.js';
 import * as cbor from '../src/proto/cbor.js';
 import { randomBytes, setEd25519ForTest, sha256 } from '../src/proto/crypto.js';
 import { CMD, STATUS } from '../src/proto/ctap.js';
-import { REASONS } from '../src/phone/engine.js';
+import { FRESH_MS, REASONS } from '../src/phone/engine.js';
 import { credentialBlob, gaParams, hostKey, hostLogin, loginData, mcParams, sshString,
-    sshsigData, world } from './phonekit.js';
+    sshsigData, T0, world } from './phonekit.js';
 
 afterEach(() => setEd25519ForTest(null));
 
@@ -157,6 +158,26 @@ test('makeCredential takes the first algorithm the phone makes; none: 0x26 with 
 	assert.equal((await w.state.auditLog()).at(-1).event, 'refused-invalid');
 	assert.equal((await enroll(w.computer, { algs: [-8, -7] })).alg, -7);
 	assert.equal((await w.state.credentials()).length, 4);
+});
+
+test('a stale request: 0xF0 with the phone\'s time (response key 6), any other refusal without', async () => {
+	const w = await world();
+	for (const off of [FRESH_MS + 1, -(5 * 60000)]) {
+		const r = await w.computer.send({ command: CMD.GET_INFO, timeMs: T0 + off });
+		assert.equal(r.status, STATUS.STALE);
+		assert.equal(r.phoneTime, T0);
+	}
+	// the phone's clock when it decided, not the request's
+	w.clock.now += FRESH_MS + 1234;
+	const r = await w.computer.send({ command: CMD.GET_INFO, timeMs: T0 });
+	assert.equal(r.status, STATUS.STALE);
+	assert.equal(r.phoneTime, T0 + FRESH_MS + 1234);
+	w.clock.now = T0;
+	const k = await enroll(w.computer, { algs: [-7] });
+	const again = await w.computer.send({ command: CMD.GET_ASSERTION, raw: sshsigData('f'),
+	    params: gaParams({ cdh: new Uint8Array(32), ids: [k.credId] }) });
+	assert.equal(again.status, STATUS.RAW_MISMATCH);
+	assert.equal(again.phoneTime, undefined);
 });
 
 test('a login through ssh-agent (context origin 1): without host information the question says so; with it, "(through ssh-agent)"', async () => {

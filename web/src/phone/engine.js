@@ -7,7 +7,8 @@
 //
 //   const engine = new Engine({ state, now });
 //   const out = await engine.handle({ call, ask, getPin, notify });
-//   // out: { status, ctap, reason, unpadded, pinPath, hangUp } for
+//   // out: { status, ctap, reason, phoneTime (0xF0 only), unpadded, pinPath,
+//   // hangUp } for
 //   // proto/ctap.js encodeResponse; pinPath: the answer goes in transport
 //   // message 4 (call.answerAfterPin); hangUp: send nothing, end the call.
 //
@@ -348,10 +349,13 @@ export class Engine {
 		// Step 4: freshness, exactly FRESH_MS accepted.
 		const t = Number(req.timeMs);
 		const skew = Math.abs(nowMs - t);
+		// The answer carries the phone's clock (§4.2 key 6): the computer
+		// sends the request again in the phone's time.
 		if (skew > FRESH_MS)
-			this.stop(r, STATUS.STALE, `the request's time is ${Math.round(skew / 1000)} s ` +
-			    `${t > nowMs ? 'ahead of' : 'behind'} the phone's clock (at most ` +
-			    `${FRESH_MS / 1000} s allowed): set the clocks of computer and phone right`);
+			throw new Answer({ ...this.refuse(r, STATUS.STALE, `the request's time is ` +
+			    `${Math.round(skew / 1000)} s ${t > nowMs ? 'ahead of' : 'behind'} the ` +
+			    `phone's clock (at most ${FRESH_MS / 1000} s allowed): set the clocks of ` +
+			    'computer and phone right'), phoneTime: nowMs });
 		// getInfo reads and changes nothing: no replay cache, no approval.
 		if (req.command === CMD.GET_INFO) {
 			if (r.preview) {
