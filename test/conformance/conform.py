@@ -49,6 +49,18 @@ every wait is bounded. The checks run in order, on one phone paired once:
   only, never another (§8.6)
 - pin_blocked: eight wrong PINs in a row block it (0x32), the count kept
   across a restart; the right PIN then too is 0x32 (§8.3 step 7)
+- algorithms: getInfo key 10 lists ES256 then EdDSA (§4.7; the web phone
+  in a browser with Ed25519 in WebCrypto, as Chromium's)
+- ed25519: an ed25519-sk makeCredential (pubKeyCredParams [-8]) asked as
+  an ed25519-sk key, its EdDSA attestation verified by libfido2 in the
+  test computer, then signatures (SSHSIG data and a login naming the key's
+  sk-ssh-ed25519 blob) verified, counters increasing; a login naming
+  another ed25519 key 0x02, unasked (§4.5, §4.10, §4.11, §8.3 step 6)
+- clock: a request 5 minutes stale is 0xF0 with the phone's time
+  (response key 6) within 5 s of this clock, unasked; with the
+  computer's retry (lib/call.c) the request is sent once more in the
+  phone's time and signed, the offset found within 5 s of zero (only the
+  request's time was set back, not this computer's clock) (§4.2, §8.2)
 """
 
 import os
@@ -72,6 +84,7 @@ ST_DENIED, ST_STALE, ST_REPLAY, ST_MISMATCH = 0x27, 0xf0, 0xf1, 0xf2
 ST_HOSTKEY, ST_UV_NA, ST_HOST_UNVERIFIED = 0xf3, 0xf5, 0xf7
 ST_PIN_REQ, ST_PIN_BAD, ST_EXCLUDED, ST_NO_CREDS = 0x36, 0x31, 0x19, 0x2e
 ST_VERSION, ST_INVALID_CBOR, ST_PIN_BLOCKED = 0xf6, 0x12, 0x32
+ST_INVALID_PARAM = 0x02
 E_REJECTED, E_EXPIRED, E_REPLAY, E_NOT_PAIRED = -24, -19, -20, -27
 E_HOSTKEY, E_HOST_UNVERIFIED, E_EXISTS = -32, -35, -18
 
@@ -540,6 +553,56 @@ def check_pin_blocked():
     check(rc == 0, out)
 
 
+def check_algorithms():
+    rc, out, _ = call("info")
+    check(rc == 0 and re.search(r"^algorithms -7 -8$", out, re.M), out)
+
+
+def check_ed25519():
+    k = W.path("key-ed")
+    rc, out, qs = call("enroll", k, "--alg", "-8", answers=["once"])
+    check(rc == 0 and "enrolled flags=0x41 counter=0" in out and
+          re.search(r"^alg -8$", out, re.M), out)
+    m = re.search(r"^pub ([0-9a-f]+)$", out, re.M)
+    check(m and len(m.group(1)) == 64, "an Ed25519 public key: %s" % out)
+    check(qs[0]["op"] == "enroll" and
+          "ed25519-sk" in qs[0]["text"].lower(),
+          "the question does not name the key type: %r" % qs[0]["text"])
+    last = 0
+    for args in ((), ("--userauth", "root")):
+        rc, out, qs = call("sign", k, *args, answers=["once"])
+        check(rc == 0, out)
+        flags, n = signed(out)
+        check(flags == 0x01 and n > last, "flags 0x%02x counter %d after "
+              "%d" % (flags, n, last))
+        last = n
+    # a login naming another ed25519-sk key than the one asked to sign
+    other = W.path("key-ed-other")
+    with open(k) as f:
+        text = f.read()
+    with open(other, "w") as f:
+        f.write(re.sub(r"^pub \S+$", "pub " + os.urandom(32).hex(), text,
+                       flags=re.M))
+    refused(ST_INVALID_PARAM, None, "sign", other, "--userauth", "root")
+
+
+def check_clock():
+    t = time.time()
+    out = refused(ST_STALE, E_EXPIRED, "sign", key("key1"), "--offset-ms",
+                  "-300000")
+    m = re.search(r"^phone-time ms=(\d+)$", out, re.M)
+    check(m, "0xF0 without the phone's time: %s" % out)
+    check(abs(int(m.group(1)) / 1000.0 - t) < 5, "the phone's time %s is "
+          "not this clock's %.3f: %s" % (m.group(1), t, out))
+    rc, out, _ = call("sign", key("key1"), "--offset-ms", "-300000",
+                      "--clock-retry", answers=["once"])
+    check(rc == 0, out)
+    signed(out)
+    m = re.search(r"^clock-retried offset-ms=(-?\d+)$", out, re.M)
+    check(m and abs(int(m.group(1))) < 5000,
+          "no retry in the phone's time, or a wrong offset: %s" % out)
+
+
 CHECKS = [
     check_pairing,
     check_getinfo,
@@ -557,6 +620,9 @@ CHECKS = [
     check_no_touch,
     check_sshsig_window,
     check_pin_blocked,
+    check_algorithms,
+    check_ed25519,
+    check_clock,
 ]
 
 

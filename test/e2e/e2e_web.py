@@ -27,6 +27,9 @@ show", what -> case:
   ssh-keygen -t ecdsa-sk enrolls, a tap ............. enroll_plain
   a login through sk-phone proxy shown first use,
     then verified, allowed with a tap, host pinned .. login_verified_pins_host
+  ssh-keygen -t ed25519-sk (issue 13): the card and
+    the keys screen name ed25519-sk; a login with it
+    verified; -Y sign / -Y verify .................... ed25519_enroll_login_sign
   a replaced host key refused; forget, pinned again . replaced_host_key_refused
   ssh-keygen -Y sign shows its namespace, verifies .. sign_shows_namespace
   reject ............................................ reject_refuses
@@ -225,8 +228,8 @@ def done(p, timeout=WAIT):
     return p.returncode, rd(".out"), rd(".err")
 
 
-def keygen_argv(name, *opts):
-    argv = [SSH_KEYGEN, "-q", "-t", "ecdsa-sk", "-w", K.provider, "-N", "",
+def keygen_argv(name, *opts, kind="ecdsa-sk"):
+    argv = [SSH_KEYGEN, "-q", "-t", kind, "-w", K.provider, "-N", "",
             "-f", K.path(name)]
     for o in opts:
         argv += ["-O", o]
@@ -376,6 +379,48 @@ def login_verified_pins_host():
           "second login not shown verified: %r" % card)
     check(png_size(os.path.join(SHOTS, "request.png")) == (1170, 2532),
           "request.png")
+
+
+@case
+def ed25519_enroll_login_sign():
+    """ssh-keygen -t ed25519-sk through the page (Chromium's WebCrypto
+    Ed25519): the card and the keys screen name the key type; the key
+    logs in to the pinned host (shown verified) and signs a file that
+    ssh-keygen -Y verify accepts."""
+    need("login_verified_pins_host")
+    p = bg("keygen-ed", keygen_argv("id_ed", kind="ed25519-sk"))
+    card = asked(p, "enroll", "once")
+    rc, out, err = done(p)
+    check(rc == 0 and os.path.exists(K.path("id_ed.pub")), "ssh-keygen",
+          err)
+    check("ed25519-sk" in card["text"].lower(), "the card does not name "
+          "the key type", card["text"])
+    pub = open(K.path("id_ed.pub")).read()
+    check(pub.startswith("sk-ssh-ed25519@openssh.com "), "public key", pub)
+    rows = W.list("keys", want="ed25519-sk")
+    check(any("ed25519-sk" in r["text"] for r in rows), "keys %r" % rows)
+    K.authorize(K.path("id_ed.pub"))
+    card, ok, err = login_asked(K.path("id_ed"), "once")
+    check(ok, "login with the ed25519-sk key", err)
+    check(card["hostState"] == "verified", "not shown verified: %r" % card)
+    data = K.path("ed-data")
+    with open(data, "wb") as f:
+        f.write(b"signed by an ed25519-sk key on the web phone\n")
+    p = bg("sign-ed", sign_argv(data, K.path("id_ed")),
+           env(SSH_SK_PROVIDER=K.provider))
+    asked(p, "sign", "once")
+    rc, out, err = done(p)
+    check(rc == 0 and os.path.exists(data + ".sig"), "ssh-keygen -Y sign",
+          err)
+    allowed = K.path("ed-allowed")
+    with open(allowed, "w") as f:
+        f.write("me@example " + " ".join(pub.split()[:2]) + "\n")
+    for body, want in ((open(data, "rb").read(), 0), (b"changed\n", 1)):
+        rc, out, err, _ = K.run([SSH_KEYGEN, "-Y", "verify", "-f", allowed,
+                                 "-I", "me@example", "-n", "file", "-s",
+                                 data + ".sig"], input=body)
+        check((rc == 0) == (want == 0), "-Y verify of %r: rc %d" %
+              (body, rc), out + err)
 
 
 @case

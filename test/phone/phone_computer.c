@@ -48,6 +48,7 @@ struct opts {
 	int		 fresh_ids;	/* each repeat a new request id */
 	int		 quiet;		/* print only a count per status */
 	int		 timeout_ms;
+	long long	 alg;		/* enroll: the COSE alg asked (0: ES256) */
 	int		 clock_retry;	/* a stale refusal with key 6 goes again */
 };
 
@@ -460,8 +461,10 @@ set_host(struct skp_ctap_context *ctx, const struct opts *o)
 	return SKP_OK;
 }
 
+/* kalg: the key's COSE alg, for the userauth request's algorithm name. */
 static int
-raw_from(const struct opts *o, uint8_t *raw, size_t max, size_t *len)
+raw_from(const struct opts *o, int64_t kalg, uint8_t *raw, size_t max,
+    size_t *len)
 {
 	skp_buf_t *b = NULL;
 	uint8_t sid[64];
@@ -479,7 +482,9 @@ raw_from(const struct opts *o, uint8_t *raw, size_t max, size_t *len)
 	if ((b = skp_buf_new(max)) == NULL)
 		return SKP_ERR_NOMEM;
 	if (o->userauth != NULL) {
-		static const char alg[] = "sk-ecdsa-sha2-nistp256@openssh.com";
+		const char *alg = kalg == SKP_CTAP_COSE_EDDSA ?
+		    "sk-ssh-ed25519@openssh.com" :
+		    "sk-ecdsa-sha2-nistp256@openssh.com";
 		const char *method = o->hostbound_hex != NULL ?
 		    "publickey-hostbound-v00@openssh.com" : "publickey";
 
@@ -519,20 +524,28 @@ raw_from(const struct opts *o, uint8_t *raw, size_t max, size_t *len)
 	return rc;
 }
 
-/* The SSH key blob of an sk-ecdsa key, as a userauth request names it. */
+/*
+ * The SSH key blob of an sk-ecdsa key (alg -7) or an sk-ssh-ed25519 key
+ * (-8), as a userauth request names it.
+ */
 static int
-append_key_blob(struct skp_ctap_context *ctx, const uint8_t *pub,
-    const char *rp)
+append_key_blob(struct skp_ctap_context *ctx, int64_t kalg,
+    const uint8_t *pub, const char *rp)
 {
 	static const char alg[] = "sk-ecdsa-sha2-nistp256@openssh.com";
+	static const char ed[] = "sk-ssh-ed25519@openssh.com";
 	skp_buf_t *b = NULL;
 	int rc;
 
 	if ((b = skp_buf_new(1024)) == NULL)
 		return SKP_ERR_NOMEM;
-	if ((rc = skp_buf_string(b, alg, strlen(alg))) == SKP_OK &&
-	    (rc = skp_buf_string(b, "nistp256", 8)) == SKP_OK &&
-	    (rc = skp_buf_string(b, pub, SKP_P256_PUB_LEN)) == SKP_OK &&
+	if (kalg == SKP_CTAP_COSE_EDDSA)
+		rc = (rc = skp_buf_string(b, ed, strlen(ed))) == SKP_OK ?
+		    skp_buf_string(b, pub, SKP_ED25519_PUB_LEN) : rc;
+	else if ((rc = skp_buf_string(b, alg, strlen(alg))) == SKP_OK &&
+	    (rc = skp_buf_string(b, "nistp256", 8)) == SKP_OK)
+		rc = skp_buf_string(b, pub, SKP_P256_PUB_LEN);
+	if (rc == SKP_OK &&
 	    (rc = skp_buf_string(b, rp, strlen(rp))) == SKP_OK) {
 		if (ctx->raw_len + 4 + skp_buf_len(b) > sizeof(ctx->raw))
 			rc = SKP_ERR_TOO_LARGE;
@@ -611,6 +624,7 @@ cmd_enroll(const char *dir, const char *keyfile, const struct opts *o)
 	req->mc.rk = o->resident ? 1 : SKP_CTAP_OPT_ABSENT;
 	req->mc.up = SKP_CTAP_OPT_ABSENT;
 	req->mc.uv = o->uv ? 1 : SKP_CTAP_OPT_ABSENT;
+	req->mc.alg = o->alg;
 	req->ctx.has_raw = 1;
 	req->ctx.raw_len = 32;
 	req->ctx.overwrite = o->overwrite;
@@ -637,6 +651,7 @@ cmd_enroll(const char *dir, const char *keyfile, const struct opts *o)
 	memset(&kh, 0, sizeof(kh));
 	memcpy(kh.phone_id, p.phone_id, sizeof(kh.phone_id));
 	memcpy(kh.pub, vc.pub, sizeof(kh.pub));
+	kh.alg = vc.alg;
 	memcpy(kh.cred_id, vc.cred_id, vc.cred_id_len);
 	kh.cred_id_len = vc.cred_id_len;
 	if ((rc = skp_keyhandle_encode(&kh, khbuf, sizeof(khbuf), &khlen)) !=
@@ -649,11 +664,13 @@ cmd_enroll(const char *dir, const char *keyfile, const struct opts *o)
 		goto out;
 	}
 	fprintf(f, "rp %s\n", o->rp);
-	put_hex("pub", vc.pub, sizeof(vc.pub), f);
+	fprintf(f, "alg %lld\n", (long long)vc.alg);
+	put_hex("pub", vc.pub, vc.pub_len, f);
 	put_hex("cred", vc.cred_id, vc.cred_id_len, f);
 	put_hex("keyhandle", khbuf, khlen, f);
 	fclose(f);
-	put_hex("pub", vc.pub, sizeof(vc.pub), stdout);
+	put_hex("pub", vc.pub, vc.pub_len, stdout);
+	printf("alg %lld\n", (long long)vc.alg);
  out:
 	skp_call_response_clear(&resp);
 	skp_ctap_request_clear(req);
@@ -661,22 +678,30 @@ cmd_enroll(const char *dir, const char *keyfile, const struct opts *o)
 	return rc == SKP_OK ? 0 : 1;
 }
 
+/* A key file; no "alg" line (older files): ES256. */
 static int
-read_key(const char *keyfile, char *rp, size_t rplen,
+read_key(const char *keyfile, char *rp, size_t rplen, int64_t *alg,
     uint8_t pub[SKP_P256_PUB_LEN], uint8_t *cred, size_t *credlen)
 {
 	char line[1024], hex[1024];
+	long long a;
 	FILE *f;
 	int got = 0;
 
+	*alg = SKP_CTAP_COSE_ES256;
+	memset(pub, 0, SKP_P256_PUB_LEN);
 	if ((f = fopen(keyfile, "r")) == NULL)
 		return SKP_ERR_IO;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (sscanf(line, "rp %1000s", hex) == 1) {
 			snprintf(rp, rplen, "%s", hex);
 			got |= 1;
+		} else if (sscanf(line, "alg %lld", &a) == 1) {
+			*alg = a;
 		} else if (sscanf(line, "pub %1000s", hex) == 1 &&
-		    skp_unhex(hex, pub, SKP_P256_PUB_LEN) == SKP_OK)
+		    (strlen(hex) == 2 * SKP_P256_PUB_LEN ||
+		    strlen(hex) == 2 * SKP_ED25519_PUB_LEN) &&
+		    skp_unhex(hex, pub, strlen(hex) / 2) == SKP_OK)
 			got |= 2;
 		else if (sscanf(line, "cred %1000s", hex) == 1 &&
 		    strlen(hex) / 2 <= SKP_CTAP_CRED_ID_MAX &&
@@ -698,13 +723,15 @@ cmd_sign(const char *dir, const char *keyfile, const struct opts *o)
 	uint8_t pub[SKP_P256_PUB_LEN], flags;
 	char rp[SKP_CTAP_RP_ID_MAX + 1];
 	uint32_t counter;
+	int64_t alg;
 	int rc;
 
 	memset(&resp, 0, sizeof(resp));
 	if ((req = calloc(1, sizeof(*req))) == NULL)
 		return 1;
 	req->command = SKP_CTAP_GET_ASSERTION;
-	if ((rc = read_key(keyfile, rp, sizeof(rp), pub, req->ga.allow[0].id,
+	if ((rc = read_key(keyfile, rp, sizeof(rp), &alg, pub,
+	    req->ga.allow[0].id,
 	    &req->ga.allow[0].id_len)) != SKP_OK) {
 		fail("key file", rc);
 		goto out;
@@ -714,11 +741,11 @@ cmd_sign(const char *dir, const char *keyfile, const struct opts *o)
 	req->ga.up = o->no_up ? 0 : SKP_CTAP_OPT_ABSENT;
 	req->ga.uv = o->uv ? 1 : SKP_CTAP_OPT_ABSENT;
 	req->ctx.has_raw = 1;
-	if ((rc = raw_from(o, req->ctx.raw, sizeof(req->ctx.raw),
+	if ((rc = raw_from(o, alg, req->ctx.raw, sizeof(req->ctx.raw),
 	    &req->ctx.raw_len)) != SKP_OK)
 		goto out;
 	if (o->userauth != NULL &&
-	    (rc = append_key_blob(&req->ctx, pub, rp)) != SKP_OK)
+	    (rc = append_key_blob(&req->ctx, alg, pub, rp)) != SKP_OK)
 		goto out;
 	if (o->userauth != NULL && o->hostbound_hex != NULL &&
 	    (rc = append_string_hex(&req->ctx, o->hostbound_hex)) != SKP_OK)
@@ -740,9 +767,9 @@ cmd_sign(const char *dir, const char *keyfile, const struct opts *o)
 		fail("decode", rc);
 		goto out;
 	}
-	if ((rc = skp_verify_assertion(rp, req->ga.cdh, pub, ga.authdata,
-	    ga.authdata_len, ga.sig, ga.sig_len, !o->no_up, o->uv, &flags,
-	    &counter)) != SKP_OK) {
+	if ((rc = skp_verify_assertion_alg(rp, req->ga.cdh, alg, pub,
+	    ga.authdata, ga.authdata_len, ga.sig, ga.sig_len, !o->no_up, o->uv,
+	    &flags, &counter)) != SKP_OK) {
 		fail("verify", rc);
 		goto out;
 	}
@@ -846,6 +873,7 @@ cmd_info(const char *dir, const struct opts *o)
 	struct skp_ctap_request *req = NULL;
 	struct skp_call_response resp;
 	struct skp_ctap_info info;
+	size_t i;
 	int rc;
 
 	memset(&resp, 0, sizeof(resp));
@@ -862,6 +890,11 @@ cmd_info(const char *dir, const struct opts *o)
 	printf("info versions=%zu %s rk=%d clientPin=%d\n", info.nversions,
 	    info.versions[0], skp_ctap_info_option(&info, "rk"),
 	    skp_ctap_info_option(&info, "clientPin"));
+	/* Key 10, in the phone's order. */
+	printf("algorithms");
+	for (i = 0; i < info.nalgorithms; i++)
+		printf(" %lld", (long long)info.algorithms[i]);
+	printf("\n");
  out:
 	skp_call_response_clear(&resp);
 	free(req);
@@ -898,6 +931,7 @@ main(int argc, char **argv)
 		{ "hostbound",	  required_argument, NULL, 'B' },
 		{ "id",		  required_argument, NULL, 'I' },
 		{ "mangle",	  required_argument, NULL, 'M' },
+		{ "alg",	  required_argument, NULL, 'A' },
 		{ "clock-retry",  no_argument,	     NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -940,6 +974,7 @@ main(int argc, char **argv)
 		case 'B': o.hostbound_hex = optarg; break;
 		case 'I': o.id_hex = optarg; break;
 		case 'M': o.mangle = optarg; break;
+		case 'A': o.alg = atoll(optarg); break;
 		case 'C': o.clock_retry = 1; break;
 		default: return 2;
 		}

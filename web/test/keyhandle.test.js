@@ -74,6 +74,26 @@ test('the encoder refuses a bad length or key', () => {
 	assert.throws(() => encodeKeyHandle({ ...kh, publicKey: bad }), { code: 'CRYPTO' });
 });
 
+// §5's version 2 vector, read from the page.
+const block2 = between(sec.slice(sec.indexOf('Version 2: the same phone id')), '```', '```');
+let hex2 = '';
+for (const line of block2.split('\n')) {
+	const m = /^([0-9a-f]+)(\s|$)/.exec(line);
+	if (m)
+		hex2 += m[1];
+}
+const VEC2 = fromHex(hex2);
+
+test('§5 version 2 vector: 69 bytes, decodes and encodes back', () => {
+	assert.equal(VEC2.length, 69);
+	const kh = decodeKeyHandle(VEC2);
+	assert.equal(kh.version, 2);
+	assert.equal(toHex(kh.publicKey), 'd75a980182b10ab7d54bfed3c964073a' +
+	    '0ee172f3daa62325af021a68f707511a');
+	assert.equal(toHex(kh.credId), 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf');
+	assert.deepEqual(encodeKeyHandle(kh), VEC2);
+});
+
 // Version 2 (issue 13): an Ed25519 public key, 53 + L bytes, 69..181.
 test('§5 version 2: Ed25519, 69..181 bytes, its refusals', async () => {
 	const { publicKey } = await generateEd25519();
