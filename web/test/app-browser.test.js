@@ -15,6 +15,8 @@
 //     Chromium's WebCrypto; an Ed25519 credential (non-extractable
 //     CryptoKeyPair, alg -8) stored through PhoneState comes back after a
 //     reload, still unexportable, and signs 64 bytes node:crypto verifies.
+//     In a page whose WebCrypto refuses Ed25519 (an init script, as a
+//     browser without it), the feature test says no.
 //   idb_concurrent_writes_both_persist: two addComputer calls at once on one
 //     PhoneState, and two pages putting at once on their own openIdbKV:
 //     every write is there after a reload.
@@ -253,6 +255,63 @@ test('ed25519_key_in_idb', { skip }, async () => {
 	    x: Buffer.from(made.pub).toString('base64url') }, format: 'jwk' });
 	const msg = Buffer.concat([Buffer.alloc(37), Buffer.alloc(32, 7)]);
 	assert.ok(verify(null, msg, key, Buffer.from(back.sig)), 'node:crypto verifies it');
+	await ctx.close();
+	// a browser without Ed25519: generateKey refuses it as Chromium
+	// did before it had it (NotSupportedError)
+	const ctx2 = await idbContext();
+	await ctx2.addInitScript(() => {
+		const gen = SubtleCrypto.prototype.generateKey;
+		SubtleCrypto.prototype.generateKey = function (alg, ...rest) {
+			if ((alg?.name ?? alg) === 'Ed25519')
+				return Promise.reject(new DOMException('Algorithm: Unrecognized name',
+				    'NotSupportedError'));
+			return gen.call(this, alg, ...rest);
+		};
+	});
+	const without = await idbPage(ctx2);
+	assert.deepEqual(await without.evaluate(async () => {
+		const { generateEd25519, hasEd25519 } = window.skpIdbTest;
+		const made = await generateEd25519().then(() => 'made', (e) => e.code);
+		return [await hasEd25519(), made];
+	}), [false, 'UNSUPPORTED']);
+	await ctx2.close();
+});
+
+// The Hosts screen's CAs (api13 D): an OpenSSH CA key line and a pattern
+// trusted, listed with its fingerprint, in the state; a line that is no
+// key refused with a message; removed after the question.
+test('hosts_screen_trusts_a_ca', { skip }, async () => {
+	const { execFileSync } = await import('node:child_process');
+	const { readFileSync } = await import('node:fs');
+	const f = join(K.tmp, 'ui_ca');
+	execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'host-ca', '-f', f]);
+	const line = readFileSync(f + '.pub', 'utf8').trim();
+	const fp = execFileSync('ssh-keygen', ['-l', '-f', f + '.pub'], { encoding: 'utf8' })
+	    .split(' ')[1];
+	const ctx = await browser.newContext();
+	const page = await ctx.newPage();
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(e.message));
+	await page.goto(base, { waitUntil: 'load' });
+	await page.fill('[data-test="setup-name"]', 'pixel');
+	await page.click('[data-test="setup-go"]');
+	await page.click('[data-test="nav-hosts"]');
+	await page.fill('[data-test="ca-pattern"]', '*.example.com');
+	await page.fill('[data-test="ca-key"]', 'not a key');
+	await page.click('[data-test="ca-add"]');
+	await page.waitForSelector('#cas-h ~ form [role="alert"]:not([hidden])');
+	await page.fill('[data-test="ca-key"]', line);
+	await page.click('[data-test="ca-add"]');
+	const row = await page.waitForSelector('[data-test="ca"][data-pattern="*.example.com"]');
+	assert.match(await row.textContent(), new RegExp(fp.replace(/[+/]/g, '\\$&')));
+	assert.deepEqual(await page.evaluate(async () =>
+	    (await window.skpPhone.state.cas()).map((c) => c.pattern)), ['*.example.com']);
+	await page.click('[data-test="ca-remove"]');
+	await page.click('[data-test="confirm-yes"]');
+	await page.waitForSelector('[data-test="ca"]', { state: 'detached' });
+	assert.deepEqual(await page.evaluate(async () =>
+	    (await window.skpPhone.state.cas()).length), 0);
+	assert.deepEqual(errors, []);
 	await ctx.close();
 });
 

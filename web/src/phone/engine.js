@@ -508,12 +508,17 @@ export class Engine {
 			return;
 		}
 		const hc = await this.hostCheck({ login: r.msg, hostInfo: r.req.ctx.host ?? null,
-		    pins: await this.state.hostPins() });
+		    pins: await this.state.hostPins(), cas: await this.state.cas(),
+		    now: Math.floor(this.now() / 1000) });
 		r.host = hc;
 		// The log's host: the pin name when verified, else the name given.
 		hc.auditHost = hc.pinName || null;
 		if (hc.state === 'changed')
 			this.stop(r, STATUS.HOSTKEY_CHANGED, changedReason(hc.pinName));
+		// A trusted CA's certificate that does not hold (§8.5.1 step 4a).
+		if (hc.state === 'bad' && hc.certRefused)
+			this.stop(r, STATUS.HOST_UNVERIFIED, shown(`${hc.why}; the phone refused to ` +
+			    'sign', 256), 'refused-host-certificate');
 		if (hc.state === 'bad')
 			this.stop(r, STATUS.HOST_UNVERIFIED, `host verification failed (${hc.why}); ` +
 			    'the phone refused to sign', 'refused-host-signature');
@@ -581,7 +586,8 @@ export class Engine {
 	// What an open window allows without asking (serve.c), or null.
 	async windowAllows(r, nowS) {
 		const login = this.isLogin(r);
-		if (login && r.host?.state === 'pinned' &&
+		const verified = r.host?.state === 'pinned' || r.host?.state === 'certified';
+		if (login && verified &&
 		    await this.state.hostWindow(r.computer.name, r.host.pinName) > nowS)
 			return 'allow-host-window';
 		if (r.command !== CMD.GET_ASSERTION)
@@ -590,7 +596,7 @@ export class Engine {
 		if (!c || c.windowUntil <= nowS)
 			return null;
 		if (login)
-			return r.host?.state === 'pinned' ? 'allow-window' : null;
+			return verified ? 'allow-window' : null;
 		if (r.msg.kind === 'sshsig' && c.windowNs.includes(r.msg.namespace))
 			return 'allow-window';
 		return null;
@@ -733,6 +739,17 @@ export class Engine {
 				q.hostKeyNote = 'pinned';
 				lines.push(`  user:        ${q.hostLine}`);
 				lines.push(`  host key:    ${hc.type} ${hc.fingerprint} (pinned)`);
+			} else if (hc?.state === 'certified') {
+				q.host = host;
+				q.hostState = 'verified';
+				q.hostLine = `${subj} @ ${host} (verified (certificate from CA ${hc.caFp}))` +
+				    through;
+				q.hostKeyType = hc.type;
+				q.hostKeyFp = hc.fingerprint;
+				q.hostKeyNote = 'certified';
+				q.caFp = hc.caFp;
+				lines.push(`  user:        ${q.hostLine}`);
+				lines.push(`  host key:    ${hc.type} ${hc.fingerprint} (certified)`);
 			} else if (hc?.state === 'new') {
 				q.host = host;
 				q.hostState = 'first-use';
@@ -755,6 +772,12 @@ export class Engine {
 					lines.push(`  note:        ${q.note}`);
 				}
 			}
+			// A certificate of a CA not trusted here: its key as a plain key.
+			if (hc?.cert === 'unknown' && (hc.state === 'pinned' || hc.state === 'new')) {
+				q.certNote = `from CA ${hc.caFp}, which the phone does not trust: its ` +
+				    'key checked as a plain key';
+				lines.push(`  certificate: ${q.certNote}`);
+			}
 		} else if (mc && subj) {
 			q.user = subj;
 			lines.push(`  user:        ${subj}`);
@@ -776,7 +799,7 @@ export class Engine {
 		q.windowText = ga && m.kind === 'sshsig' ? 'verified logins to pinned hosts, and ' +
 		    `signatures of namespace '${q.namespace}', from "${comp}" for ${dur}` :
 		    `verified logins to pinned hosts from "${comp}" for ${dur} (no signatures)`;
-		const hostOffered = login && (hc?.state === 'pinned' ||
+		const hostOffered = login && (hc?.state === 'pinned' || hc?.state === 'certified' ||
 		    (hc?.state === 'new' && !hc.pinnedAs));
 		q.choices = ['once'];
 		lines.push('  [o] allow once');
@@ -868,7 +891,7 @@ export class Engine {
 		if (hc?.state === 'new') {
 			try {
 				await this.state.pinHost({ name: hc.pinName, type: hc.type,
-				    key: r.req.ctx.host.hostKey, computer: r.computer.name }, this.now());
+				    key: hc.key, computer: r.computer.name }, this.now());
 			} catch (e) {
 				if (e instanceof SkpError && e.code === 'HOSTKEY') {
 					hc.state = 'changed';

@@ -14,6 +14,8 @@
 //   seen         [{ id, at, reqMs, tag }]        the replay cache (§8.3 step 5)
 //   hosts        { pins: [{ name, type, key, pinnedAt, pinnedBy }],
 //                  windows: [{ computer, name, until }] }
+//   cas          [{ pattern, key, addedAt }]   the host CAs the owner trusts
+//                (§8.7 cas, §8.5.1 step 4a): at most 32, unique by both
 //   pin          { failures, salt, iterations, hash }   the web phone's own PIN
 //   audit:meta, audit:N   the audit log, a ring of AUDIT_MAX lines, newest last
 //
@@ -48,6 +50,8 @@ import { fail, SkpError } from '../proto/err.js';
 import { checkName, mailboxId, NAME_MAX, RELAY_URL_MAX } from '../proto/pairuri.js';
 import { parseRelayUrl } from '../proto/relayurl.js';
 import { printable } from './sshmsg.js';
+import { isCertificate, patternOk } from './hostcert.js';
+import { checkHostKey } from './hostkey.js';
 
 export const MAX_COMPUTERS = 16;
 export const WIN_NS = 8;
@@ -58,6 +62,7 @@ export const MAX_SEEN = (MAX_COMPUTERS + 1) * SEEN_SHARE;
 export const REPLAY_MS = 600000;
 export const MAX_HOSTS = 200;
 export const MAX_HOST_WINDOWS = 64;
+export const MAX_CAS = 32;
 export const PIN_TRIES = 8;
 export const PIN_FAILURES_MAX = 255;
 export const PIN_MIN = 4;
@@ -395,6 +400,23 @@ const CHECKS = {
 			c.int(x.until, at + ' until');
 		});
 	},
+	cas(v) {
+		const c = checker('host CAs');
+		c.list(v, 'the list', MAX_CAS);
+		v.forEach((x, i) => {
+			const at = `CA ${i + 1}`;
+			c.obj(x, at);
+			c.str(x.pattern, at + ' pattern', 255, false);
+			if (!patternOk(x.pattern))
+				damaged('host CAs', `${at} pattern is not a host pattern`);
+			c.bytes(x.key, at + ' key', 1, 2048);
+			c.int(x.addedAt, at + ' addedAt');
+			v.forEach((y, j) => {
+				if (j < i && y.pattern === x.pattern && equal(y.key, x.key))
+					damaged('host CAs', `CAs ${j + 1} and ${i + 1} are the same`);
+			});
+		});
+	},
 	pin(v) {
 		const c = checker('PIN');
 		c.obj(v, 'the record');
@@ -469,7 +491,7 @@ export class PhoneState {
 		st.version = await kv.get('version');
 		// Every record must read; one that does not is never written over.
 		for (const k of ['identity', 'computers', 'credentials', 'counters', 'seen',
-		    'hosts', 'pin', 'audit:meta']) {
+		    'hosts', 'cas', 'pin', 'audit:meta']) {
 			// A damaged one is not kept: the method that needs it says so.
 			try {
 				await st.get(k);
@@ -936,6 +958,58 @@ export class PhoneState {
 			h.pins.push({ name, type, key, pinnedAt: nowS(now), pinnedBy: computer });
 			await this.write({ hosts: h });
 		});
+	}
+
+	// ---- host CAs (§8.5.1 step 4a) ----
+
+	// [{ pattern, key, addedAt }], as hostCheck takes them.
+	async cas() {
+		return this.read('cas', () => []);
+	}
+
+	// The CAs with their fingerprints, for the Hosts screen.
+	async caList() {
+		const out = [];
+		for (const x of await this.cas())
+			out.push({ ...x, fingerprint: await fingerprintOf(x.key), type: checkHostKey(x.key).type });
+		return out;
+	}
+
+	// Trusts the CA key (a plain key blob) for the hosts of pattern: INVALID
+	// for a bad pattern or key, EXISTS when trusted so already, TOO_LARGE
+	// past 32.
+	async trustCa({ pattern, key }, now) {
+		if (!patternOk(pattern))
+			fail('INVALID', 'a host pattern is a comma list of names with * and ? ' +
+			    '(1 to 255 printable characters, no space), not all negated with !');
+		if (!(key instanceof Uint8Array) || key.length > 2048 || isCertificate(key))
+			fail('INVALID', 'a CA key is a plain public key');
+		checkHostKey(key);
+		await this.edit(async () => {
+			const list = await this.cas();
+			if (list.some((x) => x.pattern === pattern && equal(x.key, key)))
+				fail('EXISTS', 'this CA is trusted for this pattern already');
+			if (list.length >= MAX_CAS)
+				fail('TOO_LARGE', `the phone trusts ${MAX_CAS} host CAs already: remove one`);
+			list.push({ pattern, key, addedAt: nowS(now) });
+			await this.write({ cas: list });
+		});
+		await this.audit({ op: 'trust-ca', host: pattern, key: await fingerprintOf(key),
+		    event: 'trusted' }, now);
+	}
+
+	// The CA key for pattern (every pattern when null); NOT_FOUND when none.
+	async distrustCa(key, pattern = null, now) {
+		await this.edit(async () => {
+			const list = await this.cas();
+			const left = list.filter((x) => !(equal(x.key, key) &&
+			    (pattern === null || x.pattern === pattern)));
+			if (left.length === list.length)
+				fail('NOT_FOUND', 'no such host CA');
+			await this.write({ cas: left });
+		});
+		await this.audit({ op: 'distrust-ca', host: pattern ?? '-',
+		    key: await fingerprintOf(key), event: 'distrusted' }, now);
 	}
 
 	// Every pin of name and its windows; NOT_FOUND when there were none.
