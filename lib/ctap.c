@@ -552,14 +552,16 @@ enc_ctx(const struct skp_ctap_context *c, cbor_item_t **out)
 	    !str_ok(h->kex, 1, SKP_CTAP_KEX_NAME_MAX)))
 		goto out;
 	rc = SKP_ERR_NOMEM;
-	if ((m = skp_cbor_map(5)) == NULL)
+	if ((m = skp_cbor_map(6)) == NULL)
 		goto out;
 	if ((c->has_raw && (rc = skp_cbor_map_put(m, 1, skp_cbor_bytes(c->raw,
 	    c->raw_len))) != SKP_OK) ||
 	    (rc = skp_cbor_map_put(m, 2, skp_cbor_text(c->computer_name))) !=
 	    SKP_OK ||
 	    (c->overwrite && (rc = skp_cbor_map_put(m, 5,
-	    skp_cbor_bool(1))) != SKP_OK))
+	    skp_cbor_bool(1))) != SKP_OK) ||
+	    (c->origin != 0 && (rc = skp_cbor_map_put(m, 6,
+	    skp_cbor_uint(c->origin))) != SKP_OK))
 		goto out;
 	if (c->has_host) {
 		rc = SKP_ERR_NOMEM;
@@ -879,11 +881,11 @@ out:
 static int
 dec_ctx(const cbor_item_t *m, struct skp_ctap_context *c, struct dec *d)
 {
-	static const int64_t keys[] = { 1, 2, 3, 4, 5 };
+	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6 };
 	cbor_item_t *v = NULL;
 	int rc;
 
-	if ((rc = skp_cbor_map_only(m, keys, 5)) != SKP_OK ||
+	if ((rc = skp_cbor_map_only(m, keys, 6)) != SKP_OK ||
 	    (rc = opt(m, 1, CBOR_TYPE_BYTESTRING, &v)) != SKP_OK)
 		goto out;
 	if (v != NULL) {
@@ -918,6 +920,12 @@ dec_ctx(const cbor_item_t *m, struct skp_ctap_context *c, struct dec *d)
 	if ((rc = opt(m, 5, CBOR_TYPE_FLOAT_CTRL, &v)) != SKP_OK)
 		goto out;
 	if (v != NULL && (rc = skp_cbor_get_bool(v, &c->overwrite)) != SKP_OK)
+		goto out;
+	/* Any uint is taken (a later origin), a wrong type is refused. */
+	v = NULL;
+	if ((rc = opt(m, 6, CBOR_TYPE_UINT, &v)) != SKP_OK)
+		goto out;
+	if (v != NULL && (rc = skp_cbor_get_uint(v, &c->origin)) != SKP_OK)
 		goto out;
 out:
 	return rc;

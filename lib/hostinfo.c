@@ -14,6 +14,7 @@
 #include "sk-phone/buf.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
+#include "sk-phone/hostcert.h"
 #include "sk-phone/hostinfo.h"
 
 static const uint8_t magic[4] = { 'S', 'K', 'P', 'H' };
@@ -402,40 +403,50 @@ out:
 	return rc;
 }
 
+/*
+ * The record of pid in the open folder, strictly read and decoded; an
+ * old or future one is removed and refused. t is scratch and answer.
+ */
+static int
+read_at(int dfd, pid_t pid, uint8_t *buf, struct skp_hostinfo *t)
+{
+	char name[NAME_LEN];
+	size_t len = 0;
+	uint64_t now;
+	int rc;
+
+	if ((rc = pid_name(pid, name)) != SKP_OK ||
+	    (rc = read_record(dfd, name, buf, &len)) != SKP_OK ||
+	    (rc = skp_hostinfo_decode(buf, len, t)) != SKP_OK)
+		return rc;
+	if (t->pid != (uint32_t)pid)
+		return SKP_ERR_CORRUPT;
+	now = (uint64_t)time(NULL);
+	if (t->time > now + SKP_HOSTINFO_SKEW ||
+	    (now > t->time && now - t->time > SKP_HOSTINFO_MAX_AGE)) {
+		(void)unlinkat(dfd, name, 0);
+		return SKP_ERR_EXPIRED;
+	}
+	return SKP_OK;
+}
+
 int
 skp_hostinfo_read(pid_t pid, struct skp_hostinfo *out)
 {
 	struct skp_hostinfo *t = NULL;
-	char name[NAME_LEN];
 	uint8_t *buf = NULL;
-	size_t len = 0;
-	uint64_t now;
 	int dfd = -1, rc;
 
-	if (out == NULL)
+	if (out == NULL || pid <= 0)
 		return SKP_ERR_INVALID;
-	if ((rc = pid_name(pid, name)) != SKP_OK)
-		return rc;
 	if ((buf = malloc(SKP_HOSTINFO_FILE_MAX + 1)) == NULL ||
 	    (t = calloc(1, sizeof(*t))) == NULL) {
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
 	if ((rc = dir_open(0, &dfd)) != SKP_OK ||
-	    (rc = read_record(dfd, name, buf, &len)) != SKP_OK ||
-	    (rc = skp_hostinfo_decode(buf, len, t)) != SKP_OK)
+	    (rc = read_at(dfd, pid, buf, t)) != SKP_OK)
 		goto out;
-	if (t->pid != (uint32_t)pid) {
-		rc = SKP_ERR_CORRUPT;
-		goto out;
-	}
-	now = (uint64_t)time(NULL);
-	if (t->time > now + SKP_HOSTINFO_SKEW ||
-	    (now > t->time && now - t->time > SKP_HOSTINFO_MAX_AGE)) {
-		(void)unlinkat(dfd, name, 0);
-		rc = SKP_ERR_EXPIRED;
-		goto out;
-	}
 	memcpy(out, t, sizeof(*t));
 	rc = SKP_OK;
 out:
@@ -528,6 +539,118 @@ out:
 	if (d != NULL)
 		closedir(d);
 	close(dfd);
+	return rc;
+}
+
+struct candidate {
+	pid_t		pid;
+	time_t		mtime;
+};
+
+/* Newest first; the same second, the higher pid first (any order). */
+static int
+newer_first(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+
+	if (x->mtime != y->mtime)
+		return x->mtime < y->mtime ? 1 : -1;
+	return x->pid < y->pid ? 1 : x->pid > y->pid ? -1 : 0;
+}
+
+/*
+ * 1 when the record's host signed sid, the session id. A host
+ * certificate's exchange is signed by the certified key (the phone checks
+ * the certificate itself).
+ */
+static int
+signed_session(const struct skp_hostinfo *t, const uint8_t *sid,
+    size_t sidlen, struct skp_hostcert *c)
+{
+	const uint8_t *key = t->hostkey;
+	size_t keylen = t->hostkey_len;
+
+	if (skp_hostcert_is_cert(key, keylen)) {
+		if (skp_hostcert_parse(key, keylen, c) != SKP_OK)
+			return 0;
+		key = c->key;
+		keylen = c->key_len;
+	}
+	return skp_hostkey_verify(key, keylen, t->sig, t->sig_len, sid,
+	    sidlen) == SKP_OK;
+}
+
+/*
+ * Through ssh-agent the provider is no child of the ssh whose login it
+ * signs: the record is found by what it says instead. Only the login's
+ * host signed its session id, so at most one record fits.
+ */
+int
+skp_hostinfo_match(const uint8_t *sid, size_t sidlen, pid_t first,
+    struct skp_hostinfo *out)
+{
+	struct skp_hostinfo *t = NULL;
+	struct skp_hostcert *cert = NULL;
+	struct candidate *c = NULL;
+	struct dirent *de;
+	struct stat st;
+	DIR *d = NULL;
+	uint8_t *buf = NULL;
+	pid_t pid = 0;
+	size_t n = 0, i, tried = 0;
+	int dfd = -1, fd, looked = 0, rc;
+
+	if (sid == NULL || sidlen == 0 || out == NULL)
+		return SKP_ERR_INVALID;
+	if ((buf = malloc(SKP_HOSTINFO_FILE_MAX + 1)) == NULL ||
+	    (t = calloc(1, sizeof(*t))) == NULL ||
+	    (cert = calloc(1, sizeof(*cert))) == NULL ||
+	    (c = calloc(SWEEP_MAX, sizeof(*c))) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = dir_open(0, &dfd)) != SKP_OK)
+		goto out;
+	if (first > 0) {
+		tried++;
+		if (read_at(dfd, first, buf, t) == SKP_OK &&
+		    signed_session(t, sid, sidlen, cert))
+			goto found;
+	}
+	if ((fd = dup(dfd)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	while (looked++ < SWEEP_MAX && (de = readdir(d)) != NULL) {
+		if (!record_pid(de->d_name, &pid) || pid == first ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		c[n].pid = pid;
+		c[n].mtime = st.st_mtime;
+		n++;
+	}
+	qsort(c, n, sizeof(*c), newer_first);
+	for (i = 0; i < n && tried < SKP_HOSTINFO_MATCH_MAX; i++, tried++)
+		if (read_at(dfd, c[i].pid, buf, t) == SKP_OK &&
+		    signed_session(t, sid, sidlen, cert))
+			goto found;
+	rc = SKP_ERR_NOT_FOUND;
+	goto out;
+found:
+	memcpy(out, t, sizeof(*t));
+	rc = SKP_OK;
+out:
+	if (d != NULL)
+		closedir(d);
+	if (dfd >= 0)
+		close(dfd);
+	free(c);
+	free(cert);
+	free(t);
+	free(buf);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
  * found it, and returns within SK_PHONE_TIMEOUT whatever the network does.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -837,19 +838,93 @@ cbor_bstr(const uint8_t *p, size_t n, uint8_t **out, size_t *outlen)
 }
 
 /*
- * What `sk-phone proxy` (ssh's ProxyCommand) saw of the server: left for
- * us under our parent's pid, since ssh is the parent of both. The phone
- * checks the host key's signature over the session and pins it.
+ * 1 when our parent is ssh-agent: the key was added with `ssh-add`, and
+ * the agent's ssh-sk-helper signs for any ssh the agent serves. By the
+ * base name of /proc/PPID/exe, else (Debian's ssh-agent is setgid, its
+ * exe link is not ours to read) by its comm.
+ */
+static int
+under_agent(void)
+{
+	char path[64], name[PATH_MAX];
+	const char *base;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)getppid());
+	if ((n = readlink(path, name, sizeof(name) - 1)) > 0) {
+		name[n] = '\0';
+		if ((base = strrchr(name, '/')) != NULL)
+			base++;
+		else
+			base = name;
+		return strcmp(base, "ssh-agent") == 0 ||
+		    strcmp(base, "ssh-agent (deleted)") == 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)getppid());
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, name, sizeof(name) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	name[n] = '\0';
+	name[strcspn(name, "\n")] = '\0';
+	return strcmp(name, "ssh-agent") == 0;
+}
+
+/*
+ * The session id's length when data is an SSH userauth request (string
+ * session id, byte 50, ...), else 0. The phone parses it strictly.
+ */
+static size_t
+login_session_id(const uint8_t *data, size_t len)
+{
+	uint32_t n;
+
+	if (data == NULL || len < 5)
+		return 0;
+	n = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
+	    (uint32_t)data[2] << 8 | data[3];
+	if (n == 0 || n > 64 || len < 4 + (size_t)n + 1 ||
+	    data[4 + n] != 50)
+		return 0;
+	return n;
+}
+
+/*
+ * What `sk-phone proxy` (ssh's ProxyCommand) saw of the server. For a
+ * login, the record whose host signed this session id: first the one
+ * left under our parent's pid (ssh is the parent of both, unless we run
+ * under ssh-agent), else any fresh one of the folder. The phone checks
+ * the signature again and pins the host key.
  */
 static void
-add_host_info(struct skp_ctap_context *ctx)
+add_host_info(struct skp_ctap_context *ctx, const uint8_t *data, size_t len)
 {
 	struct skp_hostinfo *hi;
-	int rc;
+	size_t sidlen;
+	int agent, rc;
 
+	if ((agent = under_agent()) != 0) {
+		ctx->origin = SKP_CTAP_ORIGIN_AGENT;
+		dbg("signing through ssh-agent");
+	}
 	if ((hi = calloc(1, sizeof(*hi))) == NULL)
 		return;
-	rc = skp_hostinfo_read(getppid(), hi);
+	if ((sidlen = login_session_id(data, len)) != 0) {
+		rc = skp_hostinfo_match(data + 4, sidlen, getppid(), hi);
+		/*
+		 * ssh's own record that does not verify still goes: the
+		 * phone says why (an ssh-rsa host, another session's).
+		 */
+		if (rc != SKP_OK && !agent) {
+			dbg("no host information verifies over this session "
+			    "(%s)", skp_strerror(rc));
+			rc = skp_hostinfo_read(getppid(), hi);
+		}
+	} else
+		rc = skp_hostinfo_read(getppid(), hi);
 	if (rc != SKP_OK) {
 		dbg("no host information from sk-phone proxy (%s)",
 		    skp_strerror(rc));
@@ -870,8 +945,8 @@ add_host_info(struct skp_ctap_context *ctx)
 	ctx->host.signature_len = hi->sig_len;
 	snprintf(ctx->host.kex, sizeof(ctx->host.kex), "%s", hi->kex);
 	ctx->has_host = 1;
-	dbg("host information for %s port %u", hi->host,
-	    (unsigned int)hi->port);
+	dbg("host information for %s port %u (the record of ssh pid %lu)",
+	    hi->host, (unsigned int)hi->port, (unsigned long)hi->pid);
  out:
 	free(hi);
 }
@@ -1138,7 +1213,7 @@ sk_sign(uint32_t alg, const uint8_t *data, size_t data_len,
 	    SKP_CTAP_OPT_ABSENT;
 	if ((ret = set_pin(p, pin)) != 0)
 		goto out;
-	add_host_info(&req->ctx);
+	add_host_info(&req->ctx, data, data_len);
 	/*
 	 * A no-touch-required key too: a phone signs it at once (no line,
 	 * the answer comes before SKP_CALL_SLOW), unless its owner keeps

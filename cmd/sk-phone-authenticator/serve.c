@@ -183,6 +183,13 @@ is_no_touch(const struct skp_req *r)
 	return r->req.command == SKP_CTAP_GET_ASSERTION && r->req.ga.up == 0;
 }
 
+/* Context key 6: the computer signs through ssh-agent. */
+static int
+through_agent(const struct skp_req *r)
+{
+	return r->req.ctx.origin == SKP_CTAP_ORIGIN_AGENT;
+}
+
 /*
  * One line on stdout and one in the audit log per decision; a signature
  * made without asking is a notice of its own, and a request that waited
@@ -193,6 +200,7 @@ record(struct serve *s, const struct skp_req *r, const char *decision)
 {
 	struct skp_audit_entry e;
 	char comp[300], subj[300], host[300], when[16];
+	const char *via = through_agent(r) ? SKP_SERVE_AGENT_TEXT : "";
 	int rc;
 
 	memset(&e, 0, sizeof(e));
@@ -218,9 +226,9 @@ record(struct serve *s, const struct skp_req *r, const char *decision)
 	if (strcmp(decision, "allow-no-touch") == 0) {
 		if (is_login(r))
 			printf("%s signed without asking: no-touch-required "
-			    "key %s, for computer \"%s\", host %s (user %s, "
+			    "key %s, for computer \"%s\", host %s%s (user %s, "
 			    "verified %s)\n", when, e.key != NULL ? e.key :
-			    "-", comp, host, subj, e.verified);
+			    "-", comp, host, via, subj, e.verified);
 		else
 			printf("%s signed without asking: no-touch-required "
 			    "key %s, for computer \"%s\", %s [%s]\n", when,
@@ -231,8 +239,8 @@ record(struct serve *s, const struct skp_req *r, const char *decision)
 	if (strcmp(decision, "refused-waited") == 0)
 		decision = SKP_SERVE_WAITED_TEXT " (refused-waited)";
 	if (is_login(r))
-		printf("%s computer \"%s\": %s [%s @ %s, verified %s]: %s\n",
-		    when, comp, e.op, subj, host, e.verified, decision);
+		printf("%s computer \"%s\": %s [%s @ %s%s, verified %s]: %s\n",
+		    when, comp, e.op, subj, host, via, e.verified, decision);
 	else
 		printf("%s computer \"%s\": %s [%s]: %s\n", when, comp, e.op,
 		    subj, decision);
@@ -372,25 +380,31 @@ add(char *text, size_t len, size_t *off, const char *fmt, ...)
 		*off += (size_t)n;
 }
 
-/* The login's "user @ host" lines, as verified as they are. */
+/*
+ * The login's "user @ host" lines, as verified as they are; through
+ * ssh-agent (context key 6) said too, and without host information why
+ * there is none.
+ */
 static void
 host_lines(const struct skp_req *r, const char *subj, char *text, size_t len,
     size_t *off)
 {
 	const struct skp_hostcheck *hc = &r->host;
+	const char *via = through_agent(r) ? SKP_SERVE_AGENT_TEXT : "";
 	char host[300];
 
 	skp_sshmsg_printable(hc->host, host, sizeof(host));
 	switch (hc->state) {
 	case SKP_HOSTCHECK_PINNED:
-		add(text, len, off, "  user:        %s @ %s (verified)\n",
-		    subj, host);
+		add(text, len, off, "  user:        %s @ %s (verified)%s\n",
+		    subj, host, via);
 		add(text, len, off, "  host key:    %s %s (pinned)\n",
 		    hc->key_type, hc->fp);
 		break;
 	case SKP_HOSTCHECK_CERT:
 		add(text, len, off, "  user:        %s @ %s (verified "
-		    "(certificate from CA %s))\n", subj, host, hc->ca_fp);
+		    "(certificate from CA %s))%s\n", subj, host, hc->ca_fp,
+		    via);
 		add(text, len, off, "  host key:    %s %s (certified)\n",
 		    hc->key_type, hc->fp);
 		break;
@@ -398,7 +412,7 @@ host_lines(const struct skp_req *r, const char *subj, char *text, size_t len,
 		/* Its signature verifies, but nothing says the key is the
 		 * host's yet: not "verified". */
 		add(text, len, off, "  user:        %s @ %s (first use, not "
-		    "yet pinned)\n", subj, host);
+		    "yet pinned)%s\n", subj, host, via);
 		if (hc->pinned_as[0] != '\0')
 			add(text, len, off, "  host key:    %s %s (pinned for "
 			    "another name: not pinned for this one)\n",
@@ -409,9 +423,16 @@ host_lines(const struct skp_req *r, const char *subj, char *text, size_t len,
 			    "type for this host, pinned if you allow" :
 			    "pinned if you allow");
 		break;
+	case SKP_HOSTCHECK_NONE:
+		if (through_agent(r)) {
+			add(text, len, off, "  user:        %s @ %s\n", subj,
+			    SKP_SERVE_AGENT_NO_RECORD_TEXT);
+			break;
+		}
+		/* FALLTHROUGH */
 	default:
 		add(text, len, off, "  user:        %s @ unknown host (not "
-		    "verified)\n", subj);
+		    "verified)%s\n", subj, via);
 		if (hc->state == SKP_HOSTCHECK_UNVERIFIED && host[0] != '\0')
 			add(text, len, off, "  note:        the computer names "
 			    "%s, but %s\n", host, hc->why);

@@ -35,6 +35,11 @@ struct skp_serve_opts {
  * --timeout is) has given up by then.
  */
 #define SKP_SERVE_QUEUE_MAX	16
+/* A login through ssh-agent (context key 6, docs/PROTOCOL.md §8.5.1). */
+#define SKP_SERVE_AGENT_TEXT	" (through ssh-agent)"
+#define SKP_SERVE_AGENT_NO_RECORD_TEXT	"through ssh-agent, no local record " \
+	"of this login (a forwarded agent, or ssh without sk-phone proxy): " \
+	"host not verified"
 #define SKP_SERVE_WAITED_TEXT	"not asked: waited too long behind another request"
 
 /* --silent-call-timeout: default, and calls tracked at once. */

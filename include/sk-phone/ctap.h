@@ -110,6 +110,9 @@
 #define SKP_CTAP_COSE_ES256		(-7)
 #define SKP_CTAP_COSE_EDDSA		(-8)
 
+/* Context key 6 `origin` (docs/PROTOCOL.md §4.3). */
+#define SKP_CTAP_ORIGIN_AGENT		1	/* through ssh-agent */
+
 /* Options are tri-state: absent, false, true. */
 #define SKP_CTAP_OPT_ABSENT		(-1)
 
@@ -132,6 +135,12 @@ struct skp_ctap_context {
 	int		has_host;
 	struct skp_ctap_host host;
 	int		overwrite;	/* 0 when absent */
+	/*
+	 * Key 6: where the request comes from; SKP_CTAP_ORIGIN_AGENT when
+	 * the provider runs under ssh-agent. Other values are kept and
+	 * mean nothing yet (a phone ignores them); 0 when absent.
+	 */
+	uint64_t	origin;
 };
 
 struct skp_ctap_make_credential {

@@ -67,6 +67,20 @@ int	skp_hostinfo_write(const struct skp_hostinfo *);
  */
 int	skp_hostinfo_read(pid_t pid, struct skp_hostinfo *);
 
+/*
+ * The record whose host signed the session id sid (skp_hostkey_verify of
+ * its host key and signature over sid): the record of pid first, when
+ * first > 0 (the provider's parent: the common case, ssh's own child),
+ * then the folder's other records, newest first by mtime, at most
+ * SKP_HOSTINFO_MATCH_MAX records read in all; each read as
+ * skp_hostinfo_read reads it (strict, age; an old one is removed).
+ * SKP_ERR_NOT_FOUND when none verifies; SKP_ERR_PERM for a folder that
+ * is not the user's alone. docs/PROTOCOL.md §9.4.
+ */
+#define SKP_HOSTINFO_MATCH_MAX	64
+int	skp_hostinfo_match(const uint8_t *sid, size_t sidlen, pid_t first,
+	    struct skp_hostinfo *);
+
 /* Remove the record of pid; SKP_ERR_NOT_FOUND when there is none. */
 int	skp_hostinfo_remove(pid_t pid);
 

@@ -261,6 +261,51 @@ request_info_golden(void)
 	free(want);
 }
 
+/*
+ * Origin: the getInfo vector with context key 6 = 1, through ssh-agent
+ * (docs/PROTOCOL.md §4.3).
+ */
+static void
+request_origin_golden(void)
+{
+	static struct skp_ctap_request a, b;
+	uint8_t *p = NULL, *want, *head;
+	size_t n = 0, wl;
+
+	head = skp_test_unhex(
+	    "a6"
+	    "0102"
+	    "0250000102030405060708090a0b0c0d0e0f"
+	    "031b0000018bcfe56800"
+	    "0404"
+	    "06a202636c61700601"	/* 6: {2: "lap", 6: 1} */
+	    "0f5907d2"			/* 15: 2002 zero bytes */
+	    , &wl);
+	REQUIRE(head != NULL && wl == 46);
+	REQUIRE((want = calloc(1, 2048)) != NULL);
+	memcpy(want, head, wl);
+	free(head);
+	req_info(&a);
+	for (n = 0; n < 16; n++)
+		a.id[n] = (uint8_t)n;
+	a.time_ms = 1700000000000ULL;
+	strcpy(a.ctx.computer_name, "lap");
+	a.ctx.origin = SKP_CTAP_ORIGIN_AGENT;
+	CHECK_RC(skp_ctap_request_encode(&a, &p, &n), SKP_OK);
+	CHECK(n == 2048 && p != NULL && memcmp(p, want, 2048) == 0);
+	CHECK_RC(skp_ctap_request_decode(want, 2048, &b, NULL), SKP_OK);
+	CHECK(b.ctx.origin == SKP_CTAP_ORIGIN_AGENT);
+	skp_ctap_request_clear(&b);
+	/* Absent: 0, and not encoded (the plain vector of §4.2). */
+	a.ctx.origin = 0;
+	free(p);
+	p = NULL;
+	CHECK_RC(skp_ctap_request_encode(&a, &p, &n), SKP_OK);
+	CHECK(n == 2048 && p != NULL && memcmp(p + 33, "\x06\xa1", 2) == 0);
+	free(p);
+	free(want);
+}
+
 /* FORGET: the getInfo vector with command 0x41 (docs/PROTOCOL.md §4.2). */
 static void
 request_forget_golden(void)
@@ -559,6 +604,33 @@ expect_req(cbor_item_t *t, int want_rc, uint8_t want_status, int line)
 
 #define P(t)	at((t), K(5))
 #define C(t)	at((t), K(6))
+
+/*
+ * Context key 6 with values a phone does not know yet: taken and kept
+ * (the phone ignores them), as is 1, through ssh-agent.
+ */
+static void
+ctx_takes_any_origin(void)
+{
+	static const uint64_t vals[] = { 0, 1, 2, 7, 24, 65536, UINT64_MAX };
+	static struct skp_ctap_request r;
+	cbor_item_t *t;
+	uint8_t *p, st;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		t = tree_of(req_ga);
+		set(at(t, K(6)), K(6), skp_cbor_uint(vals[i]));
+		p = NULL;
+		st = 0xee;
+		REQUIRE(skp_cbor_encode(t, 2 * CAP, &p, &n) == SKP_OK);
+		CHECK_RC(skp_ctap_request_decode(p, n, &r, &st), SKP_OK);
+		CHECK(st == SKP_CTAP_OK && r.ctx.origin == vals[i]);
+		skp_ctap_request_clear(&r);
+		free(p);
+		skp_cbor_free(&t);
+	}
+}
 #define H(t)	at(C(t), K(3))
 
 #define REFUSAL(name, base, change, rc, st)				\
@@ -734,8 +806,17 @@ REFUSAL(cm_refuses_unknown_param, base_cm_creds, set(at(P(t), K(2)), K(2),
     zeros(1)), FMT, ST_CBOR)
 
 /* context */
-REFUSAL(ctx_refuses_unknown_key, req_mc, set(C(t), K(6), skp_cbor_uint(1)),
+REFUSAL(ctx_refuses_unknown_key, req_mc, set(C(t), K(7), skp_cbor_uint(1)),
     FMT, ST_CBOR)
+/* Origin (key 6): any uint; another type is refused. */
+REFUSAL(ctx_refuses_origin_text, req_ga, set(C(t), K(6), S("agent")), TYPE,
+    ST_TYPE)
+REFUSAL(ctx_refuses_origin_negative, req_ga, set(C(t), K(6),
+    skp_cbor_int(-1)), TYPE, ST_TYPE)
+REFUSAL(ctx_refuses_origin_bool, req_ga, set(C(t), K(6), skp_cbor_bool(1)),
+    TYPE, ST_TYPE)
+REFUSAL(ctx_refuses_origin_bytes, req_ga, set(C(t), K(6), zeros(1)), TYPE,
+    ST_TYPE)
 REFUSAL(ctx_refuses_long_raw, req_mc, set(C(t), K(1),
     zeros(SKP_CTAP_RAW_MAX + 1)), BIG, ST_LEN)
 REFUSAL(ctx_refuses_raw_type, req_mc, set(C(t), K(1), S("data")), TYPE,
@@ -2370,6 +2451,7 @@ static const struct skp_test_case cases[] = {
 	{ "request_cm_roundtrip", request_cm_roundtrip },
 	{ "request_info_golden", request_info_golden },
 	{ "request_forget_golden", request_forget_golden },
+	{ "request_origin_golden", request_origin_golden },
 	{ "request_check_raw", request_check_raw },
 	{ "request_clear_wipes_pin", request_clear_wipes_pin },
 	{ "request_encode_refuses", request_encode_refuses },
@@ -2454,6 +2536,11 @@ static const struct skp_test_case cases[] = {
 	C_(cm_refuses_params_without_hash)
 	C_(cm_refuses_unknown_param)
 	C_(ctx_refuses_unknown_key)
+	C_(ctx_refuses_origin_text)
+	C_(ctx_refuses_origin_negative)
+	C_(ctx_refuses_origin_bool)
+	C_(ctx_refuses_origin_bytes)
+	C_(ctx_takes_any_origin)
 	C_(ctx_refuses_long_raw)
 	C_(ctx_refuses_raw_type)
 	C_(ctx_refuses_missing_computer_name)

@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "sk-phone/buf.h"
 #include "sk-phone/crypto.h"
@@ -535,6 +538,304 @@ host_names(void)
 	CHECK(!skp_hostinfo_host_ok(longname));
 }
 
+/* -- matching a record by content (skp_hostinfo_match) ---------------- */
+
+/* An Ed25519 host: its key blob, and signatures by it as SSH blobs. */
+struct thost {
+	EVP_PKEY	*pk;
+	uint8_t		 blob[51];
+};
+
+static void
+put_string(uint8_t *p, const void *s, uint32_t n)
+{
+	p[0] = (uint8_t)(n >> 24);
+	p[1] = (uint8_t)(n >> 16);
+	p[2] = (uint8_t)(n >> 8);
+	p[3] = (uint8_t)n;
+	memcpy(p + 4, s, n);
+}
+
+static void
+thost_new(struct thost *h)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	uint8_t pub[32];
+	size_t n = sizeof(pub);
+
+	h->pk = NULL;
+	if (c == NULL || EVP_PKEY_keygen_init(c) != 1 ||
+	    EVP_PKEY_keygen(c, &h->pk) != 1 ||
+	    EVP_PKEY_get_raw_public_key(h->pk, pub, &n) != 1 || n != 32)
+		abort();
+	EVP_PKEY_CTX_free(c);
+	put_string(h->blob, "ssh-ed25519", 11);
+	put_string(h->blob + 15, pub, 32);
+}
+
+/* Host h's signature blob over sid, into hi. */
+static void
+thost_sign(const struct thost *h, const uint8_t *sid, size_t sidlen,
+    struct skp_hostinfo *hi)
+{
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	uint8_t sig[64];
+	size_t n = sizeof(sig);
+
+	if (m == NULL || EVP_DigestSignInit(m, NULL, NULL, NULL, h->pk) != 1 ||
+	    EVP_DigestSign(m, sig, &n, sid, sidlen) != 1 || n != 64)
+		abort();
+	EVP_MD_CTX_free(m);
+	put_string(hi->sig, "ssh-ed25519", 11);
+	put_string(hi->sig + 15, sig, 64);
+	hi->sig_len = 83;
+}
+
+/*
+ * Write the record of pid for host h (named host) with h's signature over
+ * sid, time when, file mtime mtime (0: leave it).
+ */
+static void
+put_match_record(uint32_t pid, const char *host, const struct thost *h,
+    const struct thost *signer, const uint8_t *sid, uint64_t when,
+    time_t mtime)
+{
+	struct skp_hostinfo *hi = sample(pid);
+	struct timespec ts[2];
+	char path[256];
+
+	snprintf(hi->host, sizeof(hi->host), "%s", host);
+	memcpy(hi->hostkey, h->blob, sizeof(h->blob));
+	hi->hostkey_len = sizeof(h->blob);
+	thost_sign(signer, sid, 32, hi);
+	hi->time = when;
+	if (skp_hostinfo_write(hi) != SKP_OK)
+		abort();
+	if (mtime != 0) {
+		snprintf(path, sizeof(path), "%s/%u", dir, (unsigned int)pid);
+		ts[0].tv_sec = ts[1].tv_sec = mtime;
+		ts[0].tv_nsec = ts[1].tv_nsec = 0;
+		if (utimensat(AT_FDCWD, path, ts, 0) != 0)
+			abort();
+	}
+	free(hi);
+}
+
+static int
+exists(uint32_t pid)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%u", dir, (unsigned int)pid);
+	return lstat(path, &st) == 0;
+}
+
+/*
+ * Several records, only one of whose host signed the session id: that one
+ * is found, whatever the pid asked first. A forged record (the right host
+ * key with another key's signature, or the right key's signature over
+ * another session) is never taken; records too old or from the future
+ * are refused and removed even when their signature verifies.
+ */
+static void
+match_finds_the_signing_record(void)
+{
+	struct skp_hostinfo *b = calloc(1, sizeof(*b));
+	struct thost h[4];
+	uint8_t sid[32], other[32], third[32];
+	uint64_t now = (uint64_t)time(NULL);
+	char path[256], target[256];
+	size_t i;
+
+	REQUIRE(b != NULL);
+	for (i = 0; i < nitems(h); i++)
+		thost_new(&h[i]);
+	memset(sid, 0x11, sizeof(sid));
+	memset(other, 0x22, sizeof(other));
+	memset(third, 0x33, sizeof(third));
+	fresh_xdg();
+	/* No folder yet: nothing. */
+	CHECK_RC(skp_hostinfo_match(sid, 32, getpid(), b), SKP_ERR_NOT_FOUND);
+	put_match_record(1001, "a.example", &h[0], &h[0], other, now, 0);
+	put_match_record(1002, "b.example", &h[1], &h[1], third, now, 0);
+	put_match_record(1003, "right.example", &h[2], &h[2], sid, now, 0);
+	/* Forged: h[2]'s key, h[3]'s signature over sid. */
+	put_match_record(1004, "forged.example", &h[2], &h[3], sid, now, 0);
+	/* Forged: h[2]'s key and signature, over another session. */
+	put_match_record(1005, "replayed.example", &h[2], &h[2], other, now,
+	    0);
+	/* Signed sid, but too old, or from the future. */
+	put_match_record(1006, "old.example", &h[2], &h[2], sid,
+	    now - SKP_HOSTINFO_MAX_AGE - 5, 0);
+	put_match_record(1007, "future.example", &h[2], &h[2], sid,
+	    now + SKP_HOSTINFO_SKEW + 30, 0);
+	/* A symlink to the right record, under another pid: not followed. */
+	snprintf(target, sizeof(target), "%s/1003", dir);
+	snprintf(path, sizeof(path), "%s/1008", dir);
+	CHECK(symlink(target, path) == 0);
+
+	CHECK_RC(skp_hostinfo_match(sid, 32, 0, b), SKP_OK);
+	CHECK(b->pid == 1003 && strcmp(b->host, "right.example") == 0);
+	CHECK(!exists(1006) && !exists(1007));
+	CHECK(exists(1004) && exists(1005) && exists(1008));
+	/* Asked first for a record that does not sign it: found anyway. */
+	memset(b, 0, sizeof(*b));
+	CHECK_RC(skp_hostinfo_match(sid, 32, 1004, b), SKP_OK);
+	CHECK(b->pid == 1003);
+	memset(b, 0, sizeof(*b));
+	CHECK_RC(skp_hostinfo_match(sid, 32, 31999, b), SKP_OK);
+	CHECK(b->pid == 1003);
+	/* The first one is taken when it signs. */
+	CHECK_RC(skp_hostinfo_match(third, 32, 1002, b), SKP_OK);
+	CHECK(b->pid == 1002 && strcmp(b->host, "b.example") == 0);
+	CHECK_RC(skp_hostinfo_match(other, 32, 0, b), SKP_OK);
+	CHECK(b->pid == 1001 || b->pid == 1005);
+	/* Another length of the same bytes is another session. */
+	CHECK_RC(skp_hostinfo_match(sid, 31, 0, b), SKP_ERR_NOT_FOUND);
+	memset(third, 0x44, sizeof(third));
+	CHECK_RC(skp_hostinfo_match(third, 32, 1002, b), SKP_ERR_NOT_FOUND);
+	CHECK_RC(skp_hostinfo_match(NULL, 32, 0, b), SKP_ERR_INVALID);
+	CHECK_RC(skp_hostinfo_match(sid, 0, 0, b), SKP_ERR_INVALID);
+	CHECK_RC(skp_hostinfo_match(sid, 32, 0, NULL), SKP_ERR_INVALID);
+	/* The right record gone: nothing, not the forged ones. */
+	CHECK_RC(skp_hostinfo_remove(1003), SKP_OK);
+	CHECK_RC(skp_hostinfo_match(sid, 32, 1004, b), SKP_ERR_NOT_FOUND);
+	rm_xdg();
+	for (i = 0; i < nitems(h); i++)
+		EVP_PKEY_free(h[i].pk);
+	free(b);
+}
+
+/*
+ * At most SKP_HOSTINFO_MATCH_MAX records are read, the newest first (by
+ * mtime): the right record behind that many newer ones is not found;
+ * made the newest, it is.
+ */
+static void
+match_reads_the_newest_records_only(void)
+{
+	struct skp_hostinfo *b = calloc(1, sizeof(*b));
+	uint64_t now = (uint64_t)time(NULL);
+	struct thost h, other;
+	uint8_t sid[32], sid2[32];
+	uint32_t i;
+
+	REQUIRE(b != NULL);
+	thost_new(&h);
+	thost_new(&other);
+	memset(sid, 0x5a, sizeof(sid));
+	memset(sid2, 0xa5, sizeof(sid2));
+	fresh_xdg();
+	put_match_record(2000, "right.example", &h, &h, sid, now,
+	    (time_t)now - 100);
+	for (i = 1; i <= SKP_HOSTINFO_MATCH_MAX; i++)
+		put_match_record(2000 + i, "other.example", &other, &other,
+		    sid2, now, (time_t)now - 50);
+	CHECK_RC(skp_hostinfo_match(sid, 32, 0, b), SKP_ERR_NOT_FOUND);
+	/* Asked first, it is read whatever its age on disk. */
+	CHECK_RC(skp_hostinfo_match(sid, 32, 2000, b), SKP_OK);
+	CHECK(b->pid == 2000);
+	/* One newer record fewer: it is the 64th read, and found. */
+	CHECK_RC(skp_hostinfo_remove(2001), SKP_OK);
+	memset(b, 0, sizeof(*b));
+	CHECK_RC(skp_hostinfo_match(sid, 32, 0, b), SKP_OK);
+	CHECK(b->pid == 2000);
+	put_match_record(2001, "other.example", &other, &other, sid2, now,
+	    (time_t)now - 50);
+	put_match_record(2000, "right.example", &h, &h, sid, now,
+	    (time_t)now - 10);
+	memset(b, 0, sizeof(*b));
+	CHECK_RC(skp_hostinfo_match(sid, 32, 0, b), SKP_OK);
+	CHECK(b->pid == 2000);
+	rm_xdg();
+	EVP_PKEY_free(h.pk);
+	EVP_PKEY_free(other.pk);
+	free(b);
+}
+
+/*
+ * An OpenSSH host certificate for h's key (PROTOCOL.certkeys), the CA
+ * being ca; the CA's signature is only shaped as one (the matcher does
+ * not check it: the phone does).
+ */
+static size_t
+thost_cert(const struct thost *h, const struct thost *ca, uint8_t *out,
+    size_t outsz)
+{
+	static const char type[] = "ssh-ed25519-cert-v01@openssh.com";
+	skp_buf_t *b = skp_buf_new(1024);
+	uint8_t nonce[32], sig[83], princ[16];
+	size_t n;
+
+	memset(nonce, 7, sizeof(nonce));
+	memset(sig, 0, sizeof(sig));
+	put_string(sig, "ssh-ed25519", 11);
+	sig[18] = 64;
+	put_string(princ, "127.0.0.1", 9);
+	if (b == NULL ||
+	    skp_buf_string(b, type, strlen(type)) != SKP_OK ||
+	    skp_buf_string(b, nonce, sizeof(nonce)) != SKP_OK ||
+	    skp_buf_string(b, h->blob + 19, 32) != SKP_OK ||
+	    skp_buf_u64(b, 1) != SKP_OK || skp_buf_u32(b, 2) != SKP_OK ||
+	    skp_buf_string(b, "host", 4) != SKP_OK ||
+	    skp_buf_string(b, princ, 13) != SKP_OK ||
+	    skp_buf_u64(b, 0) != SKP_OK ||
+	    skp_buf_u64(b, UINT64_MAX) != SKP_OK ||
+	    skp_buf_string(b, "", 0) != SKP_OK ||
+	    skp_buf_string(b, "", 0) != SKP_OK ||
+	    skp_buf_string(b, "", 0) != SKP_OK ||
+	    skp_buf_string(b, ca->blob, sizeof(ca->blob)) != SKP_OK ||
+	    skp_buf_string(b, sig, sizeof(sig)) != SKP_OK ||
+	    (n = skp_buf_len(b)) > outsz)
+		abort();
+	memcpy(out, skp_buf_ptr(b), n);
+	skp_buf_free(&b);
+	return n;
+}
+
+/*
+ * A host certificate's record: the exchange is signed by the certified
+ * key, so that is the key the signature must verify with.
+ */
+static void
+match_takes_host_certificates(void)
+{
+	struct skp_hostinfo *hi = sample(3001), *b = calloc(1, sizeof(*b));
+	struct thost h, ca, other;
+	uint8_t sid[32], other_sid[32];
+
+	REQUIRE(b != NULL);
+	thost_new(&h);
+	thost_new(&ca);
+	thost_new(&other);
+	memset(sid, 0x66, sizeof(sid));
+	memset(other_sid, 0x77, sizeof(other_sid));
+	fresh_xdg();
+	hi->hostkey_len = thost_cert(&h, &ca, hi->hostkey,
+	    sizeof(hi->hostkey));
+	thost_sign(&h, sid, 32, hi);
+	CHECK_RC(skp_hostinfo_write(hi), SKP_OK);
+	/* Signed by another key than the certified one: not taken. */
+	hi->pid = 3002;
+	thost_sign(&other, other_sid, 32, hi);
+	CHECK_RC(skp_hostinfo_write(hi), SKP_OK);
+	/* The CA's own signature is no host's. */
+	hi->pid = 3003;
+	thost_sign(&ca, other_sid, 32, hi);
+	CHECK_RC(skp_hostinfo_write(hi), SKP_OK);
+	CHECK_RC(skp_hostinfo_match(sid, 32, 0, b), SKP_OK);
+	CHECK(b->pid == 3001 && b->hostkey_len == hi->hostkey_len &&
+	    memcmp(b->hostkey, hi->hostkey, hi->hostkey_len) == 0);
+	CHECK_RC(skp_hostinfo_match(other_sid, 32, 0, b), SKP_ERR_NOT_FOUND);
+	rm_xdg();
+	EVP_PKEY_free(h.pk);
+	EVP_PKEY_free(ca.pk);
+	EVP_PKEY_free(other.pk);
+	free(hi);
+	free(b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -554,6 +855,12 @@ main(int argc, char **argv)
 		    sweep_removes_stale_and_dead },
 		{ "pin_names", pin_names },
 		{ "host_names", host_names },
+		{ "match_finds_the_signing_record",
+		    match_finds_the_signing_record },
+		{ "match_reads_the_newest_records_only",
+		    match_reads_the_newest_records_only },
+		{ "match_takes_host_certificates",
+		    match_takes_host_certificates },
 	};
 
 	return skp_test_run(cases, nitems(cases), argc, argv);
