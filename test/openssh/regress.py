@@ -1,7 +1,7 @@
 # OpenSSH's own regression tests with libsk-phone.so as the security key.
 """Runs one test of Debian's openssh-tests package with sk-phone's provider.
 
-usage: regress.py [--timeout S] [--without KEYTYPE]... BUILD TEST
+usage: regress.py [--timeout S] BUILD TEST
 
 The installed /usr/lib/openssh/regress (read-only, never changed) is
 copied into a fresh folder, where misc/sk-dummy/sk-dummy.so, OpenSSH's
@@ -15,10 +15,6 @@ every key type `ssh -Q key-plain` lists. Passing needs: the test's own
 verdict; every security key type's key of the suite's setup made on the
 phone (its fingerprint in the phone's audit log); no request the phone
 refused; no sanitizer report from the provider. TAP on stdout.
-
---without KEYTYPE leaves KEYTYPE (and its certificate type) out of what
-`ssh -Q` lists to the test, and says so in the TAP output: for trying a
-provider that lacks a key type, never in the test suite.
 """
 
 import atexit
@@ -52,25 +48,6 @@ def audit(kit):
     except OSError:
         pass
     return lines
-
-
-def ssh_without(kit, types):
-    """An ssh whose `-Q` answers leave TYPES and their certificate types
-    out (--without)."""
-    pats = []
-    for t in types:
-        pats.append(re.escape(t))
-        pats.append(re.escape(t.replace("@openssh.com", "")) +
-                    r"-cert-v01@openssh\.com")
-    path = kit.path("ssh-without")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\n"
-                "case \" $* \" in\n"
-                "*' -Q '*) %s \"$@\" | grep -Ev '^(%s)$'; exit 0 ;;\n"
-                "esac\n"
-                "exec %s \"$@\"\n" % (SSH, "|".join(pats), SSH))
-    os.chmod(path, 0o755)
-    return path
 
 
 def helper_wrapper(kit):
@@ -135,11 +112,11 @@ def sweep(marker):
     return len(pids)
 
 
-def sk_types(without):
+def sk_types():
     out = subprocess.run([SSH, "-Q", "key-plain"],
                                 capture_output=True, text=True,
                                 timeout=30).stdout.split()
-    return [t for t in out if t.startswith("sk-") and t not in without]
+    return [t for t in out if t.startswith("sk-")]
 
 
 def fingerprint(kit, pub):
@@ -151,22 +128,14 @@ def fingerprint(kit, pub):
 def main(argv):
     args = argv[1:]
     timeout = 600.0
-    without = []
-    while args and args[0].startswith("--"):
-        if args[0] == "--timeout" and len(args) > 1:
-            timeout = float(args[1])
-        elif args[0] == "--without" and len(args) > 1:
-            without.append(args[1])
-        else:
-            break
+    if len(args) > 1 and args[0] == "--timeout":
+        timeout = float(args[1])
         args = args[2:]
     if len(args) != 2:
         sys.stderr.write(__doc__)
         return 2
     build, name = args
     print("1..1", flush=True)
-    for t in without:
-        print("# WITHOUT %s: left out of what ssh -Q lists" % t, flush=True)
     src = os.path.join(REGRESS, name + ".sh")
     if not os.path.isfile(src):
         print("not ok 1 %s # no %s: install Debian's openssh-tests "
@@ -204,7 +173,7 @@ def main(argv):
         "OBJ": obj,
         "BUILDDIR": obj,
         "TEST_SSH_PORT": str(skpe2e.free_port()),
-        "TEST_SSH_SSH": ssh_without(kit, without) if without else "ssh",
+        "TEST_SSH_SSH": "ssh",
         "TEST_SSH_SFTPSERVER": "/usr/lib/openssh/sftp-server",
         "TEST_SSH_PLINK": "plink",
         "TEST_SSH_PUTTYGEN": "puttygen",
@@ -233,7 +202,7 @@ def main(argv):
     lines = audit(kit)
     made = {k for op, dec, k in lines
             if op.startswith("enroll") and dec.startswith("allow")}
-    for t in sk_types(without):
+    for t in sk_types():
         fp = fingerprint(kit, os.path.join(obj, t + ".pub"))
         if fp is None:
             why.append("no key %s from the suite's setup" % t)
