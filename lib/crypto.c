@@ -346,26 +346,52 @@ out:
 	return rc;
 }
 
+/*
+ * One signature or check through EVP_DigestSign/Verify: md is the hash
+ * (NULL for Ed25519, which hashes inside). The callers own pkey.
+ */
+static int
+pkey_sign(EVP_PKEY *pkey, const EVP_MD *md, const void *msg, size_t msglen,
+    uint8_t *sig, size_t *len)
+{
+	EVP_MD_CTX *mctx;
+	int rc = SKP_ERR_INTERNAL;
+
+	if ((mctx = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestSignInit(mctx, NULL, md, NULL, pkey) == 1 &&
+	    EVP_DigestSign(mctx, sig, len, msg, msglen) == 1)
+		rc = SKP_OK;
+	EVP_MD_CTX_free(mctx);
+	return rc;
+}
+
+static int
+pkey_verify(EVP_PKEY *pkey, const EVP_MD *md, const void *msg,
+    size_t msglen, const uint8_t *sig, size_t siglen)
+{
+	EVP_MD_CTX *mctx;
+	int rc = SKP_ERR_INTERNAL;
+
+	if ((mctx = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestVerifyInit(mctx, NULL, md, NULL, pkey) == 1)
+		rc = EVP_DigestVerify(mctx, sig, siglen, msg, msglen) == 1 ?
+		    SKP_OK : SKP_ERR_CRYPTO;
+	EVP_MD_CTX_free(mctx);
+	return rc;
+}
+
 int
 skp_p256_sign(const struct skp_p256_key *k, const void *msg, size_t msglen,
     uint8_t sig[SKP_P256_SIG_MAX], size_t *siglen)
 {
 	EVP_PKEY *pkey = NULL;
-	EVP_MD_CTX *md = NULL;
 	size_t len = SKP_P256_SIG_MAX;
 	int rc;
 
-	if ((rc = p256_pkey(k->pub, k->priv, &pkey)) != SKP_OK)
-		goto out;
-	rc = SKP_ERR_INTERNAL;
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pkey) != 1 ||
-	    EVP_DigestSign(md, sig, &len, msg, msglen) != 1)
-		goto out;
-	*siglen = len;
-	rc = SKP_OK;
-out:
-	EVP_MD_CTX_free(md);
+	if ((rc = p256_pkey(k->pub, k->priv, &pkey)) == SKP_OK &&
+	    (rc = pkey_sign(pkey, EVP_sha256(), msg, msglen, sig, &len)) ==
+	    SKP_OK)
+		*siglen = len;
 	EVP_PKEY_free(pkey);
 	return rc;
 }
@@ -375,19 +401,10 @@ skp_p256_verify(const uint8_t pub[SKP_P256_PUB_LEN], const void *msg,
     size_t msglen, const uint8_t *sig, size_t siglen)
 {
 	EVP_PKEY *pkey = NULL;
-	EVP_MD_CTX *md = NULL;
 	int rc;
 
-	if ((rc = p256_pkey(pub, NULL, &pkey)) != SKP_OK)
-		goto out;
-	rc = SKP_ERR_INTERNAL;
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) != 1)
-		goto out;
-	rc = EVP_DigestVerify(md, sig, siglen, msg, msglen) == 1 ?
-	    SKP_OK : SKP_ERR_CRYPTO;
-out:
-	EVP_MD_CTX_free(md);
+	if ((rc = p256_pkey(pub, NULL, &pkey)) == SKP_OK)
+		rc = pkey_verify(pkey, EVP_sha256(), msg, msglen, sig, siglen);
 	EVP_PKEY_free(pkey);
 	return rc;
 }
@@ -604,21 +621,13 @@ skp_ed25519_sign(const struct skp_ed25519_key *k, const void *msg,
     size_t msglen, uint8_t sig[SKP_ED25519_SIG_LEN])
 {
 	EVP_PKEY *pkey = NULL;
-	EVP_MD_CTX *md = NULL;
 	size_t len = SKP_ED25519_SIG_LEN;
 	int rc;
 
-	if ((rc = ed25519_pkey(NULL, k->priv, &pkey)) != SKP_OK)
-		goto out;
-	rc = SKP_ERR_INTERNAL;
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, NULL, NULL, pkey) != 1 ||
-	    EVP_DigestSign(md, sig, &len, msg, msglen) != 1 ||
+	if ((rc = ed25519_pkey(NULL, k->priv, &pkey)) == SKP_OK &&
+	    (rc = pkey_sign(pkey, NULL, msg, msglen, sig, &len)) == SKP_OK &&
 	    len != SKP_ED25519_SIG_LEN)
-		goto out;
-	rc = SKP_OK;
-out:
-	EVP_MD_CTX_free(md);
+		rc = SKP_ERR_INTERNAL;
 	EVP_PKEY_free(pkey);
 	return rc;
 }
@@ -628,21 +637,12 @@ skp_ed25519_verify(const uint8_t pub[SKP_ED25519_PUB_LEN], const void *msg,
     size_t msglen, const uint8_t *sig, size_t siglen)
 {
 	EVP_PKEY *pkey = NULL;
-	EVP_MD_CTX *md = NULL;
 	int rc;
 
 	if (sig == NULL || siglen != SKP_ED25519_SIG_LEN)
 		return SKP_ERR_CRYPTO;
-	if ((rc = ed25519_pkey(pub, NULL, &pkey)) != SKP_OK)
-		goto out;
-	rc = SKP_ERR_INTERNAL;
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) != 1)
-		goto out;
-	rc = EVP_DigestVerify(md, sig, siglen, msg, msglen) == 1 ?
-	    SKP_OK : SKP_ERR_CRYPTO;
-out:
-	EVP_MD_CTX_free(md);
+	if ((rc = ed25519_pkey(pub, NULL, &pkey)) == SKP_OK)
+		rc = pkey_verify(pkey, NULL, msg, msglen, sig, siglen);
 	EVP_PKEY_free(pkey);
 	return rc;
 }
