@@ -16,29 +16,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skpe2e  # noqa: E402
-from skpe2e import Kit, Tap, check, SSH_KEYGEN, SSH_AGENT, SSH_ADD  # noqa
+from skpe2e import Kit, Tap, check, prompts  # noqa: E402
+from skpe2e import SSH_KEYGEN, SSH_AGENT, SSH_ADD  # noqa: E402
 
 PIN = "4321"
-
-
-def askpass(kit, answer, name="askpass"):
-    """An SSH_ASKPASS program that answers and notes each prompt."""
-    path = kit.path(name)
-    calls = kit.path(name + ".calls")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\necho \"$1\" >> '%s'\necho '%s'\n" %
-                (calls, answer))
-    os.chmod(path, 0o700)
-    return {"SSH_ASKPASS": path, "SSH_ASKPASS_REQUIRE": "force",
-            "DISPLAY": None}, calls
-
-
-def prompts(calls):
-    try:
-        with open(calls) as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def world(kit, tamper=False):
@@ -265,13 +246,13 @@ def enroll_no_touch_required_and_login():
 
 @login.case
 def enroll_verify_required_pin_path():
-    bad, bad_calls = askpass(K, "9999", "askpass-bad")
+    bad, bad_calls = K.askpass("9999", "askpass-bad")
     rc, out, err, _ = K.keygen("uv-bad", "verify-required",
                                env=K.env(**bad))
     check(rc != 0, "a wrong PIN made a key", out + err)
     check("wrong PIN" in err, "no wrong PIN line", err)
     check("PIN" in prompts(bad_calls), "no PIN prompt")
-    good, calls = askpass(K, PIN, "askpass-good")
+    good, calls = K.askpass(PIN, "askpass-good")
     key = enroll(K, "uv", "verify-required", env=K.env(**good))
     check("PIN" in prompts(calls), "no PIN prompt at enroll")
     K.authorize(key + ".pub", "verify-required")
@@ -294,7 +275,7 @@ def resident_download_and_login():
     # The phone has a PIN: listing its resident keys needs it (issue 9
     # item 8); no PIN and a wrong one are refused, the wrong one counted.
     for name, answer in (("askpass-empty", ""), ("askpass-wrong", "9999")):
-        ap, calls = askpass(K, answer, name)
+        ap, calls = K.askpass(answer, name)
         rc, out, err, _ = K.run([SSH_KEYGEN, "-K", "-N", "", "-w",
                                  K.provider], env=K.env(**ap), cwd=dl)
         check(rc != 0 and not os.listdir(dl),
@@ -304,7 +285,7 @@ def resident_download_and_login():
     rc, log, _, _ = K.run(K.phone_argv("log"))
     check("list-keys" in log and "refused-pin-invalid" in log,
           "the wrong PIN is not in the audit log", log)
-    ap, _ = askpass(K, PIN, "askpass-right")
+    ap, _ = K.askpass(PIN, "askpass-right")
     rc, out, err, _ = K.run([SSH_KEYGEN, "-K", "-N", "", "-w",
                              K.provider], env=K.env(**ap), cwd=dl)
     check(rc == 0, "ssh-keygen -K", out + err)
@@ -336,12 +317,12 @@ def agent_login():
     check(rc == 0 and "skp-login-ok" in out, "login through the agent",
           err + K.log("agent")[-1000:])
     # ssh-add -K lists the phone's resident keys: the PIN is checked.
-    bad, _ = askpass(K, "0000", "askpass-add-wrong")
+    bad, _ = K.askpass("0000", "askpass-add-wrong")
     rc, out, err, _ = K.run([SSH_ADD, "-K", "-S", K.provider],
                             env=K.env(SSH_AUTH_SOCK=sock, **bad))
     check(rc != 0 and "wrong PIN" in err, "ssh-add -K with a wrong PIN",
           out + err)
-    good, calls = askpass(K, PIN, "askpass-add")
+    good, calls = K.askpass(PIN, "askpass-add")
     rc, out, err, _ = K.run([SSH_ADD, "-K", "-S", K.provider],
                             env=K.env(SSH_AUTH_SOCK=sock, **good))
     check(rc == 0 and "PIN" in prompts(calls), "ssh-add -K", out + err)

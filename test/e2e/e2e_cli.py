@@ -96,22 +96,6 @@ def paired_phones():
     return re.findall(r"^phone '([^']+)'", out, re.M), out + err
 
 
-def shim_env(**extra):
-    """sk-phone's environment with the test shim (clockshift.c) preloaded:
-    SKP_TEST_CLOCK_SHIFT moves its clock, SKP_TEST_NO_DNS fails every name
-    lookup."""
-    env = K.env(preload=False, **extra)
-    pre = [CLOCKSHIFT]
-    if K.asan:
-        # The ASan runtime first; it then tolerates the shim after it.
-        pre = [K.asan, CLOCKSHIFT]
-        env["ASAN_OPTIONS"] = ":".join(
-            [o for o in env.get("ASAN_OPTIONS", "").split(":") if o] +
-            ["verify_asan_link_order=0"])
-    env["LD_PRELOAD"] = " ".join(pre)
-    return env
-
-
 @cli.case
 def pair_usage_lists_timeout():
     rc, out, err, _ = K.run([K.cli, "--help"])
@@ -129,7 +113,8 @@ def pair_unresolvable_relay_says_so():
     host = "no-such-host.invalid"
     rc, out, err, dt = K.run([K.cli, "pair", "--relay",
                               "ws://%s:8080" % host, "--yes", "--timeout",
-                              "20"], env=shim_env(SKP_TEST_NO_DNS="1"))
+                              "20"],
+                             env=K.shim_env(CLOCKSHIFT, SKP_TEST_NO_DNS="1"))
     check(rc != 0, "paired with a relay that does not resolve")
     check("host name '%s' does not resolve" % host in err,
           "does not say the name does not resolve", err)
@@ -343,7 +328,8 @@ def clocks_apart_status_says_by_how_much():
     """Since issue 13 the phone's stale refusal carries its clock: status
     asks once more in the phone's time, and says by how much the clocks
     differ (a phone without that: e2e_clock.py)."""
-    rc, out, err, _ = status(env=shim_env(SKP_TEST_CLOCK_SHIFT=-600))
+    rc, out, err, _ = status(env=K.shim_env(CLOCKSHIFT,
+                                            SKP_TEST_CLOCK_SHIFT=-600))
     check(rc == 0 and "phone: online" in out, "status with the clocks "
           "600 s apart", out + err)
     check("sk-phone: this computer's clock and phone 'phone1' differ by "

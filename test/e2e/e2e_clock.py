@@ -30,25 +30,11 @@ LINE = ("sk-phone: this computer's clock and phone 'phone1' differ by "
         "phone's time. Set the clocks right (NTP) to save a round trip.")
 
 
-def shim_env(**extra):
-    """A program's environment with clockshift.c preloaded (after the
-    ASan runtime in a sanitizer build)."""
-    env = K.env(preload=False, **extra)
-    pre = [CLOCKSHIFT]
-    if K.asan:
-        pre = [K.asan, CLOCKSHIFT]
-        env["ASAN_OPTIONS"] = ":".join(
-            [o for o in env.get("ASAN_OPTIONS", "").split(":") if o] +
-            ["verify_asan_link_order=0"])
-    env["LD_PRELOAD"] = " ".join(pre)
-    return env
-
-
 def phone(shift, stale=None):
     """The reference phone again, its clock shift seconds off."""
     K.stop_phone()
-    K.start_phone(env=shim_env(SKP_TEST_CLOCK_SHIFT=shift,
-                               SKP_TEST_STALE=stale),
+    K.start_phone(env=K.shim_env(CLOCKSHIFT, SKP_TEST_CLOCK_SHIFT=shift,
+                                 SKP_TEST_STALE=stale),
                   name="phone-%+d-%s-%d" % (shift, stale or "",
                                             int(time.monotonic() * 1000)))
 
@@ -173,7 +159,8 @@ def old_phone_is_reported_as_before():
     # sk-phone status (the computer's clock off this time): the same.
     phone(0, stale="no-time")
     rc, out, err, _ = K.run([K.cli, "status", "--timeout", "5"],
-                            env=shim_env(SKP_TEST_CLOCK_SHIFT=-600))
+                            env=K.shim_env(CLOCKSHIFT,
+                                           SKP_TEST_CLOCK_SHIFT=-600))
     check(rc != 0 and re.search(r"phone: refused the request as stale: "
                                 r"the request's time is 600 s behind",
                                 out), "status", out + err)

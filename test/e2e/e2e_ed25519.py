@@ -16,33 +16,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skpe2e  # noqa: E402
-from skpe2e import Kit, Tap, check, SSH_KEYGEN, SSH_AGENT, SSH_ADD  # noqa
+from skpe2e import Kit, Tap, check, prompts  # noqa: E402
+from skpe2e import SSH_KEYGEN, SSH_AGENT, SSH_ADD  # noqa: E402
 
 PIN = "4321"
 ED_TYPE = "sk-ssh-ed25519@openssh.com"
 
 tap = Tap()
 K = None
-
-
-def askpass(answer, name):
-    """An SSH_ASKPASS program that answers and notes each prompt."""
-    path = K.path(name)
-    calls = K.path(name + ".calls")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\necho \"$1\" >> '%s'\necho '%s'\n" %
-                (calls, answer))
-    os.chmod(path, 0o700)
-    return {"SSH_ASKPASS": path, "SSH_ASKPASS_REQUIRE": "force",
-            "DISPLAY": None}, calls
-
-
-def calls_of(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def keygen(name, *opts, env=None, input=None):
@@ -137,7 +118,7 @@ def resident_enroll_download_and_login():
     login_ok(key)
     dl = K.path("download")
     os.mkdir(dl, 0o700)
-    ap, calls = askpass(PIN, "askpass-k")
+    ap, calls = K.askpass(PIN, "askpass-k")
     rc, out, err, _ = K.run([SSH_KEYGEN, "-K", "-N", "", "-w",
                              K.provider], env=K.env(**ap), cwd=dl)
     check(rc == 0, "ssh-keygen -K", out + err)
@@ -165,17 +146,17 @@ def resident_enroll_download_and_login():
 
 @tap.case
 def verify_required_with_pin():
-    bad, bad_calls = askpass("9999", "askpass-bad")
+    bad, bad_calls = K.askpass("9999", "askpass-bad")
     rc, out, err = keygen("uv-bad", "verify-required", env=K.env(**bad))
     check(rc != 0 and "wrong PIN" in err, "a wrong PIN made a key",
           out + err)
-    good, calls = askpass(PIN, "askpass-good")
+    good, calls = K.askpass(PIN, "askpass-good")
     key = enroll("uv", "verify-required", env=K.env(**good))
-    check("PIN" in calls_of(calls), "no PIN prompt at enroll")
+    check("PIN" in prompts(calls), "no PIN prompt at enroll")
     K.authorize(key + ".pub", "verify-required")
-    n = calls_of(calls).count("\n")
+    n = prompts(calls).count("\n")
     login_ok(key, env=K.env(**good))
-    check(calls_of(calls).count("\n") > n, "no PIN prompt at login")
+    check(prompts(calls).count("\n") > n, "no PIN prompt at login")
     # The server insists on UV: a login without the PIN cannot happen.
     ok, err, _ = K.login(key)
     check(not ok, "a verify-required key logged in without its PIN", err)

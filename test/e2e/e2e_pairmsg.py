@@ -37,20 +37,6 @@ USED = "no pairing is waiting under this code: it was used, has expired, " \
     "or was altered"
 
 
-def shim_env(**extra):
-    """The environment with the test shim (clockshift.c) preloaded:
-    SKP_TEST_CLOCK_SHIFT moves the process's clock."""
-    env = K.env(preload=False, **extra)
-    pre = [CLOCKSHIFT]
-    if K.asan:
-        pre = [K.asan, CLOCKSHIFT]
-        env["ASAN_OPTIONS"] = ":".join(
-            [o for o in env.get("ASAN_OPTIONS", "").split(":") if o] +
-            ["verify_asan_link_order=0"])
-    env["LD_PRELOAD"] = " ".join(pre)
-    return env
-
-
 def computer(tag, extra=(), state=None):
     """sk-phone pair --yes in the background; answers (process, URI)."""
     uri_file = K.path("uri-" + tag)
@@ -100,7 +86,8 @@ def future_code_says_clocks_differ():
     """The phone's clock is 10 minutes behind the computer's."""
     comp, uri = computer("future")
     rc, out, err, dt = phone_pair("future", uri,
-                                  env=shim_env(SKP_TEST_CLOCK_SHIFT=-600))
+                                  env=K.shim_env(CLOCKSHIFT,
+                                                 SKP_TEST_CLOCK_SHIFT=-600))
     K.stop(comp)
     check(rc != 0, "paired with a code from the future", out + err)
     check("this pairing code was made 10 min in the future by this "

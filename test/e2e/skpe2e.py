@@ -66,6 +66,33 @@ class Kit:
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
 
+    def shim_env(self, shim, **extra):
+        """env(preload=False) with a test shim library (clockshift.c:
+        SKP_TEST_CLOCK_SHIFT moves the clock, SKP_TEST_NO_DNS fails every
+        name lookup) preloaded; in a sanitizer build after the ASan
+        runtime, which then tolerates the shim after it."""
+        env = self.env(preload=False, **extra)
+        pre = [shim]
+        if self.asan:
+            pre = [self.asan, shim]
+            env["ASAN_OPTIONS"] = ":".join(
+                [o for o in env.get("ASAN_OPTIONS", "").split(":") if o] +
+                ["verify_asan_link_order=0"])
+        env["LD_PRELOAD"] = " ".join(pre)
+        return env
+
+    def askpass(self, answer, name="askpass"):
+        """An SSH_ASKPASS program that answers and notes each prompt:
+        (the environment that uses it, the file of its prompts)."""
+        path = self.path(name)
+        calls = self.path(name + ".calls")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\necho \"$1\" >> '%s'\necho '%s'\n" %
+                    (calls, answer))
+        os.chmod(path, 0o700)
+        return {"SSH_ASKPASS": path, "SSH_ASKPASS_REQUIRE": "force",
+                "DISPLAY": None}, calls
+
     def env(self, preload=True, **extra):
         """The environment every OpenSSH tool and sk-phone run gets.
 
@@ -388,6 +415,15 @@ def asan_runtime(lib):
         if parts and parts[0].startswith("libasan.so") and len(parts) > 2:
             return parts[2]
     return None
+
+
+def prompts(calls):
+    """What an askpass of Kit.askpass was asked so far ("" before any)."""
+    try:
+        with open(calls) as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 def pwd_name():
