@@ -19,9 +19,12 @@ set_why(struct skp_hostcheck *hc, const char *why)
 	snprintf(hc->why, sizeof(hc->why), "%s", why);
 }
 
-/* The host name as a principal: lower case, no port. */
-static void
-lower(const char *in, char *out, size_t len)
+/*
+ * A host name in ASCII lower case (DNS names are case-blind): as a pin
+ * name, or as a certificate's principal. Cut to len - 1 bytes.
+ */
+void
+skp_hostcheck_lower(const char *in, char *out, size_t len)
 {
 	size_t i;
 
@@ -49,7 +52,7 @@ trusted_cert(const struct skp_ctap_host *h, const struct skp_hostcert *c,
 	hc->cert = SKP_HOSTCHECK_CERT_TRUSTED;
 	hc->state = SKP_HOSTCHECK_BAD;
 	hc->cert_refused = 1;
-	lower(h->name, host, sizeof(host));
+	skp_hostcheck_lower(h->name, host, sizeof(host));
 	rc = skp_hostcert_verify_ca(h->host_key, h->host_key_len, c);
 	if (rc == SKP_ERR_UNSUPPORTED) {
 		skp_why(hc->why, sizeof(hc->why), "the host certificate for "

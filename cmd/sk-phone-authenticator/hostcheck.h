@@ -59,6 +59,9 @@ struct skp_hostcheck {
 	size_t		key_len;
 };
 
+/* ASCII lower case, cut to len - 1 bytes: pin names, principals. */
+void	skp_hostcheck_lower(const char *, char *, size_t);
+
 /*
  * docs/PROTOCOL.md §8.5.1. Only an SSH userauth request with
  * host information is checked: when the request is host-bound, its host

@@ -26,6 +26,7 @@
 
 #include "audit.h"
 #include "handle.h"
+#include "hostcheck.h"
 #include "phstate.h"
 #include "serve.h"
 #include "sshmsg.h"
@@ -1079,25 +1080,13 @@ cmd_distrust_ca(const char *dir, struct skp_phstate *st, const char *what,
 	return SKP_OK;
 }
 
-/* The pin name as the phone keeps it: DNS names are case-blind. */
-static void
-lower(const char *in, char *out, size_t len)
-{
-	size_t i;
-
-	for (i = 0; in[i] != '\0' && i + 1 < len; i++)
-		out[i] = in[i] >= 'A' && in[i] <= 'Z' ?
-		    (char)(in[i] - 'A' + 'a') : in[i];
-	out[i] = '\0';
-}
-
 static int
 cmd_hosts_forget(const char *dir, struct skp_phstate *st, const char *arg)
 {
 	char name[SKP_PH_HOST_NAME_MAX + 2], shown[300], why[SKP_PH_WHY_MAX];
 	int rc;
 
-	lower(arg, name, sizeof(name));
+	skp_hostcheck_lower(arg, name, sizeof(name));
 	skp_sshmsg_printable(name, shown, sizeof(shown));
 	if ((rc = skp_phstate_host_forget(st, name, why, sizeof(why))) !=
 	    SKP_OK) {
