@@ -25,7 +25,8 @@ import skpe2e  # noqa: E402
 from skpe2e import (Kit, Tap, check, SSH, SSHD, SSH_KEYGEN,  # noqa: E402
                     SSH_AGENT, SSH_ADD)
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from ptyprog import PtyProgram, sanitizer_report  # noqa: E402
+from ptyprog import PtyProgram  # noqa: E402
+from e2e_host import clean, logs_clean  # noqa: E402
 
 WAIT = 30.0
 NO_RECORD = ("through ssh-agent, no local record of this login (a forwarded "
@@ -33,11 +34,6 @@ NO_RECORD = ("through ssh-agent, no local record of this login (a forwarded "
 
 tap = Tap()
 K = None
-
-
-def clean(text, who):
-    report = sanitizer_report(text)
-    check(report is None, "%s: sanitizer report" % who, report or "")
 
 
 def env(**extra):
@@ -254,9 +250,7 @@ def forwarded_agent_has_no_record():
 @tap.case
 def no_sanitizer_reports():
     K.stop(K.agent)
-    for f in sorted(os.listdir(K.tmp)):
-        if f.endswith(".log"):
-            clean(K.log(f[:-4]), f)
+    logs_clean(K)
 
 
 def main():

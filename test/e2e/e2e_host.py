@@ -49,6 +49,14 @@ def clean(text, who):
     check(report is None, "%s: sanitizer report" % who, report or "")
 
 
+def logs_clean(kit):
+    """Every log of kit's world (phones, relay, proxy runs, agent): no
+    sanitizer report."""
+    for f in sorted(os.listdir(kit.tmp)):
+        if f.endswith(".log"):
+            clean(kit.log(f[:-4]), f)
+
+
 # -- the world -------------------------------------------------------------
 
 def make_host_keys(kit):
@@ -535,9 +543,7 @@ def real_data_feeds_the_fuzz_harness():
 def no_sanitizer_reports():
     """Every log of this world (phones, relay, proxy runs): clean."""
     K.stop_phone()
-    for f in sorted(os.listdir(K.tmp)):
-        if f.endswith(".log"):
-            clean(K.log(f[:-4]), f)
+    logs_clean(K)
 
 
 def main():

@@ -274,9 +274,7 @@ def distrust_ca():
 @tap.case
 def no_sanitizer_reports():
     K.stop_phone()
-    for f in sorted(os.listdir(K.tmp)):
-        if f.endswith(".log"):
-            H.clean(K.log(f[:-4]), f)
+    H.logs_clean(K)
 
 
 def main():
