@@ -462,13 +462,16 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 			    "are right", name);
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_HOST_UNVERIFIED:
-		/* A host certificate refused: its reason says why. */
-		if (strncmp(reason, "the host certificate", 20) == 0 ||
-		    strncmp(reason, "the certificate", 15) == 0)
+		/*
+		 * The phone's reason says why (a signature over another
+		 * session, a host certificate refused): shown as it is, never
+		 * parsed (§4.9); ours only when it gave none.
+		 */
+		if (*reason != '\0')
 			say("phone '%s' refused: %s", name, reason);
 		else
 			say("phone '%s' refused: the server's host key "
-			    "signature did not verify%s%s", name, sep, reason);
+			    "signature did not verify", name);
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
 	case SKP_ERR_HOSTKEY:
 		/* The phone's reason names the host and the way out. */
