@@ -183,6 +183,17 @@ is_no_touch(const struct skp_req *r)
 	return r->req.command == SKP_CTAP_GET_ASSERTION && r->req.ga.up == 0;
 }
 
+/*
+ * The login's host is verified: its key pinned, or certified by a CA the
+ * phone trusts for it. Only these may a window cover.
+ */
+static int
+host_verified(const struct skp_req *r)
+{
+	return r->host.state == SKP_HOSTCHECK_PINNED ||
+	    r->host.state == SKP_HOSTCHECK_CERT;
+}
+
 /* Context key 6: the computer signs through ssh-agent. */
 static int
 through_agent(const struct skp_req *r)
@@ -516,8 +527,7 @@ ask(struct serve *s, struct skp_req *r, chan_t chan, uint64_t now)
 	} else
 		snprintf(win, sizeof(win), "verified logins to pinned hosts "
 		    "from \"%s\" for %s (no signatures)", comp, dur);
-	verified = r->host.state == SKP_HOSTCHECK_PINNED ||
-	    r->host.state == SKP_HOSTCHECK_CERT ||
+	verified = host_verified(r) ||
 	    (r->host.state == SKP_HOSTCHECK_NEW &&
 	    r->host.pinned_as[0] == '\0');
 	if (verified) {
@@ -547,8 +557,7 @@ skp_serve_window_allows(struct skp_phstate *st, const struct skp_req *r,
 	struct skp_ph_computer *c;
 	int covered = 0;
 
-	if (is_login(r) && (r->host.state == SKP_HOSTCHECK_PINNED ||
-	    r->host.state == SKP_HOSTCHECK_CERT) &&
+	if (is_login(r) && host_verified(r) &&
 	    skp_phstate_host_window(st, r->computer.name,
 	    r->host.host) > now_s)
 		return "allow-host-window";
@@ -557,8 +566,7 @@ skp_serve_window_allows(struct skp_phstate *st, const struct skp_req *r,
 	    r->req.command != SKP_CTAP_GET_ASSERTION)
 		return NULL;
 	if (is_login(r))
-		covered = r->host.state == SKP_HOSTCHECK_PINNED ||
-		    r->host.state == SKP_HOSTCHECK_CERT;
+		covered = host_verified(r);
 	else if (r->msg.kind == SKP_SSHMSG_SSHSIG)
 		covered = skp_phstate_window_covers_ns(c, r->msg.ns, now_s);
 	return covered ? "allow-window" : NULL;
