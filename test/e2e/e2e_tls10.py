@@ -190,39 +190,14 @@ def rejection_is_not_followed_by_invalid_format():
         start_phone()
 
 
-def openssl(*args):
-    r = subprocess.run(["openssl", *args], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError("openssl %s: %s" % (args[0], r.stdout))
-
-
 def make_ca(name):
     """A CA certificate and key (P-256), in TMP/NAME.pem, NAME.key."""
-    pem, key = K.path(name + ".pem"), K.path(name + ".key")
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
-            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-            "-out", pem, "-days", "2", "-subj", "/CN=sk-phone test " + name,
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    return pem, key
+    return K.tls_ca(name)
 
 
 def make_relay_cert(ca_pem, ca_key):
     """The relay's certificate for 127.0.0.1, signed by the CA."""
-    crt, key, csr = (K.path("relay-tls.pem"), K.path("relay-tls.key"),
-                     K.path("relay-tls.csr"))
-    ext = K.path("relay-tls.ext")
-    with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                "basicConstraints=CA:FALSE\n"
-                "extendedKeyUsage=serverAuth\n")
-    openssl("req", "-newkey", "ec", "-pkeyopt",
-            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-            "-out", csr, "-subj", "/CN=127.0.0.1")
-    openssl("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key,
-            "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext)
-    return crt, key
+    return K.tls_cert(ca_pem, ca_key)
 
 
 @t10.case

@@ -126,34 +126,13 @@ def no_web_keeps_the_text_form():
         K.stop(relay)
 
 
-def openssl(*args):
-    r = subprocess.run(["openssl", *args], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError("openssl %s: %s" % (args[0], r.stdout))
-
-
 @T.case
 def tls_relay_gives_https_url():
     """wss:// with the relay's TLS (a private CA, --ca on both sides):
     the QR code is https://127.0.0.1:PORT/#..., checked over TLS with the
     CA, and the reference phone pairs with it."""
-    ca_pem, ca_key = K.path("ca.pem"), K.path("ca.key")
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
-            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", ca_key,
-            "-out", ca_pem, "-days", "2", "-subj", "/CN=sk-phone web ca",
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    crt, key, csr, ext = (K.path("r.pem"), K.path("r.key"), K.path("r.csr"),
-                          K.path("r.ext"))
-    with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
-                "extendedKeyUsage=serverAuth\n")
-    openssl("req", "-newkey", "ec", "-pkeyopt",
-            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-            "-out", csr, "-subj", "/CN=127.0.0.1")
-    openssl("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key,
-            "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext)
+    ca_pem, ca_key = K.tls_ca("ca")
+    crt, key = K.tls_cert(ca_pem, ca_key, "r")
     port, relay = start_relay("relay-tls", "--web", web_dir(),
                               "--tls-cert", crt, "--tls-key", key)
     try:

@@ -238,6 +238,37 @@ class Kit:
         wait_port(self.relay_port, self.relay)
         return self.relay
 
+    def tls_ca(self, name):
+        """A throwaway CA (P-256): its certificate and key, NAME.pem and
+        NAME.key in the kit's folder."""
+        pem, key = self.path(name + ".pem"), self.path(name + ".key")
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                "-out", pem, "-days", "2", "-subj",
+                "/CN=sk-phone test " + name,
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        return pem, key
+
+    def tls_cert(self, ca_pem, ca_key, name="relay-tls"):
+        """A relay certificate for 127.0.0.1 (and localhost) signed by
+        the CA: NAME.pem and NAME.key."""
+        crt, key, csr, ext = (self.path(name + ".pem"),
+                              self.path(name + ".key"),
+                              self.path(name + ".csr"),
+                              self.path(name + ".ext"))
+        with open(ext, "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                    "basicConstraints=CA:FALSE\n"
+                    "extendedKeyUsage=serverAuth\n")
+        openssl("req", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                "-out", csr, "-subj", "/CN=127.0.0.1")
+        openssl("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key,
+                "-CAcreateserial", "-out", crt, "-days", "2", "-extfile",
+                ext)
+        return crt, key
+
     def stop_relay(self):
         """Stop the relay and keep its port bound, not listening: a
         connection to it is refused, as by a machine where the relay is
@@ -255,21 +286,22 @@ class Kit:
         return [self.phone_bin, "--state", self.phone_dir, *args]
 
     def pair(self, phone_name="phone1", computer_name="testbox",
-             extra=()):
-        """sk-phone pair and the reference phone's pair, both --yes."""
+             extra=(), phone_extra=(), env=None):
+        """sk-phone pair (options `extra', environment `env') and the
+        reference phone's pair (options `phone_extra'), both --yes."""
         self.phone_dir = self.path("phone-" + phone_name)
         uri_file = self.path("uri-" + phone_name)
         comp = self.spawn("pair-" + phone_name,
                           [self.cli, "pair", "--relay", self.relay_url,
                            "--name", computer_name, "--yes", "--uri-file",
-                           uri_file, "--timeout", "30", *extra])
+                           uri_file, "--timeout", "30", *extra], env=env)
         wait_file(uri_file, comp)
         with open(uri_file) as f:
             uri = f.read().strip()
         # The URI on standard input: never on a command line.
         rc, out, err, _ = self.run(self.phone_argv(
-            "pair", "-", "--name", phone_name, "--yes", "--timeout", "30"),
-            input=(uri + "\n").encode())
+            "pair", "-", "--name", phone_name, "--yes", "--timeout", "30",
+            *phone_extra), input=(uri + "\n").encode())
         if rc != 0:
             raise RuntimeError("phone pair: %s%s" % (out, err))
         try:
@@ -284,9 +316,10 @@ class Kit:
         return uri
 
     def start_phone(self, approve="always", pin="4321", name="phone",
-                    env=None):
-        """The reference phone answering on its mailbox."""
-        argv = self.phone_argv("run", "--approve", approve)
+                    env=None, extra=()):
+        """The reference phone answering on its mailbox (more options of
+        its run in `extra')."""
+        argv = self.phone_argv("run", "--approve", approve, *extra)
         if pin is not None:
             pinfile = self.path("pin")
             with open(pinfile, "w") as f:
@@ -401,6 +434,14 @@ class Kit:
                              provider=self.provider) + [command]
         rc, out, err, dt = self.run(argv, env=env, timeout=timeout)
         return rc == 0 and "skp-login-ok" in out, err, dt
+
+
+def openssl(*args):
+    """The openssl command; its output in the exception when it fails."""
+    r = subprocess.run(["openssl", *args], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("openssl %s: %s" % (args[0], r.stdout))
 
 
 def asan_runtime(lib):
