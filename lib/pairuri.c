@@ -542,3 +542,10 @@ skp_pairuri_phone_id(const uint8_t pub[SKP_P256_PUB_LEN],
 		memcpy(out, d, SKP_PHONE_ID_LEN);
 	return rc;
 }
+
+/* The URI's decimal (one spelling per number), for the transfer URI too. */
+int
+skp_pairuri_parse_decimal(const char *p, size_t n, uint64_t *out)
+{
+	return parse_decimal(p, n, out);
+}

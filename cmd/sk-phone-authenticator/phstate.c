@@ -27,6 +27,7 @@
 #include "sk-phone/pairuri.h"
 #include "sk-phone/relay.h"
 #include "sk-phone/store.h"
+#include "sk-phone/transfer.h"
 
 #include "phstate.h"
 
@@ -2267,7 +2268,8 @@ skp_phstate_open(const char *dir, const char *passfile, int create,
 			    dir);
 		goto out;
 	}
-	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
+	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK ||
+	    (rc = skp_phstate_check_moved(dir, why, whylen)) != SKP_OK)
 		goto out;
 	if (passfile != NULL && file_exists(dir, FILE_MASTERKEY)) {
 		skp_why(why, whylen, "%s uses a key file, not a passphrase",
@@ -3303,6 +3305,8 @@ skp_phstate_restore(const char *dir, const char *passfile, const char *name,
 		rc = SKP_ERR_INVALID;
 		goto out;
 	}
+	if ((rc = skp_phstate_check_moved(dir, why, whylen)) != SKP_OK)
+		goto out;
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		rc = SKP_ERR_NOMEM;
 		goto out;
@@ -3529,4 +3533,423 @@ skp_phstate_ca_trusted(const struct skp_phstate *st, const uint8_t *key,
 		    skp_hostcert_pattern_match(st->cas[i].pattern, name))
 			return &st->cas[i];
 	return NULL;
+}
+
+/* ---- moving the state to another phone (PROTOCOL.md section 10) ---- */
+
+#define FILE_MOVED	"moved"
+#define FILE_PENDING	"transfer-pending"
+#define PAYLOAD_KEYS	9
+
+/* The files a transfer moves, in the payload's key order (2..8). */
+static const struct {
+	const char	*name;
+	decode_fn	 dec;
+	encode_fn	 enc;
+} moved_files[] = {
+	{ FILE_IDENTITY, skp_phstate_decode_identity, encode_identity },
+	{ FILE_COMPUTERS, skp_phstate_decode_computers, encode_computers },
+	{ FILE_CREDS, skp_phstate_decode_creds, encode_creds },
+	{ FILE_COUNTERS, skp_phstate_decode_counters, encode_counters },
+	{ FILE_HOSTS, skp_phstate_decode_hosts, encode_hosts },
+	{ FILE_CAS, skp_phstate_decode_cas, encode_cas },
+	{ FILE_PIN, skp_phstate_decode_pin, encode_pin },
+};
+
+/* Approvals stay with the device they were given on. */
+static void
+close_windows(struct skp_phstate *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->ncomputers; i++) {
+		st->computers[i].window_until = 0;
+		memset(st->computers[i].win_ns, 0,
+		    sizeof(st->computers[i].win_ns));
+		st->computers[i].nwin_ns = 0;
+	}
+	memset(st->hwins, 0, sizeof(st->hwins));
+	st->nhwins = 0;
+}
+
+/* a9, then each key's byte and its map: canonical as a whole. */
+static int
+payload_build(const struct skp_phstate *st, uint64_t now, skp_buf_t *b)
+{
+	uint8_t *p = NULL, *t = NULL, k;
+	size_t n = 0, tn = 0, i;
+	cbor_item_t *u;
+	int rc;
+
+	k = 0xa0 | PAYLOAD_KEYS;
+	if ((rc = skp_buf_put(b, &k, 1)) != SKP_OK ||
+	    (rc = skp_buf_put(b, "\x01\x01", 2)) != SKP_OK)
+		return rc;
+	for (i = 0; i < nitems(moved_files) && rc == SKP_OK; i++) {
+		k = (uint8_t)(i + 2);
+		if ((rc = moved_files[i].enc(st, &p, &n)) == SKP_OK &&
+		    (rc = skp_buf_put(b, &k, 1)) == SKP_OK)
+			rc = skp_buf_put(b, p, n);
+		if (p != NULL) {
+			skp_wipe(p, n);
+			free(p);
+			p = NULL;
+		}
+	}
+	if (rc != SKP_OK)
+		return rc;
+	if ((u = skp_cbor_uint(now)) == NULL)
+		return SKP_ERR_NOMEM;
+	k = PAYLOAD_KEYS;
+	if ((rc = skp_cbor_encode(u, 16, &t, &tn)) == SKP_OK &&
+	    (rc = skp_buf_put(b, &k, 1)) == SKP_OK)
+		rc = skp_buf_put(b, t, tn);
+	free(t);
+	skp_cbor_free(&u);
+	if (rc == SKP_OK && skp_buf_len(b) > SKP_TRANSFER_PAYLOAD_MAX)
+		rc = SKP_ERR_TOO_LARGE;
+	return rc;
+}
+
+/* The folder lock, and everything read again under it. */
+static int
+lock_load_all(struct skp_phstate *st, int *lfd, char *why, size_t whylen)
+{
+	int rc;
+
+	if ((rc = lock_dir(st, lfd, why, whylen)) == SKP_OK &&
+	    (rc = load_identity(st, why, whylen)) == SKP_OK)
+		rc = reload_locked(st, why, whylen);
+	return rc;
+}
+
+int
+skp_phstate_export(struct skp_phstate *st, uint64_t now, uint8_t **out,
+    size_t *outlen, char *why, size_t whylen)
+{
+	struct skp_phstate *c = NULL;
+	skp_buf_t *b = NULL;
+	int lfd = -1, rc;
+
+	if ((rc = lock_load_all(st, &lfd, why, whylen)) != SKP_OK)
+		goto out;
+	if (!st->have_identity) {
+		skp_why(why, whylen, "nothing to move: this phone was never "
+		    "paired (%s holds no identity)", st->dir);
+		rc = SKP_ERR_NOT_PAIRED;
+		goto out;
+	}
+	if (st->mailbox_migrated) {
+		skp_why(why, whylen, "this phone's identity is of protocol "
+		    "1: run sk-phone-authenticator run once (it saves the new "
+		    "mailbox), then transfer");
+		rc = SKP_ERR_OLD_VERSION;
+		goto out;
+	}
+	/* A copy: the windows close in what moves, not on this phone. */
+	if ((c = malloc(sizeof(*c))) == NULL ||
+	    (b = skp_buf_new(SKP_TRANSFER_PAYLOAD_MAX + 1)) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(c, st, sizeof(*c));
+	memset(c->files, 0, sizeof(c->files));
+	close_windows(c);
+	if ((rc = payload_build(c, now, b)) != SKP_OK) {
+		if (rc == SKP_ERR_TOO_LARGE)
+			skp_why(why, whylen, "this phone's state is larger "
+			    "than a transfer carries (%d bytes): forget some "
+			    "host pins first (sk-phone-authenticator hosts "
+			    "forget NAME)", SKP_TRANSFER_PAYLOAD_MAX);
+		else
+			skp_why(why, whylen, "cannot encode the state: %s",
+			    skp_strerror(rc));
+		goto out;
+	}
+	if ((*out = malloc(skp_buf_len(b))) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(*out, skp_buf_ptr(b), skp_buf_len(b));
+	*outlen = skp_buf_len(b);
+ out:
+	unlock_dir(&lfd);
+	if (c != NULL) {
+		skp_wipe(c, sizeof(*c));
+		free(c);
+	}
+	skp_buf_free(&b);
+	return rc;
+}
+
+int
+skp_phstate_payload_decode(struct skp_phstate *st, const uint8_t *p,
+    size_t n, uint64_t *sent_at)
+{
+	static const int64_t keys[PAYLOAD_KEYS] = { 1, 2, 3, 4, 5, 6, 7, 8,
+	    9 };
+	cbor_item_t *m = NULL, *it;
+	uint8_t *inner = NULL;
+	size_t innerlen = 0, i;
+	skp_buf_t *b = NULL;
+	uint64_t v;
+	int rc;
+
+	if ((rc = skp_cbor_load_map(p, n, SKP_TRANSFER_PAYLOAD_MAX, keys,
+	    nitems(keys), &m)) != SKP_OK ||
+	    (rc = get_uint(m, 1, &v)) != SKP_OK)
+		goto out;
+	if (v != 1) {
+		rc = v > 1 ? SKP_ERR_VERSION : SKP_ERR_FORMAT;
+		goto out;
+	}
+	/* Credentials before counters: the counters attach to them. */
+	for (i = 0; i < nitems(moved_files); i++) {
+		if ((rc = skp_cbor_map_get(m, (int64_t)i + 2, CBOR_TYPE_MAP,
+		    &it)) != SKP_OK ||
+		    (rc = skp_cbor_encode(it, INNER_MAX, &inner, &innerlen)) !=
+		    SKP_OK)
+			goto out;
+		rc = moved_files[i].dec(st, inner, innerlen);
+		skp_wipe(inner, innerlen);
+		free(inner);
+		inner = NULL;
+		if (rc != SKP_OK)
+			goto out;
+	}
+	if ((rc = get_uint(m, PAYLOAD_KEYS, &v)) != SKP_OK)
+		goto out;
+	/* Of protocol 2 only, and with every window closed. */
+	if (st->mailbox_migrated || st->nhwins != 0) {
+		rc = SKP_ERR_FORMAT;
+		goto out;
+	}
+	for (i = 0; i < st->ncomputers; i++)
+		if (st->computers[i].window_until != 0 ||
+		    st->computers[i].nwin_ns != 0) {
+			rc = SKP_ERR_FORMAT;
+			goto out;
+		}
+	/*
+	 * One spelling of one state: built again, the same bytes (a
+	 * counter of a credential that is not there, which a file may
+	 * hold, is refused here).
+	 */
+	if ((b = skp_buf_new(SKP_TRANSFER_PAYLOAD_MAX + 1)) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = payload_build(st, v, b)) != SKP_OK ||
+	    skp_buf_len(b) != n || memcmp(skp_buf_ptr(b), p, n) != 0) {
+		rc = SKP_ERR_FORMAT;
+		goto out;
+	}
+	if (sent_at != NULL)
+		*sent_at = v;
+ out:
+	skp_buf_free(&b);
+	files_forget(st);
+	skp_cbor_free(&m);
+	return fix_rc(rc);
+}
+
+/* No identity, pairing nor key: a phone a transfer may fill. */
+int
+skp_phstate_is_empty(const struct skp_phstate *st)
+{
+	return !st->have_identity && st->ncomputers == 0 && st->ncreds == 0;
+}
+
+int
+skp_phstate_import(struct skp_phstate *st, const uint8_t *p, size_t n,
+    char *why, size_t whylen)
+{
+	size_t i;
+	int lfd = -1, rc;
+
+	if ((rc = lock_load_all(st, &lfd, why, whylen)) != SKP_OK)
+		goto out;
+	if (!skp_phstate_is_empty(st)) {
+		skp_why(why, whylen, "%s has a phone's state already: a "
+		    "transfer would replace it; receive into an empty folder "
+		    "(--state)", st->dir);
+		rc = SKP_ERR_EXISTS;
+		goto out;
+	}
+	if ((rc = skp_phstate_payload_decode(st, p, n, NULL)) != SKP_OK) {
+		skp_why(why, whylen, "the state received does not decode: %s",
+		    skp_strerror(rc));
+		goto out;
+	}
+	/* The identity last: until it is there, this is no phone. */
+	for (i = nitems(moved_files); i-- > 0 && rc == SKP_OK; )
+		rc = save_file(st, moved_files[i].name, moved_files[i].enc,
+		    why, whylen);
+ out:
+	unlock_dir(&lfd);
+	files_forget(st);
+	if (rc != SKP_OK)
+		(void)skp_phstate_reload(st, NULL, 0);
+	return rc;
+}
+
+int
+skp_phstate_pending_save(struct skp_phstate *st, const uint8_t *p, size_t n,
+    char *why, size_t whylen)
+{
+	uint8_t *sealed = NULL;
+	size_t sealedlen = 0;
+	int rc;
+
+	if ((rc = skp_phstate_seal(st->key, FILE_PENDING, p, n, &sealed,
+	    &sealedlen)) != SKP_OK) {
+		skp_why(why, whylen, "%s: %s", FILE_PENDING, skp_strerror(rc));
+		return rc;
+	}
+	rc = skp_store_write(st->dir, FILE_PENDING, sealed, sealedlen, 0, why,
+	    whylen);
+	free(sealed);
+	return rc;
+}
+
+int
+skp_phstate_pending_load(struct skp_phstate *st, uint8_t **p, size_t *n,
+    char *why, size_t whylen)
+{
+	skp_buf_t *raw = NULL;
+	int rc;
+
+	if ((rc = skp_store_read(st->dir, FILE_PENDING, &raw, why, whylen)) ==
+	    SKP_OK &&
+	    (rc = skp_phstate_open_sealed(st->key, FILE_PENDING,
+	    skp_buf_ptr(raw), skp_buf_len(raw), p, n)) != SKP_OK)
+		skp_why(why, whylen, "%s/%s does not open: %s", st->dir,
+		    FILE_PENDING, skp_strerror(rc));
+	skp_buf_free(&raw);
+	return rc;
+}
+
+int
+skp_phstate_pending_remove(struct skp_phstate *st, char *why, size_t whylen)
+{
+	int rc = skp_store_remove(st->dir, FILE_PENDING, why, whylen);
+
+	return rc == SKP_ERR_NOT_FOUND ? SKP_OK : rc;
+}
+
+int
+skp_phstate_pending_exists(const char *dir)
+{
+	return file_exists(dir, FILE_PENDING);
+}
+
+/* Zeros over a file before it goes (best effort: flash may keep more). */
+static void
+overwrite(const char *dir, const char *name)
+{
+	char path[4096 + SIDE_NAME_MAX + 2];
+	uint8_t zero[512];
+	struct stat sb;
+	off_t done;
+	ssize_t w;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return;
+	memset(zero, 0, sizeof(zero));
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+		for (done = 0; done < sb.st_size; done += w)
+			if ((w = write(fd, zero, sb.st_size - done <
+			    (off_t)sizeof(zero) ? (size_t)(sb.st_size - done) :
+			    sizeof(zero))) <= 0)
+				break;
+	(void)fsync(fd);
+	close(fd);
+}
+
+/* Everything but the marker, the audit log and the locks. */
+static void
+wipe_moved(const char *dir)
+{
+	static const char *names[] = { FILE_MASTERKEY, FILE_KDF,
+	    FILE_IDENTITY, FILE_COMPUTERS, FILE_CREDS, FILE_COUNTERS,
+	    FILE_SEEN, FILE_HOSTS, FILE_CAS, FILE_PIN, FILE_PENDING };
+	char side[SIDE_NAME_MAX];
+	size_t i;
+
+	/* The storage key first: without it the sealed files are noise. */
+	for (i = 0; i < nitems(names); i++) {
+		overwrite(dir, names[i]);
+		(void)skp_store_remove(dir, names[i], NULL, 0);
+		snprintf(side, sizeof(side), "%s%s", names[i], LAST_SUFFIX);
+		overwrite(dir, side);
+		(void)skp_store_remove(dir, side, NULL, 0);
+		snprintf(side, sizeof(side), "%s%s", names[i], DAMAGED_SUFFIX);
+		overwrite(dir, side);
+		(void)skp_store_remove(dir, side, NULL, 0);
+	}
+}
+
+int
+skp_phstate_moved(struct skp_phstate *st,
+    const uint8_t digest[SKP_TRANSFER_DIGEST_LEN], uint64_t now, char *why,
+    size_t whylen)
+{
+	cbor_item_t *m;
+	uint8_t *p = NULL;
+	size_t n = 0;
+	int lfd = -1, rc;
+
+	if ((m = skp_cbor_map(2)) == NULL)
+		return SKP_ERR_NOMEM;
+	if ((rc = skp_cbor_map_put(m, 1, skp_cbor_uint(now))) != SKP_OK ||
+	    (rc = skp_cbor_map_put(m, 2, skp_cbor_bytes(digest,
+	    SKP_TRANSFER_DIGEST_LEN))) != SKP_OK ||
+	    (rc = skp_cbor_encode(m, 128, &p, &n)) != SKP_OK)
+		goto out;
+	if ((rc = lock_dir(st, &lfd, why, whylen)) != SKP_OK)
+		goto out;
+	/* The marker first: from here on the folder is no phone. */
+	if ((rc = skp_store_write(st->dir, FILE_MOVED, p, n, 0, why,
+	    whylen)) != SKP_OK)
+		goto out;
+	wipe_moved(st->dir);
+ out:
+	unlock_dir(&lfd);
+	skp_cbor_free(&m);
+	free(p);
+	return rc;
+}
+
+/*
+ * SKP_ERR_STATE with the message when dir holds the marker (and what a
+ * wipe cut short is removed); 0 otherwise.
+ */
+int
+skp_phstate_check_moved(const char *dir, char *why, size_t whylen)
+{
+	static const int64_t keys[] = { 1, 2 };
+	skp_buf_t *raw = NULL;
+	cbor_item_t *m = NULL;
+	char when[64] = "an unknown time";
+	uint64_t t;
+	time_t tt;
+	struct tm tm;
+
+	if (!file_exists(dir, FILE_MOVED))
+		return SKP_OK;
+	if (skp_store_read(dir, FILE_MOVED, &raw, NULL, 0) == SKP_OK &&
+	    skp_cbor_load_map(skp_buf_ptr(raw), skp_buf_len(raw), 128, keys,
+	    nitems(keys), &m) == SKP_OK && get_uint(m, 1, &t) == SKP_OK &&
+	    (tt = (time_t)t) >= 0 && gmtime_r(&tt, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	skp_cbor_free(&m);
+	skp_buf_free(&raw);
+	wipe_moved(dir);
+	skp_why(why, whylen, "this phone's state was moved to another phone "
+	    "at %s (sk-phone-authenticator transfer): it holds no keys and "
+	    "answers no computer. To use this device as a phone again, "
+	    "remove %s/%s and pair it anew", when, dir, FILE_MOVED);
+	return SKP_ERR_STATE;
 }

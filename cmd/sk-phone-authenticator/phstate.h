@@ -12,6 +12,7 @@
 #include "sk-phone/hostcert.h"
 #include "sk-phone/hostinfo.h"
 #include "sk-phone/pairuri.h"
+#include "sk-phone/transfer.h"
 
 /*
  * Files (docs/PROTOCOL.md §8), each a state file (store.h) in a 0700
@@ -402,6 +403,37 @@ int	skp_phstate_seal(const uint8_t key[SKP_PH_KEY_LEN], const char *name,
 int	skp_phstate_open_sealed(const uint8_t key[SKP_PH_KEY_LEN],
 	    const char *name, const uint8_t *, size_t, uint8_t **out,
 	    size_t *outlen);
+
+/*
+ * Moving the state to another phone (docs/PROTOCOL.md section 10).
+ * export: the payload of section 10.4 (windows closed), read under the
+ * lock; SKP_ERR_NOT_PAIRED without an identity. payload_decode: strict,
+ * into st (sent_at may be NULL). import: decode into st, which must be
+ * empty (skp_phstate_is_empty; else SKP_ERR_EXISTS), and write every
+ * file, the identity last. pending_*: the payload kept sealed as
+ * "transfer-pending" between received and done (load: SKP_ERR_NOT_FOUND
+ * when none). moved: write the marker "moved" {1: now, 2: digest}, then
+ * wipe the state (the storage key first). check_moved: SKP_ERR_STATE and
+ * the message when dir holds the marker (skp_phstate_open calls it).
+ */
+int	skp_phstate_export(struct skp_phstate *, uint64_t now, uint8_t **,
+	    size_t *, char *why, size_t whylen);
+int	skp_phstate_payload_decode(struct skp_phstate *, const uint8_t *,
+	    size_t, uint64_t *sent_at);
+int	skp_phstate_is_empty(const struct skp_phstate *);
+int	skp_phstate_import(struct skp_phstate *, const uint8_t *, size_t,
+	    char *why, size_t whylen);
+int	skp_phstate_pending_save(struct skp_phstate *, const uint8_t *,
+	    size_t, char *why, size_t whylen);
+int	skp_phstate_pending_load(struct skp_phstate *, uint8_t **, size_t *,
+	    char *why, size_t whylen);
+int	skp_phstate_pending_remove(struct skp_phstate *, char *why,
+	    size_t whylen);
+int	skp_phstate_pending_exists(const char *dir);
+int	skp_phstate_moved(struct skp_phstate *,
+	    const uint8_t [SKP_TRANSFER_DIGEST_LEN], uint64_t now, char *why,
+	    size_t whylen);
+int	skp_phstate_check_moved(const char *dir, char *why, size_t whylen);
 
 /* OpenSSH's names of the two key types a credential can be. */
 #define SKP_PH_SK_ECDSA		"sk-ecdsa-sha2-nistp256@openssh.com"

@@ -61,6 +61,8 @@ int	skp_pairuri_parse(const char *, size_t len, struct skp_pairuri *);
 /* SKP_ERR_EXPIRED when older than MAX_AGE or more than MAX_AHEAD ahead. */
 int	skp_pairuri_check_fresh(const struct skp_pairuri *, uint64_t now);
 void	skp_pairuri_clear(struct skp_pairuri *);
+/* A decimal without sign or leading zero that fits 64 bits. */
+int	skp_pairuri_parse_decimal(const char *, size_t len, uint64_t *);
 
 /* Field rules shared with the pairing payloads and the state files. */
 /* skp_relayurl_parse() without the parts (include/sk-phone/relayurl.h). */
