@@ -374,13 +374,15 @@ call_once(const struct skp_call_phone *phone,
 	 * and the message go together.
 	 */
 	if ((rc = skp_relay_set_deadline(r, timeout_ms)) != SKP_OK ||
-	    (rc = skp_relay_connect_start(r, phone->relay_url,
+	    (rc = skp_relay_connect_list_start(r, phone->relay_url,
 	    timeout_ms)) != SKP_OK ||
 	    (rc = noise_setup(&hs, phone, identity)) != SKP_OK ||
 	    (rc = skp_noise_write_message(hs, request, request_len, b)) !=
 	    SKP_OK)
 		goto out;
-	if ((rc = skp_relay_connect_finish(r, timeout_ms)) == SKP_OK &&
+	/* A relay list: the first URL that answers (§7.1). */
+	if ((rc = skp_relay_connect_list_finish(r, phone->relay_url,
+	    timeout_ms, NULL)) == SKP_OK &&
 	    (rc = skp_relay_call(r, phone->mailbox_id, (uint32_t)timeout_ms,
 	    &chan)) == SKP_OK)
 		called = 1;

@@ -9,6 +9,7 @@
 #include "sk-phone/cbor.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
+#include "sk-phone/relayurl.h"
 
 #define MAJOR_UINT	0
 #define MAJOR_NEGINT	1
@@ -883,4 +884,62 @@ skp_cbor_load_map(const void *p, size_t n, size_t maxlen,
 out:
 	skp_cbor_free(&m);
 	return rc;
+}
+
+cbor_item_t *
+skp_cbor_relays(const char *list)
+{
+	char url[SKP_RELAYURL_MAX + 1];
+	cbor_item_t *a, *t;
+	size_t i, n;
+
+	if (list == NULL)
+		return NULL;
+	if ((n = skp_relaylist_count(list)) < 2)
+		return skp_cbor_text(list);
+	if ((a = skp_cbor_array(n)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (skp_relaylist_get(list, i, url) != SKP_OK ||
+		    (t = skp_cbor_text(url)) == NULL ||
+		    skp_cbor_array_push(a, t) != SKP_OK) {
+			skp_cbor_free(&a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+int
+skp_cbor_map_get_relays(const cbor_item_t *map, int64_t key, char *out,
+    size_t outsz)
+{
+	char url[SKP_RELAYURL_MAX + 1], tmp[SKP_RELAYLIST_MAX + 1];
+	cbor_item_t *it, **items;
+	size_t i, n;
+	int rc;
+
+	if (out == NULL || outsz <= SKP_RELAYLIST_MAX)
+		return SKP_ERR_INVALID;
+	if ((rc = map_find(map, key, NULL, CBOR_TYPE_STRING, &it)) !=
+	    SKP_ERR_CBOR_TYPE)
+		return rc != SKP_OK ? rc :
+		    skp_cbor_get_text(it, SKP_RELAYURL_MAX, out, outsz);
+	if ((rc = map_find(map, key, NULL, CBOR_TYPE_ARRAY, &it)) != SKP_OK)
+		return rc;
+	n = cbor_array_size(it);
+	if (n < 2 || n > SKP_RELAYLIST_URLS)
+		return n < 2 ? SKP_ERR_FORMAT : SKP_ERR_TOO_LARGE;
+	items = cbor_array_handle(it);
+	tmp[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if ((rc = skp_cbor_get_text(items[i], SKP_RELAYURL_MAX, url,
+		    sizeof(url))) != SKP_OK)
+			return rc;
+		if ((rc = skp_relaylist_add(tmp, sizeof(tmp), url, NULL)) !=
+		    SKP_OK)
+			return rc == SKP_ERR_EXISTS ? SKP_ERR_FORMAT : rc;
+	}
+	memcpy(out, tmp, strlen(tmp) + 1);
+	return SKP_OK;
 }

@@ -253,10 +253,11 @@ check_name(const char *s)
 	return SKP_OK;
 }
 
+/* A relay list (relayurl.h): one URL, or several joined by spaces. */
 static int
 check_url(const char *s)
 {
-	if (s == NULL || skp_pairuri_check_relay(s, strlen(s)) != SKP_OK)
+	if (s == NULL || skp_relaylist_check(s, strlen(s), NULL) != SKP_OK)
 		return SKP_ERR_INVALID;
 	return SKP_OK;
 }
@@ -342,7 +343,8 @@ skp_pairflow_phone_new(const char *uri, const struct skp_p256_key *identity,
 	memcpy(pf->my_name, phone_name, strlen(phone_name) + 1);
 	memcpy(pf->hello.name, phone_name, strlen(phone_name) + 1);
 	memcpy(pf->hello.mailbox_id, mailbox_id, SKP_PAIRFLOW_MAILBOX_LEN);
-	memcpy(pf->hello.relay_url, listen_url, strlen(listen_url) + 1);
+	/* The hello names one URL, the list's first (§8.1). */
+	(void)skp_relaylist_get(listen_url, 0, pf->hello.relay_url);
 	*out = pf;
 	pf = NULL;
  out:
@@ -413,8 +415,8 @@ join(skp_pairflow_t *pf, int timeout_ms)
 		goto out;
 	}
 	if ((rc = skp_relay_set_deadline(pf->relay, timeout_ms)) != SKP_OK ||
-	    (rc = skp_relay_connect(pf->relay, pf->uri.relay, timeout_ms)) !=
-	    SKP_OK ||
+	    (rc = skp_relay_connect_list(pf->relay, pf->uri.relay, timeout_ms,
+	    NULL)) != SKP_OK ||
 	    (rc = skp_pairuri_rendezvous_id(pf->uri.secret, id)) != SKP_OK)
 		goto out;
 	if (pf->side == PF_COMPUTER)

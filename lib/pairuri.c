@@ -22,6 +22,8 @@
 #define DEC_U64_MAX	20	/* digits of UINT64_MAX */
 
 enum { P_V, P_K, P_S, P_R, P_N, P_T, P_COUNT };
+/* r may come more than once (v=3); the spans past the first. */
+#define R_MAX		SKP_RELAYLIST_URLS
 static const char pnames[P_COUNT] = { 'v', 'k', 's', 'r', 'n', 't' };
 
 struct span {
@@ -248,10 +250,10 @@ skp_pairuri_web_ok(const char *relay)
 static int
 encode_with(const struct skp_pairuri *u, int web, char *out, size_t outlen)
 {
-	char pre[WEB_ORIGIN_MAX + 1];
+	char pre[WEB_ORIGIN_MAX + 1], url[SKP_RELAYURL_MAX + 1];
 	skp_buf_t *b = NULL;
 	char *k = NULL, *s = NULL, t[DEC_U64_MAX + 1];
-	size_t rlen, nlen;
+	size_t rlen, nlen, i, nr;
 	int rc;
 
 	if (u == NULL || out == NULL) {
@@ -261,10 +263,12 @@ encode_with(const struct skp_pairuri *u, int web, char *out, size_t outlen)
 	rlen = strnlen(u->relay, sizeof(u->relay));
 	nlen = strnlen(u->name, sizeof(u->name));
 	if ((rc = skp_p256_check_public(u->computer_pub)) != SKP_OK ||
-	    (rc = skp_pairuri_check_relay(u->relay, rlen)) != SKP_OK ||
+	    (rc = skp_relaylist_check(u->relay, rlen, NULL)) != SKP_OK ||
 	    (rc = skp_pairuri_check_name(u->name, nlen)) != SKP_OK)
 		goto out;
-	if (web && (rc = web_prefix(u->relay, rlen, pre, sizeof(pre))) !=
+	nr = skp_relaylist_count(u->relay);
+	(void)skp_relaylist_get(u->relay, 0, url);
+	if (web && (rc = web_prefix(url, strlen(url), pre, sizeof(pre))) !=
 	    SKP_OK)
 		goto out;
 	if ((b = skp_buf_new(SKP_PAIRURI_MAX)) == NULL) {
@@ -279,13 +283,19 @@ encode_with(const struct skp_pairuri *u, int web, char *out, size_t outlen)
 		goto out;
 	if ((rc = web ? skp_buf_put(b, pre, strlen(pre)) :
 	    skp_buf_put(b, URI_PREFIX, strlen(URI_PREFIX))) != SKP_OK ||
-	    (rc = skp_buf_put(b, "v=2&k=", 6)) != SKP_OK ||
+	    (rc = skp_buf_put(b, nr > 1 ? "v=3&k=" : "v=2&k=", 6)) !=
+	    SKP_OK ||
 	    (rc = skp_buf_put(b, k, strlen(k))) != SKP_OK ||
 	    (rc = skp_buf_put(b, "&s=", 3)) != SKP_OK ||
-	    (rc = skp_buf_put(b, s, strlen(s))) != SKP_OK ||
-	    (rc = skp_buf_put(b, "&r=", 3)) != SKP_OK ||
-	    (rc = pct_encode(b, u->relay, rlen)) != SKP_OK ||
-	    (rc = skp_buf_put(b, "&n=", 3)) != SKP_OK ||
+	    (rc = skp_buf_put(b, s, strlen(s))) != SKP_OK)
+		goto out;
+	for (i = 0; i < nr; i++) {
+		(void)skp_relaylist_get(u->relay, i, url);
+		if ((rc = skp_buf_put(b, "&r=", 3)) != SKP_OK ||
+		    (rc = pct_encode(b, url, strlen(url))) != SKP_OK)
+			goto out;
+	}
+	if ((rc = skp_buf_put(b, "&n=", 3)) != SKP_OK ||
 	    (rc = pct_encode(b, u->name, nlen)) != SKP_OK ||
 	    (rc = skp_buf_put(b, "&t=", 3)) != SKP_OK ||
 	    (rc = skp_buf_put(b, t, strlen(t))) != SKP_OK)
@@ -330,14 +340,18 @@ is_newer_version(const struct span *v)
 	for (i = 0; i < v->len; i++)
 		if (!is_digit(v->p[i]))
 			return 0;
-	/* Any other well-formed number, however long, is larger than 2. */
-	return !(v->len == 1 && (v->p[0] == '0' || v->p[0] == '1' ||
-	    v->p[0] == '2'));
+	/* Any other well-formed number, however long, is larger than 3. */
+	return !(v->len == 1 && v->p[0] >= '0' && v->p[0] <= '3');
 }
 
-/* Split the query into the six known parameters, each exactly once. */
+/*
+ * Split the query into the six known parameters, each exactly once but
+ * r, which a v=3 URI repeats: its spans go to rs (*nr of them, at most
+ * R_MAX; val[P_R] is the first).
+ */
 static int
-split_query(const char *q, size_t n, struct span val[P_COUNT])
+split_query(const char *q, size_t n, struct span val[P_COUNT],
+    struct span rs[R_MAX], size_t *nr)
 {
 	size_t i = 0, end, j;
 	int seen[P_COUNT] = { 0 }, rc = SKP_OK;
@@ -352,14 +366,24 @@ split_query(const char *q, size_t n, struct span val[P_COUNT])
 			if (end - i >= 2 && q[i] == pnames[j] &&
 			    q[i + 1] == '=')
 				break;
-		if (j == P_COUNT || seen[j]++)
+		if (j == P_R && seen[j] < R_MAX) {
+			rs[seen[j]].p = q + i + 2;
+			rs[seen[j]].len = end - i - 2;
+		}
+		if (j == P_COUNT || (seen[j]++ && j != P_R))
 			rc = SKP_ERR_FORMAT;
-		else {
+		else if (seen[j] == 1) {
 			val[j].p = q + i + 2;
 			val[j].len = end - i - 2;
 		}
 		i = end + 1;
 	}
+	*nr = seen[P_R] > R_MAX ? R_MAX : (size_t)seen[P_R];
+	/* One r with v=2, two to four with v=3 (checked by the caller). */
+	if (seen[P_R] > R_MAX)
+		rc = SKP_ERR_FORMAT;
+	else if (seen[P_R] > 1)
+		seen[P_R] = 1;
 	if (seen[P_V] == 1 && is_newer_version(&val[P_V]))
 		return SKP_ERR_VERSION;
 	/* Protocol 1's URI: the computer must be updated, not the phone. */
@@ -391,14 +415,15 @@ int
 skp_pairuri_parse(const char *uri, size_t len, struct skp_pairuri *u)
 {
 	struct skp_pairuri t;
-	struct span val[P_COUNT];
-	char pre[WEB_ORIGIN_MAX + 1];
+	struct span val[P_COUNT], rs[R_MAX];
+	char pre[WEB_ORIGIN_MAX + 1], url[R_MAX][SKP_RELAYURL_MAX + 1];
 	const char *hash;
-	size_t plen = strlen(URI_PREFIX), rlen = 0, nlen = 0;
-	int rc, web;
+	size_t plen = strlen(URI_PREFIX), rlen[R_MAX], nlen = 0, nr = 0, i;
+	int rc, web, list;
 
 	memset(&t, 0, sizeof(t));
 	memset(val, 0, sizeof(val));
+	memset(rs, 0, sizeof(rs));
 	if (uri == NULL || u == NULL) {
 		rc = SKP_ERR_INVALID;
 		goto out;
@@ -423,9 +448,12 @@ skp_pairuri_parse(const char *uri, size_t len, struct skp_pairuri *u)
 		rc = SKP_ERR_FORMAT;
 		goto out;
 	}
-	if ((rc = split_query(uri + plen, len - plen, val)) != SKP_OK)
+	if ((rc = split_query(uri + plen, len - plen, val, rs, &nr)) !=
+	    SKP_OK)
 		goto out;
-	if (val[P_V].len != 1 || val[P_V].p[0] != '2' ||
+	list = val[P_V].len == 1 && val[P_V].p[0] == '3';
+	if (val[P_V].len != 1 || (val[P_V].p[0] != '2' && !list) ||
+	    (list ? nr < 2 : nr != 1) ||
 	    val[P_K].len != B64_PUB_LEN || val[P_S].len != B64_SECRET_LEN) {
 		rc = SKP_ERR_FORMAT;
 		goto out;
@@ -433,19 +461,30 @@ skp_pairuri_parse(const char *uri, size_t len, struct skp_pairuri *u)
 	if ((rc = decode_b64_exact(&val[P_K], t.computer_pub,
 	    sizeof(t.computer_pub))) != SKP_OK ||
 	    (rc = decode_b64_exact(&val[P_S], t.secret,
-	    sizeof(t.secret))) != SKP_OK ||
-	    (rc = pct_decode(&val[P_R], t.relay, SKP_RELAY_URL_MAX,
-	    &rlen)) != SKP_OK ||
-	    (rc = pct_decode(&val[P_N], t.name, SKP_NAME_MAX, &nlen)) !=
+	    sizeof(t.secret))) != SKP_OK)
+		goto out;
+	for (i = 0; i < nr; i++)
+		if ((rc = pct_decode(&rs[i], url[i], SKP_RELAY_URL_MAX,
+		    &rlen[i])) != SKP_OK)
+			goto out;
+	if ((rc = pct_decode(&val[P_N], t.name, SKP_NAME_MAX, &nlen)) !=
 	    SKP_OK ||
 	    (rc = parse_decimal(val[P_T].p, val[P_T].len, &t.created)) !=
 	    SKP_OK)
 		goto out;
-	if ((rc = skp_pairuri_check_relay(t.relay, rlen)) != SKP_OK ||
-	    (rc = skp_pairuri_check_name(t.name, nlen)) != SKP_OK)
+	for (i = 0; i < nr; i++) {
+		if ((rc = skp_pairuri_check_relay(url[i], rlen[i])) != SKP_OK)
+			goto out;
+		if (skp_relaylist_add(t.relay, sizeof(t.relay), url[i],
+		    NULL) != SKP_OK) {
+			rc = SKP_ERR_FORMAT;	/* the same URL twice */
+			goto out;
+		}
+	}
+	if ((rc = skp_pairuri_check_name(t.name, nlen)) != SKP_OK)
 		goto out;
 	/* One spelling: the start the encoder makes from r, byte for byte. */
-	if (web && (web_prefix(t.relay, rlen, pre, sizeof(pre)) != SKP_OK ||
+	if (web && (web_prefix(url[0], rlen[0], pre, sizeof(pre)) != SKP_OK ||
 	    strlen(pre) != plen || memcmp(pre, uri, plen) != 0)) {
 		rc = SKP_ERR_FORMAT;
 		goto out;

@@ -1308,6 +1308,110 @@ skp_relay_connect(skp_relay_t *r, const char *url, int timeout_ms)
 	return skp_relay_connect_finish(r, timeout_ms);
 }
 
+/*
+ * ---- a relay list (PROTOCOL.md §7.1): the URLs of one relay in turn ----
+ */
+
+int
+skp_relay_connect_list_start(skp_relay_t *r, const char *list,
+    int timeout_ms)
+{
+	char url[SKP_RELAYURL_MAX + 1];
+
+	if (r == NULL || list == NULL || timeout_ms <= 0)
+		return SKP_ERR_INVALID;
+	if (skp_relaylist_check(list, strlen(list), NULL) != SKP_OK)
+		return SKP_ERR_INVALID;
+	(void)skp_relaylist_get(list, 0, url);
+	return skp_relay_connect_start(r, url, timeout_ms);
+}
+
+/*
+ * What URL i of n may take of what is left: the last all of it, the
+ * others their share and at most SKP_RELAY_URL_TIMEOUT_MS, so that a
+ * URL that takes the connection and never answers leaves the next ones
+ * their turn.
+ */
+static int
+url_share(int left, size_t i, size_t n)
+{
+	int share;
+
+	if (i + 1 >= n)
+		return left;
+	share = left / (int)(n - i);
+	return share < SKP_RELAY_URL_TIMEOUT_MS ? share :
+	    SKP_RELAY_URL_TIMEOUT_MS;
+}
+
+/* A failure the user must fix says more than the network's. */
+static int
+list_err(int kept, int rc)
+{
+	if (kept == SKP_ERR_TLS || kept == SKP_ERR_IO)
+		return kept;
+	return rc;
+}
+
+int
+skp_relay_connect_list_finish(skp_relay_t *r, const char *list,
+    int timeout_ms, size_t *which)
+{
+	char url[SKP_RELAYURL_MAX + 1];
+	uint64_t t0;
+	size_t i, n;
+	int left, per, rc = SKP_ERR_TIMEOUT, err = 0;
+
+	if (r == NULL || list == NULL || timeout_ms <= 0)
+		return SKP_ERR_INVALID;
+	if (which != NULL)
+		*which = 0;
+	n = skp_relaylist_count(list);
+	t0 = now_ms();
+	for (i = 0; i < n; i++) {
+		left = timeout_ms - (int)(now_ms() - t0);
+		if (left <= 0 || past_deadline(r)) {
+			rc = SKP_ERR_TIMEOUT;
+			break;
+		}
+		per = url_share(left, i, n);
+		if (per <= 0)
+			per = 1;
+		(void)skp_relaylist_get(list, i, url);
+		if (i > 0 && (rc = skp_relay_connect_start(r, url, per)) !=
+		    SKP_OK) {
+			if (rc == SKP_ERR_INVALID || rc == SKP_ERR_IO)
+				break;
+			err = list_err(err, rc);
+			continue;
+		}
+		if ((rc = skp_relay_connect_finish(r, per)) == SKP_OK) {
+			if (which != NULL)
+				*which = i;
+			if (i > 0)
+				dbg(r, "relay %s answered (URL %zu of %zu)",
+				    url, i + 1, n);
+			return SKP_OK;
+		}
+		dbg(r, "relay %s: %s, trying the next URL", url,
+		    skp_strerror(rc));
+		err = list_err(err, rc);
+	}
+	return rc == SKP_ERR_INVALID ? rc : list_err(err, rc);
+}
+
+int
+skp_relay_connect_list(skp_relay_t *r, const char *list, int timeout_ms,
+    size_t *which)
+{
+	int rc;
+
+	if ((rc = skp_relay_connect_list_start(r, list, timeout_ms)) !=
+	    SKP_OK)
+		return rc;
+	return skp_relay_connect_list_finish(r, list, timeout_ms, which);
+}
+
 /* Can the object take a new request now? */
 static int
 usable(const skp_relay_t *r)

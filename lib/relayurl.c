@@ -292,3 +292,134 @@ skp_relayurl_parse(const char *s, size_t n, struct skp_relayurl *out,
 out:
 	return rc;
 }
+
+/* Length of URL i of list and where it starts; 0 past the end. */
+static size_t
+list_at(const char *list, size_t i, const char **at)
+{
+	const char *p = list, *sp;
+
+	if (list == NULL || *list == '\0')
+		return 0;
+	for (; i > 0; i--) {
+		if ((sp = strchr(p, ' ')) == NULL)
+			return 0;
+		p = sp + 1;
+	}
+	*at = p;
+	return (sp = strchr(p, ' ')) == NULL ? strlen(p) : (size_t)(sp - p);
+}
+
+size_t
+skp_relaylist_count(const char *list)
+{
+	size_t n = 0;
+
+	if (list == NULL || *list == '\0')
+		return 0;
+	for (n = 1; *list != '\0'; list++)
+		if (*list == ' ')
+			n++;
+	return n;
+}
+
+int
+skp_relaylist_get(const char *list, size_t i, char out[SKP_RELAYURL_MAX + 1])
+{
+	const char *at = NULL;
+	size_t n;
+
+	out[0] = '\0';
+	if ((n = list_at(list, i, &at)) == 0 || n > SKP_RELAYURL_MAX)
+		return SKP_ERR_NOT_FOUND;
+	memcpy(out, at, n);
+	out[n] = '\0';
+	return SKP_OK;
+}
+
+int
+skp_relaylist_has(const char *list, const char *url)
+{
+	const char *at = NULL;
+	size_t i, n;
+
+	if (url == NULL)
+		return 0;
+	for (i = 0; (n = list_at(list, i, &at)) > 0; i++)
+		if (n == strlen(url) && memcmp(at, url, n) == 0)
+			return 1;
+	return 0;
+}
+
+int
+skp_relaylist_check(const char *s, size_t len, const char **why)
+{
+	const char *dummy, *p, *e, *q, *f;
+	size_t n = 0, m;
+	int rc;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = NULL;
+	if (s == NULL || len == 0) {
+		*why = "no relay URL";
+		return SKP_ERR_FORMAT;
+	}
+	if (len > SKP_RELAYLIST_MAX) {
+		*why = "at most 4 relay URLs of at most 255 bytes each";
+		return SKP_ERR_TOO_LARGE;
+	}
+	for (p = s; p <= s + len; p = e + 1) {
+		if ((e = memchr(p, ' ', (size_t)(s + len - p))) == NULL)
+			e = s + len;
+		if (++n > SKP_RELAYLIST_URLS) {
+			*why = "at most 4 relay URLs for one relay";
+			return SKP_ERR_TOO_LARGE;
+		}
+		if ((rc = skp_relayurl_parse(p, (size_t)(e - p), NULL,
+		    why)) != SKP_OK)
+			return rc;
+		/* The same URL twice would only be tried twice. */
+		for (q = s; q < p; q = f + 1) {
+			f = memchr(q, ' ', (size_t)(p - q));
+			m = (size_t)(f - q);
+			if (m == (size_t)(e - p) && memcmp(q, p, m) == 0) {
+				*why = "a relay URL is given twice";
+				return SKP_ERR_FORMAT;
+			}
+		}
+	}
+	return SKP_OK;
+}
+
+int
+skp_relaylist_add(char *buf, size_t size, const char *url, const char **why)
+{
+	const char *dummy;
+	size_t have, ulen;
+	int rc;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = NULL;
+	if (buf == NULL || url == NULL)
+		return SKP_ERR_INVALID;
+	have = strnlen(buf, size);
+	ulen = strlen(url);
+	if ((rc = skp_relayurl_parse(url, ulen, NULL, why)) != SKP_OK)
+		return rc;
+	if (skp_relaylist_has(buf, url)) {
+		*why = "a relay URL is given twice";
+		return SKP_ERR_EXISTS;
+	}
+	if (skp_relaylist_count(buf) >= SKP_RELAYLIST_URLS) {
+		*why = "at most 4 relay URLs for one relay";
+		return SKP_ERR_TOO_LARGE;
+	}
+	if (have + 1 + ulen + 1 > size)
+		return SKP_ERR_TOO_LARGE;
+	if (have > 0)
+		buf[have++] = ' ';
+	memcpy(buf + have, url, ulen + 1);
+	return SKP_OK;
+}

@@ -919,8 +919,8 @@ skp_store_phones_add(skp_store_phones_t *s,
 		skp_why(why, whylen, "the computer's name is not valid");
 		goto out;
 	}
-	if ((rc = skp_pairuri_check_relay(t.relay,
-	    strnlen(t.relay, sizeof(t.relay)))) != SKP_OK) {
+	if ((rc = skp_relaylist_check(t.relay,
+	    strnlen(t.relay, sizeof(t.relay)), NULL)) != SKP_OK) {
 		skp_why(why, whylen, "the relay URL is not valid");
 		goto out;
 	}
@@ -1047,7 +1047,7 @@ pairing_map(const struct skp_store_pairing *p)
 	    sizeof(p->phone_pub))) != SKP_OK ||
 	    skp_cbor_map_put(m, 3, skp_cbor_bytes(p->mailbox_id,
 	    sizeof(p->mailbox_id))) != SKP_OK ||
-	    skp_cbor_map_put(m, 4, skp_cbor_text(p->relay)) != SKP_OK ||
+	    skp_cbor_map_put(m, 4, skp_cbor_relays(p->relay)) != SKP_OK ||
 	    skp_cbor_map_put(m, 5, skp_cbor_bytes(p->request_psk,
 	    sizeof(p->request_psk))) != SKP_OK ||
 	    skp_cbor_map_put(m, 6, skp_cbor_uint(p->paired_at)) != SKP_OK ||
@@ -1130,7 +1130,7 @@ decode_pairing(const cbor_item_t *m, skp_store_phones_t *s)
 	    SKP_OK ||
 	    (rc = get_bytes(m, 3, p.mailbox_id, sizeof(p.mailbox_id))) !=
 	    SKP_OK ||
-	    (rc = get_text(m, 4, SKP_RELAY_URL_MAX, p.relay,
+	    (rc = skp_cbor_map_get_relays(m, 4, p.relay,
 	    sizeof(p.relay))) != SKP_OK ||
 	    (rc = get_bytes(m, 5, p.request_psk, sizeof(p.request_psk))) !=
 	    SKP_OK ||
@@ -1291,11 +1291,13 @@ skp_store_phones_move(const char *dir, const uint8_t id[SKP_PHONE_ID_LEN],
 		rc = SKP_ERR_NOT_FOUND;
 		goto out;
 	}
+	/* A phone names one URL: one of the list's keeps the list. */
 	if (memcmp(s->p[i].mailbox_id, mailbox_id, SKP_MAILBOX_ID_LEN) ==
-	    0 && strcmp(s->p[i].relay, relay) == 0)
+	    0 && skp_relaylist_has(s->p[i].relay, relay))
 		goto out;	/* told before */
 	memcpy(s->p[i].mailbox_id, mailbox_id, SKP_MAILBOX_ID_LEN);
-	snprintf(s->p[i].relay, sizeof(s->p[i].relay), "%s", relay);
+	if (!skp_relaylist_has(s->p[i].relay, relay))
+		snprintf(s->p[i].relay, sizeof(s->p[i].relay), "%s", relay);
 	rc = skp_store_phones_save(dir, s, why, whylen);
 out:
 	skp_store_unlock(&fd);

@@ -42,7 +42,8 @@ struct args {
 	const char	*state;
 	const char	*passfile;
 	const char	*name;
-	const char	*relay;
+	const char	*relay;		/* relays when --relay was given */
+	char		 relays[SKP_RELAYLIST_MAX + 1];	/* each --relay */
 	const char	*ca;		/* --ca FILE */
 	const char	*pinfile;
 	const char	*urifile;
@@ -339,6 +340,22 @@ relay_ca(const struct args *a, const char *dir, char *out, size_t outlen)
 	return ret;
 }
 
+/* Is every URL of small one of big's (and big longer)? */
+static int
+list_within(const char *small, const char *big)
+{
+	char url[SKP_RELAYURL_MAX + 1];
+	size_t i, n = skp_relaylist_count(small);
+
+	if (n == 0 || n >= skp_relaylist_count(big))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (skp_relaylist_get(small, i, url) != SKP_OK ||
+		    !skp_relaylist_has(big, url))
+			return 0;
+	return 1;
+}
+
 /*
  * Why the handshake did not happen. The relay tells a code nobody waits
  * for (used, expired, altered) at once; the computer hangs up on a first
@@ -519,9 +536,14 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 			goto out;
 		}
 	}
-	/* The phone listens where it was told, else where it paired. */
+	/*
+	 * The phone listens where it was told, else where it paired; a URI
+	 * that lists more URLs of that same relay (all of the saved ones
+	 * among them) gives its list.
+	 */
 	listen_url = a->relay != NULL ? a->relay :
-	    st->relay[0] != '\0' ? st->relay : pu.relay;
+	    st->relay[0] != '\0' && !list_within(st->relay, pu.relay) ?
+	    st->relay : pu.relay;
 	if ((rc = skp_pairflow_phone_new(uri, &st->identity, st->name,
 	    st->mailbox_id, listen_url, 0, &pf)) != SKP_OK) {
 		fprintf(stderr, PROG ": %s\n", skp_strerror(rc));
@@ -578,7 +600,8 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 		die_why("computers", rc, why);
 		goto out;
 	}
-	if (st->relay[0] == '\0' &&
+	if ((st->relay[0] == '\0' || (listen_url == pu.relay &&
+	    strcmp(st->relay, listen_url) != 0)) &&
 	    (rc = skp_phstate_identity_set(st, NULL, listen_url, why,
 	    sizeof(why))) != SKP_OK) {
 		die_why("identity", rc, why);
@@ -1384,13 +1407,15 @@ main(int argc, char **argv)
 			a.name = optarg;
 			break;
 		case 'r':
-			a.relay = optarg;
-			if (skp_relayurl_parse(optarg, strlen(optarg), NULL,
-			    &uwhy) != SKP_OK) {
+			/* Repeated: the URLs of one relay, in turn. */
+			if (skp_relaylist_add(a.relays, sizeof(a.relays),
+			    optarg, &uwhy) != SKP_OK) {
 				fprintf(stderr, PROG ": --relay %s: %s\n",
-				    optarg, uwhy);
+				    optarg, uwhy != NULL ? uwhy :
+				    "too long");
 				return 2;
 			}
+			a.relay = a.relays;
 			break;
 		case 'C':
 			a.ca = optarg;

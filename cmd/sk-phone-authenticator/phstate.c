@@ -251,7 +251,7 @@ skp_phstate_decode_identity(struct skp_phstate *st, const uint8_t *p,
 	static const int64_t keys[] = { 1, 2, 3, 4, 5, 6 };
 	uint8_t priv[SKP_P256_PRIV_LEN], mbpriv[SKP_P256_PRIV_LEN];
 	uint8_t oldpriv[SKP_P256_PRIV_LEN], oldid[SKP_MAILBOX_ID_LEN];
-	char name[SKP_NAME_MAX + 1], relay[SKP_RELAY_URL_MAX + 1];
+	char name[SKP_NAME_MAX + 1], relay[SKP_RELAYLIST_MAX + 1];
 	struct skp_p256_key k, mk, ok;
 	cbor_item_t *m = NULL, *it;
 	int rc, migrated = 0, have_old = 0;
@@ -264,7 +264,8 @@ skp_phstate_decode_identity(struct skp_phstate *st, const uint8_t *p,
 	    (rc = get_bytes(m, 1, sizeof(priv), sizeof(priv), priv, NULL)) !=
 	    SKP_OK ||
 	    (rc = get_text(m, 3, SKP_NAME_MAX, name)) != SKP_OK ||
-	    (rc = get_text(m, 4, SKP_RELAY_URL_MAX, relay)) != SKP_OK)
+	    (rc = skp_cbor_map_get_relays(m, 4, relay, sizeof(relay))) !=
+	    SKP_OK)
 		goto out;
 	if (skp_cbor_map_get(m, 5, CBOR_TYPE_BYTESTRING, &it) == SKP_OK) {
 		if (skp_cbor_map_get(m, 2, CBOR_TYPE_BYTESTRING, &it) ==
@@ -309,7 +310,7 @@ skp_phstate_decode_identity(struct skp_phstate *st, const uint8_t *p,
 	}
 	if (skp_pairuri_check_name(name, strlen(name)) != SKP_OK ||
 	    (relay[0] != '\0' &&
-	    skp_pairuri_check_relay(relay, strlen(relay)) != SKP_OK)) {
+	    skp_relaylist_check(relay, strlen(relay), NULL) != SKP_OK)) {
 		rc = SKP_ERR_FORMAT;
 		goto out;
 	}
@@ -348,7 +349,7 @@ encode_identity(const struct skp_phstate *st, uint8_t **out, size_t *outlen)
 	if ((rc = skp_cbor_map_put(m, 1, skp_cbor_bytes(st->identity.priv,
 	    SKP_P256_PRIV_LEN))) == SKP_OK &&
 	    (rc = skp_cbor_map_put(m, 3, skp_cbor_text(st->name))) == SKP_OK &&
-	    (rc = skp_cbor_map_put(m, 4, skp_cbor_text(st->relay))) ==
+	    (rc = skp_cbor_map_put(m, 4, skp_cbor_relays(st->relay))) ==
 	    SKP_OK &&
 	    (rc = skp_cbor_map_put(m, 5, skp_cbor_bytes(st->mailbox_key.priv,
 	    SKP_P256_PRIV_LEN))) == SKP_OK &&
@@ -2319,7 +2320,7 @@ skp_phstate_identity_set(struct skp_phstate *st, const char *name,
 
 	if ((name != NULL && skp_pairuri_check_name(name, strlen(name)) !=
 	    SKP_OK) || (relay != NULL &&
-	    skp_pairuri_check_relay(relay, strlen(relay)) != SKP_OK)) {
+	    skp_relaylist_check(relay, strlen(relay), NULL) != SKP_OK)) {
 		skp_why(why, whylen, "bad phone name or relay URL");
 		return SKP_ERR_INVALID;
 	}

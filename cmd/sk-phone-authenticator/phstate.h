@@ -19,7 +19,7 @@
  * folder, 0600, replaced atomically:
  *   masterkey    {1: storage key (32)}		  without a passphrase
  *   kdf          {1: salt, 2: log2 N, 3: r, 4: p, 5: check tag}  with one
- *   identity     sealed {1: identity key, 3: name, 4: relay URL,
+ *   identity     sealed {1: identity key, 3: name, 4: relay list,
  *                5: mailbox key, 6: the mailbox key before a rotation,
  *                while some computer is not told}  (protocol 1: 2:
  *                mailbox secret, not 5)
@@ -182,7 +182,8 @@ struct skp_phstate {
 	struct skp_p256_key	old_mailbox_key;
 	uint8_t			old_mailbox_id[SKP_MAILBOX_ID_LEN];
 	char			name[SKP_NAME_MAX + 1];
-	char			relay[SKP_RELAY_URL_MAX + 1];
+	/* A relay list (relayurl.h): the URLs of one relay, in turn. */
+	char			relay[SKP_RELAYLIST_MAX + 1];
 	struct skp_ph_computer	computers[SKP_PH_MAX_COMPUTERS];
 	size_t			ncomputers;
 	struct skp_ph_cred	creds[SKP_PH_MAX_CREDS];

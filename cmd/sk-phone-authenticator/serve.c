@@ -12,6 +12,7 @@
 #include "sk-phone/ctap.h"
 #include "sk-phone/err.h"
 #include "sk-phone/relay.h"
+#include "sk-phone/relayurl.h"
 
 #include "audit.h"
 #include "handle.h"
@@ -1275,21 +1276,29 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 	/* Two holders of the key would take the mailbox from each other
 	 * at once, forever: a takeover backs off on its own count. */
 	uint64_t taken_backoff = SKP_SERVE_BACKOFF_MIN_MS;
+	char first[SKP_RELAYURL_MAX + 1], cur[SKP_RELAYURL_MAX + 1];
 	const char *url;
 	uint32_t rnd;
+	size_t which;
 	int rc, fatal = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.h = h;
 	s.o = o;
 	skp_prompt_init(&s.prompt, o->tty_in, o->tty_out);
+	/*
+	 * A relay list: every connect walks it from its first URL, so the
+	 * phone comes back to the first as soon as it answers again.
+	 */
 	url = o->relay != NULL ? o->relay : h->st->relay;
-	h->relay = url;
 	if (url == NULL || url[0] == '\0') {
 		fprintf(stderr, "sk-phone-authenticator: no relay: pair with a "
 		    "computer first, or give --relay URL\n");
 		return SKP_ERR_INVALID;
 	}
+	/* Answers name one URL (response key 4): the list's first. */
+	(void)skp_relaylist_get(url, 0, first);
+	h->relay = first;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -1304,7 +1313,10 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 			rc = SKP_ERR_NOMEM;
 			goto out;
 		}
-		rc = skp_relay_connect(s.relay, url, CONNECT_TIMEOUT_MS);
+		which = 0;
+		rc = skp_relay_connect_list(s.relay, url, CONNECT_TIMEOUT_MS,
+		    &which);
+		(void)skp_relaylist_get(url, which, cur);
 		if (rc == SKP_OK)
 			rc = skp_relay_listen(s.relay, &h->st->mailbox_key,
 			    CONNECT_TIMEOUT_MS);
@@ -1312,10 +1324,10 @@ skp_serve(struct skp_handler *h, const struct skp_serve_opts *o)
 			memcpy(s.listen_id, h->st->mailbox_id,
 			    sizeof(s.listen_id));
 			s.relisten = 0;
-			rc = old_listen(&s, url);
+			rc = old_listen(&s, cur);
 		}
 		if (rc == SKP_OK) {
-			printf("listening on %s as phone \"%s\"\n", url,
+			printf("listening on %s as phone \"%s\"\n", cur,
 			    h->st->name);
 			fflush(stdout);
 			backoff = SKP_SERVE_BACKOFF_MIN_MS;

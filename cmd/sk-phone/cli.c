@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sk-phone/err.h"
@@ -138,5 +139,46 @@ skp_cli_relay_check(const char *url, const char *ca_file, int timeout_ms,
 	skp_relay_free(&r);
 	if (ai != NULL)
 		freeaddrinfo(ai);
+	return rc;
+}
+
+int
+skp_cli_relays_check(const char *list, const char *ca_file, int timeout_ms,
+    size_t *which, char *why, size_t whylen)
+{
+	char url[SKP_RELAYURL_MAX + 1], first[512];
+	struct timespec t0, t;
+	size_t i, n;
+	int rc = SKP_ERR_INVALID, first_rc = SKP_OK, left, per;
+
+	*which = 0;
+	n = skp_relaylist_count(list);
+	first[0] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = timeout_ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left < 1)
+			left = 1;
+		per = i + 1 == n ? left : left / (int)(n - i);
+		if (i + 1 < n && per > SKP_RELAY_URL_TIMEOUT_MS)
+			per = SKP_RELAY_URL_TIMEOUT_MS;
+		(void)skp_relaylist_get(list, i, url);
+		if ((rc = skp_cli_relay_check(url, ca_file, per < 1 ? 1 : per,
+		    why, whylen)) == SKP_OK) {
+			*which = i;
+			return SKP_OK;
+		}
+		if (i == 0) {
+			first_rc = rc;
+			snprintf(first, sizeof(first), "%s", why);
+		}
+	}
+	if (n > 1) {
+		snprintf(why, whylen, "%s (and the other %zu relay URL%s "
+		    "failed too)", first, n - 1, n > 2 ? "s" : "");
+		rc = first_rc;
+	}
 	return rc;
 }

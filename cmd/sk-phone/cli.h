@@ -21,6 +21,14 @@ int	skp_cli_confirm(const char *question);
  */
 int	skp_cli_relay_check(const char *url, const char *ca_file,
 	    int timeout_ms, char *why, size_t whylen);
+/*
+ * The same for a relay list (relayurl.h), its URLs in turn, each but the
+ * last with its share of timeout_ms as skp_relay_connect_list() gives
+ * it: SKP_OK at the first that answers (*which its index), else the
+ * first URL's error and why (with how many others failed too).
+ */
+int	skp_cli_relays_check(const char *list, const char *ca_file,
+	    int timeout_ms, size_t *which, char *why, size_t whylen);
 
 int	skp_cli_pair(int argc, char **argv);
 int	skp_cli_status(int argc, char **argv);

@@ -148,7 +148,7 @@ default_name(const skp_store_phones_t *phones, char *out, size_t outlen)
 /* Save the pairing; the same phone or name paired again replaces it. */
 static int
 save_pairing(const char *dir, const struct skp_pair_peer *peer,
-    const char *computer_name, const char *ca_file)
+    const char *computer_name, const char *ca_file, const char *relays)
 {
 	char why[SKP_STORE_WHY_MAX];
 	skp_store_phones_t *phones = NULL;
@@ -176,7 +176,13 @@ save_pairing(const char *dir, const struct skp_pair_peer *peer,
 	snprintf(sp.phone_name, sizeof(sp.phone_name), "%s", peer->name);
 	memcpy(sp.phone_pub, peer->static_pub, sizeof(sp.phone_pub));
 	memcpy(sp.mailbox_id, peer->mailbox_id, sizeof(sp.mailbox_id));
-	snprintf(sp.relay, sizeof(sp.relay), "%s", peer->relay_url);
+	/*
+	 * The phone names the one URL it listens on; when that is one of
+	 * this side's list, the list is kept (URLs of that same relay).
+	 */
+	snprintf(sp.relay, sizeof(sp.relay), "%s",
+	    skp_relaylist_has(relays, peer->relay_url) ? relays :
+	    peer->relay_url);
 	memcpy(sp.request_psk, peer->request_psk, sizeof(sp.request_psk));
 	sp.paired_at = peer->paired_at;
 	snprintf(sp.computer_name, sizeof(sp.computer_name), "%s",
@@ -304,7 +310,8 @@ skp_cli_pair(int argc, char **argv)
 		{ NULL,		0,			NULL, 0 },
 	};
 	char dir[SKP_STORE_PATH_MAX], why[SKP_STORE_WHY_MAX];
-	char name[SKP_NAME_MAX + 1], relay[SKP_RELAY_URL_MAX + 1];
+	char name[SKP_NAME_MAX + 1], relay[SKP_RELAYLIST_MAX + 1];
+	char first[SKP_RELAYURL_MAX + 1];
 	char ca[SKP_STORE_CA_MAX + 1], web_uri[SKP_PAIRURI_MAX + 1];
 	struct skp_p256_key identity;
 	struct skp_pair_peer peer;
@@ -314,6 +321,7 @@ skp_cli_pair(int argc, char **argv)
 	const char *uri_file = NULL, *env, *uri, *code, *uwhy = NULL;
 	char *end;
 	long t;
+	size_t which;
 	int c, yes = 0, replace = 0, timeout_s = PAIR_TIMEOUT_DEFAULT;
 	int ret = 1, rc, confirmed, color, lock = -1, web;
 
@@ -325,12 +333,14 @@ skp_cli_pair(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			snprintf(relay, sizeof(relay), "%s", optarg);
-			if (skp_relayurl_parse(optarg, strlen(optarg), NULL,
-			    &uwhy) != SKP_OK) {
+			/* Repeated: the URLs of one relay, tried in turn. */
+			if ((rc = skp_relaylist_add(relay, sizeof(relay),
+			    optarg, &uwhy)) != SKP_OK) {
 				skp_cli_err("--relay %s: %s; it wants "
-				    "ws://HOST:PORT or wss://HOST:PORT/PATH",
-				    optarg, uwhy);
+				    "ws://HOST:PORT or wss://HOST:PORT/PATH, "
+				    "at most %d of them", optarg,
+				    uwhy != NULL ? uwhy : "too long",
+				    SKP_RELAYLIST_URLS);
 				ret = 2;
 				goto out;
 			}
@@ -405,8 +415,8 @@ skp_cli_pair(int argc, char **argv)
 	 * phones already paired use. */
 	if (relay[0] == '\0' && (env = getenv("SK_PHONE_RELAY")) != NULL &&
 	    env[0] != '\0') {
-		if (skp_relayurl_parse(env, strlen(env), NULL, &uwhy) !=
-		    SKP_OK) {
+		/* Several URLs of one relay: separated by spaces. */
+		if (skp_relaylist_check(env, strlen(env), &uwhy) != SKP_OK) {
 			skp_cli_err("SK_PHONE_RELAY=%s: %s; fix it or pass "
 			    "--relay", env, uwhy);
 			ret = 2;
@@ -458,7 +468,7 @@ skp_cli_pair(int argc, char **argv)
 		goto out;
 	}
 	/* Drawing a code no phone can use would waste the user's time. */
-	if (skp_cli_relay_check(relay, ca, RELAY_CHECK_MS, why,
+	if (skp_cli_relays_check(relay, ca, RELAY_CHECK_MS, &which, why,
 	    sizeof(why)) != SKP_OK) {
 		skp_cli_err("%s", why);
 		goto out;
@@ -490,8 +500,10 @@ skp_cli_pair(int argc, char **argv)
 	 * with the pairing in the fragment (never sent to the server): any
 	 * phone's camera opens it. The text form stays for pasting.
 	 */
-	web = skp_pairuri_web_ok(relay) &&
-	    skp_webcheck(relay, ca, RELAY_CHECK_MS) &&
+	/* The web form is the first URL's: only when that one answered. */
+	(void)skp_relaylist_get(relay, 0, first);
+	web = which == 0 && skp_pairuri_web_ok(first) &&
+	    skp_webcheck(first, ca, RELAY_CHECK_MS) &&
 	    skp_pairflow_web_uri(pf, web_uri, sizeof(web_uri)) == SKP_OK;
 	if (web)
 		printf("Scan this code with your phone's camera: it opens the "
@@ -570,9 +582,10 @@ skp_cli_pair(int argc, char **argv)
 			skp_cli_err("pairing failed: %s", skp_strerror(rc));
 		goto out;
 	}
-	if (save_pairing(dir, &peer, name, ca) != SKP_OK)
+	if (save_pairing(dir, &peer, name, ca, relay) != SKP_OK)
 		goto out;
 	printf("Paired with phone '%s' (relay %s).\n", peer.name,
+	    skp_relaylist_has(relay, peer.relay_url) ? relay :
 	    peer.relay_url);
 	printf("Next: sk-phone setup, then ssh-keygen -t ecdsa-sk -w "
 	    "<provider path it prints>.\n");

@@ -18,6 +18,7 @@
 #include "sk-phone/err.h"
 #include "sk-phone/keyhandle.h"
 #include "sk-phone/relay.h"
+#include "sk-phone/relayurl.h"
 #include "sk-phone/store.h"
 
 #include "cli.h"
@@ -142,7 +143,9 @@ skp_cli_status(int argc, char **argv)
 		{ NULL,		0,			NULL, 0 },
 	};
 	char dir[SKP_STORE_PATH_MAX], when[32], reason[SKP_CTAP_REASON_MAX + 1];
-	char hex[2 * SKP_PHONE_ID_LEN + 1], why[512];
+	char hex[2 * SKP_PHONE_ID_LEN + 1], why[1024];
+	char url[SKP_RELAYURL_MAX + 1];
+	size_t which;
 	struct skp_p256_key id;
 	struct skp_ctap_info info;
 	skp_store_phones_t *phones = NULL;
@@ -190,10 +193,11 @@ skp_cli_status(int argc, char **argv)
 		printf("phone '%s' (id %.8s, paired %s as '%s')\n",
 		    ph->phone_name, hex, when, ph->computer_name);
 		fflush(stdout);
-		rc = skp_cli_relay_check(ph->relay, ph->ca_file, 2000, why,
-		    sizeof(why));
+		rc = skp_cli_relays_check(ph->relay, ph->ca_file, 2000,
+		    &which, why, sizeof(why));
+		(void)skp_relaylist_get(ph->relay, which, url);
 		if (rc == SKP_OK)
-			printf("  relay %s: reachable\n", ph->relay);
+			printf("  relay %s: reachable\n", url);
 		else
 			printf("  relay: %s\n", why);
 		if (rc != SKP_OK) {

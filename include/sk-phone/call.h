@@ -74,6 +74,7 @@
 /* What the computer keeps about the phone (its pairing record). */
 struct skp_call_phone {
 	const char	*name;		/* for messages only */
+	/* A relay list (relayurl.h): tried in turn, first answer wins. */
 	const char	*relay_url;
 	const uint8_t	*static_pub;	/* SKP_P256_PUB_LEN */
 	const uint8_t	*mailbox_id;	/* 32 bytes */

@@ -97,4 +97,18 @@ int	skp_cbor_get_bytes_ptr(const cbor_item_t *, size_t max,
 int	skp_cbor_get_text(const cbor_item_t *, size_t max, char *out,
 	    size_t outsz);
 
+/*
+ * A relay list (include/sk-phone/relayurl.h) in the state files
+ * (PROTOCOL.md §6.5, §8.7): one URL (or "") as a text string, as files
+ * written before lists read; several as an array of 2 to
+ * SKP_RELAYLIST_URLS text strings, in order. _get reads either form into
+ * out (outsz at least SKP_RELAYLIST_MAX + 1); the text as it is (up to
+ * 255 bytes, for the caller's checks), the array checked whole
+ * (skp_relaylist_check; one URL in an array is refused: it has one
+ * spelling). SKP_ERR_NOT_FOUND without the key.
+ */
+cbor_item_t	*skp_cbor_relays(const char *list);
+int		 skp_cbor_map_get_relays(const cbor_item_t *map, int64_t key,
+		    char *out, size_t outsz);
+
 #endif

@@ -62,7 +62,8 @@ typedef struct skp_pairflow skp_pairflow_t;
 
 /*
  * Computer side. identity is copied. A fresh 16-byte QR secret is made and
- * the URI formatted with the current time; relay_url is where both meet.
+ * the URI formatted with the current time; relay_url is where both meet:
+ * a relay list (relayurl.h), tried in turn, all of it in the URI.
  */
 int	skp_pairflow_computer_new(const struct skp_p256_key *identity,
 	    const char *computer_name, const char *relay_url,
@@ -70,8 +71,9 @@ int	skp_pairflow_computer_new(const struct skp_p256_key *identity,
 
 /*
  * Phone side, from the URI as scanned. identity is copied; mailbox_id is
- * the phone's mailbox and listen_url the relay where it listens (sent to
- * the computer). now is the phone's clock in unix seconds (0: time(NULL)),
+ * the phone's mailbox and listen_url the relay where it listens (a relay
+ * list; its first URL is sent to the computer). The rendezvous is on
+ * the URI's relay list, tried in turn. now is the phone's clock in unix seconds (0: time(NULL)),
  * checked against the URI's creation time here, before any network.
  */
 int	skp_pairflow_phone_new(const char *uri,

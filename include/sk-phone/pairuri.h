@@ -6,8 +6,10 @@
 #include <stdint.h>
 
 #include "sk-phone/crypto.h"
+#include "sk-phone/relayurl.h"
 
-#define SKP_PAIRURI_VERSION	2
+#define SKP_PAIRURI_VERSION	2	/* one relay URL */
+#define SKP_PAIRURI_VERSION_LIST 3	/* 2..4 relay URLs, r repeated */
 #define SKP_PAIRURI_MAX		1024	/* whole URI, bytes, without NUL */
 #define SKP_PAIRURI_MAX_AGE	300	/* seconds a QR code is good for */
 #define SKP_PAIRURI_MAX_AHEAD	60	/* seconds of clock skew forgiven */
@@ -29,7 +31,8 @@
 struct skp_pairuri {
 	uint8_t		computer_pub[SKP_P256_PUB_LEN];
 	uint8_t		secret[SKP_QR_SECRET_LEN];
-	char		relay[SKP_RELAY_URL_MAX + 1];
+	/* A relay list (relayurl.h): one URL, or several joined by spaces. */
+	char		relay[SKP_RELAYLIST_MAX + 1];
 	char		name[SKP_NAME_MAX + 1];
 	uint64_t	created;	/* unix seconds */
 };
@@ -37,13 +40,14 @@ struct skp_pairuri {
 /*
  * Write the URI into out (outlen includes the NUL). Every field is
  * checked as the parser would; SKP_ERR_TOO_LARGE when the URI would pass
- * SKP_PAIRURI_MAX or not fit in out.
+ * SKP_PAIRURI_MAX or not fit in out. One relay URL gives v=2 (what every
+ * phone reads), several v=3 with one r each, in order (PROTOCOL.md §2.1).
  */
 int	skp_pairuri_encode(const struct skp_pairuri *, char *out,
 	    size_t outlen);
 /*
  * The web form (PROTOCOL.md §2.1): the same query in the fragment of the
- * relay's own web origin, https://HOST[:PORT]/#v=2&k=... (http:// for a
+ * relay's own web origin (of the first relay URL), https://HOST[:PORT]/#v=2&k=... (http:// for a
  * ws:// relay on a loopback address), for the web phone the relay serves.
  * SKP_ERR_FORMAT for a ws:// relay on another address (a browser gives
  * such a page no WebCrypto); skp_pairuri_web_ok() says so beforehand.

@@ -263,6 +263,27 @@ int	skp_relay_connect_start(skp_relay_t *, const char *url,
 int	skp_relay_connect_finish(skp_relay_t *, int timeout_ms);
 
 /*
+ * A relay list (include/sk-phone/relayurl.h: URLs of one relay, joined
+ * by spaces): connect to the first URL that answers, in order
+ * (docs/PROTOCOL.md §7.1). Each URL but the last gets its share of what
+ * is left of timeout_ms, at most SKP_RELAY_URL_TIMEOUT_MS, so a URL that
+ * accepts and never answers cannot eat the budget; the last gets all
+ * that is left. *which (may be NULL) gets the index of the URL that
+ * answered. Errors: those of skp_relay_connect(); when every URL
+ * failed, SKP_ERR_TLS or SKP_ERR_IO if one failed so (the user must act),
+ * else the last URL's. A list of one URL is skp_relay_connect().
+ * _start/_finish split it as skp_relay_connect_start/_finish do: _start
+ * starts the first URL, _finish waits for it and walks the others.
+ */
+#define SKP_RELAY_URL_TIMEOUT_MS	3000
+int	skp_relay_connect_list(skp_relay_t *, const char *list,
+	    int timeout_ms, size_t *which);
+int	skp_relay_connect_list_start(skp_relay_t *, const char *list,
+	    int timeout_ms);
+int	skp_relay_connect_list_finish(skp_relay_t *, const char *list,
+	    int timeout_ms, size_t *which);
+
+/*
  * Phone: listen on the mailbox of this key (its id is the hash of the
  * public key): LISTEN, the relay's CHALLENGE signed in PROVE, then
  * LISTENING. Blocks until the relay confirms (0), refuses

@@ -28,4 +28,38 @@ struct skp_relayurl {
 int	skp_relayurl_parse(const char *, size_t len, struct skp_relayurl *out,
 	    const char **why);
 
+/*
+ * A relay list (PROTOCOL.md §2.2): one relay reached through 1 to
+ * SKP_RELAYLIST_URLS URLs, tried in turn. In memory (and in flags and
+ * messages) it is the URLs joined by one space, which no URL holds; on
+ * the wire and on disk each side has its own form (§2.1, §6.5, §8.7).
+ */
+#define SKP_RELAYLIST_URLS	4
+#define SKP_RELAYLIST_MAX	(SKP_RELAYLIST_URLS * (SKP_RELAYURL_MAX + 1) - 1)
+
+/*
+ * 1..SKP_RELAYLIST_URLS URLs, each one skp_relayurl_parse() accepts,
+ * separated by single spaces, none twice. SKP_OK, SKP_ERR_TOO_LARGE (a
+ * URL too long, or too many), SKP_ERR_FORMAT; why as above.
+ */
+int	skp_relaylist_check(const char *, size_t len, const char **why);
+/* How many URLs list holds (its spaces plus one; 0 for ""). */
+size_t	skp_relaylist_count(const char *list);
+/*
+ * URL i of list into out (NUL-terminated): SKP_OK, or SKP_ERR_NOT_FOUND
+ * past the end. Does not check the URL.
+ */
+int	skp_relaylist_get(const char *list, size_t i,
+	    char out[SKP_RELAYURL_MAX + 1]);
+/*
+ * Append url to the list in buf (size bytes, "" for an empty list),
+ * checking it: SKP_ERR_EXISTS when it is there already, SKP_ERR_TOO_LARGE
+ * past SKP_RELAYLIST_URLS, SKP_ERR_FORMAT for a bad URL (why says which
+ * rule). buf is unchanged on error.
+ */
+int	skp_relaylist_add(char *buf, size_t size, const char *url,
+	    const char **why);
+/* Is url one of the list's URLs, byte for byte? */
+int	skp_relaylist_has(const char *list, const char *url);
+
 #endif

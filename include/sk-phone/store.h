@@ -122,7 +122,9 @@ struct skp_store_pairing {
 	char		phone_name[SKP_NAME_MAX + 1];		/* 1 */
 	uint8_t		phone_pub[SKP_P256_PUB_LEN];		/* 2 */
 	uint8_t		mailbox_id[SKP_MAILBOX_ID_LEN];		/* 3 */
-	char		relay[SKP_RELAY_URL_MAX + 1];		/* 4 */
+	/* 4: a relay list (relayurl.h): the URLs of the phone's relay,
+	 * tried in turn */
+	char		relay[SKP_RELAYLIST_MAX + 1];
 	uint8_t		request_psk[SKP_PSK_LEN];		/* 5 */
 	uint64_t	paired_at;				/* 6 */
 	char		computer_name[SKP_NAME_MAX + 1];	/* 7 */
@@ -172,7 +174,8 @@ int	skp_store_phones_save(const char *dir, const skp_store_phones_t *,
 /*
  * The phone of id moved to another mailbox (response key 4, told in an
  * answer that verified): under the folder's lock, re-read "phones",
- * change that pairing's mailbox id and relay, write it back atomically.
+ * change that pairing's mailbox id, and its relay list to relay unless
+ * relay is one of its URLs, write it back atomically.
  * SKP_ERR_NOT_FOUND when the phone is no longer paired.
  */
 int	skp_store_phones_move(const char *dir,

@@ -14,6 +14,7 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 {
 	struct skp_pairuri u, v;
 	char out[SKP_PAIRURI_MAX + 1], text[SKP_PAIRURI_MAX + 16 + 1];
+	char first[SKP_RELAYURL_MAX + 1];
 	int web, rc;
 
 	/* The field checks see raw bytes too. */
@@ -37,10 +38,14 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 	    memcmp(&u, &v, sizeof(u)) != 0)
 		abort();
 	/*
-	 * The web form's origin has one spelling, the one r gives; the same
-	 * pairing in the text form parses to the same fields.
+	 * The web form's origin has one spelling, the one the first r
+	 * gives; the same pairing in the text form parses to the same
+	 * fields. A relay list is a list the list functions take.
 	 */
-	if (web && (!skp_pairuri_web_ok(u.relay) ||
+	if (skp_relaylist_check(u.relay, strlen(u.relay), NULL) != SKP_OK ||
+	    skp_relaylist_get(u.relay, 0, first) != SKP_OK)
+		abort();
+	if (web && (!skp_pairuri_web_ok(first) ||
 	    memcmp(out, p, (size_t)(strchr(out, '#') - out) + 1) != 0))
 		abort();
 	/* (A short origin leaves the text form up to 5 bytes longer.) */

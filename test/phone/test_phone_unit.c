@@ -615,6 +615,59 @@ phstate_create_and_reopen(void)
 	CHECK(st == NULL);
 }
 
+/*
+ * identity key 4 a relay list (PROTOCOL.md §8.7): an array of 2-4 URLs
+ * read and written back as it was; one URL stays a text (what older
+ * phones read); saved lists survive a reopen.
+ */
+static void
+phstate_relay_list(void)
+{
+	static const char k1[] = "58200102030405060708090a0b0c0d0e0f"
+	    "101112131415161718191a1b1c1d1e1f20";
+	static const char k5[] = "0558202122232425262728292a2b2c2d2e2f"
+	    "303132333435363738393a3b3c3d3e3f40";
+	const char *dir = fresh_dir();
+	struct skp_phstate *st, *st2;
+	char hex[512];
+	uint8_t *b;
+	size_t n;
+
+	snprintf(hex, sizeof(hex), "a401%s036170048266""77733a2f2f61"
+	    "6677733a2f2f62%s", k1, k5);
+	b = skp_test_unhex(hex, &n);
+	REQUIRE((st = open_state(dir)) != NULL);
+	CHECK_RC(skp_phstate_decode_identity(st, b, n), SKP_OK);
+	CHECK(strcmp(st->relay, "ws://a ws://b") == 0);
+	free(b);
+	/* An array of one, or with a URL twice: damaged. */
+	snprintf(hex, sizeof(hex), "a401%s036170048166""77733a2f2f61%s", k1,
+	    k5);
+	b = skp_test_unhex(hex, &n);
+	CHECK(skp_phstate_decode_identity(st, b, n) != SKP_OK);
+	free(b);
+	snprintf(hex, sizeof(hex), "a401%s036170048266""77733a2f2f61"
+	    "6677733a2f2f61%s", k1, k5);
+	b = skp_test_unhex(hex, &n);
+	CHECK(skp_phstate_decode_identity(st, b, n) != SKP_OK);
+	free(b);
+	skp_phstate_free(&st);
+	REQUIRE((st = open_state(dir)) != NULL);
+	CHECK_RC(skp_phstate_identity_set(st, "phone", "ws://r ws://s:2/p",
+	    NULL, 0), SKP_OK);
+	REQUIRE((st2 = open_state(dir)) != NULL);
+	CHECK(strcmp(st2->relay, "ws://r ws://s:2/p") == 0);
+	skp_phstate_free(&st2);
+	CHECK_RC(skp_phstate_identity_set(st, NULL, "ws://r ws://r", NULL, 0),
+	    SKP_ERR_INVALID);
+	CHECK_RC(skp_phstate_identity_set(st, NULL, "ws://r", NULL, 0),
+	    SKP_OK);
+	REQUIRE((st2 = open_state(dir)) != NULL);
+	CHECK(strcmp(st2->relay, "ws://r") == 0);
+	skp_phstate_free(&st2);
+	skp_phstate_free(&st);
+}
+
 static void
 phstate_folder_open_to_others(void)
 {
@@ -3037,6 +3090,7 @@ static const struct skp_test_case cases[] = {
 	{ "call_refusals", call_refusals },
 	{ "call_clock_text", call_clock_text },
 	{ "phstate_create_and_reopen", phstate_create_and_reopen },
+	{ "phstate_relay_list", phstate_relay_list },
 	{ "phstate_folder_open_to_others", phstate_folder_open_to_others },
 	{ "phstate_seal", phstate_seal },
 	{ "phstate_replay_cache", phstate_replay_cache },

@@ -595,6 +595,84 @@ connect_halves(void)
 	skp_relay_free(&r);
 }
 
+/* A loopback port: listening and never accepting (a black hole), or
+ * bound but not listening (refused). */
+static int
+port_of(int listening, char url[64])
+{
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    (listening && listen(fd, 4) != 0) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &salen) != 0) {
+		close(fd);
+		return -1;
+	}
+	snprintf(url, 64, "ws://127.0.0.1:%u",
+	    (unsigned int)ntohs(sa.sin_port));
+	return fd;
+}
+
+/*
+ * A relay list (PROTOCOL.md §7.1): the URLs in turn, each but the last
+ * bounded by its share and SKP_RELAY_URL_TIMEOUT_MS, so a black hole
+ * first leaves the next URL its turn; the last takes what is left.
+ */
+static void
+connect_list_bounded(void)
+{
+	char hole[64], dead[64], list[256];
+	skp_relay_t *r;
+	uint64_t t0, dt;
+	size_t which = 9;
+	int fh, fd;
+
+	REQUIRE((r = skp_relay_new(NULL)) != NULL);
+	REQUIRE((fh = port_of(1, hole)) >= 0);
+	REQUIRE((fd = port_of(0, dead)) >= 0);
+	/* Hole first, 20 s budget: it gets 3 s, then the refusal. */
+	snprintf(list, sizeof(list), "%s %s", hole, dead);
+	t0 = mono_ms();
+	CHECK_RC(skp_relay_connect_list(r, list, 20000, &which),
+	    SKP_ERR_NETWORK);
+	dt = mono_ms() - t0;
+	CHECK(dt >= SKP_RELAY_URL_TIMEOUT_MS - 100 &&
+	    dt < SKP_RELAY_URL_TIMEOUT_MS + 1500);
+	/* A small budget is shared: 1 s each for two URLs of 2 s. */
+	t0 = mono_ms();
+	CHECK_RC(skp_relay_connect_list(r, list, 2000, NULL),
+	    SKP_ERR_NETWORK);
+	dt = mono_ms() - t0;
+	CHECK(dt >= 900 && dt < 1900);
+	/* Refused first costs nothing; the last URL takes all the rest. */
+	snprintf(list, sizeof(list), "%s %s", dead, hole);
+	t0 = mono_ms();
+	CHECK_RC(skp_relay_connect_list(r, list, 1500, NULL),
+	    SKP_ERR_TIMEOUT);
+	dt = mono_ms() - t0;
+	CHECK(dt >= 1400 && dt < 2500);
+	/* One URL is skp_relay_connect(); a bad list is refused at once. */
+	CHECK_RC(skp_relay_connect_list(r, dead, 1000, NULL),
+	    SKP_ERR_NETWORK);
+	CHECK_RC(skp_relay_connect_list(r, "ws://a  ws://b", 1000, NULL),
+	    SKP_ERR_INVALID);
+	CHECK_RC(skp_relay_connect_list(r, "ws://a ws://a", 1000, NULL),
+	    SKP_ERR_INVALID);
+	CHECK_RC(skp_relay_connect_list(r, "", 1000, NULL), SKP_ERR_INVALID);
+	CHECK_RC(skp_relay_connect_list_start(r, "ws://a", 0),
+	    SKP_ERR_INVALID);
+	close(fh);
+	close(fd);
+	skp_relay_free(&r);
+}
+
 /*
  * Web Push frames (docs/PROTOCOL.md §7.11): the vectors there, and every
  * length and channel the parsers refuse.
@@ -706,6 +784,7 @@ push_frames_vector(void)
 
 static const struct skp_test_case cases[] = {
 	{ "header_layout", header_layout },
+	{ "connect_list_bounded", connect_list_bounded },
 	{ "client_frames_parse", client_frames_parse },
 	{ "client_frames_refused", client_frames_refused },
 	{ "meet_vector", meet_vector },

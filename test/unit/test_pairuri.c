@@ -32,6 +32,13 @@
 		"&t=1700000000"
 #define WEB_URI	"https://relay.example.com:8443/#" QUERY
 #define LOOP_RELAY "ws://127.0.0.1:8765"
+/* Two URLs of one relay (PROTOCOL.md 2.5): v=3, r repeated in order. */
+#define RELAY2	"wss://relay-b.example.com/sk"
+#define RELAY2_E "wss%3A%2F%2Frelay-b.example.com%2Fsk"
+#define LIST_QUERY "v=3&k=" PUB_B64 "&s=" SEC_B64 "&r=" RELAY_E "&r=" \
+		RELAY2_E "&n=" NAME_E "&t=1700000000"
+#define LIST_URI "sk-phone://pair?" LIST_QUERY
+#define LIST_WEB_URI "https://relay.example.com:8443/#" LIST_QUERY
 #define LOOP_URI "http://127.0.0.1:8765/#v=2&k=" PUB_B64 "&s=" SEC_B64 \
 		"&r=ws%3A%2F%2F127.0.0.1%3A8765&n=" NAME_E "&t=1700000000"
 
@@ -203,7 +210,7 @@ refuse_web_form(void)
 	    "&s=" SEC_B64 "&r=ws%%3A%%2F%%2F10.0.0.1%%3A8765&n=a&t=1");
 	CHECK_RC(parse(buf), SKP_ERR_FORMAT);
 	/* The version rule comes first in this form too. */
-	CHECK_RC(parse("https://relay.example.com:8443/#v=3&x"),
+	CHECK_RC(parse("https://relay.example.com:8443/#v=4&x"),
 	    SKP_ERR_VERSION);
 	CHECK_RC(parse("https://relay.example.com:8443/#v=1"),
 	    SKP_ERR_OLD_VERSION);
@@ -340,16 +347,16 @@ refuse_empty_field(void)
 static void
 refuse_newer_version(void)
 {
-	CHECK_RC(parse(mk("3", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	CHECK_RC(parse(mk("4", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
 	    "")), SKP_ERR_VERSION);
 	CHECK_RC(parse(mk("10", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
 	    "")), SKP_ERR_VERSION);
 	CHECK_RC(parse(mk("123456789012345678901234567890", PUB_B64,
 	    SEC_B64, "ws%3A%2F%2Fh", "a", "1", "")), SKP_ERR_VERSION);
 	/* A newer version may add parameters or change the others. */
-	CHECK_RC(parse(mk("3", "x", "y", "z", "", "", "&q=new")),
+	CHECK_RC(parse(mk("4", "x", "y", "z", "", "", "&q=new")),
 	    SKP_ERR_VERSION);
-	CHECK_RC(parse("sk-phone://pair?v=3"), SKP_ERR_VERSION);
+	CHECK_RC(parse("sk-phone://pair?v=4"), SKP_ERR_VERSION);
 }
 
 /* Protocol 1's URI: refused as older, whatever else it holds. */
@@ -712,7 +719,95 @@ derive_ids(void)
 	free(pub);
 }
 
+/* Several URLs of one relay: v=3, one r each, in order (§2.1). */
+static void
+list_vector(void)
+{
+	struct skp_pairuri u, v;
+	char out[SKP_PAIRURI_MAX + 1];
+
+	fill(&u);
+	snprintf(u.relay, sizeof(u.relay), "%s %s", RELAY, RELAY2);
+	CHECK_RC(skp_pairuri_encode(&u, out, sizeof(out)), SKP_OK);
+	CHECK(strcmp(out, LIST_URI) == 0);
+	CHECK(strlen(LIST_URI) == 255);
+	memset(&v, 0xee, sizeof(v));
+	REQUIRE(skp_pairuri_parse(LIST_URI, strlen(LIST_URI), &v) == SKP_OK);
+	CHECK(memcmp(&u, &v, sizeof(u)) == 0);
+	CHECK(strcmp(v.relay, RELAY " " RELAY2) == 0);
+	/* The web form takes the first URL's origin. */
+	CHECK_RC(skp_pairuri_encode_web(&u, out, sizeof(out)), SKP_OK);
+	CHECK(strcmp(out, LIST_WEB_URI) == 0);
+	CHECK(strlen(LIST_WEB_URI) == 271);
+	memset(&v, 0, sizeof(v));
+	REQUIRE(skp_pairuri_parse(LIST_WEB_URI, strlen(LIST_WEB_URI), &v) ==
+	    SKP_OK);
+	CHECK(memcmp(&u, &v, sizeof(u)) == 0);
+	/* Order is kept: the other order is another list. */
+	snprintf(u.relay, sizeof(u.relay), "%s %s", RELAY2, RELAY);
+	CHECK_RC(skp_pairuri_encode(&u, out, sizeof(out)), SKP_OK);
+	memset(&v, 0, sizeof(v));
+	REQUIRE(skp_pairuri_parse(out, strlen(out), &v) == SKP_OK);
+	CHECK(strcmp(v.relay, RELAY2 " " RELAY) == 0);
+	/* Four URLs, the most. */
+	snprintf(u.relay, sizeof(u.relay), "ws://a ws://b ws://c ws://d");
+	CHECK_RC(skp_pairuri_encode(&u, out, sizeof(out)), SKP_OK);
+	CHECK(strstr(out, "?v=3&") != NULL);
+	memset(&v, 0, sizeof(v));
+	CHECK_RC(skp_pairuri_parse(out, strlen(out), &v), SKP_OK);
+	CHECK(strcmp(v.relay, "ws://a ws://b ws://c ws://d") == 0);
+}
+
+static void
+refuse_list(void)
+{
+	struct skp_pairuri u;
+	char out[SKP_PAIRURI_MAX + 1], buf[2048];
+
+	/* v=2 has exactly one r; v=3 two to four, distinct. */
+	CHECK_RC(parse(mk("2", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	    "&r=ws%3A%2F%2Fg")), SKP_ERR_FORMAT);
+	CHECK_RC(parse(mk("3", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	    "")), SKP_ERR_FORMAT);
+	CHECK_RC(parse(mk("3", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	    "&r=ws%3A%2F%2Fh")), SKP_ERR_FORMAT);
+	CHECK_RC(parse(mk("3", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	    "&r=ws%3A%2F%2Fg")), SKP_OK);
+	CHECK_RC(parse(mk("3", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	    "&r=ws%3A%2F%2Fg&r=ws%3A%2F%2Ff&r=ws%3A%2F%2Fe")), SKP_OK);
+	CHECK_RC(parse(mk("3", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	    "&r=ws%3A%2F%2Fg&r=ws%3A%2F%2Ff&r=ws%3A%2F%2Fe&r=ws%3A%2F%2Fd")),
+	    SKP_ERR_FORMAT);
+	/* Each r follows the relay rules; an empty one is no URL. */
+	CHECK_RC(parse(mk("3", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	    "&r=http%3A%2F%2Fg")), SKP_ERR_FORMAT);
+	CHECK_RC(parse(mk("3", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	    "&r=")), SKP_ERR_FORMAT);
+	CHECK_RC(parse(mk("3", PUB_B64, SEC_B64, "ws%3A%2F%2Fh", "a", "1",
+	    "&r=ws%3A%2F%2Fg%00")), SKP_ERR_FORMAT);
+	/* r anywhere: the order among the r is the list's. */
+	CHECK_RC(parse("sk-phone://pair?r=ws%3A%2F%2Fg&v=3&k=" PUB_B64
+	    "&s=" SEC_B64 "&n=a&r=ws%3A%2F%2Fh&t=1"), SKP_OK);
+	/* The web form's origin is the first URL's, not another's. */
+	snprintf(buf, sizeof(buf), "https://relay-b.example.com/#%s",
+	    LIST_QUERY);
+	CHECK_RC(parse(buf), SKP_ERR_FORMAT);
+	/* The encoder refuses what the parser would. */
+	fill(&u);
+	snprintf(u.relay, sizeof(u.relay), "ws://a ws://a");
+	CHECK_RC(skp_pairuri_encode(&u, out, sizeof(out)), SKP_ERR_FORMAT);
+	snprintf(u.relay, sizeof(u.relay), "ws://a ws://b ws://c ws://d "
+	    "ws://e");
+	CHECK(skp_pairuri_encode(&u, out, sizeof(out)) != SKP_OK);
+	snprintf(u.relay, sizeof(u.relay), "ws://a  ws://b");
+	CHECK_RC(skp_pairuri_encode(&u, out, sizeof(out)), SKP_ERR_FORMAT);
+	snprintf(u.relay, sizeof(u.relay), "ws://a ");
+	CHECK_RC(skp_pairuri_encode(&u, out, sizeof(out)), SKP_ERR_FORMAT);
+}
+
 static const struct skp_test_case cases[] = {
+	{ "list_vector", list_vector },
+	{ "refuse_list", refuse_list },
 	{ "encode_vector", encode_vector },
 	{ "parse_vector", parse_vector },
 	{ "web_vector", web_vector },

@@ -192,12 +192,82 @@ callers_agree(void)
 	skp_relay_free(&r);
 }
 
+/* A relay list: 1-4 URLs joined by one space, each valid, none twice. */
+static void
+lists(void)
+{
+	char buf[SKP_RELAYLIST_MAX + 1], url[SKP_RELAYURL_MAX + 1];
+	char big[SKP_RELAYURL_MAX + 1];
+	const char *why = NULL;
+
+	CHECK_RC(skp_relaylist_check("ws://a", 6, &why), SKP_OK);
+	CHECK(why == NULL);
+	CHECK_RC(skp_relaylist_check("ws://a wss://b:1/p", 17, NULL), SKP_OK);
+	CHECK_RC(skp_relaylist_check("ws://a ws://b ws://c ws://d", 27, NULL),
+	    SKP_OK);
+	CHECK_RC(skp_relaylist_check("ws://a ws://b ws://c ws://d ws://e", 34,
+	    &why), SKP_ERR_TOO_LARGE);
+	CHECK(why != NULL);
+	CHECK_RC(skp_relaylist_check("ws://a ws://a", 13, &why),
+	    SKP_ERR_FORMAT);
+	CHECK(why != NULL && strstr(why, "twice") != NULL);
+	CHECK_RC(skp_relaylist_check("ws://a  ws://b", 14, NULL),
+	    SKP_ERR_FORMAT);
+	CHECK_RC(skp_relaylist_check(" ws://a", 7, NULL), SKP_ERR_FORMAT);
+	CHECK_RC(skp_relaylist_check("ws://a ", 7, NULL), SKP_ERR_FORMAT);
+	CHECK_RC(skp_relaylist_check("ws://a,ws://b", 13, NULL),
+	    SKP_ERR_FORMAT);
+	CHECK_RC(skp_relaylist_check("ws://a http://b", 15, NULL),
+	    SKP_ERR_FORMAT);
+	CHECK_RC(skp_relaylist_check("", 0, NULL), SKP_ERR_FORMAT);
+	CHECK(skp_relaylist_count("") == 0);
+	CHECK(skp_relaylist_count("ws://a") == 1);
+	CHECK(skp_relaylist_count("ws://a ws://b ws://c") == 3);
+	CHECK_RC(skp_relaylist_get("ws://a ws://bb ws://c", 1, url), SKP_OK);
+	CHECK(strcmp(url, "ws://bb") == 0);
+	CHECK_RC(skp_relaylist_get("ws://a ws://bb ws://c", 2, url), SKP_OK);
+	CHECK(strcmp(url, "ws://c") == 0);
+	CHECK_RC(skp_relaylist_get("ws://a", 1, url), SKP_ERR_NOT_FOUND);
+	CHECK(url[0] == '\0');
+	CHECK(skp_relaylist_has("ws://a ws://bb", "ws://bb"));
+	CHECK(!skp_relaylist_has("ws://a ws://bb", "ws://b"));
+	CHECK(!skp_relaylist_has("ws://a ws://bb", "ws://a ws://bb"));
+	buf[0] = '\0';
+	CHECK_RC(skp_relaylist_add(buf, sizeof(buf), "ws://a", NULL), SKP_OK);
+	CHECK_RC(skp_relaylist_add(buf, sizeof(buf), "ws://b", NULL), SKP_OK);
+	CHECK(strcmp(buf, "ws://a ws://b") == 0);
+	CHECK_RC(skp_relaylist_add(buf, sizeof(buf), "ws://a", &why),
+	    SKP_ERR_EXISTS);
+	CHECK_RC(skp_relaylist_add(buf, sizeof(buf), "ws://a b", &why),
+	    SKP_ERR_FORMAT);
+	CHECK_RC(skp_relaylist_add(buf, sizeof(buf), "ws://c", NULL), SKP_OK);
+	CHECK_RC(skp_relaylist_add(buf, sizeof(buf), "ws://d", NULL), SKP_OK);
+	CHECK_RC(skp_relaylist_add(buf, sizeof(buf), "ws://e", &why),
+	    SKP_ERR_TOO_LARGE);
+	CHECK(strcmp(buf, "ws://a ws://b ws://c ws://d") == 0);
+	/* Four URLs of 255 bytes fit the buffer exactly. */
+	memset(big, 'a', SKP_RELAYURL_MAX);
+	memcpy(big, "ws://h/", 7);
+	big[SKP_RELAYURL_MAX] = '\0';
+	buf[0] = '\0';
+	CHECK_RC(skp_relaylist_add(buf, sizeof(buf), big, NULL), SKP_OK);
+	big[8] = 'b';
+	CHECK_RC(skp_relaylist_add(buf, sizeof(buf), big, NULL), SKP_OK);
+	big[8] = 'c';
+	CHECK_RC(skp_relaylist_add(buf, sizeof(buf), big, NULL), SKP_OK);
+	big[8] = 'd';
+	CHECK_RC(skp_relaylist_add(buf, sizeof(buf), big, NULL), SKP_OK);
+	CHECK(strlen(buf) == SKP_RELAYLIST_MAX);
+	CHECK_RC(skp_relaylist_check(buf, strlen(buf), NULL), SKP_OK);
+}
+
 static const struct skp_test_case cases[] = {
 	{ "accepted", accepted },
 	{ "refused", refused },
 	{ "parts", parts },
 	{ "sizes", sizes },
 	{ "callers_agree", callers_agree },
+	{ "lists", lists },
 };
 
 int

@@ -51,6 +51,10 @@
 /* docs/PROTOCOL.md §6.6: with the CA file "/etc/ca.pem" (key 8). */
 #define F8	"086b2f6574632f63612e70656d"
 #define PHONES_CA_HEX	"a10181a8" F1 F2 F3 F4 F5 F6 F7 F8
+/* docs/PROTOCOL.md §6.6: two relay URLs, key 4 an array of two texts. */
+#define F4_LIST	"0482781a7773733a2f2f72656c61792e6578616d706c652e636f" \
+		"6d2f736b7377733a2f2f3132372e302e302e313a38373635"
+#define PHONES_LIST_HEX	"a10181a7" F1 F2 F3 F4_LIST F5 F6 F7
 
 static int
 contains(const char *hay, const char *needle)
@@ -1186,6 +1190,68 @@ phones_vector_ca(void)
 	skp_store_phones_free(&s);
 }
 
+/* Key 4 a list: the vector, the old text form, the refusals, move. */
+static void
+phones_relay_list(void)
+{
+	skp_store_phones_t *s = NULL;
+	const struct skp_store_pairing *p;
+	char hex[1024], *t = mktmp(), why[SKP_STORE_WHY_MAX];
+	uint8_t *enc = NULL, *b;
+	size_t n, el = 0;
+	uint8_t *want = skp_test_unhex(PHONES_LIST_HEX, &n);
+
+	REQUIRE(skp_store_phones_decode(want, n, &s) == SKP_OK);
+	REQUIRE((p = skp_store_phones_at(s, 0)) != NULL);
+	CHECK(strcmp(p->relay, "wss://relay.example.com/sk "
+	    "ws://127.0.0.1:8765") == 0);
+	CHECK_RC(skp_store_phones_encode(s, &enc, &el), SKP_OK);
+	CHECK(el == n && enc != NULL && memcmp(enc, want, n) == 0);
+	free(enc);
+	free(want);
+	/* Saved and moved: a URL of the list keeps the list. */
+	CHECK_RC(skp_store_phones_save(t, s, why, sizeof(why)), SKP_OK);
+	CHECK_RC(skp_store_phones_move(t, p->phone_id,
+	    (const uint8_t *)"abcdefghijklmnopqrstuvwxyz012345",
+	    "ws://127.0.0.1:8765", why, sizeof(why)), SKP_OK);
+	skp_store_phones_free(&s);
+	CHECK_RC(skp_store_phones_load(t, &s, why, sizeof(why)), SKP_OK);
+	REQUIRE((p = skp_store_phones_at(s, 0)) != NULL);
+	CHECK(strcmp(p->relay, "wss://relay.example.com/sk "
+	    "ws://127.0.0.1:8765") == 0);
+	CHECK(memcmp(p->mailbox_id, "abcdefghijklmnopqrstuvwxyz012345",
+	    32) == 0);
+	/* Another URL replaces it. */
+	CHECK_RC(skp_store_phones_move(t, p->phone_id,
+	    (const uint8_t *)"abcdefghijklmnopqrstuvwxyz012345",
+	    "ws://other:1", why, sizeof(why)), SKP_OK);
+	skp_store_phones_free(&s);
+	CHECK_RC(skp_store_phones_load(t, &s, why, sizeof(why)), SKP_OK);
+	REQUIRE((p = skp_store_phones_at(s, 0)) != NULL);
+	CHECK(strcmp(p->relay, "ws://other:1") == 0);
+	skp_store_phones_free(&s);
+	/* Refused: an array of one, a URL twice, five, a bad URL in it. */
+#define TRY(k4, want) do {						\
+	snprintf(hex, sizeof(hex), "a10181a7" F1 F2 F3 "%s" F5 F6 F7,	\
+	    k4);							\
+	b = skp_test_unhex(hex, &n);					\
+	CHECK_RC(skp_store_phones_decode(b, n, &s), want);		\
+	skp_store_phones_free(&s);					\
+	free(b);							\
+} while (0)
+	TRY("0481" "6677733a2f2f61", SKP_ERR_FORMAT);
+	TRY("0482" "6677733a2f2f61" "6677733a2f2f61", SKP_ERR_FORMAT);
+	TRY("0485" "6677733a2f2f61" "6677733a2f2f62" "6677733a2f2f63"
+	    "6677733a2f2f64" "6677733a2f2f65", SKP_ERR_TOO_LARGE);
+	TRY("0482" "6677733a2f2f61" "68687474703a2f2f62", SKP_ERR_FORMAT);
+	TRY("0482" "6677733a2f2f61" "01", SKP_ERR_CBOR_TYPE);
+	TRY("0480", SKP_ERR_FORMAT);
+	TRY("0482" "6677733a2f2f61" "6677733a2f2f62", SKP_OK);
+#undef TRY
+	rmtree(t);
+	free(t);
+}
+
 static void
 phones_roundtrip(void)
 {
@@ -1502,6 +1568,7 @@ static const struct skp_test_case cases[] = {
 	{ "identity_load_corrupt_payload", identity_load_corrupt_payload },
 	{ "phones_vector", phones_vector },
 	{ "phones_vector_ca", phones_vector_ca },
+	{ "phones_relay_list", phones_relay_list },
 	{ "phones_roundtrip", phones_roundtrip },
 	{ "phones_load_missing_is_empty", phones_load_missing_is_empty },
 	{ "phones_add_refusals", phones_add_refusals },

@@ -109,10 +109,10 @@ test('refusals: prefix, unknown, repeated, missing, empty parameters', () => {
 });
 
 test('refusals: versions (newer first, protocol 1 named)', () => {
-	for (const v of ['3', '10', '123456789012345678901234567890'])
+	for (const v of ['4', '10', '123456789012345678901234567890'])
 		assert.equal(code(ok(v)), 'VERSION', v);
-	assert.equal(code(mk('3', 'x', 'y', 'z', '', '', '&q=new')), 'VERSION');
-	assert.equal(code('sk-phone://pair?v=3'), 'VERSION');
+	assert.equal(code(mk('4', 'x', 'y', 'z', '', '', '&q=new')), 'VERSION');
+	assert.equal(code('sk-phone://pair?v=4'), 'VERSION');
 	assert.equal(code(ok('1')), 'OLD_VERSION');
 	assert.equal(code(mk('1', 'x', 'y', 'z', '', '', '&q=new')), 'OLD_VERSION');
 	assert.throws(() => pu.parsePairUri('sk-phone://pair?v=1'),
@@ -195,7 +195,8 @@ test('the encoder refuses what the parser would', () => {
 	assert.throws(() => pu.encodePairUri({ ...u, relay, name: 'é'.repeat(32) }),
 	    { code: 'TOO_LARGE' });
 	for (let i = 0; i < 10; i++) {
-		const v = { ...u, relay: `ws://[::1]:${1000 + i}/r/${i}`, name: `phone~${i} 📱`,
+		const relay = `ws://[::1]:${1000 + i}/r/${i}`;
+		const v = { ...u, relay, relays: [relay], name: `phone~${i} 📱`,
 		    created: BigInt(i * 1000003) };
 		assert.deepEqual(pu.parsePairUri(pu.encodePairUri(v)), v);
 	}
@@ -256,9 +257,63 @@ test('§2.1 the web form: origins and refusals', () => {
 	    'https://relay.example.com:8443#'])
 		assert.equal(code(pre + q), 'FORMAT', pre);
 	assert.equal(code(`https://relay.example.com:8443/${q}`), 'FORMAT');	// no '#'
-	assert.equal(code('https://h/#v=3'), 'VERSION');	// the version rule first
+	assert.equal(code('https://h/#v=4'), 'VERSION');	// the version rule first
 	assert.equal(code('https://h/#v=1'), 'OLD_VERSION');
 	const ws = URI.replace('wss%3A%2F%2Frelay.example.com%3A8443%2Fsk', 'ws%3A%2F%2F10.0.0.1');
 	assert.equal(code(`http://10.0.0.1/#${ws.slice(ws.indexOf('?') + 1)}`), 'FORMAT');
 	assert.throws(() => pu.encodePairUri({ ...pu.parsePairUri(ws) }, { web: true }), { code: 'FORMAT' });
+});
+
+// §2.1, §2.5: several URLs of one relay, v=3 with r repeated in order.
+const LIST_URI = (() => {
+	const block = between(S25, '```\nsk-phone://pair?v=3', '```');
+	return 'sk-phone://pair?v=3' + block.split('\n').map((l) => l.trim()).join('');
+})();
+const LIST_WEB_URI = (() => {
+	const block = between(S25, '```\nhttps://relay.example.com:8443/#v=3', '```');
+	return 'https://relay.example.com:8443/#v=3' +
+	    block.split('\n').map((l) => l.trim()).join('');
+})();
+
+test('§2.5 the relay list vector: v=3, both forms, encoder and parser', () => {
+	const u = pu.parsePairUri(LIST_URI);
+	assert.deepEqual(u.relays, ['wss://relay.example.com:8443/sk',
+	    'wss://relay-b.example.com/sk']);
+	assert.equal(u.relay, 'wss://relay.example.com:8443/sk');
+	assert.equal(LIST_URI.length, 255);
+	assert.equal(pu.encodePairUri(u), LIST_URI);
+	assert.equal(pu.encodePairUri(u, { web: true }), LIST_WEB_URI);
+	assert.equal(LIST_WEB_URI.length, 271);
+	assert.deepEqual(pu.parsePairUri(LIST_WEB_URI), u);
+	// one URL: v=2, as before (every phone reads it)
+	const one1 = pu.encodePairUri({ ...u, relays: [u.relay] });
+	assert.equal(one1, URI.replace(/&r=[^&]*/, '&r=wss%3A%2F%2Frelay.example.com%3A8443%2Fsk')
+	    .replace(/&n=[^&]*/, '&n=' + /&n=([^&]*)/.exec(LIST_URI)[1]));
+	// the web form's origin is the first URL's
+	assert.equal(code(LIST_WEB_URI.replace('https://relay.example.com:8443/',
+	    'https://relay-b.example.com/')), 'FORMAT');
+});
+
+test('refusals: the relay list (the cases of test_pairuri.c refuse_list)', () => {
+	const h = 'ws%3A%2F%2Fh', g = '&r=ws%3A%2F%2Fg';
+	assert.equal(code(ok('2', PUB_B64, SEC_B64, h, 'a', '1', g)), 'FORMAT');
+	assert.equal(code(ok('3', PUB_B64, SEC_B64, h, 'a', '1')), 'FORMAT');
+	assert.equal(code(ok('3', PUB_B64, SEC_B64, h, 'a', '1', '&r=' + h)), 'FORMAT');
+	assert.equal(code(ok('3', PUB_B64, SEC_B64, h, 'a', '1', g)), 'OK');
+	assert.equal(code(ok('3', PUB_B64, SEC_B64, h, 'a', '1',
+	    g + '&r=ws%3A%2F%2Ff&r=ws%3A%2F%2Fe')), 'OK');
+	assert.equal(code(ok('3', PUB_B64, SEC_B64, h, 'a', '1',
+	    g + '&r=ws%3A%2F%2Ff&r=ws%3A%2F%2Fe&r=ws%3A%2F%2Fd')), 'FORMAT');
+	assert.equal(code(ok('3', PUB_B64, SEC_B64, h, 'a', '1', '&r=http%3A%2F%2Fg')), 'FORMAT');
+	assert.equal(code(ok('3', PUB_B64, SEC_B64, h, 'a', '1', '&r=')), 'FORMAT');
+	assert.equal(code(ok('3', PUB_B64, SEC_B64, h, 'a', '1', '&r=ws%3A%2F%2Fg%00')), 'FORMAT');
+	const u = pu.parsePairUri('sk-phone://pair?r=ws%3A%2F%2Fg&v=3&k=' + PUB_B64 +
+	    '&s=' + SEC_B64 + '&n=a&r=ws%3A%2F%2Fh&t=1');
+	assert.deepEqual(u.relays, ['ws://g', 'ws://h']);
+	// an old phone's rule (v above 2: newer) is what makes it say "update"
+	assert.equal(code(LIST_URI.replace('v=3', 'v=4')), 'VERSION');
+	assert.throws(() => pu.encodePairUri({ ...u, relays: ['ws://a', 'ws://a'] }),
+	    { code: 'FORMAT' });
+	assert.throws(() => pu.encodePairUri({ ...u,
+	    relays: ['ws://a', 'ws://b', 'ws://c', 'ws://d', 'ws://e'] }), { code: 'FORMAT' });
 });

@@ -1,10 +1,13 @@
-// The pairing URI (v=2) and the pairing derivations, docs/PROTOCOL.md §2
+// The pairing URI (v=2, and v=3 for a relay list) and the pairing
+// derivations, docs/PROTOCOL.md §2
 // (the behaviour of lib/pairuri.c: the same refusals in the same order).
 //
 //   sk-phone://pair?v=2&k=<K>&s=<S>&r=<R>&n=<N>&t=<T>
 //
-// parsePairUri(text) -> { computerPub (65), secret (16), relay (string),
-// name (string), created (BigInt, unix seconds) } or throws SkpError:
+// parsePairUri(text) -> { computerPub (65), secret (16), relay (string:
+// the first relay URL), relays (every relay URL, in order: one for v=2,
+// 2 to 4 for v=3), name (string), created (BigInt, unix seconds) } or
+// throws SkpError:
 // TOO_LARGE, FORMAT, VERSION (newer), OLD_VERSION (protocol 1), CRYPTO.
 
 import { ascii, b64urlDecode, b64urlEncode, fromUtf8, utf8 } from './bytes.js';
@@ -12,7 +15,9 @@ import { hkdf, isP256Public, sha256 } from './crypto.js';
 import { fail, SkpError } from './err.js';
 import { parseRelayUrl } from './relayurl.js';
 
-export const PAIRURI_VERSION = 2;
+export const PAIRURI_VERSION = 2;	// one relay URL
+export const PAIRURI_VERSION_LIST = 3;	// 2..4 relay URLs, r repeated
+export const RELAY_URLS_MAX = 4;
 export const PAIRURI_MAX = 1024;
 export const PAIRURI_MAX_AGE = 300;
 export const PAIRURI_MAX_AHEAD = 60;
@@ -103,7 +108,7 @@ export function checkName(name) {
 function isNewerVersion(v) {
 	if (v.length === 0 || (v.length > 1 && v[0] === '0') || ![...v].every(isDigit))
 		return false;
-	return !(v.length === 1 && '012'.includes(v));
+	return !(v.length === 1 && '0123'.includes(v));
 }
 
 // §2.1 The web form: "https://AUTHORITY/#" (or "http://" for a ws://
@@ -157,20 +162,27 @@ export function parsePairUri(uri) {
 	const q = uri.slice(plen);
 	if (q.length === 0)
 		fail('FORMAT', 'the pairing URI has no parameters');
-	// each piece one of the six names and '=', each name once
-	const val = {}, count = {};
+	// each piece one of the six names and '=', each name once but r,
+	// which v=3 repeats (2 to 4 times, in the list's order)
+	const val = {}, count = {}, rs = [];
 	let bad = false;
 	for (const piece of q.split('&')) {
 		if (piece.length >= 2 && piece[1] === '=' && NAMES.includes(piece[0])) {
 			count[piece[0]] = (count[piece[0]] || 0) + 1;
+			if (piece[0] === 'r' && rs.length < RELAY_URLS_MAX)
+				rs.push(piece.slice(2));
 			if (count[piece[0]] === 1)
 				val[piece[0]] = piece.slice(2);
-			else
+			else if (piece[0] !== 'r')
 				bad = true;
 		} else {
 			bad = true;
 		}
 	}
+	if (count.r > RELAY_URLS_MAX)
+		bad = true;
+	else if (count.r > 1)
+		count.r = 1;
 	if (count.v === 1 && isNewerVersion(val.v))
 		throw new SkpError('VERSION', 'this pairing code is from a newer ' +
 		    'sk-phone: update the phone');
@@ -180,19 +192,28 @@ export function parsePairUri(uri) {
 		    'sk-phone pair again');
 	if (bad || NAMES.some((n) => count[n] !== 1))
 		fail('FORMAT', 'a malformed pairing URI');
-	if (val.v !== '2' || val.k.length !== B64_PUB_LEN || val.s.length !== B64_SECRET_LEN)
+	const list = val.v === '3';
+	if ((val.v !== '2' && !list) || (list ? rs.length < 2 : rs.length !== 1) ||
+	    val.k.length !== B64_PUB_LEN || val.s.length !== B64_SECRET_LEN)
 		fail('FORMAT', 'a malformed pairing URI');
 	const computerPub = b64urlDecode(val.k);
 	const secret = b64urlDecode(val.s);
 	if (computerPub.length !== 65 || secret.length !== QR_SECRET_LEN)
 		fail('FORMAT', 'a malformed pairing URI');
-	const relayBytes = pctDecode(val.r, RELAY_URL_MAX);
+	const relayBytes = rs.map((r) => pctDecode(r, RELAY_URL_MAX));
 	const nameBytes = pctDecode(val.n, NAME_MAX);
 	const created = parseDecimal(val.t);
-	if (relayBytes.some((b) => b >= 0x80))
-		fail('FORMAT', 'relay URL: only printable ASCII');
-	const relay = String.fromCharCode(...relayBytes);
-	parseRelayUrl(relay);
+	const relays = [];
+	for (const rb of relayBytes) {
+		if (rb.some((b) => b >= 0x80))
+			fail('FORMAT', 'relay URL: only printable ASCII');
+		const url = String.fromCharCode(...rb);
+		parseRelayUrl(url);
+		if (relays.includes(url))
+			fail('FORMAT', 'a relay URL given twice in the pairing URI');
+		relays.push(url);
+	}
+	const relay = relays[0];
 	const name = checkName(nameBytes);
 	// One spelling: the start the encoder makes from r, byte for byte.
 	if (web) {
@@ -207,20 +228,27 @@ export function parsePairUri(uri) {
 	}
 	if (!isP256Public(computerPub))
 		fail('CRYPTO', 'the computer\'s key in the pairing URI is not a P-256 point');
-	return { computerPub, secret, relay, name, created };
+	return { computerPub, secret, relay, relays, name, created };
 }
 
 // The encoder (the computer's side; the phone uses it in tests).
 // web: the web form (§2.1) instead of sk-phone://pair?.
-export function encodePairUri({ computerPub, secret, relay, name, created }, { web = false } = {}) {
+// relays (2 to 4 URLs of one relay, in order) makes v=3; else relay, v=2.
+export function encodePairUri({ computerPub, secret, relay, relays, name, created },
+    { web = false } = {}) {
 	if (!isP256Public(computerPub))
 		fail('CRYPTO', 'not a P-256 public key');
 	if (!(secret instanceof Uint8Array) || secret.length !== QR_SECRET_LEN)
 		fail('INVALID', 'the QR secret is 16 bytes');
-	parseRelayUrl(relay);
+	const list = relays && relays.length > 1 ? relays : [relay ?? relays?.[0]];
+	if (list.length > RELAY_URLS_MAX || new Set(list).size !== list.length)
+		fail('FORMAT', 'one to four relay URLs, none twice');
+	list.forEach((r) => parseRelayUrl(r));
 	checkName(name);
-	const uri = `${web ? webPrefix(relay) : PREFIX}v=2&k=${b64urlEncode(computerPub)}&s=${b64urlEncode(secret)}` +
-	    `&r=${pctEncode(ascii(relay))}&n=${pctEncode(utf8(name))}&t=${BigInt(created)}`;
+	const uri = `${web ? webPrefix(list[0]) : PREFIX}v=${list.length > 1 ? 3 : 2}` +
+	    `&k=${b64urlEncode(computerPub)}&s=${b64urlEncode(secret)}` +
+	    list.map((r) => `&r=${pctEncode(ascii(r))}`).join('') +
+	    `&n=${pctEncode(utf8(name))}&t=${BigInt(created)}`;
 	if (uri.length > PAIRURI_MAX)
 		fail('TOO_LARGE', 'the pairing URI would be longer than 1024 bytes: ' +
 		    'use a shorter relay URL or name');
