@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "sk-phone/crypto.h"
+#include "sk-phone/store.h"
+
 /* "sk-phone: ..." and a newline on stderr. */
 void	skp_cli_err(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
@@ -30,9 +33,19 @@ int	skp_cli_relay_check(const char *url, const char *ca_file,
 int	skp_cli_relays_check(const char *list, const char *ca_file,
 	    int timeout_ms, size_t *which, char *why, size_t whylen);
 
+/*
+ * The computer's folder and its pairings (and its identity when
+ * need_identity); -1 with a message when there is none to use.
+ */
+int	skp_cli_load(char *dir, size_t dirlen, struct skp_p256_key *id,
+	    skp_store_phones_t **phones, int need_identity);
+int	skp_cli_remove_pairing(const char *dir, const char *name, char *gone,
+	    size_t gonelen);
+
 int	skp_cli_pair(int argc, char **argv);
 int	skp_cli_status(int argc, char **argv);
 int	skp_cli_unpair(int argc, char **argv);
 int	skp_cli_keys(int argc, char **argv);
+int	skp_cli_lost(int argc, char **argv);
 
 #endif

@@ -26,7 +26,8 @@ usage(FILE *f)
 	    "[--timeout SECONDS]\n"
 	    "       sk-phone status [--timeout SECONDS]\n"
 	    "       sk-phone unpair [NAME]\n"
-	    "       sk-phone keys [--device NAME]\n"
+	    "       sk-phone keys [--device NAME] [--authorized-keys]\n"
+	    "       sk-phone lost NAME [--krl FILE]\n"
 	    "       sk-phone setup [--write [--proxy]] [--provider PATH]\n"
 	    "       sk-phone proxy [-J COMMAND] [-w SECONDS] HOST PORT\n"
 	    "       sk-phone --version\n");
@@ -367,6 +368,8 @@ main(int argc, char **argv)
 		return skp_cli_unpair(argc, argv);
 	if (strcmp(cmd, "keys") == 0)
 		return skp_cli_keys(argc, argv);
+	if (strcmp(cmd, "lost") == 0)
+		return skp_cli_lost(argc, argv);
 	if (strcmp(cmd, "proxy") == 0)
 		return skp_proxy_main(argc, argv);
 	skp_cli_err("unknown command '%s'", cmd);

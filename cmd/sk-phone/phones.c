@@ -9,7 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "sk-api.h"
 #include "sk-phone/call.h"
@@ -22,6 +21,7 @@
 #include "sk-phone/store.h"
 
 #include "cli.h"
+#include "keyfile.h"
 
 #define STATUS_TIMEOUT_DEFAULT	5	/* seconds per phone */
 #define STATUS_TIMEOUT_MAX	120
@@ -30,9 +30,9 @@
 #define UNPAIR_TELL_MS		10000
 #define UNPAIR_OFFLINE_MS	2000
 
-/* The identity and the pairings, or a message and NULL. */
-static int
-load(char *dir, size_t dirlen, struct skp_p256_key *id,
+/* The identity and the pairings, or a message and -1. */
+int
+skp_cli_load(char *dir, size_t dirlen, struct skp_p256_key *id,
     skp_store_phones_t **phones, int need_identity)
 {
 	char why[SKP_STORE_WHY_MAX];
@@ -181,7 +181,7 @@ skp_cli_status(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (load(dir, sizeof(dir), &id, &phones, 1) != 0)
+	if (skp_cli_load(dir, sizeof(dir), &id, &phones, 1) != 0)
 		goto out;
 	printf("state: %s\n", dir);
 	for (i = 0; (ph = skp_store_phones_at(phones, i)) != NULL; i++) {
@@ -297,20 +297,19 @@ tell_phone(const char *dir, const struct skp_store_pairing *ph)
 int
 skp_cli_unpair(int argc, char **argv)
 {
-	char dir[SKP_STORE_PATH_MAX], why[SKP_STORE_WHY_MAX];
+	char dir[SKP_STORE_PATH_MAX];
 	skp_store_phones_t *phones = NULL;
 	const struct skp_store_pairing *ph;
 	char gone[SKP_NAME_MAX + 1];
 	const char *name;
-	size_t i;
-	int ret = 1, lock = -1;
+	int ret = 1;
 
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
 		fprintf(stderr, "usage: sk-phone unpair [NAME]\n");
 		ret = argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
 		goto out;
 	}
-	if (load(dir, sizeof(dir), NULL, &phones, 0) != 0)
+	if (skp_cli_load(dir, sizeof(dir), NULL, &phones, 0) != 0)
 		goto out;
 	/* The phone first, outside the lock (the network may take seconds). */
 	name = argc == 2 ? argv[1] : skp_store_phones_count(phones) == 1 ?
@@ -318,19 +317,41 @@ skp_cli_unpair(int argc, char **argv)
 	if (name != NULL &&
 	    skp_store_phones_find_name(phones, name, &ph) == SKP_OK)
 		tell_phone(dir, ph);
-	/* Read again under the lock: a pair running meanwhile keeps its
-	 * pairing. */
+	if (skp_cli_remove_pairing(dir, argc == 2 ? argv[1] : NULL, gone,
+	    sizeof(gone)) != 0)
+		goto out;
+	/* Said once it is true: after the file is written. */
+	printf("unpaired phone '%s'; keys it made no longer sign here\n",
+	    gone);
+	ret = 0;
+ out:
 	skp_store_phones_free(&phones);
+	return ret;
+}
+
+/*
+ * Remove the pairing of phone name (NULL: the only one) from the phones
+ * file, read again under the lock so that a pair running meanwhile keeps
+ * its pairing; its name in gone. 0, or -1 with a message.
+ */
+int
+skp_cli_remove_pairing(const char *dir, const char *name, char *gone,
+    size_t gonelen)
+{
+	char why[SKP_STORE_WHY_MAX];
+	skp_store_phones_t *phones = NULL;
+	const struct skp_store_pairing *ph;
+	size_t i;
+	int ret = -1, lock = -1;
+
 	if (skp_store_lock(dir, &lock, why, sizeof(why)) != SKP_OK ||
 	    skp_store_phones_load(dir, &phones, why, sizeof(why)) != SKP_OK) {
 		skp_cli_err("%s", why);
 		goto out;
 	}
-	if (argc == 2)
-		name = argv[1];
-	else if (skp_store_phones_count(phones) == 1)
+	if (name == NULL && skp_store_phones_count(phones) == 1)
 		name = skp_store_phones_at(phones, 0)->phone_name;
-	else {
+	else if (name == NULL) {
 		skp_cli_err("several phones are paired; name one:");
 		for (i = 0; (ph = skp_store_phones_at(phones, i)) != NULL; i++)
 			fprintf(stderr, "  %s\n", ph->phone_name);
@@ -340,15 +361,12 @@ skp_cli_unpair(int argc, char **argv)
 		skp_cli_err("no paired phone named '%s'", name);
 		goto out;
 	}
-	snprintf(gone, sizeof(gone), "%s", ph->phone_name);
-	if (skp_store_phones_remove(phones, name) != SKP_OK ||
+	snprintf(gone, gonelen, "%s", ph->phone_name);
+	if (skp_store_phones_remove(phones, gone) != SKP_OK ||
 	    skp_store_phones_save(dir, phones, why, sizeof(why)) != SKP_OK) {
 		skp_cli_err("%s", why);
 		goto out;
 	}
-	/* Said once it is true: after the file is written. */
-	printf("unpaired phone '%s'; keys it made no longer sign here\n",
-	    gone);
 	ret = 0;
  out:
 	skp_store_unlock(&lock);
@@ -369,35 +387,14 @@ printable(const uint8_t *p, size_t n, char *out, size_t outlen)
 	out[i] = '\0';
 }
 
-/* SHA256:base64 of the OpenSSH public key blob, as ssh-keygen -l shows. */
-static void
-fingerprint(const struct sk_resident_key *rk, char *out, size_t outlen)
+/* The OpenSSH public key blob of a resident key; 0 on success. */
+static int
+resident_blob(const struct sk_resident_key *rk, uint8_t *blob, size_t max,
+    size_t *n)
 {
-	static const char ecdsa[] = "sk-ecdsa-sha2-nistp256@openssh.com";
-	static const char ed25519[] = "sk-ssh-ed25519@openssh.com";
-	static const char curve[] = "nistp256";
-	skp_buf_t *b;
-	uint8_t h[SKP_SHA256_LEN];
-	unsigned char b64[64];
-	int n, ed = rk->alg == SSH_SK_ED25519;
-
-	snprintf(out, outlen, "?");
-	if ((b = skp_buf_new(1024)) == NULL)
-		return;
-	if (skp_buf_string(b, ed ? ed25519 : ecdsa,
-	    strlen(ed ? ed25519 : ecdsa)) == SKP_OK &&
-	    (ed || skp_buf_string(b, curve, strlen(curve)) == SKP_OK) &&
-	    skp_buf_string(b, rk->key.public_key,
-	    rk->key.public_key_len) == SKP_OK &&
-	    skp_buf_string(b, rk->application,
-	    strlen(rk->application)) == SKP_OK &&
-	    skp_sha256(skp_buf_ptr(b), skp_buf_len(b), h) == SKP_OK) {
-		n = EVP_EncodeBlock(b64, h, sizeof(h));
-		while (n > 0 && b64[n - 1] == '=')
-			b64[--n] = '\0';
-		snprintf(out, outlen, "SHA256:%s", (char *)b64);
-	}
-	skp_buf_free(&b);
+	return skp_keyfile_blob(rk->alg == SSH_SK_ED25519,
+	    rk->key.public_key, rk->key.public_key_len, rk->application, blob,
+	    max, n) == SKP_OK ? 0 : -1;
 }
 
 /*
@@ -407,7 +404,7 @@ fingerprint(const struct sk_resident_key *rk, char *out, size_t outlen)
  * message.
  */
 static int
-read_pin(char *pin, size_t len)
+read_pin(const char *phone, char *pin, size_t len)
 {
 	struct termios old, quiet;
 	FILE *in = stdin, *tty = NULL;
@@ -421,7 +418,10 @@ read_pin(char *pin, size_t len)
 			return -1;
 		}
 		in = tty;
-		fprintf(tty, "PIN of the phone: ");
+		if (phone != NULL)
+			fprintf(tty, "PIN of phone '%s': ", phone);
+		else
+			fprintf(tty, "PIN of the phone: ");
 		fflush(tty);
 		if (tcgetattr(fileno(tty), &old) == 0) {
 			quiet = old;
@@ -458,34 +458,209 @@ read_pin(char *pin, size_t len)
 	return rc;
 }
 
+static void
+residents_free(struct sk_resident_key **rks, size_t nrks)
+{
+	size_t i;
+
+	for (i = 0; i < nrks; i++) {
+		free(rks[i]->application);
+		free(rks[i]->key.public_key);
+		free(rks[i]->key.key_handle);
+		free(rks[i]->key.signature);
+		free(rks[i]->key.attestation_cert);
+		free(rks[i]->key.authdata);
+		free(rks[i]->user_id);
+		free(rks[i]);
+	}
+	free(rks);
+}
+
+/*
+ * Exactly what ssh-keygen -K gets from the provider, from one phone
+ * (NULL: every phone); a phone with a PIN asks for it (protocol 2), as
+ * ssh-keygen -K does. 0 or the provider's SSH_SK_ERR_*.
+ */
+static int
+load_residents(const char *phone, struct sk_resident_key ***rks,
+    size_t *nrks)
+{
+	struct sk_option opt, *opts[2] = { NULL, NULL };
+	char pin[SKP_CTAP_PIN_MAX + 2];
+	int rc;
+
+	if (phone != NULL) {
+		opt.name = (char *)(uintptr_t)"device";
+		opt.value = (char *)(uintptr_t)phone;
+		opt.required = 1;
+		opts[0] = &opt;
+	}
+	rc = sk_load_resident_keys(NULL, opts, rks, nrks);
+	if (rc == SSH_SK_ERR_PIN_REQUIRED) {
+		if (read_pin(phone, pin, sizeof(pin)) != 0)
+			return SSH_SK_ERR_PIN_REQUIRED;
+		rc = sk_load_resident_keys(pin, opts, rks, nrks);
+		skp_wipe(pin, sizeof(pin));
+	}
+	return rc;
+}
+
+/* What --authorized-keys has printed and counted so far. */
+struct authkeys {
+	skp_store_phones_t			*phones;
+	const struct skp_store_pairing		*only;
+	struct skp_keyfile_seen			 seen;
+	size_t					 printed;
+	int					 failed;
+};
+
+/* One authorized_keys line, once per key whatever its sources. */
+static int
+authkeys_line(struct authkeys *a, const uint8_t *blob, size_t n,
+    const char *phone, const char *what)
+{
+	char line[SKP_KEYFILE_LINE_MAX];
+	int rc;
+
+	if ((rc = skp_keyfile_seen_add(&a->seen, blob, n)) != 1)
+		return rc == 0 ? SKP_OK : SKP_ERR_NOMEM;
+	if (skp_keyfile_line(blob, n, line, sizeof(line)) != SKP_OK)
+		return SKP_OK;
+	printf("%s sk-phone:%s %s\n", line, phone, what);
+	a->printed++;
+	return SKP_OK;
+}
+
+/* A key file of ~/.ssh: its line when its key handle names a phone. */
+static int
+authkeys_file(const char *path, const struct skp_keyfile *kf, void *arg)
+{
+	struct authkeys *a = arg;
+	const struct skp_store_pairing *ph;
+
+	if (kf->sealed) {
+		fprintf(stderr, "sk-phone: %s is under a passphrase, so which "
+		    "phone holds it cannot be read: it is in this list only "
+		    "if its phone listed it (`ssh-keygen -y -f %s` prints its "
+		    "line)\n", path, path);
+		return SKP_OK;
+	}
+	if (skp_store_phones_find_id(a->phones, kf->phone_id, &ph) != SKP_OK ||
+	    (a->only != NULL && ph != a->only))
+		return SKP_OK;
+	return authkeys_line(a, kf->blob, kf->bloblen, ph->phone_name, path);
+}
+
+/*
+ * sk-phone keys --authorized-keys: every phone's resident keys, from the
+ * phone, then the key files of ~/.ssh that name a paired phone. A phone
+ * that cannot be asked is said on stderr, and makes the exit status 1:
+ * the list is then short of its resident keys, and a script that puts
+ * it on servers must notice.
+ */
+static int
+authorized_keys(skp_store_phones_t *phones, const char *device)
+{
+	struct authkeys a;
+	struct sk_resident_key **rks = NULL;
+	const struct skp_store_pairing *ph;
+	uint8_t blob[SKP_KEYFILE_BLOB_MAX];
+	char user[65], app[256], what[400], *sshdir = NULL;
+	const char *home;
+	size_t nrks = 0, i, j, n;
+	int rc, ret = 1;
+
+	memset(&a, 0, sizeof(a));
+	a.phones = phones;
+	if (device != NULL && skp_store_phones_find_name(phones, device,
+	    &a.only) != SKP_OK) {
+		skp_cli_err("no paired phone named '%s' (`sk-phone status` "
+		    "lists them)", device);
+		goto out;
+	}
+	for (i = 0; (ph = skp_store_phones_at(phones, i)) != NULL; i++) {
+		if (a.only != NULL && ph != a.only)
+			continue;
+		if (load_residents(ph->phone_name, &rks, &nrks) != 0) {
+			fprintf(stderr, "sk-phone: phone '%s' could not be "
+			    "asked, so its resident keys are missing from "
+			    "this list (its key files in ~/.ssh are in it): "
+			    "run it again once the phone is online\n",
+			    ph->phone_name);
+			a.failed = 1;
+			continue;
+		}
+		for (j = 0; j < nrks; j++) {
+			if (resident_blob(rks[j], blob, sizeof(blob), &n) != 0)
+				continue;
+			printable(rks[j]->user_id, rks[j]->user_id_len, user,
+			    sizeof(user));
+			printable((const uint8_t *)rks[j]->application,
+			    strlen(rks[j]->application), app, sizeof(app));
+			snprintf(what, sizeof(what), "resident %s%s%s", app,
+			    user[0] != '\0' ? " user=" : "", user);
+			if (authkeys_line(&a, blob, n, ph->phone_name, what) !=
+			    SKP_OK)
+				goto out;
+		}
+		residents_free(rks, nrks);
+		rks = NULL;
+		nrks = 0;
+	}
+	if ((home = skp_cli_home()) != NULL &&
+	    asprintf(&sshdir, "%s/.ssh", home) != -1) {
+		rc = skp_keyfile_scan(sshdir, authkeys_file, &a);
+		if (rc != SKP_OK && rc != SKP_ERR_NOT_FOUND) {
+			skp_cli_err("cannot read %s: %s", sshdir,
+			    rc == SKP_ERR_IO ? strerror(errno) :
+			    skp_strerror(rc));
+			goto out;
+		}
+	} else
+		sshdir = NULL;
+	if (a.printed == 0 && !a.failed)
+		fprintf(stderr, "sk-phone: no keys: the phone%s hold%s no "
+		    "resident key, and no key file in ~/.ssh names %s\n",
+		    a.only != NULL ? "" : "s", a.only != NULL ? "s" : "",
+		    a.only != NULL ? "it" : "them");
+	ret = a.failed ? 1 : 0;
+ out:
+	residents_free(rks, nrks);
+	skp_keyfile_seen_free(&a.seen);
+	free(sshdir);
+	return ret;
+}
+
 int
 skp_cli_keys(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "device",	required_argument,	NULL, 'd' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 },
+		{ "device",		required_argument,	NULL, 'd' },
+		{ "authorized-keys",	no_argument,		NULL, 'a' },
+		{ "help",		no_argument,		NULL, 'h' },
+		{ NULL,			0,			NULL, 0 },
 	};
 	char dir[SKP_STORE_PATH_MAX], fp[80], user[65], app[256];
-	char pin[SKP_CTAP_PIN_MAX + 2];
-	struct sk_option opt, *opts[2] = { NULL, NULL };
+	uint8_t blob[SKP_KEYFILE_BLOB_MAX];
 	struct sk_resident_key **rks = NULL;
 	skp_store_phones_t *phones = NULL;
 	const struct skp_store_pairing *ph;
 	struct skp_keyhandle kh;
-	size_t nrks = 0, i;
-	int c, ret = 1, rc;
+	const char *device = NULL;
+	size_t nrks = 0, i, n;
+	int c, ret = 1, authorized = 0;
 
-	while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:ah", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			opt.name = (char *)(uintptr_t)"device";
-			opt.value = optarg;
-			opt.required = 1;
-			opts[0] = &opt;
+			device = optarg;
+			break;
+		case 'a':
+			authorized = 1;
 			break;
 		case 'h':
-			printf("usage: sk-phone keys [--device NAME]\n");
+			printf("usage: sk-phone keys [--device NAME] "
+			    "[--authorized-keys]\n");
 			ret = 0;
 			goto out;
 		default:
@@ -493,18 +668,19 @@ skp_cli_keys(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (load(dir, sizeof(dir), NULL, &phones, 0) != 0)
+	if (optind != argc) {
+		fprintf(stderr, "usage: sk-phone keys [--device NAME] "
+		    "[--authorized-keys]\n");
+		ret = 2;
 		goto out;
-	/* Exactly what ssh-keygen -K gets from the provider. */
-	rc = sk_load_resident_keys(NULL, opts, &rks, &nrks);
-	/* A phone with a PIN asks for it (protocol 2): as ssh-keygen -K. */
-	if (rc == SSH_SK_ERR_PIN_REQUIRED) {
-		if (read_pin(pin, sizeof(pin)) != 0)
-			goto out;
-		rc = sk_load_resident_keys(pin, opts, &rks, &nrks);
-		skp_wipe(pin, sizeof(pin));
 	}
-	if (rc != 0)
+	if (skp_cli_load(dir, sizeof(dir), NULL, &phones, 0) != 0)
+		goto out;
+	if (authorized) {
+		ret = authorized_keys(phones, device);
+		goto out;
+	}
+	if (load_residents(device, &rks, &nrks) != 0)
 		goto out;
 	if (nrks == 0)
 		printf("no resident keys\n");
@@ -525,7 +701,10 @@ skp_cli_keys(int argc, char **argv)
 		printable(rk->user_id, rk->user_id_len, user, sizeof(user));
 		printable((const uint8_t *)rk->application,
 		    strlen(rk->application), app, sizeof(app));
-		fingerprint(rk, fp, sizeof(fp));
+		if (resident_blob(rk, blob, sizeof(blob), &n) == 0)
+			skp_keyfile_fingerprint(blob, n, fp, sizeof(fp));
+		else
+			snprintf(fp, sizeof(fp), "?");
 		printf("%s user '%s' %s%s on phone '%s' (id %s)\n", app,
 		    user, fp, (rk->flags & SSH_SK_USER_VERIFICATION_REQD) ?
 		    " verify-required" : "", phone, hex[0] != '\0' ?
@@ -536,17 +715,7 @@ skp_cli_keys(int argc, char **argv)
 		    "from `sk-phone setup`>\n");
 	ret = 0;
  out:
-	for (i = 0; i < nrks; i++) {
-		free(rks[i]->application);
-		free(rks[i]->key.public_key);
-		free(rks[i]->key.key_handle);
-		free(rks[i]->key.signature);
-		free(rks[i]->key.attestation_cert);
-		free(rks[i]->key.authdata);
-		free(rks[i]->user_id);
-		free(rks[i]);
-	}
-	free(rks);
+	residents_free(rks, nrks);
 	skp_store_phones_free(&phones);
 	return ret;
 }
