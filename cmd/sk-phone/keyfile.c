@@ -422,9 +422,7 @@ skp_keyfile_scan(const char *dir, int (*fn)(const char *,
 		case SKP_ERR_NOMEM:
 			break;
 		default:
-			/* Only what looks like one of ours is worth a word. */
-			if (len > 0 && memmem(text, len, "sk-", 3) == NULL)
-				break;
+			/* Armoured as an OpenSSH key, and not one. */
 			fprintf(stderr, "sk-phone: %s does not read as an "
 			    "OpenSSH key file (damaged?): skipped\n",
 			    path != NULL ? path : names[i]);

@@ -139,6 +139,14 @@ class WebPhone:
     def decline(self, phone="a"):
         return self.cmd("decline", phone=phone)
 
+    def receive(self, uri, phone="a", timeout=20.0):
+        """A transfer's text pasted on the first-run screen: the code, the
+        old phone's name and the warning the page shows."""
+        return self.cmd("receive", uri=uri, phone=phone, timeout=timeout)
+
+    def receive_confirm(self, phone="a", timeout=20.0):
+        return self.cmd("receive_confirm", phone=phone, timeout=timeout)
+
     def request(self, phone="a", timeout=30.0):
         """The request card: {op, hostState, computer, text, choices}."""
         return self.cmd("request", phone=phone, timeout=timeout)

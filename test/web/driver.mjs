@@ -20,6 +20,9 @@
 //   pair {uri?}             paste uri (else: the page opened from the QR's URL)
 //                           -> {code, computer}
 //   confirm / decline       the pairing -> {paired: text}
+//   receive {uri}           a transfer (PROTOCOL.md 10): paste uri on the
+//                           first-run screen -> {code, from, warning}
+//   receive_confirm         confirm its code -> {received: text}; back home
 //   request                 wait for a request card -> {op, hostState,
 //                           computer, text, choices}
 //   answer {choice}         once | host | window | reject; waits until that
@@ -384,6 +387,42 @@ const commands = {
 		const t = ms(cmd, 20);
 		await tap(page, 'pair-confirm', t);
 		return { paired: await text(await visible(page, 'paired', t)) };
+	},
+	async receive(cmd) {
+		const { page } = phoneOf(cmd);
+		const t = ms(cmd, 20);
+		const box = await visible(page, 'receive-uri', t);
+		await box.fill(cmd.uri, { timeout: t });
+		await tap(page, 'receive-go', t);
+		await page.waitForFunction((sels) => {
+			const e = document.querySelector(sels[0]);
+			if (document.querySelector(sels[1]))
+				return true;
+			return e && /^\d{6}$/.test(e.textContent.replace(/\s/g, ''));
+		}, [T('receive-code'), T('receive-error')], { timeout: t });
+		const bad = page.locator(T('receive-error'));
+		if (await bad.count() > 0)
+			throw new Error(await text(bad.first()));
+		return {
+			code: (await (await visible(page, 'receive-code', t)).innerText())
+			    .replace(/\s/g, ''),
+			from: await text(await visible(page, 'receive-from', t)),
+			warning: await text(await visible(page, 'receive-warning', t)),
+		};
+	},
+	async receive_confirm(cmd) {
+		const { page } = phoneOf(cmd);
+		const t = ms(cmd, 20);
+		await tap(page, 'receive-confirm', t);
+		await page.waitForFunction((sels) => sels.some((x) => document.querySelector(x)),
+		    [T('received'), T('receive-error'), T('receive-pending')], { timeout: t });
+		for (const bad of ['receive-error', 'receive-pending'])
+			if (await page.locator(T(bad)).count() > 0)
+				throw new Error(await text(page.locator(T(bad)).first()));
+		const received = await text(await visible(page, 'received', t));
+		await tap(page, 'receive-done', t);
+		await page.locator(T('received')).first().waitFor({ state: 'hidden', timeout: t });
+		return { received };
 	},
 	async decline(cmd) {
 		const { page } = phoneOf(cmd);

@@ -19,13 +19,19 @@
 // open question's count of waiting requests changed), 'changed' {},
 // 'notice' { text }.
 
-import { equal } from '../proto/bytes.js';
+import { ascii, concat, equal } from '../proto/bytes.js';
 import { openCall } from '../proto/call.js';
+import { ed25519FromSeed, generateEcdh, keyPairFromScalar, sha256 } from '../proto/crypto.js';
 import { encodeResponse, STATUS } from '../proto/ctap.js';
 import { fail, SkpError } from '../proto/err.js';
 import { startPairing } from '../proto/pairing.js';
 import { decodeConfirm, encodeConfirm } from '../proto/pairpayload.js';
-import { parsePairUri } from '../proto/pairuri.js';
+import { checkFresh, confirmCode, mailboxId, parsePairUri } from '../proto/pairuri.js';
+import { Handshake } from '../proto/noise.js';
+import { CONFIRM_INFO, decodeDone, decodeHeader, decodePayload, decodeReply,
+    encodeHello, encodeReady, encodeReceived, parseTransferUri, PIECE_MAX,
+    PROLOGUE, transferPsk, transferRendezvousId } from '../proto/transfer.js';
+import { checkHostKey } from '../phone/hostkey.js';
 import { Engine } from '../phone/engine.js';
 import { PhoneState } from '../phone/state.js';
 import { meet, RelayListener } from './relay.js';
@@ -310,6 +316,221 @@ class Phone extends EventTarget {
 		}
 		return new PendingPairing(this, ch, r, left);
 	}
+
+	// ---- receiving another phone's state (PROTOCOL.md §10.5, new phone) ----
+
+	// Up to the code: -> a PendingReceive (oldName, code; confirm(),
+	// decline()). Only on a phone with nothing to lose.
+	async receive(uri) {
+		if (!(await this.state.empty()))
+			fail('EXISTS', 'this phone has a state already: a transfer would replace ' +
+			    'it. Receive on a phone (a browser) that was never set up');
+		if (await this.state.transferPending())
+			fail('STATE', 'a transfer received earlier waits: finish or discard it first');
+		const now = this.o.now();
+		const u = parseTransferUri(uri);
+		try {
+			checkFresh(u.created, Math.floor(now / 1000));
+		} catch (e) {
+			throw new SkpError('EXPIRED', e.ahead !== undefined ? 'this transfer ' +
+			    'code was made in the future by this phone\'s clock: set the clocks ' +
+			    'right, then start the transfer again' : 'this transfer code is too ' +
+			    'old (5 minutes): run sk-phone-authenticator transfer on the old ' +
+			    'phone again');
+		}
+		const psk = await transferPsk(u.secret);
+		const hs = new Handshake({ pattern: 'IK', initiator: true, s: await generateEcdh(),
+		    rs: u.key, psk, prologue: ascii(PROLOGUE) });
+		psk.fill(0);
+		const message1 = await hs.writeMessage(encodeHello());
+		const deadline = now + this.o.pairTimeoutMs;
+		const left = () => Math.max(1, deadline - this.o.now());
+		let ch;
+		try {
+			ch = await meet(u.relay, await transferRendezvousId(u.secret),
+			    this.o.pairTimeoutMs, { WebSocket: this.o.WebSocket });
+		} catch (e) {
+			if (e.relayCode === 4031)
+				throw new SkpError('NOT_FOUND', `the relay: ${e.relayReason}. Run ` +
+				    'sk-phone-authenticator transfer on the old phone again and take ' +
+				    'its new code');
+			throw e;
+		}
+		try {
+			ch.send(message1);
+			let m2;
+			try {
+				m2 = await ch.recv(left());
+			} catch (e) {
+				if (e.relayCode === 4025)
+					throw new SkpError('DECRYPT', 'the old phone could not read this ' +
+					    'phone\'s message: the code was wrong or altered. Run ' +
+					    'sk-phone-authenticator transfer on the old phone again');
+				throw e;
+			}
+			const oldName = decodeReply(await hs.readMessage(m2));
+			const h = hs.handshakeHash();
+			const code = await confirmCode(h, CONFIRM_INFO);
+			h.fill(0);
+			const transport = await hs.split();
+			return new PendingReceive(this, ch, transport, oldName, code.text, left);
+		} catch (e) {
+			ch.hangup();
+			throw e;
+		}
+	}
+
+	// The state received becomes this phone's; it then listens as the old
+	// phone did, on its mailbox.
+	async finishTransfer() {
+		await this.state.finishTransfer(this.o.now());
+		const id = await this.state.identity();
+		this._emit('changed');
+		await this._listen();
+		return id;
+	}
+
+	async discardTransfer() {
+		await this.state.discardTransfer();
+		this._emit('changed');
+	}
+}
+
+// The old phone's state as this phone keeps it: its private keys imported
+// into WebCrypto, not extractable; the bytes wiped.
+async function importState(st, from, digest) {
+	const wipeAll = () => {
+		st.identity.key.fill(0);
+		st.identity.mailbox.fill(0);
+		for (const c of st.credentials)
+			c.privateKey.fill(0);
+	};
+	const scalar = async (d, alg) => {
+		try {
+			return await keyPairFromScalar(d, alg);
+		} catch (e) {
+			if (e instanceof SkpError)
+				throw e;
+			throw new SkpError('CRYPTO', 'the old phone sent a private key that is ' +
+			    'not a P-256 key');
+		}
+	};
+	try {
+		const identity = await scalar(st.identity.key, 'ECDH');
+		const mailbox = await scalar(st.identity.mailbox, 'ECDSA');
+		const credentials = [];
+		for (const c of st.credentials) {
+			let pair;
+			if (c.alg === -8) {
+				pair = await ed25519FromSeed(c.privateKey, c.publicKey);
+			} else {
+				pair = await scalar(c.privateKey, 'ECDSA');
+				if (!equal(pair.publicKey, c.publicKey))
+					fail('CRYPTO', 'the old phone sent a key whose private and ' +
+					    'public halves do not belong together');
+			}
+			credentials.push({ id: c.id, rp: c.rp, userId: c.userId, userName: c.userName,
+			    privateKey: pair.privateKey, publicKey: pair.publicKey, resident: c.resident,
+			    credProtect: c.credProtect, created: c.created, madeFor: c.madeFor,
+			    alg: c.alg });
+		}
+		const pins = st.pins.map((p) => {
+			let type;
+			try {
+				type = checkHostKey(p.key).type;
+			} catch (e) {
+				fail('FORMAT', `the old phone's pinned key for ${p.name}: ${e.message}`);
+			}
+			return { name: p.name, type, key: p.key, pinnedAt: p.pinnedAt,
+			    pinnedBy: p.pinnedBy };
+		});
+		return {
+			identity: { name: st.identity.name, relay: st.identity.relay, identity,
+			    mailbox, mailboxId: await mailboxId(mailbox.publicKey) },
+			computers: st.computers.map((c) => ({ ...c, windowUntil: 0, windowNs: [] })),
+			credentials,
+			counters: Object.fromEntries(st.counters),
+			hosts: { pins, windows: [] },
+			cas: st.cas,
+			pinFailures: st.pinFailures,
+			from,
+			digest,
+		};
+	} finally {
+		wipeAll();
+	}
+}
+
+export const PENDING_TEXT = 'the transfer stopped after this phone received the ' +
+    'state, before the old phone said it let go of it. Look at the old phone: if it ' +
+    'says its state was moved, tap Finish here; if it still works, tap Discard here';
+
+class PendingReceive {
+	constructor(phone, ch, transport, oldName, code, left) {
+		this.phone = phone;
+		this.ch = ch;
+		this.t = transport;
+		this.oldName = oldName;
+		this.code = code;
+		this.left = left;
+		this.done = false;
+	}
+
+	// The owner confirmed the code: ready, the state, received, done.
+	async confirm() {
+		if (this.done)
+			fail('STATE', 'this transfer is over');
+		this.done = true;
+		const { ch, t, left } = this;
+		let saved = false;
+		try {
+			ch.send(await t.encrypt(encodeReady()));
+			const hdr = decodeHeader(await t.decrypt(await ch.recv(left())));
+			const parts = [];
+			let got = 0;
+			while (got < hdr.length) {
+				const p = await t.decrypt(await ch.recv(left()));
+				if (p.length === 0 || got + p.length > hdr.length ||
+				    (got + p.length < hdr.length && p.length !== PIECE_MAX))
+					fail('FORMAT', 'the old phone\'s state came in pieces that do ' +
+					    'not add up');
+				parts.push(p);
+				got += p.length;
+			}
+			const payload = concat(...parts);
+			parts.forEach((p) => p.fill(0));
+			if (!equal(await sha256(payload), hdr.digest))
+				fail('FORMAT', 'the old phone\'s state is not what its header said');
+			let st;
+			try {
+				st = decodePayload(payload);
+			} finally {
+				payload.fill(0);
+			}
+			await this.phone.state.saveTransferPending(await importState(st,
+			    this.oldName, hdr.digest));
+			saved = true;
+			ch.send(await t.encrypt(encodeReceived(hdr.digest)));
+			decodeDone(await t.decrypt(await ch.recv(left())));
+		} catch (e) {
+			if (saved)
+				throw Object.assign(new SkpError('STATE', PENDING_TEXT), { pending: true });
+			throw pairingEnd(e, 'the old phone');
+		} finally {
+			t.close();
+			ch.hangup();
+		}
+		const id = await this.phone.finishTransfer();
+		return { oldName: this.oldName, name: id.name };
+	}
+
+	async decline() {
+		if (this.done)
+			return;
+		this.done = true;
+		this.t.close();
+		this.ch.hangup();
+	}
 }
 
 class PendingPairing {
@@ -359,15 +580,16 @@ class PendingPairing {
 	}
 }
 
-function pairingEnd(e) {
+function pairingEnd(e, peer = 'the computer') {
 	if (e.code === 'TIMEOUT' && e.relayCode === undefined)
 		return new SkpError('TIMEOUT', 'nobody answered in time');
 	switch (e.relayCode) {
 	case 4025:
-		return new SkpError('REJECTED', 'the computer declined the pairing ' +
-		    '(its user did not confirm the code)');
+		return new SkpError('REJECTED', peer === 'the computer' ? 'the computer ' +
+		    'declined the pairing (its user did not confirm the code)' : `${peer} ` +
+		    'hung up (its owner did not confirm the code, or it saw something wrong)');
 	case 4026:
-		return new SkpError('REJECTED', 'the computer gave up');
+		return new SkpError('REJECTED', `${peer} gave up`);
 	case 4020:
 		return new SkpError('TIMEOUT', 'nobody answered in time');
 	default:

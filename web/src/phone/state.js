@@ -1165,4 +1165,66 @@ export class PhoneState {
 		});
 		return lines.filter((e) => e);
 	}
+
+	// ---- a transfer from another phone (docs/PROTOCOL.md §10.5) ----
+	//
+	// The records a transfer brought (identity, computers, credentials,
+	// counters, hosts, cas, pinFailures, from, digest; private keys as
+	// non-extractable CryptoKeys) wait in 'transfer-pending' from the moment
+	// the state was received until the old phone says it let go of its
+	// copy: then they become this phone's state in one batch.
+
+	async transferPending() {
+		return (await this.get('transfer-pending')) ?? null;
+	}
+
+	// Whether there is nothing a transfer would replace.
+	async empty() {
+		return !(await this.get('identity')) && (await this.computers()).length === 0 &&
+		    (await this.credentialRecords()).length === 0;
+	}
+
+	async saveTransferPending(rec) {
+		// The records must read back as this phone's own would.
+		for (const k of ['identity', 'computers', 'credentials', 'counters', 'hosts',
+		    'cas']) {
+			try {
+				await CHECKS[k](rec[k]);
+			} catch (e) {
+				fail('FORMAT', 'the old phone\'s state does not fit this phone: ' +
+				    (e?.message ?? String(e)));
+			}
+		}
+		await this.edit(async () => {
+			if (!(await this.empty()))
+				fail('EXISTS', 'this phone has a state already: a transfer would ' +
+				    'replace it');
+			await this.write({ 'transfer-pending': rec });
+		});
+	}
+
+	// The pending transfer becomes this phone's state (its own PIN, if it
+	// has one, stays, with the old phone's count of wrong PINs).
+	async finishTransfer(now) {
+		let from = null;
+		await this.edit(async () => {
+			const p = await this.get('transfer-pending');
+			if (!p)
+				fail('STATE', 'no transfer waits to be finished');
+			if (!(await this.empty()))
+				fail('EXISTS', 'this phone has a state already');
+			const pin = (await this.get('pin')) ?? {};
+			from = p.from;
+			await this.write({ computers: p.computers, credentials: p.credentials,
+			    counters: p.counters, hosts: p.hosts, cas: p.cas,
+			    pin: { ...pin, failures: p.pinFailures }, identity: p.identity,
+			    'transfer-pending': null });
+		});
+		await this.audit({ op: 'receive', subject: from, event: 'received' }, now);
+	}
+
+	async discardTransfer() {
+		await this.edit(() => this.write({ 'transfer-pending': null }));
+	}
+
 }

@@ -7,7 +7,7 @@
 // A "key pair" here is { privateKey: CryptoKey, publicKey: Uint8Array(65) }
 // with the public key as the wire has it: 0x04 || X || Y.
 
-import { concat, fromHex, toHex } from './bytes.js';
+import { ascii, b64urlEncode, concat, equal, fromHex, toHex } from './bytes.js';
 import { fail } from './err.js';
 
 const subtle = globalThis.crypto?.subtle;
@@ -241,27 +241,101 @@ export async function ecdsaVerify(publicKey, msg, sigRaw) {
 	return s.verify({ name: 'ECDSA', hash: 'SHA-256' }, k, sigRaw, msg);
 }
 
-// For test vectors only: a key pair from a known private scalar (32 bytes),
-// through PKCS#8 (RFC 5915 ECPrivateKey without the public key). The
-// private key is not extractable; the public key is read from a JWK of a
-// short-lived extractable copy.
-const PKCS8_HEAD = fromHex('308141020100301306072a8648ce3d020106082a8648ce3d030107' +
-    '042730250201010420');
+// P-256 (SEC 2 §2.4.2, FIPS 186-4 D.1.2.3) in BigInt, for one thing only:
+// the public point of a private scalar a transfer brings (§10.4 sends the
+// identity and mailbox scalars alone), which WebCrypto's JWK import needs
+// beside d. Chromium refuses PKCS#8 without the public key. Affine
+// coordinates, one inversion per step: a few milliseconds per key, run a
+// few times per transfer; the scalar is secret but this is no signing
+// loop an attacker can time.
+const P256_P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const P256_G = [0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296n,
+    0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5n];
 
-export async function keyPairFromScalarForTest(scalar, alg = 'ECDH') {
+function p256Add(a, b) {
+	const p = P256_P;
+	if (a === null)
+		return b;
+	if (b === null)
+		return a;
+	let l;
+	if (a[0] === b[0]) {
+		if ((a[1] + b[1]) % p === 0n)
+			return null;
+		l = (3n * a[0] * a[0] - 3n) % p * modPow(2n * a[1], p - 2n, p) % p;
+	} else {
+		l = ((b[1] - a[1]) % p + p) % p * modPow(((b[0] - a[0]) % p + p) % p, p - 2n, p) % p;
+	}
+	const x = ((l * l - a[0] - b[0]) % p + 2n * p) % p;
+	return [x, ((l * (a[0] - x) - a[1]) % p + 2n * p) % p];
+}
+
+function bytes32(v) {
+	const out = new Uint8Array(32);
+	for (let i = 31; i >= 0; i--, v >>= 8n)
+		out[i] = Number(v & 0xffn);
+	return out;
+}
+
+// The 65-byte public point of scalar d (32 bytes, 1 <= d < n; else CRYPTO).
+export function p256PublicOf(d) {
+	let k = bigOf(d);
+	if (k === 0n || k >= P256_N)
+		fail('CRYPTO', 'not a P-256 private key (0, or not below the order)');
+	let r = null, q = P256_G;
+	for (; k > 0n; k >>= 1n) {
+		if (k & 1n)
+			r = p256Add(r, q);
+		q = p256Add(q, q);
+	}
+	return concat([4], bytes32(r[0]), bytes32(r[1]));
+}
+
+// A key pair from a known private scalar (32 bytes): test vectors, and the
+// keys a transfer brings (proto/transfer.js, PROTOCOL.md §10). The private
+// key is imported from a JWK, not extractable; pub (the public point, when
+// known) saves computing it, and must be the scalar's.
+export async function keyPairFromScalar(scalar, alg = 'ECDH', pub = null) {
 	if (scalar.length !== 32)
 		fail('INVALID', 'a P-256 scalar is 32 bytes');
-	const s = needSubtle();
-	const der = concat(PKCS8_HEAD, scalar);
-	const params = { name: alg, namedCurve: 'P-256' };
-	const uses = alg === 'ECDH' ? ['deriveBits'] : ['sign'];
-	const tmp = await s.importKey('pkcs8', der, params, true, uses);
-	const jwk = await s.exportKey('jwk', tmp);
-	const privateKey = await s.importKey('pkcs8', der, params, false, uses);
-	der.fill(0);
-	const b64 = (t) => Uint8Array.from(atob(t.replace(/-/g, '+').replace(/_/g, '/')),
-	    (c) => c.charCodeAt(0));
-	return { privateKey, publicKey: concat([4], b64(jwk.x), b64(jwk.y)) };
+	const publicKey = p256PublicOf(scalar);
+	if (pub !== null && !equal(pub, publicKey))
+		fail('CRYPTO', 'a P-256 private key that is not its public key\'s');
+	const jwk = { kty: 'EC', crv: 'P-256', d: b64urlEncode(scalar),
+	    x: b64urlEncode(publicKey.subarray(1, 33)), y: b64urlEncode(publicKey.subarray(33)),
+	    ext: false };
+	const privateKey = await needSubtle().importKey('jwk', jwk, { name: alg,
+	    namedCurve: 'P-256' }, false, alg === 'ECDH' ? ['deriveBits'] : ['sign']);
+	return { privateKey, publicKey };
+}
+
+export const keyPairFromScalarForTest = keyPairFromScalar;
+
+// An Ed25519 private key from its 32-byte seed (RFC 8410 PKCS#8), not
+// extractable; CRYPTO unless it signs for publicKey (a pair that does not
+// belong together).
+const ED25519_PKCS8_HEAD = fromHex('302e020100300506032b657004220420');
+
+export async function ed25519FromSeed(seed, publicKey) {
+	if (seed.length !== 32)
+		fail('INVALID', 'an Ed25519 seed is 32 bytes');
+	const der = concat(ED25519_PKCS8_HEAD, seed);
+	let privateKey;
+	try {
+		privateKey = await needSubtle().importKey('pkcs8', der, { name: 'Ed25519' },
+		    false, ['sign']);
+	} catch (e) {
+		if (e?.name === 'NotSupportedError')
+			fail('UNSUPPORTED', 'this browser has no Ed25519 in WebCrypto');
+		throw e;
+	} finally {
+		der.fill(0);
+	}
+	const probe = ascii('sk-phone ed25519 pair check');
+	if (!(await ed25519Verify(publicKey, probe, await ed25519Sign(privateKey, probe))))
+		fail('CRYPTO', 'an Ed25519 private key that is not its public key\'s');
+	return { privateKey, publicKey: publicKey.slice() };
 }
 
 // AES-256-GCM: ciphertext || 16-byte tag.

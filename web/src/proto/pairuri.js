@@ -36,7 +36,7 @@ const isDigit = (c) => c >= '0' && c <= '9';
 const isUnreserved = (c) => /^[A-Za-z0-9\-._~]$/.test(c);
 
 // Decimal without sign or leading zeros, fitting 64 bits: a BigInt.
-function parseDecimal(s) {
+export function parseDecimal(s) {
 	if (s.length === 0 || s.length > 20 || (s.length > 1 && s[0] === '0') ||
 	    ![...s].every(isDigit))
 		fail('FORMAT', 'not a decimal number');
@@ -286,9 +286,10 @@ export function requestPsk(h) {
 	return hkdf(EMPTY, h, ascii('sk-phone v1 request psk'), 32);
 }
 
-// { value: the uint32 mod 10^6, text: 6 digits with leading zeros }.
-export async function confirmCode(h) {
-	const b = await hkdf(EMPTY, h, ascii('sk-phone v1 confirm'), 4);
+// { value: the uint32 mod 10^6, text: 6 digits with leading zeros }; info:
+// another flow's (the transfer's, §10.2).
+export async function confirmCode(h, info = 'sk-phone v1 confirm') {
+	const b = await hkdf(EMPTY, h, ascii(info), 4);
 	const value = (((b[0] << 24) >>> 0) + (b[1] << 16) + (b[2] << 8) + b[3]) % 1000000;
 	b.fill(0);
 	return { value, text: String(value).padStart(6, '0') };

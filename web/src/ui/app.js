@@ -12,6 +12,7 @@ import { renderHosts } from './hosts.js';
 import { renderKeys } from './keys.js';
 import { renderLog } from './log.js';
 import { renderPair } from './pair.js';
+import { renderReceive } from './receive.js';
 import { moreText, renderRequest } from './request.js';
 import { renderSettings } from './settings.js';
 import { renderSetup } from './setup.js';
@@ -48,6 +49,7 @@ export class App {
 		this.statusEl = doc.querySelector('[data-test="status"]');
 		this.screen = null;
 		this.pairing = null;	// { uri } while the pairing screen is up
+		this.receiving = null;	// { uri, phase } while a transfer comes in
 		this.questions = [];	// the 'question' details, oldest first
 		this.cardTimer = null;
 		this.dialogDone = null;	// answers the open "are you sure"
@@ -74,6 +76,12 @@ export class App {
 		window.addEventListener('hashchange', () => this.onHashChange(loc));
 		const id = await p.state.identity();
 		if (id === null) {
+			// A transfer that stopped before the old phone let go.
+			if (await p.state.transferPending()) {
+				this.receiving = { phase: 'pending' };
+				await this.go('receive');
+				return;
+			}
 			await this.go('setup');
 			return;
 		}
@@ -130,6 +138,8 @@ export class App {
 			this.pairing = name === 'setup' ? this.pairing : null;
 		if (name === 'pair' && opts.uri !== undefined)
 			this.pairing = { uri: opts.uri };
+		if (name === 'receive' && opts.uri !== undefined)
+			this.receiving = { uri: opts.uri };
 		this.screen = name;
 		for (const b of this.nav.querySelectorAll('button'))
 			if (b.dataset.screen === name)
@@ -156,11 +166,14 @@ export class App {
 			el = renderSetup(this);
 		} else if (this.screen === 'pair') {
 			el = renderPair(this, this.pairing ? this.pairing.uri : null);
+		} else if (this.screen === 'receive') {
+			el = renderReceive(this);
 		} else {
 			el = await (SCREENS[this.screen] || SCREENS.home).render(this);
 		}
 		// While a question is up, the other screens wait behind it.
-		this.nav.hidden = this.questions.length > 0 || this.screen === 'setup';
+		this.nav.hidden = this.questions.length > 0 || this.screen === 'setup' ||
+		    this.screen === 'receive';
 		clear(this.main);
 		this.main.append(el);
 		this.main.removeAttribute('aria-busy');

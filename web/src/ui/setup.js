@@ -4,6 +4,7 @@
 // extractable=false). The name is what computers show when they pair.
 
 import { errorText, h } from './dom.js';
+import { receiveForm } from './receive.js';
 
 const NAME_MAX = 64;
 
@@ -48,5 +49,10 @@ export function renderSetup(app) {
 	    h('p', { class: 'hint' }, 'The keys are made in this browser and cannot ' +
 		'be copied out of it, not even by this page. They are not kept in the ' +
 		'phone\'s secure hardware.'),
-	    form);
+	    form,
+	    h('h2', {}, 'Or move another phone here'),
+	    h('p', { class: 'hint' }, 'Replacing a phone? Run sk-phone-authenticator ' +
+		'transfer on the old one: its keys and computers move here, and your ' +
+		'key files keep working.'),
+	    receiveForm(app));
 }
