@@ -44,6 +44,7 @@
 #define FD_RESERVE		64
 
 static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_hup;
 static struct lws_context *context;
 static int verbose;
 #if defined(SKP_RELAY_LIBEV)
@@ -120,6 +121,15 @@ on_signal(int sig)
 {
 	(void)sig;
 	got_signal = 1;
+	if (context != NULL)
+		lws_cancel_service(context);
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	got_hup = 1;
 	if (context != NULL)
 		lws_cancel_service(context);
 }
@@ -561,6 +571,31 @@ out:
 	return rc;
 }
 
+/*
+ * SIGHUP: load the certificate and key again from the same files (renewed
+ * in place). Connections already open keep the certificate they were made
+ * with; only new handshakes see the new one. Files that do not load (or
+ * do not match) are refused whole, and the relay keeps the certificate it
+ * has.
+ */
+static void
+reload_tls(const struct relayd_conf *c)
+{
+	if (c->tls_cert == NULL) {
+		relayd_log("SIGHUP: no certificate to reload (no --tls-cert)");
+		return;
+	}
+	if (check_tls_files(c->tls_cert, c->tls_key) != 0) {
+		relayd_log("SIGHUP: kept the certificate in use; fix the files "
+		    "and send SIGHUP again");
+		return;
+	}
+	(void)lws_tls_cert_updated(context, c->tls_cert, c->tls_key, NULL, 0,
+	    NULL, 0);
+	relayd_log("SIGHUP: reloaded the certificate %s for new connections",
+	    c->tls_cert);
+}
+
 /* One round of the event loop: until something happened or a tick. */
 static void
 service_once(void)
@@ -644,6 +679,11 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
 	    sigaction(SIGINT, &sa, NULL) != 0) {
+		perror("sk-phone-relay: sigaction");
+		return 1;
+	}
+	sa.sa_handler = on_hup;
+	if (sigaction(SIGHUP, &sa, NULL) != 0) {
 		perror("sk-phone-relay: sigaction");
 		return 1;
 	}
@@ -774,8 +814,13 @@ main(int argc, char **argv)
 		    "(it needs a secure context), so it cannot pair or sign; "
 		    "use --tls-cert and --tls-key, or --no-web");
 
-	while (!got_signal)
+	while (!got_signal) {
 		service_once();
+		if (got_hup) {
+			got_hup = 0;
+			reload_tls(&c);
+		}
+	}
 
 	relayd_log("stopping: closing every connection");
 	relayd_shutdown();

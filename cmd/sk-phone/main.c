@@ -33,14 +33,30 @@ usage(FILE *f)
 	    "       sk-phone --version\n");
 }
 
-/* The installed provider, else the one built next to this program. */
+/* path into out if it is a regular file; SKP_ERR_NOT_FOUND if not. */
+static int
+regular_file(const char *path, char *out, size_t outlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return SKP_ERR_NOT_FOUND;
+	if ((size_t)snprintf(out, outlen, "%s", path) >= outlen)
+		return SKP_ERR_TOO_LARGE;
+	return SKP_OK;
+}
+
+/*
+ * The installed provider, else the one built next to this program, else
+ * the Debian package's.
+ */
 static int
 provider_path(const char *given, char *out, size_t outlen)
 {
 	struct stat st;
 	char self[PATH_MAX], cand[PATH_MAX + 32], *slash;
 	ssize_t n;
-	int i;
+	int i, rc;
 
 	if (given != NULL) {
 		if (given[0] != '/') {
@@ -55,12 +71,9 @@ provider_path(const char *given, char *out, size_t outlen)
 			return SKP_ERR_TOO_LARGE;
 		return SKP_OK;
 	}
-	if (stat(SKP_PROVIDER_INSTALLED, &st) == 0 && S_ISREG(st.st_mode)) {
-		if ((size_t)snprintf(out, outlen, "%s",
-		    SKP_PROVIDER_INSTALLED) >= outlen)
-			return SKP_ERR_TOO_LARGE;
-		return SKP_OK;
-	}
+	if ((rc = regular_file(SKP_PROVIDER_INSTALLED, out, outlen)) !=
+	    SKP_ERR_NOT_FOUND)
+		return rc;
 	/* Run from a build tree: cmd/sk-phone/sk-phone next to lib/. */
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
 		self[n] = '\0';
@@ -72,9 +85,12 @@ provider_path(const char *given, char *out, size_t outlen)
 		    (size_t)snprintf(out, outlen, "%s", self) < outlen)
 			return SKP_OK;
 	}
+	if ((rc = regular_file(SKP_PROVIDER_PACKAGED, out, outlen)) !=
+	    SKP_ERR_NOT_FOUND)
+		return rc;
 	skp_cli_err("the provider is not installed at %s: run "
-	    "`meson install -C build`, or pass --provider PATH",
-	    SKP_PROVIDER_INSTALLED);
+	    "`meson install -C build`, install the Debian package libsk-phone, "
+	    "or pass --provider PATH", SKP_PROVIDER_INSTALLED);
 	return SKP_ERR_NOT_FOUND;
 }
 

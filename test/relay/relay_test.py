@@ -1226,7 +1226,7 @@ def case_relay_killed_mid_call():
 
 # ------------------------------------------------------------ TLS, logs
 
-def make_cert():
+def make_cert(prefix=""):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -1247,8 +1247,8 @@ def make_cert():
             .add_extension(x509.BasicConstraints(ca=True, path_length=None),
                            critical=True)
             .sign(key, hashes.SHA256()))
-    cf = os.path.join(TMP, "cert.pem")
-    kf = os.path.join(TMP, "key.pem")
+    cf = os.path.join(TMP, prefix + "cert.pem")
+    kf = os.path.join(TMP, prefix + "key.pem")
     with open(cf, "wb") as f:
         f.write(cert.public_bytes(serialization.Encoding.PEM))
     with open(kf, "wb") as f:
@@ -1278,6 +1278,70 @@ def case_tls():
     c.wait_line(r"^REPLY echo:over-tls$", 5)
     t = tool("connect", r.url.replace("wss:", "ws:"), 100)
     t.wait_line(r"^ERROR", 5)
+
+
+def peer_cert(port):
+    """The certificate (DER) the relay shows a new TLS connection."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), 5) as s:
+        with ctx.wrap_socket(s) as t:
+            return t.getpeercert(binary_form=True)
+
+
+def case_tls_reload():
+    """SIGHUP reloads a certificate renewed in place: the phone connected
+    before stays connected (it trusts only the old certificate, so it could
+    not have come back), new connections get the new one; files that do
+    not load are refused and the certificate in use is kept."""
+    old_cf, _ = make_cert("old-")
+    new_cf, new_kf = make_cert("new-")
+    cf = os.path.join(TMP, "relay-cert.pem")
+    kf = os.path.join(TMP, "relay-key.pem")
+    shutil.copyfile(old_cf, cf)
+    shutil.copyfile(os.path.join(TMP, "old-key.pem"), kf)
+    r = Relay(tls=(cf, kf))
+    secret = os.urandom(32)
+    # echo, never exiting but when its connection ends; no reconnecting
+    ph = tool("phone", r.url, secret.hex(), "echo", 0,
+              env={"RELAY_TOOL_CA": old_cf})
+    ph.wait_line(r"^LISTENING", 5)
+    old_der = peer_cert(r.port)
+    with open(old_cf, "rb") as f:
+        check(old_der == ssl.PEM_cert_to_DER_cert(f.read().decode()),
+              "not the first certificate before SIGHUP")
+
+    def renew(src_cf, src_kf, what):
+        for src, dst in ((src_cf, cf), (src_kf, kf)):
+            shutil.copyfile(src, dst + ".tmp")
+            os.replace(dst + ".tmp", dst)
+        n = r.text().count("SIGHUP:")
+        r.proc.p.send_signal(signal.SIGHUP)
+        end = time.monotonic() + 5
+        while r.text().count("SIGHUP:") == n:
+            check(time.monotonic() < end, "no SIGHUP line: " + r.text())
+            check(r.proc.p.poll() is None, "relay died on SIGHUP")
+            time.sleep(0.02)
+        check(what in r.text().split("SIGHUP:")[-1], "SIGHUP: want %r in: "
+              "%s" % (what, r.text()))
+
+    renew(new_cf, new_kf, "reloaded the certificate")
+    with open(new_cf, "rb") as f:
+        new_der = ssl.PEM_cert_to_DER_cert(f.read().decode())
+    check(peer_cert(r.port) == new_der, "a new connection after SIGHUP "
+          "does not get the new certificate")
+    c = tool("exchange", r.url, mailbox_id(secret).hex(), "after-hup", 5000,
+             env={"RELAY_TOOL_CA": new_cf})
+    c.wait_line(r"^REPLY echo:after-hup$", 5)
+    check(ph.p.poll() is None, "the phone was dropped: %r" % ph.lines)
+    # A key that is not the certificate's: refused, the new one stays.
+    renew(new_cf, os.path.join(TMP, "old-key.pem"), "kept the certificate")
+    check(peer_cert(r.port) == new_der, "a bad reload changed the "
+          "certificate")
+    c = tool("exchange", r.url, mailbox_id(secret).hex(), "still", 5000,
+             env={"RELAY_TOOL_CA": new_cf})
+    c.wait_line(r"^REPLY echo:still$", 5)
 
 
 def case_logs_no_payload():
