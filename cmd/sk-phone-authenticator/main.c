@@ -1,10 +1,13 @@
 /* sk-phone-authenticator: the reference phone, as a program for any Linux. */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +26,13 @@
 #include "sk-phone/pairuri.h"
 #include "sk-phone/relay.h"
 #include "sk-phone/relayurl.h"
+#include "sk-phone/transfer.h"
 
 #include "audit.h"
 #include "handle.h"
 #include "hostcheck.h"
 #include "phstate.h"
+#include "qr.h"
 #include "serve.h"
 #include "sshmsg.h"
 
@@ -54,7 +59,8 @@ struct args {
 	unsigned long	 timeout_s;
 	int		 have_timeout;
 	unsigned long	 silent_s;	/* --silent-call-timeout */
-	int		 finish;	/* mailbox rotate --finish */
+	int		 finish;	/* mailbox rotate, receive --finish */
+	int		 discard;	/* receive --discard */
 	int		 no_touch_ask;	/* --no-touch ask */
 	int		 unknown_ca_refuse;	/* --unknown-ca refuse */
 };
@@ -77,7 +83,12 @@ usage(void)
 	    "  hosts trust-ca PATTERN CA-PUBKEY-FILE\n"
 	    "  hosts distrust-ca CA-PUBKEY-FILE|FINGERPRINT [PATTERN]\n"
 	    "  mailbox | mailbox rotate [--finish]\n"
-	    "  restore FILE\n");
+	    "  restore FILE\n"
+	    "  transfer [--uri-file FILE] [--yes] [--relay URL] [--timeout S] "
+	    "[--ca FILE]\n"
+	    "  receive - | --uri-file FILE | URI [--yes] [--timeout S] "
+	    "[--ca FILE]\n"
+	    "  receive --finish | --discard\n");
 }
 
 static void
@@ -186,12 +197,12 @@ ask_line(int fd, int flush, const char *question, char *out, size_t len,
 /* ---- pair ---- */
 
 /*
- * The pairing URI from standard input ("-") or a file: one line, so that
- * its secret is not on the command line, where every local user can read
- * it (ps, /proc/PID/cmdline) while pairing runs.
+ * The pairing URI or transfer code from standard input ("-") or a file:
+ * one line, so that its secret is not on the command line, where every
+ * local user can read it (ps, /proc/PID/cmdline) while the command runs.
  */
 static int
-read_uri(const char *path, char *out, size_t len)
+read_uri(const char *path, int pair, char *out, size_t len)
 {
 	size_t n = 0;
 	ssize_t r;
@@ -218,9 +229,10 @@ read_uri(const char *path, char *out, size_t len)
 	out[n] = '\0';
 	out[strcspn(out, "\r\n")] = '\0';
 	if (out[0] == '\0' || n == len - 1) {
-		fprintf(stderr, PROG ": %s: no pairing URI (one line, "
-		    "sk-phone://pair?...)\n", strcmp(path, "-") == 0 ?
-		    "standard input" : path);
+		fprintf(stderr, PROG ": %s: no %s (one line, "
+		    "sk-phone://%s?...)\n", strcmp(path, "-") == 0 ?
+		    "standard input" : path, pair ? "pairing URI" :
+		    "transfer code", pair ? "pair" : "transfer");
 		rc = SKP_ERR_FORMAT;
 		goto out;
 	}
@@ -616,6 +628,492 @@ cmd_pair(const struct args *a, const char *dir, const char *uri)
 	skp_pairflow_free(&pf);
 	skp_phstate_free(&st);
 	return rc == SKP_OK ? 0 : 1;
+}
+
+/* ---- transfer and receive: the state moves to another phone ---- */
+
+#define TRANSFER_NOTICE \
+	"This is the one time a private key leaves a phone: by its owner's " \
+	"choice,\nto the owner's other phone. Everything this phone is " \
+	"moves: its SSH keys,\nits identity and mailbox, its paired " \
+	"computers, host pins and CAs.\n"
+
+#ifdef SKP_TEST_HOOKS
+/*
+ * Only in sk-phone-authenticator-test: die at a named point of a
+ * transfer, as a phone whose battery ran out, for the tests of an
+ * interrupted transfer.
+ */
+static void
+test_stop(const char *point)
+{
+	const char *e = getenv("SKP_TEST_TRANSFER_STOP");
+
+	if (e != NULL && strcmp(e, point) == 0) {
+		printf("TEST ONLY: killed at %s (SKP_TEST_TRANSFER_STOP)\n",
+		    point);
+		fflush(stdout);
+		(void)raise(SIGKILL);
+	}
+}
+#else
+#define test_stop(point)	do { } while (0)
+#endif
+
+/*
+ * Why a transfer step failed, from the relay's END when there is one. A
+ * hang-up during the handshake is the old phone refusing a first message
+ * it could not read: a wrong or altered code.
+ */
+static void
+say_transfer_failed(const skp_transfer_t *tf, int rc, const char *other,
+    const char *outcome, int handshake)
+{
+	unsigned int end = skp_transfer_end_code(tf);
+
+	if (end == SKP_RELAY_C_HUNG_UP && handshake)
+		fprintf(stderr, PROG ": %s refused this phone's first "
+		    "message: the transfer code was wrong or altered; %s\n",
+		    other, outcome);
+	else if (end == SKP_RELAY_C_NO_RDV)
+		fprintf(stderr, PROG ": %s: run " PROG " transfer on the old "
+		    "phone again and take its new code; %s\n",
+		    skp_relay_code_reason(end), outcome);
+	else if (end == SKP_RELAY_C_HUNG_UP)
+		fprintf(stderr, PROG ": %s declined (its owner did not "
+		    "confirm the code, or it refused what came); %s\n",
+		    other, outcome);
+	else if (end == SKP_RELAY_C_PEER_GONE)
+		fprintf(stderr, PROG ": %s went away (stopped, or lost the "
+		    "relay); %s\n", other, outcome);
+	else if (rc == SKP_ERR_DECRYPT)
+		fprintf(stderr, PROG ": %s's message does not decrypt: the "
+		    "transfer code was wrong or altered; %s\n", other, outcome);
+	else if (rc == SKP_ERR_TIMEOUT)
+		fprintf(stderr, PROG ": %s did not answer in time; %s\n",
+		    other, outcome);
+	else
+		fprintf(stderr, PROG ": transfer failed (%s); %s\n",
+		    skp_strerror(rc), outcome);
+}
+
+/* The URI for a script: written whole (temporary file, rename), 0600. */
+static int
+write_uri_file(const char *path, const char *uri)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(uri);
+	int fd = -1;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >=
+	    sizeof(tmp))
+		return -1;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0 || fchmod(fd, 0600) != 0 ||
+	    write(fd, uri, n) != (ssize_t)n || write(fd, "\n", 1) != 1 ||
+	    close(fd) != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, PROG ": --uri-file %s: %s\n", path,
+		    strerror(errno));
+		if (fd >= 0)
+			(void)unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* run.lock for the whole transfer: no run answers while it moves. */
+static int
+transfer_lock(struct skp_phstate *st, int *runfd)
+{
+	char why[SKP_PH_WHY_MAX];
+	long pid = 0;
+	int rc;
+
+	if ((rc = skp_phstate_run_lock(st, runfd, &pid, why, sizeof(why))) ==
+	    SKP_ERR_EXISTS)
+		fprintf(stderr, PROG ": " PROG " run (pid %ld) is serving "
+		    "this phone's state (%s): stop it first; a transfer needs "
+		    "the phone to itself\n", pid, st->dir);
+	else if (rc != SKP_OK)
+		die_why("run.lock", rc, why);
+	return rc;
+}
+
+static int
+ask_code(const struct args *a, const char *code, const char *question,
+    unsigned long timeout_s)
+{
+	char answer[16];
+
+	printf("transfer code: %.3s %.3s\n", code, code + 3);
+	if (a->yes) {
+		printf("confirmed (--yes)\n");
+		fflush(stdout);
+		return 1;
+	}
+	ask_line(STDIN_FILENO, 1, question, answer, sizeof(answer),
+	    timeout_s);
+	return strcmp(answer, "y") == 0 || strcmp(answer, "yes") == 0;
+}
+
+/* The end of transfer and receive, whatever happened: the exit status. */
+static int
+transfer_end(int rc, uint8_t *payload, size_t plen, skp_transfer_t **tf,
+    int runfd, struct skp_phstate **st)
+{
+	if (payload != NULL) {
+		skp_wipe(payload, plen);
+		free(payload);
+	}
+	skp_transfer_free(tf);
+	if (runfd >= 0)
+		close(runfd);
+	skp_phstate_free(st);
+	return rc == SKP_OK ? 0 : 1;
+}
+
+static int
+cmd_transfer(const struct args *a, const char *dir)
+{
+	struct skp_phstate *st = NULL;
+	skp_transfer_t *tf = NULL;
+	uint8_t *payload = NULL, digest[SKP_TRANSFER_DIGEST_LEN];
+	const char *relay, *keep = "this phone keeps its state: nothing "
+	    "changed here";
+	char why[SKP_PH_WHY_MAX], ca[PATH_MAX];
+	unsigned long timeout_s;
+	size_t plen = 0;
+	int rc, runfd = -1, tms, wrote = 0;
+
+	timeout_s = a->have_timeout ? a->timeout_s : PAIR_TIMEOUT_S;
+	tms = (int)timeout_s * 1000;
+	if ((rc = skp_phstate_open(dir, a->passfile, 0, &st, why,
+	    sizeof(why))) != SKP_OK) {
+		die_why("state", rc, why);
+		goto out;
+	}
+	if ((rc = transfer_lock(st, &runfd)) != SKP_OK)
+		goto out;
+	if (!st->have_identity) {
+		fprintf(stderr, PROG ": nothing to move: this phone was never "
+		    "paired (%s)\n", dir);
+		rc = SKP_ERR_NOT_PAIRED;
+		goto out;
+	}
+	if ((rc = mailbox_migrate(st)) != SKP_OK)
+		goto out;
+	relay = a->relay != NULL ? a->relay : st->relay;
+	if (relay[0] == '\0') {
+		fprintf(stderr, PROG ": this phone has no relay yet: give "
+		    "--relay URL\n");
+		rc = SKP_ERR_INVALID;
+		goto out;
+	}
+	if (relay_ca(a, dir, ca, sizeof(ca)) != 0) {
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	if ((rc = skp_transfer_old_new(relay, st->name, &tf)) != SKP_OK ||
+	    (ca[0] != '\0' && (rc = skp_transfer_set_ca(tf, ca)) != SKP_OK)) {
+		fprintf(stderr, PROG ": %s\n", skp_strerror(rc));
+		goto out;
+	}
+	/* At the rendezvous first: the new phone never arrives before. */
+	if ((rc = skp_transfer_open(tf, tms)) != SKP_OK) {
+		if (rc == SKP_ERR_TLS || rc == SKP_ERR_IO)
+			skp_serve_tls_say(relay, ca[0] != '\0' ? ca : NULL, rc);
+		else
+			fprintf(stderr, PROG ": cannot wait at the relay %s: "
+			    "%s\n", relay, skp_strerror(rc));
+		goto out;
+	}
+	printf("%s\nOn the new phone run `" PROG " receive -` and give it "
+	    "this code\n(scan it, or paste the line under it) within %lu "
+	    "s:\n\n", TRANSFER_NOTICE, timeout_s);
+	(void)skp_qr_draw(stdout, skp_transfer_uri(tf), isatty(STDOUT_FILENO));
+	printf("\n%s\n\n", skp_transfer_uri(tf));
+	fflush(stdout);
+	if (a->urifile != NULL) {
+		if (write_uri_file(a->urifile, skp_transfer_uri(tf)) != 0) {
+			rc = SKP_ERR_IO;
+			goto out;
+		}
+		wrote = 1;
+	}
+	if ((rc = skp_transfer_handshake(tf, tms)) != SKP_OK) {
+		say_transfer_failed(tf, rc, "the new phone", keep, 1);
+		audit(dir, NULL, "transfer", "failed");
+		goto out;
+	}
+	if (!ask_code(a, skp_transfer_code(tf), "does the new phone show "
+	    "the same code? Its owner gets this phone's keys. [y/N] ",
+	    timeout_s)) {
+		(void)skp_transfer_decline(tf);
+		fprintf(stderr, PROG ": not moved: not confirmed here; %s\n",
+		    keep);
+		audit(dir, NULL, "transfer", "reject");
+		rc = SKP_ERR_REJECTED;
+		goto out;
+	}
+	if ((rc = skp_transfer_wait_ready(tf, tms)) != SKP_OK) {
+		say_transfer_failed(tf, rc, "the new phone", keep, 0);
+		audit(dir, NULL, "transfer", "failed");
+		goto out;
+	}
+	test_stop("old-ready");
+	if ((rc = skp_phstate_export(st, now_s(), &payload, &plen, why,
+	    sizeof(why))) != SKP_OK ||
+	    (rc = skp_sha256(payload, plen, digest)) != SKP_OK) {
+		(void)skp_transfer_decline(tf);
+		die_why("state", rc, why);
+		goto out;
+	}
+	printf("sending this phone's state (%zu bytes) ...\n", plen);
+	fflush(stdout);
+	if ((rc = skp_transfer_send(tf, payload, plen, tms)) != SKP_OK) {
+		say_transfer_failed(tf, rc, "the new phone", keep, 0);
+		audit(dir, NULL, "transfer", "failed");
+		goto out;
+	}
+	test_stop("old-sent");
+	/* The commit: from here on this folder is no phone. */
+	if ((rc = skp_phstate_moved(st, digest, now_s(), why,
+	    sizeof(why))) != SKP_OK) {
+		die_why("moved", rc, why);
+		fprintf(stderr, PROG ": this phone could not mark itself as "
+		    "moved, so it keeps its state; the new phone keeps a copy "
+		    "it does not use: run " PROG " receive --discard there\n");
+		goto out;
+	}
+	audit(dir, NULL, "transfer", "moved");
+	if ((rc = skp_transfer_done(tf, tms)) != SKP_OK)
+		fprintf(stderr, PROG ": the new phone did not confirm that it "
+		    "heard the end (%s): if it says the transfer stopped, run "
+		    PROG " receive --finish there\n", skp_strerror(rc));
+	printf("moved: this phone's state is on the new phone now; this "
+	    "phone holds no keys and answers no computer\n");
+	rc = SKP_OK;
+ out:
+	if (wrote)
+		(void)unlink(a->urifile);
+	return transfer_end(rc, payload, plen, &tf, runfd, &st);
+}
+
+/* What a URI that is no transfer code is, and what to do. */
+static void
+say_bad_transfer_uri(const char *uri, int rc)
+{
+	struct skp_transferuri u;
+	char span[32];
+	uint64_t now = now_s();
+
+	if (rc == SKP_ERR_VERSION)
+		fprintf(stderr, PROG ": this transfer code is from a newer "
+		    "sk-phone-authenticator: update it on this phone\n");
+	else if (rc == SKP_ERR_EXPIRED &&
+	    skp_transferuri_parse(uri, strlen(uri), &u) == SKP_OK) {
+		span_text(u.created > now ? u.created - now : now - u.created,
+		    span, sizeof(span));
+		fprintf(stderr, PROG ": this transfer code was made %s %s by "
+		    "this phone's clock (a code is good for %d minutes): run "
+		    PROG " transfer on the old phone again; if the new code "
+		    "is refused too, set the clocks right (NTP)\n", span,
+		    u.created > now ? "in the future" : "ago",
+		    SKP_PAIRURI_MAX_AGE / 60);
+	} else if (strncmp(uri, "sk-phone://pair?", 16) == 0)
+		fprintf(stderr, PROG ": this is a pairing code (sk-phone "
+		    "pair), not a transfer code: give it to " PROG " pair\n");
+	else
+		fprintf(stderr, PROG ": not a transfer code (sk-phone://"
+		    "transfer?...): run " PROG " transfer on the old phone and "
+		    "give its code\n");
+}
+
+/* The pending state put in place; the phone is the old one from now on. */
+static int
+receive_import(const char *dir, struct skp_phstate *st, const uint8_t *p,
+    size_t n)
+{
+	char why[SKP_PH_WHY_MAX], name[300];
+	int rc;
+
+	if ((rc = skp_phstate_import(st, p, n, why, sizeof(why))) != SKP_OK) {
+		die_why("state", rc, why);
+		return rc;
+	}
+	if ((rc = skp_phstate_pending_remove(st, why, sizeof(why))) !=
+	    SKP_OK)
+		die_why("transfer-pending", rc, why);
+	audit(dir, NULL, "receive", "received");
+	skp_sshmsg_printable(st->name, name, sizeof(name));
+	printf("received: this phone is phone \"%s\" now, with %zu key%s "
+	    "and %zu paired computer%s; start it with " PROG " run\n", name,
+	    st->ncreds, st->ncreds == 1 ? "" : "s", st->ncomputers,
+	    st->ncomputers == 1 ? "" : "s");
+	return rc;
+}
+
+/* receive --finish / --discard: the pending state of a cut transfer. */
+static int
+cmd_receive_pending(const struct args *a, const char *dir, int finish)
+{
+	struct skp_phstate *st = NULL;
+	uint8_t *p = NULL;
+	size_t n = 0;
+	char why[SKP_PH_WHY_MAX];
+	int rc, runfd = -1;
+
+	if ((rc = skp_phstate_open(dir, a->passfile, 0, &st, why,
+	    sizeof(why))) != SKP_OK) {
+		die_why("state", rc, why);
+		goto out;
+	}
+	if ((rc = transfer_lock(st, &runfd)) != SKP_OK)
+		goto out;
+	if (!skp_phstate_pending_exists(dir)) {
+		fprintf(stderr, PROG ": no unfinished transfer here (%s)\n",
+		    dir);
+		rc = SKP_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (!finish) {
+		if ((rc = skp_phstate_pending_remove(st, why, sizeof(why))) !=
+		    SKP_OK) {
+			die_why("transfer-pending", rc, why);
+			goto out;
+		}
+		audit(dir, NULL, "receive", "cancelled");
+		printf("discarded: the state of the unfinished transfer is "
+		    "gone from this phone; the old phone keeps its own\n");
+		goto out;
+	}
+	if ((rc = skp_phstate_pending_load(st, &p, &n, why, sizeof(why))) !=
+	    SKP_OK) {
+		die_why("transfer-pending", rc, why);
+		goto out;
+	}
+	rc = receive_import(dir, st, p, n);
+ out:
+	if (p != NULL) {
+		skp_wipe(p, n);
+		free(p);
+	}
+	if (runfd >= 0)
+		close(runfd);
+	skp_phstate_free(&st);
+	return rc == SKP_OK ? 0 : 1;
+}
+
+static int
+cmd_receive(const struct args *a, const char *dir, const char *uri)
+{
+	struct skp_phstate *st = NULL, *check = NULL;
+	skp_transfer_t *tf = NULL;
+	uint8_t *payload = NULL;
+	const char *nothing = "nothing saved here; the old phone keeps its "
+	    "state";
+	char why[SKP_PH_WHY_MAX], ca[PATH_MAX], name[300], question[400];
+	unsigned long timeout_s;
+	size_t plen = 0;
+	int rc, runfd = -1, tms;
+
+	timeout_s = a->have_timeout ? a->timeout_s : PAIR_TIMEOUT_S;
+	tms = (int)timeout_s * 1000;
+	/* The code first, before any file or network. */
+	if ((rc = skp_transfer_new_new(uri, 0, &tf)) != SKP_OK) {
+		say_bad_transfer_uri(uri, rc);
+		goto out;
+	}
+	if ((rc = skp_phstate_open(dir, a->passfile, 1, &st, why,
+	    sizeof(why))) != SKP_OK) {
+		die_why("state", rc, why);
+		goto out;
+	}
+	if ((rc = transfer_lock(st, &runfd)) != SKP_OK)
+		goto out;
+	if (skp_phstate_pending_exists(dir)) {
+		fprintf(stderr, PROG ": a transfer stopped here before it "
+		    "finished (%s/transfer-pending): settle it first with "
+		    PROG " receive --finish or --discard\n", dir);
+		rc = SKP_ERR_EXISTS;
+		goto out;
+	}
+	if (!skp_phstate_is_empty(st)) {
+		fprintf(stderr, PROG ": this phone has a state already (%s): "
+		    "a transfer would replace it; receive into an empty "
+		    "folder (--state DIR)\n", dir);
+		rc = SKP_ERR_EXISTS;
+		goto out;
+	}
+	if (relay_ca(a, dir, ca, sizeof(ca)) != 0) {
+		rc = SKP_ERR_IO;
+		goto out;
+	}
+	if (ca[0] != '\0' && (rc = skp_transfer_set_ca(tf, ca)) != SKP_OK) {
+		fprintf(stderr, PROG ": %s\n", skp_strerror(rc));
+		goto out;
+	}
+	printf("%s\nreceiving a phone's state ...\n", TRANSFER_NOTICE);
+	fflush(stdout);
+	if ((rc = skp_transfer_handshake(tf, tms)) != SKP_OK) {
+		if (rc == SKP_ERR_TLS || rc == SKP_ERR_IO)
+			skp_serve_tls_say("the relay of the transfer code",
+			    ca[0] != '\0' ? ca : NULL, rc);
+		else
+			say_transfer_failed(tf, rc, "the old phone", nothing,
+			    1);
+		goto out;
+	}
+	skp_sshmsg_printable(skp_transfer_peer_name(tf), name, sizeof(name));
+	printf("from phone \"%s\"\n", name);
+	snprintf(question, sizeof(question), "does phone \"%s\" show the same "
+	    "code? This phone then takes over its keys. [y/N] ", name);
+	if (!ask_code(a, skp_transfer_code(tf), question, timeout_s)) {
+		(void)skp_transfer_decline(tf);
+		fprintf(stderr, PROG ": not received: not confirmed here; "
+		    "%s\n", nothing);
+		rc = SKP_ERR_REJECTED;
+		goto out;
+	}
+	if ((rc = skp_transfer_receive(tf, tms, &payload, &plen)) !=
+	    SKP_OK) {
+		say_transfer_failed(tf, rc, "the old phone", nothing, 0);
+		goto out;
+	}
+	/* Checked whole before the old phone hears that it arrived. */
+	if ((check = calloc(1, sizeof(*check))) == NULL) {
+		rc = SKP_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = skp_phstate_payload_decode(check, payload, plen, NULL)) !=
+	    SKP_OK) {
+		(void)skp_transfer_decline(tf);
+		fprintf(stderr, PROG ": the state received does not decode "
+		    "(%s); %s\n", skp_strerror(rc), nothing);
+		goto out;
+	}
+	test_stop("new-received");
+	if ((rc = skp_phstate_pending_save(st, payload, plen, why,
+	    sizeof(why))) != SKP_OK) {
+		(void)skp_transfer_decline(tf);
+		die_why("transfer-pending", rc, why);
+		fprintf(stderr, PROG ": %s\n", nothing);
+		goto out;
+	}
+	test_stop("new-pending");
+	if ((rc = skp_transfer_received(tf, tms)) != SKP_OK) {
+		fprintf(stderr, PROG ": the transfer stopped after this phone "
+		    "received the state, before the old phone said it let go "
+		    "of it (%s). Look at the old phone: if it says its state "
+		    "was moved, run " PROG " receive --finish here; if it "
+		    "still works, run " PROG " receive --discard here\n",
+		    skp_strerror(rc));
+		goto out;
+	}
+	rc = receive_import(dir, st, payload, plen);
+ out:
+	skp_phstate_free(&check);
+	return transfer_end(rc, payload, plen, &tf, runfd, &st);
 }
 
 /* ---- run ---- */
@@ -1362,6 +1860,41 @@ parse_ulong(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/*
+ * A command given a URI that holds a secret: on standard input ("-") or
+ * in --uri-file FILE; as the argument itself it works, with a warning.
+ */
+static int
+with_uri(const struct args *a, const char *dir, const char *arg,
+    const char *cmd, const char *what, const char *during,
+    int (*fn)(const struct args *, const char *, const char *))
+{
+	/* SKP_PAIRURI_MAX + 2: an over-long line is seen as such. */
+	char uri[SKP_PAIRURI_MAX + 2];
+	int rc;
+
+	if (arg != NULL && a->urifile != NULL) {
+		fprintf(stderr, PROG ": %s: give the URI once: --uri-file "
+		    "FILE, '-' or the URI\n", cmd);
+		return 2;
+	}
+	if (arg != NULL && strcmp(arg, "-") != 0) {
+		fprintf(stderr, PROG ": warning: %s on the command line can "
+		    "be read by other users of this machine while %s runs "
+		    "(ps, /proc); next time give it on standard input ('%s "
+		    "-') or with --uri-file FILE\n", what, during, cmd);
+		return fn(a, dir, arg);
+	}
+	rc = read_uri(arg != NULL ? "-" : a->urifile, strcmp(cmd, "pair") ==
+	    0, uri, sizeof(uri));
+	if (rc == SKP_OK)
+		rc = fn(a, dir, uri);
+	else
+		rc = 1;
+	skp_wipe(uri, sizeof(uri));
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1380,6 +1913,7 @@ main(int argc, char **argv)
 		{ "ask-pin",		no_argument,	   NULL, 'A' },
 		{ "silent-call-timeout", required_argument, NULL, 'S' },
 		{ "finish",		no_argument,	   NULL, 'F' },
+		{ "discard",		no_argument,	   NULL, 'D' },
 		{ "no-touch",		required_argument, NULL, 'T' },
 		{ "unknown-ca",		required_argument, NULL, 'U' },
 		{ "version",		no_argument,	   NULL, 'V' },
@@ -1489,6 +2023,9 @@ main(int argc, char **argv)
 		case 'F':
 			a.finish = 1;
 			break;
+		case 'D':
+			a.discard = 1;
+			break;
 		case 'V':
 			printf(PROG " %s\n", SKP_VERSION);
 			return 0;
@@ -1521,31 +2058,18 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(cmd, "pair") == 0 && (nargs == 1 || (nargs == 0 &&
-	    a.urifile != NULL))) {
-		/* SKP_PAIRURI_MAX + 2: an over-long line is seen as such. */
-		char uri[SKP_PAIRURI_MAX + 2];
-
-		if (nargs == 1 && a.urifile != NULL) {
-			fprintf(stderr, PROG ": pair: give the URI once: "
-			    "--uri-file FILE, '-' or the URI\n");
-			return 2;
-		}
-		if (nargs == 1 && strcmp(argv[optind + 1], "-") != 0) {
-			fprintf(stderr, PROG ": warning: a pairing URI on the "
-			    "command line can be read by other users of this "
-			    "machine while pairing runs (ps, /proc); next "
-			    "time give it on standard input ('pair -') or "
-			    "with --uri-file FILE\n");
-			return cmd_pair(&a, dir, argv[optind + 1]);
-		}
-		rc = read_uri(nargs == 1 ? "-" : a.urifile, uri, sizeof(uri));
-		if (rc == SKP_OK)
-			rc = cmd_pair(&a, dir, uri);
-		else
-			rc = 1;
-		skp_wipe(uri, sizeof(uri));
-		return rc;
-	}
+	    a.urifile != NULL)))
+		return with_uri(&a, dir, nargs == 1 ? argv[optind + 1] : NULL,
+		    "pair", "a pairing URI", "pairing", cmd_pair);
+	if (strcmp(cmd, "transfer") == 0 && nargs == 0)
+		return cmd_transfer(&a, dir);
+	if (strcmp(cmd, "receive") == 0 && nargs == 0 && (a.finish ^
+	    a.discard) && a.urifile == NULL)
+		return cmd_receive_pending(&a, dir, a.finish);
+	if (strcmp(cmd, "receive") == 0 && !a.finish && !a.discard &&
+	    (nargs == 1 || (nargs == 0 && a.urifile != NULL)))
+		return with_uri(&a, dir, nargs == 1 ? argv[optind + 1] : NULL,
+		    "receive", "a transfer code", "the transfer", cmd_receive);
 	if (strcmp(cmd, "run") == 0 && nargs == 0)
 		return cmd_run(&a, dir);
 	if (strcmp(cmd, "mailbox") == 0 && nargs == 0 && !a.finish)

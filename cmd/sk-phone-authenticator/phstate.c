@@ -3927,12 +3927,26 @@ skp_phstate_moved(struct skp_phstate *st,
  * SKP_ERR_STATE with the message when dir holds the marker (and what a
  * wipe cut short is removed); 0 otherwise.
  */
+/* The marker's map: {1: moved at, 2: digest (32)}, strict. */
+static int
+moved_decode(const uint8_t *p, size_t n, uint64_t *t)
+{
+	static const int64_t keys[] = { 1, 2 };
+	uint8_t d[SKP_TRANSFER_DIGEST_LEN];
+	cbor_item_t *m = NULL;
+	int rc;
+
+	if ((rc = skp_cbor_load_map(p, n, 128, keys, nitems(keys), &m)) ==
+	    SKP_OK && (rc = get_uint(m, 1, t)) == SKP_OK)
+		rc = get_bytes(m, 2, sizeof(d), sizeof(d), d, NULL);
+	skp_cbor_free(&m);
+	return fix_rc(rc);
+}
+
 int
 skp_phstate_check_moved(const char *dir, char *why, size_t whylen)
 {
-	static const int64_t keys[] = { 1, 2 };
 	skp_buf_t *raw = NULL;
-	cbor_item_t *m = NULL;
 	char when[64] = "an unknown time";
 	uint64_t t;
 	time_t tt;
@@ -3940,12 +3954,12 @@ skp_phstate_check_moved(const char *dir, char *why, size_t whylen)
 
 	if (!file_exists(dir, FILE_MOVED))
 		return SKP_OK;
+	/* Unreadable, it still says the state moved: no time, then. */
 	if (skp_store_read(dir, FILE_MOVED, &raw, NULL, 0) == SKP_OK &&
-	    skp_cbor_load_map(skp_buf_ptr(raw), skp_buf_len(raw), 128, keys,
-	    nitems(keys), &m) == SKP_OK && get_uint(m, 1, &t) == SKP_OK &&
-	    (tt = (time_t)t) >= 0 && gmtime_r(&tt, &tm) != NULL)
+	    moved_decode(skp_buf_ptr(raw), skp_buf_len(raw), &t) == SKP_OK &&
+	    t <= INT64_MAX && (tt = (time_t)t) >= 0 &&
+	    gmtime_r(&tt, &tm) != NULL)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
-	skp_cbor_free(&m);
 	skp_buf_free(&raw);
 	wipe_moved(dir);
 	skp_why(why, whylen, "this phone's state was moved to another phone "

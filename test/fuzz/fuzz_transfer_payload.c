@@ -1,7 +1,8 @@
 /*
  * Fuzz harness: the transfer payload (docs/PROTOCOL.md section 10.4), the
  * whole state of a phone as the new phone receives it. What the strict
- * decoder accepts is built back to the same bytes.
+ * decoder accepts is built back to the same bytes. The old phone's marker
+ * ("moved", read from disk) goes through its decoder too.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,9 +18,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 {
 	static struct skp_phstate *st;
-	uint64_t sent = 0;
+	uint64_t sent = 0, t = 0;
 	skp_buf_t *b;
 
+	(void)moved_decode(p, n, &t);
 	if (st == NULL && (st = calloc(1, sizeof(*st))) == NULL)
 		abort();
 	memset(st, 0, sizeof(*st));

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "sk-phone/crypto.h"
+#include "sk-phone/buf.h"
 #include "sk-phone/err.h"
+#include "sk-phone/store.h"
 #include "sk-phone/transfer.h"
 #include "harness.h"
 #include "phstate.h"
@@ -191,8 +193,9 @@ moved_marker(void)
 	struct skp_phstate *st;
 	const char *dir = fresh_dir();
 	char why[SKP_PH_WHY_MAX], path[400];
-	uint8_t *p, *d, *back = NULL;
-	size_t n, dn, backlen = 0;
+	uint8_t *p, *d, *back = NULL, *w;
+	size_t n, dn, backlen = 0, wn;
+	skp_buf_t *raw = NULL;
 	struct stat sb;
 
 	p = skp_test_unhex(PAYLOAD, &n);
@@ -211,6 +214,14 @@ moved_marker(void)
 	CHECK_RC(skp_phstate_moved(st, d, 1700000200, why, sizeof(why)),
 	    SKP_OK);
 	skp_phstate_free(&st);
+	/* The marker's map is section 10.6's vector. */
+	REQUIRE(skp_store_read(dir, "moved", &raw, why, sizeof(why)) ==
+	    SKP_OK);
+	w = skp_test_unhex("a2011a6553f1c8025820" DIGEST, &wn);
+	CHECK(skp_buf_len(raw) == wn &&
+	    memcmp(skp_buf_ptr(raw), w, wn) == 0);
+	free(w);
+	skp_buf_free(&raw);
 	snprintf(path, sizeof(path), "%s/masterkey", dir);
 	CHECK(stat(path, &sb) != 0);
 	snprintf(path, sizeof(path), "%s/credentials", dir);
