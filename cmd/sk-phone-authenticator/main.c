@@ -778,9 +778,9 @@ cmd_transfer(const struct args *a, const char *dir)
 	struct skp_phstate *st = NULL;
 	skp_transfer_t *tf = NULL;
 	uint8_t *payload = NULL, digest[SKP_TRANSFER_DIGEST_LEN];
-	const char *relay, *keep = "this phone keeps its state: nothing "
-	    "changed here";
-	char why[SKP_PH_WHY_MAX], ca[PATH_MAX];
+	const char *keep = "this phone keeps its state: nothing changed "
+	    "here";
+	char why[SKP_PH_WHY_MAX], ca[PATH_MAX], relay[SKP_RELAYURL_MAX + 1];
 	unsigned long timeout_s;
 	size_t plen = 0;
 	int rc, runfd = -1, tms, wrote = 0;
@@ -802,8 +802,9 @@ cmd_transfer(const struct args *a, const char *dir)
 	}
 	if ((rc = mailbox_migrate(st)) != SKP_OK)
 		goto out;
-	relay = a->relay != NULL ? a->relay : st->relay;
-	if (relay[0] == '\0') {
+	/* The rendezvous is at one URL: the first of the relay's list. */
+	if (skp_relaylist_get(a->relay != NULL ? a->relay : st->relay, 0,
+	    relay) != SKP_OK || relay[0] == '\0') {
 		fprintf(stderr, PROG ": this phone has no relay yet: give "
 		    "--relay URL\n");
 		rc = SKP_ERR_INVALID;
@@ -886,6 +887,7 @@ cmd_transfer(const struct args *a, const char *dir)
 		goto out;
 	}
 	audit(dir, NULL, "transfer", "moved");
+	test_stop("old-moved");
 	if ((rc = skp_transfer_done(tf, tms)) != SKP_OK)
 		fprintf(stderr, PROG ": the new phone did not confirm that it "
 		    "heard the end (%s): if it says the transfer stopped, run "

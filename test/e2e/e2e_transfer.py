@@ -15,7 +15,10 @@ ssh-keygen, sshd on 127.0.0.1 (docs/PROTOCOL.md section 10):
   pending copy it does not use, which receive --discard removes);
 - then the transfer: the same key file logs in and signs through the new
   phone, which trusts the host CA the old one trusted; the old one lists
-  no keys, says why, and its run refuses.
+  no keys, says why, and its run refuses;
+- and on from the new phone to a third, the sender killed after it let
+  go of the state, before its last word: the third phone keeps the state
+  unused until receive --finish, then the key file logs in through it.
 """
 
 import os
@@ -40,12 +43,14 @@ def new_dir():
     return K.path("phone-new%d" % N[0])
 
 
-def start_transfer(extra=(), env=None):
-    """The old phone's transfer, --yes, its URI in a file: (proc, uri)."""
+def start_transfer(extra=(), env=None, state=None):
+    """The old phone's transfer (state: its folder, else the kit's
+    phone), --yes, its URI in a file: (proc, log name, uri)."""
     N[0] += 1
     name = "transfer%d" % N[0]
     uri_file = K.path("transfer-uri%d" % N[0])
-    p = K.spawn(name, [K.phone_bin, "--state", K.phone_dir, "transfer",
+    p = K.spawn(name, [K.phone_bin, "--state", state or K.phone_dir,
+                       "transfer",
                        "--yes", "--uri-file", uri_file, "--timeout", "20",
                        *extra], env=env)
     skpe2e.wait_file(uri_file, p)
@@ -284,6 +289,45 @@ def moved_key_logs_in_through_the_new_phone():
                                 env=K.env(SSH_SK_PROVIDER=K.provider))
         check(rc == 0 and os.path.exists(msg + ".sig"),
               "ssh-keygen -Y sign through the new phone", out + err)
+    finally:
+        K.stop_phone()
+        K.phone_dir = old
+
+
+@tap.case
+def cut_after_letting_go_then_finish():
+    """Again from the new phone to a third: the sending phone dies after it
+    let go, before its last word. The third phone keeps the state unused
+    and says to look at the sender, which says its state moved; receive
+    --finish puts it in place and the key file logs in through it."""
+    src = K.path("phone-moved")
+    p, name, uri = start_transfer(state=src, env=K.env(
+        SKP_TEST_TRANSFER_STOP="old-moved"))
+    d = K.path("phone-third")
+    rc, out = receive(d, uri)
+    check(rc != 0 and "receive --finish here" in out,
+          "the third phone's words", out)
+    rc, log = wait_end(p, name)
+    check(rc == -9, "the sender was not killed (rc %s)" % rc, log)
+    check(not os.path.exists(os.path.join(d, "identity")),
+          "the third phone took the state before --finish")
+    rc, out = phone(src, "keys")
+    check(rc != 0 and "was moved to another phone" in out,
+          "the sender says its state moved", out)
+    rc, out = phone(d, "receive", "--finish")
+    check(rc == 0 and 'received: this phone is phone "phone1" now' in out,
+          "receive --finish", out)
+    check(not os.path.exists(os.path.join(d, "transfer-pending")),
+          "the pending copy is still there")
+    rc, out = phone(d, "receive", "--finish")
+    check(rc != 0 and "no unfinished transfer here" in out,
+          "a second --finish", out)
+    old = K.phone_dir
+    K.phone_dir = d
+    try:
+        K.start_phone(name="phone-third")
+        ok, err, _ = K.login(K.path("key"))
+        check(ok, "login through the third phone", err)
     finally:
         K.stop_phone()
         K.phone_dir = old
