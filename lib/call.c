@@ -363,6 +363,7 @@ call_once(const struct skp_call_phone *phone,
 	opts.on_status = on_status;
 	opts.arg = &ctx;
 	opts.ca_file = phone->ca_file;
+	opts.tls_session_dir = phone->tls_session_dir;
 	if ((b = skp_buf_new(SKP_NOISE_MAX_MSG)) == NULL ||
 	    (r = skp_relay_new(&opts)) == NULL) {
 		rc = SKP_ERR_NOMEM;

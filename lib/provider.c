@@ -604,6 +604,7 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 	cp.request_psk = ph->request_psk;
 	cp.pin = p->pin[0] != '\0' ? p->pin : NULL;
 	cp.ca_file = ph->ca_file[0] != '\0' ? ph->ca_file : NULL;
+	cp.tls_session_dir = p->dir;
 	cp.offline_ms = p->offline_s * 1000;
 	st.p = p;
 	st.phone = ph->phone_name;

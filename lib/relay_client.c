@@ -21,6 +21,7 @@
 #include "sk-phone/err.h"
 #include "sk-phone/relay.h"
 #include "sk-phone/relayurl.h"
+#include "sk-phone/tlssess.h"
 
 #define MAILBOX_LABEL	"sk-phone mailbox v2"
 #define PROOF_LABEL	"sk-phone mailbox proof v2"
@@ -432,6 +433,7 @@ struct skp_relay {
 	uint16_t		 close_code;
 	uint16_t		 end_code;	/* of the last END waited on */
 	int			 tls_failed;
+	skp_tlssess_t		*tlssess;	/* wss with a session folder */
 	int			 upgrade_sent;	/* the websocket upgrade went */
 	int			 closing;	/* close once tx is flushed */
 	int			 listening;	/* LISTEN sent */
@@ -713,6 +715,8 @@ conn_reset(skp_relay_t *r)
 		guard_leave(&g);
 		r->ctx = NULL;
 	}
+	/* After its SSL_CTX: saves the relay's newest session. */
+	skp_tlssess_free(&r->tlssess);
 	r->wsi = NULL;
 	txlist_free(r->tx);
 	r->tx = NULL;
@@ -961,6 +965,12 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (len == 0)
 			r->tls_failed = 1;
 		return 0;
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
+		/* user is the client's SSL_CTX; a failure costs resumption. */
+		if (r->tlssess != NULL &&
+		    skp_tlssess_ctx_setup(r->tlssess, user) != SKP_OK)
+			dbg(r, "TLS sessions not resumed: setup failed");
+		return 0;
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
 		/* TCP (and TLS) are up: what fails now is the upgrade. */
 		r->upgrade_sent = 1;
@@ -976,6 +986,9 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		return 0;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (r->tlssess != NULL)
+			(void)skp_tlssess_established(r->tlssess,
+			    lws_get_ssl(wsi));
 		r->wsi = wsi;
 		r->state = CS_OPEN;
 		dbg(r, "connected");
@@ -1191,6 +1204,13 @@ ctx_create(skp_relay_t *r)
 	return rc;
 }
 
+/* The saved TLS session's lines, under debug. */
+static void
+tlssess_say(void *arg, const char *line)
+{
+	dbg(arg, "%s", line);
+}
+
 int
 skp_relay_connect_start(skp_relay_t *r, const char *url, int timeout_ms)
 {
@@ -1228,6 +1248,11 @@ skp_relay_connect_start(skp_relay_t *r, const char *url, int timeout_ms)
 			return SKP_ERR_IO;
 		fclose(f);
 	}
+	if (r->tls && r->opts.tls_session_dir != NULL &&
+	    (r->tlssess = skp_tlssess_new(r->opts.tls_session_dir, r->host,
+	    r->port, r->opts.ca_file, r->debug ? tlssess_say : NULL, r)) ==
+	    NULL)
+		return SKP_ERR_NOMEM;
 	if ((rc = ctx_create(r)) != SKP_OK)
 		return rc;
 	memset(&ci, 0, sizeof(ci));

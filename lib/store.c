@@ -536,7 +536,7 @@ skp_store_write(const char *dir, const char *name, const uint8_t *payload,
 
 	quiet(why, whylen);
 	if (!valid_name(name) || (payload == NULL && len > 0) ||
-	    (flags & ~SKP_STORE_NOREPLACE) != 0) {
+	    (flags & ~(SKP_STORE_NOREPLACE | SKP_STORE_NOSYNC)) != 0) {
 		skp_why(why, whylen, "bad state file name or arguments");
 		rc = SKP_ERR_INVALID;
 		goto out;
@@ -567,7 +567,7 @@ skp_store_write(const char *dir, const char *name, const uint8_t *payload,
 	/* The umask may have taken bits away; it never adds any. */
 	if (fchmod(fd, 0600) != 0 ||
 	    write_all(fd, skp_buf_ptr(file), skp_buf_len(file)) != 0 ||
-	    fsync(fd) != 0) {
+	    (!(flags & SKP_STORE_NOSYNC) && fsync(fd) != 0)) {
 		skp_why(why, whylen, "cannot write %s: %s", path,
 		    strerror(errno));
 		rc = SKP_ERR_IO;
@@ -602,7 +602,7 @@ skp_store_write(const char *dir, const char *name, const uint8_t *payload,
 	}
 	have_tmp = 0;
 	/* Without this the rename itself may not survive a crash. */
-	if (fsync(dfd) != 0) {
+	if (!(flags & SKP_STORE_NOSYNC) && fsync(dfd) != 0) {
 		skp_why(why, whylen, "cannot flush the folder %s: %s", dir,
 		    strerror(errno));
 		rc = SKP_ERR_IO;

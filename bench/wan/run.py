@@ -1,5 +1,5 @@
 # bench/wan: round trips to the relay on the critical path of a signature.
-"""usage: run.py BUILD_DIR [RUNS] [DELAY_MS] [ws|wss ...]
+"""usage: run.py BUILD_DIR [RUNS] [DELAY_MS] [ws|wss|wss12 ...]
 
 Times the whole `ssh-keygen -Y sign` process through libsk-phone.so, the
 real relay and the reference phone (auto-approving), with two forwarders
@@ -11,7 +11,8 @@ answers that before the forwarder sees the connection), so a new TCP
 connection's own round trip is not counted.
 
 For each transport (ws://, and wss:// with a throwaway CA and relay
-certificate) and each leg (computer-relay delayed, or phone-relay
+certificate; wss12: wss:// with a relay whose OpenSSL is limited to TLS
+1.2 through OPENSSL_CONF, to compare; not run unless named) and each leg (computer-relay delayed, or phone-relay
 delayed), cold and warm:
 
   cold   the computer holds nothing: no connection keeper running, no
@@ -46,7 +47,8 @@ import skpe2e  # noqa: E402
 from skpe2e import Kit, SSH_KEYGEN  # noqa: E402
 
 TARGETS = {("ws", "warm"): 1.3, ("wss", "warm"): 1.3,
-           ("ws", "cold"): 2.0, ("wss", "cold"): 3.0}
+           ("ws", "cold"): 2.0, ("wss", "cold"): 3.0,
+           ("wss12", "warm"): 1.3, ("wss12", "cold"): 3.0}
 
 
 class Forwarder:
@@ -123,9 +125,10 @@ class World:
     """A relay (ws or wss), its two forwarders, a computer paired through
     the first and a phone listening through the second, and a key."""
 
-    def __init__(self, kit, loop, tls):
+    def __init__(self, kit, loop, name):
         self.kit = kit
-        self.name = "wss" if tls else "ws"
+        self.name = name
+        tls = name != "ws"
         self.state = kit.path("computer-" + self.name)
         os.mkdir(self.state, 0o700)
         self.run = kit.path("run-" + self.name)
@@ -136,10 +139,19 @@ class World:
             self.ca, ca_key = kit.tls_ca("ca-" + self.name)
             crt, key = kit.tls_cert(self.ca, ca_key, "relay-" + self.name)
             extra = ("--tls-cert", crt, "--tls-key", key)
+        env = None
+        if name == "wss12":
+            # The relay's OpenSSL speaks TLS 1.2 at most.
+            conf = kit.path("tls12.cnf")
+            with open(conf, "w") as f:
+                f.write("openssl_conf = init\n[init]\nssl_conf = ssl\n"
+                        "[ssl]\nsystem_default = sys\n"
+                        "[sys]\nMaxProtocol = TLSv1.2\n")
+            env = kit.env(OPENSSL_CONF=conf)
         port = skpe2e.free_port()
         self.relay = kit.spawn("relay-" + self.name,
                                [kit.relay_bin, "--listen",
-                                "127.0.0.1:%d" % port, *extra])
+                                "127.0.0.1:%d" % port, *extra], env=env)
         skpe2e.wait_port(port, self.relay)
         self.fc = Forwarder(loop, port)
         self.fp = Forwarder(loop, port)
@@ -175,7 +187,7 @@ class World:
                 os.kill(pid, signal.SIGTERM)
             except OSError:
                 pass
-        for f in glob.glob(os.path.join(self.state, "tls-session*")):
+        for f in glob.glob(os.path.join(self.state, "tls-sessions")):
             os.unlink(f)
 
     def sign(self):
@@ -214,6 +226,8 @@ def main():
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 7
     delay_ms = float(sys.argv[3]) if len(sys.argv) > 3 else 40.0
     ways = sys.argv[4:] or ["ws", "wss"]
+    if any(w not in ("ws", "wss", "wss12") for w in ways):
+        sys.exit(__doc__)
     base = os.environ.get("SKP_BENCH_TMP")
     if base is None and os.path.isdir("/dev/shm"):
         base = "/dev/shm"
@@ -224,7 +238,7 @@ def main():
     try:
         with open(kit.path("message"), "wb") as f:
             f.write(os.urandom(4096))
-        worlds = [World(kit, loop, w == "wss") for w in ways]
+        worlds = [World(kit, loop, w) for w in ways]
         d = delay_ms / 1000.0
         # conditions: (leg delayed, temperature)
         conds = [(leg, temp) for temp in ("cold", "warm")
@@ -268,8 +282,22 @@ def main():
         for w in locals().get("worlds", []):
             w.make_cold()
         kit.close()
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
+        th.join(10)
+        loop.close()
     return 0
+
+
+async def shutdown():
+    """Every forwarder's connection ended, in the loop's own thread."""
+    # What the cancelled connections leave unread is of no interest.
+    asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: None)
+    me = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not me]
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,9 @@ struct skp_call_phone {
 	/* wss: trust only the CA certificates in this PEM file (NULL: the
 	 * system's store). */
 	const char	*ca_file;
+	/* wss: the folder of saved TLS sessions (the computer's state
+	 * folder, §6.7); NULL: none. */
+	const char	*tls_session_dir;
 	/* ms to wait for an offline phone; 0: the whole timeout. */
 	int		 offline_ms;
 	/*

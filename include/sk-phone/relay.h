@@ -214,6 +214,10 @@ struct skp_relay_event {
 struct skp_relay_opts {
 	/* wss: trust only the CA certificates in this PEM file. */
 	const char	*ca_file;
+	/* wss: resume TLS sessions saved in this folder (the computer's
+	 * state folder, file tls-sessions, §6.7), and save the relay's new
+	 * ones there; NULL: a full handshake every time. */
+	const char	*tls_session_dir;
 	/* Ping the relay after this many silent seconds (0: 20); the
 	 * connection counts as lost when nothing comes back within as many
 	 * seconds again. */

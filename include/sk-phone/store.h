@@ -75,9 +75,12 @@ int	skp_store_read(const char *dir, const char *name, skp_buf_t **payload,
  * dir/name atomically: a 0600 temporary file in the same folder, written,
  * fsync'd, renamed over the name, and the folder fsync'd. On failure the
  * old file is untouched and the temporary file is gone. The folder is
- * created as by skp_store_dir_check(dir, 1).
+ * created as by skp_store_dir_check(dir, 1). SKP_STORE_NOSYNC leaves out
+ * both fsyncs, for a cache whose last write may be lost in a crash (the
+ * rename still gives the old file or the new one, whole).
  */
 #define SKP_STORE_NOREPLACE	0x01
+#define SKP_STORE_NOSYNC	0x02
 int	skp_store_write(const char *dir, const char *name,
 	    const uint8_t *payload, size_t len, int flags, char *why,
 	    size_t whylen);

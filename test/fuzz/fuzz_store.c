@@ -1,4 +1,5 @@
-/* Fuzz harness: the state file parser and the computer's payload decoders. */
+/* Fuzz harness: the state file parser and the computer's payload decoders
+ * (identity, phones, tls-sessions). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
 #include "sk-phone/store.h"
+#include "sk-phone/tlssess.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -16,6 +18,7 @@ payloads(const uint8_t *p, size_t n)
 {
 	struct skp_p256_key k;
 	skp_store_phones_t *s = NULL;
+	struct skp_tlssess_list l;
 	uint8_t *enc = NULL;
 	size_t enclen = 0;
 
@@ -35,6 +38,16 @@ payloads(const uint8_t *p, size_t n)
 		skp_wipe(enc, enclen);
 		free(enc);
 		skp_store_phones_free(&s);
+		enc = NULL;
+	}
+	if (skp_tlssess_decode(p, n, &l) == SKP_OK) {
+		if (l.n > SKP_TLSSESS_MAX ||
+		    skp_tlssess_encode(&l, &enc, &enclen) != SKP_OK ||
+		    enclen != n || memcmp(enc, p, n) != 0)
+			abort();
+		skp_wipe(enc, enclen);
+		free(enc);
+		skp_tlssess_list_clear(&l);
 	}
 }
 
