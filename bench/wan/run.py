@@ -12,15 +12,17 @@ connection's own round trip is not counted.
 
 For each transport (ws://, and wss:// with a throwaway CA and relay
 certificate; wss12: wss:// with a relay whose OpenSSL is limited to TLS
-1.2 through OPENSSL_CONF, to compare; not run unless named) and each leg (computer-relay delayed, or phone-relay
-delayed), cold and warm:
+1.2 through OPENSSL_CONF, to compare; not run unless named) and each leg
+(computer-relay delayed, or phone-relay delayed), cold and warm:
 
   cold   the computer holds nothing: no connection keeper running, no
          saved TLS session (removed before each run)
   warm   right after another signature (a keeper, when there is one,
          holds its connection; a saved TLS session is there)
 
-and prints, from the medians of RUNS runs (default 7) with and without
+each directly (SK_PHONE_KEEPER=off) and, when the test kit runs one,
+through the connection keeper (`sk-phone keeper`, started on demand), it
+prints, from the medians of RUNS runs (default 7) with and without
 the delay, interleaved:
 
   round trips = (time with the delay - time without) / (2 * DELAY_MS)
@@ -128,6 +130,7 @@ class World:
     def __init__(self, kit, loop, name):
         self.kit = kit
         self.name = name
+        self.path = "direct"
         tls = name != "ws"
         self.state = kit.path("computer-" + self.name)
         os.mkdir(self.state, 0o700)
@@ -175,18 +178,26 @@ class World:
         self.msg = kit.path("message")
 
     def env(self):
-        return self.kit.env(SK_PHONE_DIR=self.state,
-                            XDG_RUNTIME_DIR=self.run,
-                            SSH_SK_PROVIDER=self.kit.provider)
+        e = self.kit.env(SK_PHONE_DIR=self.state, XDG_RUNTIME_DIR=self.run,
+                         SSH_SK_PROVIDER=self.kit.provider)
+        if self.path == "direct":
+            e["SK_PHONE_KEEPER"] = "off"
+        return e
 
     def make_cold(self):
         """Nothing held: the keeper (if one runs for this world) stopped,
         saved TLS sessions removed."""
-        for pid in keeper_pids(self.run):
+        pids = keeper_pids(self.run)
+        for pid in pids:
             try:
                 os.kill(pid, signal.SIGTERM)
             except OSError:
                 pass
+        deadline = time.monotonic() + 3
+        while pids and time.monotonic() < deadline:
+            pids = [p for p in pids if os.path.exists("/proc/%d" % p) and
+                    not zombie(p)]
+            time.sleep(0.01)
         for f in glob.glob(os.path.join(self.state, "tls-sessions")):
             os.unlink(f)
 
@@ -221,6 +232,14 @@ def keeper_pids(run):
     return [p for p in pids if p != os.getpid()]
 
 
+def zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def main():
     build = os.path.abspath(sys.argv[1])
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 7
@@ -240,13 +259,20 @@ def main():
             f.write(os.urandom(4096))
         worlds = [World(kit, loop, w) for w in ways]
         d = delay_ms / 1000.0
-        # conditions: (leg delayed, temperature)
-        conds = [(leg, temp) for temp in ("cold", "warm")
+        # Through the connection keeper when the kit starts one (every
+        # test's default), and directly (SK_PHONE_KEEPER=off).
+        paths = ["direct"]
+        if getattr(kit, "keeper", None):
+            paths.append("keeper")
+        # conditions: (path, leg delayed, temperature)
+        conds = [(path, leg, temp) for path in paths
+                 for temp in ("cold", "warm")
                  for leg in ("none", "computer", "phone")]
         times = {(w.name, c): [] for w in worlds for c in conds}
         for i in range(runs + 1):
             for w in worlds:
-                for leg, temp in conds:
+                for path, leg, temp in conds:
+                    w.path = path
                     w.fc.delay = d if leg == "computer" else 0.0
                     w.fp.delay = d if leg == "phone" else 0.0
                     if temp == "cold":
@@ -256,28 +282,16 @@ def main():
                         w.sign()
                     dt = w.sign()
                     if i > 0:
-                        times[(w.name, (leg, temp))].append(dt)
+                        times[(w.name, (path, leg, temp))].append(dt)
         print("bench/wan: ssh-keygen -Y sign, whole process, %d runs each, "
               "%g ms each way on the delayed leg (%d cores)" %
               (runs, delay_ms, os.cpu_count() or 0))
         print("  the floor: 1 round trip on each leg (the request to the "
               "phone and its answer); loopback times below")
         for w in worlds:
-            for temp in ("cold", "warm"):
-                med = {leg: statistics.median(times[(w.name, (leg, temp))])
-                       for leg in ("none", "computer", "phone")}
-                print("  %-3s %s: no delay %7.2f ms" %
-                      (w.name, temp, med["none"] * 1e3))
-                for leg in ("computer", "phone"):
-                    rt = (med[leg] - med["none"]) / (2 * d)
-                    t = sorted(times[(w.name, (leg, temp))])
-                    tgt = ""
-                    if leg == "computer":
-                        tgt = "  (target <= %.1f)" % TARGETS[(w.name, temp)]
-                    print("      %-8s leg delayed: %8.2f ms (%.2f .. %.2f)"
-                          "  round trips %.2f%s" %
-                          (leg, med[leg] * 1e3, t[0] * 1e3, t[-1] * 1e3,
-                           rt, tgt))
+            for path in paths:
+                for temp in ("cold", "warm"):
+                    report(times, w.name, path, temp, d)
     finally:
         for w in locals().get("worlds", []):
             w.make_cold()
@@ -287,6 +301,24 @@ def main():
         th.join(10)
         loop.close()
     return 0
+
+
+def report(times, name, path, temp, d):
+    """The lines of one transport, path and temperature."""
+    legs = ("none", "computer", "phone")
+    med = {leg: statistics.median(times[(name, (path, leg, temp))])
+           for leg in legs}
+    print("  %-5s %-6s %s: no delay %7.2f ms" %
+          (name, path, temp, med["none"] * 1e3))
+    for leg in legs[1:]:
+        rt = (med[leg] - med["none"]) / (2 * d)
+        t = sorted(times[(name, (path, leg, temp))])
+        tgt = ""
+        if leg == "computer":
+            tgt = "  (target <= %.1f)" % TARGETS[(name, temp)]
+        print("      %-8s leg delayed: %8.2f ms (%.2f .. %.2f)"
+              "  round trips %.2f%s" %
+              (leg, med[leg] * 1e3, t[0] * 1e3, t[-1] * 1e3, rt, tgt))
 
 
 async def shutdown():
