@@ -38,12 +38,16 @@ show", what -> case:
   a window: the next login is not asked ............. window_covers_next_login
   reloading the page keeps everything ............... reload_keeps_everything
   crypto.subtle.exportKey on the stored keys fails .. export_key_fails
+Issue 15, a relay list (PROTOCOL.md 2.1 v=3): a code of two URLs, the
+  first refused, pasted in the page: parsed in Chromium, paired, the list
+  kept and listened through, a key enrolled through it ... relay_list_code_pairs
 Screenshots: BUILD_DIR/web-screenshots/pairing.png (the code and the
 computer's name) and request.png (a login's card).
 """
 
 import os
 import re
+import socket
 import struct
 import subprocess
 import sys
@@ -659,6 +663,57 @@ def export_key_fails():
     # The identity, the mailbox key and at least one credential.
     check(r["private"] >= 3 and len(r["refused"]) == r["private"],
           "keys: %r" % r)
+
+
+@case
+def relay_list_code_pairs():
+    """Issue 15: a second computer pairs with sk-phone pair --relay
+    REFUSED --relay RELAY. Its code is v=3 with both URLs (the text
+    form: the first URL did not answer, so no web address); pasted into
+    the page, Chromium parses it, meets the computer past the first URL
+    (refused, and outside the page's connect-src), both show the same
+    code; the page keeps the list and listens through it; ssh-keygen on
+    that computer enrols through its list with one tap."""
+    need("enroll_plain")
+    hold = socket.socket()
+    hold.bind(("127.0.0.1", 0))
+    dead = "ws://127.0.0.1:%d" % hold.getsockname()[1]
+    state = K.path("computer-list")
+    os.mkdir(state, 0o700)
+    uri_file = K.path("uri-list")
+    comp = K.spawn("pair-list", [K.cli, "pair", "--relay", dead, "--relay",
+                                 K.relay_url, "--name", "listbox", "--yes",
+                                 "--uri-file", uri_file, "--timeout", "30"],
+                   env=env(SK_PHONE_DIR=state))
+    skpe2e.wait_file(uri_file, comp)
+    with open(uri_file) as f:
+        uri = f.read().strip()
+    check(uri.startswith("sk-phone://pair?v=3&") and uri.count("&r=") == 2,
+          "not a v=3 code with two URLs: %r" % uri)
+    W.open(K.page_base)
+    code, computer = W.pair(uri=uri)
+    check(computer == "listbox", "the page names %r" % computer)
+    W.confirm()
+    out = finish_pair(K, comp, tag="list")
+    check(code in out.replace(" ", ""), "the page's code %s is not the "
+          "computer's" % code, out)
+    check("Paired with phone 'pocket' (relay %s %s)" % (dead, K.relay_url)
+          in out, "the computer did not keep the list", out)
+    relays = W.eval("window.skpPhone.state.identity().then((i) => "
+                    "i.relays)")
+    check(relays == [dead, K.relay_url],
+          "the page's relay list: %r" % (relays,))
+    W.status("online")
+    p = bg("keygen-list", keygen_argv("id_list"),
+           environ=env(SK_PHONE_DIR=state))
+    card = W.request(timeout=WAIT)
+    check(card["op"] == "enroll" and card["computer"] == "listbox",
+          "card %r" % card)
+    W.answer("once")
+    rc, out, err = done(p)
+    check(rc == 0 and os.path.exists(K.path("id_list.pub")),
+          "ssh-keygen through the list", err)
+    hold.close()
 
 
 def main():

@@ -38,6 +38,8 @@ async function realStore() {
 	const kv = new MemKV();
 	const st = await PhoneState.open(kv);
 	await st.createIdentity({ name: 'pocket', relay: 'wss://relay.example.org' });
+	// a relay list (§2.1), so that its damage is fuzzed too
+	await st.setIdentity({ relays: ['wss://relay.example.org', 'wss://relay-b.example.org'] });
 	const comps = [];
 	for (const name of ['work', 'home']) {
 		const pair = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' },

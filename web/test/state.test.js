@@ -55,6 +55,34 @@ test('identity: ECDH and ECDSA pairs that no script can export, kept across a re
 	await assert.rejects(st.setIdentity({ relay: 'http://x' }));
 });
 
+test('identity: a relay list (URLs of one relay) kept in order; one URL keeps none; a damaged list is CORRUPT', async () => {
+	const { kv, st } = await fresh();
+	await st.createIdentity({ name: 'pocket', relay: 'wss://a.example' });
+	await st.setIdentity({ relays: ['wss://a.example', 'ws://127.0.0.1:9/b'] });
+	let id = await (await S.PhoneState.open(kv)).identity();
+	assert.deepEqual(id.relays, ['wss://a.example', 'ws://127.0.0.1:9/b']);
+	assert.equal(id.relay, 'wss://a.example');
+	await assert.rejects(st.setIdentity({ relays: ['wss://a.example', 'wss://a.example'] }),
+	    { code: 'FORMAT' });
+	await assert.rejects(st.setIdentity({ relays: ['ws://a', 'ws://b', 'ws://c', 'ws://d',
+	    'ws://e'] }), { code: 'FORMAT' });
+	await assert.rejects(st.setIdentity({ relays: ['ws://a', 'http://b'] }), { code: 'FORMAT' });
+	await st.setIdentity({ relays: ['ws://c'] });
+	id = await st.identity();
+	assert.equal(id.relay, 'ws://c');
+	assert.equal(id.relays, undefined);
+	await st.setIdentity({ relays: ['ws://c', 'ws://d'] });
+	await st.setIdentity({ relay: 'ws://e' });
+	assert.equal((await st.identity()).relays, undefined);
+	// stored damaged: a list of one, one that does not start with relay
+	for (const relays of [['ws://e'], ['ws://f', 'ws://e'], ['ws://e', 'ws://e'], 'ws://e']) {
+		const rec = await kv.get('identity');
+		await kv.put('identity', { ...rec, relays });
+		await assert.rejects((await S.PhoneState.open(kv)).identity(), { code: 'CORRUPT' });
+		await kv.put('identity', rec);
+	}
+});
+
 test('computers: names unique, the same key pairs again in place, 16 at most, unpair drops its host windows', async () => {
 	const { st } = await fresh();
 	const a = await comp(st, 'work');

@@ -124,11 +124,16 @@ class Phone extends EventTarget {
 		return id.relay || this.o.relayUrl || defaultRelayUrl();
 	}
 
+	// Its relay list (§7.1): the URLs of that one relay, tried in turn.
+	_relays(id) {
+		return id.relays ?? [this._relay(id)];
+	}
+
 	async _listen() {
 		const id = await this.state.identity();
 		if (this.listener)
 			this.listener.stop();
-		const l = new RelayListener({ url: this._relay(id),
+		const l = new RelayListener({ url: this._relays(id),
 		    mailbox: id.mailbox, mailboxId: id.mailboxId, WebSocket: this.o.WebSocket,
 		    ...this.o.listenerOptions });
 		this.listener = l;
@@ -286,7 +291,7 @@ class Phone extends EventTarget {
 		const left = () => Math.max(1, deadline - this.o.now());
 		let ch;
 		try {
-			ch = await meet(p.uri.relay, p.rendezvousId, this.o.pairTimeoutMs,
+			ch = await meet(p.uri.relays, p.rendezvousId, this.o.pairTimeoutMs,
 			    { WebSocket: this.o.WebSocket });
 		} catch (e) {
 			if (e.relayCode === 4031)
@@ -314,7 +319,19 @@ class Phone extends EventTarget {
 			ch.hangup();
 			throw e;
 		}
-		return new PendingPairing(this, ch, r, left);
+		return new PendingPairing(this, ch, r, left, u.relays);
+	}
+
+	// A code that lists more URLs of the relay this phone listens on (all
+	// of its own among them) gives the phone that list, as the reference
+	// phone does (§2.1): then it listens through it.
+	async _adoptRelays(relays) {
+		const id = await this.state.identity();
+		const mine = this._relays(id);
+		if (relays.length <= mine.length || !mine.every((x) => relays.includes(x)))
+			return;
+		await this.state.setIdentity({ relays });
+		await this._listen();
 	}
 
 	// ---- receiving another phone's state (PROTOCOL.md §10.5, new phone) ----
@@ -534,8 +551,9 @@ class PendingReceive {
 }
 
 class PendingPairing {
-	constructor(phone, ch, r, left) {
+	constructor(phone, ch, r, left, relays) {
 		this.phone = phone;
+		this.relays = relays;
 		this.ch = ch;
 		this.r = r;
 		this.left = left;
@@ -565,6 +583,7 @@ class PendingPairing {
 		await this.phone.state.addComputer({ name: r.computerName, publicKey: r.computerPub,
 		    requestPsk: r.requestPsk.slice() }, this.phone.o.now());
 		r.requestPsk.fill(0);
+		await this.phone._adoptRelays(this.relays);
 		this.phone._emit('changed');
 		return { computerName: r.computerName };
 	}

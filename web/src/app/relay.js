@@ -424,13 +424,47 @@ export class RelayConnection extends EventTarget {
 	}
 }
 
+// ---- a relay list (§7.1): several URLs of one relay, in turn ----
+
+export const URL_TIMEOUT_MS = 3000;	// SKP_RELAY_URL_TIMEOUT_MS
+
+// The first URL of urls (a list, or one URL) that answers, in order: each
+// URL but the last has its share of what is left of timeoutMs and at most
+// URL_TIMEOUT_MS, so one that takes the connection and never answers
+// leaves the next its turn; the last has all that is left. A URL the
+// page may not reach (its Content-Security-Policy names its own origin
+// only) fails at once and the next is tried. Rejects with the last
+// failure. The connection's index is the URL's place in the list.
+export async function openList(urls, { WebSocket, timeoutMs = 10000 } = {}) {
+	const list = typeof urls === 'string' ? [urls] : urls;
+	const t0 = Date.now();
+	let err = new SkpError('TIMEOUT', 'no relay URL answered in time');
+	for (let i = 0; i < list.length; i++) {
+		const left = timeoutMs - (Date.now() - t0);
+		if (left <= 0)
+			break;
+		const per = i + 1 === list.length ? left :
+		    Math.min(URL_TIMEOUT_MS, Math.floor(left / (list.length - i)));
+		try {
+			const conn = await RelayConnection.open(list[i], { WebSocket,
+			    timeoutMs: Math.max(1, per) });
+			conn.index = i;
+			return conn;
+		} catch (e) {
+			err = e;
+		}
+	}
+	throw err;
+}
+
 // ---- the phone's side of the rendezvous (§7.6, §8.1) ----
 
-// MEET at the rendezvous id on a connection of its own; resolves with the
-// channel once the computer is there (PEER); END 4031 at once when nobody
-// waits. The channel's connection closes when the channel ends.
+// MEET at the rendezvous id on a connection of its own (url: one URL or a
+// relay list, openList); resolves with the channel once the computer is
+// there (PEER); END 4031 at once when nobody waits. The channel's
+// connection closes when the channel ends.
 export async function meet(url, rendezvousId, timeoutMs, { WebSocket } = {}) {
-	const conn = await RelayConnection.open(url, { WebSocket, timeoutMs: Math.min(timeoutMs, 30000) });
+	const conn = await openList(url, { WebSocket, timeoutMs: Math.min(timeoutMs, 30000) });
 	const ch = conn.openChannel(KIND.MEET, rendezvousId, timeoutMs);
 	ch.addEventListener('end', () => conn.close());
 	await new Promise((resolve, reject) => {
@@ -462,6 +496,9 @@ export function backoffStep(prev, first = BACKOFF_FIRST_MS, max = BACKOFF_MAX_MS
 	return [b, b / 2 + random() * b / 2];
 }
 
+// url: one URL or a relay list (§7.1), walked from its first URL at every
+// connect, so the phone moves on when its URL fails and comes back to the
+// first once it answers; this.current is the URL of the live connection.
 // Events: 'status' { status: 'offline'|'connecting'|'online' }, 'listening'
 // {} (each time a LISTEN is proved: a (re)connect), 'call'
 // { channel, message1 }, 'warning' { text, code }, 'error' { error } (a
@@ -595,7 +632,7 @@ export class RelayListener extends EventTarget {
 		this._status('connecting');
 		let conn;
 		try {
-			conn = await RelayConnection.open(this.url, { WebSocket: this.WebSocket });
+			conn = await openList(this.url, { WebSocket: this.WebSocket });
 		} catch (e) {
 			this.dispatchEvent(new CustomEvent('warning', { detail: {
 			    text: e.message, code: e.relayCode } }));
@@ -607,6 +644,7 @@ export class RelayListener extends EventTarget {
 			return;
 		}
 		this.conn = conn;
+		this.current = conn.url;
 		let listening = false;
 		let proved = false;
 		conn.addEventListener('close', (ev) => {

@@ -3,7 +3,8 @@
 // abstract key-value store (docs web-api §3: IndexedDB in the browser,
 // MemKV in node tests). One record per file of §8.7:
 //
-//   identity     { name, relay, identity: ECDH pair, mailbox: ECDSA pair, mailboxId }
+//   identity     { name, relay, relays?, identity: ECDH pair, mailbox: ECDSA pair,
+//                mailboxId }  relays: a relay list (2-4 URLs, relays[0] = relay)
 //   computers    [{ name, publicKey, requestPsk, pairedAt, windowUntil, windowNs }]
 //   credentials  [{ id, rp, userId, userName, privateKey, publicKey, resident,
 //                   credProtect, created, madeFor, alg }]
@@ -47,7 +48,7 @@
 import { b64urlEncode, concat, equal, toHex, utf8 } from '../proto/bytes.js';
 import { generateEcdh, generateEcdsa, randomBytes, sha256 } from '../proto/crypto.js';
 import { fail, SkpError } from '../proto/err.js';
-import { checkName, mailboxId, NAME_MAX, RELAY_URL_MAX } from '../proto/pairuri.js';
+import { checkName, mailboxId, NAME_MAX, RELAY_URL_MAX, RELAY_URLS_MAX } from '../proto/pairuri.js';
 import { parseRelayUrl } from '../proto/relayurl.js';
 import { printable } from './sshmsg.js';
 import { isCertificate, patternOk } from './hostcert.js';
@@ -279,6 +280,15 @@ function checker(what) {
 	return c;
 }
 
+// 1 to RELAY_URLS_MAX relay URLs, none twice; throws FORMAT.
+function checkRelays(list) {
+	if (!Array.isArray(list) || list.length < 1 || list.length > RELAY_URLS_MAX)
+		fail('FORMAT', `a relay list holds 1 to ${RELAY_URLS_MAX} URLs`);
+	list.forEach((u) => parseRelayUrl(u));
+	if (new Set(list).size !== list.length)
+		fail('FORMAT', 'a relay URL given twice');
+}
+
 const CHECKS = {
 	async identity(v) {
 		const c = checker('identity');
@@ -291,6 +301,18 @@ const CHECKS = {
 			} catch (e) {
 				damaged('identity', 'relay is not a relay URL: ' + e.message);
 			}
+		}
+		// A relay list (§2.1, §7.1): 2 to 4 URLs of one relay, the first
+		// of them relay; absent for one URL.
+		if (v.relays !== undefined) {
+			c.list(v.relays, 'relays', RELAY_URLS_MAX);
+			try {
+				checkRelays(v.relays);
+			} catch (e) {
+				damaged('identity', 'relays: ' + e.message);
+			}
+			if (v.relays.length < 2 || v.relays[0] !== v.relay)
+				damaged('identity', 'relays is not a list that starts with relay');
 		}
 		c.pair(v.identity, 'identity', 'ECDH');
 		c.pair(v.mailbox, 'mailbox', 'ECDSA');
@@ -651,20 +673,32 @@ export class PhoneState {
 		});
 	}
 
-	// The name or the relay (after a pairing names one).
-	async setIdentity({ name, relay }) {
+	// The name or the relay (after a pairing names one), or the relay list
+	// (relays: URLs of one relay; one URL keeps no list).
+	async setIdentity({ name, relay, relays }) {
 		if (name !== undefined)
 			checkName(name);
 		if (relay !== undefined && relay !== '')
 			parseRelayUrl(relay);
+		if (relays !== undefined)
+			checkRelays(relays);
 		return this.edit(async () => {
 			const rec = await this.get('identity');
 			if (!rec)
 				fail('STATE', 'the phone has no identity yet');
 			if (name !== undefined)
 				rec.name = name;
-			if (relay !== undefined)
+			if (relay !== undefined) {
 				rec.relay = relay;
+				delete rec.relays;
+			}
+			if (relays !== undefined) {
+				rec.relay = relays[0];
+				if (relays.length > 1)
+					rec.relays = [...relays];
+				else
+					delete rec.relays;
+			}
 			await this.write({ identity: rec });
 			return rec;
 		});

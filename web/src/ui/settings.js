@@ -128,7 +128,7 @@ export async function renderSettings(app) {
 		h('h2', { id: 'about-h' }, 'This phone'),
 		h('dl', { class: 'facts' },
 		    h('dt', {}, 'Name'), h('dd', {}, id ? id.name : ''),
-		    h('dt', {}, 'Relay'), h('dd', { class: 'mono' }, id ? id.relay || location.host : ''),
+		    h('dt', {}, 'Relay'), h('dd', { class: 'mono' }, id ? (id.relays ?? [id.relay || location.host]).join(' ') : ''),
 		    h('dt', {}, 'Connection'), h('dd', {}, app.phone.status || 'offline')),
 		h('p', { class: 'hint' }, 'The keys are WebCrypto keys kept by this browser for ' +
 		    'this site: they cannot be copied out, but they are not in the phone\'s ' +
