@@ -1357,8 +1357,8 @@ skp_relay_connect_list_start(skp_relay_t *r, const char *list,
  * URL that takes the connection and never answers leaves the next ones
  * their turn.
  */
-static int
-url_share(int left, size_t i, size_t n)
+int
+skp_relay_url_share(int left, size_t i, size_t n)
 {
 	int share;
 
@@ -1399,7 +1399,7 @@ skp_relay_connect_list_finish(skp_relay_t *r, const char *list,
 			rc = SKP_ERR_TIMEOUT;
 			break;
 		}
-		per = url_share(left, i, n);
+		per = skp_relay_url_share(left, i, n);
 		if (per <= 0)
 			per = 1;
 		(void)skp_relaylist_get(list, i, url);

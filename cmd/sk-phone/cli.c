@@ -161,9 +161,7 @@ skp_cli_relays_check(const char *list, const char *ca_file, int timeout_ms,
 		    (t.tv_nsec - t0.tv_nsec) / 1000000);
 		if (left < 1)
 			left = 1;
-		per = i + 1 == n ? left : left / (int)(n - i);
-		if (i + 1 < n && per > SKP_RELAY_URL_TIMEOUT_MS)
-			per = SKP_RELAY_URL_TIMEOUT_MS;
+		per = skp_relay_url_share(left, i, n);
 		(void)skp_relaylist_get(list, i, url);
 		if ((rc = skp_cli_relay_check(url, ca_file, per < 1 ? 1 : per,
 		    why, whylen)) == SKP_OK) {

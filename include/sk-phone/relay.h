@@ -280,6 +280,8 @@ int	skp_relay_connect_finish(skp_relay_t *, int timeout_ms);
  * starts the first URL, _finish waits for it and walks the others.
  */
 #define SKP_RELAY_URL_TIMEOUT_MS	3000
+/* The time URL i of n may take of left ms, by the rule above. */
+int	skp_relay_url_share(int left, size_t i, size_t n);
 int	skp_relay_connect_list(skp_relay_t *, const char *list,
 	    int timeout_ms, size_t *which);
 int	skp_relay_connect_list_start(skp_relay_t *, const char *list,

@@ -658,6 +658,12 @@ connect_list_bounded(void)
 	    SKP_ERR_TIMEOUT);
 	dt = mono_ms() - t0;
 	CHECK(dt >= 1400 && dt < 2500);
+	/* The rule, as cli.c's check uses it too. */
+	CHECK(skp_relay_url_share(20000, 0, 2) == SKP_RELAY_URL_TIMEOUT_MS);
+	CHECK(skp_relay_url_share(2000, 0, 2) == 1000);
+	CHECK(skp_relay_url_share(5000, 1, 2) == 5000);
+	CHECK(skp_relay_url_share(3000, 1, 3) == 1500);
+	CHECK(skp_relay_url_share(700, 0, 1) == 700);
 	/* One URL is skp_relay_connect(); a bad list is refused at once. */
 	CHECK_RC(skp_relay_connect_list(r, dead, 1000, NULL),
 	    SKP_ERR_NETWORK);
