@@ -126,6 +126,14 @@ test('refusals: URI and payload', () => {
 	const w = cbor.decode(p);
 	w.get(3).get(1)[0].set(5, 1800000000);
 	assert.equal(code(() => T.decodePayload(cbor.encode(w))), 'FORMAT');
+	// A relay list (§8.7 identity key 4): the first URL is kept.
+	const rl = cbor.decode(p);
+	rl.get(2).set(4, ['wss://a.example.com', 'wss://b.example.com']);
+	assert.equal(T.decodePayload(cbor.encode(rl)).identity.relay, 'wss://a.example.com');
+	rl.get(2).set(4, ['wss://a.example.com', 'wss://a.example.com']);
+	assert.equal(code(() => T.decodePayload(cbor.encode(rl))), 'FORMAT');
+	rl.get(2).set(4, ['wss://a.example.com']);
+	assert.equal(code(() => T.decodePayload(cbor.encode(rl))), 'FORMAT');
 	const v2 = cbor.decode(p);
 	v2.set(1, 2);
 	assert.equal(code(() => T.decodePayload(cbor.encode(v2))), 'VERSION');

@@ -247,14 +247,29 @@ export function decodePayload(payload) {
 		throw new SkpError('UNSUPPORTED', 'the old phone is moving to a new mailbox ' +
 		    '(sk-phone-authenticator mailbox rotate): let every computer use it once, ' +
 		    'finish the rotation there, then move the phone');
-	const relay = text(idm.get(4), 0, RELAY_URL_MAX, 'identity relay');
-	if (relay !== '') {
+	// One URL, or a relay list (§8.7: 2 to 4, none twice); the web phone
+	// keeps one relay: the list's first, the one `run` tries first.
+	const r4 = idm.get(4);
+	let relays;
+	if (Array.isArray(r4)) {
+		if (r4.length < 2 || r4.length > 4)
+			bad('identity relay list is not 2 to 4 URLs');
+		relays = r4.map((u, i) => text(u, 1, RELAY_URL_MAX, `identity relay ${i + 1}`));
+		if (new Set(relays).size !== relays.length)
+			bad('identity relay list names a URL twice');
+	} else {
+		relays = [text(r4, 0, RELAY_URL_MAX, 'identity relay')];
+	}
+	for (const u of relays) {
+		if (u === '')
+			continue;
 		try {
-			parseRelayUrl(relay);
+			parseRelayUrl(u);
 		} catch (e) {
 			bad('identity relay: ' + e.message);
 		}
 	}
+	const relay = relays[0];
 	const identity = { key: bytes(idm.get(1), 32, 32, 'identity key'),
 	    name: name(idm.get(3), 'phone name'), relay,
 	    mailbox: bytes(idm.get(5), 32, 32, 'mailbox key') };
