@@ -70,6 +70,9 @@ static const struct code_info codes[] = {
 	{ SKP_RELAY_C_NO_RDV,	  SKP_ERR_NOT_FOUND,
 	    "no pairing is waiting under this code: it was used, has "
 	    "expired, or was altered" },
+	{ SKP_RELAY_C_CLUSTER,	  SKP_ERR_NETWORK,
+	    "relay cluster unavailable: the other side may be on another "
+	    "relay node; try again" },
 };
 
 static const struct code_info *

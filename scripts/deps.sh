@@ -24,6 +24,12 @@ chromium openssh-tests debhelper lintian debootstrap libev-dev"
 # (NodeSource's nodejs brings its own npm: Debian's npm must not replace it).
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+# The relay's --cluster (cmd/sk-phone-relay/cluster.c): hiredis on the
+# libev loop (lws's libev plugin); the suite 'cluster' starts its own
+# redis-server and haproxy on 127.0.0.1 (their system services are not
+# needed) and reads Redis with redis-cli.
+PKGS="$PKGS libev-dev libwebsockets-evlib-ev libhiredis-dev redis-server
+redis-tools haproxy"
 
 missing=""
 for p in $PKGS; do

@@ -9,6 +9,10 @@
  *  3. runs calls at a fixed rate (default 1,000/s): round-trip
  *     percentiles at that load;
  *  4. optionally, one new connection per call, as the provider does.
+ * With --cluster REDIS_SERVER it starts a redis-server and two relay
+ * nodes of one cluster (docs/PROTOCOL.md §7.12) instead: the phones on
+ * node a, the callers on node b, so that every call crosses nodes; the
+ * figures then add node b's CPU to the relay's and say Redis's.
  * A call is: CALL and DATA (sent together, as the client library does),
  * ONLINE, the phone's INCOMING and DATA, its DATA back (the round trip
  * ends here), HANGUP from the phone, END to the caller.
@@ -69,6 +73,12 @@ struct conn {
 
 static struct {
 	const char	*relay_bin;
+	const char	*redis_bin;	/* --cluster */
+	pid_t		 pid2;		/* node b: the callers' */
+	pid_t		 redis_pid;
+	int		 port2;
+	int		 redis_port;
+	unsigned long long rticks_prev, rticks_now;
 	int		 idle;
 	int		 phones;
 	int		 callers;
@@ -114,6 +124,10 @@ die(const char *what)
 	perror(what);
 	if (B.pid > 0)
 		kill(B.pid, SIGKILL);
+	if (B.pid2 > 0)
+		kill(B.pid2, SIGKILL);
+	if (B.redis_pid > 0)
+		kill(B.redis_pid, SIGKILL);
 	exit(1);
 }
 
@@ -139,13 +153,13 @@ raise_nofile(void)
 }
 
 static long
-relay_rss_kib(void)
+pid_rss_kib(pid_t pid)
 {
 	char path[64], line[256];
 	long kib = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)B.pid);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
@@ -155,9 +169,15 @@ relay_rss_kib(void)
 	return kib;
 }
 
-/* utime + stime of the relay, in clock ticks. */
+static long
+relay_rss_kib(void)
+{
+	return pid_rss_kib(B.pid);
+}
+
+/* utime + stime of a process, in clock ticks. */
 static unsigned long long
-relay_cpu_ticks(void)
+pid_cpu_ticks(pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long ut = 0, st = 0;
@@ -165,7 +185,9 @@ relay_cpu_ticks(void)
 	size_t n;
 	int i;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)B.pid);
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return 0;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -181,10 +203,98 @@ relay_cpu_ticks(void)
 	return ut + st;
 }
 
+/*
+ * The relay's CPU (both nodes with --cluster); each call also notes
+ * Redis's, for report().
+ */
+static unsigned long long
+relay_cpu_ticks(void)
+{
+	B.rticks_prev = B.rticks_now;
+	B.rticks_now = pid_cpu_ticks(B.redis_pid);
+	return pid_cpu_ticks(B.pid) + pid_cpu_ticks(B.pid2);
+}
+
+static int
+free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd, port;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(0x7f000001U);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
+		die("free port");
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* --cluster: redis-server on 127.0.0.1, nothing kept on disk. */
+static void
+start_redis(void)
+{
+	char port[16];
+	int i, fd;
+
+	B.redis_port = free_port();
+	snprintf(port, sizeof(port), "%d", B.redis_port);
+	if ((B.redis_pid = fork()) < 0)
+		die("fork");
+	if (B.redis_pid == 0) {
+		pin(0, 0);
+		if ((fd = open("/dev/null", O_WRONLY)) >= 0)
+			dup2(fd, 1);
+		execl(B.redis_bin, B.redis_bin, "--port", port, "--bind",
+		    "127.0.0.1", "--save", "", "--appendonly", "no",
+		    "--dir", "/tmp", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100; i++) {
+		struct sockaddr_in sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)B.redis_port);
+		sa.sin_addr.s_addr = htonl(0x7f000001U);
+		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			die("socket");
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			return;
+		}
+		close(fd);
+		usleep(20000);
+	}
+	fprintf(stderr, "redis-server did not start\n");
+	die("redis");
+}
+
+static void start_node(const char *, pid_t *, int *);
+
 static void
 start_relay(void)
 {
+	if (B.redis_bin == NULL) {
+		start_node(NULL, &B.pid, &B.port);
+		return;
+	}
+	start_redis();
+	start_node("a", &B.pid, &B.port);
+	start_node("b", &B.pid2, &B.port2);
+	/* Both connected to Redis before the first LISTEN. */
+	usleep(500000);
+}
+
+static void
+start_node(const char *node, pid_t *pidp, int *portp)
+{
 	char port_s[16], conns[16], per[16], calls[16], buf[4096];
+	char url[64];
 	int pfd[2];
 	size_t len = 0;
 	ssize_t n;
@@ -197,16 +307,25 @@ start_relay(void)
 	snprintf(calls, sizeof(calls), "%d", B.callers + 16);
 	if (pipe2(pfd, O_CLOEXEC) != 0)
 		die("pipe2");
-	if ((B.pid = fork()) < 0)
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", B.redis_port);
+	if ((*pidp = fork()) < 0)
 		die("fork");
-	if (B.pid == 0) {
+	if (*pidp == 0) {
 		pin(0, 0);
 		dup2(pfd[1], 2);
-		execl(B.relay_bin, B.relay_bin, "--listen", "127.0.0.1:0",
-		    "--max-conns", conns, "--max-per-addr", per,
-		    "--max-calls", calls, "--max-pending", "100000",
-		    "--idle-timeout", "600", "--event-loop", B.loop,
-		    (char *)NULL);
+		if (node != NULL)
+			execl(B.relay_bin, B.relay_bin, "--listen",
+			    "127.0.0.1:0", "--max-conns", conns,
+			    "--max-per-addr", per, "--max-calls", calls,
+			    "--max-pending", "100000", "--idle-timeout", "600",
+			    "--event-loop", B.loop, "--cluster", url, "--node",
+			    node, (char *)NULL);
+		else
+			execl(B.relay_bin, B.relay_bin, "--listen",
+			    "127.0.0.1:0", "--max-conns", conns,
+			    "--max-per-addr", per, "--max-calls", calls,
+			    "--max-pending", "100000", "--idle-timeout", "600",
+			    "--event-loop", B.loop, (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -215,9 +334,9 @@ start_relay(void)
 			break;
 		len += (size_t)n;
 		buf[len] = '\0';
-		if ((p = strstr(buf, "127.0.0.1:")) != NULL &&
+		if ((p = strstr(buf, "ws://127.0.0.1:")) != NULL &&
 		    strchr(p, '\n') != NULL) {
-			B.port = atoi(p + 10);
+			*portp = atoi(p + 15);
 			break;
 		}
 	}
@@ -228,10 +347,9 @@ start_relay(void)
 		_exit(0);
 	}
 	close(pfd[0]);
-	if (B.port <= 0) {
+	if (*portp <= 0) {
 		fprintf(stderr, "relay did not start: %s\n", buf);
-		kill(B.pid, SIGKILL);
-		exit(1);
+		die("relay");
 	}
 	(void)port_s;
 }
@@ -362,7 +480,9 @@ conn_open(int role)
 		die("bind");
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)B.port);
+	/* With --cluster the callers go to node b, the phones to a. */
+	sa.sin_port = htons((uint16_t)(B.port2 > 0 && (role == R_CALLER ||
+	    role == R_ONESHOT) ? B.port2 : B.port));
 	sa.sin_addr.s_addr = htonl(0x7f000001U);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 &&
 	    errno != EINPROGRESS)
@@ -757,6 +877,8 @@ report(const char *what, double secs, unsigned long long cpu0,
 {
 	long hz = sysconf(_SC_CLK_TCK);
 	double cpu = (double)(cpu1 - cpu0) / (double)hz;
+	double rcpu = (double)(B.rticks_now - B.rticks_prev) / (double)hz;
+	double calls = B.calls_done > 0 ? (double)B.calls_done : 1;
 
 	qsort(B.rtt, B.nrtt, sizeof(*B.rtt), cmp_u64);
 	printf("%-22s %8llu calls in %5.2f s = %8.0f calls/s; round trip "
@@ -766,6 +888,11 @@ report(const char *what, double secs, unsigned long long cpu0,
 	    (double)B.calls_done / secs, pct(50), pct(90), pct(99), pct(100),
 	    100.0 * cpu / secs, 100.0 * (self_cpu() - bench_cpu0) / secs,
 	    B.errors ? " (errors!)" : "");
+	printf("  per call: relay %.1f us CPU%s", 1e6 * cpu / calls,
+	    B.redis_pid > 0 ? " (nodes a and b)" : "\n");
+	if (B.redis_pid > 0)
+		printf(", redis %.1f us CPU (%.0f%% of a core)\n",
+		    1e6 * rcpu / calls, 100.0 * rcpu / secs);
 	fflush(stdout);
 }
 
@@ -864,7 +991,7 @@ usage(void)
 	fprintf(stderr, "usage: relay_bench --relay PATH [--idle N] "
 	    "[--phones P] [--callers M]\n"
 	    "       [--seconds S] [--rate R] [--sources K] [--size BYTES]\n"
-	    "       [--oneshot] [--loop poll|libev]\n");
+	    "       [--oneshot] [--loop poll|libev] [--cluster REDIS_SERVER]\n");
 	exit(2);
 }
 
@@ -882,12 +1009,13 @@ main(int argc, char **argv)
 		{ "size", required_argument, NULL, 'z' },
 		{ "oneshot", no_argument, NULL, 'o' },
 		{ "loop", required_argument, NULL, 'l' },
+		{ "cluster", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct conn **callers;
 	unsigned long long cpu0, cpu1;
 	char label[64];
-	long rss0, rss1;
+	long rss0, rss1, redis_rss0 = 0;
 	uint64_t t0, t1, end, now;
 	int ch, i, started;
 
@@ -911,6 +1039,7 @@ main(int argc, char **argv)
 		case 'z': B.size = atoi(optarg); break;
 		case 'o': B.oneshot = 1; break;
 		case 'l': B.loop = optarg; break;
+		case 'C': B.redis_bin = optarg; break;
 		default: usage();
 		}
 	}
@@ -934,8 +1063,14 @@ main(int argc, char **argv)
 	start_relay();
 	printf("relay pid %d on CPU 0 (port %d, %s loop), bench on CPU 1; %d "
 	    "source addresses\n", (int)B.pid, B.port, B.loop, B.sources);
+	if (B.redis_pid > 0)
+		printf("cluster: node a (phones) pid %d, node b (callers) pid "
+		    "%d port %d, redis-server pid %d port %d, all on CPU 0\n",
+		    (int)B.pid, (int)B.pid2, B.port2, (int)B.redis_pid,
+		    B.redis_port);
 	usleep(200000);
 	rss0 = relay_rss_kib();
+	redis_rss0 = pid_rss_kib(B.redis_pid);
 
 	/* 1. Idle phones, a window of handshakes at a time. */
 	t0 = now_ns();
@@ -961,6 +1096,11 @@ main(int argc, char **argv)
 	    "%ld KiB before, %ld KiB after: %.2f KiB per idle phone\n",
 	    B.idle_open, B.idle, (double)(t1 - t0) / 1e9, rss0, rss1,
 	    B.idle_open > 0 ? (double)(rss1 - rss0) / B.idle_open : 0.0);
+	if (B.redis_pid > 0 && B.idle_open > 0)
+		printf("  redis RSS %ld KiB before, %ld KiB after: %.2f KiB per "
+		    "listening phone\n", redis_rss0, pid_rss_kib(B.redis_pid),
+		    (double)(pid_rss_kib(B.redis_pid) - redis_rss0) /
+		    B.idle_open);
 	fflush(stdout);
 
 	/* 2. Echo phones and callers. */
@@ -1086,5 +1226,13 @@ main(int argc, char **argv)
 	printf("idle phones still held at the end: %d\n", B.idle_open);
 	kill(B.pid, SIGTERM);
 	(void)waitpid(B.pid, NULL, 0);
+	if (B.pid2 > 0) {
+		kill(B.pid2, SIGTERM);
+		(void)waitpid(B.pid2, NULL, 0);
+	}
+	if (B.redis_pid > 0) {
+		kill(B.redis_pid, SIGTERM);
+		(void)waitpid(B.redis_pid, NULL, 0);
+	}
 	return 0;
 }

@@ -183,6 +183,10 @@ usage(FILE *f)
 "  --push-queue N             pushes waiting or being sent (1000)\n"
 "  --push-ca FILE             trust only these CA certificates (PEM) for\n"
 "                             push services, not the system's\n"
+"  --cluster redis://[:PASSWORD@]HOST:PORT[/DB]\n"
+"                             one node of a cluster: the nodes share this\n"
+"                             Redis (needs the libev loop; no TLS)\n"
+"  --node NAME                this node's name in the cluster (unique)\n"
 "  --event-loop libev|poll    libev (epoll), the default where built\n"
 "                             in, or poll(2): poll costs time per\n"
 "                             connection on every wakeup, libev only\n"
@@ -290,6 +294,7 @@ enum {
 	O_CALLS, O_PENDING, O_CHANS, O_HOLD, O_HANDSHAKE, O_IDLE, O_PING,
 	O_LOOP, O_HELD, O_QUEUED, O_QUEUED_TOTAL, O_WEB, O_NO_WEB,
 	O_PUSH_DIR, O_PUSH_ALLOW, O_PUSH_CONTACT, O_PUSH_QUEUE, O_PUSH_CA,
+	O_CLUSTER, O_NODE,
 };
 
 static const struct option longopts[] = {
@@ -317,11 +322,31 @@ static const struct option longopts[] = {
 	{ "push-contact",	required_argument, NULL, O_PUSH_CONTACT },
 	{ "push-queue",		required_argument, NULL, O_PUSH_QUEUE },
 	{ "push-ca",		required_argument, NULL, O_PUSH_CA },
+	{ "cluster",		required_argument, NULL, O_CLUSTER },
+	{ "node",		required_argument, NULL, O_NODE },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ NULL,			0,		   NULL, 0 },
 };
+
+/*
+ * --cluster's URL, copied; the password in argv is overwritten with
+ * '*' so that ps(1) does not show it.
+ */
+static const char *
+cluster_url(char *arg)
+{
+	char *copy, *at, *p;
+
+	if ((copy = strdup(arg)) == NULL)
+		return NULL;
+	if (strncmp(arg, "redis://:", 9) == 0 &&
+	    (at = strrchr(arg, '@')) != NULL)
+		for (p = arg + 9; p < at; p++)
+			*p = '*';
+	return copy;
+}
 
 /* epoll through libev holds thousands of idle phones at no cost per wakeup. */
 #if defined(SKP_RELAY_LIBEV)
@@ -483,6 +508,17 @@ parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 		case O_PUSH_CA:
 			c->push_ca = optarg;
 			break;
+		case O_CLUSTER:
+			free((void *)(uintptr_t)c->cluster);
+			if ((c->cluster = cluster_url(optarg)) == NULL) {
+				fprintf(stderr, "sk-phone-relay: out of "
+				    "memory\n");
+				rc = -1;
+			}
+			break;
+		case O_NODE:
+			c->node = optarg;
+			break;
 		case 'v':
 			c->verbose = 1;
 			break;
@@ -513,6 +549,15 @@ parse_args(int argc, char **argv, struct relayd_conf *c, int *conns_set)
 	    c->push_contact != NULL || c->push_ca != NULL)) {
 		fprintf(stderr, "sk-phone-relay: --push-allow, --push-contact "
 		    "and --push-ca need --push-dir\n");
+		return -1;
+	}
+	if (c->cluster == NULL && c->node != NULL) {
+		fprintf(stderr, "sk-phone-relay: --node goes with --cluster\n");
+		return -1;
+	}
+	if (c->cluster != NULL && !use_libev) {
+		fprintf(stderr, "sk-phone-relay: --cluster needs --event-loop "
+		    "libev\n");
 		return -1;
 	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
@@ -784,6 +829,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 	relayd_set_context(context);
+#if defined(SKP_RELAY_LIBEV)
+	if (relayd_cluster_init(&c, evloop) != 0) {
+#else
+	if (relayd_cluster_init(&c, NULL) != 0) {
+#endif
+		lws_context_destroy(context);
+		relayd_push_fini();
+		relayd_web_fini();
+		relayd_fini();
+		return 1;
+	}
 	if (relayd_push_start(context) != 0) {
 		lws_context_destroy(context);
 		relayd_push_fini();
@@ -830,6 +886,7 @@ main(int argc, char **argv)
 		service_once();
 	/* The push thread wakes the loop: it stops before the loop goes. */
 	relayd_push_fini();
+	relayd_cluster_fini();
 	lws_context_destroy(context);
 	context = NULL;
 #if defined(SKP_RELAY_LIBEV)
@@ -841,6 +898,7 @@ main(int argc, char **argv)
 	relayd_web_fini();
 	relayd_fini();
 	free(c.push_allow);
+	free((void *)(uintptr_t)c.cluster);
 	relayd_log("stopped");
 	return 0;
 }

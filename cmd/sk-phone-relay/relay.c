@@ -52,7 +52,7 @@ struct proving {
 
 enum { T_CONN = 1, T_LINK };
 enum { K_CALL = 1, K_RDV };
-enum { L_HELD = 1, L_WAITING, L_ACTIVE };
+enum { L_HELD = 1, L_WAITING, L_ACTIVE, L_ROUTING };
 
 #define F_LIVE		0x01	/* established and counted */
 #define F_PING_DUE	0x02	/* send a ping when writable */
@@ -69,6 +69,7 @@ struct txq {
 
 struct conn;
 struct link;
+struct xlink;
 
 /* One side of a channel. */
 struct end {
@@ -93,6 +94,7 @@ struct link {
 	struct txq	**heldtail;
 	uint32_t	 heldbytes;
 	uint64_t	 push;		/* relayd_push_call()'s handle, or 0 */
+	struct xlink	*x;		/* cluster: an end on another node */
 	uint8_t		 kind;
 	uint8_t		 state;
 	uint8_t		 pushed;	/* its first DATA was seen while held */
@@ -109,6 +111,26 @@ struct mbox {
 struct rdv {
 	struct tnode_key n;		/* key: rendezvous id */
 	struct link	*link;
+};
+
+/*
+ * Cluster: one end of a link is on another node (docs/PROTOCOL.md
+ * §7.12). Its struct end has no conn; what goes to it is published to
+ * that node's channel, naming its link (rid). Keyed by our link id.
+ */
+struct xlink {
+	struct tnode_key n;		/* key: lid, big endian, then zeros */
+	struct xlink	*next;		/* all of them */
+	struct xlink	**pprev;
+	struct link	*l;
+	uint64_t	 lid;
+	uint64_t	 rid;		/* the other node's link, 0: not yet */
+	char		 node[RELAYD_NODE_MAX + 1];	/* "": not known */
+	uint8_t		 id[SKP_RELAY_ID_LEN];	/* mailbox or rendezvous */
+	uint8_t		 side;		/* 0: a is remote, 1: b is */
+	uint8_t		 offlined;	/* the caller was told OFFLINE */
+	uint8_t		 tries;		/* lookups that found nobody */
+	uint8_t		 meet;		/* a MEET (never waits) */
 };
 
 struct addr {
@@ -146,6 +168,10 @@ static struct {
 	struct table		 mboxes;
 	struct table		 rdvs;
 	struct table		 addrs;
+	struct table		 xlinks;
+	struct xlink		*xall;
+	uint64_t		 next_lid;
+	int			 cluster;	/* --cluster given */
 	struct wheel		 wheel;
 	lws_sorted_usec_list_t	 tick_sul;
 	uint64_t		 start_ms;
@@ -352,6 +378,120 @@ other_end(struct end *e)
 	return e == &e->link->a ? &e->link->b : &e->link->a;
 }
 
+/* Cluster: links with an end on another node (docs/PROTOCOL.md §7.12). */
+
+#define X_TRIES		3	/* lookups of a call that find nobody */
+#define X_CHECK_TICKS	5	/* are the nodes we talk to alive? */
+#define X_REFRESH_TICKS	200	/* the mailboxes we hold, in Redis */
+
+static struct end *
+x_remote_end(struct link *l)
+{
+	return l->x->side == 0 ? &l->a : &l->b;
+}
+
+static struct end *
+x_local_end(struct link *l)
+{
+	return l->x->side == 0 ? &l->b : &l->a;
+}
+
+static void
+x_key(uint64_t lid, uint8_t key[32])
+{
+	int i;
+
+	memset(key, 0, 32);
+	for (i = 0; i < 8; i++)
+		key[i] = (uint8_t)(lid >> (56 - 8 * i));
+}
+
+static struct xlink *
+x_new(struct link *l, uint8_t side, const uint8_t id[SKP_RELAY_ID_LEN])
+{
+	struct xlink *x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return NULL;
+	if (++R.next_lid == 0)
+		R.next_lid = 1;
+	x->lid = R.next_lid;
+	x_key(x->lid, x->n.key);
+	(void)table_put(&R.xlinks, &x->n);
+	x->next = R.xall;
+	if (x->next != NULL)
+		x->next->pprev = &x->next;
+	R.xall = x;
+	x->pprev = &R.xall;
+	x->l = l;
+	x->side = side;
+	memcpy(x->id, id, SKP_RELAY_ID_LEN);
+	l->x = x;
+	return x;
+}
+
+static void
+x_free(struct link *l)
+{
+	struct xlink *x = l->x;
+
+	if (x == NULL)
+		return;
+	table_del(&R.xlinks, &x->n);
+	*x->pprev = x->next;
+	if (x->next != NULL)
+		x->next->pprev = x->pprev;
+	l->x = NULL;
+	free(x);
+}
+
+static struct xlink *
+x_find(uint64_t lid)
+{
+	uint8_t key[32];
+
+	if (lid == 0)
+		return NULL;
+	x_key(lid, key);
+	return (struct xlink *)table_get(&R.xlinks, key);
+}
+
+static void
+x_msg_init(struct clmsg *m, uint8_t type)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	snprintf(m->node, sizeof(m->node), "%s", relayd_cluster_node());
+}
+
+/* To the other node's end of the link. */
+static void
+x_send(struct xlink *x, uint8_t type, const uint8_t *data, size_t len,
+    uint16_t code)
+{
+	struct clmsg m;
+
+	x_msg_init(&m, type);
+	m.to = x->rid;
+	m.from = x->lid;
+	m.data = data;
+	m.len = len;
+	m.code = code;
+	cl_send(x->node, &m);
+}
+
+/* An answer to a message that opened nothing here. */
+static void
+x_answer(const struct clmsg *in, uint8_t type, uint16_t code)
+{
+	struct clmsg m;
+
+	x_msg_init(&m, type);
+	m.to = in->from;
+	m.code = code;
+	cl_send(in->node, &m);
+}
+
 /*
  * A link starts or stops waiting (held call, first at a rendezvous):
  * counted in all and for the address that opened it, whose share of
@@ -426,6 +566,14 @@ held_flush(struct link *l)
 	struct txq *q, *next;
 
 	for (q = l->held; q != NULL; q = next) {
+		if (l->x != NULL && l->x->side == 1) {
+			/* b is on another node */
+			next = q->next;
+			x_send(l->x, CLM_DATA, q->buf + LWS_PRE +
+			    SKP_RELAY_HDR_LEN, q->len - SKP_RELAY_HDR_LEN, 0);
+			txq_free(q);
+			continue;
+		}
 		next = q->next;
 		skp_relay_put_hdr(q->buf + LWS_PRE, SKP_RELAY_DATA, l->b.chan);
 		queue(l->b.conn, q);
@@ -446,6 +594,11 @@ link_end(struct link *l, struct end *from, uint16_t code)
 	struct end *x[2] = { &l->a, &l->b };
 	int i;
 
+	if (l->x != NULL) {
+		if (from != x_remote_end(l) && l->x->rid != 0)
+			x_send(l->x, CLM_END, NULL, 0, code);
+		x_free(l);
+	}
 	for (i = 0; i < 2; i++) {
 		if (x[i]->conn == NULL)
 			continue;
@@ -461,6 +614,8 @@ link_end(struct link *l, struct end *from, uint16_t code)
 	}
 	held_free(l);
 	if (l->rdv != NULL) {
+		if (R.cluster)
+			cl_rdv_release(l->rdv->n.key);
 		table_del(&R.rdvs, &l->rdv->n);
 		free(l->rdv);
 		l->rdv = NULL;
@@ -500,7 +655,13 @@ deliver(struct link *l)
 	}
 	end_attach(ph, &l->b, l, ch);
 	send_ctl(ph, SKP_RELAY_INCOMING, ch, NULL, 0);
-	send_ctl(l->a.conn, SKP_RELAY_ONLINE, l->a.chan, NULL, 0);
+	if (l->x != NULL && l->x->side == 0)
+		x_send(l->x, CLM_ONLINE, NULL, 0, 0);
+	else {
+		/* Held for a phone that came here: nothing remote left. */
+		x_free(l);
+		send_ctl(l->a.conn, SKP_RELAY_ONLINE, l->a.chan, NULL, 0);
+	}
 	held_flush(l);
 }
 
@@ -518,8 +679,11 @@ conn_detach(struct conn *c)
 	free(c->pv);
 	c->pv = NULL;
 	if ((mb = c->mb) != NULL) {
-		if (mb->listener == c)
+		if (mb->listener == c) {
 			mb->listener = NULL;
+			if (R.cluster)
+				cl_release(mb->n.key);
+		}
 		c->mb = NULL;
 		mbox_maybe_free(mb);
 	}
@@ -655,6 +819,8 @@ do_prove(struct conn *c, const struct skp_relay_frame *f)
 	c->mb = mb;
 	c->role = ROLE_LISTENER;
 	send_ctl(c, SKP_RELAY_LISTENING, 0, NULL, 0);
+	if (R.cluster)
+		cl_claim(mb->n.key);
 	for (l = mb->calls; l != NULL; l = next) {
 		next = l->mnext;
 		if (l->state == L_HELD)
@@ -756,6 +922,26 @@ calls_from(const struct mbox *mb, const struct addr *a)
 	return n;
 }
 
+/* A new call joins its mailbox's list. */
+static void
+call_add(struct link *l, struct mbox *mb)
+{
+	l->kind = K_CALL;
+	l->timer.type = T_LINK;
+	l->heldtail = &l->held;
+	l->mb = mb;
+	l->mnext = mb->calls;
+	if (l->mnext != NULL)
+		l->mnext->mpprev = &l->mnext;
+	mb->calls = l;
+	l->mpprev = &mb->calls;
+	mb->ncalls++;
+	l->a.link = l;
+	l->b.link = l;
+}
+
+static void x_route_call(struct link *);
+
 static void
 do_call(struct conn *c, const struct skp_relay_frame *f)
 {
@@ -787,26 +973,50 @@ do_call(struct conn *c, const struct skp_relay_frame *f)
 		mbox_maybe_free(mb);
 		return;
 	}
-	l->kind = K_CALL;
-	l->timer.type = T_LINK;
-	l->heldtail = &l->held;
-	l->mb = mb;
-	l->mnext = mb->calls;
-	if (l->mnext != NULL)
-		l->mnext->mpprev = &l->mnext;
-	mb->calls = l;
-	l->mpprev = &mb->calls;
-	mb->ncalls++;
+	call_add(l, mb);
 	end_attach(c, &l->a, l, f->chan);
-	l->b.link = l;
 	wheel_arm(&R.wheel, &l->timer, timeout_due(f->timeout_ms));
 	if (mb->listener != NULL && !(mb->listener->flags & F_CLOSING))
 		deliver(l);
+	else if (R.cluster)
+		x_route_call(l);
 	else {
 		l->state = L_HELD;
 		pending_add(l, c->addr);
 		send_ctl(c, SKP_RELAY_OFFLINE, f->chan, NULL, 0);
 	}
+}
+
+/*
+ * Cluster: a JOIN or MEET whose id waits on no connection here asks
+ * Redis which node has it (JOIN takes it when nobody does).
+ */
+static void
+x_join(struct conn *c, const struct skp_relay_frame *f, uint32_t due)
+{
+	struct link *l;
+	struct xlink *x;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		send_end(c, f->chan, SKP_RELAY_C_PENDING);
+		return;
+	}
+	l->kind = K_RDV;
+	l->state = L_ROUTING;
+	l->heldtail = &l->held;
+	l->timer.type = T_LINK;
+	l->b.link = l;
+	end_attach(c, &l->a, l, f->chan);
+	wheel_arm(&R.wheel, &l->timer, due);
+	if ((x = x_new(l, 1, f->id)) == NULL) {
+		link_end(l, NULL, SKP_RELAY_C_PENDING);
+		return;
+	}
+	x->meet = f->kind == SKP_RELAY_MEET;
+	if (x->meet)
+		cl_rdv_get(x->lid, f->id);
+	else
+		cl_rdv_join(x->lid, f->id, ticks_left_ms(l));
 }
 
 /*
@@ -827,7 +1037,15 @@ do_join(struct conn *c, const struct skp_relay_frame *f)
 	R.st_joins++;
 	due = timeout_due(f->timeout_ms);
 	rv = (struct rdv *)table_get(&R.rdvs, f->id);
-	if (f->kind == SKP_RELAY_MEET && rv == NULL) {
+	if (f->kind == SKP_RELAY_MEET && rv == NULL && R.cluster &&
+	    !relayd_cluster_up()) {
+		R.st_refused++;
+		relayd_refusal("rendezvous refused: %s",
+		    skp_relay_code_reason(SKP_RELAY_C_CLUSTER));
+		send_end(c, f->chan, SKP_RELAY_C_CLUSTER);
+		return;
+	}
+	if (f->kind == SKP_RELAY_MEET && rv == NULL && !R.cluster) {
 		R.st_refused++;
 		relayd_refusal("rendezvous refused: %s",
 		    skp_relay_code_reason(SKP_RELAY_C_NO_RDV));
@@ -841,6 +1059,8 @@ do_join(struct conn *c, const struct skp_relay_frame *f)
 			return;
 		}
 		/* They met: the id is gone from the relay. */
+		if (R.cluster)
+			cl_rdv_release(rv->n.key);
 		table_del(&R.rdvs, &rv->n);
 		free(rv);
 		l->rdv = NULL;
@@ -863,6 +1083,10 @@ do_join(struct conn *c, const struct skp_relay_frame *f)
 		relayd_refusal("rendezvous refused: %s",
 		    skp_relay_code_reason(refuse));
 		send_end(c, f->chan, refuse);
+		return;
+	}
+	if (R.cluster && relayd_cluster_up()) {
+		x_join(c, f, due);
 		return;
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
@@ -911,8 +1135,9 @@ do_data(struct conn *c, const struct skp_relay_frame *f, const uint8_t *p,
 	 * DATA is the message of the call's one Web Push, when the mailbox
 	 * has a subscription (§7.11); routing drops it all the same.
 	 */
-	if (l->kind == K_CALL && l->state == L_HELD) {
-		if (!l->pushed && relayd_push_on()) {
+	if (l->kind == K_CALL && (l->state == L_HELD ||
+	    (l->state == L_ROUTING && l->x != NULL && l->x->offlined))) {
+		if (l->state == L_HELD && !l->pushed && relayd_push_on()) {
 			l->pushed = 1;
 			l->push = relayd_push_call(l->mb->n.key,
 			    f->data, f->len, ticks_left_ms(l));
@@ -932,6 +1157,18 @@ do_data(struct conn *c, const struct skp_relay_frame *f, const uint8_t *p,
 		relayd_refusal("held call ended: %s",
 		    skp_relay_code_reason(refuse));
 		link_end(l, NULL, refuse);
+		return;
+	}
+	/* On another node: published to its channel, bounded in all. */
+	if (l->state == L_ACTIVE && l->x != NULL && peer == x_remote_end(l)) {
+		if (relayd_cluster_backlog() + n > R.c.max_queued_total) {
+			R.st_refused++;
+			relayd_refusal("call ended: %s",
+			    skp_relay_code_reason(SKP_RELAY_C_SLOW));
+			link_end(l, NULL, SKP_RELAY_C_SLOW);
+			return;
+		}
+		x_send(l->x, CLM_DATA, f->data, f->len, 0);
 		return;
 	}
 	if (l->state == L_ACTIVE &&
@@ -978,6 +1215,469 @@ do_data(struct conn *c, const struct skp_relay_frame *f, const uint8_t *p,
 	queue(peer->conn, q);
 	if (peer->conn->qbytes > R.qhigh)
 		throttle(c);
+}
+
+/* Cluster: the router's side of cross-node links (docs/PROTOCOL.md §7.12). */
+
+/* A cross-node call or rendezvous refused with code; logged. */
+static void
+x_refuse(struct link *l, uint16_t code)
+{
+	R.st_refused++;
+	relayd_refusal("%s refused: %s", l->kind == K_CALL ? "call" :
+	    "rendezvous", skp_relay_code_reason(code));
+	link_end(l, NULL, code);
+}
+
+/* Ask the phone's node to deliver the call. */
+static void
+x_call(struct link *l, const char *node)
+{
+	struct xlink *x = l->x;
+	struct clmsg m;
+
+	if (l->state == L_HELD)
+		pending_del(l);
+	l->state = L_ROUTING;
+	snprintf(x->node, sizeof(x->node), "%s", node);
+	x->rid = 0;
+	x_msg_init(&m, CLM_CALL);
+	m.from = x->lid;
+	memcpy(m.id, x->id, SKP_RELAY_ID_LEN);
+	m.timeout_ms = ticks_left_ms(l);
+	cl_send(node, &m);
+}
+
+/*
+ * Nobody listens on the mailbox: the call is held here, as on a single
+ * relay, and this node noted in Redis as holding one (the node where the
+ * phone listens next sends CLM_WAKE).
+ */
+static void
+x_hold(struct link *l)
+{
+	struct xlink *x = l->x;
+
+	l->state = L_HELD;
+	pending_add(l, l->a.conn != NULL ? l->a.conn->addr : NULL);
+	x->node[0] = '\0';
+	x->rid = 0;
+	if (!x->offlined) {
+		x->offlined = 1;
+		held_free(l);
+		send_ctl(l->a.conn, SKP_RELAY_OFFLINE, l->a.chan, NULL, 0);
+	}
+	if (x->tries++ < X_TRIES)
+		cl_lookup(x->lid, x->id, 1, ticks_left_ms(l));
+}
+
+static void
+x_route_call(struct link *l)
+{
+	if (!relayd_cluster_up()) {
+		x_refuse(l, SKP_RELAY_C_CLUSTER);
+		return;
+	}
+	if (x_new(l, 1, l->mb->n.key) == NULL) {
+		link_end(l, NULL, SKP_RELAY_C_PENDING);
+		return;
+	}
+	l->state = L_ROUTING;
+	cl_lookup(l->x->lid, l->mb->n.key, 0, 0);
+}
+
+void
+relayd_x_lookup_done(uint64_t lid, const char *node, int err)
+{
+	struct xlink *x = x_find(lid);
+	struct link *l;
+	struct mbox *mb;
+
+	if (x == NULL || x->l->kind != K_CALL)
+		return;
+	l = x->l;
+	mb = l->mb;
+	if (l->state != L_ROUTING && l->state != L_HELD)
+		return;
+	if (err) {
+		/* A held call stays held: a phone may still come here. */
+		if (l->state == L_ROUTING)
+			x_refuse(l, SKP_RELAY_C_CLUSTER);
+		return;
+	}
+	if (node != NULL && strcmp(node, relayd_cluster_node()) != 0) {
+		x_call(l, node);
+		return;
+	}
+	if (mb->listener != NULL && !(mb->listener->flags & F_CLOSING)) {
+		deliver(l);
+		return;
+	}
+	if (l->state == L_ROUTING)
+		x_hold(l);
+}
+
+/* The waiter of a rendezvous is here now. */
+static void
+x_wait(struct link *l, int overwrite)
+{
+	struct xlink *x = l->x;
+	struct rdv *rv;
+
+	if (table_get(&R.rdvs, x->id) != NULL ||
+	    (rv = calloc(1, sizeof(*rv))) == NULL) {
+		/* A JOIN on this node for the same id at the same moment */
+		link_end(l, NULL, SKP_RELAY_C_RDV_BUSY);
+		return;
+	}
+	memcpy(rv->n.key, x->id, SKP_RELAY_ID_LEN);
+	rv->link = l;
+	(void)table_put(&R.rdvs, &rv->n);
+	l->rdv = rv;
+	x_free(l);
+	l->state = L_WAITING;
+	pending_add(l, l->a.conn != NULL ? l->a.conn->addr : NULL);
+	if (overwrite)
+		cl_rdv_set(rv->n.key, ticks_left_ms(l));
+	send_ctl(l->a.conn, SKP_RELAY_WAITING, l->a.chan, NULL, 0);
+}
+
+void
+relayd_x_rdv_done(uint64_t lid, const char *node, int err)
+{
+	struct xlink *x = x_find(lid);
+	struct link *l;
+	struct clmsg m;
+
+	if (x == NULL || x->l->kind != K_RDV || x->l->state != L_ROUTING)
+		return;
+	l = x->l;
+	if (err) {
+		x_refuse(l, SKP_RELAY_C_CLUSTER);
+		return;
+	}
+	if (node != NULL && strcmp(node, relayd_cluster_node()) != 0) {
+		snprintf(x->node, sizeof(x->node), "%s", node);
+		x_msg_init(&m, CLM_MEET);
+		m.from = x->lid;
+		memcpy(m.id, x->id, SKP_RELAY_ID_LEN);
+		m.timeout_ms = ticks_left_ms(l);
+		cl_send(node, &m);
+		return;
+	}
+	if (x->meet) {
+		x_refuse(l, SKP_RELAY_C_NO_RDV);
+		return;
+	}
+	/* JOIN took the id (nil), or it named this node: a stale key. */
+	x_wait(l, node != NULL);
+}
+
+/* A CALL from another node for a mailbox that may listen here. */
+static void
+x_in_call(const struct clmsg *m)
+{
+	struct mbox *mb;
+	struct link *l;
+	struct xlink *x;
+
+	mb = (struct mbox *)table_get(&R.mboxes, m->id);
+	if (mb == NULL || mb->listener == NULL ||
+	    (mb->listener->flags & F_CLOSING)) {
+		x_answer(m, CLM_NOTHERE, 0);
+		return;
+	}
+	if (mb->ncalls >= R.c.max_calls) {
+		x_answer(m, CLM_END, SKP_RELAY_C_MBOX_CALLS);
+		return;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		x_answer(m, CLM_END, SKP_RELAY_C_SLOW);
+		return;
+	}
+	call_add(l, mb);
+	if ((x = x_new(l, 0, m->id)) == NULL) {
+		link_end(l, NULL, SKP_RELAY_C_SLOW);
+		x_answer(m, CLM_END, SKP_RELAY_C_SLOW);
+		return;
+	}
+	x->rid = m->from;
+	snprintf(x->node, sizeof(x->node), "%s", m->node);
+	R.st_calls++;
+	wheel_arm(&R.wheel, &l->timer, timeout_due(m->timeout_ms));
+	deliver(l);
+}
+
+/* A JOIN or MEET on another node for a rendezvous waiting here. */
+static void
+x_in_meet(const struct clmsg *m)
+{
+	struct rdv *rv;
+	struct link *l;
+	struct xlink *x;
+	uint32_t due;
+
+	rv = (struct rdv *)table_get(&R.rdvs, m->id);
+	if (rv == NULL || rv->link->state != L_WAITING ||
+	    (x = x_new(rv->link, 1, m->id)) == NULL) {
+		x_answer(m, CLM_NOPEER, 0);
+		return;
+	}
+	l = rv->link;
+	x->rid = m->from;
+	snprintf(x->node, sizeof(x->node), "%s", m->node);
+	cl_rdv_release(rv->n.key);
+	table_del(&R.rdvs, &rv->n);
+	free(rv);
+	l->rdv = NULL;
+	pending_del(l);
+	l->state = L_ACTIVE;
+	due = timeout_due(m->timeout_ms);
+	if (due < l->timer.due)
+		wheel_arm(&R.wheel, &l->timer, due);
+	R.st_joins++;
+	send_ctl(l->a.conn, SKP_RELAY_PEER, l->a.chan, NULL, 0);
+	x_send(x, CLM_PEER, NULL, 0, 0);
+	held_flush(l);
+}
+
+/* The phone listens on the sender now: our held calls go there. */
+static void
+x_in_wake(const struct clmsg *m)
+{
+	struct mbox *mb;
+	struct link *l, *next;
+
+	if ((mb = (struct mbox *)table_get(&R.mboxes, m->id)) == NULL)
+		return;
+	for (l = mb->calls; l != NULL; l = next) {
+		next = l->mnext;
+		if (l->state == L_HELD && l->x != NULL)
+			x_call(l, m->node);
+	}
+}
+
+/* DATA from the other node for our local end. */
+static void
+x_in_data(struct link *l, const uint8_t *p, size_t len)
+{
+	struct end *e = x_local_end(l);
+	struct conn *c = e->conn;
+	struct txq *q;
+	size_t n = SKP_RELAY_HDR_LEN + len;
+
+	if (c == NULL || (c->flags & F_CLOSING))
+		return;
+	if (c->qbytes + n > R.c.max_queued) {
+		conn_close(c, SKP_RELAY_C_SLOW_READER);
+		return;
+	}
+	if (R.qtotal + n > R.c.max_queued_total ||
+	    (q = txq_new(n)) == NULL) {
+		link_end(l, NULL, SKP_RELAY_C_SLOW);
+		return;
+	}
+	skp_relay_put_hdr(q->buf + LWS_PRE, SKP_RELAY_DATA, e->chan);
+	memcpy(q->buf + LWS_PRE + SKP_RELAY_HDR_LEN, p, len);
+	q->len = (uint32_t)n;
+	queue(c, q);
+}
+
+void
+relayd_x_msg(const struct clmsg *m)
+{
+	struct xlink *x;
+	struct link *l;
+
+	switch (m->type) {
+	case CLM_CALL:
+		x_in_call(m);
+		return;
+	case CLM_MEET:
+		x_in_meet(m);
+		return;
+	case CLM_REPLACED:
+		relayd_x_evict(m->id);
+		return;
+	case CLM_WAKE:
+		x_in_wake(m);
+		return;
+	default:
+		break;
+	}
+	x = x_find(m->to);
+	if (x == NULL || strcmp(x->node, m->node) != 0 ||
+	    (x->rid != 0 && x->rid != m->from)) {
+		/* Ended here a moment ago: the other node learns it. */
+		if (m->type == CLM_ONLINE || m->type == CLM_PEER ||
+		    m->type == CLM_DATA)
+			x_answer(m, CLM_END, SKP_RELAY_C_PEER_GONE);
+		return;
+	}
+	l = x->l;
+	switch (m->type) {
+	case CLM_ONLINE:
+	case CLM_PEER:
+		if (l->state != L_ROUTING || l->kind != (m->type ==
+		    CLM_ONLINE ? K_CALL : K_RDV)) {
+			x_answer(m, CLM_END, SKP_RELAY_C_PEER_GONE);
+			return;
+		}
+		x->rid = m->from;
+		l->state = L_ACTIVE;
+		send_ctl(l->a.conn, m->type == CLM_ONLINE ? SKP_RELAY_ONLINE :
+		    SKP_RELAY_PEER, l->a.chan, NULL, 0);
+		held_flush(l);
+		break;
+	case CLM_NOTHERE:
+		if (l->state == L_ROUTING && l->kind == K_CALL)
+			x_hold(l);
+		break;
+	case CLM_NOPEER:
+		if (l->state != L_ROUTING || l->kind != K_RDV)
+			break;
+		if (x->meet)
+			x_refuse(l, SKP_RELAY_C_NO_RDV);
+		else
+			x_wait(l, 1);
+		break;
+	case CLM_DATA:
+		if (l->state == L_ACTIVE)
+			x_in_data(l, m->data, m->len);
+		break;
+	case CLM_END:
+		link_end(l, x_remote_end(l), m->code);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Another node took the mailbox (newest LISTEN wins). */
+void
+relayd_x_evict(const uint8_t id[SKP_RELAY_ID_LEN])
+{
+	struct mbox *mb;
+
+	mb = (struct mbox *)table_get(&R.mboxes, id);
+	if (mb != NULL && mb->listener != NULL)
+		conn_close(mb->listener, SKP_RELAY_C_REPLACED);
+}
+
+/*
+ * A node we have links with is gone (killed, or cut from Redis): its
+ * calls end at once, held ones are held again, joins wait here.
+ */
+void
+relayd_x_node_gone(const char *node)
+{
+	struct xlink *x;
+	struct link *l;
+	unsigned int n = 0;
+
+again:
+	for (x = R.xall; x != NULL; x = x->next) {
+		l = x->l;
+		if (strcmp(x->node, node) != 0 ||
+		    (l->state != L_ACTIVE && l->state != L_ROUTING))
+			continue;
+		n++;
+		if (l->state == L_ROUTING && l->kind == K_CALL)
+			x_hold(l);
+		else if (l->state == L_ROUTING && !x->meet)
+			x_wait(l, 1);
+		else if (l->state == L_ROUTING)
+			link_end(l, NULL, SKP_RELAY_C_NO_RDV);
+		else
+			link_end(l, x_remote_end(l), l->kind == K_CALL &&
+			    x->side == 1 ? SKP_RELAY_C_PHONE_GONE :
+			    SKP_RELAY_C_PEER_GONE);
+		goto again;
+	}
+	if (n > 0)
+		relayd_log("cluster: node %s is gone: %u calls and pairings "
+		    "with it ended or held again", node, n);
+}
+
+/* Register what this node holds: its listeners, held calls, waiters. */
+static void
+x_register(int all)
+{
+	struct tnode_key *n;
+	struct mbox *mb;
+	struct link *l;
+	struct rdv *rv;
+	size_t i;
+
+	for (i = 0; i < R.mboxes.nb; i++)
+		for (n = R.mboxes.b[i]; n != NULL; n = n->next) {
+			mb = (struct mbox *)n;
+			if (mb->listener != NULL &&
+			    !(mb->listener->flags & F_CLOSING))
+				cl_refresh(mb->n.key);
+			if (!all)
+				continue;
+			for (l = mb->calls; l != NULL; l = l->mnext)
+				if (l->state == L_HELD && l->x != NULL)
+					cl_lookup(l->x->lid, l->x->id, 1,
+					    ticks_left_ms(l));
+		}
+	if (!all)
+		return;
+	for (i = 0; i < R.rdvs.nb; i++)
+		for (n = R.rdvs.b[i]; n != NULL; n = n->next) {
+			rv = (struct rdv *)n;
+			cl_rdv_set(rv->n.key, ticks_left_ms(rv->link));
+		}
+}
+
+void
+relayd_x_state(int up)
+{
+	struct xlink *x;
+
+	if (up) {
+		x_register(1);
+		return;
+	}
+	/* Redis is gone: what crosses nodes cannot go on (4032). */
+again:
+	for (x = R.xall; x != NULL; x = x->next)
+		if (x->l->state == L_ACTIVE || x->l->state == L_ROUTING) {
+			link_end(x->l, NULL, SKP_RELAY_C_CLUSTER);
+			goto again;
+		}
+}
+
+/* Every tick: Redis's connection; the nodes we talk to; refreshes. */
+static void
+x_tick(void)
+{
+	static uint32_t last_check, last_refresh;
+	const char *names[64];
+	struct xlink *x;
+	size_t n = 0, i;
+
+	relayd_cluster_tick();
+	if (!relayd_cluster_up())
+		return;
+	if (R.wheel.now - last_check >= X_CHECK_TICKS) {
+		last_check = R.wheel.now;
+		for (x = R.xall; x != NULL && n < 64; x = x->next) {
+			if (x->node[0] == '\0')
+				continue;
+			for (i = 0; i < n; i++)
+				if (strcmp(names[i], x->node) == 0)
+					break;
+			if (i == n)
+				names[n++] = x->node;
+		}
+		cl_check_nodes(names, n);
+	}
+	if (R.wheel.now - last_refresh >= X_REFRESH_TICKS) {
+		last_refresh = R.wheel.now;
+		x_register(0);
+	}
 }
 
 static void
@@ -1252,6 +1952,8 @@ tick_cb(lws_sorted_usec_list_t *sul)
 	if (relayd_push_on())
 		relayd_push_results();
 	wheel_advance(&R.wheel, to, fire);
+	if (R.cluster)
+		x_tick();
 	lws_sul_schedule(R.ctx, 0, sul, tick_cb,
 	    (lws_usec_t)(WHEEL_TICK_MS - el % WHEEL_TICK_MS) * LWS_US_PER_MS);
 }
@@ -1510,8 +2212,16 @@ relayd_init(const struct relayd_conf *conf)
 		R.c.max_queued = R.qhigh + R.c.max_frame;
 	if ((rc = table_init(&R.mboxes)) != SKP_OK ||
 	    (rc = table_init(&R.rdvs)) != SKP_OK ||
-	    (rc = table_init(&R.addrs)) != SKP_OK)
+	    (rc = table_init(&R.addrs)) != SKP_OK ||
+	    (rc = table_init(&R.xlinks)) != SKP_OK)
 		return rc;
+	R.cluster = conf->cluster != NULL;
+	/* Link ids: from a random start, so a restarted node's new links
+	 * are not taken for its old ones. */
+	if (R.cluster && (rc = skp_random((uint8_t *)&R.next_lid,
+	    sizeof(R.next_lid))) != SKP_OK)
+		return rc;
+	R.next_lid >>= 1;
 	return SKP_OK;
 }
 
@@ -1559,4 +2269,5 @@ relayd_fini(void)
 	table_free(&R.mboxes);
 	table_free(&R.rdvs);
 	table_free(&R.addrs);
+	table_free(&R.xlinks);
 }

@@ -38,6 +38,9 @@ struct relayd_conf {
 	uint32_t	 push_queue;	/* pushes waiting or being sent */
 	int		 web_default;	/* web_dir is the installed copy */
 	int		 verbose;
+	/* Cluster (cluster.c); cluster NULL: a single relay, no Redis. */
+	const char	*cluster;	/* redis://[:PASSWORD@]HOST:PORT[/DB] */
+	const char	*node;		/* this node's name */
 };
 
 /* Monotonic milliseconds (relay.c). */
@@ -187,6 +190,78 @@ void	 relayd_push_stats(struct relayd_push_stats *);
 void	 relayd_push_stop(void);
 /* Stops the thread (requests in flight abandoned after 2 s) and frees. */
 void	 relayd_push_fini(void);
+
+/*
+ * The messages between relay nodes (clmsg.c, docs/PROTOCOL.md §7.12),
+ * published on the receiving node's Redis channel:
+ * version (1) || type (1) || sender name length (1) || sender name ||
+ * to (8) || from (8) || body, integers big endian.
+ */
+#define RELAYD_NODE_MAX	64
+#define CLM_VERSION	1
+#define CLM_FIXED	(3 + 16)
+enum {
+	CLM_CALL = 1,	/* id (32) || timeout ms (4): deliver to your phone */
+	CLM_ONLINE,	/* delivered: to = the caller's link, from = ours */
+	CLM_NOTHERE,	/* not listening here */
+	CLM_DATA,	/* a message for the other end */
+	CLM_END,	/* code (2): the link ended on the sender's side */
+	CLM_MEET,	/* id (32) || timeout ms (4): join your waiter */
+	CLM_PEER,	/* met: to = the joiner's link, from = ours */
+	CLM_NOPEER,	/* nobody waits here */
+	CLM_REPLACED,	/* id (32): a newer LISTEN took this mailbox */
+	CLM_WAKE,	/* id (32): the phone listens on the sender now */
+};
+
+struct clmsg {
+	uint8_t		 type;
+	char		 node[RELAYD_NODE_MAX + 1];	/* the sender */
+	uint64_t	 to;		/* the receiver's link, or 0 */
+	uint64_t	 from;		/* the sender's link, or 0 */
+	uint8_t		 id[32];
+	uint32_t	 timeout_ms;
+	uint16_t	 code;
+	const uint8_t	*data;
+	size_t		 len;
+};
+
+int	relayd_node_name_ok(const char *, size_t);
+size_t	relayd_clmsg_size(const struct clmsg *);
+size_t	relayd_clmsg_encode(const struct clmsg *, uint8_t *);
+int	relayd_clmsg_parse(const uint8_t *, size_t, struct clmsg *);
+
+/*
+ * The cluster's Redis side (cluster.c, built with hiredis). Everything
+ * runs on the relay's libev loop; replies come back as the relayd_x_*
+ * events below (relay.c), naming links by their 64-bit ids.
+ */
+int	relayd_cluster_init(const struct relayd_conf *, void *evloop);
+int	relayd_cluster_on(void);
+int	relayd_cluster_up(void);
+const char *relayd_cluster_node(void);
+void	relayd_cluster_tick(void);
+void	relayd_cluster_fini(void);
+/* Bytes published and not yet acknowledged by Redis. */
+uint64_t relayd_cluster_backlog(void);
+void	cl_lookup(uint64_t lid, const uint8_t id[32], int hold,
+	    uint32_t hold_ms);
+void	cl_claim(const uint8_t id[32]);
+void	cl_release(const uint8_t id[32]);
+void	cl_refresh(const uint8_t id[32]);
+void	cl_rdv_join(uint64_t lid, const uint8_t id[32], uint32_t ms);
+void	cl_rdv_get(uint64_t lid, const uint8_t id[32]);
+void	cl_rdv_set(const uint8_t id[32], uint32_t ms);
+void	cl_rdv_release(const uint8_t id[32]);
+void	cl_send(const char *node, const struct clmsg *);
+void	cl_check_nodes(const char *const *nodes, size_t n);
+
+/* Events from cluster.c (relay.c). node NULL: nobody; err: Redis down. */
+void	relayd_x_lookup_done(uint64_t lid, const char *node, int err);
+void	relayd_x_rdv_done(uint64_t lid, const char *node, int err);
+void	relayd_x_msg(const struct clmsg *);
+void	relayd_x_node_gone(const char *node);
+void	relayd_x_state(int up);
+void	relayd_x_evict(const uint8_t id[32]);
 
 /* The router (relay.c). */
 extern const struct lws_protocols *const relayd_protocols;

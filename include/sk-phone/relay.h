@@ -91,6 +91,7 @@
 #define SKP_RELAY_C_ADDR_CALLS	4029	/* END: address's share of max-calls */
 #define SKP_RELAY_C_ADDR_PENDING 4030	/* END: address's share of max-pending */
 #define SKP_RELAY_C_NO_RDV	4031	/* END: MEET where nobody waits */
+#define SKP_RELAY_C_CLUSTER	4032	/* END: cross-node routing down */
 
 /* The reason text the relay sends with a code; "unknown" for others. */
 const char	*skp_relay_code_reason(unsigned int code);

@@ -16,6 +16,8 @@
 /* The router itself, with its static functions, built in here. */
 #include "cmd/sk-phone-relay/table.c"
 #include "cmd/sk-phone-relay/relay.c"
+/* Built without SKP_RELAY_CLUSTER: the stubs of a relay without --cluster. */
+#include "cmd/sk-phone-relay/cluster.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

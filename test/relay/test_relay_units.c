@@ -252,7 +252,7 @@ codes_distinct_and_mapped(void)
 {
 	static const unsigned int all[] = { 4000, 4001, 4002, 4003, 4004,
 	    4005, 4006, 4007, 4008, 4009, 4010, 4011, 4012, 4020, 4021, 4022, 4023, 4024,
-	    4025, 4026, 4027, 4028, 4029, 4030, 4031 };
+	    4025, 4026, 4027, 4028, 4029, 4030, 4031, 4032 };
 	size_t i, j;
 
 	for (i = 0; i < nitems(all); i++) {
@@ -269,6 +269,7 @@ codes_distinct_and_mapped(void)
 	CHECK(strcmp(skp_relay_code_reason(SKP_RELAY_C_NO_RDV), "no pairing "
 	    "is waiting under this code: it was used, has expired, or was "
 	    "altered") == 0);
+	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_CLUSTER), SKP_ERR_NETWORK);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_TOO_BIG), SKP_ERR_LIMIT);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_ADDR_CONNS), SKP_ERR_LIMIT);
 	CHECK_RC(skp_relay_code_err(SKP_RELAY_C_MBOX_CALLS), SKP_ERR_LIMIT);

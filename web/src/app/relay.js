@@ -80,6 +80,8 @@ export const CODES = Object.freeze({
 	4030: ['LIMIT', 'too many held calls from this address'],
 	4031: ['NOT_FOUND', 'no pairing is waiting under this code: it was ' +
 	    'used, has expired, or was altered'],
+	4032: ['NETWORK', 'relay cluster unavailable: the other side may be ' +
+	    'on another relay node; try again'],
 });
 
 // An END or a close as an error: e.relayCode, e.relayReason.
