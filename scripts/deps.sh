@@ -7,10 +7,11 @@ PKGS="meson ninja-build pkg-config gcc binutils libc6-dev libssl-dev openssl
 libfido2-dev libcbor-dev libqrencode-dev libwebsockets-dev libcurl4-openssl-dev
 openssh-client
 openssh-server zbar-tools mandoc python3 python3-cryptography procps git
-chromium openssh-tests debhelper lintian debootstrap libev-dev"
-# debhelper, lintian, debootstrap: the Debian install test (suite 'install',
-# test/install) builds the packages (debian/), checks them with lintian and
-# installs them into a Debian 12 system it makes with debootstrap.
+chromium openssh-tests debhelper lintian debootstrap libev-dev systemd"
+# debhelper, lintian, debootstrap, systemd: the Debian install test (suite
+# 'install', test/install) builds the packages (debian/), checks them with
+# lintian and the units with systemd-analyze, and installs them into a
+# Debian 12 system it makes with debootstrap.
 # libev-dev: the relay's libev event loop (a build dependency of the
 # sk-phone-relay package).
 # chromium: the web phone's tests run it in Debian's, headless, driven by

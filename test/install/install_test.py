@@ -4,7 +4,8 @@
 
 1. git clone SOURCE_DIR (its committed HEAD) and `dpkg-buildpackage -us
    -uc -b` in the clone; lintian on the result: no error, no warning that
-   debian/*.lintian-overrides does not give a reason for.
+   debian/*.lintian-overrides does not give a reason for; systemd-analyze
+   verify on the units (no unknown key or bad value).
 2. At the same time, `debootstrap --variant=minbase bookworm` into
    WORK_DIR/root from the machine's own mirror (its apt sources), with the
    packages' dependencies and OpenSSH; the .debs are kept in
@@ -218,7 +219,8 @@ def outside(src, work):
         raise Fail("the install test needs root (debootstrap, chroot, "
                    "mounts): run it as root, as CI does")
     for tool in ("git", "dpkg-buildpackage", "lintian", "debootstrap",
-                 "unshare", "chroot", "dpkg-architecture"):
+                 "unshare", "chroot", "dpkg-architecture",
+                 "systemd-analyze"):
         check(shutil.which(tool), "%s is missing: run sh scripts/deps.sh"
               % tool)
     url = mirror()
@@ -267,7 +269,8 @@ def outside(src, work):
              "--propagation", "private", sys.executable,
              os.path.abspath(__file__), "--inside", root, multiarch] +
             [os.path.basename(x) for x in debs],
-            env=dict(os.environ, SKP_INSTALL_T0=str(T0)),
+            env=dict(os.environ, SKP_INSTALL_T0=str(T0),
+                     SKP_INSTALL_SOURCE=os.path.join(work, "src")),
             timeout=BOUND_S - (time.time() - T0) - 60)
         check(p.returncode == 0, "the flow in the installed system failed")
         lint.wait(300)
@@ -290,6 +293,7 @@ def outside(src, work):
 # ----------------------------------------------------------------- inside
 
 ROOT = None
+SOURCE = None
 PROCS = []
 
 
@@ -476,8 +480,9 @@ def snapshot():
 
 
 def inside(root, multiarch, debs):
-    global ROOT
+    global ROOT, SOURCE
     ROOT = root
+    SOURCE = os.environ["SKP_INSTALL_SOURCE"]
     run(["mount", "-t", "proc", "proc", os.path.join(root, "proc")])
     run(["mount", "--rbind", "/dev", os.path.join(root, "dev")])
     # No service starts by itself in this system (invoke-rc.d).
@@ -529,10 +534,36 @@ def inside(root, multiarch, debs):
                  "/usr/share/doc/sk-phone-relay/copyright"):
         check(os.path.isfile(os.path.join(root, path.lstrip("/"))),
               "not installed: " + path)
+    # The keeper's user units, once contrib/ has them (helper `keeper`).
     for keeper in ("sk-phone-keeper.socket", "sk-phone-keeper.service"):
-        if os.path.isfile(os.path.join(root, "usr/lib/systemd/user",
-                                       keeper)):
+        if os.path.isfile(os.path.join(SOURCE, "contrib", keeper)):
+            check(os.path.isfile(os.path.join(
+                root, "usr/lib/systemd/user", keeper)),
+                "not installed: /usr/lib/systemd/user/" + keeper)
             say("the keeper's user unit is installed: " + keeper)
+    # The units as systemd reads them: no unknown key, no bad value (the
+    # programs are checked in the installed system, not here).
+    units = [("--system", "lib/systemd/system/sk-phone-relay.service"),
+             ("--user", "usr/lib/systemd/user/"
+              "sk-phone-authenticator.service")]
+    units += [("--user", "usr/lib/systemd/user/" + k) for k in
+              ("sk-phone-keeper.socket", "sk-phone-keeper.service")
+              if os.path.isfile(os.path.join(root, "usr/lib/systemd/user",
+                                             k))]
+    xdg = os.path.join("/tmp", "skp-install-xdg-%d" % os.getpid())
+    os.makedirs(xdg, mode=0o700, exist_ok=True)
+    try:
+        for scope, path in units:
+            v = subprocess.run(["systemd-analyze", scope, "verify",
+                                "--man=no", os.path.join(root, path)],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=60,
+                               env=dict(os.environ, XDG_RUNTIME_DIR=xdg))
+            bad = [l for l in v.stdout.decode(errors="replace").splitlines()
+                   if "is not executable" not in l]
+            check(not bad, "systemd-analyze verify %s: %s" % (path, bad))
+    finally:
+        shutil.rmtree(xdg, ignore_errors=True)
     pw = ch("getent", "passwd", "_sk-phone-relay").strip().split(":")
     check(len(pw) == 7 and int(pw[2]) < 1000 and pw[6].endswith("nologin"),
           "the relay's system user: %s" % pw)
