@@ -7,13 +7,14 @@ PKGS="meson ninja-build pkg-config gcc binutils libc6-dev libssl-dev openssl
 libfido2-dev libcbor-dev libqrencode-dev libwebsockets-dev libcurl4-openssl-dev
 openssh-client
 openssh-server zbar-tools mandoc python3 python3-cryptography procps git
-chromium openssh-tests debhelper lintian debootstrap libev-dev systemd"
+chromium openssh-tests debhelper lintian debootstrap libev-dev systemd
+libhiredis-dev"
 # debhelper, lintian, debootstrap, systemd: the Debian install test (suite
 # 'install', test/install) builds the packages (debian/), checks them with
 # lintian and the units with systemd-analyze, and installs them into a
 # Debian 12 system it makes with debootstrap.
-# libev-dev: the relay's libev event loop (a build dependency of the
-# sk-phone-relay package).
+# libev-dev, libhiredis-dev: the relay's libev event loop and --cluster
+# (build dependencies of the sk-phone-relay package).
 # chromium: the web phone's tests run it in Debian's, headless, driven by
 # playwright-core (web/'s dev dependency, which downloads no browser).
 # openssh-tests: OpenSSH's own regression tests, matching the installed

@@ -53,7 +53,7 @@ ARCH_PKGS = ["libsk-phone", "sk-phone", "sk-phone-relay",
 # packages' Depends afterwards; a missing one is installed then).
 INCLUDE = ["openssh-client", "openssh-server", "adduser", "libfido2-1",
            "libcbor0.8", "libssl3", "libwebsockets17", "libqrencode4",
-           "libcurl4", "libev4", "libwebsockets-evlib-ev",
+           "libcurl4", "libev4", "libwebsockets-evlib-ev", "libhiredis0.14",
            "init-system-helpers", "ca-certificates"]
 BOUND_S = 840
 # Seconds since the test started (the inner process gets the start).
@@ -564,6 +564,8 @@ def inside(root, multiarch, debs):
             check(not bad, "systemd-analyze verify %s: %s" % (path, bad))
     finally:
         shutil.rmtree(xdg, ignore_errors=True)
+    say("systemd-analyze verify: %s" % ", ".join(
+        os.path.basename(p) for _, p in units))
     pw = ch("getent", "passwd", "_sk-phone-relay").strip().split(":")
     check(len(pw) == 7 and int(pw[2]) < 1000 and pw[6].endswith("nologin"),
           "the relay's system user: %s" % pw)
