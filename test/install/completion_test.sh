@@ -7,8 +7,8 @@ set -u
 src=$1
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
-ln -s "$2" "$bin/sk-phone"
-ln -s "$3" "$bin/sk-phone-authenticator"
+ln -s "$(realpath "$2")" "$bin/sk-phone"
+ln -s "$(realpath "$3")" "$bin/sk-phone-authenticator"
 PATH=$bin:$PATH
 
 # What bash-completion's helpers give the scripts (they need no more).
@@ -62,12 +62,15 @@ expect()
 	echo "ok $n - ${*:2}"
 }
 
-expect "pair status unpair keys setup proxy --version" "" _sk_phone sk-phone ""
+expect "pair status unpair keys lost setup proxy --version" "" _sk_phone \
+    sk-phone ""
 expect "pair" "status" _sk_phone sk-phone pa
 expect "--relay --ca --name --yes --uri-file" "--write" _sk_phone \
     sk-phone pair --
 expect "--write --proxy --provider" "--relay" _sk_phone sk-phone setup --
 expect "FILES" "" _sk_phone sk-phone setup --provider ""
+expect "FILES" "" _sk_phone sk-phone lost phone1 --krl ""
+expect "--authorized-keys --device" "--krl" _sk_phone sk-phone keys --
 expect "pair run log computers keys hosts mailbox restore" \
     "always never ask" _sk_phone_authenticator sk-phone-authenticator ""
 expect "run" "pair" _sk_phone_authenticator sk-phone-authenticator \
