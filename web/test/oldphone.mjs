@@ -21,7 +21,8 @@ import * as T from '../src/proto/transfer.js';
 const ED_SEED = fromHex('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60');
 const ED_PUB = fromHex('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
 
-export async function oldState(url) {
+// more: further URLs of the relay (identity key 4 then a relay list).
+export async function oldState(url, more = []) {
 	const idScalar = await sha256(ascii('web transfer identity'));
 	const mbScalar = await sha256(ascii('web transfer mailbox'));
 	const crScalar = await sha256(ascii('web transfer credential'));
@@ -29,7 +30,7 @@ export async function oldState(url) {
 	const computer = await generateEcdh();
 	const payload = cbor.encode(new Map([
 		[1, 1],
-		[2, new Map([[1, idScalar], [3, 'old phone'], [4, url], [5, mbScalar]])],
+		[2, new Map([[1, idScalar], [3, 'old phone'], [4, more.length ? [url, ...more] : url], [5, mbScalar]])],
 		[3, new Map([[1, [new Map([[1, 'laptop'], [2, computer.publicKey],
 		    [3, new Uint8Array(32).fill(7)], [4, 1700000000], [5, 0]])]]])],
 		[4, new Map([[1, [

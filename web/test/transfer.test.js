@@ -126,10 +126,12 @@ test('refusals: URI and payload', () => {
 	const w = cbor.decode(p);
 	w.get(3).get(1)[0].set(5, 1800000000);
 	assert.equal(code(() => T.decodePayload(cbor.encode(w))), 'FORMAT');
-	// A relay list (§8.7 identity key 4): the first URL is kept.
+	// A relay list (§8.7 identity key 4): kept, the first URL first.
 	const rl = cbor.decode(p);
 	rl.get(2).set(4, ['wss://a.example.com', 'wss://b.example.com']);
 	assert.equal(T.decodePayload(cbor.encode(rl)).identity.relay, 'wss://a.example.com');
+	assert.deepEqual(T.decodePayload(cbor.encode(rl)).identity.relays,
+	    ['wss://a.example.com', 'wss://b.example.com']);
 	rl.get(2).set(4, ['wss://a.example.com', 'wss://a.example.com']);
 	assert.equal(code(() => T.decodePayload(cbor.encode(rl))), 'FORMAT');
 	rl.get(2).set(4, ['wss://a.example.com']);
@@ -153,7 +155,8 @@ async function newPhone() {
 }
 
 test('receives_the_whole_state', async () => {
-	const st = await oldState();
+	// A relay list, its second URL refused: the page keeps the list.
+	const st = await oldStateAt(K.url, ['ws://127.0.0.1:9']);
 	const old = await oldPhone(st.payload);
 	const phone = await newPhone();
 	try {
@@ -165,6 +168,7 @@ test('receives_the_whole_state', async () => {
 		const id = await phone.state.identity();
 		assert.equal(id.name, 'old phone');
 		assert.equal(id.relay, K.url);
+		assert.deepEqual(id.relays, [K.url, 'ws://127.0.0.1:9']);
 		assert.ok(equal(id.identity.publicKey, st.identityPub));
 		assert.ok(equal(id.mailbox.publicKey, st.mailboxPub));
 		assert.ok(equal(id.mailboxId, await mailboxId(st.mailboxPub)));

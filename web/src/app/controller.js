@@ -462,8 +462,9 @@ async function importState(st, from, digest) {
 			    pinnedBy: p.pinnedBy };
 		});
 		return {
-			identity: { name: st.identity.name, relay: st.identity.relay, identity,
-			    mailbox, mailboxId: await mailboxId(mailbox.publicKey) },
+			identity: { name: st.identity.name, relay: st.identity.relay,
+			    ...(st.identity.relays.length > 1 ? { relays: st.identity.relays } : {}),
+			    identity, mailbox, mailboxId: await mailboxId(mailbox.publicKey) },
 			computers: st.computers.map((c) => ({ ...c, windowUntil: 0, windowNs: [] })),
 			credentials,
 			counters: Object.fromEntries(st.counters),

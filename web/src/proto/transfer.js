@@ -247,8 +247,8 @@ export function decodePayload(payload) {
 		throw new SkpError('UNSUPPORTED', 'the old phone is moving to a new mailbox ' +
 		    '(sk-phone-authenticator mailbox rotate): let every computer use it once, ' +
 		    'finish the rotation there, then move the phone');
-	// One URL, or a relay list (§8.7: 2 to 4, none twice); the web phone
-	// keeps one relay: the list's first, the one `run` tries first.
+	// One URL, or a relay list (§8.7: 2 to 4, none twice), kept as the
+	// page's identity.relays (relay: its first, the one tried first).
 	const r4 = idm.get(4);
 	let relays;
 	if (Array.isArray(r4)) {
@@ -271,7 +271,7 @@ export function decodePayload(payload) {
 	}
 	const relay = relays[0];
 	const identity = { key: bytes(idm.get(1), 32, 32, 'identity key'),
-	    name: name(idm.get(3), 'phone name'), relay,
+	    name: name(idm.get(3), 'phone name'), relay, relays,
 	    mailbox: bytes(idm.get(5), 32, 32, 'mailbox key') };
 
 	const computers = list(top.get(3), 16, 'computers').map((c, i) => {
