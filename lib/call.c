@@ -11,6 +11,7 @@
 #include "sk-phone/crypto.h"
 #include "sk-phone/ctap.h"
 #include "sk-phone/err.h"
+#include "sk-phone/keeper.h"
 #include "sk-phone/noise.h"
 #include "sk-phone/relay.h"
 
@@ -23,8 +24,42 @@ struct call_ctx {
 	int			 slow_said;	/* SKP_CALL_SLOW given */
 };
 
+/*
+ * The call's way to the relay: a connection of its own (r), or the
+ * user's connection keeper (k), which relays the same frames.
+ */
+struct link {
+	skp_relay_t	*r;
+	skp_keeper_t	*k;
+};
+
 static uint64_t	mono_ms(void);
 static uint64_t	real_ms(void);
+
+static int
+l_send(struct link *l, uint32_t chan, const void *msg, size_t len)
+{
+	if (l->k != NULL)
+		return skp_keeper_send(l->k, chan, msg, len);
+	return skp_relay_send(l->r, chan, msg, len);
+}
+
+static int
+l_wait(struct link *l, uint32_t chan, int timeout_ms)
+{
+	if (l->k != NULL)
+		return skp_keeper_wait(l->k, chan, timeout_ms);
+	return skp_relay_wait(l->r, chan, timeout_ms);
+}
+
+static int
+l_recv(struct link *l, uint32_t chan, int timeout_ms, uint8_t **msg,
+    size_t *len)
+{
+	if (l->k != NULL)
+		return skp_keeper_recv(l->k, chan, timeout_ms, msg, len);
+	return skp_relay_recv(l->r, chan, timeout_ms, msg, len);
+}
 
 void
 skp_call_response_clear(struct skp_call_response *resp)
@@ -65,22 +100,22 @@ on_status(void *arg, uint32_t chan, int type)
  * rest of timeout_ms. A phone that answers at once is not announced.
  */
 static int
-recv_noting(skp_relay_t *r, uint32_t chan, struct call_ctx *ctx,
+recv_noting(struct link *r, uint32_t chan, struct call_ctx *ctx,
     int timeout_ms, uint8_t **msg, size_t *len)
 {
 	uint64_t t0 = mono_ms(), spent;
 	int rc;
 
 	if (ctx->slow_said || timeout_ms <= SKP_CALL_SLOW_MS)
-		return skp_relay_recv(r, chan, timeout_ms, msg, len);
-	rc = skp_relay_recv(r, chan, SKP_CALL_SLOW_MS, msg, len);
+		return l_recv(r, chan, timeout_ms, msg, len);
+	rc = l_recv(r, chan, SKP_CALL_SLOW_MS, msg, len);
 	spent = mono_ms() - t0;
 	if (rc != SKP_ERR_TIMEOUT || spent >= (uint64_t)timeout_ms)
 		return rc;
 	ctx->slow_said = 1;
 	if (ctx->fn != NULL)
 		ctx->fn(SKP_CALL_SLOW, ctx->arg);
-	return skp_relay_recv(r, chan, timeout_ms - (int)spent, msg, len);
+	return l_recv(r, chan, timeout_ms - (int)spent, msg, len);
 }
 
 /*
@@ -90,7 +125,7 @@ recv_noting(skp_relay_t *r, uint32_t chan, struct call_ctx *ctx,
  * it waits in short steps until it came.
  */
 static int
-wait_online(skp_relay_t *r, uint32_t chan, struct call_ctx *ctx,
+wait_online(struct link *r, uint32_t chan, struct call_ctx *ctx,
     int offline_ms, uint64_t t0, int timeout_ms)
 {
 	uint64_t now;
@@ -111,7 +146,7 @@ wait_online(skp_relay_t *r, uint32_t chan, struct call_ctx *ctx,
 				left = off_left;
 		} else if (offline_ms > 0 && left > 200)
 			left = 200;
-		rc = skp_relay_wait(r, chan, (int)left);
+		rc = l_wait(r, chan, (int)left);
 		/*
 		 * A step's end and the relay's END for the call (its own
 		 * timeout) both say SKP_ERR_TIMEOUT; after the END the
@@ -196,7 +231,7 @@ not_ours(int rc)
  * a later theft of either static key does not open a recorded PIN.
  */
 static int
-send_pin(skp_relay_t *r, uint32_t chan, struct call_ctx *ctx, skp_noise_t *hs,
+send_pin(struct link *r, uint32_t chan, struct call_ctx *ctx, skp_noise_t *hs,
     const char *pin, int timeout_ms, skp_buf_t *b,
     struct skp_call_response *resp)
 {
@@ -210,7 +245,7 @@ send_pin(skp_relay_t *r, uint32_t chan, struct call_ctx *ctx, skp_noise_t *hs,
 	    (rc = skp_ctap_pin_encode(pin, &msg, &msglen)) != SKP_OK ||
 	    (rc = skp_noise_transport_encrypt(tp, msg, msglen, b)) != SKP_OK)
 		goto out;
-	if ((rc = skp_relay_send(r, chan, skp_buf_ptr(b), skp_buf_len(b))) !=
+	if ((rc = l_send(r, chan, skp_buf_ptr(b), skp_buf_len(b))) !=
 	    SKP_OK ||
 	    (rc = recv_noting(r, chan, ctx, timeout_ms, &reply, &replylen)) !=
 	    SKP_OK)
@@ -291,7 +326,7 @@ renew(const uint8_t *request, size_t request_len, int absolute,
  * its time moved on by the wait, a new handshake (message 1 into b).
  */
 static int
-resend(skp_relay_t *r, uint32_t chan, skp_noise_t **hs, skp_noise_t **old,
+resend(struct link *r, uint32_t chan, skp_noise_t **hs, skp_noise_t **old,
     const struct skp_call_phone *phone, const struct skp_p256_key *identity,
     const uint8_t *request, size_t request_len, uint64_t waited_ms,
     skp_buf_t *b)
@@ -312,7 +347,7 @@ resend(skp_relay_t *r, uint32_t chan, skp_noise_t **hs, skp_noise_t **old,
 	    (rc = skp_noise_write_message(*hs, fresh, freshlen, b)) !=
 	    SKP_OK)
 		goto out;
-	rc = skp_relay_send(r, chan, skp_buf_ptr(b), skp_buf_len(b));
+	rc = l_send(r, chan, skp_buf_ptr(b), skp_buf_len(b));
  out:
 	if (fresh != NULL) {
 		skp_wipe(fresh, freshlen);
@@ -322,18 +357,17 @@ resend(skp_relay_t *r, uint32_t chan, skp_noise_t **hs, skp_noise_t **old,
 }
 
 /*
- * One request, one call: skp_call() without the retry in the phone's
- * time. *got_ms is this computer's clock when message 2 came.
+ * One request, one call, by one way (l->k set up by the caller: through
+ * the keeper): skp_call() without the retry in the phone's time.
+ * *got_ms is this computer's clock when message 2 came.
  */
 static int
-call_once(const struct skp_call_phone *phone,
+call_link(struct link *l, const struct skp_call_phone *phone,
     const struct skp_p256_key *identity, const uint8_t *request,
-    size_t request_len, int timeout_ms, skp_call_status_fn *fn, void *arg,
+    size_t request_len, int timeout_ms, struct call_ctx *ctx,
     struct skp_call_response *resp, uint64_t *got_ms)
 {
 	struct skp_relay_opts opts;
-	struct call_ctx ctx;
-	skp_relay_t *r = NULL;
 	skp_noise_t *hs = NULL, *old = NULL;
 	skp_buf_t *b = NULL;
 	uint8_t *reply = NULL;
@@ -342,63 +376,63 @@ call_once(const struct skp_call_phone *phone,
 	uint32_t chan = 0;
 	int rc, more = 0, called = 0;
 
-	if (resp != NULL)
-		memset(resp, 0, sizeof(*resp));
-	if (phone == NULL || phone->relay_url == NULL ||
-	    phone->static_pub == NULL || phone->mailbox_id == NULL ||
-	    phone->request_psk == NULL || identity == NULL ||
-	    request == NULL || request_len == 0 || resp == NULL ||
-	    timeout_ms <= 0) {
-		rc = SKP_ERR_INVALID;
-		goto out;
-	}
-	if (request_len > SKP_CALL_REQUEST_MAX) {
-		rc = SKP_ERR_TOO_LARGE;
-		goto out;
-	}
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.fn = fn;
-	ctx.arg = arg;
 	memset(&opts, 0, sizeof(opts));
 	opts.on_status = on_status;
-	opts.arg = &ctx;
+	opts.arg = ctx;
 	opts.ca_file = phone->ca_file;
 	opts.tls_session_dir = phone->tls_session_dir;
 	if ((b = skp_buf_new(SKP_NOISE_MAX_MSG)) == NULL ||
-	    (r = skp_relay_new(&opts)) == NULL) {
+	    (l->k == NULL && (l->r = skp_relay_new(&opts)) == NULL)) {
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
-	/*
-	 * The TCP and websocket handshakes travel while the first Noise
-	 * message (an ephemeral key, two ECDH) is computed; then the call
-	 * and the message go together.
-	 */
-	if ((rc = skp_relay_set_deadline(r, timeout_ms)) != SKP_OK ||
-	    (rc = skp_relay_connect_list_start(r, phone->relay_url,
-	    timeout_ms)) != SKP_OK ||
-	    (rc = noise_setup(&hs, phone, identity)) != SKP_OK ||
-	    (rc = skp_noise_write_message(hs, request, request_len, b)) !=
-	    SKP_OK)
-		goto out;
-	/* A relay list: the first URL that answers (§7.1). */
-	if ((rc = skp_relay_connect_list_finish(r, phone->relay_url,
-	    timeout_ms, NULL)) == SKP_OK &&
-	    (rc = skp_relay_call(r, phone->mailbox_id, (uint32_t)timeout_ms,
-	    &chan)) == SKP_OK)
-		called = 1;
+	if (l->k != NULL) {
+		/*
+		 * The keeper's connection is warm: OPEN, CALL and the
+		 * message go in one write, and on to the relay at once.
+		 */
+		if ((rc = noise_setup(&hs, phone, identity)) != SKP_OK ||
+		    (rc = skp_noise_write_message(hs, request, request_len,
+		    b)) != SKP_OK)
+			goto out;
+		if ((rc = skp_keeper_call_send(l->k, phone->mailbox_id,
+		    (uint32_t)timeout_ms, skp_buf_ptr(b), skp_buf_len(b),
+		    &chan)) == SKP_OK)
+			called = 1;
+	} else {
+		/*
+		 * The TCP and websocket handshakes travel while the first
+		 * Noise message (an ephemeral key, two ECDH) is computed;
+		 * then the call and the message go together.
+		 */
+		if ((rc = skp_relay_set_deadline(l->r, timeout_ms)) !=
+		    SKP_OK ||
+		    (rc = skp_relay_connect_list_start(l->r,
+		    phone->relay_url, timeout_ms)) != SKP_OK ||
+		    (rc = noise_setup(&hs, phone, identity)) != SKP_OK ||
+		    (rc = skp_noise_write_message(hs, request, request_len,
+		    b)) != SKP_OK)
+			goto out;
+		/* A relay list: the first URL that answers (§7.1). */
+		if ((rc = skp_relay_connect_list_finish(l->r,
+		    phone->relay_url, timeout_ms, NULL)) == SKP_OK &&
+		    (rc = skp_relay_call(l->r, phone->mailbox_id,
+		    (uint32_t)timeout_ms, &chan)) == SKP_OK)
+			called = 1;
+		if (rc == SKP_OK)
+			rc = skp_relay_send(l->r, chan, skp_buf_ptr(b),
+			    skp_buf_len(b));
+	}
 	/* Held for an absent phone, the message was dropped: a new one. */
 	if (rc == SKP_OK &&
-	    (rc = skp_relay_send(r, chan, skp_buf_ptr(b), skp_buf_len(b))) ==
-	    SKP_OK &&
-	    (rc = wait_online(r, chan, &ctx, phone->offline_ms, t0,
+	    (rc = wait_online(l, chan, ctx, phone->offline_ms, t0,
 	    timeout_ms)) == SKP_OK &&
-	    (!ctx.offline || (rc = resend(r, chan, &hs, &old, phone, identity,
-	    request, request_len, mono_ms() - t0, b)) == SKP_OK))
-		rc = recv_noting(r, chan, &ctx, timeout_ms, &reply, &replylen);
+	    (!ctx->offline || (rc = resend(l, chan, &hs, &old, phone,
+	    identity, request, request_len, mono_ms() - t0, b)) == SKP_OK))
+		rc = recv_noting(l, chan, ctx, timeout_ms, &reply, &replylen);
 	*got_ms = real_ms();
 	/* The deadline passed: with the phone never reached, say so. */
-	if (rc == SKP_ERR_TIMEOUT && !ctx.online)
+	if (rc == SKP_ERR_TIMEOUT && !ctx->online)
 		rc = SKP_ERR_OFFLINE;
 	/*
 	 * The phone reached hangs up without a word only when none of its
@@ -406,8 +440,9 @@ call_once(const struct skp_call_phone *phone,
 	 * knows this computer, and cannot say so in a message we could
 	 * trust.
 	 */
-	if (rc == SKP_ERR_CLOSED && called && ctx.online &&
-	    skp_relay_end_code(r) == SKP_RELAY_C_HUNG_UP)
+	if (rc == SKP_ERR_CLOSED && called && ctx->online &&
+	    (l->k != NULL ? skp_keeper_end_code(l->k) :
+	    skp_relay_end_code(l->r)) == SKP_RELAY_C_HUNG_UP)
 		rc = SKP_ERR_NOT_PAIRED;
 	if (rc != SKP_OK)
 		goto out;
@@ -435,7 +470,7 @@ call_once(const struct skp_call_phone *phone,
 	    phone->pin != NULL && phone->pin[0] != '\0') {
 		skp_call_response_clear(resp);
 		resp->pin_sent = 1;
-		if ((rc = send_pin(r, chan, &ctx, hs, phone->pin, timeout_ms,
+		if ((rc = send_pin(l, chan, ctx, hs, phone->pin, timeout_ms,
 		    b, resp)) != SKP_OK ||
 		    (rc = decode_response(skp_buf_ptr(b), skp_buf_len(b),
 		    resp, &more)) != SKP_OK)
@@ -448,9 +483,11 @@ call_once(const struct skp_call_phone *phone,
 	}
 	rc = skp_ctap_status_err((uint8_t)resp->status);
  out:
-	if (called)
-		(void)skp_relay_hangup(r, chan);
-	skp_relay_free(&r);
+	if (called && l->k != NULL)
+		(void)skp_keeper_hangup(l->k, chan);
+	else if (called)
+		(void)skp_relay_hangup(l->r, chan);
+	skp_relay_free(&l->r);
 	if (reply != NULL) {
 		skp_wipe(reply, replylen);
 		free(reply);
@@ -458,6 +495,72 @@ call_once(const struct skp_call_phone *phone,
 	skp_buf_free(&b);
 	skp_noise_free(&hs);
 	skp_noise_free(&old);
+	return rc;
+}
+
+/*
+ * One request, one call: through the keeper when phone->keeper says so
+ * and it answers, else (or when it went away before anything came
+ * back) directly.
+ */
+static int
+call_once(const struct skp_call_phone *phone,
+    const struct skp_p256_key *identity, const uint8_t *request,
+    size_t request_len, int timeout_ms, skp_call_status_fn *fn, void *arg,
+    struct skp_call_response *resp, uint64_t *got_ms)
+{
+	struct call_ctx ctx;
+	struct link l;
+	char why[sizeof(resp->keeper_why)];
+	uint64_t t0 = mono_ms(), spent;
+	int rc, gone;
+
+	if (resp != NULL)
+		memset(resp, 0, sizeof(*resp));
+	if (phone == NULL || phone->relay_url == NULL ||
+	    phone->static_pub == NULL || phone->mailbox_id == NULL ||
+	    phone->request_psk == NULL || identity == NULL ||
+	    request == NULL || request_len == 0 || resp == NULL ||
+	    timeout_ms <= 0)
+		return SKP_ERR_INVALID;
+	if (request_len > SKP_CALL_REQUEST_MAX)
+		return SKP_ERR_TOO_LARGE;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.fn = fn;
+	ctx.arg = arg;
+	memset(&l, 0, sizeof(l));
+	why[0] = '\0';
+	if (phone->keeper != NULL) {
+		rc = skp_keeper_connect(phone->keeper, phone->relay_url,
+		    phone->ca_file, timeout_ms, on_status, &ctx, &l.k);
+		if (rc == SKP_OK) {
+			rc = call_link(&l, phone, identity, request,
+			    request_len, timeout_ms, &ctx, resp, got_ms);
+			gone = skp_keeper_went_away(l.k);
+			snprintf(why, sizeof(why), "%s", skp_keeper_why(l.k));
+			skp_keeper_free(&l.k);
+			if (gone != 1) {
+				resp->via_keeper = 1;
+				resp->keeper_lost = gone == 2;
+				snprintf(resp->keeper_why,
+				    sizeof(resp->keeper_why), "%s", why);
+				return rc;
+			}
+		} else if (rc == SKP_ERR_IO && phone->ca_file != NULL)
+			return rc;
+		else
+			snprintf(why, sizeof(why), "no keeper: %s%s",
+			    skp_strerror(rc), rc == SKP_ERR_PERM ?
+			    " (a socket or folder of another user)" : "");
+		spent = mono_ms() - t0;
+		if (spent >= (uint64_t)timeout_ms)
+			return SKP_ERR_TIMEOUT;
+		timeout_ms -= (int)spent;
+		skp_call_response_clear(resp);
+	}
+	rc = call_link(&l, phone, identity, request, request_len, timeout_ms,
+	    &ctx, resp, got_ms);
+	snprintf(resp->keeper_why, sizeof(resp->keeper_why), "%s", why);
 	return rc;
 }
 

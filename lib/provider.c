@@ -203,6 +203,27 @@ ms_left(const struct prov *p)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+/*
+ * The connection keeper's program (docs/PROTOCOL.md §11):
+ * SK_PHONE_KEEPER=PATH, or off, else the installed sk-phone.
+ */
+static const char *
+keeper_prog(void)
+{
+	const char *v = secure_getenv("SK_PHONE_KEEPER");
+
+	if (v == NULL || *v == '\0')
+		return SKP_KEEPER_PROG;
+	if (strcmp(v, "off") == 0)
+		return NULL;
+	if (v[0] != '/') {
+		say("SK_PHONE_KEEPER=%s: give the absolute path of sk-phone, "
+		    "or off; connecting directly", v);
+		return NULL;
+	}
+	return v;
+}
+
 /* -- entry and exit -------------------------------------------------- */
 
 /*
@@ -606,6 +627,7 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 	cp.ca_file = ph->ca_file[0] != '\0' ? ph->ca_file : NULL;
 	cp.tls_session_dir = p->dir;
 	cp.offline_ms = p->offline_s * 1000;
+	cp.keeper = keeper_prog();
 	st.p = p;
 	st.phone = ph->phone_name;
 	st.what = what;
@@ -616,7 +638,17 @@ prov_ask(struct prov *p, const struct skp_store_pairing *ph,
 	rc = skp_call(&cp, &p->identity, msg, msglen, ms_left(p), on_status,
 	    &st, &resp);
 	p->offline_seen = st.offline;
-	dbg("call done: %s, status 0x%02x", skp_strerror(rc), resp.status);
+	dbg("call done: %s, status 0x%02x, %s%s%s", skp_strerror(rc),
+	    resp.status, resp.via_keeper ? "through the keeper" : "directly",
+	    resp.keeper_why[0] != '\0' ? ": " : "", resp.keeper_why);
+	if (rc != SKP_OK && resp.keeper_lost) {
+		say("the connection keeper (sk-phone keeper) went away during "
+		    "the call to phone '%s' (%s): run the command again; "
+		    "SK_PHONE_KEEPER=off connects directly", ph->phone_name,
+		    resp.keeper_why);
+		ret = SSH_SK_ERR_DEVICE_NOT_FOUND;
+		goto out;
+	}
 	if (resp.clock_retried) {
 		skp_call_clock_text(ph->phone_name, resp.clock_offset_ms, line,
 		    sizeof(line));

@@ -1440,6 +1440,23 @@ skp_relay_connect_list(skp_relay_t *r, const char *list, int timeout_ms,
 	return skp_relay_connect_list_finish(r, list, timeout_ms, which);
 }
 
+/*
+ * For a program that waits on other things too (the keeper): one turn,
+ * without waiting, of a connection skp_relay_connect_start() began. 1
+ * while it is under way, else what skp_relay_connect_finish() answers.
+ */
+int
+skp_relay_connect_step(skp_relay_t *r)
+{
+	if (r == NULL)
+		return SKP_ERR_INVALID;
+	if (r->state == CS_CONNECTING)
+		pump(r, 0);
+	if (r->state == CS_CONNECTING)
+		return 1;
+	return skp_relay_connect_finish(r, 1);
+}
+
 /* Can the object take a new request now? */
 static int
 usable(const skp_relay_t *r)

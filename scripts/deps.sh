@@ -21,6 +21,8 @@ libhiredis-dev"
 # OpenSSH (suite 'openssh', test/openssh); it pulls putty-tools and
 # python3-twisted (its interop tests', which sk-phone does not run),
 # about 31 MB installed with their dependencies on Debian 12.
+# systemd: systemd-socket-activate, with which test/e2e/e2e_keeper.py
+# starts the keeper as its user units do (socket activation).
 
 # The web phone's tests need node 18+ and npm. Any node in PATH will do
 # (NodeSource's nodejs brings its own npm: Debian's npm must not replace it).

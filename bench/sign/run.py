@@ -71,15 +71,20 @@ def main():
                         kit.provider, "-N", "", "-f", kit.path("phone")],
                        env=env, check=True, timeout=60,
                        stdin=subprocess.DEVNULL, capture_output=True)
+        # phone: through the connection keeper (the default); direct:
+        # SK_PHONE_KEEPER=off, a new relay connection per signature.
         ways = {
-            "file": (kit.path("file"), None),
-            "floor": (kit.path("floor"), softsk),
-            "phone": (kit.path("phone"), kit.provider),
+            "file": (kit.path("file"), None, None),
+            "floor": (kit.path("floor"), softsk, None),
+            "phone": (kit.path("phone"), kit.provider, None),
+            "direct": (kit.path("phone"), kit.provider, "off"),
         }
         times = {w: [] for w in ways}
         for i in range(runs + 3):
-            for w, (key, provider) in ways.items():
+            for w, (key, provider, keeper) in ways.items():
                 e = kit.env(SSH_SK_PROVIDER=provider)
+                if keeper is not None:
+                    e["SK_PHONE_KEEPER"] = keeper
                 if os.path.exists(msg + ".sig"):
                     os.unlink(msg + ".sig")
                 dt = timed(kit, [SSH_KEYGEN, "-Y", "sign", "-f", key,
@@ -99,6 +104,8 @@ def main():
         print("  phone / floor %.2fx  (target <= 1.30x)" %
               (med["phone"] / med["floor"]))
         print("  phone / file  %.2fx" % (med["phone"] / med["file"]))
+        print("  direct / floor %.2fx  (no keeper)" %
+              (med["direct"] / med["floor"]))
     finally:
         kit.close()
     return 0

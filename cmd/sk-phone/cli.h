@@ -47,5 +47,6 @@ int	skp_cli_status(int argc, char **argv);
 int	skp_cli_unpair(int argc, char **argv);
 int	skp_cli_keys(int argc, char **argv);
 int	skp_cli_lost(int argc, char **argv);
+int	skp_cli_keeper(int argc, char **argv);
 
 #endif

@@ -30,6 +30,8 @@ usage(FILE *f)
 	    "       sk-phone lost NAME [--krl FILE]\n"
 	    "       sk-phone setup [--write [--proxy]] [--provider PATH]\n"
 	    "       sk-phone proxy [-J COMMAND] [-w SECONDS] HOST PORT\n"
+	    "       sk-phone keeper [--socket PATH] [--idle SECONDS] "
+	    "[--foreground]\n"
 	    "       sk-phone --version\n");
 }
 
@@ -388,6 +390,8 @@ main(int argc, char **argv)
 		return skp_cli_lost(argc, argv);
 	if (strcmp(cmd, "proxy") == 0)
 		return skp_proxy_main(argc, argv);
+	if (strcmp(cmd, "keeper") == 0)
+		return skp_cli_keeper(argc, argv);
 	skp_cli_err("unknown command '%s'", cmd);
 	usage(stderr);
 	return 2;

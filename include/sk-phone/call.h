@@ -94,6 +94,14 @@ struct skp_call_phone {
 	 * purpose).
 	 */
 	int		 no_clock_retry;
+	/*
+	 * The sk-phone program of the connection keeper (`sk-phone keeper`,
+	 * docs/PROTOCOL.md §11): the call goes through the user's keeper,
+	 * started from it when none answers; when the keeper is missing,
+	 * refused or broken before anything came back, directly. NULL:
+	 * directly.
+	 */
+	const char	*keeper;
 };
 
 struct skp_call_response {
@@ -124,6 +132,12 @@ struct skp_call_response {
 	 */
 	int		 clock_retried;
 	int64_t		 clock_offset_ms;
+	/* The call went through the keeper; it went away during the call
+	 * (the error then says what it was doing). */
+	int		 via_keeper;
+	int		 keeper_lost;
+	/* Why the keeper was not used or failed ("" when it was fine). */
+	char		 keeper_why[200];
 };
 
 typedef void skp_call_status_fn(int state, void *arg);

@@ -266,6 +266,13 @@ int	skp_relay_connect(skp_relay_t *, const char *url, int timeout_ms);
 int	skp_relay_connect_start(skp_relay_t *, const char *url,
 	    int timeout_ms);
 int	skp_relay_connect_finish(skp_relay_t *, int timeout_ms);
+/*
+ * For a program that waits on other things too: one turn, without
+ * waiting, of a connection _start began: 1 while it is under way, else
+ * what _finish answers. Call it every few ms; the caller keeps the
+ * deadline (skp_relay_free() ends a connection that took too long).
+ */
+int	skp_relay_connect_step(skp_relay_t *);
 
 /*
  * A relay list (include/sk-phone/relayurl.h: URLs of one relay, joined

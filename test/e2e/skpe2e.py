@@ -56,6 +56,13 @@ class Kit:
         os.mkdir(self.state, 0o700)
         self.home = self.path("home")
         os.mkdir(self.home, 0o700)
+        # The user's runtime folder: the keeper's socket and the proxy's
+        # records (a test may give its own XDG_RUNTIME_DIR under tmp).
+        self.run_dir = self.path("run")
+        os.mkdir(self.run_dir, 0o700)
+        # Every call goes through the connection keeper (`sk-phone
+        # keeper`), started on demand; keeper="off" in env() goes direct.
+        self.keeper = self.cli
         atexit.register(self.close)
         signal.signal(signal.SIGTERM, self._on_term)
 
@@ -107,6 +114,9 @@ class Kit:
             "LANG": "C.UTF-8",
             "SK_PHONE_DIR": self.state,
             "SK_PHONE_TIMEOUT": "20",
+            "XDG_RUNTIME_DIR": self.run_dir,
+            "SK_PHONE_KEEPER": self.keeper,
+            "SK_PHONE_KEEPER_LOG": self.path("keeper.log"),
         }
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
                   "SK_PHONE_DEBUG"):
@@ -213,12 +223,48 @@ class Kit:
         self.close()
         return rc
 
+    def keepers(self):
+        """The pids of the keepers started under tmp (from the lock
+        file each holds, which names it), alive or not."""
+        pids = []
+        for root, _, files in os.walk(self.tmp or "/nonexistent"):
+            for f in files:
+                if f == "keeper.lock" or f.endswith(".sock.lock"):
+                    try:
+                        with open(os.path.join(root, f)) as fh:
+                            pids.append(int(fh.read().strip() or "0"))
+                    except (OSError, ValueError):
+                        pass
+        return [p for p in pids if p > 0]
+
+    def stop_keepers(self, grace=3.0):
+        """TERM every keeper of this test, then KILL, bounded."""
+        pids = [p for p in self.keepers() if alive(p)]
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(alive(p) for p in pids):
+            time.sleep(0.02)
+        for p in pids:
+            if alive(p):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
     def close(self):
         for p in list(self.procs):
             try:
                 self.stop(p)
             except Exception:
                 pass
+        try:
+            self.stop_keepers()
+        except Exception:
+            pass
         if self.tmp and os.environ.get("SKP_E2E_KEEP") != "1":
             shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp = None
@@ -442,6 +488,15 @@ def openssl(*args):
                        stderr=subprocess.STDOUT, timeout=60)
     if r.returncode != 0:
         raise RuntimeError("openssl %s: %s" % (args[0], r.stdout))
+
+
+def alive(pid):
+    """Is pid a live process (not a zombie)?"""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def asan_runtime(lib):
