@@ -369,6 +369,9 @@ spawn(const char *prog)
 		dup2(fd, 2);
 	for (fd = 3; fd < 1024; fd++)
 		close(fd);
+	/* No folder of the caller's kept busy (a test's, a mount). */
+	if (chdir("/") != 0)
+		_exit(1);
 	execv(prog, argv);
 	_exit(127);
 }

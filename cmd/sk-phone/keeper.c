@@ -29,6 +29,7 @@
 #include "sk-phone/hostinfo.h"
 #include "sk-phone/keeper.h"
 #include "sk-phone/relay.h"
+#include "sk-phone/relayurl.h"
 
 #include "cli.h"
 
@@ -70,7 +71,10 @@ struct rconn {
 	char		 ca_path[PATH_MAX];
 	skp_relay_t	*r;
 	int		 open;
-	uint64_t	 connect_until;
+	uint64_t	 connect_until;	/* this URL's turn */
+	uint64_t	 list_until;	/* the whole list's */
+	size_t		 url_i;		/* the URL of the list tried */
+	int		 url_err;	/* the failure to report */
 	int		 nchan;
 	uint64_t	 calls;
 };
@@ -327,7 +331,45 @@ ca_file(const struct skp_keeper_open *o, const uint8_t hash[32],
 	return close(fd) == 0 ? SKP_OK : SKP_ERR_IO;
 }
 
-/* A connection for (url, CA) with room for one more channel. */
+/*
+ * Connect to URL url_i of the relay list (PROTOCOL.md §7.1): each but the
+ * last gets its share of what is left, at most SKP_RELAY_URL_TIMEOUT_MS,
+ * as the provider's own connect does; SKP_OK, or why none is left.
+ */
+static int
+rconn_start(struct rconn *rc)
+{
+	char url[SKP_RELAYURL_MAX + 1];
+	size_t n = skp_relaylist_count(rc->url);
+	uint64_t now;
+	int64_t left, per;
+	int err;
+
+	for (; rc->url_i < n; rc->url_i++) {
+		now = now_ms();
+		left = (int64_t)rc->list_until - (int64_t)now;
+		if (left <= 0)
+			return SKP_ERR_TIMEOUT;
+		per = skp_relay_url_share(left > INT32_MAX ? INT32_MAX :
+		    (int)left, rc->url_i, n);
+		if (per <= 0)
+			per = 1;
+		if (skp_relaylist_get(rc->url, rc->url_i, url) != SKP_OK)
+			break;
+		dbg("connecting to %s", url);
+		if ((err = skp_relay_connect_start(rc->r, url, (int)per)) ==
+		    SKP_OK) {
+			rc->connect_until = now + (uint64_t)per;
+			return SKP_OK;
+		}
+		if (err == SKP_ERR_INVALID || err == SKP_ERR_IO)
+			return err;
+		rc->url_err = err;
+	}
+	return rc->url_err != 0 ? rc->url_err : SKP_ERR_NETWORK;
+}
+
+/* A connection for (relay list, CA) with room for one more channel. */
 static struct rconn *
 rconn_get(struct lconn *l, int *err)
 {
@@ -357,13 +399,12 @@ rconn_get(struct lconn *l, int *err)
 		*err = SKP_ERR_NOMEM;
 		return NULL;
 	}
-	dbg("connecting to %s", rc->url);
-	if ((*err = skp_relay_connect_start(rc->r, rc->url, ms)) != SKP_OK) {
+	rc->list_until = now_ms() + (uint64_t)ms;
+	if ((*err = rconn_start(rc)) != SKP_OK) {
 		skp_relay_free(&rc->r);
 		free(rc);
 		return NULL;
 	}
-	rc->connect_until = now_ms() + (uint64_t)ms;
 	rc->next = K.rs;
 	K.rs = rc;
 	return rc;
@@ -713,14 +754,30 @@ r_step(struct rconn *rc)
 	rc2 = skp_relay_connect_step(rc->r);
 	if (rc2 == 1 && now_ms() < rc->connect_until)
 		return;
-	if (rc2 == 1)
+	if (rc2 == 1) {
+		/* Its turn is over: drop it (a fresh object for the next). */
+		struct skp_relay_opts opts;
+
+		skp_relay_free(&rc->r);
+		memset(&opts, 0, sizeof(opts));
+		opts.ca_file = rc->has_ca ? rc->ca_path : NULL;
+		rc->r = skp_relay_new(&opts);
 		rc2 = SKP_ERR_TIMEOUT;
+	}
 	if (rc2 != SKP_OK) {
-		rconn_lost(rc, rc2, 0, "cannot connect to the relay");
+		dbg("URL %zu of %s: %s", rc->url_i + 1, rc->url,
+		    skp_strerror(rc2));
+		/* A failure the user must fix says more than the network's. */
+		if (rc->url_err != SKP_ERR_TLS && rc->url_err != SKP_ERR_IO)
+			rc->url_err = rc2;
+		rc->url_i++;
+		if (rc->r == NULL || (rc2 = rconn_start(rc)) != SKP_OK)
+			rconn_lost(rc, rc2 == SKP_OK ? SKP_ERR_NOMEM : rc2, 0,
+			    "cannot connect to the relay");
 		return;
 	}
 	rc->open = 1;
-	dbg("connected to %s", rc->url);
+	dbg("connected (URL %zu of %s)", rc->url_i + 1, rc->url);
 	for (b = K.bs; b != NULL; b = next) {
 		next = b->next;
 		if (b->rc == rc && !b->called)

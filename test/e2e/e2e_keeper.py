@@ -435,6 +435,98 @@ def never_sees_plaintext():
               "relays" % what)
 
 
+def frames(data):
+    """Split what a keeper sent into (kind, channel, body)."""
+    out = []
+    while len(data) >= 4:
+        n = struct.unpack(">I", data[:4])[0]
+        f = data[4:4 + n]
+        out.append((f[0], struct.unpack(">I", f[1:5])[0], f[5:]))
+        data = data[4 + n:]
+    return out
+
+
+@keeper.case
+def relay_list():
+    """OPEN with a relay list whose first URL refuses: the keeper goes
+    on to the next (§7.1) and the call reaches the relay (OFFLINE for a
+    mailbox nobody listens on)."""
+    fresh()
+    path = K.path("list.sock")
+    kp = K.spawn("keeper-list", [K.cli, "keeper", "--socket", path,
+                                 "--foreground"],
+                 env=K.env(preload=False, SK_PHONE_DEBUG="1"))
+    try:
+        skpe2e.wait_file(path + ".lock", kp)
+        deadline = time.monotonic() + 5
+        while not os.path.exists(path):
+            check(time.monotonic() < deadline, "no socket")
+            time.sleep(0.01)
+        dead = socket.socket()
+        dead.bind(("127.0.0.1", 0))
+        lst = ("ws://127.0.0.1:%d %s" % (dead.getsockname()[1],
+                                         K.relay_url)).encode()
+        opn = b"\x40\0\0\0\0\x01" + struct.pack(">IH", 10000,
+                                                  len(lst)) + lst
+        call = b"\x02\0\0\0\x07" + os.urandom(32) + struct.pack(">I", 5000)
+        data = b"\x04\0\0\0\x07" + b"message one"
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(10)
+        c.connect(path)
+        c.sendall(b"".join(struct.pack(">I", len(f)) + f
+                           for f in (opn, call, data)))
+        got = b""
+        while len([f for f in frames(got) if f[0] == 0x84]) == 0:
+            d = c.recv(4096)
+            check(d, "the keeper closed: %r" % frames(got),
+                  K.log("keeper-list"))
+            got += d
+        fs = frames(got)
+        check(fs[0][0] == 0xC0 and (0x84, 7, b"") in fs,
+              "READY then OFFLINE on channel 7 expected: %r" % fs)
+        c.close()
+        dead.close()
+        log = K.log("keeper-list")
+        check("connected (URL 2 of " in log,
+              "the keeper did not say it went on to URL 2", log)
+    finally:
+        K.stop(kp)
+
+
+@keeper.case
+def idle_exit():
+    """--idle: the relay connection closed and the keeper gone that
+    long after the last call, its socket file removed."""
+    fresh()
+    os.makedirs(sock_dir(), 0o700, exist_ok=True)
+    p = K.spawn("keeper-idle", [K.cli, "keeper", "--idle", "1",
+                                "--foreground"],
+                env=K.env(preload=False, SK_PHONE_DEBUG="1"))
+    try:
+        skpe2e.wait_file(os.path.join(sock_dir(), "keeper.lock"), p)
+        deadline = time.monotonic() + 5
+        while not os.path.exists(sock_path()):
+            check(time.monotonic() < deadline, "no socket",
+                  K.log("keeper-idle"))
+            time.sleep(0.01)
+        rc, err, _ = sign()
+        check(rc == 0 and "through the keeper" in done_line(err),
+              "sign through the keeper", err)
+        t0 = time.monotonic()
+        p.wait(timeout=5)
+        dt = time.monotonic() - t0
+        log = K.log("keeper-idle")
+        check(p.returncode == 0 and 0.5 < dt < 3,
+              "the keeper left %.1f s after the call (exit %s)" %
+              (dt, p.returncode), log)
+        check("closing the idle connection" in log and
+              "idle for 1 s: exiting" in log, "no idle lines", log)
+        check(not os.path.exists(sock_path()),
+              "the socket file stayed after the keeper left")
+    finally:
+        K.stop(p)
+
+
 @keeper.case
 def socket_activated():
     """As systemd starts it (sk-phone-keeper.socket): the socket made

@@ -61,8 +61,11 @@ class Kit:
         self.run_dir = self.path("run")
         os.mkdir(self.run_dir, 0o700)
         # Every call goes through the connection keeper (`sk-phone
-        # keeper`), started on demand; keeper="off" in env() goes direct.
+        # keeper`), started on demand; SK_PHONE_KEEPER="off" in env()
+        # goes direct, and SKP_E2E_KEEPER=off runs a whole test so.
         self.keeper = self.cli
+        if os.environ.get("SKP_E2E_KEEPER") == "off":
+            self.keeper = "off"
         atexit.register(self.close)
         signal.signal(signal.SIGTERM, self._on_term)
 
@@ -215,6 +218,9 @@ class Kit:
     def finish(self, rc):
         """After the cases: every log on stderr when one failed; close
         the kit; the exit status."""
+        if self.keeper == "off" and self.keepers():
+            print("not ok - SKP_E2E_KEEPER=off, yet a keeper was started")
+            rc = 1
         if rc != 0:
             for f in sorted(os.listdir(self.tmp)):
                 if f.endswith(".log"):
