@@ -23,6 +23,7 @@
 #include "sk-phone/hostinfo.h"
 #include "sk-phone/keeper.h"
 #include "sk-phone/relay.h"
+#include "sk-phone/store.h"
 
 #define KC_PATH_MAX	sizeof(((struct sockaddr_un *)0)->sun_path)
 #define KC_STEP_MS	10	/* between tries while a keeper starts */
@@ -398,11 +399,8 @@ skp_keeper_connect(const char *prog, const char *url, const char *ca_file,
 {
 	char path[KC_PATH_MAX];
 	skp_keeper_t *k = NULL;
-	uint8_t *ca = NULL;
-	size_t ca_len = 0;
+	skp_buf_t *ca = NULL;
 	uint64_t until;
-	struct stat st;
-	FILE *f = NULL;
 	int rc, fd = -1, started = 0;
 
 	*out = NULL;
@@ -411,24 +409,9 @@ skp_keeper_connect(const char *prog, const char *url, const char *ca_file,
 	if ((rc = skp_keeper_socket_path(path, sizeof(path))) != SKP_OK)
 		return rc;
 	/* The CA certificates themselves: the keeper keys on them. */
-	if (ca_file != NULL) {
-		if ((f = fopen(ca_file, "re")) == NULL)
-			return SKP_ERR_IO;
-		if (fstat(fileno(f), &st) != 0 || st.st_size < 0 ||
-		    (uint64_t)st.st_size > SKP_KEEPER_CA_MAX) {
-			rc = SKP_ERR_IO;
-			goto out;
-		}
-		if ((ca = malloc((size_t)st.st_size + 1)) == NULL) {
-			rc = SKP_ERR_NOMEM;
-			goto out;
-		}
-		ca_len = fread(ca, 1, (size_t)st.st_size, f);
-		if (ferror(f)) {
-			rc = SKP_ERR_IO;
-			goto out;
-		}
-	}
+	if (ca_file != NULL &&
+	    (rc = skp_file_read(ca_file, SKP_KEEPER_CA_MAX, &ca)) != SKP_OK)
+		return rc == SKP_ERR_NOMEM ? rc : SKP_ERR_IO;
 	/* Not installed (a build not installed yet): go direct at once. */
 	if (prog != NULL && access(prog, X_OK) != 0)
 		prog = NULL;
@@ -457,18 +440,14 @@ skp_keeper_connect(const char *prog, const char *url, const char *ca_file,
 	fd = -1;
 	k->on_status = on_status;
 	k->arg = arg;
-	if ((rc = skp_keeper_open_encode(url, ca, ca_len, (uint32_t)connect_ms,
+	if ((rc = skp_keeper_open_encode(url, ca != NULL ? skp_buf_ptr(ca) :
+	    NULL, ca != NULL ? skp_buf_len(ca) : 0, (uint32_t)connect_ms,
 	    &k->open, &k->openlen)) != SKP_OK)
 		goto out;
 	*out = k;
 	k = NULL;
  out:
-	if (f != NULL)
-		fclose(f);
-	if (ca != NULL) {
-		skp_wipe(ca, ca_len);
-		free(ca);
-	}
+	skp_buf_free(&ca);
 	if (fd >= 0)
 		close(fd);
 	skp_keeper_free(&k);

@@ -396,6 +396,31 @@ read_capped(int fd, skp_buf_t *b, size_t cap)
 }
 
 int
+skp_file_read(const char *path, size_t cap, skp_buf_t **out)
+{
+	skp_buf_t *b = NULL;
+	int fd, rc;
+
+	*out = NULL;
+	if (cap == SIZE_MAX)
+		return SKP_ERR_INVALID;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return SKP_ERR_IO;
+	if ((b = skp_buf_new(cap + 1)) == NULL)
+		rc = SKP_ERR_NOMEM;
+	else if ((rc = read_capped(fd, b, cap + 1)) == SKP_OK &&
+	    skp_buf_len(b) > cap)
+		rc = SKP_ERR_TOO_LARGE;
+	close(fd);
+	if (rc == SKP_OK) {
+		*out = b;
+		b = NULL;
+	}
+	skp_buf_free(&b);
+	return rc;
+}
+
+int
 skp_store_read(const char *dir, const char *name, skp_buf_t **payload,
     char *why, size_t whylen)
 {

@@ -222,24 +222,15 @@ out:
 static int
 trust_of(const char *ca_file, uint8_t out[SKP_SHA256_LEN])
 {
-	uint8_t *buf;
-	size_t n;
-	FILE *f;
+	skp_buf_t *b;
 	int rc;
 
 	if (ca_file == NULL)
 		return skp_sha256("", 0, out);
-	if ((f = fopen(ca_file, "re")) == NULL)
-		return SKP_ERR_IO;
-	if ((buf = malloc(CA_FILE_MAX + 1)) == NULL) {
-		fclose(f);
-		return SKP_ERR_NOMEM;
-	}
-	n = fread(buf, 1, CA_FILE_MAX + 1, f);
-	rc = ferror(f) ? SKP_ERR_IO : n > CA_FILE_MAX ? SKP_ERR_TOO_LARGE :
-	    skp_sha256(buf, n, out);
-	fclose(f);
-	free(buf);
+	if ((rc = skp_file_read(ca_file, CA_FILE_MAX, &b)) != SKP_OK)
+		return rc;
+	rc = skp_sha256(skp_buf_ptr(b), skp_buf_len(b), out);
+	skp_buf_free(&b);
 	return rc;
 }
 

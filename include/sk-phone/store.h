@@ -71,6 +71,12 @@ int	skp_store_frame(const uint8_t *payload, size_t len, skp_buf_t **out);
 int	skp_store_read(const char *dir, const char *name, skp_buf_t **payload,
 	    char *why, size_t whylen);
 /*
+ * The whole of a file the user names (a CA file), at most cap bytes:
+ * SKP_ERR_TOO_LARGE past that, SKP_ERR_IO when it cannot be opened or
+ * read. *out is a new buffer that wipes.
+ */
+int	skp_file_read(const char *path, size_t cap, skp_buf_t **out);
+/*
  * Replace (or, with SKP_STORE_NOREPLACE, create: SKP_ERR_EXISTS if there)
  * dir/name atomically: a 0600 temporary file in the same folder, written,
  * fsync'd, renamed over the name, and the folder fsync'd. On failure the
