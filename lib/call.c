@@ -546,9 +546,7 @@ call_once(const struct skp_call_phone *phone,
 				    sizeof(resp->keeper_why), "%s", why);
 				return rc;
 			}
-		} else if (rc == SKP_ERR_IO && phone->ca_file != NULL)
-			return rc;
-		else
+		} else
 			snprintf(why, sizeof(why), "no keeper: %s%s",
 			    skp_strerror(rc), rc == SKP_ERR_PERM ?
 			    " (a socket or folder of another user)" : "");

@@ -411,7 +411,7 @@ skp_keeper_connect(const char *prog, const char *url, const char *ca_file,
 	/* The CA certificates themselves: the keeper keys on them. */
 	if (ca_file != NULL &&
 	    (rc = skp_file_read(ca_file, SKP_KEEPER_CA_MAX, &ca)) != SKP_OK)
-		return rc == SKP_ERR_NOMEM ? rc : SKP_ERR_IO;
+		return rc;
 	/* Not installed (a build not installed yet): go direct at once. */
 	if (prog != NULL && access(prog, X_OK) != 0)
 		prog = NULL;

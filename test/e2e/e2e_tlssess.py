@@ -158,6 +158,31 @@ def other_ca_not_resumed():
 
 
 @T.case
+def large_ca_through_keeper():
+    """A CA file too large for the keeper's OPEN frame (a whole system
+    bundle, say): the provider goes direct, as for any keeper it cannot
+    use, rather than failing the call."""
+    with open(K.ca, "rb") as f:
+        ca = f.read()
+    try:
+        with open(K.ca, "ab") as f:
+            f.write(b"# padding past the keeper's frame\n" * 2048)
+        rc, out, err, _ = K.run([SSH_KEYGEN, "-Y", "sign", "-f",
+                                 K.path("key"), "-n", "file",
+                                 K.path("message")],
+                                env=K.env(SK_PHONE_DEBUG=1,
+                                          SSH_SK_PROVIDER=K.provider))
+        check(rc == 0, "a large CA file failed the call through the keeper",
+              out + err)
+        check("directly" in err, "the call did not go direct", err)
+    finally:
+        with open(K.ca, "wb") as f:
+            f.write(ca)
+        if os.path.exists(K.path("message") + ".sig"):
+            os.unlink(K.path("message") + ".sig")
+
+
+@T.case
 def tls12_resumed():
     conf = K.path("tls12.cnf")
     with open(conf, "w") as f:
