@@ -88,6 +88,8 @@ unarmour(const char *text, size_t len, uint8_t **out, size_t *outlen)
 	rc = SKP_OK;
  out:
 	free(bin);
+	if (b64 != NULL)
+		skp_wipe(b64, n);
 	free(b64);
 	return rc;
 }
@@ -367,9 +369,20 @@ slurp(int dfd, const char *name, size_t *len)
 	    st.st_size > SKP_KEYFILE_MAX ||
 	    (buf = malloc(SKP_KEYFILE_MAX + 1)) == NULL)
 		goto out;
-	while (n < SKP_KEYFILE_MAX + 1 && (k = read(fd, buf + n,
-	    SKP_KEYFILE_MAX + 1 - n)) > 0)
+	while (n < SKP_KEYFILE_MAX + 1) {
+		if ((k = read(fd, buf + n, SKP_KEYFILE_MAX + 1 - n)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (k == -1) {		/* unreadable: as if not there */
+			skp_wipe(buf, n);
+			free(buf);
+			buf = NULL;
+			goto out;
+		}
+		if (k == 0)
+			break;
 		n += (size_t)k;
+	}
 	*len = n;
  out:
 	close(fd);

@@ -105,9 +105,16 @@ read_all(const char *path, uint8_t **out, size_t *outlen)
 		rc = SKP_ERR_NOMEM;
 		goto out;
 	}
-	while (n < (size_t)st.st_size + 1 && (k = read(fd, buf + n,
-	    (size_t)st.st_size + 1 - n)) > 0)
+	while (n < (size_t)st.st_size + 1) {
+		if ((k = read(fd, buf + n, (size_t)st.st_size + 1 - n)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (k == -1)
+			goto out;	/* not a part of the KRL as the whole */
+		if (k == 0)
+			break;
 		n += (size_t)k;
+	}
 	*out = buf;
 	*outlen = n;
 	buf = NULL;
@@ -248,12 +255,16 @@ write_krl(const char *file, char **lines, size_t n)
 		goto out;
 	}
 	if ((update && write_all(fd, old, oldlen) == -1) ||
-	    fchmod(fd, mode) == -1 || close(fd) == -1) {
-		fd = -1;
+	    fchmod(fd, mode) == -1) {
+		skp_cli_err("cannot write %s: %s", tmp, strerror(errno));
+		goto out;	/* out: closes fd */
+	}
+	rc = close(fd);
+	fd = -1;
+	if (rc == -1) {
 		skp_cli_err("cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	fd = -1;
 	if (run_keygen(tmp, update, lines, n, err, sizeof(err)) != 0) {
 		while ((nl = strrchr(err, '\n')) != NULL && nl[1] == '\0')
 			*nl = '\0';
