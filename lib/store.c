@@ -534,6 +534,38 @@ write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+int
+skp_file_write_private(const char *path, const char *text)
+{
+	char *tmp = NULL;
+	int fd = -1, opened = 0, rc = SKP_ERR_IO, e;
+
+	if (asprintf(&tmp, "%s.tmp", path) == -1)
+		return SKP_ERR_NOMEM;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1)
+		goto out;
+	opened = 1;
+	if (fchmod(fd, 0600) == -1 ||
+	    write_all(fd, (const uint8_t *)text, strlen(text)) != 0 ||
+	    write_all(fd, (const uint8_t *)"\n", 1) != 0 || fsync(fd) == -1)
+		goto out;
+	e = close(fd);
+	fd = -1;
+	if (e == -1 || rename(tmp, path) == -1)
+		goto out;
+	rc = SKP_OK;
+ out:
+	e = errno;
+	if (fd != -1)
+		close(fd);
+	if (rc != SKP_OK && opened)
+		(void)unlink(tmp);
+	free(tmp);
+	errno = e;
+	return rc;
+}
+
 /* Put tmp in place of name without replacing what is there. */
 static int
 link_noreplace(int dfd, const char *tmp, const char *name)

@@ -26,6 +26,7 @@
 #include "sk-phone/pairuri.h"
 #include "sk-phone/relay.h"
 #include "sk-phone/relayurl.h"
+#include "sk-phone/store.h"
 #include "sk-phone/transfer.h"
 
 #include "audit.h"
@@ -697,30 +698,6 @@ say_transfer_failed(const skp_transfer_t *tf, int rc, const char *other,
 		    skp_strerror(rc), outcome);
 }
 
-/* The URI for a script: written whole (temporary file, rename), 0600. */
-static int
-write_uri_file(const char *path, const char *uri)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(uri);
-	int fd = -1;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >=
-	    sizeof(tmp))
-		return -1;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) < 0 || fchmod(fd, 0600) != 0 ||
-	    write(fd, uri, n) != (ssize_t)n || write(fd, "\n", 1) != 1 ||
-	    close(fd) != 0 || rename(tmp, path) != 0) {
-		fprintf(stderr, PROG ": --uri-file %s: %s\n", path,
-		    strerror(errno));
-		if (fd >= 0)
-			(void)unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
 /* run.lock for the whole transfer: no run answers while it moves. */
 static int
 transfer_lock(struct skp_phstate *st, int *runfd)
@@ -835,7 +812,10 @@ cmd_transfer(const struct args *a, const char *dir)
 	printf("\n%s\n\n", skp_transfer_uri(tf));
 	fflush(stdout);
 	if (a->urifile != NULL) {
-		if (write_uri_file(a->urifile, skp_transfer_uri(tf)) != 0) {
+		if (skp_file_write_private(a->urifile,
+		    skp_transfer_uri(tf)) != SKP_OK) {
+			fprintf(stderr, PROG ": --uri-file %s: %s\n", a->urifile,
+			    strerror(errno));
 			rc = SKP_ERR_IO;
 			goto out;
 		}

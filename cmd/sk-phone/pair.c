@@ -80,42 +80,6 @@ ticker_stop(struct ticker *t)
 	t->running = 0;
 }
 
-/* The URI for scripts: written whole (temp file, rename), mode 0600. */
-static int
-write_uri_file(const char *path, const char *uri)
-{
-	char *tmp = NULL;
-	size_t n = strlen(uri);
-	int fd = -1, rc = SKP_ERR_IO;
-
-	if (asprintf(&tmp, "%s.tmp", path) == -1) {
-		tmp = NULL;
-		rc = SKP_ERR_NOMEM;
-		goto out;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) == -1)
-		goto out;
-	if (write(fd, uri, n) != (ssize_t)n || write(fd, "\n", 1) != 1 ||
-	    fsync(fd) == -1)
-		goto out;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1)
-		goto out;
-	rc = SKP_OK;
- out:
-	if (fd != -1)
-		close(fd);
-	if (rc != SKP_OK && tmp != NULL)
-		(void)unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
 /*
  * The name the phones know this computer by: the one of the latest
  * pairing (pairing again must not rename it), else the host name.
@@ -522,7 +486,7 @@ skp_cli_pair(int argc, char **argv)
 		printf("\nOr open this address on the phone:\n%s\n", web_uri);
 	printf("\nOr give the phone this text:\n%s\n\n", uri);
 	fflush(stdout);
-	if (uri_file != NULL && write_uri_file(uri_file, uri) != SKP_OK) {
+	if (uri_file != NULL && skp_file_write_private(uri_file, uri) != SKP_OK) {
 		skp_cli_err("cannot write %s: %s", uri_file,
 		    strerror(errno));
 		goto out;

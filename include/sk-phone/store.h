@@ -77,6 +77,13 @@ int	skp_store_read(const char *dir, const char *name, skp_buf_t **payload,
  */
 int	skp_file_read(const char *path, size_t cap, skp_buf_t **out);
 /*
+ * A text the user asked for in a file they name (a pairing or transfer
+ * URI for a script): written whole as path.tmp (0600 even when that was
+ * there, never through a link), fsync'd and renamed over path, with a
+ * newline. SKP_ERR_IO with errno set; on failure path is untouched.
+ */
+int	skp_file_write_private(const char *path, const char *text);
+/*
  * Replace (or, with SKP_STORE_NOREPLACE, create: SKP_ERR_EXISTS if there)
  * dir/name atomically: a 0600 temporary file in the same folder, written,
  * fsync'd, renamed over the name, and the folder fsync'd. On failure the

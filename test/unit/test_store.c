@@ -1526,6 +1526,49 @@ phones_load_corrupt(void)
 	free(t);
 }
 
+/* skp_file_read and skp_file_write_private: what --ca and --uri-file use. */
+static void
+user_files(void)
+{
+	char *t = mktmp(), path[4200], tmp[4300], got[64];
+	skp_buf_t *b = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/uri", t);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* A leftover temporary file open to others: the URI is still 0600. */
+	write_raw(t, "uri.tmp", "old", 3, 0644);
+	CHECK_RC(skp_file_write_private(path, "sk-phone://x"), SKP_OK);
+	REQUIRE(stat(path, &st) == 0);
+	CHECK((st.st_mode & 0777) == 0600);
+	CHECK(access(tmp, F_OK) != 0);
+	REQUIRE((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0);
+	n = read(fd, got, sizeof(got));
+	close(fd);
+	CHECK(n == 13 && memcmp(got, "sk-phone://x\n", 13) == 0);
+	/* Read back whole, and refused one byte past the cap. */
+	CHECK_RC(skp_file_read(path, 13, &b), SKP_OK);
+	REQUIRE(b != NULL);
+	CHECK(skp_buf_len(b) == 13 &&
+	    memcmp(skp_buf_ptr(b), "sk-phone://x\n", 13) == 0);
+	skp_buf_free(&b);
+	CHECK_RC(skp_file_read(path, 12, &b), SKP_ERR_TOO_LARGE);
+	CHECK(b == NULL);
+	/* Never through a link at the temporary name; path untouched. */
+	REQUIRE(symlink("/nonexistent-skp-target", tmp) == 0);
+	CHECK_RC(skp_file_write_private(path, "other"), SKP_ERR_IO);
+	CHECK_RC(skp_file_read(path, 64, &b), SKP_OK);
+	CHECK(b != NULL && skp_buf_len(b) == 13);
+	skp_buf_free(&b);
+	CHECK(access("/nonexistent-skp-target", F_OK) != 0);
+	snprintf(path, sizeof(path), "%s/missing", t);
+	CHECK_RC(skp_file_read(path, 64, &b), SKP_ERR_IO);
+	rmtree(t);
+	free(t);
+}
+
 static const struct skp_test_case cases[] = {
 	{ "dir_env_order", dir_env_order },
 	{ "dir_env_passwd_fallback", dir_env_passwd_fallback },
@@ -1569,6 +1612,7 @@ static const struct skp_test_case cases[] = {
 	{ "phones_vector", phones_vector },
 	{ "phones_vector_ca", phones_vector_ca },
 	{ "phones_relay_list", phones_relay_list },
+	{ "user_files", user_files },
 	{ "phones_roundtrip", phones_roundtrip },
 	{ "phones_load_missing_is_empty", phones_load_missing_is_empty },
 	{ "phones_add_refusals", phones_add_refusals },
