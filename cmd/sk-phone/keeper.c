@@ -305,30 +305,49 @@ rconn_lost(struct rconn *rc, int err, uint16_t code, const char *what)
 	rconn_free(rc);
 }
 
-/* The CA certificates a provider named, in a file of our folder. */
+/*
+ * The CA certificates a provider named, in a file of our folder named by
+ * their hash. Every provider names them again: the file is left as it is
+ * when it holds them already, and is otherwise replaced whole (temporary
+ * file, rename), so a relay connection reading it never sees it half
+ * written.
+ */
 static int
 ca_file(const struct skp_keeper_open *o, const uint8_t hash[32],
     char *path, size_t pathsz)
 {
-	char hex[17];
-	int fd, n, i;
+	char hex[17], tmp[PATH_MAX];
+	skp_buf_t *have = NULL;
+	int fd, n, i, same;
 	size_t off;
 	ssize_t w;
 
 	for (i = 0; i < 8; i++)
 		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
 	n = snprintf(path, pathsz, "%s/keeper-ca-%s.pem", K.dir, hex);
-	if (n < 0 || (size_t)n >= pathsz)
+	if (n < 0 || (size_t)n >= pathsz ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return SKP_ERR_TOO_LARGE;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	same = skp_file_read(path, o->ca_len, &have) == SKP_OK &&
+	    skp_buf_len(have) == o->ca_len &&
+	    memcmp(skp_buf_ptr(have), o->ca, o->ca_len) == 0;
+	skp_buf_free(&have);
+	if (same)
+		return SKP_OK;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) < 0)
 		return SKP_ERR_IO;
 	for (off = 0; off < o->ca_len; off += (size_t)w)
 		if ((w = write(fd, o->ca + off, o->ca_len - off)) <= 0) {
 			close(fd);
+			(void)unlink(tmp);
 			return SKP_ERR_IO;
 		}
-	return close(fd) == 0 ? SKP_OK : SKP_ERR_IO;
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		(void)unlink(tmp);
+		return SKP_ERR_IO;
+	}
+	return SKP_OK;
 }
 
 /*
