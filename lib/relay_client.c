@@ -19,6 +19,7 @@
 #include "sk-phone/buf.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
+#include "sk-phone/lazylib.h"
 #include "sk-phone/relay.h"
 #include "sk-phone/relayurl.h"
 #include "sk-phone/tlssess.h"
@@ -386,7 +387,7 @@ skp_relay_parse_relay(const uint8_t *p, size_t n, struct skp_relay_frame *f)
  * nothing of it outlives the connection and two objects share nothing
  * but the library's log level. The library runs inside ssh-sk-helper and
  * ssh-agent: no stdout, SIGPIPE blocked around every call into lws, and
- * the SIGPIPE disposition lws_create_context() changes is put back.
+ * the SIGPIPE disposition sym_lws_create_context() changes is put back.
  */
 
 #define CLIENT_RX_CHUNK		4096
@@ -703,7 +704,7 @@ tx_queue(skp_relay_t *r, struct txnode *t)
 	*r->txtail = t;
 	r->txtail = &t->next;
 	if (r->wsi != NULL)
-		lws_callback_on_writable(r->wsi);
+		sym_lws_callback_on_writable(r->wsi);
 }
 
 /* Everything of one connection, after it ended. */
@@ -714,7 +715,7 @@ conn_reset(skp_relay_t *r)
 
 	if (r->ctx != NULL) {
 		guard_enter(&g);
-		lws_context_destroy(r->ctx);
+		sym_lws_context_destroy(r->ctx);
 		guard_leave(&g);
 		r->ctx = NULL;
 	}
@@ -763,7 +764,7 @@ bad_frame(skp_relay_t *r, struct lws *wsi, int err)
 	static const char reason[] = "protocol error";
 
 	dbg(r, "bad frame from the relay: %s", skp_strerror(err));
-	lws_close_reason(wsi, (enum lws_close_status)SKP_RELAY_C_PROTOCOL,
+	sym_lws_close_reason(wsi, (enum lws_close_status)SKP_RELAY_C_PROTOCOL,
 	    (unsigned char *)(uintptr_t)reason, sizeof(reason) - 1);
 	r->close_code = 0;
 	conn_ended(r, err);
@@ -873,10 +874,10 @@ on_receive(skp_relay_t *r, struct lws *wsi, const uint8_t *in, size_t len)
 	uint8_t *p;
 	int rc;
 
-	if (!lws_frame_is_binary(wsi))
+	if (!sym_lws_frame_is_binary(wsi))
 		return bad_frame(r, wsi, SKP_ERR_FORMAT);
-	if (r->rx == NULL && lws_is_first_fragment(wsi) &&
-	    lws_is_final_fragment(wsi))
+	if (r->rx == NULL && sym_lws_is_first_fragment(wsi) &&
+	    sym_lws_is_final_fragment(wsi))
 		return on_frame(r, wsi, in, len);
 	if (len > SKP_RELAY_MAX_FRAME - r->rxlen)
 		return bad_frame(r, wsi, SKP_ERR_TOO_LARGE);
@@ -887,7 +888,7 @@ on_receive(skp_relay_t *r, struct lws *wsi, const uint8_t *in, size_t len)
 		memcpy(r->rx + r->rxlen, in, len);
 		r->rxlen += len;
 	}
-	if (!lws_is_final_fragment(wsi))
+	if (!sym_lws_is_final_fragment(wsi))
 		return 0;
 	rc = on_frame(r, wsi, r->rx, r->rxlen);
 	if (r->rx != NULL) {
@@ -907,7 +908,7 @@ on_writable(skp_relay_t *r, struct lws *wsi)
 
 	if ((t = r->tx) == NULL) {
 		if (r->closing) {
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
+			sym_lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
 			    NULL, 0);
 			return -1;
 		}
@@ -915,11 +916,11 @@ on_writable(skp_relay_t *r, struct lws *wsi)
 	}
 	/* What the socket takes whole now; lws keeps a partial write. */
 	for (i = 0; i < 16 && (t = r->tx) != NULL &&
-	    (i == 0 || !lws_partial_buffered(wsi)); i++) {
+	    (i == 0 || !sym_lws_partial_buffered(wsi)); i++) {
 		r->tx = t->next;
 		if (r->tx == NULL)
 			r->txtail = &r->tx;
-		n = lws_write(wsi, t->buf + LWS_PRE, t->len,
+		n = sym_lws_write(wsi, t->buf + LWS_PRE, t->len,
 		    LWS_WRITE_BINARY);
 		txnode_free(t);
 		if (n < 0) {
@@ -928,7 +929,7 @@ on_writable(skp_relay_t *r, struct lws *wsi)
 		}
 	}
 	if (r->tx != NULL || r->closing)
-		lws_callback_on_writable(wsi);
+		sym_lws_callback_on_writable(wsi);
 	return 0;
 }
 
@@ -947,7 +948,7 @@ upgrade_refused(const skp_relay_t *r, struct lws *wsi)
 
 	if (!r->upgrade_sent)
 		return 0;
-	status = wsi != NULL ? lws_http_client_http_response(wsi) : 0;
+	status = wsi != NULL ? sym_lws_http_client_http_response(wsi) : 0;
 	dbg(r, "the websocket upgrade failed (HTTP status %u)", status);
 	return status == 0 || status == 101;
 }
@@ -956,7 +957,7 @@ static int
 client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
 {
-	skp_relay_t *r = lws_context_user(lws_get_context(wsi));
+	skp_relay_t *r = sym_lws_context_user(sym_lws_get_context(wsi));
 	const uint8_t *b = in;
 
 	(void)user;
@@ -991,12 +992,12 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		if (r->tlssess != NULL)
 			(void)skp_tlssess_established(r->tlssess,
-			    lws_get_ssl(wsi));
+			    sym_lws_get_ssl(wsi));
 		r->wsi = wsi;
 		r->state = CS_OPEN;
 		dbg(r, "connected");
 		if (r->tx != NULL)
-			lws_callback_on_writable(wsi);
+			sym_lws_callback_on_writable(wsi);
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		if (r->state != CS_OPEN)
@@ -1068,7 +1069,7 @@ skp_relay_free(skp_relay_t **rp)
 	/* Flush what is queued (a hangup) and say goodbye, briefly. */
 	if (r->state == CS_OPEN && r->wsi != NULL && r->ctx != NULL) {
 		r->closing = 1;
-		lws_callback_on_writable(r->wsi);
+		sym_lws_callback_on_writable(r->wsi);
 		until = now_ms() + CLIENT_CLOSE_FLUSH_MS;
 		while (r->state == CS_OPEN && now_ms() < until)
 			pump(r, until);
@@ -1134,12 +1135,12 @@ pump(skp_relay_t *r, uint64_t until)
 	guard_enter(&g);
 	if (until > now) {
 		r->woken = 0;
-		lws_sul_schedule(r->ctx, 0, &r->wake, wake_cb,
+		sym_lws_sul_schedule(r->ctx, 0, &r->wake, wake_cb,
 		    (lws_usec_t)(until - now) * LWS_US_PER_MS);
-		lws_service(r->ctx, 0);
-		lws_sul_cancel(&r->wake);
+		sym_lws_service(r->ctx, 0);
+		sym_lws_sul_cancel(&r->wake);
 	} else
-		lws_service(r->ctx, -1);
+		sym_lws_service(r->ctx, -1);
 	guard_leave(&g);
 	return SKP_OK;
 }
@@ -1169,7 +1170,7 @@ ctx_create(skp_relay_t *r)
 	int rc = SKP_OK;
 
 	/* Not LLL_NOTICE: that is the library's banner on every connect. */
-	lws_set_log_level(r->debug ? LLL_ERR | LLL_WARN : 0, lws_line);
+	sym_lws_set_log_level(r->debug ? LLL_ERR | LLL_WARN : 0, lws_line);
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = client_protocols;
@@ -1192,13 +1193,13 @@ ctx_create(skp_relay_t *r)
 			info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
 		}
 	}
-	/* lws_create_context() sets SIGPIPE to SIG_IGN: put it back. */
+	/* sym_lws_create_context() sets SIGPIPE to SIG_IGN: put it back. */
 	memset(&old, 0, sizeof(old));
 	guard_enter(&g);
 	if (sigaction(SIGPIPE, NULL, &old) != 0)
 		rc = SKP_ERR_INTERNAL;
 	else {
-		r->ctx = lws_create_context(&info);
+		r->ctx = sym_lws_create_context(&info);
 		(void)sigaction(SIGPIPE, &old, NULL);
 		if (r->ctx == NULL)
 			rc = SKP_ERR_NOMEM;
@@ -1229,6 +1230,9 @@ skp_relay_connect_start(skp_relay_t *r, const char *url, int timeout_ms)
 		return SKP_ERR_TIMEOUT;
 	if (r->state == CS_CONNECTING || r->state == CS_OPEN)
 		return SKP_ERR_STATE;
+	/* libwebsockets, now (include/sk-phone/lazylib.h); it says why not. */
+	if ((rc = skp_lazylib_load()) != SKP_OK)
+		return rc;
 	conn_reset(r);
 	/* What the old connection left unread means nothing now. */
 	ev_release(r);
@@ -1274,7 +1278,7 @@ skp_relay_connect_start(skp_relay_t *r, const char *url, int timeout_ms)
 	dbg(r, "connecting to %s://%s:%d%s", r->tls ? "wss" : "ws", r->host,
 	    r->port, r->path);
 	guard_enter(&g);
-	wsi = lws_client_connect_via_info(&ci);
+	wsi = sym_lws_client_connect_via_info(&ci);
 	guard_leave(&g);
 	if (wsi == NULL && r->state == CS_CONNECTING)
 		conn_ended(r, SKP_ERR_NETWORK);
@@ -1669,7 +1673,7 @@ skp_relay_fd(const skp_relay_t *r)
 {
 	if (r == NULL || r->wsi == NULL || r->state != CS_OPEN)
 		return -1;
-	return (int)lws_get_socket_fd(r->wsi);
+	return (int)sym_lws_get_socket_fd(r->wsi);
 }
 
 /* chan_wait's stop for a JOIN the relay took: WAITING or PEER. */

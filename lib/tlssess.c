@@ -1,4 +1,7 @@
 /* Saved TLS sessions of wss:// relays: the file (§6.7), OpenSSL's hooks. */
+/* libwebsockets.h (through lazylib.h) names OpenSSL types that
+ * OPENSSL_NO_DEPRECATED hides (RSA). */
+#undef OPENSSL_NO_DEPRECATED
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -15,6 +18,7 @@
 #include "sk-phone/cbor.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
+#include "sk-phone/lazylib.h"
 #include "sk-phone/store.h"
 #include "sk-phone/tlssess.h"
 
@@ -273,14 +277,14 @@ load(skp_tlssess_t *s)
 		goto out;
 	}
 	q = e->der;
-	sess = d2i_SSL_SESSION(NULL, &q, (long)e->derlen);
+	sess = sym_d2i_SSL_SESSION(NULL, &q, (long)e->derlen);
 	if (sess == NULL || q != e->der + e->derlen ||
-	    !SSL_SESSION_is_resumable(sess) ||
-	    now > (uint64_t)SSL_SESSION_get_time(sess) +
-	    (uint64_t)SSL_SESSION_get_timeout(sess)) {
+	    !sym_SSL_SESSION_is_resumable(sess) ||
+	    now > (uint64_t)sym_SSL_SESSION_get_time(sess) +
+	    (uint64_t)sym_SSL_SESSION_get_timeout(sess)) {
 		dbg(s, "the saved TLS session of %s is not usable",
 		    s->origin);
-		SSL_SESSION_free(sess);
+		sym_SSL_SESSION_free(sess);
 		ERR_clear_error();
 		goto out;
 	}
@@ -308,6 +312,9 @@ skp_tlssess_new(const char *dir, const char *host, int port,
 		dbg(s, "no saved TLS session: cannot read %s", ca_file);
 		return s;
 	}
+	/* Without libssl (said once on stderr), a full handshake. */
+	if (skp_lazylib_load() != SKP_OK)
+		return s;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	load(s);
 	return s;
@@ -323,7 +330,7 @@ static skp_tlssess_t *
 of_ssl(const SSL *ssl)
 {
 	return ex_index < 0 ? NULL :
-	    SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index);
+	    sym_SSL_CTX_get_ex_data(sym_SSL_get_SSL_CTX(ssl), ex_index);
 }
 
 /*
@@ -341,7 +348,7 @@ info_cb(const SSL *ssl, int where, int ret)
 	    s->loaded == NULL || s->applied)
 		return;
 	s->applied = 1;
-	if (SSL_set_session((SSL *)(uintptr_t)ssl, s->loaded) != 1)
+	if (sym_SSL_set_session((SSL *)(uintptr_t)ssl, s->loaded) != 1)
 		ERR_clear_error();
 }
 
@@ -357,12 +364,12 @@ new_cb(SSL *ssl, SSL_SESSION *sess)
 	uint8_t *der, *q;
 	int len;
 
-	if (s == NULL || !SSL_SESSION_is_resumable(sess) ||
-	    (len = i2d_SSL_SESSION(sess, NULL)) <= 0 ||
+	if (s == NULL || !sym_SSL_SESSION_is_resumable(sess) ||
+	    (len = sym_i2d_SSL_SESSION(sess, NULL)) <= 0 ||
 	    len > SKP_TLSSESS_DER_MAX || (der = malloc((size_t)len)) == NULL)
 		return 0;
 	q = der;
-	if (i2d_SSL_SESSION(sess, &q) != len) {
+	if (sym_i2d_SSL_SESSION(sess, &q) != len) {
 		free(der);
 		return 0;
 	}
@@ -386,12 +393,13 @@ skp_tlssess_ctx_setup(skp_tlssess_t *s, void *ssl_ctx)
 		return SKP_OK;
 	if (pthread_once(&ex_once, ex_init) != 0 || ex_index < 0)
 		return SKP_ERR_INTERNAL;
-	if (SSL_CTX_set_ex_data(ctx, ex_index, s) != 1)
+	if (sym_SSL_CTX_set_ex_data(ctx, ex_index, s) != 1)
 		return SKP_ERR_NOMEM;
-	(void)SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
-	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
-	SSL_CTX_sess_set_new_cb(ctx, new_cb);
-	SSL_CTX_set_info_callback(ctx, info_cb);
+	/* SSL_CTX_set_session_cache_mode(), a macro of SSL_CTX_ctrl(). */
+	(void)sym_SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE,
+	    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE, NULL);
+	sym_SSL_CTX_sess_set_new_cb(ctx, new_cb);
+	sym_SSL_CTX_set_info_callback(ctx, info_cb);
 	return SKP_OK;
 }
 
@@ -401,8 +409,8 @@ skp_tlssess_established(skp_tlssess_t *s, void *ssl)
 	if (s == NULL || ssl == NULL)
 		return 0;
 	s->done = 1;
-	s->resumed = SSL_session_reused(ssl) == 1;
-	dbg(s, "%s, %s", SSL_get_version(ssl), s->resumed ?
+	s->resumed = sym_SSL_session_reused(ssl) == 1;
+	dbg(s, "%s, %s", sym_SSL_get_version(ssl), s->resumed ?
 	    "TLS session resumed" : s->loaded != NULL ?
 	    "saved TLS session refused: full handshake" : "full handshake");
 	return s->resumed;
@@ -472,7 +480,7 @@ skp_tlssess_free(skp_tlssess_t **sp)
 	/* Each connection's new ticket (RFC 8446 §C.4: not reused). */
 	if (s->dir[0] != '\0' && s->done && s->fresh != NULL)
 		save(s);
-	SSL_SESSION_free(s->loaded);
+	sym_SSL_SESSION_free(s->loaded);
 	if (s->fresh != NULL) {
 		skp_wipe(s->fresh, s->freshlen);
 		free(s->fresh);

@@ -30,6 +30,7 @@
 #include "sk-phone/keeper.h"
 #include "sk-phone/relay.h"
 #include "sk-phone/relayurl.h"
+#include "sk-phone/store.h"
 
 #include "cli.h"
 
@@ -103,6 +104,9 @@ static struct {
 	int		 lfd;
 	char		 sock[KEEP_PATH_MAX];
 	char		 dir[KEEP_PATH_MAX];
+	/* The computer's folder, for its saved TLS sessions (§6.7), as a
+	 * provider's own connection uses; "": none. */
+	char		 state[SKP_STORE_PATH_MAX];
 	int		 bound;		/* we made the socket file */
 	dev_t		 sock_dev;
 	ino_t		 sock_ino;
@@ -411,6 +415,7 @@ rconn_get(struct lconn *l, int *err)
 	snprintf(rc->ca_path, sizeof(rc->ca_path), "%s", l->ca_path);
 	memset(&opts, 0, sizeof(opts));
 	opts.ca_file = rc->has_ca ? rc->ca_path : NULL;
+	opts.tls_session_dir = K.state[0] != '\0' ? K.state : NULL;
 	ms = l->connect_ms > 0 && l->connect_ms < KEEP_CONNECT_MAX_MS ?
 	    (int)l->connect_ms : KEEP_CONNECT_MAX_MS;
 	if ((rc->r = skp_relay_new(&opts)) == NULL) {
@@ -780,6 +785,7 @@ r_step(struct rconn *rc)
 		skp_relay_free(&rc->r);
 		memset(&opts, 0, sizeof(opts));
 		opts.ca_file = rc->has_ca ? rc->ca_path : NULL;
+		opts.tls_session_dir = K.state[0] != '\0' ? K.state : NULL;
 		rc->r = skp_relay_new(&opts);
 		rc2 = SKP_ERR_TIMEOUT;
 	}
@@ -1009,7 +1015,8 @@ skp_cli_keeper(int argc, char **argv)
 	};
 	struct sigaction sa;
 	const char *sockarg = NULL, *e;
-	char lock[2 * KEEP_PATH_MAX + 16], *end, *slash;
+	char lock[2 * KEEP_PATH_MAX + 16], why[SKP_STORE_WHY_MAX];
+	char *end, *slash;
 	long v;
 	int ch, fg = 0, lockfd = -1, rc, fd;
 	pid_t pid;
@@ -1070,6 +1077,11 @@ skp_cli_keeper(int argc, char **argv)
 		    "$XDG_RUNTIME_DIR/sk-phone or /tmp/sk-phone-UID, the "
 		    "user's own, mode 0700)", skp_strerror(rc));
 		return 1;
+	}
+	if (skp_store_computer_dir(K.state, sizeof(K.state), why,
+	    sizeof(why)) != SKP_OK) {
+		K.state[0] = '\0';
+		dbg("no saved TLS sessions: %s", why);
 	}
 	snprintf(K.dir, sizeof(K.dir), "%s", K.sock);
 	if ((slash = strrchr(K.dir, '/')) != NULL)

@@ -579,6 +579,30 @@ def off_goes_direct():
           "a relative SK_PHONE_KEEPER is not explained", err)
 
 
+@keeper.case
+def libwebsockets_only_when_direct():
+    """libsk-phone.so links neither libwebsockets nor libssl: it loads
+    them for a relay connection of its own (include/sk-phone/lazylib.h),
+    never for a call through the keeper (ld.so's LD_DEBUG=files, which
+    ssh-keygen passes on to ssh-sk-helper)."""
+    rc, err, _ = sign()
+    check(rc == 0, "sign", err)
+    rc, err, _ = sign(LD_DEBUG="files")
+    check(rc == 0 and "through the keeper" in done_line(err),
+          "the call did not go through the keeper", err)
+    check("file=libsk-phone.so" in err or "libsk-phone.so" in err,
+          "LD_DEBUG did not reach ssh-sk-helper", err)
+    loaded = re.findall(r"file=(\S+)", err)
+    check(not [x for x in loaded if "libwebsockets" in x or "libssl" in x],
+          "libwebsockets or libssl loaded for a call through the keeper",
+          "\n".join(loaded))
+    rc, err, _ = sign(LD_DEBUG="files", SK_PHONE_KEEPER="off")
+    check(rc == 0 and "directly" in done_line(err), "sign directly", err)
+    check(re.search(r"file=libwebsockets\.so\S* \[0\];\s+dynamically "
+                    r"loaded by \S*libsk-phone\.so", err) is not None,
+          "libwebsockets not loaded by the provider for a direct call", err)
+
+
 def main():
     global K
     K = Kit(sys.argv[1], "keeper")

@@ -16,6 +16,8 @@ connection, the TLS version and whether the saved session was resumed.
   ........................................................ symlink_not_followed
   the CA file's content changed: the session is not offered  other_ca_not_resumed
   a relay that speaks TLS 1.2 only: full, then resumed ...... tls12_resumed
+  the connection keeper resumes the session a direct call saved, from
+  the same file ............................................ keeper_resumes
 """
 
 import os
@@ -202,6 +204,30 @@ def tls12_resumed():
     finally:
         K.stop(K.relay)
         start_relay()
+
+
+@T.case
+def keeper_resumes():
+    """The keeper's relay connections use the computer's file too: a
+    session a direct call saved is resumed when the keeper connects."""
+    K.stop_keepers()
+    fresh()
+    before = K.log("keeper").count(RESUMED)
+    rc, out, err, _ = K.run([SSH_KEYGEN, "-Y", "sign", "-f", K.path("key"),
+                             "-n", "file", K.path("message")],
+                            env=K.env(SK_PHONE_DEBUG=1,
+                                      SSH_SK_PROVIDER=K.provider))
+    try:
+        check(rc == 0 and "through the keeper" in err,
+              "the call did not go through the keeper", out + err)
+        log = K.log("keeper")
+        check(log.count(RESUMED) == before + 1,
+              "the keeper's connection did not resume the saved session",
+              log)
+    finally:
+        K.stop_keepers()
+        if os.path.exists(K.path("message") + ".sig"):
+            os.unlink(K.path("message") + ".sig")
 
 
 def main():

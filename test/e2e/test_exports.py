@@ -36,6 +36,16 @@ def main():
     cases.append(("no_other_sk_symbol", sk == WANT, "sk_*: %s" % sorted(sk)))
     skp = {n for _, n in defined if n.startswith("skp_")}
     cases.append(("core_hidden", not skp, "skp_*: %s" % sorted(skp)))
+    # libwebsockets and libssl are loaded on the first relay connection
+    # (include/sk-phone/lazylib.h), not with every signature.
+    dyn = subprocess.run(["readelf", "-d", lib], capture_output=True,
+                         text=True, timeout=30, check=True).stdout
+    needed = [ln.split("[")[-1].rstrip("]") for ln in dyn.splitlines()
+              if "(NEEDED)" in ln]
+    cases.append(("websockets_and_ssl_not_linked",
+                  needed and not [n for n in needed if
+                                  n.startswith(("libwebsockets", "libssl"))],
+                  "NEEDED: %s" % needed))
     # ssh-agent loads providers only from its -P allowlist, by default
     # /usr/lib*/* and /usr/local/lib*/* ('*' crosses '/'), after realpath.
     if len(sys.argv) > 2:

@@ -21,26 +21,26 @@ struct lws {
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-int
-lws_frame_is_binary(struct lws *wsi)
+static int
+stub_lws_frame_is_binary(struct lws *wsi)
 {
 	return wsi->binary;
 }
 
-int
-lws_is_first_fragment(struct lws *wsi)
+static int
+stub_lws_is_first_fragment(struct lws *wsi)
 {
 	return wsi->first;
 }
 
-int
-lws_is_final_fragment(struct lws *wsi)
+static int
+stub_lws_is_final_fragment(struct lws *wsi)
 {
 	return wsi->final;
 }
 
-void
-lws_close_reason(struct lws *wsi, enum lws_close_status status,
+static void
+stub_lws_close_reason(struct lws *wsi, enum lws_close_status status,
     unsigned char *buf, size_t len)
 {
 	(void)wsi;
@@ -49,8 +49,8 @@ lws_close_reason(struct lws *wsi, enum lws_close_status status,
 	(void)len;
 }
 
-int
-lws_callback_on_writable(struct lws *wsi)
+static int
+stub_lws_callback_on_writable(struct lws *wsi)
 {
 	(void)wsi;
 	return 1;
@@ -167,6 +167,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 	int closed = 0;
 
+	sym_lws_frame_is_binary = stub_lws_frame_is_binary;
+	sym_lws_is_first_fragment = stub_lws_is_first_fragment;
+	sym_lws_is_final_fragment = stub_lws_is_final_fragment;
+	sym_lws_close_reason = stub_lws_close_reason;
+	sym_lws_callback_on_writable = stub_lws_callback_on_writable;
 	if (byte(&s, &mode) != 0 || (r = skp_relay_new(NULL)) == NULL)
 		return 0;
 	memset(&w, 0, sizeof(w));
