@@ -26,7 +26,11 @@
 #include "sk-phone/store.h"
 
 #define KC_PATH_MAX	sizeof(((struct sockaddr_un *)0)->sun_path)
-#define KC_STEP_MS	10	/* between tries while a keeper starts */
+/*
+ * Between tries while a keeper starts (it listens 10 - 20 ms after the
+ * spawn): a try is one connect(2) that fails at once.
+ */
+#define KC_STEP_MS	2
 
 /* -- the codec ------------------------------------------------------ */
 

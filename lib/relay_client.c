@@ -460,6 +460,8 @@ struct skp_relay {
 	int			 port;
 	int			 tls;
 	int			 debug;
+	int			 pfd;		/* the socket lws polls, or -1 */
+	short			 pevents;	/* and for what */
 };
 
 static uint64_t
@@ -1018,6 +1020,21 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			r->wsi = NULL;
 		conn_ended(r, SKP_ERR_NETWORK);
 		return 0;
+	case LWS_CALLBACK_ADD_POLL_FD:
+	case LWS_CALLBACK_CHANGE_MODE_POLL_FD:
+		/* What the connection waits for, for skp_relay_connect_fd(). */
+		if (in != NULL && wsi == r->wsi) {
+			const struct lws_pollargs *pa = in;
+
+			r->pfd = pa->fd;
+			r->pevents = (short)pa->events;
+		}
+		return 0;
+	case LWS_CALLBACK_DEL_POLL_FD:
+		if (in != NULL &&
+		    ((const struct lws_pollargs *)in)->fd == r->pfd)
+			r->pfd = -1;
+		return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
 		if (wsi == r->wsi) {
 			r->wsi = NULL;
@@ -1054,6 +1071,7 @@ skp_relay_new(const struct skp_relay_opts *opts)
 	r->txtail = &r->tx;
 	r->evtail = &r->evq;
 	r->debug = debug_enabled();
+	r->pfd = -1;
 	return r;
 }
 
@@ -1666,6 +1684,16 @@ skp_relay_service(skp_relay_t *r, int timeout_ms, struct skp_relay_event *ev)
 			break;
 	}
 	return SKP_ERR_TIMEOUT;
+}
+
+int
+skp_relay_connect_fd(const skp_relay_t *r, short *events)
+{
+	if (r == NULL || events == NULL || r->state != CS_CONNECTING ||
+	    r->wsi == NULL || r->pfd < 0)
+		return -1;
+	*events = r->pevents;
+	return r->pfd;
 }
 
 int

@@ -940,14 +940,25 @@ loop(void)
 		connecting = 0;
 		for (rc = K.rs; rc != NULL && n < (int)(sizeof(pfd) /
 		    sizeof(pfd[0])); rc = rc->next) {
-			if (!rc->open) {
-				connecting = 1;
+			if (rc->open) {
+				pfd[n].fd = skp_relay_fd(rc->r);
+				pfd[n++].events = POLLIN;
 				continue;
 			}
-			pfd[n].fd = skp_relay_fd(rc->r);
-			pfd[n++].events = POLLIN;
+			/*
+			 * Connecting: woken by its socket (the TCP connect,
+			 * TLS, the upgrade), else every few ms until there is
+			 * one; and at least every 50 ms for lws's timers.
+			 */
+			if ((pfd[n].fd = skp_relay_connect_fd(rc->r,
+			    &pfd[n].events)) >= 0) {
+				n++;
+				if (connecting == 0)
+					connecting = 50;
+			} else
+				connecting = 5;
 		}
-		wait = connecting ? 5 : 1000;
+		wait = connecting ? connecting : 1000;
 		(void)poll(pfd, (nfds_t)n, wait);
 		if (pfd[0].revents & POLLIN)
 			l_accept();

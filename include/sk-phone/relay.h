@@ -273,6 +273,13 @@ int	skp_relay_connect_finish(skp_relay_t *, int timeout_ms);
  * deadline (skp_relay_free() ends a connection that took too long).
  */
 int	skp_relay_connect_step(skp_relay_t *);
+/*
+ * While such a connection is under way: the socket and the poll(2)
+ * events it waits for (POLLIN, POLLOUT), so that the program wakes as
+ * soon as the connection can move on, then calls _step; -1 when there is
+ * none to wait on yet (call _step again within a few ms).
+ */
+int	skp_relay_connect_fd(const skp_relay_t *, short *events);
 
 /*
  * A relay list (include/sk-phone/relayurl.h: URLs of one relay, joined
