@@ -43,6 +43,13 @@ def timed(kit, argv, env):
 def main():
     build = os.path.abspath(sys.argv[1])
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 30
+    # Both ways through the phone count against its replay cache: 256
+    # request ids per computer kept 10 minutes (PROTOCOL.md §8.3).
+    if runs > 120:
+        print("run.py: at most 120 runs (the phone refuses more than 256 "
+              "requests from one computer in 10 minutes; both ways go "
+              "through it)", file=sys.stderr)
+        return 2
     # Everything, the phone's state folder included, in memory when the
     # machine has /dev/shm: the phone syncs its replay list and counters
     # to disk before it answers, and a disk's fsync latency (milliseconds
