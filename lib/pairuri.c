@@ -333,15 +333,8 @@ skp_pairuri_encode_web(const struct skp_pairuri *u, char *out, size_t outlen)
 static int
 is_newer_version(const struct span *v)
 {
-	size_t i;
-
-	if (v->len == 0 || (v->len > 1 && v->p[0] == '0'))
-		return 0;
-	for (i = 0; i < v->len; i++)
-		if (!is_digit(v->p[i]))
-			return 0;
-	/* Any other well-formed number, however long, is larger than 3. */
-	return !(v->len == 1 && v->p[0] >= '0' && v->p[0] <= '3');
+	return skp_pairuri_newer_version(v->p, v->len,
+	    SKP_PAIRURI_VERSION_LIST);
 }
 
 /*
@@ -587,4 +580,20 @@ int
 skp_pairuri_parse_decimal(const char *p, size_t n, uint64_t *out)
 {
 	return parse_decimal(p, n, out);
+}
+
+int
+skp_pairuri_newer_version(const char *p, size_t n, uint64_t ours)
+{
+	uint64_t v;
+	size_t i;
+
+	if (n == 0 || (n > 1 && p[0] == '0'))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!is_digit(p[i]))
+			return 0;
+	/* Every well-formed number, however long, is one; too long for
+	 * 64 bits is newer than any of ours. */
+	return parse_decimal(p, n, &v) != SKP_OK || v > ours;
 }

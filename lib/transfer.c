@@ -76,7 +76,6 @@ split_query(const char *q, size_t n, struct span val[U_COUNT])
 {
 	int seen[U_COUNT] = { 0 };
 	size_t i = 0, end, j;
-	uint64_t v;
 	int rc = SKP_OK;
 
 	while (i <= n) {
@@ -98,15 +97,8 @@ split_query(const char *q, size_t n, struct span val[U_COUNT])
 		i = end + 1;
 	}
 	/* Version first: a newer transfer may change everything else. */
-	if (seen[U_V] == 1 && skp_pairuri_parse_decimal(val[U_V].p,
-	    val[U_V].len, &v) == SKP_OK && v > SKP_TRANSFER_VERSION)
-		return SKP_ERR_VERSION;
-	/* Too long for 64 bits, and still a number: newer all the same. */
-	for (j = 0; seen[U_V] == 1 && j < val[U_V].len &&
-	    val[U_V].p[j] >= '0' && val[U_V].p[j] <= '9'; j++)
-		;
-	if (seen[U_V] == 1 && j == val[U_V].len && j > 20 &&
-	    val[U_V].p[0] != '0')
+	if (seen[U_V] == 1 && skp_pairuri_newer_version(val[U_V].p,
+	    val[U_V].len, SKP_TRANSFER_VERSION))
 		return SKP_ERR_VERSION;
 	for (j = 0; j < U_COUNT; j++)
 		if (seen[j] != 1)

@@ -67,6 +67,12 @@ int	skp_pairuri_check_fresh(const struct skp_pairuri *, uint64_t now);
 void	skp_pairuri_clear(struct skp_pairuri *);
 /* A decimal without sign or leading zero that fits 64 bits. */
 int	skp_pairuri_parse_decimal(const char *, size_t len, uint64_t *);
+/*
+ * Whether a version field is a newer version than ours: a decimal
+ * without sign or leading zero, larger than ours, however long (past
+ * 64 bits too). Not a well-formed number: 0 (the caller says FORMAT).
+ */
+int	skp_pairuri_newer_version(const char *, size_t len, uint64_t ours);
 
 /* Field rules shared with the pairing payloads and the state files. */
 /* skp_relayurl_parse() without the parts (include/sk-phone/relayurl.h). */

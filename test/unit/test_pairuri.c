@@ -357,6 +357,15 @@ refuse_newer_version(void)
 	CHECK_RC(parse(mk("4", "x", "y", "z", "", "", "&q=new")),
 	    SKP_ERR_VERSION);
 	CHECK_RC(parse("sk-phone://pair?v=4"), SKP_ERR_VERSION);
+	CHECK_RC(parse("sk-phone://pair?v=18446744073709551616"),
+	    SKP_ERR_VERSION);
+	/* Not a number, or a leading zero: malformed, not newer. */
+	CHECK_RC(parse("sk-phone://pair?v=04"), SKP_ERR_FORMAT);
+	CHECK_RC(parse("sk-phone://pair?v=4a"), SKP_ERR_FORMAT);
+	CHECK(skp_pairuri_newer_version("3", 1, 3) == 0);
+	CHECK(skp_pairuri_newer_version("4", 1, 3) == 1);
+	CHECK(skp_pairuri_newer_version("", 0, 3) == 0);
+	CHECK(skp_pairuri_newer_version("99999999999999999999", 20, 3) == 1);
 }
 
 /* Protocol 1's URI: refused as older, whatever else it holds. */

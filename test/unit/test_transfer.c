@@ -142,6 +142,11 @@ uri_refusals(void)
 	    SKP_ERR_VERSION);
 	CHECK_RC(parse(mk("123456789012345678901234567890", "x", "", "", "",
 	    "")), SKP_ERR_VERSION);
+	/* Past 64 bits with 20 digits: newer all the same, not malformed. */
+	CHECK_RC(parse(mk("18446744073709551616", "x", "", "", "", "")),
+	    SKP_ERR_VERSION);
+	CHECK_RC(parse(mk("99999999999999999999", KEY_B64, SEC_B64, RELAY_B64,
+	    "1", "")), SKP_ERR_VERSION);
 	CHECK_RC(parse(mk("0", KEY_B64, SEC_B64, RELAY_B64, "1", "")),
 	    SKP_ERR_FORMAT);
 	CHECK_RC(parse(mk("01", KEY_B64, SEC_B64, RELAY_B64, "1", "")),

@@ -106,6 +106,10 @@ test('refusals: URI and payload', () => {
 		return 'OK';
 	};
 	assert.equal(code(() => T.parseTransferUri(good({ v: '2', k: 'x' }))), 'VERSION');
+	// However long, as the C parser (test/unit/test_transfer.c).
+	for (const v of ['18446744073709551616', '123456789012345678901234567890'])
+		assert.equal(code(() => T.parseTransferUri(good({ v, k: 'x' }))), 'VERSION', v);
+	assert.equal(code(() => T.parseTransferUri(good({ v: '01' }))), 'FORMAT');
 	assert.equal(code(() => T.parseTransferUri(good({ v: '0' }))), 'FORMAT');
 	assert.equal(code(() => T.parseTransferUri(good({ t: null }))), 'FORMAT');
 	assert.equal(code(() => T.parseTransferUri(good() + '&t=1')), 'FORMAT');

@@ -55,8 +55,8 @@ export function parseTransferUri(uri) {
 			bad = true;
 		}
 	}
-	// A newer version wins over every other complaint.
-	if (count.v === 1 && val.v.length > 0 && val.v.length <= 20 &&
+	// A newer version wins over every other complaint, however long.
+	if (count.v === 1 && val.v.length > 0 &&
 	    [...val.v].every(isDigit) && (val.v.length === 1 || val.v[0] !== '0') &&
 	    BigInt(val.v) > BigInt(TRANSFER_VERSION))
 		throw new SkpError('VERSION', 'this transfer code is from a newer ' +
