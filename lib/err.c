@@ -46,6 +46,8 @@ static const char *const messages[] = {
 	    "protocol 2: an sk-phone-relay older than protocol 2 does that "
 	    "(update it), and so does a proxy whose relay is down",
 							/* -37 */
+	"a library sk-phone loads to reach the relay is missing: "
+	    "reinstall sk-phone",			/* -38 */
 };
 
 const char *

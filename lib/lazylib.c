@@ -16,7 +16,7 @@ SKP_LAZYLIB_SSL(SKP_LAZYLIB_DEFINE)
 #undef SKP_LAZYLIB_DEFINE
 
 static pthread_once_t	once = PTHREAD_ONCE_INIT;
-static int		loaded_rc = SKP_ERR_UNSUPPORTED;
+static int		loaded_rc = SKP_ERR_LIBRARY;
 
 /*
  * dlsym() answers a void *, which ISO C does not convert to a function

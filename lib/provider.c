@@ -460,6 +460,12 @@ prov_error(const struct prov *p, const struct skp_store_pairing *ph,
 		    "`sk-phone pair --ca FILE`",
 		    ph != NULL ? ph->ca_file : "", name);
 		return SSH_SK_ERR_DEVICE_NOT_FOUND;
+	case SKP_ERR_LIBRARY:
+		/* The line before says which library, and what to install. */
+		say("cannot connect to the relay %s: a library sk-phone loads "
+		    "for it is missing (said above); reinstall sk-phone",
+		    ph != NULL ? ph->relay : "");
+		return SSH_SK_ERR_GENERAL;
 	case SKP_ERR_LIMIT:
 		say("the relay refused the request (too many calls): try "
 		    "again");

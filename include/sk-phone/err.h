@@ -46,7 +46,8 @@
 #define SKP_ERR_HOST_UNVERIFIED	-35	/* host info does not verify */
 #define SKP_ERR_OLD_VERSION	-36	/* written by an older sk-phone */
 #define SKP_ERR_RELAY_PROTOCOL	-37	/* the relay refused the websocket */
-#define SKP_ERR_LAST		-37
+#define SKP_ERR_LIBRARY		-38	/* a library to load is missing */
+#define SKP_ERR_LAST		-38
 
 const char *skp_strerror(int);
 /* A one-line message for the user into why (when given): what, where, fix. */

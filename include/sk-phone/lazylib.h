@@ -65,7 +65,7 @@ SKP_LAZYLIB_SSL(SKP_LAZYLIB_DECLARE)
 
 /*
  * Loads both libraries and every symbol above, once per process (thread
- * safe). SKP_OK, or SKP_ERR_UNSUPPORTED when a library or a symbol is
+ * safe). SKP_OK, or SKP_ERR_LIBRARY when a library or a symbol is
  * missing: the first such call says which on stderr, and what to install.
  * The libraries stay loaded for the life of the process (like libraries
  * linked the usual way; libssl cannot be unloaded safely).

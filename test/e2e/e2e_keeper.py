@@ -606,6 +606,48 @@ def libwebsockets_only_when_direct():
           "libwebsockets not loaded by the provider for a direct call", err)
 
 
+@keeper.case
+def libwebsockets_missing():
+    """libwebsockets hidden (a bind mount of /dev/null over it, in a
+    mount namespace of the signature's own): through the running keeper
+    the signature still works, since the provider does not load it; a
+    direct one fails saying which library is missing and what to do, and
+    blames neither the phone nor the relay."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        raise skpe2e.Skip("hiding a library needs root and unshare(1)")
+    rc, err, _ = sign()
+    check(rc == 0, "sign", err)
+    pid = keeper_pid()
+    check(pid is not None, "no keeper")
+    with open("/proc/%d/maps" % pid) as f:
+        libs = {ln.split()[-1] for ln in f if "libwebsockets.so" in ln}
+    check(len(libs) == 1, "the keeper has not one libwebsockets", str(libs))
+    lib = libs.pop()
+    msg = K.path("message.txt")
+    hide = ["unshare", "-m", "sh", "-c",
+            'mount --bind /dev/null "$0" && exec "$@"', lib, SSH_KEYGEN,
+            "-Y", "sign", "-f", K.path("key"), "-n", "file", msg]
+    for way in ("keeper", "off"):
+        if os.path.exists(msg + ".sig"):
+            os.unlink(msg + ".sig")
+        env = K.env(SSH_SK_PROVIDER=K.provider, SK_PHONE_DEBUG="1")
+        if way == "off":
+            env["SK_PHONE_KEEPER"] = "off"
+        rc, out, err, _ = K.run(hide, env=env)
+        if way == "keeper":
+            check(rc == 0 and "through the keeper" in done_line(err),
+                  "without libwebsockets, the keeper's way failed", err)
+            continue
+        check(rc != 0, "a direct call without libwebsockets succeeded", err)
+        check(re.search(r"sk-phone: cannot load libwebsockets\.so\S* "
+                        r"\(.*\): install ", err) is not None and
+              "a library sk-phone loads for it is missing" in err,
+              "the missing library is not said", err)
+        said = "\n".join(x for x in err.splitlines() if "debug:" not in x)
+        check("does not support" not in said and "phone '" not in said,
+              "the phone is blamed for a missing library", err)
+
+
 def main():
     global K
     K = Kit(sys.argv[1], "keeper")

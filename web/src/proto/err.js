@@ -11,7 +11,7 @@ export const CODES = Object.freeze({
 	VERIFY: -25, PIN_REQUIRED: -26, NOT_PAIRED: -27, CORRUPT: -28,
 	LIMIT: -29, CLOSED: -30, PIN_INVALID: -31, HOSTKEY: -32,
 	UV_UNAVAILABLE: -33, TLS: -34, HOST_UNVERIFIED: -35, OLD_VERSION: -36,
-	RELAY_PROTOCOL: -37,
+	RELAY_PROTOCOL: -37, LIBRARY: -38,
 });
 
 export class SkpError extends Error {
