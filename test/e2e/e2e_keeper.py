@@ -9,7 +9,9 @@ middle of a call, the provider fails within 2 s saying so; a stale
 socket, a keeper that does not answer, a socket or folder of another
 user: the provider goes direct; the keeper refuses a peer of another
 user (SO_PEERCRED); what it relays holds no plaintext of the request;
-SK_PHONE_KEEPER=off goes direct and starts nothing.
+SK_PHONE_KEEPER=off goes direct and starts nothing; the provider loads
+libwebsockets only for a direct call, and without it the keeper's way
+still signs while the direct way says what is missing.
 """
 
 import os
