@@ -480,7 +480,9 @@ skp_tlssess_free(skp_tlssess_t **sp)
 	/* Each connection's new ticket (RFC 8446 §C.4: not reused). */
 	if (s->dir[0] != '\0' && s->done && s->fresh != NULL)
 		save(s);
-	sym_SSL_SESSION_free(s->loaded);
+	/* Set only once libssl is loaded (skp_tlssess_new). */
+	if (s->loaded != NULL)
+		sym_SSL_SESSION_free(s->loaded);
 	if (s->fresh != NULL) {
 		skp_wipe(s->fresh, s->freshlen);
 		free(s->fresh);
