@@ -5,6 +5,7 @@
  */
 #undef OPENSSL_NO_DEPRECATED
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -460,8 +461,6 @@ struct skp_relay {
 	int			 port;
 	int			 tls;
 	int			 debug;
-	int			 pfd;		/* the socket lws polls, or -1 */
-	short			 pevents;	/* and for what */
 };
 
 static uint64_t
@@ -1020,21 +1019,6 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			r->wsi = NULL;
 		conn_ended(r, SKP_ERR_NETWORK);
 		return 0;
-	case LWS_CALLBACK_ADD_POLL_FD:
-	case LWS_CALLBACK_CHANGE_MODE_POLL_FD:
-		/* What the connection waits for, for skp_relay_connect_fd(). */
-		if (in != NULL && wsi == r->wsi) {
-			const struct lws_pollargs *pa = in;
-
-			r->pfd = pa->fd;
-			r->pevents = (short)pa->events;
-		}
-		return 0;
-	case LWS_CALLBACK_DEL_POLL_FD:
-		if (in != NULL &&
-		    ((const struct lws_pollargs *)in)->fd == r->pfd)
-			r->pfd = -1;
-		return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
 		if (wsi == r->wsi) {
 			r->wsi = NULL;
@@ -1071,7 +1055,6 @@ skp_relay_new(const struct skp_relay_opts *opts)
 	r->txtail = &r->tx;
 	r->evtail = &r->evq;
 	r->debug = debug_enabled();
-	r->pfd = -1;
 	return r;
 }
 
@@ -1686,14 +1669,22 @@ skp_relay_service(skp_relay_t *r, int timeout_ms, struct skp_relay_event *ev)
 	return SKP_ERR_TIMEOUT;
 }
 
+/*
+ * lws tells which events it waits for only through the external poll
+ * callbacks, which Debian's libwebsockets is built without
+ * (LWS_WITH_EXTERNAL_POLL): so POLLIN, what the connection waits for
+ * longest (the relay's answer to TLS and to the upgrade).
+ */
 int
 skp_relay_connect_fd(const skp_relay_t *r, short *events)
 {
+	int fd;
+
 	if (r == NULL || events == NULL || r->state != CS_CONNECTING ||
-	    r->wsi == NULL || r->pfd < 0)
+	    r->wsi == NULL || (fd = (int)sym_lws_get_socket_fd(r->wsi)) < 0)
 		return -1;
-	*events = r->pevents;
-	return r->pfd;
+	*events = POLLIN;
+	return fd;
 }
 
 int

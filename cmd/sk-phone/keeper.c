@@ -946,19 +946,16 @@ loop(void)
 				continue;
 			}
 			/*
-			 * Connecting: woken by its socket (the TCP connect,
-			 * TLS, the upgrade), else every few ms until there is
-			 * one; and at least every 50 ms for lws's timers.
+			 * Connecting: woken when the relay answers (TLS, the
+			 * upgrade), and every 5 ms for the rest (the TCP
+			 * connect, the writes), as skp_relay_connect_fd says.
 			 */
+			connecting = 1;
 			if ((pfd[n].fd = skp_relay_connect_fd(rc->r,
-			    &pfd[n].events)) >= 0) {
+			    &pfd[n].events)) >= 0)
 				n++;
-				if (connecting == 0)
-					connecting = 50;
-			} else
-				connecting = 5;
 		}
-		wait = connecting ? connecting : 1000;
+		wait = connecting ? 5 : 1000;
 		(void)poll(pfd, (nfds_t)n, wait);
 		if (pfd[0].revents & POLLIN)
 			l_accept();

@@ -274,10 +274,12 @@ int	skp_relay_connect_finish(skp_relay_t *, int timeout_ms);
  */
 int	skp_relay_connect_step(skp_relay_t *);
 /*
- * While such a connection is under way: the socket and the poll(2)
- * events it waits for (POLLIN, POLLOUT), so that the program wakes as
- * soon as the connection can move on, then calls _step; -1 when there is
- * none to wait on yet (call _step again within a few ms).
+ * While such a connection is under way: its socket, and the poll(2)
+ * events to wait for on it (POLLIN: the relay's answers to TLS and to the
+ * upgrade), so that the program wakes when the relay speaks, then calls
+ * _step; -1 when there is no socket yet. What the connection does on its
+ * own (the TCP connect completing, writing the upgrade) still needs _step
+ * every few ms: poll with a timeout of at most 5 ms.
  */
 int	skp_relay_connect_fd(const skp_relay_t *, short *events);
 

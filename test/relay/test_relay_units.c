@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -547,7 +548,8 @@ connect_halves(void)
 	skp_relay_t *r;
 	char url[64];
 	uint64_t t0;
-	int fd, rc;
+	short ev;
+	int fd, cfd, rc;
 
 	REQUIRE((r = skp_relay_new(NULL)) != NULL);
 	CHECK_RC(skp_relay_connect_start(NULL, "ws://127.0.0.1:1", 1000),
@@ -576,8 +578,27 @@ connect_halves(void)
 	/* It did not wait for the upgrade. */
 	CHECK(mono_ms() - t0 < 1000);
 	CHECK_RC(skp_relay_connect_start(r, url, 5000), SKP_ERR_STATE);
+	/*
+	 * Under way: the socket to wait on, for the upgrade's answer, and
+	 * it is the one that reaches the listener (a program's poll wakes
+	 * when the relay speaks).
+	 */
+	ev = 0;
+	cfd = skp_relay_connect_fd(r, &ev);
+	CHECK(cfd >= 0 && (ev & POLLIN) != 0);
+	if (cfd >= 0) {
+		struct sockaddr_in peer;
+		socklen_t plen = sizeof(peer);
+
+		CHECK(getpeername(cfd, (struct sockaddr *)&peer, &plen) == 0 &&
+		    peer.sin_port == sa.sin_port);
+	}
+	CHECK(skp_relay_connect_fd(r, NULL) == -1);
+	CHECK(skp_relay_connect_fd(NULL, &ev) == -1);
 	t0 = mono_ms();
 	CHECK_RC(skp_relay_connect_finish(r, 200), SKP_ERR_TIMEOUT);
+	/* Over: nothing to wait on. */
+	CHECK(skp_relay_connect_fd(r, &ev) == -1);
 	CHECK(mono_ms() - t0 >= 150 && mono_ms() - t0 < 3000);
 	close(fd);
 	/* Refused at once: the error comes from finish. */
