@@ -1,20 +1,24 @@
 /* sk-phone status, unpair and keys: the paired phones and their keys. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
 
+#include "skp-config.h"
 #include "sk-api.h"
 #include "sk-phone/call.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/ctap.h"
 #include "sk-phone/err.h"
+#include "sk-phone/keeper.h"
 #include "sk-phone/keyhandle.h"
 #include "sk-phone/relay.h"
 #include "sk-phone/relayurl.h"
@@ -134,6 +138,72 @@ phone_plain(const char *dir, const struct skp_store_pairing *ph,
 	return rc;
 }
 
+/*
+ * The connection keeper (PROTOCOL.md §11): its lock file names its pid;
+ * running when that process is a keeper of ours. The lock itself is not
+ * tried: holding it even a moment would turn away a keeper starting then.
+ */
+static void
+keeper_line(void)
+{
+	char path[512], lock[600], pid[32], proc[64], cmd[256];
+	const char *e = secure_getenv("SK_PHONE_KEEPER"), *prog;
+	char *slash, *end;
+	ssize_t n = 0, m = 0;
+	long v = 0;
+	int fd, running = 0;
+
+	if (e != NULL && strcmp(e, "off") == 0) {
+		printf("keeper: off (SK_PHONE_KEEPER=off: every signature "
+		    "connects to the relay itself)\n");
+		return;
+	}
+	/* The program the provider would start, as it chooses it. */
+	if (e != NULL && e[0] != '\0' && e[0] != '/') {
+		printf("keeper: none (SK_PHONE_KEEPER=%s is not an absolute "
+		    "path): signatures connect directly\n", e);
+		return;
+	}
+	prog = e != NULL && e[0] != '\0' ? e : SKP_KEEPER_PROG;
+	if (skp_keeper_socket_path(path, sizeof(path)) != SKP_OK) {
+		printf("keeper: none (no folder for its socket: "
+		    "$XDG_RUNTIME_DIR/sk-phone or /tmp/sk-phone-UID, the "
+		    "user's own, mode 0700); signatures connect directly\n");
+		return;
+	}
+	snprintf(lock, sizeof(lock), "%s", path);
+	if ((slash = strrchr(lock, '/')) != NULL)
+		snprintf(slash + 1, sizeof(lock) - (size_t)(slash + 1 - lock),
+		    "%s", SKP_KEEPER_LOCK);
+	if ((fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		n = read(fd, pid, sizeof(pid) - 1);
+		close(fd);
+	}
+	pid[n > 0 ? n : 0] = '\0';
+	errno = 0;
+	v = strtol(pid, &end, 10);
+	/* Its command line: "sk-phone\0keeper\0..." (argv[1] is keeper). */
+	if (errno == 0 && end != pid && (*end == '\n' || *end == '\0') &&
+	    v > 1 && v <= INT32_MAX && kill((pid_t)v, 0) == 0) {
+		snprintf(proc, sizeof(proc), "/proc/%ld/cmdline", v);
+		if ((fd = open(proc, O_RDONLY | O_CLOEXEC)) >= 0) {
+			m = read(fd, cmd, sizeof(cmd) - 1);
+			close(fd);
+		}
+		cmd[m > 0 ? m : 0] = '\0';
+		running = m > 0 && (size_t)m > strlen(cmd) + 1 &&
+		    strcmp(cmd + strlen(cmd) + 1, "keeper") == 0;
+	}
+	if (running)
+		printf("keeper: running (pid %ld, %s)\n", v, path);
+	else if (access(prog, X_OK) != 0)
+		printf("keeper: none (%s is not installed): signatures "
+		    "connect directly\n", prog);
+	else
+		printf("keeper: not running (the next signature starts it, "
+		    "%s)\n", path);
+}
+
 int
 skp_cli_status(int argc, char **argv)
 {
@@ -184,6 +254,7 @@ skp_cli_status(int argc, char **argv)
 	if (skp_cli_load(dir, sizeof(dir), &id, &phones, 1) != 0)
 		goto out;
 	printf("state: %s\n", dir);
+	keeper_line();
 	for (i = 0; (ph = skp_store_phones_at(phones, i)) != NULL; i++) {
 		at = (time_t)ph->paired_at;
 		if (localtime_r(&at, &tm) == NULL ||

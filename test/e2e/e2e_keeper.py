@@ -650,6 +650,47 @@ def libwebsockets_missing():
               "the phone is blamed for a missing library", err)
 
 
+@keeper.case
+def status_says():
+    """`sk-phone status` says whether the keeper runs, and its pid (from
+    its lock file, checked against the process), or that it is off."""
+    def status(**extra):
+        rc, out, err, _ = K.run([K.cli, "status"], env=K.env(**extra))
+        lines = [x for x in out.splitlines() if x.startswith("keeper:")]
+        check(rc == 0 and len(lines) == 1, "sk-phone status", out + err)
+        return lines[0]
+    fresh()
+    line = status()
+    check(line.startswith("keeper: not running (the next signature "
+                          "starts it, " + sock_path()),
+          "a keeper said to run before any call", line)
+    rc, err, _ = sign()
+    check(rc == 0, "sign", err)
+    pid = keeper_pid()
+    line = status()
+    check(line == "keeper: running (pid %d, %s)" % (pid, sock_path()),
+          "the running keeper not said", line)
+    check(keeper_pid() == pid, "the keeper went away after status")
+    check(status(SK_PHONE_KEEPER="off").startswith("keeper: off"),
+          "SK_PHONE_KEEPER=off not said")
+    # As the provider would choose: a program that is not there, or a
+    # relative path, starts nothing.
+    K.stop_keepers()
+    gone = K.path("no-such-dir", "sk-phone")
+    check(status(SK_PHONE_KEEPER=gone) == "keeper: none (%s is not "
+          "installed): signatures connect directly" % gone,
+          "a missing keeper program not said")
+    check(status(SK_PHONE_KEEPER="relative/sk-phone").startswith(
+          "keeper: none (SK_PHONE_KEEPER=relative/sk-phone is not an "
+          "absolute path)"), "a relative SK_PHONE_KEEPER not said")
+    # A stale lock file (a keeper killed): not running.
+    K.stop_keepers()
+    with open(os.path.join(sock_dir(), "keeper.lock"), "w") as f:
+        f.write("%d\n" % pid)
+    check(status().startswith("keeper: not running"),
+          "a dead keeper's lock file said to run")
+
+
 def main():
     global K
     K = Kit(sys.argv[1], "keeper")
