@@ -122,6 +122,13 @@ wait_file() {
 
 export SK_PHONE_DIR="$tmp/computer"
 export SK_PHONE_TIMEOUT=30
+# The connection keeper of this build (`sk-phone keeper`), started by the
+# first signature, its socket in the demo's own runtime folder: the
+# signatures after it reach the relay over its open connection. It exits
+# by itself when that folder is removed at the end.
+export XDG_RUNTIME_DIR="$tmp/run"
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+export SK_PHONE_KEEPER="$cli"
 phonedir=$tmp/phone
 
 echo "==> starting the relay on 127.0.0.1"
@@ -160,6 +167,7 @@ echo "==> ssh-keygen -t ecdsa-sk -w $provider"
 ssh-keygen -q -t ecdsa-sk -w "$provider" -N '' -C demo@sk-phone \
     -f "$tmp/id_ecdsa_sk" </dev/null
 sed 's/^/    /' "$tmp/id_ecdsa_sk.pub"
+"$cli" status --timeout 5 | grep '^keeper:' | sed 's/^/    /'
 
 echo "==> a throwaway sshd on 127.0.0.1"
 if [ ! -d /run/sshd ] && ! mkdir -p /run/sshd 2>/dev/null; then
