@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "skp-config.h"
 #include "sk-phone/buf.h"
 #include "sk-phone/crypto.h"
 #include "sk-phone/err.h"
@@ -395,6 +396,22 @@ kc_fail(skp_keeper_t *k, int err, int keeper_fault, const char *why)
 		k->fd = -1;
 	}
 	return k->err;
+}
+
+int
+skp_keeper_program(const char **prog)
+{
+	const char *v = secure_getenv("SK_PHONE_KEEPER");
+
+	*prog = NULL;
+	if (v == NULL || *v == '\0') {
+		*prog = SKP_KEEPER_PROG;
+		return SKP_OK;
+	}
+	if (strcmp(v, "off") == 0)
+		return SKP_ERR_NOT_FOUND;
+	*prog = v;
+	return v[0] == '/' ? SKP_OK : SKP_ERR_INVALID;
 }
 
 int

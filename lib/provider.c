@@ -29,6 +29,7 @@
 #include "sk-phone/ctap.h"
 #include "sk-phone/err.h"
 #include "sk-phone/hostinfo.h"
+#include "sk-phone/keeper.h"
 #include "sk-phone/keyhandle.h"
 #include "sk-phone/store.h"
 #include "sk-phone/verify.h"
@@ -210,18 +211,13 @@ ms_left(const struct prov *p)
 static const char *
 keeper_prog(void)
 {
-	const char *v = secure_getenv("SK_PHONE_KEEPER");
+	const char *prog;
+	int rc = skp_keeper_program(&prog);
 
-	if (v == NULL || *v == '\0')
-		return SKP_KEEPER_PROG;
-	if (strcmp(v, "off") == 0)
-		return NULL;
-	if (v[0] != '/') {
+	if (rc == SKP_ERR_INVALID)
 		say("SK_PHONE_KEEPER=%s: give the absolute path of sk-phone, "
-		    "or off; connecting directly", v);
-		return NULL;
-	}
-	return v;
+		    "or off; connecting directly", prog);
+	return rc == SKP_OK ? prog : NULL;
 }
 
 /* -- entry and exit -------------------------------------------------- */

@@ -392,11 +392,22 @@ rconn_start(struct rconn *rc)
 	return rc->url_err != 0 ? rc->url_err : SKP_ERR_NETWORK;
 }
 
+/* A relay client for rc: its CA file, the computer's TLS sessions. */
+static skp_relay_t *
+rconn_relay(const struct rconn *rc)
+{
+	struct skp_relay_opts opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.ca_file = rc->has_ca ? rc->ca_path : NULL;
+	opts.tls_session_dir = K.state[0] != '\0' ? K.state : NULL;
+	return skp_relay_new(&opts);
+}
+
 /* A connection for (relay list, CA) with room for one more channel. */
 static struct rconn *
 rconn_get(struct lconn *l, int *err)
 {
-	struct skp_relay_opts opts;
 	struct rconn *rc;
 	int ms;
 
@@ -413,12 +424,9 @@ rconn_get(struct lconn *l, int *err)
 	memcpy(rc->cahash, l->cahash, sizeof(rc->cahash));
 	rc->has_ca = l->has_ca;
 	snprintf(rc->ca_path, sizeof(rc->ca_path), "%s", l->ca_path);
-	memset(&opts, 0, sizeof(opts));
-	opts.ca_file = rc->has_ca ? rc->ca_path : NULL;
-	opts.tls_session_dir = K.state[0] != '\0' ? K.state : NULL;
 	ms = l->connect_ms > 0 && l->connect_ms < KEEP_CONNECT_MAX_MS ?
 	    (int)l->connect_ms : KEEP_CONNECT_MAX_MS;
-	if ((rc->r = skp_relay_new(&opts)) == NULL) {
+	if ((rc->r = rconn_relay(rc)) == NULL) {
 		free(rc);
 		*err = SKP_ERR_NOMEM;
 		return NULL;
@@ -780,13 +788,8 @@ r_step(struct rconn *rc)
 		return;
 	if (rc2 == 1) {
 		/* Its turn is over: drop it (a fresh object for the next). */
-		struct skp_relay_opts opts;
-
 		skp_relay_free(&rc->r);
-		memset(&opts, 0, sizeof(opts));
-		opts.ca_file = rc->has_ca ? rc->ca_path : NULL;
-		opts.tls_session_dir = K.state[0] != '\0' ? K.state : NULL;
-		rc->r = skp_relay_new(&opts);
+		rc->r = rconn_relay(rc);
 		rc2 = SKP_ERR_TIMEOUT;
 	}
 	if (rc2 != SKP_OK) {

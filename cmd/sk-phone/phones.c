@@ -7,12 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
-#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
 
-#include "skp-config.h"
 #include "sk-api.h"
 #include "sk-phone/call.h"
 #include "sk-phone/crypto.h"
@@ -147,24 +145,25 @@ static void
 keeper_line(void)
 {
 	char path[512], lock[600], pid[32], proc[64], cmd[256];
-	const char *e = secure_getenv("SK_PHONE_KEEPER"), *prog;
+	const char *prog;
 	char *slash, *end;
 	ssize_t n = 0, m = 0;
 	long v = 0;
 	int fd, running = 0;
 
-	if (e != NULL && strcmp(e, "off") == 0) {
+	/* The program the provider would start, as it chooses it. */
+	switch (skp_keeper_program(&prog)) {
+	case SKP_ERR_NOT_FOUND:
 		printf("keeper: off (SK_PHONE_KEEPER=off: every signature "
 		    "connects to the relay itself)\n");
 		return;
-	}
-	/* The program the provider would start, as it chooses it. */
-	if (e != NULL && e[0] != '\0' && e[0] != '/') {
+	case SKP_ERR_INVALID:
 		printf("keeper: none (SK_PHONE_KEEPER=%s is not an absolute "
-		    "path): signatures connect directly\n", e);
+		    "path): signatures connect directly\n", prog);
 		return;
+	default:
+		break;
 	}
-	prog = e != NULL && e[0] != '\0' ? e : SKP_KEEPER_PROG;
 	if (skp_keeper_socket_path(path, sizeof(path)) != SKP_OK) {
 		printf("keeper: none (no folder for its socket: "
 		    "$XDG_RUNTIME_DIR/sk-phone or /tmp/sk-phone-UID, the "
@@ -184,7 +183,7 @@ keeper_line(void)
 	v = strtol(pid, &end, 10);
 	/* Its command line: "sk-phone\0keeper\0..." (argv[1] is keeper). */
 	if (errno == 0 && end != pid && (*end == '\n' || *end == '\0') &&
-	    v > 1 && v <= INT32_MAX && kill((pid_t)v, 0) == 0) {
+	    v > 1 && v <= INT32_MAX) {
 		snprintf(proc, sizeof(proc), "/proc/%ld/cmdline", v);
 		if ((fd = open(proc, O_RDONLY | O_CLOEXEC)) >= 0) {
 			m = read(fd, cmd, sizeof(cmd) - 1);

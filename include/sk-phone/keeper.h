@@ -125,5 +125,13 @@ const char *skp_keeper_why(const skp_keeper_t *);
 
 /* The socket's path, in the folder of skp_hostinfo_dir (created). */
 int	skp_keeper_socket_path(char *path, size_t pathsz);
+/*
+ * The program the provider starts as the keeper (PROTOCOL.md §11.1):
+ * SK_PHONE_KEEPER when it is an absolute path, else the installed
+ * sk-phone; SKP_OK with *prog. SKP_ERR_NOT_FOUND (*prog NULL) for
+ * SK_PHONE_KEEPER=off; SKP_ERR_INVALID (*prog the value) when it is a
+ * relative path, which is never started.
+ */
+int	skp_keeper_program(const char **prog);
 
 #endif
