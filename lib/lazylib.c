@@ -53,23 +53,22 @@ open_lib(const char *soname, const char *package)
 static void
 load_once(void)
 {
-	void *lws, *ssl;
+	const char *soname = SKP_LWS_SONAME;
+	void *lib;
 	int bad = 0;
 
 	/* libwebsockets first: it loads the libssl it was built with. */
-	if ((lws = open_lib(SKP_LWS_SONAME, "libwebsockets (Debian: "
-	    "libwebsockets17)")) == NULL ||
-	    (ssl = open_lib(SKP_SSL_SONAME, "OpenSSL's libssl (Debian: "
-	    "libssl3)")) == NULL)
+	if ((lib = open_lib(soname, "libwebsockets (Debian: "
+	    "libwebsockets17)")) == NULL)
 		return;
 #define SKP_LAZYLIB_RESOLVE(name)					\
-	if (!bad && resolve(lws, SKP_LWS_SONAME, #name, &sym_##name) != 0) \
+	if (!bad && resolve(lib, soname, #name, &sym_##name) != 0)	\
 		bad = 1;
 	SKP_LAZYLIB_LWS(SKP_LAZYLIB_RESOLVE)
-#undef SKP_LAZYLIB_RESOLVE
-#define SKP_LAZYLIB_RESOLVE(name)					\
-	if (!bad && resolve(ssl, SKP_SSL_SONAME, #name, &sym_##name) != 0) \
-		bad = 1;
+	soname = SKP_SSL_SONAME;
+	if ((lib = open_lib(soname, "OpenSSL's libssl (Debian: libssl3)")) ==
+	    NULL)
+		return;
 	SKP_LAZYLIB_SSL(SKP_LAZYLIB_RESOLVE)
 #undef SKP_LAZYLIB_RESOLVE
 	if (!bad)

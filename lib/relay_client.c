@@ -388,7 +388,7 @@ skp_relay_parse_relay(const uint8_t *p, size_t n, struct skp_relay_frame *f)
  * nothing of it outlives the connection and two objects share nothing
  * but the library's log level. The library runs inside ssh-sk-helper and
  * ssh-agent: no stdout, SIGPIPE blocked around every call into lws, and
- * the SIGPIPE disposition sym_lws_create_context() changes is put back.
+ * the SIGPIPE disposition lws_create_context() changes is put back.
  */
 
 #define CLIENT_RX_CHUNK		4096
@@ -1194,7 +1194,7 @@ ctx_create(skp_relay_t *r)
 			info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
 		}
 	}
-	/* sym_lws_create_context() sets SIGPIPE to SIG_IGN: put it back. */
+	/* lws_create_context() sets SIGPIPE to SIG_IGN: put it back. */
 	memset(&old, 0, sizeof(old));
 	guard_enter(&g);
 	if (sigaction(SIGPIPE, NULL, &old) != 0)
